@@ -1,0 +1,103 @@
+"""Typed settings: environment variables prefixed `WIREWATCH_`, or a `.env` file.
+
+Nested sections use `__`: `WIREWATCH_TELEGRAM__API_ID=12345`. Every key is documented in
+`.env.example`. Secrets are `SecretStr`: they print as `**********`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from typing_extensions import Annotated
+
+TELEGRAM_BOT_API = "https://api.telegram.org"
+
+
+class TelegramSettings(BaseModel):
+    """The listener's user account (Telethon)."""
+
+    api_id: int | None = None
+    api_hash: SecretStr | None = None
+    session: Path = Path("var/wirewatch.session")
+    sources_file: Path | None = None  # TOML file with channels and their attribution
+    catch_up_limit: int = Field(default=5000, ge=0)  # most posts fetched per channel on start
+    max_channels: int = Field(default=500, ge=1, le=1000)
+    flood_wait_max: int = Field(default=900, ge=1)  # longest FloodWait we sleep through, seconds
+    request_pause: float = Field(default=1.0, ge=0)  # seconds between history requests
+
+    @property
+    def configured(self) -> bool:
+        return self.api_id is not None and self.api_hash is not None
+
+
+class BotSettings(BaseModel):
+    """The aiogram bot that alerts journalists and takes editors' commands."""
+
+    token: SecretStr | None = None
+    api_url: str = TELEGRAM_BOT_API  # a local Bot API server can be set here
+    admins: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    retry_after_max: int = Field(default=300, ge=1)  # cap on a 429's retry_after, seconds
+    max_attempts: int = Field(default=12, ge=1)  # 5xx/network retries before an alert fails
+    global_rate: float = Field(default=25.0, gt=0)  # messages/s overall (Telegram: ~30)
+    chat_interval: float = Field(default=1.0, ge=0)  # seconds between messages to one chat
+    group_per_minute: int = Field(default=20, ge=1)
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _split_admins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [int(x) for x in value.replace(";", ",").split(",") if x.strip()]
+        if isinstance(value, int):
+            return [value]
+        return value
+
+    @property
+    def configured(self) -> bool:
+        return self.token is not None and bool(self.token.get_secret_value())
+
+
+class JobSettings(BaseModel):
+    """APScheduler jobs."""
+
+    reconcile_interval: int = Field(default=600, ge=30)  # seconds between history re-reads
+    reconcile_window: int = Field(default=50, ge=1, le=100)  # recent posts re-read per channel
+    outbox_interval: int = Field(default=5, ge=1)
+    retention_days: int = Field(default=0, ge=0)  # 0 keeps posts forever
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="WIREWATCH_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    db: Path = Path("var/wirewatch.db")
+    tz: str = "Europe/Kyiv"  # the newsroom's time zone: drafts, quiet hours, digests
+    lang: Literal["uk", "en", "ru"] = "uk"  # default draft language for new people
+    log_level: str = "INFO"
+    log_json: bool = False
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=8787, ge=0, le=65535)  # 0 disables /healthz and /metrics
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    bot: BotSettings = Field(default_factory=BotSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
+
+    @field_validator("tz")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)

@@ -1,0 +1,96 @@
+"""The records every source produces. Nothing past `sources/` sees a Telethon object.
+
+A `Post` is one channel message as a source saw it at one moment. The pipeline decides whether it is
+new, an edit (same channel and id, other text) or a repeat it has already stored. A `Deletion` says
+that message ids vanished from a channel.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+_LINK_RE = re.compile(
+    r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?(?P<name>[A-Za-z0-9_]+)(?:/(?P<id>\d+))?/?$"
+)
+
+
+class SourceError(ValueError):
+    """Input a source could not turn into posts; the message is meant for a person."""
+
+
+def normalize_username(value: str) -> str:
+    """`@Name`, `name` or `https://t.me/name` -> `name` (lower-case); raises SourceError."""
+    raw = value.strip()
+    m = _LINK_RE.match(raw)
+    name = m.group("name") if m else raw.lstrip("@")
+    if not USERNAME_RE.match(name):
+        raise SourceError(
+            f"not a channel username: {value[:64]!r} (expected @name or a t.me link, 4-32 "
+            "letters, digits or _)"
+        )
+    return name.lower()
+
+
+def parse_permalink(link: str) -> tuple[str, int]:
+    """`https://t.me/name/123` -> (`name`, 123); raises SourceError."""
+    m = _LINK_RE.match(link.strip())
+    if not m or not m.group("id"):
+        raise SourceError(f"not a post link: {link[:80]!r} (expected https://t.me/<channel>/<id>)")
+    return normalize_username(m.group("name")), int(m.group("id"))
+
+
+def permalink(username: str, message_id: int) -> str:
+    return f"https://t.me/{username}/{message_id}"
+
+
+def as_utc(value: datetime) -> datetime:
+    """Aware UTC datetime; naive input is taken as UTC (Telegram's own clock)."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """One channel message. `channel` is the username, lower-case, without `@`."""
+
+    channel: str
+    message_id: int
+    date: datetime
+    text: str = ""
+    edit_date: datetime | None = None
+    media: str | None = None  # photo, video, document, audio, voice, sticker, poll, webpage, ...
+    grouped_id: int | None = None  # album id: every item of an album shares it
+    forward_from: str | None = None  # origin as shown to readers: "@username" or a title
+    forward_link: str | None = None  # permalink of the original post, when known
+    reply_to: int | None = None
+    channel_id: int | None = None  # Telegram peer id of the channel, when the source knows it
+    channel_title: str | None = None
+    links: tuple[str, ...] = field(default_factory=tuple)  # text_url targets hidden in the text
+
+    def __post_init__(self) -> None:
+        if self.message_id <= 0:
+            raise SourceError(f"message id must be positive, got {self.message_id}")
+        object.__setattr__(self, "date", as_utc(self.date))
+        if self.edit_date is not None:
+            object.__setattr__(self, "edit_date", as_utc(self.edit_date))
+
+    @property
+    def permalink(self) -> str:
+        return permalink(self.channel, self.message_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """Message ids that vanished from a channel (seen live or by reconciliation)."""
+
+    channel: str
+    message_ids: tuple[int, ...]
+    date: datetime  # when the deletion was noticed
+    channel_id: int | None = None
+
+
+Event = Post | Deletion

@@ -1,0 +1,141 @@
+"""The outbox: alerts waiting for, or done with, delivery. Only the notifier drains it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from storage.db import Database, now
+from storage.models import Alert
+
+
+class AlertRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def enqueue(
+        self,
+        *,
+        person_id: int,
+        post_id: int | None,
+        kind: str,
+        version: int,
+        payload: dict[str, Any],
+        rule_id: int | None = None,
+        reply_to_alert: int | None = None,
+        held: bool = False,
+    ) -> int | None:
+        """Queue an alert; None if this person already has it (re-imports alert nobody twice)."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO alerts (person_id, post_id, kind, version, rule_id, payload, status,"
+                " reply_to_alert, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT (person_id, post_id, kind, version) DO NOTHING",
+                (
+                    person_id,
+                    post_id,
+                    kind,
+                    version,
+                    rule_id,
+                    json.dumps(payload, ensure_ascii=False),
+                    "held" if held else "pending",
+                    reply_to_alert,
+                    now(),
+                ),
+            )
+            return int(cur.lastrowid) if cur.rowcount else None
+
+    async def get(self, alert_id: int) -> Alert | None:
+        row = await self.db.fetchone("SELECT * FROM alerts WHERE id = ?", (alert_id,))
+        return Alert.from_row(row) if row else None
+
+    async def originals(self, post_id: int) -> list[Alert]:
+        """The first ('new') alert each person got for a post: follow-ups reply to it."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM alerts WHERE post_id = ? AND kind = 'new' ORDER BY id", (post_id,)
+        )
+        return [Alert.from_row(r) for r in rows]
+
+    async def due(self, *, at: int | None = None, limit: int = 200) -> list[Alert]:
+        """Pending alerts whose time has come, oldest first (per-chat order is id order)."""
+        at = now() if at is None else at
+        rows = await self.db.fetchall(
+            "SELECT * FROM alerts WHERE status = 'pending' AND next_attempt_at <= ?"
+            " ORDER BY id LIMIT ?",
+            (at, limit),
+        )
+        return [Alert.from_row(r) for r in rows]
+
+    async def next_due_at(self) -> int | None:
+        row = await self.db.fetchone(
+            "SELECT MIN(next_attempt_at) FROM alerts WHERE status = 'pending'"
+        )
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def mark_sent(self, alert_id: int, tg_message_id: int) -> None:
+        await self.db.execute(
+            "UPDATE alerts SET status = 'sent', tg_message_id = ?, sent_at = ?,"
+            " attempts = attempts + 1, last_error = NULL WHERE id = ?",
+            (tg_message_id, now(), alert_id),
+        )
+
+    async def mark_retry(self, alert_id: int, next_at: int, error: str) -> None:
+        await self.db.execute(
+            "UPDATE alerts SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
+            " WHERE id = ?",
+            (next_at, error[:500], alert_id),
+        )
+
+    async def mark_failed(self, alert_id: int, error: str) -> None:
+        await self.db.execute(
+            "UPDATE alerts SET status = 'failed', attempts = attempts + 1, last_error = ?"
+            " WHERE id = ?",
+            (error[:500], alert_id),
+        )
+
+    async def hold_person(self, person_id: int, error: str) -> int:
+        """Park a person's pending alerts (blocked bot, paused): kept, not sent, not lost."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE alerts SET status = 'held', last_error = ? WHERE person_id = ?"
+                " AND status = 'pending'",
+                (error[:500], person_id),
+            )
+            return cur.rowcount
+
+    async def release_person(self, person_id: int) -> int:
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE alerts SET status = 'pending', next_attempt_at = 0 WHERE person_id = ?"
+                " AND status = 'held'",
+                (person_id,),
+            )
+            return cur.rowcount
+
+    async def held(self, person_id: int) -> list[Alert]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM alerts WHERE person_id = ? AND status = 'held' ORDER BY id",
+            (person_id,),
+        )
+        return [Alert.from_row(r) for r in rows]
+
+    async def set_status(self, alert_ids: list[int], status: str) -> None:
+        await self.db.executemany(
+            "UPDATE alerts SET status = ? WHERE id = ?", [(status, i) for i in alert_ids]
+        )
+
+    async def depth(self) -> int:
+        row = await self.db.fetchone(
+            "SELECT COUNT(*) FROM alerts WHERE status IN ('pending', 'held')"
+        )
+        return int(row[0]) if row else 0
+
+    async def counts(self) -> dict[str, int]:
+        rows = await self.db.fetchall("SELECT status, COUNT(*) FROM alerts GROUP BY status")
+        return {r[0]: int(r[1]) for r in rows}
+
+    async def for_person(self, person_id: int, limit: int = 100) -> list[Alert]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM alerts WHERE person_id = ? ORDER BY id LIMIT ?", (person_id, limit)
+        )
+        return [Alert.from_row(r) for r in rows]

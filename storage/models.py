@@ -1,0 +1,222 @@
+"""Rows as frozen dataclasses: what storage hands to the rest of the program."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import aiosqlite
+
+Role = Literal["admin", "editor", "journalist"]
+Lang = Literal["uk", "en", "ru"]
+AlertKind = Literal["new", "edit", "delete", "digest"]
+ROLES: tuple[Role, ...] = ("admin", "editor", "journalist")
+LANGS: tuple[Lang, ...] = ("uk", "en", "ru")
+
+
+def ts(value: int | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def to_ts(value: datetime | None) -> int | None:
+    return None if value is None else int(value.timestamp())
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    id: int
+    username: str
+    peer_id: int | None
+    access_hash: int | None
+    title: str | None
+    person: dict[str, str | None]  # lang -> name
+    role: dict[str, str | None]  # lang -> role
+    gender: str | None
+    last_message_id: int
+    last_post_at: datetime | None
+    reconcile_every: int | None
+    active: bool
+    error: str | None
+
+    @classmethod
+    def from_row(cls, r: aiosqlite.Row) -> Source:
+        return cls(
+            id=r["id"],
+            username=r["username"],
+            peer_id=r["peer_id"],
+            access_hash=r["access_hash"],
+            title=r["title"],
+            person={lang: r[f"person_{lang}"] for lang in ("uk", "en", "ru")},
+            role={lang: r[f"role_{lang}"] for lang in ("uk", "en", "ru")},
+            gender=r["gender"],
+            last_message_id=r["last_message_id"],
+            last_post_at=ts(r["last_post_at"]),
+            reconcile_every=r["reconcile_every"],
+            active=bool(r["active"]),
+            error=r["error"],
+        )
+
+    def person_in(self, lang: str) -> str | None:
+        """The person's name in `lang`, else in any language we have."""
+        return self.person.get(lang) or next((v for v in self.person.values() if v), None)
+
+    def role_in(self, lang: str) -> str | None:
+        return self.role.get(lang) or next((v for v in self.role.values() if v), None)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPost:
+    id: int
+    source_id: int
+    channel: str
+    message_id: int
+    date: datetime
+    text: str
+    media: str | None
+    grouped_id: int | None
+    forward_from: str | None
+    forward_link: str | None
+    reply_to: int | None
+    links: tuple[str, ...]
+    edit_date: datetime | None
+    deleted_at: datetime | None
+    version: int
+
+    @property
+    def permalink(self) -> str:
+        return f"https://t.me/{self.channel}/{self.message_id}"
+
+    @classmethod
+    def from_row(cls, r: aiosqlite.Row) -> StoredPost:
+        links = tuple(json.loads(r["links"])) if r["links"] else ()
+        date = ts(r["date"])
+        assert date is not None
+        return cls(
+            id=r["id"],
+            source_id=r["source_id"],
+            channel=r["username"],
+            message_id=r["message_id"],
+            date=date,
+            text=r["text"],
+            media=r["media"],
+            grouped_id=r["grouped_id"],
+            forward_from=r["forward_from"],
+            forward_link=r["forward_link"],
+            reply_to=r["reply_to"],
+            links=links,
+            edit_date=ts(r["edit_date"]),
+            deleted_at=ts(r["deleted_at"]),
+            version=r["version"],
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PostVersion:
+    post_id: int
+    version: int
+    text: str
+    edit_date: datetime | None
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    id: int
+    user_id: int | None
+    username: str | None
+    display: str | None
+    role: Role
+    lang: Lang
+    tz: str
+    quiet_from: str | None
+    quiet_to: str | None
+    digest_at: str | None
+    paused: bool
+    reachable: bool
+    active: bool
+
+    @classmethod
+    def from_row(cls, r: aiosqlite.Row) -> Person:
+        return cls(
+            id=r["id"],
+            user_id=r["user_id"],
+            username=r["username"],
+            display=r["display"],
+            role=r["role"],
+            lang=r["lang"],
+            tz=r["tz"],
+            quiet_from=r["quiet_from"],
+            quiet_to=r["quiet_to"],
+            digest_at=r["digest_at"],
+            paused=bool(r["paused"]),
+            reachable=bool(r["reachable"]),
+            active=bool(r["active"]),
+        )
+
+    @property
+    def label(self) -> str:
+        if self.username:
+            return f"@{self.username}"
+        return self.display or str(self.user_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    id: int
+    owner_id: int | None  # None = the desk
+    query: str
+    compiled: Any  # JSON-decoded parsed rule
+    source_id: int | None
+    priority: int
+    active: bool
+
+    @classmethod
+    def from_row(cls, r: aiosqlite.Row) -> Rule:
+        return cls(
+            id=r["id"],
+            owner_id=r["owner_id"],
+            query=r["query"],
+            compiled=json.loads(r["compiled"]),
+            source_id=r["source_id"],
+            priority=r["priority"],
+            active=bool(r["active"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    id: int
+    person_id: int
+    post_id: int | None
+    kind: AlertKind
+    version: int
+    rule_id: int | None
+    payload: dict[str, Any]
+    status: str
+    attempts: int
+    next_attempt_at: int
+    reply_to_alert: int | None
+    tg_message_id: int | None
+    last_error: str | None
+    created_at: int
+
+    @classmethod
+    def from_row(cls, r: aiosqlite.Row) -> Alert:
+        return cls(
+            id=r["id"],
+            person_id=r["person_id"],
+            post_id=r["post_id"],
+            kind=r["kind"],
+            version=r["version"],
+            rule_id=r["rule_id"],
+            payload=json.loads(r["payload"]),
+            status=r["status"],
+            attempts=r["attempts"],
+            next_attempt_at=r["next_attempt_at"],
+            reply_to_alert=r["reply_to_alert"],
+            tg_message_id=r["tg_message_id"],
+            last_error=r["last_error"],
+            created_at=r["created_at"],
+        )

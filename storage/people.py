@@ -1,0 +1,127 @@
+"""People who use the bot, their role and their alert preferences."""
+
+from __future__ import annotations
+
+from storage.db import Database, now
+from storage.models import ROLES, Person
+
+_PREFS = {"lang", "tz", "quiet_from", "quiet_to", "digest_at", "paused", "reachable", "display"}
+
+
+class PeopleRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, person_id: int) -> Person | None:
+        row = await self.db.fetchone("SELECT * FROM people WHERE id = ?", (person_id,))
+        return Person.from_row(row) if row else None
+
+    async def by_user_id(self, user_id: int) -> Person | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM people WHERE user_id = ? AND active = 1", (user_id,)
+        )
+        return Person.from_row(row) if row else None
+
+    async def by_username(self, username: str) -> Person | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM people WHERE username = ? AND active = 1",
+            (username.lstrip("@").lower(),),
+        )
+        return Person.from_row(row) if row else None
+
+    async def list(self, *, active_only: bool = True) -> list[Person]:
+        sql = "SELECT * FROM people" + (" WHERE active = 1" if active_only else "")
+        return [Person.from_row(r) for r in await self.db.fetchall(sql + " ORDER BY id")]
+
+    async def add(
+        self,
+        *,
+        role: str,
+        user_id: int | None = None,
+        username: str | None = None,
+        display: str | None = None,
+        lang: str = "uk",
+        tz: str = "Europe/Kyiv",
+        added_by: int | None = None,
+    ) -> Person:
+        """Add a person or change the role of one already known (by user id or username)."""
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        if user_id is None and not username:
+            raise ValueError("a person needs a user id or a @username")
+        uname = username.lstrip("@").lower() if username else None
+        async with self.db.transaction() as conn:
+            existing = None
+            if user_id is not None:
+                existing = await (
+                    await conn.execute("SELECT id FROM people WHERE user_id = ?", (user_id,))
+                ).fetchone()
+            if existing is None and uname:
+                existing = await (
+                    await conn.execute("SELECT id FROM people WHERE username = ?", (uname,))
+                ).fetchone()
+            if existing is not None:
+                pid = existing[0]
+                await conn.execute(
+                    "UPDATE people SET role = ?, active = 1, user_id = COALESCE(?, user_id),"
+                    " username = COALESCE(?, username), display = COALESCE(?, display)"
+                    " WHERE id = ?",
+                    (role, user_id, uname, display, pid),
+                )
+            else:
+                cur = await conn.execute(
+                    "INSERT INTO people (user_id, username, display, role, lang, tz, added_at,"
+                    " added_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (user_id, uname, display, role, lang, tz, now(), added_by),
+                )
+                pid = cur.lastrowid
+        person = await self.get(int(pid))
+        assert person is not None
+        return person
+
+    async def bind_user_id(self, person_id: int, user_id: int) -> None:
+        """A person added by @username writes for the first time: remember their id."""
+        await self.db.execute(
+            "UPDATE people SET user_id = ? WHERE id = ? AND user_id IS NULL", (user_id, person_id)
+        )
+
+    async def remove(self, person_id: int) -> None:
+        # Deactivate rather than delete: their alerts and audit trail stay readable.
+        await self.db.execute("UPDATE people SET active = 0 WHERE id = ?", (person_id,))
+
+    async def set_pref(self, person_id: int, field: str, value: object) -> None:
+        if field not in _PREFS:
+            raise ValueError(f"unknown preference {field!r}")
+        await self.db.execute(f"UPDATE people SET {field} = ? WHERE id = ?", (value, person_id))
+
+    async def mute(self, person_id: int, source_id: int, until: int | None) -> None:
+        await self.db.execute(
+            "INSERT INTO mutes (person_id, source_id, until) VALUES (?, ?, ?)"
+            " ON CONFLICT (person_id, source_id) DO UPDATE SET until = excluded.until",
+            (person_id, source_id, until),
+        )
+
+    async def unmute(self, person_id: int, source_id: int) -> None:
+        await self.db.execute(
+            "DELETE FROM mutes WHERE person_id = ? AND source_id = ?", (person_id, source_id)
+        )
+
+    async def muted_sources(self, person_id: int, at: int | None = None) -> dict[int, int | None]:
+        at = now() if at is None else at
+        rows = await self.db.fetchall(
+            "SELECT source_id, until FROM mutes WHERE person_id = ?"
+            " AND (until IS NULL OR until > ?)",
+            (person_id, at),
+        )
+        return {r[0]: r[1] for r in rows}
+
+    async def recipients(self, source_id: int, at: int | None = None) -> list[Person]:
+        """Active, unpaused people who have not muted this source."""
+        at = now() if at is None else at
+        rows = await self.db.fetchall(
+            "SELECT p.* FROM people p WHERE p.active = 1 AND p.paused = 0 AND NOT EXISTS ("
+            " SELECT 1 FROM mutes m WHERE m.person_id = p.id AND m.source_id = ?"
+            " AND (m.until IS NULL OR m.until > ?)) ORDER BY p.id",
+            (source_id, at),
+        )
+        return [Person.from_row(r) for r in rows]

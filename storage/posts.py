@@ -1,0 +1,214 @@
+"""Posts, their versions and album members. The FTS index follows `posts` through triggers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sources.post import Post
+from storage.db import Database, now
+from storage.models import PostVersion, StoredPost, to_ts, ts
+
+_SELECT = "SELECT p.*, s.username FROM posts p JOIN sources s ON s.id = p.source_id"
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What reconciliation compares against Telegram's current history."""
+
+    message_id: int
+    text: str
+    edit_date: int | None
+    deleted: bool
+    album: bool  # a folded album member, not a post of its own
+
+
+class PostRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, source_id: int, message_id: int) -> StoredPost | None:
+        row = await self.db.fetchone(
+            _SELECT + " WHERE p.source_id = ? AND p.message_id = ?", (source_id, message_id)
+        )
+        return StoredPost.from_row(row) if row else None
+
+    async def get_by_id(self, post_id: int) -> StoredPost | None:
+        row = await self.db.fetchone(_SELECT + " WHERE p.id = ?", (post_id,))
+        return StoredPost.from_row(row) if row else None
+
+    async def get_by_link(self, username: str, message_id: int) -> StoredPost | None:
+        """By permalink; an album member's id finds the album's post."""
+        row = await self.db.fetchone(
+            _SELECT + " WHERE s.username = ? AND p.message_id = ?", (username, message_id)
+        )
+        if row is None:
+            row = await self.db.fetchone(
+                _SELECT + " JOIN album_items a ON a.post_id = p.id"
+                " WHERE s.username = ? AND a.message_id = ?",
+                (username, message_id),
+            )
+        return StoredPost.from_row(row) if row else None
+
+    async def by_album(self, source_id: int, grouped_id: int) -> StoredPost | None:
+        row = await self.db.fetchone(
+            _SELECT + " WHERE p.source_id = ? AND p.grouped_id = ? ORDER BY p.message_id LIMIT 1",
+            (source_id, grouped_id),
+        )
+        return StoredPost.from_row(row) if row else None
+
+    async def album_post_id(self, source_id: int, message_id: int) -> int | None:
+        row = await self.db.fetchone(
+            "SELECT post_id FROM album_items WHERE source_id = ? AND message_id = ?",
+            (source_id, message_id),
+        )
+        return int(row[0]) if row else None
+
+    async def add_album_item(self, source_id: int, message_id: int, post_id: int) -> None:
+        await self.db.execute(
+            "INSERT OR IGNORE INTO album_items (source_id, message_id, post_id) VALUES (?, ?, ?)",
+            (source_id, message_id, post_id),
+        )
+
+    async def insert(self, source_id: int, post: Post, norm: str, lemmas: str) -> int:
+        """A new post and its first version; returns the post's row id."""
+        stamp = now()
+        edit_ts = to_ts(post.edit_date)
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO posts (source_id, message_id, date, text, norm, lemmas, media,"
+                " grouped_id, forward_from, forward_link, reply_to, links, edit_date, stored_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    source_id,
+                    post.message_id,
+                    to_ts(post.date),
+                    post.text,
+                    norm,
+                    lemmas,
+                    post.media,
+                    post.grouped_id,
+                    post.forward_from,
+                    post.forward_link,
+                    post.reply_to,
+                    json.dumps(list(post.links)) if post.links else None,
+                    edit_ts,
+                    stamp,
+                ),
+            )
+            post_id = int(cur.lastrowid or 0)
+            await conn.execute(
+                "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at)"
+                " VALUES (?, 1, ?, ?, ?)",
+                (post_id, post.text, edit_ts, stamp),
+            )
+        return post_id
+
+    async def add_version(
+        self,
+        post_id: int,
+        text: str,
+        norm: str,
+        lemmas: str,
+        edit_date: int | None,
+        media: str | None = None,
+    ) -> int:
+        """Store an edited text as the next version; returns the new version number."""
+        async with self.db.transaction() as conn:
+            row = await (
+                await conn.execute("SELECT version FROM posts WHERE id = ?", (post_id,))
+            ).fetchone()
+            assert row is not None
+            version = int(row[0]) + 1
+            await conn.execute(
+                "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (post_id, version, text, edit_date, now()),
+            )
+            await conn.execute(
+                "UPDATE posts SET text = ?, norm = ?, lemmas = ?, edit_date = ?, version = ?,"
+                " media = COALESCE(?, media), deleted_at = NULL WHERE id = ?",
+                (text, norm, lemmas, edit_date, version, media, post_id),
+            )
+        return version
+
+    async def set_media(self, post_id: int, media: str) -> None:
+        await self.db.execute(
+            "UPDATE posts SET media = COALESCE(media, ?) WHERE id = ?", (media, post_id)
+        )
+
+    async def mark_deleted(self, post_id: int, at: int) -> bool:
+        """True if the post was not already marked deleted."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE posts SET deleted_at = ? WHERE id = ? AND deleted_at IS NULL",
+                (at, post_id),
+            )
+            return cur.rowcount > 0
+
+    async def versions(self, post_id: int) -> list[PostVersion]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM post_versions WHERE post_id = ? ORDER BY version", (post_id,)
+        )
+        out = []
+        for r in rows:
+            recorded = ts(r["recorded_at"])
+            assert recorded is not None
+            out.append(
+                PostVersion(r["post_id"], r["version"], r["text"], ts(r["edit_date"]), recorded)
+            )
+        return out
+
+    async def snapshot(self, source_id: int, min_id: int, max_id: int) -> dict[int, Snapshot]:
+        """Stored state of message ids in [min_id, max_id], album members included."""
+        out: dict[int, Snapshot] = {}
+        rows = await self.db.fetchall(
+            "SELECT message_id, text, edit_date, deleted_at FROM posts"
+            " WHERE source_id = ? AND message_id BETWEEN ? AND ?",
+            (source_id, min_id, max_id),
+        )
+        for r in rows:
+            out[r[0]] = Snapshot(r[0], r[1], r[2], r[3] is not None, False)
+        rows = await self.db.fetchall(
+            "SELECT a.message_id, p.deleted_at FROM album_items a JOIN posts p ON p.id = a.post_id"
+            " WHERE a.source_id = ? AND a.message_id BETWEEN ? AND ?",
+            (source_id, min_id, max_id),
+        )
+        for r in rows:
+            out.setdefault(r[0], Snapshot(r[0], "", None, r[1] is not None, True))
+        return out
+
+    async def recent(self, *, limit: int = 50, source_id: int | None = None) -> list[StoredPost]:
+        if source_id is None:
+            rows = await self.db.fetchall(
+                _SELECT + " ORDER BY p.date DESC, p.id DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = await self.db.fetchall(
+                _SELECT + " WHERE p.source_id = ? ORDER BY p.date DESC, p.id DESC LIMIT ?",
+                (source_id, limit),
+            )
+        return [StoredPost.from_row(r) for r in rows]
+
+    async def many(self, post_ids: Sequence[int]) -> list[StoredPost]:
+        if not post_ids:
+            return []
+        marks = ",".join("?" * len(post_ids))
+        rows = await self.db.fetchall(_SELECT + f" WHERE p.id IN ({marks})", list(post_ids))
+        by_id = {r["id"]: StoredPost.from_row(r) for r in rows}
+        return [by_id[i] for i in post_ids if i in by_id]
+
+    async def count(self) -> int:
+        row = await self.db.fetchone("SELECT COUNT(*) FROM posts")
+        return int(row[0]) if row else 0
+
+    async def count_versions(self) -> int:
+        row = await self.db.fetchone("SELECT COUNT(*) FROM post_versions")
+        return int(row[0]) if row else 0
+
+    async def delete_older_than(self, cutoff: int) -> int:
+        """Retention: drop posts (their versions, FTS rows and alerts cascade) before `cutoff`."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute("DELETE FROM posts WHERE date < ?", (cutoff,))
+            return cur.rowcount

@@ -1,0 +1,114 @@
+"""Channels we follow and the attribution they carry."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from storage.db import Database, now
+from storage.models import Source
+
+_ATTR_COLUMNS = tuple(f"{k}_{lang}" for k in ("person", "role") for lang in ("uk", "en", "ru"))
+
+
+class SourceRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def get(self, source_id: int) -> Source | None:
+        row = await self.db.fetchone("SELECT * FROM sources WHERE id = ?", (source_id,))
+        return Source.from_row(row) if row else None
+
+    async def by_username(self, username: str) -> Source | None:
+        row = await self.db.fetchone(
+            "SELECT * FROM sources WHERE username = ?", (username.lstrip("@").lower(),)
+        )
+        return Source.from_row(row) if row else None
+
+    async def by_peer(self, peer_id: int) -> Source | None:
+        row = await self.db.fetchone("SELECT * FROM sources WHERE peer_id = ?", (peer_id,))
+        return Source.from_row(row) if row else None
+
+    async def list(self, *, active_only: bool = False) -> list[Source]:
+        sql = "SELECT * FROM sources"
+        if active_only:
+            sql += " WHERE active = 1"
+        rows = await self.db.fetchall(sql + " ORDER BY username")
+        return [Source.from_row(r) for r in rows]
+
+    async def ensure(
+        self, username: str, *, peer_id: int | None = None, title: str | None = None
+    ) -> Source:
+        """The source for `username`, registering it if new (attribution can come later)."""
+        username = username.lstrip("@").lower()
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO sources (username, peer_id, title, added_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (username) DO UPDATE SET "
+                "  peer_id = COALESCE(sources.peer_id, excluded.peer_id),"
+                "  title = COALESCE(excluded.title, sources.title)",
+                (username, peer_id, title, now()),
+            )
+        src = await self.by_username(username)
+        assert src is not None
+        return src
+
+    async def upsert(
+        self,
+        username: str,
+        *,
+        attribution: Mapping[str, str | None] | None = None,
+        gender: str | None = None,
+        title: str | None = None,
+        active: bool = True,
+        reconcile_every: int | None = None,
+    ) -> Source:
+        """Add or update a source; `attribution` keys are person_uk, role_en, ... (None skips)."""
+        src = await self.ensure(username, title=title)
+        sets: list[str] = ["active = ?"]
+        params: list[object] = [int(active)]
+        for key, value in (attribution or {}).items():
+            if key not in _ATTR_COLUMNS:
+                raise ValueError(f"unknown attribution field {key!r}")
+            if value is not None:
+                sets.append(f"{key} = ?")
+                params.append(value)
+        if gender is not None:
+            sets.append("gender = ?")
+            params.append(gender)
+        if reconcile_every is not None:
+            sets.append("reconcile_every = ?")
+            params.append(reconcile_every)
+        params.append(src.id)
+        await self.db.execute(f"UPDATE sources SET {', '.join(sets)} WHERE id = ?", params)
+        out = await self.get(src.id)
+        assert out is not None
+        return out
+
+    async def set_active(self, source_id: int, active: bool) -> None:
+        await self.db.execute(
+            "UPDATE sources SET active = ? WHERE id = ?", (int(active), source_id)
+        )
+
+    async def set_peer(
+        self, source_id: int, peer_id: int, access_hash: int | None, title: str | None
+    ) -> None:
+        """Cache the resolved peer so the username is never resolved again."""
+        await self.db.execute(
+            "UPDATE sources SET peer_id = ?, access_hash = ?, title = COALESCE(?, title), "
+            "error = NULL WHERE id = ?",
+            (peer_id, access_hash, title, source_id),
+        )
+
+    async def set_error(self, source_id: int, error: str | None) -> None:
+        await self.db.execute("UPDATE sources SET error = ? WHERE id = ?", (error, source_id))
+
+    async def advance(self, source_id: int, message_id: int, post_ts: int | None) -> None:
+        """Raise the catch-up mark; never lowers it (events may arrive out of order)."""
+        await self.db.execute(
+            "UPDATE sources SET last_message_id = MAX(last_message_id, ?),"
+            " last_post_at = MAX(COALESCE(last_post_at, 0), COALESCE(?, 0)) WHERE id = ?",
+            (message_id, post_ts, source_id),
+        )
+
+    async def remove(self, source_id: int) -> None:
+        await self.db.execute("DELETE FROM sources WHERE id = ?", (source_id,))
