@@ -78,11 +78,9 @@ class Database:
         return db
 
     async def close(self) -> None:
+        # No PRAGMA optimize here: closing must never write, so a failed import leaves the file
+        # byte-for-byte as it was.
         async with self._lock:
-            try:
-                await self.conn.execute("PRAGMA optimize")
-            except sqlite3.Error as exc:  # closing must not fail because optimise did
-                log.warning("PRAGMA optimize failed: %s", exc)
             await self.conn.close()
 
     async def user_version(self) -> int:
