@@ -1,0 +1,309 @@
+"""Posts from a JSONL feed: one JSON object per line. The demo, tests and benchmarks use it, and
+any tool can write it.
+
+A line is a post as a source saw it at one moment:
+`{"channel": "name", "id": 12, "date": "2025-03-01T09:15:00+02:00", "text": "..."}` with optional
+`edit_date`, `media`, `grouped_id`, `forward_from`, `forward_link`, `reply_to`, `links`, `title`,
+`channel_id`. A line repeating a channel and id with other text is an edit (the pipeline decides);
+`"deleted": true` turns the line into a Deletion. Unknown keys are ignored so that writers can
+carry extra fields.
+
+`follow_feed` tails a growing file the way a log shipper does: it consumes complete lines only,
+reports the byte offset after each one so the caller can resume there, and starts over when the
+file is truncated or replaced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any, TypeGuard
+
+from sources.post import Deletion, Event, Post, SourceError, normalize_username
+
+log = logging.getLogger(__name__)
+
+_CHUNK = 1 << 20  # bytes read per poll; a longer line is read whole all the same
+
+
+def _is_int(value: Any) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _where(path: str, lineno: int) -> str:
+    if path and lineno:
+        return f"{path}:{lineno}"
+    if lineno:
+        return f"line {lineno}"
+    return path or "feed line"
+
+
+def _date(obj: dict[str, Any], key: str) -> datetime | None:
+    raw = obj.get(key)
+    if raw is None:
+        return None
+    if not isinstance(raw, str):
+        raise ValueError(f"'{key}' is not a date string: {raw!r}"[:120])
+    try:
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValueError(f"'{key}' is not an ISO 8601 date: {raw[:40]!r}") from None
+    if value.tzinfo is None:
+        raise ValueError(f"'{key}' has no UTC offset (write e.g. {raw[:19]}+02:00)")
+    return value
+
+
+def _opt_str(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise ValueError(f"'{key}' is not a string: {value!r}"[:120])
+    return value or None
+
+
+def _opt_int(obj: dict[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if not _is_int(value):
+        raise ValueError(f"'{key}' is not an integer: {value!r}"[:120])
+    return value
+
+
+def _event(obj: dict[str, Any]) -> Event:
+    channel_raw = obj.get("channel")
+    if not isinstance(channel_raw, str):
+        raise ValueError("'channel' (the channel username) is missing")
+    try:
+        channel = normalize_username(channel_raw)
+    except SourceError as exc:
+        raise ValueError(f"'channel': {exc}") from None
+    message_id = obj.get("id")
+    if not _is_int(message_id) or message_id <= 0:
+        raise ValueError(f"'id' is not a positive integer: {message_id!r}"[:120])
+    date = _date(obj, "date")
+    edit_date = _date(obj, "edit_date")
+    channel_id = _opt_int(obj, "channel_id")
+
+    deleted = obj.get("deleted", False)
+    if not isinstance(deleted, bool):
+        raise ValueError(f"'deleted' is not true or false: {deleted!r}"[:120])
+    if deleted:
+        when = edit_date or date or datetime.now(UTC)
+        return Deletion(channel, (message_id,), when, channel_id=channel_id)
+
+    if date is None:
+        raise ValueError("'date' is missing")
+    text = obj.get("text", "")
+    if text is None:
+        text = ""
+    if not isinstance(text, str):
+        raise ValueError(f"'text' is not a string: {text!r}"[:120])
+    links = obj.get("links") or []
+    if not isinstance(links, list) or not all(isinstance(u, str) for u in links):
+        raise ValueError("'links' is not a list of URLs")
+    forward_link = _opt_str(obj, "forward_link")
+    if forward_link is not None and not forward_link.startswith(("https://", "http://")):
+        raise ValueError(f"'forward_link' is not a URL: {forward_link[:60]!r}")
+    media = _opt_str(obj, "media")
+    return Post(
+        channel=channel,
+        message_id=message_id,
+        date=date,
+        text=text,
+        edit_date=edit_date,
+        media=media.lower() if media else None,
+        grouped_id=_opt_int(obj, "grouped_id"),
+        forward_from=_opt_str(obj, "forward_from"),
+        forward_link=forward_link,
+        reply_to=_opt_int(obj, "reply_to"),
+        channel_id=channel_id,
+        channel_title=_opt_str(obj, "title"),
+        links=tuple(links),
+    )
+
+
+def parse_line(line: str, *, lineno: int = 0, path: str = "") -> Post | Deletion:
+    """One feed line -> Post or Deletion; raises SourceError saying where and what is wrong."""
+    where = _where(path, lineno)
+    stripped = line.strip()
+    if not stripped:
+        raise SourceError(f"{where}: empty line")
+    try:
+        obj = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"{where}: not valid JSON (column {exc.colno}: {exc.msg})") from None
+    if not isinstance(obj, dict):
+        raise SourceError(f"{where}: not a JSON object")
+    try:
+        return _event(obj)
+    except (ValueError, OverflowError) as exc:
+        # SourceError is a ValueError too (Post's own checks): reword it with the location.
+        raise SourceError(f"{where}: {exc}") from None
+
+
+def read_feed(
+    path: str | os.PathLike[str], *, skip_bad: bool = False
+) -> Iterator[Post | Deletion]:
+    """Every event of a feed file in order; blank lines are ignored.
+
+    Raises SourceError on the first bad line, or logs and skips bad lines with `skip_bad`.
+    """
+    label = str(path)
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - generator owns it
+    except FileNotFoundError:
+        raise SourceError(f"{label}: no such file") from None
+    except OSError as exc:
+        raise SourceError(f"{label}: cannot read: {exc.strerror or exc}") from None
+    with handle:
+        lineno = 0
+        while True:
+            try:
+                line = handle.readline()
+            except UnicodeDecodeError as exc:
+                raise SourceError(f"{label}:{lineno + 1}: not UTF-8 text ({exc.reason})") from None
+            if not line:
+                return
+            lineno += 1
+            if not line.strip():
+                continue
+            try:
+                yield parse_line(line, lineno=lineno, path=label)
+            except SourceError as exc:
+                if not skip_bad:
+                    raise
+                log.warning("skipping bad feed line: %s", exc)
+
+
+def _read_from(path: str, offset: int) -> tuple[int, int, bytes] | None:
+    """(inode, size, complete lines from `offset`) or None when the file does not exist.
+
+    Runs in a worker thread. Reads at least one whole line if there is one, however long.
+    """
+    try:
+        f = open(path, "rb")  # noqa: SIM115 - closed below; the with block wraps the rest
+    except FileNotFoundError:
+        return None
+    with f:
+        st = os.fstat(f.fileno())
+        if st.st_size < offset:
+            return st.st_ino, st.st_size, b""
+        f.seek(offset)
+        data = f.read(_CHUNK)
+        cut = data.rfind(b"\n")
+        if cut < 0 and len(data) == _CHUNK:
+            buf = bytearray(data)
+            while cut < 0:
+                more = f.read(_CHUNK)
+                if not more:
+                    break
+                pos = more.find(b"\n")
+                if pos >= 0:
+                    cut = len(buf) + pos
+                buf += more
+            data = bytes(buf)
+        return st.st_ino, st.st_size, data[: cut + 1] if cut >= 0 else b""
+
+
+def _count_lines(path: str, offset: int) -> int:
+    """Newlines before `offset`: the line number the follower resumes at, for its log lines."""
+    count = 0
+    try:
+        with open(path, "rb") as f:
+            left = offset
+            while left > 0:
+                block = f.read(min(left, _CHUNK))
+                if not block:
+                    break
+                count += block.count(b"\n")
+                left -= len(block)
+    except FileNotFoundError:
+        return 0
+    return count
+
+
+async def follow_feed(
+    path: str | os.PathLike[str],
+    handle: Callable[[Event], Awaitable[object]],
+    *,
+    offset: int = 0,
+    poll_interval: float = 0.5,
+    stop: asyncio.Event,
+    on_offset: Callable[[int], Awaitable[None]] | None = None,
+) -> None:
+    """Feed every complete line from byte `offset` to `handle`, then keep watching for more.
+
+    After each line, `on_offset` gets the byte offset just past it (bad lines are logged with
+    file:line and skipped, and their offset is reported too). A partial last line waits for its
+    newline. If the file shrinks below the offset, is replaced by another file or vanishes,
+    reading starts again from 0 (of the new file, once it exists). An exception from `handle`
+    or `on_offset` propagates: the offset reported so far is where a restart resumes.
+    Returns when `stop` is set.
+    """
+    label = os.fspath(path)
+    if offset < 0:
+        raise ValueError(f"offset must be >= 0, got {offset}")
+    lineno = await asyncio.to_thread(_count_lines, label, offset) if offset else 0
+    inode: int | None = None
+    missing_logged = False
+    while not stop.is_set():
+        got = await asyncio.to_thread(_read_from, label, offset)
+        if got is None:
+            if not missing_logged:
+                log.info("feed %s does not exist (yet); waiting for it", label)
+                missing_logged = True
+            # Whatever file appears at this path next is a new one: read it from the start.
+            inode, offset, lineno = None, 0, 0
+        else:
+            missing_logged = False
+            ino, size, data = got
+            if size < offset or (inode is not None and ino != inode):
+                log.warning("feed %s was truncated or replaced; reading it from the start", label)
+                offset, lineno = 0, 0
+                inode = ino
+                continue
+            inode = ino
+            if data:
+                offset, lineno = await _consume(data, label, offset, lineno, handle, on_offset)
+                if stop.is_set():
+                    return
+                continue  # there may be more than one chunk waiting
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=poll_interval)
+
+
+async def _consume(
+    data: bytes,
+    label: str,
+    offset: int,
+    lineno: int,
+    handle: Callable[[Event], Awaitable[object]],
+    on_offset: Callable[[int], Awaitable[None]] | None,
+) -> tuple[int, int]:
+    start = 0
+    while start < len(data):
+        end = data.index(b"\n", start) + 1
+        raw = data[start:end]
+        start = end
+        lineno += 1
+        offset += len(raw)
+        event: Event | None = None
+        if raw.strip():
+            try:
+                event = parse_line(raw.decode("utf-8-sig"), lineno=lineno, path=label)
+            except UnicodeDecodeError:
+                log.warning("skipping bad feed line: %s:%d: not UTF-8 text", label, lineno)
+            except SourceError as exc:
+                log.warning("skipping bad feed line: %s", exc)
+        if event is not None:
+            await handle(event)
+        if on_offset is not None:
+            await on_offset(offset)
+    return offset, lineno
