@@ -1,0 +1,499 @@
+"""Sentence boundaries in post text, as offsets into the original string, and quote choice.
+
+Pure functions. A sentence is always `text[start:end]`, so a quote built from sentences is the
+post's own characters, never retyped. When a boundary is uncertain we do NOT split: quoting two
+sentences is harmless, cutting one in half misquotes an official.
+
+Why not razdel or pysbd: razdel (the Russian rule-based splitter) breaks inside quotations
+(«Це „важливо“. Дуже!» became two sentences), does not know Ukrainian abbreviations (т.зв., див.)
+and is tuned for Russian only; pysbd has no Ukrainian. A splitter that tracks quote depth and knows
+three abbreviation lists is small enough to own.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class SpanLike(Protocol):
+    """Anything with offsets into the post text (bot.matching.Span satisfies it)."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Sentence:
+    start: int
+    end: int
+
+    def text(self, source: str) -> str:
+        return source[self.start : self.end]
+
+
+# Abbreviations that a full stop follows without ending the sentence (compared case-folded,
+# without the dot). Words that often end a sentence (грн, млн, тис, etc, тощо, и др.) are left
+# out on purpose: "виділили 5 млн грн. Кошти..." must split.
+_ABBREVIATIONS = frozenset(
+    [
+        "ім",
+        "вул",
+        "просп",
+        "пл",
+        "пров",
+        "бульв",
+        "буд",
+        "кв",
+        "обл",
+        "р-н",
+        "смт",
+        "с",
+        "м",
+        "ст",
+        "стст",
+        "див",
+        "напр",
+        "зв",
+        "т.зв",
+        "т.з",
+        "ін",
+        "проф",
+        "акад",
+        "доц",
+        "ген",
+        "полк",
+        "підполк",
+        "майор",
+        "лейт",
+        "ред",
+        "упоряд",
+        "св",
+        "рр",
+        "пп",
+        "вид",
+        "з-д",
+        "с-ще",
+        "о-в",
+        "оз",
+        "ул",
+        "им",
+        "г",
+        "гг",
+        "пос",
+        "д",
+        "стр",
+        "см",
+        "ср",
+        "т.е",
+        "т.к",
+        "т.н",
+        "т.ч",
+        "т.о",
+        "др",
+        "проф",
+        "зам",
+        "гл",
+        "тов",
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "sr",
+        "jr",
+        "st",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "capt",
+        "cmdr",
+        "adm",
+        "gov",
+        "sen",
+        "rep",
+        "rev",
+        "hon",
+        "vs",
+        "no",
+        "nos",
+        "e.g",
+        "i.e",
+        "approx",
+        "dept",
+        "est",
+        "fig",
+        "jan",
+        "feb",
+        "mar",
+        "apr",
+        "jun",
+        "jul",
+        "aug",
+        "sep",
+        "sept",
+        "oct",
+        "nov",
+        "dec",
+        "mt",
+        "ft",
+    ]
+)
+
+# A phrase cannot end on these, so an emoji right after one is inside the sentence.
+_FUNCTION_WORDS = frozenset(
+    [
+        "з",
+        "із",
+        "зі",
+        "зо",
+        "в",
+        "у",
+        "на",
+        "до",
+        "від",
+        "та",
+        "і",
+        "й",
+        "а",
+        "але",
+        "для",
+        "про",
+        "під",
+        "над",
+        "за",
+        "по",
+        "при",
+        "між",
+        "через",
+        "як",
+        "що",
+        "чи",
+        "або",
+        "с",
+        "со",
+        "к",
+        "ко",
+        "о",
+        "об",
+        "от",
+        "из",
+        "и",
+        "но",
+        "при",
+        "над",
+        "как",
+        "что",
+        "или",
+        "не",
+        "with",
+        "and",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "from",
+        "by",
+        "a",
+        "an",
+        "or",
+        "as",
+        "is",
+        "are",
+        "but",
+        "not",
+    ]
+)
+
+_OPEN_QUOTES = "«„“"
+_CLOSE_QUOTES = "»“”"
+# “ closes „ (uk/ru inner) but opens in English; resolved by context in _quote_delta.
+_CLOSERS = "»”“\"'’)]}"
+_TERMINALS = ".!?…"
+_WORD_BEFORE_DOT = re.compile(r"([^\W\d_]+(?:[.\-][^\W\d_]+)*)$")
+
+
+def _is_pictographic(ch: str) -> bool:
+    cp = ord(ch)
+    return (
+        0x1F000 <= cp <= 0x1FAFF
+        or 0x2600 <= cp <= 0x27BF
+        or 0x2B00 <= cp <= 0x2BFF
+        or cp in (0x203C, 0x2049, 0x2122, 0x2139, 0x3030, 0x303D, 0x3297, 0x3299)
+    )
+
+
+def _is_emoji_part(ch: str) -> bool:
+    """Pictographs and the code points that glue them (ZWJ, variation selectors, skin tones)."""
+    cp = ord(ch)
+    return (
+        _is_pictographic(ch) or cp in (0x200D, 0xFE0F, 0xFE0E, 0x20E3) or 0xE0020 <= cp <= 0xE007F
+    )
+
+
+def _starts_sentence(ch: str) -> bool:
+    if ch.isupper() or ch.isdigit() or _is_pictographic(ch):
+        return True
+    return ch in _OPEN_QUOTES or ch in "\"'([—–-•@#"
+
+
+def _is_abbreviation(text: str, dot: int) -> bool:
+    """True if the `.` at `dot` closes an abbreviation or an initial rather than a sentence."""
+    m = _WORD_BEFORE_DOT.search(text, max(0, dot - 64), dot)
+    if m is None:
+        return False
+    word = m.group(1)
+    if len(word) == 1:
+        return True  # an initial (Т. Шевченко, J. Smith) or a one-letter abbreviation (м., с.)
+    folded = word.casefold()
+    if folded in _ABBREVIATIONS:
+        return True
+    parts = re.split(r"[.]", folded)
+    if len(parts) > 1 and all(len(p) <= 2 for p in parts):
+        return True  # U.S., т.зв, В.о.: dotted acronyms
+    return parts[-1] in _ABBREVIATIONS and len(parts) > 1
+
+
+def _quote_delta(text: str, i: int, depth: int) -> int:
+    """+1, -1 or 0: how the character at `i` changes the quotation depth."""
+    ch = text[i]
+    if ch in "«„":
+        return 1
+    if ch == "»":
+        return -1 if depth > 0 else 0
+    if ch == "“":
+        # Closes „ in uk/ru typography; opens an English quote otherwise.
+        return -1 if depth > 0 and "„" in text[max(0, i - 2000) : i] else 1
+    if ch == "”":
+        return -1 if depth > 0 else 0
+    if ch == '"':
+        before = text[i - 1] if i > 0 else " "
+        # A straight quote after a space or an opening bracket opens; anything else closes.
+        if before.isspace() or before in "([«„—–-:":
+            return 1
+        return -1 if depth > 0 else 0
+    return 0
+
+
+def split_sentences(text: str) -> list[Sentence]:
+    """Sentences of `text` in order, trimmed of surrounding whitespace; never empty."""
+    out: list[Sentence] = []
+    n = len(text)
+    start = 0
+    depth = 0
+    i = 0
+
+    def emit(end: int) -> None:
+        s, e = start, end
+        while s < e and text[s].isspace():
+            s += 1
+        while e > s and text[e - 1].isspace():
+            e -= 1
+        if s < e:
+            out.append(Sentence(s, e))
+
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            # Telegram posts are not hard-wrapped: a line break ends a headline, a list item or
+            # a paragraph, and an unclosed quotation does not run past it.
+            emit(i)
+            start, depth = i + 1, 0
+            i += 1
+            continue
+        delta = _quote_delta(text, i, depth)
+        if delta:
+            depth = max(0, depth + delta)
+            i += 1
+            continue
+        if ch in _TERMINALS or _is_emoji_part(ch):
+            j = i
+            emoji_only = ch not in _TERMINALS
+            while j < n and (text[j] in _TERMINALS or _is_emoji_part(text[j])):
+                emoji_only = emoji_only and text[j] not in _TERMINALS
+                j += 1
+            # Closing quotes and brackets belong to the sentence they end.
+            while j < n and text[j] in _CLOSERS:
+                d = _quote_delta(text, j, depth)
+                if d > 0:
+                    break
+                depth = max(0, depth + d)
+                j += 1
+            # Emoji that trail the punctuation stay with the sentence too.
+            while (
+                j < n
+                and (_is_emoji_part(text[j]) or text[j] in " \t\u00a0")
+                and (_is_emoji_part(text[j]) or (j + 1 < n and _is_emoji_part(text[j + 1])))
+            ):
+                j += 1
+            k = j
+            while k < n and text[k] in " \t\u00a0\u200e\u200f":
+                k += 1
+            boundary = (
+                depth == 0
+                and k > j
+                and k < n
+                and text[k] != "\n"
+                and _starts_sentence(text[k])
+                and not (ch == "." and text[i + 1 : i + 2] != "." and _is_abbreviation(text, i))
+                and not (emoji_only and not _emoji_can_end(text, i))
+            )
+            if boundary:
+                emit(j)
+                start = k
+            i = max(j, i + 1)
+            continue
+        i += 1
+    emit(n)
+    return out
+
+
+def _emoji_can_end(text: str, i: int) -> bool:
+    """An emoji with no punctuation ends a sentence only after a finished word and a space
+    ("Ми вистояли 🇺🇦 Дякую всім"), not in the middle of a phrase ("з 🇺🇸 США")."""
+    k = i - 1
+    while k >= 0 and _is_emoji_part(text[k]):
+        k -= 1
+    if k < 1 or not text[k].isspace():
+        return False
+    prev = text[k - 1]
+    if prev in _CLOSERS or prev.isdigit():
+        return True
+    m = _WORD_BEFORE_DOT.search(text, max(0, k - 64), k)
+    return m is not None and m.end() == k and m.group(1).casefold() not in _FUNCTION_WORDS
+
+
+def _grapheme_safe(text: str, i: int) -> bool:
+    """False if a break before index `i` would split a user-perceived character."""
+    if i <= 0 or i >= len(text):
+        return True
+    ch, prev = text[i], text[i - 1]
+    if unicodedata.combining(ch) or ord(ch) in (0x200D, 0xFE0F, 0xFE0E, 0x20E3):
+        return False
+    if 0x1F3FB <= ord(ch) <= 0x1F3FF or 0xE0020 <= ord(ch) <= 0xE007F or prev == "\u200d":
+        return False
+    if 0x1F1E6 <= ord(ch) <= 0x1F1FF and 0x1F1E6 <= ord(prev) <= 0x1F1FF:
+        # Regional indicators pair up left to right into flags.
+        run = 0
+        k = i - 1
+        while k >= 0 and 0x1F1E6 <= ord(text[k]) <= 0x1F1FF:
+            run += 1
+            k -= 1
+        return run % 2 == 0
+    return not unicodedata.category(ch).startswith("M")
+
+
+def break_points(text: str) -> tuple[list[int], list[int], list[int]]:
+    """Offsets where a long text may be cut, best first: paragraph/line ends, sentence ends,
+    word boundaries. Cutting at any of them leaves every sentence or word whole."""
+    lines = [m.end() for m in re.finditer(r"\n", text)]
+    sentences = [s.end for s in split_sentences(text)]
+    words = [m.start() for m in re.finditer(r"(?<=\S)\s", text)]
+    return lines, sentences, words
+
+
+def grapheme_safe(text: str, i: int) -> bool:
+    return _grapheme_safe(text, i)
+
+
+def _paragraph_of(text: str, s: Sentence) -> tuple[int, int]:
+    a = text.rfind("\n", 0, s.start) + 1
+    b = text.find("\n", s.end)
+    return a, (len(text) if b < 0 else b)
+
+
+def choose_quote(
+    text: str,
+    spans: Iterable[SpanLike] = (),
+    *,
+    max_chars: int = 600,
+    min_words: int = 3,
+) -> tuple[int, int] | None:
+    """(start, end) of the sentence(s) to quote: `text[start:end]` verbatim.
+
+    With spans: the sentence holding the most distinct matched words (earliest on a tie), then
+    neighbouring sentences of the same paragraph that also hold matches while the quote stays
+    under `max_chars`. Without spans: the first sentence with at least `min_words` words, joined
+    by the next one of its paragraph when it is short. Never cuts a sentence, so a single giant
+    sentence is returned whole. None for a text with no sentence at all (empty, or a bare photo).
+    """
+    sentences = split_sentences(text)
+    if not sentences:
+        return None
+    marks = sorted({(s.start, s.end) for s in spans if 0 <= s.start < s.end <= len(text)})
+    if marks:
+        return _by_spans(text, sentences, marks, max_chars)
+    return _opening(text, sentences, max_chars, min_words)
+
+
+def _by_spans(
+    text: str, sentences: Sequence[Sentence], marks: Sequence[tuple[int, int]], max_chars: int
+) -> tuple[int, int]:
+    def hits(s: Sentence) -> set[str]:
+        return {text[a:b].casefold() for a, b in marks if a < s.end and b > s.start}
+
+    scored = [(len(hits(s)), -idx) for idx, s in enumerate(sentences)]
+    best_score, neg_idx = max(scored)
+    if best_score == 0:
+        return _opening(text, sentences, max_chars, 3)
+    lo = hi = -neg_idx
+    para = _paragraph_of(text, sentences[lo])
+
+    def fits(a: int, b: int) -> bool:
+        return sentences[b].end - sentences[a].start <= max_chars
+
+    while True:
+        grown = False
+        if (
+            hi + 1 < len(sentences)
+            and sentences[hi + 1].end <= para[1]
+            and hits(sentences[hi + 1])
+            and fits(lo, hi + 1)
+        ):
+            hi += 1
+            grown = True
+        if (
+            lo > 0
+            and sentences[lo - 1].start >= para[0]
+            and hits(sentences[lo - 1])
+            and fits(lo - 1, hi)
+        ):
+            lo -= 1
+            grown = True
+        if not grown:
+            break
+    return sentences[lo].start, sentences[hi].end
+
+
+def _words(s: str) -> int:
+    return len(re.findall(r"[^\W_]+", s))
+
+
+def _opening(
+    text: str, sentences: Sequence[Sentence], max_chars: int, min_words: int
+) -> tuple[int, int]:
+    first = next((s for s in sentences if _words(s.text(text)) >= min_words), sentences[0])
+    idx = sentences.index(first)
+    end = first.end
+    para_end = _paragraph_of(text, first)[1]
+    # A short opener ("Коротко про головне.") says little on its own; take the next sentence of
+    # the same paragraph with it while the quote stays readable.
+    while (
+        end - first.start < 120
+        and idx + 1 < len(sentences)
+        and sentences[idx + 1].end <= para_end
+        and sentences[idx + 1].end - first.start <= max_chars
+    ):
+        idx += 1
+        end = sentences[idx].end
+    return first.start, end
