@@ -152,12 +152,14 @@ def _read_json(file: Path, label: str) -> Any:
     except OSError as exc:
         raise SourceError(f"{label}: cannot read: {exc.strerror or exc}") from None
     try:
-        return json.loads(data)
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SourceError(f"{label}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as exc:
         hint = ""
-        if not data[exc.pos :].strip():
+        if not text[exc.pos :].strip():
             hint = " (the file ends early: was the export interrupted or the file cut?)"
         raise SourceError(
             f"{label}: not valid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}{hint}"
