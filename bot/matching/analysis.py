@@ -1,0 +1,113 @@
+"""One pass over a post: its words, where they are in the original text, and their keys.
+
+The pipeline calls `analyze` once per post and hands the result both to the FTS columns
+(`norm`, `lemma_text`) and to `Matcher.match`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property, lru_cache
+
+from bot.matching.lemmas import STEM_MARK, Lang, text_keys, text_lang
+from bot.matching.normalize import TOKEN_RE, normalize, normalize_word
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    start: int  # offsets into the original text
+    end: int
+    form: str  # normalised
+    keys: frozenset[str]  # lemmas, and "~stem" keys for names
+
+
+@lru_cache(maxsize=262_144)
+def _token(raw: str, lang: Lang) -> tuple[str, frozenset[str]]:
+    form = normalize_word(raw)
+    return form, text_keys(form, lang, raw[:1].isupper())
+
+
+class Analysis:
+    """Words of a text with every lemma and their spans in the ORIGINAL text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.lang: Lang = text_lang(text)
+        starts: list[int] = []
+        ends: list[int] = []
+        forms: list[str] = []
+        keys: list[frozenset[str]] = []
+        lang = self.lang
+        for m in TOKEN_RE.finditer(text):
+            form, ks = _token(m.group(), lang)
+            starts.append(m.start())
+            ends.append(m.end())
+            forms.append(form)
+            keys.append(ks)
+        self.starts = starts
+        self.ends = ends
+        self.forms = forms
+        self.keys = keys
+
+    def __len__(self) -> int:
+        return len(self.forms)
+
+    @property
+    def tokens(self) -> list[Token]:
+        return [
+            Token(s, e, f, k)
+            for s, e, f, k in zip(self.starts, self.ends, self.forms, self.keys, strict=True)
+        ]
+
+    @cached_property
+    def positions(self) -> dict[str, list[int]]:
+        """Key -> indices of the words that carry it."""
+        out: dict[str, list[int]] = {}
+        for i, ks in enumerate(self.keys):
+            for k in ks:
+                found = out.get(k)
+                if found is None:
+                    out[k] = [i]
+                else:
+                    found.append(i)
+        return out
+
+    @cached_property
+    def form_positions(self) -> dict[str, list[int]]:
+        """Normalised form -> indices of the words written that way."""
+        out: dict[str, list[int]] = {}
+        for i, f in enumerate(self.forms):
+            found = out.get(f)
+            if found is None:
+                out[f] = [i]
+            else:
+                found.append(i)
+        return out
+
+    @cached_property
+    def norm(self) -> str:
+        """The FTS `norm` column: the normalised text."""
+        return normalize(self.text)
+
+    @cached_property
+    def lemma_text(self) -> str:
+        """The FTS `lemmas` column: each word's keys, each key one FTS5 token."""
+        out: list[str] = []
+        for ks in self.keys:
+            out.extend(sorted({fts_key(k) for k in ks}))
+        return " ".join(out)
+
+
+def fts_key(key: str) -> str:
+    """A key as written into (and looked up in) the FTS `lemmas` column."""
+    return key[1:] if key.startswith(STEM_MARK) else key
+
+
+def analyze(text: str) -> Analysis:
+    return Analysis(text)
+
+
+def index_fields(text: str) -> tuple[str, str]:
+    """(norm, lemma_text): the two FTS columns of a post."""
+    a = Analysis(text)
+    return a.norm, a.lemma_text

@@ -1,0 +1,177 @@
+"""Word forms: which keys a word of a post carries, and which keys a word of a rule looks for.
+
+A key is a lemma from pymorphy3's Ukrainian or Russian dictionary (every known parse, not only the
+first: Києві is both кий and київ), an English light stem, or, for names the dictionaries do not
+know, a stem key "~<stem>" from suffix rules over a folded alphabet (є=е, і=и, ...) so that
+Умєров, Умєрова and Умерову meet. Apostrophes are dropped inside keys so that every key is one
+FTS5 token.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from functools import lru_cache
+from typing import Any, Literal
+
+Lang = Literal["uk", "ru", "both"]
+
+STEM_MARK = "~"
+
+_UK_ONLY = frozenset("ієїґ")
+_RU_ONLY = frozenset("ыэёъ")
+_UK_RE = re.compile(r"[ієїґІЄЇҐ]")
+_RU_RE = re.compile(r"[ыэёъЫЭЁЪ]")
+_CYR_RE = re.compile(r"[\u0400-\u04ff]")
+_LATIN_RE = re.compile(r"[a-z]")
+
+# Parses that mark a word as a name: its case forms may also be spelled the other language's way
+# (Умєров / Умеров), so a rule word like this also looks for the stem.
+_PROPER = frozenset({"Surn", "Name", "Patr", "Geox", "Orgn", "Trad"})
+
+_lock = threading.Lock()
+_analyzers: dict[str, Any] = {}
+
+
+def _analyzer(lang: str) -> Any:
+    """pymorphy3 analysers, loaded on first use (about 0.2 s and 30 MB each)."""
+    found = _analyzers.get(lang)
+    if found is None:
+        with _lock:
+            found = _analyzers.get(lang)
+            if found is None:
+                import pymorphy3
+
+                found = pymorphy3.MorphAnalyzer(lang=lang)
+                _analyzers[lang] = found
+    return found
+
+
+def text_lang(text: str) -> Lang:
+    """The language a text is mostly written in, judged by letters only one of uk/ru has."""
+    uk = len(_UK_RE.findall(text))
+    ru = len(_RU_RE.findall(text))
+    if uk > 2 * ru:
+        return "uk"
+    if ru > 2 * uk:
+        return "ru"
+    return "both"
+
+
+def word_lang(form: str, default: Lang = "both") -> Lang:
+    letters = set(form)
+    if letters & _UK_ONLY:
+        return "uk"
+    if letters & _RU_ONLY:
+        return "ru"
+    return default
+
+
+# Folding for stem keys only: the letters a name changes between Ukrainian and Russian spelling.
+_STEM_FOLD = str.maketrans({"є": "е", "і": "и", "ї": "и", "ы": "и", "э": "е", "ё": "е",
+                            "ґ": "г", "ь": "", "'": "", "ъ": ""})  # fmt: skip
+
+# Case endings of nouns, adjectives and surnames (uk and ru, folded). -ов/-ев are left alone: they
+# belong to the nominative of surnames (Умєров, Лавров).
+_ENDINGS = tuple(
+    sorted(
+        {
+            "а", "я", "у", "ю", "и", "е", "о", "ом", "ем", "ам", "ям", "ах", "ях", "ами", "ями",
+            "ою", "ею", "ой", "ей", "ий", "ая", "яя", "ое", "ее", "ую", "юю", "ого", "его", "ому",
+            "ему", "им", "ими", "их", "ым", "ыми", "ых", "ои", "еи", "ови", "еви", "ова", "ову",
+            "овим", "ові", "ин", "ина", "ину", "иним", "ини",
+        },
+        key=len,
+        reverse=True,
+    )
+)  # fmt: skip
+
+# Ukrainian consonant alternation before -і (нога -> нозі, рука -> руці, муха -> мусі).
+_ALTERNATION = {"з": "г", "ц": "к", "с": "х"}
+_MIN_STEM = 3
+
+
+# What a name typed in a rule most likely ends with: the nominative (Сибіга, Умєрова, Шевченко,
+# Зеленський). A rule word is stemmed only by these, so that "Умєрова" never looks for умер.
+_NOMINATIVE = ("ий", "ой", "а", "я", "о")
+
+
+def stems(form: str, endings: tuple[str, ...] = _ENDINGS) -> frozenset[str]:
+    """Every stem a Cyrillic name form may have: the folded word and each ending stripped."""
+    folded = form.translate(_STEM_FOLD)
+    out = {folded}
+    for ending in endings:
+        if folded.endswith(ending) and len(folded) - len(ending) >= _MIN_STEM:
+            stem = folded[: -len(ending)]
+            out.add(stem)
+            if ending in ("и", "е") and stem[-1] in _ALTERNATION:
+                out.add(stem[:-1] + _ALTERNATION[stem[-1]])
+    return frozenset(out)
+
+
+def english_lemma(form: str) -> str:
+    """A light English stem: possessives and plurals (talks = talk, countries = country)."""
+    if form.endswith("'s"):
+        form = form[:-2]
+    form = form.replace("'", "")
+    n = len(form)
+    if n > 4 and form.endswith("ies"):
+        return form[:-3] + "y"
+    if n > 4 and form.endswith(("sses", "ches", "shes", "xes", "zes")):
+        return form[:-2]
+    if n > 3 and form.endswith("s") and not form.endswith(("ss", "us", "is")):
+        return form[:-1]
+    return form
+
+
+def _parses(form: str, lang: Lang) -> list[Any]:
+    if lang == "both":
+        return [*_analyzer("uk").parse(form), *_analyzer("ru").parse(form)]
+    return list(_analyzer(lang).parse(form))
+
+
+def _lemma_key(normal_form: str) -> str:
+    return normal_form.replace("'", "").replace("ё", "е")
+
+
+@lru_cache(maxsize=262_144)
+def _cyrillic(form: str, lang: Lang) -> tuple[frozenset[str], bool]:
+    """(lemma keys of the known parses, whether the word is unknown or a name)."""
+    parses = _parses(form, word_lang(form, lang))
+    known = [p for p in parses if p.is_known]
+    lemmas = frozenset(_lemma_key(p.normal_form) for p in known)
+    namelike = not known or any(_PROPER & p.tag.grammemes for p in known)
+    return lemmas, namelike
+
+
+@lru_cache(maxsize=262_144)
+def text_keys(form: str, lang: Lang, capitalised: bool) -> frozenset[str]:
+    """Keys a word of a post carries. `form` is normalised; `capitalised` as written."""
+    if _CYR_RE.search(form):
+        lemmas, namelike = _cyrillic(form, lang)
+        if namelike or capitalised:
+            return lemmas | {STEM_MARK + s for s in stems(form)}
+        return lemmas
+    if _LATIN_RE.search(form):
+        return frozenset({english_lemma(form)})
+    return frozenset({form.replace("'", "")})
+
+
+@lru_cache(maxsize=65_536)
+def rule_keys(form: str) -> frozenset[str]:
+    """Keys a word of a rule looks for: any of them in a post's word is a match."""
+    if _CYR_RE.search(form):
+        lemmas, namelike = _cyrillic(form, word_lang(form))
+        if namelike:
+            return lemmas | {STEM_MARK + s for s in stems(form, _NOMINATIVE)}
+        return lemmas
+    if _LATIN_RE.search(form):
+        return frozenset({english_lemma(form)})
+    return frozenset({form.replace("'", "")})
+
+
+def clear_caches() -> None:
+    """For benchmarks that measure cold lemmatisation."""
+    _cyrillic.cache_clear()
+    text_keys.cache_clear()
+    rule_keys.cache_clear()

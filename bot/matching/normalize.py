@@ -1,0 +1,96 @@
+"""Text normalisation shared by matching, indexing and search.
+
+One function decides what a word "is" so that the matcher, the FTS `norm` column and search queries
+always agree: NFKC, case-fold, one apostrophe, Latin look-alikes inside Cyrillic words made
+Cyrillic, diacritics stripped from Latin letters only (never from й, ї, ё).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# Apostrophes people (and keyboards) use inside Ukrainian words; the uk dictionary knows only "'".
+APOSTROPHES = "'’ʼ`ʹ′‘"
+_APOS_TABLE = str.maketrans(dict.fromkeys(APOSTROPHES, "'"))
+
+# A word: letters and digits (not "_", which SQLite's unicode61 treats as a separator), combining
+# marks (decomposed й, stress accents), and apostrophes between letters (м'ясо, O'Brien).
+_WORD = r"[^\W_]"
+_MARK = "\u0300-\u036f"
+TOKEN_RE = re.compile(
+    rf"(?:{_WORD}|[{_MARK}])+(?:[{re.escape(APOSTROPHES)}](?:{_WORD}|[{_MARK}])+)*"
+)
+
+_CYR_RE = re.compile(r"[\u0400-\u04ff]")
+_LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+# Latin letters that look like Cyrillic ones; applied only inside words that contain Cyrillic,
+# before case-folding so that H -> Н and not h -> ?
+_LOOKALIKES = str.maketrans(
+    {
+        "A": "А", "B": "В", "C": "С", "E": "Е", "H": "Н", "I": "І", "K": "К", "M": "М",
+        "O": "О", "P": "Р", "T": "Т", "X": "Х", "Y": "У",
+        "a": "а", "c": "с", "e": "е", "i": "і", "o": "о", "p": "р", "x": "х", "y": "у",
+        "Ï": "Ї", "ï": "ї", "Ë": "Ё", "ë": "ё",
+    }
+)  # fmt: skip
+
+# Latin letters NFD does not decompose.
+_LATIN_EXTRA = str.maketrans(
+    {"ı": "i", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe"}
+)
+
+# Marks kept on Cyrillic letters: breve (й, ў) and diaeresis (ї, ё). Stress accents go.
+_CYRILLIC_KEEP = {"\u0306", "\u0308"}
+
+
+def _fold_marks(word: str) -> str:
+    """Drop diacritics from Latin letters and stress marks from Cyrillic ones."""
+    decomposed = unicodedata.normalize("NFD", word)
+    out: list[str] = []
+    base_cyrillic = False
+    for ch in decomposed:
+        if unicodedata.combining(ch):
+            if base_cyrillic and ch in _CYRILLIC_KEEP:
+                out.append(ch)
+            continue
+        base_cyrillic = "\u0400" <= ch <= "\u04ff"
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+@lru_cache(maxsize=262_144)
+def normalize_word(raw: str) -> str:
+    """The normal form of one word as TOKEN_RE finds it (cached: words repeat a lot)."""
+    word = unicodedata.normalize("NFKC", raw).translate(_APOS_TABLE)
+    if _CYR_RE.search(word) and _LATIN_RE.search(word):
+        word = word.translate(_LOOKALIKES)
+    word = word.casefold().translate(_LATIN_EXTRA)
+    if not word.isascii():
+        word = _fold_marks(word)
+    return word
+
+
+def normalize(text: str) -> str:
+    """NFKC, case-fold, apostrophes as ', look-alikes fixed, Latin diacritics folded."""
+    out: list[str] = []
+    pos = 0
+    for m in TOKEN_RE.finditer(text):
+        if m.start() > pos:
+            out.append(_normalize_gap(text[pos : m.start()]))
+        out.append(normalize_word(m.group()))
+        pos = m.end()
+    if pos < len(text):
+        out.append(_normalize_gap(text[pos:]))
+    return "".join(out)
+
+
+def _normalize_gap(gap: str) -> str:
+    return unicodedata.normalize("NFKC", gap).translate(_APOS_TABLE).casefold()
+
+
+def words(text: str) -> list[str]:
+    """Normalised words of `text` in order (a hyphenated name gives its parts)."""
+    return [normalize_word(m.group()) for m in TOKEN_RE.finditer(text)]

@@ -1,0 +1,556 @@
+"""The rule language editors type, parsed into a small tree that is stored as JSON.
+
+    обмін полоненими                   words: all of them, in any grammatical form
+    "гуманітарний трек"                a phrase: these words next to each other, any form
+    Умєров OR Umerov                   either (also АБО, ИЛИ)
+    Умєров -Туреччина, NOT Туреччина   without
+    (a OR b) c                         grouping
+    from:@channel                      only posts of that channel
+    =полонених                         exactly this form
+    мобіліз*                           any word starting with it (3+ letters)
+    /F-1[56]/                          a regular expression over the original text (ignoring case)
+
+A rule that does not parse raises RuleSyntaxError, whose message says where and why.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.matching.normalize import normalize_word, words
+
+# The stdlib's own regex parser and opcodes, to inspect a pattern's tree before accepting it. They
+# are internal modules (no stubs), so they are reached by name.
+_sre_parse: Any = importlib.import_module("re._parser")
+_sre: Any = importlib.import_module("re._constants")
+
+MAX_RULE_LENGTH = 1000
+MAX_TERMS = 64
+MAX_DEPTH = 16
+MAX_REGEX_LENGTH = 200
+
+_OR_WORDS = frozenset({"OR", "АБО", "ИЛИ", "|"})
+_AND_WORDS = frozenset({"AND", "ТА", "&"})
+_NOT_WORDS = frozenset({"NOT"})
+_CHANNEL_RE = re.compile(r"[a-z][a-z0-9_]{2,31}")
+_LINK_RE = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/", re.IGNORECASE)
+
+
+class RuleSyntaxError(ValueError):
+    """A rule an editor typed that cannot be used; `position` is 0-based into the rule."""
+
+    def __init__(self, message: str, position: int = 0) -> None:
+        super().__init__(message)
+        self.message = message
+        self.position = position
+
+
+# ----------------------------------------------------------------------------- nodes
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """Any form of this word's lemmas. `form` is normalised."""
+
+    form: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exact:
+    form: str
+
+
+@dataclass(frozen=True, slots=True)
+class Prefix:
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    words: tuple[Word, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Regex:
+    pattern: str
+
+
+@dataclass(frozen=True, slots=True)
+class FromSource:
+    channel: str
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    part: RuleNode
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    parts: tuple[RuleNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    parts: tuple[RuleNode, ...]
+
+
+Term = Word | Exact | Prefix | Phrase | Regex
+RuleNode = Word | Exact | Prefix | Phrase | Regex | FromSource | Not | And | Or
+
+
+def term_text(node: Term) -> str:
+    """How a term is shown to people (match reports, highlights)."""
+    if isinstance(node, Word):
+        return node.form
+    if isinstance(node, Exact):
+        return "=" + node.form
+    if isinstance(node, Prefix):
+        return node.prefix + "*"
+    if isinstance(node, Phrase):
+        return " ".join(w.form for w in node.words)
+    return "/" + node.pattern + "/"
+
+
+def to_text(node: RuleNode) -> str:
+    """The rule written back in the rule language (normalised)."""
+    if isinstance(node, Phrase):
+        return '"' + term_text(node) + '"'
+    if isinstance(node, Word | Exact | Prefix | Regex):
+        return term_text(node)
+    if isinstance(node, FromSource):
+        return "from:@" + node.channel
+    if isinstance(node, Not):
+        return "-" + _grouped(node.part)
+    if isinstance(node, And):
+        return " ".join(_grouped(p) for p in node.parts)
+    return " OR ".join(_grouped(p) for p in node.parts)
+
+
+def _grouped(node: RuleNode) -> str:
+    text = to_text(node)
+    return f"({text})" if isinstance(node, And | Or) else text
+
+
+# ----------------------------------------------------------------------------- lexer
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    kind: str  # "(" ")" "or" "and" "not" "-" "phrase" "regex" "atom"
+    text: str
+    pos: int
+
+
+def _lex(query: str) -> list[_Tok]:
+    out: list[_Tok] = []
+    i, n = 0, len(query)
+    while i < n:
+        ch = query[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "()":
+            out.append(_Tok(ch, ch, i))
+            i += 1
+        elif ch in '"«“„':
+            close = {"«": "»", "“": "”", "„": "“"}.get(ch, '"')
+            end = query.find(close, i + 1)
+            if end < 0 and close != '"':
+                end = query.find('"', i + 1)
+            if end < 0:
+                raise RuleSyntaxError(f"unclosed quote at character {i}", i)
+            out.append(_Tok("phrase", query[i + 1 : end], i))
+            i = end + 1
+        elif ch == "/" and (not out or out[-1].kind != "atom" or _separated(query, i)):
+            end = _regex_end(query, i)
+            out.append(_Tok("regex", query[i + 1 : end], i))
+            i = end + 1
+        elif ch in "-—–" and i + 1 < n and not query[i + 1].isspace():
+            out.append(_Tok("-", ch, i))
+            i += 1
+        else:
+            j = i
+            while j < n and not query[j].isspace() and query[j] not in '()"«“„':
+                j += 1
+            text = query[i:j]
+            kind = "atom"
+            if text in _OR_WORDS:
+                kind = "or"
+            elif text in _AND_WORDS:
+                kind = "and"
+            elif text in _NOT_WORDS:
+                kind = "not"
+            out.append(_Tok(kind, text, i))
+            i = j
+    return out
+
+
+def _separated(query: str, i: int) -> bool:
+    return i == 0 or query[i - 1].isspace() or query[i - 1] in "()"
+
+
+def _regex_end(query: str, start: int) -> int:
+    i = start + 1
+    while i < len(query):
+        if query[i] == "\\":
+            i += 2
+            continue
+        if query[i] == "/":
+            return i
+        i += 1
+    raise RuleSyntaxError(f"regular expression not closed with / (opened at character {start})",
+                          start)  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- parser
+
+
+class _Parser:
+    def __init__(self, query: str) -> None:
+        self.query = query
+        self.toks = _lex(query)
+        self.i = 0
+        self.terms = 0
+
+    def peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def parse(self) -> RuleNode:
+        if not self.toks:
+            raise RuleSyntaxError("the rule is empty: type at least one word", 0)
+        node = self.or_expr(0)
+        tok = self.peek()
+        if tok is not None:
+            if tok.kind == ")":
+                raise RuleSyntaxError(f"unbalanced parenthesis at character {tok.pos}", tok.pos)
+            raise RuleSyntaxError(f"unexpected {tok.text!r} at character {tok.pos}", tok.pos)
+        return node
+
+    def or_expr(self, depth: int) -> RuleNode:
+        parts = [self.and_expr(depth)]
+        while (tok := self.peek()) is not None and tok.kind == "or":
+            self.i += 1
+            nxt = self.peek()
+            if nxt is None or nxt.kind in (")", "or", "and"):
+                raise RuleSyntaxError(f"{tok.text} needs a term after it at character {tok.pos}",
+                                      tok.pos)  # fmt: skip
+            parts.append(self.and_expr(depth))
+        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+
+    def and_expr(self, depth: int) -> RuleNode:
+        parts: list[RuleNode] = []
+        while (tok := self.peek()) is not None and tok.kind not in (")", "or"):
+            if tok.kind == "and":
+                if not parts:
+                    raise RuleSyntaxError(
+                        f"{tok.text} needs a term before it at character {tok.pos}", tok.pos
+                    )
+                self.i += 1
+                nxt = self.peek()
+                if nxt is None or nxt.kind in (")", "or", "and"):
+                    raise RuleSyntaxError(
+                        f"{tok.text} needs a term after it at character {tok.pos}", tok.pos
+                    )
+                continue
+            parts.append(self.unary(depth))
+        if not parts:
+            tok = self.peek()
+            if tok is None:
+                pos = len(self.query)
+                raise RuleSyntaxError(f"a term is missing at character {pos}", pos)
+            if tok.kind == "or":
+                raise RuleSyntaxError(f"{tok.text} needs a term before it at character {tok.pos}",
+                                      tok.pos)  # fmt: skip
+            raise RuleSyntaxError(f"empty parentheses at character {tok.pos}", tok.pos)
+        return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+    def unary(self, depth: int) -> RuleNode:
+        tok = self.peek()
+        assert tok is not None
+        if tok.kind in ("-", "not"):
+            self.i += 1
+            nxt = self.peek()
+            if nxt is None or nxt.kind in (")", "or", "and"):
+                raise RuleSyntaxError(f"{tok.text} needs a term after it at character {tok.pos}",
+                                      tok.pos)  # fmt: skip
+            if nxt.kind in ("-", "not"):
+                raise RuleSyntaxError(f"double negation at character {nxt.pos}", nxt.pos)
+            return Not(self.unary(depth))
+        return self.primary(depth)
+
+    def primary(self, depth: int) -> RuleNode:
+        tok = self.peek()
+        assert tok is not None
+        self.i += 1
+        if tok.kind == "(":
+            if depth >= MAX_DEPTH:
+                raise RuleSyntaxError(f"too many nested parentheses at character {tok.pos}",
+                                      tok.pos)  # fmt: skip
+            nxt = self.peek()
+            if nxt is None:
+                raise RuleSyntaxError(f"unbalanced parenthesis at character {tok.pos}", tok.pos)
+            if nxt.kind == ")":
+                raise RuleSyntaxError(f"empty parentheses at character {tok.pos}", tok.pos)
+            node = self.or_expr(depth + 1)
+            close = self.peek()
+            if close is None or close.kind != ")":
+                raise RuleSyntaxError(f"unbalanced parenthesis at character {tok.pos}", tok.pos)
+            self.i += 1
+            return node
+        if tok.kind == ")":
+            raise RuleSyntaxError(f"unbalanced parenthesis at character {tok.pos}", tok.pos)
+        self.count(tok)
+        if tok.kind == "phrase":
+            return self.phrase(tok)
+        if tok.kind == "regex":
+            return _regex(tok.text, tok.pos)
+        return self.atom(tok)
+
+    def count(self, tok: _Tok) -> None:
+        self.terms += 1
+        if self.terms > MAX_TERMS:
+            raise RuleSyntaxError(
+                f"too many terms (more than {MAX_TERMS}) at character {tok.pos}", tok.pos
+            )
+
+    def phrase(self, tok: _Tok) -> RuleNode:
+        found = words(tok.text)
+        if not found:
+            raise RuleSyntaxError(f"empty phrase at character {tok.pos}", tok.pos)
+        if len(found) == 1:
+            return Word(found[0])
+        return Phrase(tuple(Word(w) for w in found))
+
+    def atom(self, tok: _Tok) -> RuleNode:
+        text, pos = tok.text, tok.pos
+        low = text.lower()
+        if low.startswith("from:"):
+            return _source(text[5:], pos)
+        if text.startswith("="):
+            found = words(text[1:])
+            if not found:
+                raise RuleSyntaxError(f"= needs a word after it at character {pos}", pos)
+            if len(found) > 1:
+                raise RuleSyntaxError(
+                    f"= takes one word; quote a phrase instead at character {pos}", pos
+                )
+            return Exact(found[0])
+        if text.endswith("*"):
+            stem = text.rstrip("*")
+            found = words(stem)
+            if len(found) != 1 or normalize_word(stem) != found[0]:
+                raise RuleSyntaxError(
+                    f"a prefix must be one word followed by * at character {pos}", pos
+                )
+            if len(found[0]) < 3:
+                raise RuleSyntaxError(f"a prefix needs at least 3 letters at character {pos}",
+                                      pos)  # fmt: skip
+            return Prefix(found[0])
+        if "*" in text:
+            star = pos + text.index("*")
+            raise RuleSyntaxError(f"* is allowed only at the end of a word at character {star}",
+                                  star)  # fmt: skip
+        found = words(text)
+        if not found and text.strip("-—–") == "":
+            raise RuleSyntaxError(
+                f"put - right before the word to leave out (-word) at character {pos}", pos
+            )
+        if not found:
+            raise RuleSyntaxError(f"{text!r} has no letters or digits at character {pos}", pos)
+        if len(found) == 1:
+            return Word(found[0])
+        # Івано-Франківськ, F-16, U.S.: the parts next to each other.
+        return Phrase(tuple(Word(w) for w in found))
+
+
+def _source(name: str, pos: int) -> FromSource:
+    name = _LINK_RE.sub("", name).lstrip("@").rstrip("/").lower()
+    if not _CHANNEL_RE.fullmatch(name):
+        raise RuleSyntaxError(
+            f"from: needs a channel like from:@channel_name at character {pos}", pos
+        )
+    return FromSource(name)
+
+
+def _regex(pattern: str, pos: int) -> Regex:
+    if not pattern:
+        raise RuleSyntaxError(f"empty regular expression at character {pos}", pos)
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise RuleSyntaxError(
+            f"regular expression longer than {MAX_REGEX_LENGTH} characters at character {pos}",
+            pos,
+        )
+    try:
+        compiled = re.compile(pattern, re.IGNORECASE)
+    except (re.error, OverflowError, RecursionError) as exc:
+        raise RuleSyntaxError(f"bad regular expression at character {pos}: {exc}", pos) from exc
+    if compiled.search("") is not None:
+        raise RuleSyntaxError(
+            f"regular expression matches empty text at character {pos}; it would match every post",
+            pos,
+        )
+    problem = _risky(pattern)
+    if problem:
+        raise RuleSyntaxError(f"regular expression at character {pos} {problem}", pos)
+    return Regex(pattern)
+
+
+def _risky(pattern: str) -> str | None:
+    """Why a pattern may take exponential time (nested or overlapping repeats), or None."""
+    # The stdlib's own regex parser gives the tree; it is internal, hence the narrow use.
+    try:
+        tree = _sre_parse.parse(pattern, re.IGNORECASE)
+    except (re.error, OverflowError, RecursionError):
+        return "cannot be checked"
+    if _has_backref(tree):
+        return "uses a back-reference, which is not allowed"
+    if _nested_repeat(tree, inside=False):
+        return "repeats a repeated group (like (a+)+), which can hang; simplify it"
+    return None
+
+
+_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
+
+
+def _items(value: Any) -> list[Any]:
+    """Child subpatterns of one regex opcode argument."""
+    out: list[Any] = []
+    if isinstance(value, list | tuple):
+        for v in value:
+            out.extend(_items(v))
+    elif hasattr(value, "data"):
+        out.append(value)
+    return out
+
+
+def _nested_repeat(tree: Any, inside: bool) -> bool:
+    for op, arg in tree.data if hasattr(tree, "data") else tree:
+        if op in _REPEATS:
+            _lo, hi, sub = arg
+            unbounded = hi == _sre.MAXREPEAT or hi > 100
+            if unbounded and inside:
+                return True
+            if _nested_repeat(sub, inside or unbounded):
+                return True
+            continue
+        for child in _items(arg):
+            if _nested_repeat(child, inside):
+                return True
+    return False
+
+
+def _has_backref(tree: Any) -> bool:
+    for op, arg in tree.data if hasattr(tree, "data") else tree:
+        if op in (_sre.GROUPREF, _sre.GROUPREF_EXISTS):
+            return True
+        for child in _items(arg):
+            if _has_backref(child):
+                return True
+    return False
+
+
+def _check(node: RuleNode) -> None:
+    """Reject rules the matcher cannot use: ones that would only ever exclude."""
+    if not _positive(node):
+        raise RuleSyntaxError(
+            "the rule only excludes; add a word, phrase or from:@channel to look for", 0
+        )
+
+
+def _positive(node: RuleNode) -> bool:
+    """Whether every post the rule matches must contain something the index can find."""
+    if isinstance(node, Not):
+        return False
+    if isinstance(node, And):
+        return any(_positive(p) for p in node.parts)
+    if isinstance(node, Or):
+        return all(_positive(p) for p in node.parts)
+    return True
+
+
+def parse_rule(query: str) -> RuleNode:
+    """Parse an editor's rule; raises RuleSyntaxError with a message for people."""
+    if len(query) > MAX_RULE_LENGTH:
+        raise RuleSyntaxError(
+            f"the rule is too long ({len(query)} characters, at most {MAX_RULE_LENGTH})",
+            MAX_RULE_LENGTH,
+        )
+    node = _Parser(query).parse()
+    _check(node)
+    return node
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+def rule_to_json(node: RuleNode) -> Any:
+    if isinstance(node, Word):
+        return {"word": node.form}
+    if isinstance(node, Exact):
+        return {"exact": node.form}
+    if isinstance(node, Prefix):
+        return {"prefix": node.prefix}
+    if isinstance(node, Phrase):
+        return {"phrase": [w.form for w in node.words]}
+    if isinstance(node, Regex):
+        return {"regex": node.pattern}
+    if isinstance(node, FromSource):
+        return {"from": node.channel}
+    if isinstance(node, Not):
+        return {"not": rule_to_json(node.part)}
+    if isinstance(node, And):
+        return {"and": [rule_to_json(p) for p in node.parts]}
+    return {"or": [rule_to_json(p) for p in node.parts]}
+
+
+def rule_from_json(value: Any) -> RuleNode:
+    """The stored form back to a tree; anything malformed raises RuleSyntaxError."""
+    node = _from_json(value, 0)
+    _check(node)
+    return node
+
+
+def _from_json(value: Any, depth: int) -> RuleNode:
+    if depth > MAX_DEPTH * 2 or not isinstance(value, dict) or len(value) != 1:
+        raise RuleSyntaxError("stored rule is malformed", 0)
+    ((key, arg),) = value.items()
+    if key in ("word", "exact", "prefix") and isinstance(arg, str) and arg:
+        if words(arg) != [arg]:
+            raise RuleSyntaxError(f"stored rule has a bad {key}: {arg!r}", 0)
+        if key == "word":
+            return Word(arg)
+        if key == "exact":
+            return Exact(arg)
+        if len(arg) < 3:
+            raise RuleSyntaxError(f"stored rule has a short prefix: {arg!r}", 0)
+        return Prefix(arg)
+    if key == "phrase" and isinstance(arg, list) and len(arg) >= 2:
+        parts = [_from_json({"word": w}, depth + 1) for w in arg]
+        return Phrase(tuple(p for p in parts if isinstance(p, Word)))
+    if key == "regex" and isinstance(arg, str):
+        return _regex(arg, 0)
+    if key == "from" and isinstance(arg, str):
+        return _source(arg, 0)
+    if key == "not":
+        return Not(_from_json(arg, depth + 1))
+    if key in ("and", "or") and isinstance(arg, list) and len(arg) >= 2:
+        children = tuple(_from_json(a, depth + 1) for a in arg)
+        return And(children) if key == "and" else Or(children)
+    raise RuleSyntaxError("stored rule is malformed", 0)
+
+
+def rule_sources(node: RuleNode) -> set[str]:
+    """Channels named by from: anywhere in the rule."""
+    if isinstance(node, FromSource):
+        return {node.channel}
+    if isinstance(node, Not):
+        return rule_sources(node.part)
+    if isinstance(node, And | Or):
+        out: set[str] = set()
+        for p in node.parts:
+            out |= rule_sources(p)
+        return out
+    return set()
