@@ -104,10 +104,11 @@ def compose_alert(
         header = _EDIT_MARK + updated_line(when, tz, lang)
         runs: list[Run] = join_runs(header, "\n")
         plain = header + "\n"
-        hunks = word_diff(previous_text, post.text) if previous_text is not None else []
-        if hunks:
-            runs = join_runs(runs, changes_label(lang), "\n", diff_runs(hunks), "\n\n")
-            plain += changes_label(lang) + "\n" + diff_plain(hunks) + "\n\n"
+        if previous_text is not None:
+            diff = word_diff(previous_text, post.text)
+            if diff:
+                runs = join_runs(runs, changes_label(lang), "\n", diff_runs(diff, lang), "\n\n")
+                plain += changes_label(lang) + "\n" + diff_plain(diff, lang) + "\n\n"
         return _payload(join_runs(runs, draft.runs()), plain + draft.plain(), buttons)
     return _deleted(
         post,

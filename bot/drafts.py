@@ -356,6 +356,9 @@ def no_text_label(lang: str) -> str:
 
 DiffKind = Literal["equal", "delete", "insert"]
 
+MAX_HUNKS = 8  # an edit that rewrote the whole post is read in full via "Full text"
+MAX_PIECE = 300  # characters of one removed or added stretch shown in the diff
+
 
 @dataclass(frozen=True, slots=True)
 class DiffPiece:
@@ -363,62 +366,112 @@ class DiffPiece:
     text: str
 
 
+@dataclass(frozen=True, slots=True)
+class Hunk:
+    pieces: tuple[DiffPiece, ...]
+    at_start: bool  # the hunk begins at the first word of the text (no leading "…")
+    at_end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WordDiff:
+    hunks: tuple[Hunk, ...]
+    more: int  # changed regions not shown (beyond MAX_HUNKS)
+
+    def __bool__(self) -> bool:
+        return bool(self.hunks)
+
+
 _WORD = re.compile(r"\S+")
 
 
-def word_diff(old: str, new: str, *, context: int = 4) -> list[list[DiffPiece]]:
+def _clip(words: Sequence[str]) -> str:
+    """Join words; a stretch longer than MAX_PIECE is cut at a word and marked with "…". This is
+    the diff display only: the quote in the draft is never cut."""
+    out: list[str] = []
+    size = 0
+    for w in words:
+        if out and size + 1 + len(w) > MAX_PIECE:
+            return " ".join(out) + " …"
+        out.append(w)
+        size += len(w) + (1 if size else 0)
+    return " ".join(out)
+
+
+def word_diff(old: str, new: str, *, context: int = 4) -> WordDiff:
     """What an edit changed, word by word (difflib over whitespace-separated words).
 
     One hunk per changed region with up to `context` unchanged words either side; whitespace
-    differences alone are no change. Empty list when the words are the same.
+    differences alone are no change (empty result when the words are the same).
     """
     a = _WORD.findall(old)
     b = _WORD.findall(new)
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
-    hunks: list[list[DiffPiece]] = []
-    for group in matcher.get_grouped_opcodes(context):
-        hunk: list[DiffPiece] = []
+    groups = list(matcher.get_grouped_opcodes(context))
+    if not groups or all(op == "equal" for g in groups for op, *_ in g):
+        return WordDiff((), 0)
+    hunks: list[Hunk] = []
+    for group in groups[:MAX_HUNKS]:
+        pieces: list[DiffPiece] = []
         for op, i1, i2, j1, j2 in group:
             if op == "equal":
-                hunk.append(DiffPiece("equal", " ".join(a[i1:i2])))
+                pieces.append(DiffPiece("equal", " ".join(a[i1:i2])))
                 continue
             if i2 > i1:
-                hunk.append(DiffPiece("delete", " ".join(a[i1:i2])))
+                pieces.append(DiffPiece("delete", _clip(a[i1:i2])))
             if j2 > j1:
-                hunk.append(DiffPiece("insert", " ".join(b[j1:j2])))
-        hunks.append(hunk)
-    return hunks
+                pieces.append(DiffPiece("insert", _clip(b[j1:j2])))
+        first, last = group[0], group[-1]
+        at_start = first[1] == 0 and first[3] == 0
+        at_end = last[2] == len(a) and last[4] == len(b)
+        hunks.append(Hunk(tuple(pieces), at_start, at_end))
+    return WordDiff(tuple(hunks), max(0, len(groups) - MAX_HUNKS))
 
 
-def diff_runs(hunks: Sequence[Sequence[DiffPiece]]) -> list[Run]:
+_MORE = {
+    "uk": "…і ще змін: {n}",
+    "ru": "…и ещё изменений: {n}",
+    "en": "…and {n} more changes",
+}
+
+
+def diff_runs(diff: WordDiff, lang: str = "en") -> list[Run]:
     """Hunks as runs: removed words struck through, added words underlined, one hunk a line."""
     parts: list[Sequence[Run] | str] = []
-    for n, hunk in enumerate(hunks):
+    for n, hunk in enumerate(diff.hunks):
         if n:
             parts.append("\n")
-        parts.append("…")
-        for k, piece in enumerate(hunk):
+        if not hunk.at_start:
+            parts.append("…")
+        for k, piece in enumerate(hunk.pieces):
             if k:
                 parts.append(" ")
             if piece.kind == "equal":
                 parts.append(piece.text)
             else:
                 parts.append([Run(piece.text, "s" if piece.kind == "delete" else "u")])
-        parts.append("…")
+        if not hunk.at_end:
+            parts.append("…")
+    if diff.more:
+        parts.append("\n" + _MORE[_lang(lang)].format(n=diff.more))
     return join_runs(*parts)
 
 
-def diff_plain(hunks: Sequence[Sequence[DiffPiece]]) -> str:
+def diff_plain(diff: WordDiff, lang: str = "en") -> str:
     """Hunks in wdiff notation: [-removed-] {+added+}."""
     lines = []
-    for hunk in hunks:
+    for hunk in diff.hunks:
         words = []
-        for piece in hunk:
+        for piece in hunk.pieces:
             if piece.kind == "equal":
                 words.append(piece.text)
             elif piece.kind == "delete":
                 words.append(f"[-{piece.text}-]")
             else:
                 words.append(f"{{+{piece.text}+}}")
-        lines.append("…" + " ".join(words) + "…")
+        lead = "" if hunk.at_start else "…"
+        tail = "" if hunk.at_end else "…"
+        lines.append(lead + " ".join(words) + tail)
+    if diff.more:
+        lines.append(_MORE[_lang(lang)].format(n=diff.more))
     return "\n".join(lines)
