@@ -158,10 +158,23 @@ def text_keys(form: str, lang: Lang, capitalised: bool) -> frozenset[str]:
 
 
 @lru_cache(maxsize=65_536)
+def _own_lemma(form: str, lang: Lang) -> frozenset[str]:
+    """The lemmas of `form` when `form` is itself a dictionary form, else all of its lemmas.
+
+    An editor who types "рада" or "Лавров" means that word, not the short adjective радий or the
+    plural genitive of лавр; one who types "Києві" gets every lemma it may have."""
+    lemmas, _ = _cyrillic(form, lang)
+    own = _lemma_key(form)
+    return frozenset({own}) if own in lemmas else lemmas
+
+
+@lru_cache(maxsize=65_536)
 def rule_keys(form: str) -> frozenset[str]:
     """Keys a word of a rule looks for: any of them in a post's word is a match."""
     if _CYR_RE.search(form):
-        lemmas, namelike = _cyrillic(form, word_lang(form))
+        lang = word_lang(form)
+        _, namelike = _cyrillic(form, lang)
+        lemmas = _own_lemma(form, lang)
         if namelike:
             return lemmas | {STEM_MARK + s for s in stems(form, _NOMINATIVE)}
         return lemmas
@@ -173,5 +186,6 @@ def rule_keys(form: str) -> frozenset[str]:
 def clear_caches() -> None:
     """For benchmarks that measure cold lemmatisation."""
     _cyrillic.cache_clear()
+    _own_lemma.cache_clear()
     text_keys.cache_clear()
     rule_keys.cache_clear()
