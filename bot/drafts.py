@@ -364,6 +364,7 @@ MAX_PIECE = 300  # characters of one removed or added stretch shown in the diff
 class DiffPiece:
     kind: DiffKind
     text: str
+    space_before: bool = True  # the text had whitespace before this piece
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,20 +383,36 @@ class WordDiff:
         return bool(self.hunks)
 
 
-_WORD = re.compile(r"\S+")
+# Words (with inner hyphens and apostrophes) and single punctuation marks: "будинки." and
+# "будинки" then differ only by the full stop, not as whole words.
+_TOKEN = re.compile(r"\w+(?:[-'’ʼ]\w+)*|[^\w\s]")
 
 
-def _clip(words: Sequence[str]) -> str:
-    """Join words; a stretch longer than MAX_PIECE is cut at a word and marked with "…". This is
-    the diff display only: the quote in the draft is never cut."""
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    text: str
+    space_before: bool
+
+
+def _tokens(text: str) -> list[_Tok]:
+    return [
+        _Tok(m.group(), m.start() > 0 and text[m.start() - 1].isspace())
+        for m in _TOKEN.finditer(text)
+    ]
+
+
+def _join(tokens: Sequence[_Tok], *, clip: bool = False) -> str:
+    """Tokens back to text with their own spacing. With `clip`, a stretch longer than MAX_PIECE
+    is cut at a word and marked "…": the diff display only, the quote is never cut."""
     out: list[str] = []
     size = 0
-    for w in words:
-        if out and size + 1 + len(w) > MAX_PIECE:
-            return " ".join(out) + " …"
-        out.append(w)
-        size += len(w) + (1 if size else 0)
-    return " ".join(out)
+    for k, tok in enumerate(tokens):
+        piece = (" " if k and tok.space_before else "") + tok.text
+        if clip and out and size + len(piece) > MAX_PIECE:
+            return "".join(out) + " …"
+        out.append(piece)
+        size += len(piece)
+    return "".join(out)
 
 
 def word_diff(old: str, new: str, *, context: int = 4) -> WordDiff:
@@ -404,9 +421,11 @@ def word_diff(old: str, new: str, *, context: int = 4) -> WordDiff:
     One hunk per changed region with up to `context` unchanged words either side; whitespace
     differences alone are no change (empty result when the words are the same).
     """
-    a = _WORD.findall(old)
-    b = _WORD.findall(new)
-    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    a = _tokens(old)
+    b = _tokens(new)
+    matcher = difflib.SequenceMatcher(
+        None, [t.text for t in a], [t.text for t in b], autojunk=False
+    )
     groups = list(matcher.get_grouped_opcodes(context))
     if not groups or all(op == "equal" for g in groups for op, *_ in g):
         return WordDiff((), 0)
@@ -415,17 +434,22 @@ def word_diff(old: str, new: str, *, context: int = 4) -> WordDiff:
         pieces: list[DiffPiece] = []
         for op, i1, i2, j1, j2 in group:
             if op == "equal":
-                pieces.append(DiffPiece("equal", " ".join(a[i1:i2])))
+                pieces.append(DiffPiece("equal", _join(a[i1:i2]), a[i1].space_before))
                 continue
             if i2 > i1:
-                pieces.append(DiffPiece("delete", _clip(a[i1:i2])))
+                pieces.append(DiffPiece("delete", _join(a[i1:i2], clip=True), a[i1].space_before))
             if j2 > j1:
-                pieces.append(DiffPiece("insert", _clip(b[j1:j2])))
+                pieces.append(DiffPiece("insert", _join(b[j1:j2], clip=True), b[j1].space_before))
         first, last = group[0], group[-1]
         at_start = first[1] == 0 and first[3] == 0
         at_end = last[2] == len(a) and last[4] == len(b)
         hunks.append(Hunk(tuple(pieces), at_start, at_end))
     return WordDiff(tuple(hunks), max(0, len(groups) - MAX_HUNKS))
+
+
+def _space_between(prev: DiffPiece, piece: DiffPiece) -> bool:
+    # A removal and its replacement stand at the same place; a space keeps them apart.
+    return piece.space_before or (prev.kind == "delete" and piece.kind == "insert")
 
 
 _MORE = {
@@ -444,7 +468,7 @@ def diff_runs(diff: WordDiff, lang: str = "en") -> list[Run]:
         if not hunk.at_start:
             parts.append("…")
         for k, piece in enumerate(hunk.pieces):
-            if k:
+            if k and _space_between(hunk.pieces[k - 1], piece):
                 parts.append(" ")
             if piece.kind == "equal":
                 parts.append(piece.text)
@@ -462,7 +486,9 @@ def diff_plain(diff: WordDiff, lang: str = "en") -> str:
     lines = []
     for hunk in diff.hunks:
         words = []
-        for piece in hunk.pieces:
+        for k, piece in enumerate(hunk.pieces):
+            if k and _space_between(hunk.pieces[k - 1], piece):
+                words.append(" ")
             if piece.kind == "equal":
                 words.append(piece.text)
             elif piece.kind == "delete":
@@ -471,7 +497,7 @@ def diff_plain(diff: WordDiff, lang: str = "en") -> str:
                 words.append(f"{{+{piece.text}+}}")
         lead = "" if hunk.at_start else "…"
         tail = "" if hunk.at_end else "…"
-        lines.append(lead + " ".join(words) + tail)
+        lines.append(lead + "".join(words) + tail)
     if diff.more:
         lines.append(_MORE[_lang(lang)].format(n=diff.more))
     return "\n".join(lines)

@@ -417,7 +417,7 @@ def choose_quote(
     spans: Iterable[SpanLike] = (),
     *,
     max_chars: int = 600,
-    min_words: int = 3,
+    min_words: int = 5,
 ) -> tuple[int, int] | None:
     """(start, end) of the sentence(s) to quote: `text[start:end]` verbatim.
 
@@ -445,7 +445,7 @@ def _by_spans(
     scored = [(len(hits(s)), -idx) for idx, s in enumerate(sentences)]
     best_score, neg_idx = max(scored)
     if best_score == 0:
-        return _opening(text, sentences, max_chars, 3)
+        return _opening(text, sentences, max_chars, 5)
     lo = hi = -neg_idx
     para = _paragraph_of(text, sentences[lo])
 

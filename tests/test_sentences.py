@@ -20,6 +20,12 @@ def texts(text: str) -> list[str]:
     return [s.text(text) for s in split_sentences(text)]
 
 
+def quote(text: str, spans: list[Mark] | None = None) -> str:
+    chosen = choose_quote(text, spans or [])
+    assert chosen is not None
+    return text[chosen[0] : chosen[1]]
+
+
 def mark(text: str, word: str, nth: int = 0) -> Mark:
     pos = -1
     for _ in range(nth + 1):
@@ -114,25 +120,22 @@ def test_choose_quote_prefers_the_sentence_with_most_matched_words() -> None:
         "Сьогодні провели нараду. Обговорили постачання ППО та енергетику. "
         "Окремо говорили про ППО. Дякую партнерам."
     )
-    a, b = choose_quote(text, [mark(text, "ППО"), mark(text, "енергетику"), mark(text, "ППО", 1)])
+    got = quote(text, [mark(text, "ППО"), mark(text, "енергетику"), mark(text, "ППО", 1)])
     # The second sentence holds two distinct words, the third one; both are neighbours.
-    assert text[a:b] == "Обговорили постачання ППО та енергетику. Окремо говорили про ППО."
+    assert got == "Обговорили постачання ППО та енергетику. Окремо говорили про ППО."
 
 
 def test_choose_quote_does_not_join_sentences_across_lines() -> None:
     text = "Заголовок про ППО\nПостачання ППО триває. Інше речення."
-    a, b = choose_quote(text, [mark(text, "ППО"), mark(text, "ППО", 1)])
-    assert text[a:b] == "Заголовок про ППО"
+    assert quote(text, [mark(text, "ППО"), mark(text, "ППО", 1)]) == "Заголовок про ППО"
 
 
 def test_choose_quote_without_spans_takes_the_opening() -> None:
     text = "⚡️\nКоротко.\nУряд ухвалив рішення про нові виплати. Деталі згодом. Ще речення тут."
-    a, b = choose_quote(text)
     # Skips the emoji and the one-word line; short sentences of the paragraph come along.
-    assert text[a:b] == "Уряд ухвалив рішення про нові виплати. Деталі згодом. Ще речення тут."
+    assert quote(text) == "Уряд ухвалив рішення про нові виплати. Деталі згодом. Ще речення тут."
     long_first = "Уряд ухвалив рішення про нові виплати " + "і ще багато слів " * 8 + ". Друге."
-    a, b = choose_quote(long_first)
-    assert long_first[a:b].endswith("слів .")
+    assert quote(long_first).endswith("слів .")
 
 
 def test_choose_quote_of_nothing_is_none() -> None:
