@@ -157,21 +157,22 @@ def read_feed(
     """
     label = str(path)
     try:
-        handle = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115 - generator owns it
+        handle = open(path, "rb")  # noqa: SIM115 - the generator owns it until it ends
     except FileNotFoundError:
         raise SourceError(f"{label}: no such file") from None
     except OSError as exc:
         raise SourceError(f"{label}: cannot read: {exc.strerror or exc}") from None
     with handle:
-        lineno = 0
-        while True:
+        # Binary lines, decoded one by one: a bad byte is blamed on its own line.
+        for lineno, raw in enumerate(handle, 1):
             try:
-                line = handle.readline()
+                line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as exc:
-                raise SourceError(f"{label}:{lineno + 1}: not UTF-8 text ({exc.reason})") from None
-            if not line:
-                return
-            lineno += 1
+                error = SourceError(f"{label}:{lineno}: not UTF-8 text ({exc.reason})")
+                if not skip_bad:
+                    raise error from None
+                log.warning("skipping bad feed line: %s", error)
+                continue
             if not line.strip():
                 continue
             try:
