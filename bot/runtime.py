@@ -6,14 +6,19 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from bot.settings import Settings
+from storage.db import StorageError
 from storage.store import Store
 
 
 @asynccontextmanager
-async def open_store(settings: Settings) -> AsyncIterator[Store]:
+async def open_store(settings: Settings, *, must_exist: bool = False) -> AsyncIterator[Store]:
+    """`must_exist` for commands that only read: a typo in --db should not create a new file."""
+    if must_exist and str(settings.db) != ":memory:" and not Path(settings.db).exists():
+        raise StorageError(f"no database at {settings.db} (import or run something first)")
     store = await Store.open(settings.db)
     try:
         yield store

@@ -1,0 +1,187 @@
+"""Archive search shared by the CLI and the bot: the rule grammar plus filters.
+
+`полонені from:@channel since:2025-12-01 until:2025-12-31 edited:yes deleted:no`
+
+FTS narrows the candidates (every term quoted by storage, never raw user text in MATCH); each
+candidate is then checked with the same matcher that drives alerts, so search and alerts agree.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.matching import (
+    RuleMatch,
+    RuleSyntaxError,
+    Span,
+    match_rule,
+    parse_rule,
+    rule_sources,
+    rule_to_fts,
+)
+from storage.models import StoredPost, to_ts
+from storage.search import Filters
+from storage.store import Store
+
+_FILTER_RE = re.compile(r"(?<!\S)(since|until|edited|deleted):(\S*)", re.IGNORECASE)
+_YES = {"yes", "y", "true", "1", "так", "да"}
+_NO = {"no", "n", "false", "0", "ні", "нет"}
+SCAN_LIMIT = 5000  # candidates checked per page at most: bounds a page's latency
+
+
+class QueryError(ValueError):
+    """A search query an editor typed that we cannot run; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    post: StoredPost
+    spans: tuple[Span, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    hits: list[SearchHit]
+    cursor: tuple[int, int] | None  # pass as `before` for the next page; None = no more
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    text: str  # what remains for the rule grammar
+    since: datetime | None = None
+    until: datetime | None = None
+    edited: bool | None = None
+    deleted: bool | None = None
+
+
+def parse_date(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime:
+    """`2025-12-01` (a day in the newsroom's zone; `end` = the day after) or an ISO datetime."""
+    value = value.strip()
+    try:
+        if len(value) == 10:
+            day = date.fromisoformat(value)
+            if end:
+                day += timedelta(days=1)
+            return datetime.combine(day, time(0), zone)
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise QueryError(f"not a date: {value[:40]!r} (use YYYY-MM-DD)") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+
+
+def _flag(name: str, value: str) -> bool:
+    v = value.lower()
+    if v in _YES:
+        return True
+    if v in _NO:
+        return False
+    raise QueryError(f"{name}: takes yes or no, not {value[:20]!r}")
+
+
+def split_filters(query: str, zone: ZoneInfo) -> ParsedQuery:
+    """Take since:/until:/edited:/deleted: out of the query (not inside quotes)."""
+    kept: list[str] = []
+    found: dict[str, str] = {}
+    pos = 0
+    # Walk quoted and unquoted stretches so that a filter word inside a phrase stays a word.
+    for m in re.finditer(r'"[^"]*"?|/(?:\\.|[^/\\])*/?', query):
+        kept.append(_take_filters(query[pos : m.start()], found))
+        kept.append(m.group(0))
+        pos = m.end()
+    kept.append(_take_filters(query[pos:], found))
+    text = " ".join(" ".join(kept).split())
+    return ParsedQuery(
+        text=text,
+        since=parse_date(found["since"], zone) if "since" in found else None,
+        until=parse_date(found["until"], zone, end=True) if "until" in found else None,
+        edited=_flag("edited", found["edited"]) if "edited" in found else None,
+        deleted=_flag("deleted", found["deleted"]) if "deleted" in found else None,
+    )
+
+
+def _take_filters(chunk: str, found: dict[str, str]) -> str:
+    def grab(m: re.Match[str]) -> str:
+        key = m.group(1).lower()
+        if not m.group(2):
+            raise QueryError(f"{key}: needs a value")
+        if key in found:
+            raise QueryError(f"{key}: given twice")
+        found[key] = m.group(2)
+        return " "
+
+    return _FILTER_RE.sub(grab, chunk)
+
+
+async def search_posts(
+    store: Store,
+    query: str,
+    *,
+    zone: ZoneInfo,
+    source: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 20,
+    before: tuple[int, int] | None = None,
+) -> SearchPage:
+    """Newest first. Raises QueryError or RuleSyntaxError (both carry a message for people)."""
+    if limit < 1:
+        raise QueryError("limit must be at least 1")
+    parsed = split_filters(query, zone)
+    node = parse_rule(parsed.text) if parsed.text else None
+    source_id: int | None = None
+    channels = rule_sources(node) if node is not None else set()
+    if source:
+        channels = channels | {source.lstrip("@").lower()}
+    if len(channels) == 1:
+        (only,) = channels
+        src = await store.sources.by_username(only)
+        if src is None:
+            raise QueryError(f"@{only} is not a source we follow")
+        source_id = src.id
+    filters = Filters(
+        source_id=source_id,
+        since=to_ts(parsed.since or since),
+        until=to_ts(parsed.until or until),
+        edited=parsed.edited,
+        deleted=parsed.deleted,
+    )
+    fts = rule_to_fts(node) if node is not None else None
+    hits: list[SearchHit] = []
+    scanned = 0
+    cursor = before
+    batch = max(limit * 2, 50)
+    while len(hits) < limit and scanned < SCAN_LIMIT:
+        rows = await store.search.search(fts, filters, limit=batch, before=cursor)
+        if not rows:
+            return SearchPage(hits, None)
+        for post in rows:
+            scanned += 1
+            cursor = (to_ts(post.date) or 0, post.id)
+            if source and post.channel != source.lstrip("@").lower():
+                continue
+            if node is None:
+                hits.append(SearchHit(post, ()))
+            else:
+                m: RuleMatch | None = match_rule(node, post.text, post.channel)
+                if m is not None:
+                    hits.append(SearchHit(post, m.spans))
+            if len(hits) >= limit:
+                return SearchPage(hits, cursor)
+        if len(rows) < batch:
+            return SearchPage(hits, None)
+    return SearchPage(hits, cursor)
+
+
+__all__ = [
+    "ParsedQuery",
+    "QueryError",
+    "RuleSyntaxError",
+    "SearchHit",
+    "SearchPage",
+    "parse_date",
+    "search_posts",
+    "split_filters",
+]
