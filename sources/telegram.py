@@ -166,12 +166,16 @@ async def login(
     The code and the password are read with `secret` (no echo) and never logged. Returns a line
     naming the account.
     """
-    await client.start(
-        phone=lambda: phone or prompt("Phone number (international format, +380...): "),
-        code_callback=lambda: secret("Login code from Telegram: "),
-        password=lambda: secret("Two-step verification password: "),
-        max_attempts=attempts,
-    )
+    try:
+        await client.start(
+            phone=lambda: phone or prompt("Phone number (international format, +380...): "),
+            code_callback=lambda: secret("Login code from Telegram: "),
+            password=lambda: secret("Two-step verification password: "),
+            max_attempts=attempts,
+        )
+    except errors.RPCError as exc:
+        # The RPC error names what was wrong (PHONE_CODE_INVALID, ...) without echoing input.
+        raise TelegramError(f"Telegram refused the login: {exc.message}") from exc
     me = await client.get_me()
     if me is None:
         raise TelegramError("login did not complete")

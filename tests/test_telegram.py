@@ -643,3 +643,34 @@ async def test_login_asks_for_phone_and_code_and_never_logs_the_code(
     assert any("code" in q.lower() for q in asked)
     out = capsys.readouterr()
     assert fake.login_code not in caplog.text + out.out + out.err
+
+
+def test_login_command_refuses_a_session_held_by_another_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import fcntl
+
+    import sources.telegram as listener_module
+    from bot.cli import main
+
+    session = tmp_path / "acct.session"
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_ID", "12345")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_HASH", "0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__SESSION", str(session))
+
+    async def no_network(*_a: Any, **_k: Any) -> str:
+        raise AssertionError("login must stop at the lock, before any connection")
+
+    monkeypatch.setattr(listener_module, "login", no_network)
+    # Another process: its own open file description on the lock, holding the flock.
+    fd = os.open(tmp_path / "acct.session.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.write(fd, b"31337")
+        assert main(["login", "--phone", "+380441234567"]) == 2
+    finally:
+        os.close(fd)
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        f"wirewatch: session file {session} in use by another wirewatch process (pid 31337)"
+    )
