@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import html
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -24,7 +25,7 @@ CALLBACK_LIMIT = 64  # bytes of callback_data
 
 Tag = Literal["b", "i", "u", "s", "code", "a"]
 
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_ESCAPED_COST = {"&": len("&amp;"), "<": len("&lt;"), ">": len("&gt;")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +120,12 @@ class _Layout:
         for r in self.runs:
             self.starts.append(pos)
             pos += len(r.text)
-        self.prefix = [0]
-        for ch in self.text:
-            self.prefix.append(self.prefix[-1] + utf16_len(_ESCAPES.get(ch, ch)))
+        self.prefix = list(
+            itertools.accumulate(
+                (_ESCAPED_COST.get(ch, 1 if ch < "\U00010000" else 2) for ch in self.text),
+                initial=0,
+            )
+        )
 
     def run_at(self, i: int) -> int:
         return bisect.bisect_right(self.starts, i) - 1
@@ -159,8 +163,7 @@ def split_runs(runs: Sequence[Run], limit: int = MESSAGE_LIMIT) -> list[list[Run
     n = len(text)
     if n == 0:
         return []
-    lines, sentences, words = break_points(text)
-    levels = [lines, sentences, words]
+    levels: list[list[int]] | None = None  # computed only for a text that needs cutting
     pieces: list[list[Run]] = []
     pos = 0
     while pos < n:
@@ -168,7 +171,12 @@ def split_runs(runs: Sequence[Run], limit: int = MESSAGE_LIMIT) -> list[list[Run
             pos += 1
         if pos >= n:
             break
-        end = n if lay.cost(pos, n) <= limit else _best_cut(lay, pos, limit, levels)
+        if lay.cost(pos, n) <= limit:
+            end = n
+        else:
+            if levels is None:
+                levels = list(break_points(text))
+            end = _best_cut(lay, pos, limit, levels)
         piece = lay.slice(pos, end)
         trimmed = _rstrip_runs(piece)
         if trimmed:

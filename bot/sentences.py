@@ -223,6 +223,12 @@ _TERMINALS = ".!?…"
 _WORD_BEFORE_DOT = re.compile(r"([^\W\d_]+(?:[.\-][^\W\d_]+)*)$")
 
 
+_INTERESTING = re.compile(
+    '[\n«»„“”".!?…\U0001f000-\U0001faff\u2600-\u27bf\u2b00-\u2bff\u203c\u2049\u2122'
+    "\u2139\u3030\u303d\u3297\u3299\u200d\ufe0f\ufe0e\u20e3\U000e0020-\U000e007f]"
+)
+
+
 def _is_pictographic(ch: str) -> bool:
     cp = ord(ch)
     return (
@@ -303,6 +309,11 @@ def split_sentences(text: str) -> list[Sentence]:
             out.append(Sentence(s, e))
 
     while i < n:
+        # Jump over ordinary letters in C: only these characters can change anything below.
+        hit = _INTERESTING.search(text, i)
+        if hit is None:
+            break
+        i = hit.start()
         ch = text[i]
         if ch == "\n":
             # Telegram posts are not hard-wrapped: a line break ends a headline, a list item or
