@@ -150,7 +150,7 @@ def _deleted(
     else:
         body = [Run(no_text_label(lang))]
         body_plain = no_text_label(lang)
-    header = f"{header}. {last_text_label(lang)}"
+    header = f"{header}. {last_text_label(lang)}:"
     runs = join_runs(header, "\n", lead, ": ", body, "\n", meta)
     plain = "\n".join([header, f"{lead}: {body_plain}", meta])
     return _payload(runs, plain, buttons)

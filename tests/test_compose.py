@@ -213,7 +213,7 @@ def test_edit_without_previous_text_or_real_change_has_no_diff() -> None:
 def test_delete_without_time_and_without_text() -> None:
     payload = compose_alert("delete", stored("", media="photo"), None, lang="en", tz="UTC")
     check_contract(payload)
-    assert payload["plain"].startswith("🗑 Post deleted. Last stored text")
+    assert payload["plain"].startswith("🗑 Post deleted. Last stored text:\n")
     assert "(post without text)" in payload["plain"]
     with pytest.raises(ValueError, match="unknown alert kind"):
         compose_alert("nope", stored("x"), None, lang="en", tz="UTC")  # type: ignore[arg-type]
