@@ -48,6 +48,8 @@ Sleep = Callable[[float], Awaitable[None]]
 _PAGE = 100  # messages per history request: Telegram's own maximum
 _MAX_RETRIES = 5  # FloodWaits or dropped connections survived by one request
 _RECONNECT_MAX = 300.0  # longest pause between reconnection attempts, seconds
+RECONCILE_JOB = "listener.reconcile"
+RECONCILE_TICK = 30  # seconds between checks for channels due a re-read
 _HOT = 3600  # a channel that posted within the last hour is re-read twice as often
 _QUIET = 7 * 86400  # one silent for a week, four times less often
 
@@ -661,9 +663,8 @@ class Listener:
         for src in sources:
             try:
                 await self.catch_up(src)
-            except (TelegramError, ConnectionError) as exc:
-                await self._error(f"catch-up @{src.username}: {exc}")
-                log.error("catch-up of @%s failed: %s", src.username, exc)
+            except (TelegramError, ConnectionError, errors.RPCError) as exc:
+                await self._failed(src, "catch-up", exc)
                 if isinstance(exc, FloodWaitTooLong):
                     break  # the next reconciliation round resumes once the wait is over
 
@@ -790,6 +791,10 @@ class Listener:
         try:
             async with self._lock(src.id):
                 seen = self._seen.get(src.id)
+                if seen is None:
+                    # Catch-up has not run (or failed): the stored mark is what we have seen.
+                    fresh = await self.store.sources.get(src.id)
+                    seen = fresh.last_message_id if fresh and fresh.last_message_id else None
                 if seen is not None and message.id > seen + 1:
                     # An id jump: posts between were missed (or deleted); fetch them first.
                     self.gaps += 1
@@ -868,6 +873,7 @@ class Listener:
         ids = {int(m.id) for m in messages}
         top = max(ids)
         self._top[src.id] = top
+        await self._check_username(src, getattr(messages[0], "chat", None))
         if 0 < src.last_message_id < min(ids) - 1:
             # More was posted since our last stored id than the window shows: catch up first.
             await self._catch_up(src, before=min(ids))
@@ -918,6 +924,18 @@ class Listener:
             )
         return ReconcileResult(len(messages), len(changed), len(vanished), missed_count)
 
+    async def _check_username(self, src: Source, channel: Any) -> None:
+        """A renamed channel still answers by its cached peer, but its permalinks changed."""
+        current = getattr(channel, "username", None)
+        if current and current.lower() != src.username:
+            message = (
+                f"@{src.username} was renamed to @{current.lower()} on Telegram; its posts are "
+                "still followed, but links use the old name until the source is renamed"
+            )
+            if src.error != message:
+                log.warning("%s", message)
+                await self.store.sources.set_error(src.id, message)
+
     async def due(self) -> list[Source]:
         """Sources whose re-read interval has elapsed, most overdue first."""
         stamp = _now()
@@ -944,24 +962,54 @@ class Listener:
             except FloodWaitTooLong as exc:
                 log.warning("reconciliation paused: %s", exc)
                 break
-            except (TelegramError, ConnectionError) as exc:
-                await self._error(f"reconcile @{src.username}: {exc}")
-                log.error("reconciliation of @%s failed: %s", src.username, exc)
+            except (TelegramError, ConnectionError, errors.RPCError) as exc:
+                await self._failed(src, "reconcile", exc)
         return results
+
+    def schedule(self, scheduler: Any, *, every: int = RECONCILE_TICK) -> None:
+        """Add the reconciliation job to an APScheduler 3 AsyncIOScheduler. It ticks often;
+        each tick re-reads only the channels that are due, so a round never overlaps the
+        next (one instance) and missed ticks collapse into one."""
+        scheduler.add_job(
+            self.reconcile_due,
+            "interval",
+            seconds=every,
+            id=RECONCILE_JOB,
+            name="re-read recent channel history",
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=every,
+            replace_existing=True,
+        )
+
+    async def _failed(self, src: Source, what: str, exc: BaseException) -> None:
+        """Record a per-channel failure where /status shows it."""
+        if isinstance(exc, errors.ChannelPrivateError | errors.ChannelInvalidError):
+            message = f"@{src.username}: the channel became private, or we were removed or banned"
+            await self.store.sources.set_error(src.id, message)
+        elif isinstance(exc, errors.RPCError):
+            message = f"@{src.username}: Telegram said {exc.message}"
+        else:
+            message = f"@{src.username}: {exc}"
+        await self._error(f"{what} {message}")
+        log.error("%s of @%s failed: %s", what, src.username, exc)
 
 
 __all__: Sequence[str] = (
     "ChannelError",
     "ChannelLimitError",
+    "RECONCILE_JOB",
     "FloodWaitTooLong",
     "Listener",
     "ReconcileResult",
     "SessionInUseError",
     "TelegramError",
     "forward_origin",
+    "lock_session",
     "login",
     "login_with_settings",
     "make_client",
     "media_kind",
+    "session_path",
     "to_post",
 )

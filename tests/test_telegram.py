@@ -674,3 +674,53 @@ def test_login_command_refuses_a_session_held_by_another_process(
     assert err == (
         f"wirewatch: session file {session} in use by another wirewatch process (pid 31337)"
     )
+
+
+async def test_reconciliation_job_on_apscheduler(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    await desk(store)
+    ch = ministry(fake)
+    fake.post(ch, 1, energy_text(1))
+    listener, _, _, _ = await build()
+    await listener.start()
+    scheduler = AsyncIOScheduler()
+    listener.schedule(scheduler, every=45)
+    job = scheduler.get_job("listener.reconcile")
+    assert job is not None
+    assert (job.max_instances, job.coalesce, job.misfire_grace_time) == (1, True, 45)
+    fake.delete(ch, 1)
+    results = await job.func()  # what the scheduler runs
+    assert results["energy_ministry_ua"].deleted == 0  # an empty channel proves nothing
+    fake.post(ch, 2, quiet_text(2))
+    listener._reconciled.clear()
+    results = await job.func()
+    assert results["energy_ministry_ua"].deleted == 1
+    assert results["energy_ministry_ua"].missed == 1
+
+
+async def test_renamed_or_private_channel_is_reported_on_the_source(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    from telethon import errors
+
+    await store.sources.upsert("energy_ministry_ua")
+    ch = ministry(fake)
+    fake.post(ch, 1, quiet_text(1))
+    listener, _, _, _ = await build()
+    await listener.start()
+    ch.entity.username = "energy_ministry_new"
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    await listener.reconcile(src)
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None and src.error and "renamed to @energy_ministry_new" in src.error
+
+    fake.fail(lambda req: errors.ChannelPrivateError(request=req))
+    listener._reconciled.clear()
+    assert await listener.reconcile_due() == {}
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None and src.error and "became private" in src.error
+    assert "became private" in ((await listener.status())["last_error"] or "")
