@@ -996,9 +996,9 @@ class Listener:
 
 
 __all__: Sequence[str] = (
+    "RECONCILE_JOB",
     "ChannelError",
     "ChannelLimitError",
-    "RECONCILE_JOB",
     "FloodWaitTooLong",
     "Listener",
     "ReconcileResult",
