@@ -418,7 +418,11 @@ class Listener:
                 if attempt == _MAX_RETRIES:
                     raise
                 await self._sleep(min(2.0**attempt, _RECONNECT_MAX))
-                await self._reconnect()
+                try:
+                    await self._reconnect()
+                except OSError as again:
+                    # Still down: the next attempt finds out and backs off longer.
+                    log.warning("reconnect failed: %s", again)
             else:
                 await self._set_connected(True)
                 return result
@@ -578,8 +582,9 @@ class Listener:
             else:
                 src, peer = await self._resolve_and_join(username)
         except ChannelError as exc:
-            src_row = await self.store.sources.ensure(username)
-            await self.store.sources.set_error(src_row.id, str(exc))
+            # A name that does not work is not registered; a known source shows the error.
+            if existing is not None:
+                await self.store.sources.set_error(existing.id, str(exc))
             raise
         await self.catch_up(src)
         out = await self.store.sources.get(src.id)
@@ -616,12 +621,13 @@ class Listener:
         for gone in [s for s in self._by_peer.values() if s.id not in ids]:
             self._untrack(gone)
         ready: list[Source] = []
+        blocked = False  # a long FloodWait: resolve nothing more this round
         for src in active:
             if src.id in self._peers:
                 self._by_peer[src.peer_id or 0] = src  # fresher attribution and marks
                 ready.append(src)
                 continue
-            if src.peer_id is None and src.error:
+            if (src.peer_id is None or src.access_hash is None) and (src.error or blocked):
                 continue
             if len(self._peers) >= self.settings.max_channels:
                 message = (
@@ -636,6 +642,13 @@ class Listener:
             except ChannelError as exc:
                 await self.store.sources.set_error(src.id, str(exc))
                 log.error("%s", exc)
+                continue
+            except FloodWaitTooLong as exc:
+                await self._error(str(exc))
+                blocked = True
+                continue
+            except (TelegramError, ConnectionError, errors.RPCError) as exc:
+                await self._failed(src, "resolve", exc)
                 continue
             fresh = await self.store.sources.get(src.id)
             assert fresh is not None

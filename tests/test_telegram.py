@@ -540,7 +540,11 @@ async def test_follow_errors_are_clear(store: Store, fake: FakeTelegram, build: 
     listener, _, _, _ = await build(max_channels=1)
     with pytest.raises(ChannelError, match=r"no such channel.*renamed"):
         await listener.follow("@gone_channel")
-    gone = await store.sources.by_username("gone_channel")
+    assert await store.sources.by_username("gone_channel") is None  # nothing half-registered
+    # A source from the sources file that does not resolve keeps the reason for /status.
+    await store.sources.upsert("renamed_away")
+    await listener.start()
+    gone = await store.sources.by_username("renamed_away")
     assert gone is not None and gone.error and "no such channel" in gone.error
     with pytest.raises(ChannelError, match="is a user, not a channel"):
         await listener.follow("some_person")
@@ -724,3 +728,18 @@ async def test_renamed_or_private_channel_is_reported_on_the_source(
     src = await store.sources.by_username("energy_ministry_ua")
     assert src is not None and src.error and "became private" in src.error
     assert "became private" in ((await listener.status())["last_error"] or "")
+
+
+async def test_long_flood_wait_at_start_does_not_stop_the_listener(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    await store.sources.upsert("energy_ministry_ua")
+    await store.sources.upsert("origin_news")
+    listener, _, rec, sleeps = await build(flood_wait_max=300)
+    fake.flood(3600)
+    await listener.start()  # does not raise: live updates still flow for cached channels
+    assert rec.events == [] and sleeps.calls == []
+    resolves = sum(type(r).__name__ == "ResolveUsernameRequest" for r in fake.requests)
+    assert resolves == 1  # the second name waits for the FloodWait to end
+    status = await listener.status()
+    assert status["flood_wait_until"] is not None and status["channels"] == 0
