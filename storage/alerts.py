@@ -139,3 +139,32 @@ class AlertRepo:
             "SELECT * FROM alerts WHERE person_id = ? ORDER BY id LIMIT ?", (person_id, limit)
         )
         return [Alert.from_row(r) for r in rows]
+
+    async def recent_for_person(
+        self, person_id: int, since: int, kinds: tuple[str, ...] = ("new",), limit: int = 200
+    ) -> list[Alert]:
+        """A person's alerts created at or after `since`, oldest first (daily digests)."""
+        marks = ",".join("?" * len(kinds))
+        rows = await self.db.fetchall(
+            f"SELECT * FROM alerts WHERE person_id = ? AND created_at >= ? AND kind IN ({marks})"
+            " ORDER BY id LIMIT ?",
+            (person_id, since, *kinds, limit),
+        )
+        return [Alert.from_row(r) for r in rows]
+
+    async def mark_digested(self, alert_ids: list[int], digest_id: int) -> None:
+        """Held alerts folded into digest `digest_id`: settled, their content went out there."""
+        stamp = now()
+        await self.db.executemany(
+            "UPDATE alerts SET status = 'sent', sent_at = ?, last_error = ? WHERE id = ?"
+            " AND status = 'held'",
+            [(stamp, f"delivered in digest alert {digest_id}", i) for i in alert_ids],
+        )
+
+    async def release(self, alert_ids: list[int]) -> None:
+        """Held alerts back to pending, due now."""
+        await self.db.executemany(
+            "UPDATE alerts SET status = 'pending', next_attempt_at = 0 WHERE id = ?"
+            " AND status = 'held'",
+            [(i,) for i in alert_ids],
+        )
