@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.compose import compose_alert
+from bot.drafts import origin_of
 from bot.matching import Matcher, RuleMatch, Span, analyze, rule_from_json
 from sources.post import Deletion, Event, Post
 from storage.db import now
@@ -95,15 +96,26 @@ class Pipeline:
 
     async def handle_batch(self, events: Iterable[Event], *, chunk: int = 500,
                            progress: Callable[[int], None] | None = None) -> IngestResult:
-        """Many events, `chunk` per transaction: bulk imports stay fast and crash-safe."""
+        """Many events, `chunk` per transaction: bulk imports stay fast and crash-safe.
+
+        Same result as calling handle() on each event in order; new plain posts take a bulk
+        lane (one insert statement per chunk), everything else the per-event path.
+        """
         await self.refresh_rules()
         total = IngestResult()
         batch: list[Event] = []
 
         async def flush() -> None:
             async with self.store.db.transaction():
+                lane: list[Post] = []
                 for ev in batch:
+                    if isinstance(ev, Post) and ev.grouped_id is None:
+                        lane.append(ev)
+                        continue
+                    total.add(await self._bulk(lane))
+                    lane = []
                     total.add(await self._dispatch(ev))
+                total.add(await self._bulk(lane))
             if progress is not None:
                 progress(len(batch))
             batch.clear()
@@ -117,6 +129,47 @@ class Pipeline:
         if total.alerts and self.on_enqueue is not None:
             self.on_enqueue()
         return total
+
+    async def _bulk(self, posts: list[Post]) -> IngestResult:
+        """Plain posts, in order: new ones inserted together, the rest one by one after."""
+        res = IngestResult()
+        if not posts:
+            return res
+        by_channel: dict[str, list[Post]] = {}
+        for p in posts:
+            by_channel.setdefault(p.channel, []).append(p)
+        later: list[Post] = []
+        for channel, group in by_channel.items():
+            first = group[0]
+            src = await self._source(channel, first.channel_id, first.channel_title)
+            known = await self.store.posts.known_ids(src.id, [p.message_id for p in group])
+            fresh: list[tuple[Post, Any]] = []
+            for p in group:
+                if p.message_id in known:
+                    later.append(p)  # an edit or a repeat: the per-event path decides
+                else:
+                    known.add(p.message_id)
+                    fresh.append((p, analyze(p.text)))
+            ids = await self.store.posts.insert_many(
+                src.id, [(p, a.norm, a.lemma_text) for p, a in fresh]
+            )
+            res.stored += len(ids)
+            top = max(group, key=lambda p: p.message_id)
+            await self.store.sources.advance(
+                src.id, top.message_id, max(to_ts(p.date) or 0 for p in group)
+            )
+            if self.alert and src.active:
+                for p, analysis in fresh:
+                    if p.backfill:
+                        continue
+                    if not self._rules.matcher.match(analysis, src.username):
+                        continue
+                    stored = await self.store.posts.get_by_id(ids[p.message_id])
+                    assert stored is not None
+                    res.alerts += await self._alert_new(src, stored, analysis, set())
+        for p in later:
+            res.add(await self._post(p))
+        return res
 
     async def _dispatch(self, event: Event) -> IngestResult:
         if isinstance(event, Deletion):
@@ -155,7 +208,9 @@ class Pipeline:
             res.stored = 1
             stored = await self.store.posts.get_by_id(post_id)
             assert stored is not None
-            res.alerts = await self._alert_new(src, stored, analysis, set())
+            res.alerts = await self._alert_new(
+                src, stored, analysis, set(), backfill=post.backfill
+            )
             return res
         return await self._maybe_edit(src, existing, post)
 
@@ -207,12 +262,11 @@ class Pipeline:
                 person = await self.store.people.get(original.person_id)
                 if person is None or not person.active:
                     continue
-                payload = compose_alert(
+                payload = await self._compose(
                     "edit",
                     stored,
                     src,
-                    lang=person.lang,
-                    tz=person.tz,
+                    person,
                     spans=spans.for_person(person.id),
                     previous_text=existing.text,
                 )
@@ -250,13 +304,8 @@ class Pipeline:
                 person = await self.store.people.get(original.person_id)
                 if person is None or not person.active:
                     continue
-                payload = compose_alert(
-                    "delete",
-                    stored,
-                    src,
-                    lang=person.lang,
-                    tz=person.tz,
-                    deleted_at=datetime.fromtimestamp(when, UTC),
+                payload = await self._compose(
+                    "delete", stored, src, person, deleted_at=datetime.fromtimestamp(when, UTC)
                 )
                 if await self._enqueue(person, stored, "delete", payload, None, original.id):
                     res.alerts += 1
@@ -281,8 +330,9 @@ class Pipeline:
         skip: set[int],
         *,
         version: int = 1,
+        backfill: bool = False,
     ) -> int:
-        if not (self.alert and src.active) or post.deleted_at is not None:
+        if backfill or not (self.alert and src.active) or post.deleted_at is not None:
             return 0
         matches, spans = self._matches(analysis, src)
         if not matches:
@@ -308,12 +358,30 @@ class Pipeline:
             rule = personal.get(person.id) or desk_rule
             if rule is None:
                 continue
-            payload = compose_alert(
-                "new", post, src, lang=person.lang, tz=person.tz, spans=spans.for_person(person.id)
+            payload = await self._compose(
+                "new", post, src, person, spans=spans.for_person(person.id)
             )
             if await self._enqueue(person, post, "new", payload, rule.id, None, version):
                 count += 1
         return count
+
+    async def _compose(
+        self, kind: str, post: StoredPost, src: Source, person: Person, **extra: Any
+    ) -> dict[str, Any]:
+        """The person's draft; a forward is credited to its origin when we know that channel."""
+        origin = origin_of(post)
+        origin_src = None
+        if origin.forwarded and origin.username:
+            origin_src = await self.store.sources.by_username(origin.username)
+        return compose_alert(
+            kind,  # type: ignore[arg-type]
+            post,
+            src,
+            lang=person.lang,
+            tz=person.tz,
+            origin_source=origin_src,
+            **extra,
+        )
 
     async def _enqueue(
         self,

@@ -1,8 +1,8 @@
 """The records every source produces. Nothing past `sources/` sees a Telethon object.
 
-A `Post` is one channel message as a source saw it at one moment. The pipeline decides whether it is
-new, an edit (same channel and id, other text) or a repeat it has already stored. A `Deletion` says
-that message ids vanished from a channel.
+A `Post` is one channel message as a source saw it at one moment. The pipeline decides whether it
+is new, an edit (same channel and id, other text) or a repeat it has already stored. A `Deletion`
+says that message ids vanished from a channel.
 """
 
 from __future__ import annotations
@@ -70,6 +70,9 @@ class Post:
     channel_id: int | None = None  # Telegram peer id of the channel, when the source knows it
     channel_title: str | None = None
     links: tuple[str, ...] = field(default_factory=tuple)  # text_url targets hidden in the text
+    # Old history fetched for context (a channel's first catch-up): stored and indexed, but
+    # nobody is alerted about posts that were news days ago.
+    backfill: bool = False
 
     def __post_init__(self) -> None:
         if self.message_id <= 0:

@@ -25,7 +25,7 @@ import logging
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -743,13 +743,13 @@ class Listener:
                 break
         return out
 
-    async def _hand(self, src: Source, messages: Iterable[Any]) -> int:
+    async def _hand(self, src: Source, messages: Iterable[Any], *, backfill: bool = False) -> int:
         count = 0
         for message in sorted(messages, key=lambda m: int(m.id)):
             self._seen[src.id] = max(self._seen.get(src.id, 0), int(message.id))
             post = to_post(message, src)
             if post is not None:
-                await self.handle(post)
+                await self.handle(replace(post, backfill=True) if backfill else post)
                 count += 1
         return count
 
@@ -783,7 +783,8 @@ class Listener:
                     src.username,
                     len(messages),
                 )
-        count = await self._hand(src, messages)
+        # A channel's first look back is context, not news: store it, alert nobody.
+        count = await self._hand(src, messages, backfill=after == 0)
         self._seen[src.id] = max(self._seen.get(src.id, 0), after)
         if count:
             log.info("caught up %d posts of @%s", count, src.username)

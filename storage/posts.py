@@ -105,6 +105,65 @@ class PostRepo:
             )
         return post_id
 
+    async def known_ids(self, source_id: int, message_ids: Sequence[int]) -> set[int]:
+        """Which of these message ids we already hold, as posts or as album members."""
+        found: set[int] = set()
+        for i in range(0, len(message_ids), 500):
+            part = list(message_ids[i : i + 500])
+            marks = ",".join("?" * len(part))
+            for table in ("posts", "album_items"):
+                rows = await self.db.fetchall(
+                    f"SELECT message_id FROM {table} WHERE source_id = ?"
+                    f" AND message_id IN ({marks})",
+                    [source_id, *part],
+                )
+                found.update(int(r[0]) for r in rows)
+        return found
+
+    async def insert_many(
+        self, source_id: int, rows: Sequence[tuple[Post, str, str]]
+    ) -> dict[int, int]:
+        """Bulk insert of new posts (ids not stored yet); returns message id -> post row id.
+
+        A handful of statements per batch instead of several per post: imports are bound by
+        round trips to the database thread, not by SQLite.
+        """
+        if not rows:
+            return {}
+        stamp = now()
+        params = [
+            (
+                source_id, p.message_id, to_ts(p.date), p.text, norm, lemmas, p.media,
+                p.grouped_id, p.forward_from, p.forward_link, p.reply_to,
+                json.dumps(list(p.links)) if p.links else None, to_ts(p.edit_date), stamp,
+            )
+            for p, norm, lemmas in rows
+        ]
+        ids: dict[int, int] = {}
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO posts (source_id, message_id, date, text, norm, lemmas, media,"
+                " grouped_id, forward_from, forward_link, reply_to, links, edit_date, stored_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params,
+            )
+            message_ids = [p.message_id for p, _, _ in rows]
+            for i in range(0, len(message_ids), 500):
+                part = message_ids[i : i + 500]
+                marks = ",".join("?" * len(part))
+                await conn.execute(
+                    "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at)"
+                    " SELECT id, 1, text, edit_date, stored_at FROM posts"
+                    f" WHERE source_id = ? AND message_id IN ({marks})",
+                    [source_id, *part],
+                )
+                async with conn.execute(
+                    f"SELECT message_id, id FROM posts WHERE source_id = ? AND message_id IN ({marks})",
+                    [source_id, *part],
+                ) as cur:
+                    ids.update({int(r[0]): int(r[1]) for r in await cur.fetchall()})
+        return ids
+
     async def add_version(
         self,
         post_id: int,

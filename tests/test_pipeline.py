@@ -145,3 +145,14 @@ async def test_backfill_stores_without_alerting_and_batches_are_idempotent(store
     r2 = await loud.handle_batch(events)
     assert r2.stored == 0 and r2.duplicates == 1200 and r2.alerts == 0
     assert await store.posts.count() == 1200
+
+
+async def test_backfill_posts_are_stored_but_alert_nobody(store: Store) -> None:
+    await store.people.add(role="journalist", user_id=1)
+    await add_rule(store, "Анкара")
+    pipe = Pipeline(store)
+    old = post(1, "Зустріч в Анкарі відбулася тиждень тому.", backfill=True)
+    assert (await pipe.handle(old)).alerts == 0
+    assert (await pipe.handle_batch([post(2, "Знову Анкара.", backfill=True)])).alerts == 0
+    assert (await pipe.handle(post(3, "Нова зустріч в Анкарі."))).alerts == 1
+    assert await store.posts.count() == 3

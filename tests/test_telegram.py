@@ -180,10 +180,14 @@ async def test_edit_and_deletion_while_offline_found_by_reconciliation(
 ) -> None:
     await desk(store)
     ch = ministry(fake)
-    for i in range(1, 11):
-        fake.post(ch, i, energy_text(i))
-    first, _, _, _ = await build()
+    fake.post(ch, 1, quiet_text(1))
+    first, client1, _, _ = await build()
     await first.start()
+    # A channel's first look back is stored for context but alerts nobody.
+    assert await alerts(store, "new") == []
+    for i in range(2, 12):
+        fake.post(ch, i, energy_text(i))
+        await client1.dispatch(fake.new_update(ch, ch.messages[i]))
     originals = {r[1]: r for r in await alerts(store, "new")}
     assert len(originals) == 10
     await first.stop()
@@ -214,7 +218,7 @@ async def test_edit_and_deletion_while_offline_found_by_reconciliation(
     assert [a[1] for a in edit_alerts] == [post4.id]
     assert [a[1] for a in delete_alerts] == [post7.id]
     alert_ids = {
-        r[1]: r[0]
+        r[0]: r[1]
         for r in await store.db.fetchall("SELECT post_id, id FROM alerts WHERE kind = 'new'")
     }
     assert edit_alerts[0][2] == alert_ids[post4.id]  # follow-ups reply to the original
