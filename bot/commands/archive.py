@@ -97,8 +97,11 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if args.limit < 1 or args.limit > 10_000:
         raise UsageError("--limit must be between 1 and 10000")
     zone = settings.zone
-    since = parse_date(args.since, zone) if args.since else None
-    until = parse_date(args.until, zone, end=True) if args.until else None
+    try:
+        since = parse_date(args.since, zone) if args.since else None
+        until = parse_date(args.until, zone, end=True) if args.until else None
+    except QueryError as exc:
+        raise UsageError(str(exc)) from exc
     source = normalize_username(args.source) if args.source else None
     async with open_store(settings, must_exist=True) as store:
         try:
