@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from functools import cached_property, lru_cache
 
 from bot.matching.lemmas import STEM_MARK, Lang, text_keys, text_lang
+from bot.matching.lemmas import clear_caches as clear_lemma_caches
 from bot.matching.normalize import TOKEN_RE, normalize, normalize_word
 
 
@@ -101,6 +102,13 @@ class Analysis:
 def fts_key(key: str) -> str:
     """A key as written into (and looked up in) the FTS `lemmas` column."""
     return key[1:] if key.startswith(STEM_MARK) else key
+
+
+def clear_caches() -> None:
+    """Forget every cached word (benchmarks measure cold lemmatisation with this)."""
+    _token.cache_clear()
+    normalize_word.cache_clear()
+    clear_lemma_caches()
 
 
 def analyze(text: str) -> Analysis:
