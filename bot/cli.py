@@ -12,7 +12,8 @@ import importlib
 import logging
 import pkgutil
 import sys
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -23,7 +24,7 @@ from storage.db import StorageError
 
 log = logging.getLogger("wirewatch")
 
-Handler = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
 class UsageError(Exception):
@@ -83,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `wirewatch search ... | head`: the reader left; that is not an error of ours.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":

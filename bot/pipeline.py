@@ -94,8 +94,13 @@ class Pipeline:
             self.on_enqueue()
         return result
 
-    async def handle_batch(self, events: Iterable[Event], *, chunk: int = 500,
-                           progress: Callable[[int], None] | None = None) -> IngestResult:
+    async def handle_batch(
+        self,
+        events: Iterable[Event],
+        *,
+        chunk: int = 500,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestResult:
         """Many events, `chunk` per transaction: bulk imports stay fast and crash-safe.
 
         Same result as calling handle() on each event in order; new plain posts take a bulk

@@ -7,12 +7,11 @@ Nested sections use `__`: `WIREWATCH_TELEGRAM__API_ID=12345`. Every key is docum
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 TELEGRAM_BOT_API = "https://api.telegram.org"
 

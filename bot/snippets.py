@@ -84,7 +84,5 @@ def _remap(text: str, spans: Sequence[HasSpan]) -> list[_Span]:
             prev_space = False
     mapping.append(pos)
     return [
-        _Span(mapping[s.start], mapping[s.end])
-        for s in spans
-        if 0 <= s.start < s.end <= len(text)
+        _Span(mapping[s.start], mapping[s.end]) for s in spans if 0 <= s.start < s.end <= len(text)
     ]

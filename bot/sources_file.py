@@ -45,7 +45,7 @@ def _lang_map(value: Any, where: str, key: str) -> dict[str, str]:
         # One string: the same text for every language (a name written one way).
         return dict.fromkeys(LANGS, value)
     if not isinstance(value, dict):
-        raise SourceError(f"{where}: '{key}' must be a table like {{ uk = \"...\", en = \"...\" }}")
+        raise SourceError(f'{where}: \'{key}\' must be a table like {{ uk = "...", en = "..." }}')
     out: dict[str, str] = {}
     for lang, text in value.items():
         if lang not in LANGS:
@@ -80,7 +80,7 @@ def parse_sources(text: str, *, name: str = "sources file") -> list[SourceSpec]:
         seen.add(username)
         gender = entry.get("gender")
         if gender is not None and gender not in ("m", "f"):
-            raise SourceError(f"{where}: 'gender' must be \"m\" or \"f\"")
+            raise SourceError(f'{where}: \'gender\' must be "m" or "f"')
         every = entry.get("reconcile_every")
         if every is not None and (not isinstance(every, int) or every < 30):
             raise SourceError(f"{where}: 'reconcile_every' must be a number of seconds >= 30")

@@ -1,8 +1,8 @@
 """The SQLite connection: pragmas, migrations by `PRAGMA user_version`, transactions.
 
-One aiosqlite connection per process. Writes run inside `transaction()`, which serialises them with a
-lock and `BEGIN IMMEDIATE`, so a post, its versions, its FTS row and its alerts commit together or not
-at all.
+One aiosqlite connection per process. Writes run inside `transaction()`, which serialises them
+with a lock and `BEGIN IMMEDIATE`, so a post, its versions, its FTS row and its alerts commit
+together or not at all.
 """
 
 from __future__ import annotations

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from storage.db import Database, now
 from storage.models import ROLES, Person
 
@@ -115,7 +117,7 @@ class PeopleRepo:
         )
         return {r[0]: r[1] for r in rows}
 
-    async def recipients(self, source_id: int, at: int | None = None) -> list[Person]:
+    async def recipients(self, source_id: int, at: int | None = None) -> builtins.list[Person]:
         """Active, unpaused people who have not muted this source."""
         at = now() if at is None else at
         rows = await self.db.fetchall(

@@ -133,9 +133,20 @@ class PostRepo:
         stamp = now()
         params = [
             (
-                source_id, p.message_id, to_ts(p.date), p.text, norm, lemmas, p.media,
-                p.grouped_id, p.forward_from, p.forward_link, p.reply_to,
-                json.dumps(list(p.links)) if p.links else None, to_ts(p.edit_date), stamp,
+                source_id,
+                p.message_id,
+                to_ts(p.date),
+                p.text,
+                norm,
+                lemmas,
+                p.media,
+                p.grouped_id,
+                p.forward_from,
+                p.forward_link,
+                p.reply_to,
+                json.dumps(list(p.links)) if p.links else None,
+                to_ts(p.edit_date),
+                stamp,
             )
             for p, norm, lemmas in rows
         ]
@@ -158,7 +169,8 @@ class PostRepo:
                     [source_id, *part],
                 )
                 async with conn.execute(
-                    f"SELECT message_id, id FROM posts WHERE source_id = ? AND message_id IN ({marks})",
+                    "SELECT message_id, id FROM posts"
+                    f" WHERE source_id = ? AND message_id IN ({marks})",
                     [source_id, *part],
                 ) as cur:
                     ids.update({int(r[0]): int(r[1]) for r in await cur.fetchall()})

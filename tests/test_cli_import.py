@@ -60,8 +60,9 @@ def test_ten_thousand_posts_import_search_and_reimport(
 ) -> None:
     db = tmp_path / "w.db"
     asyncio.run(_provision(db, "Анкара"))
-    code, out, err = run(capsys, "import", str(big_export), "--source", "@synth_channel",
-                         "--alert", "--db", str(db))
+    code, out, err = run(
+        capsys, "import", str(big_export), "--source", "@synth_channel", "--alert", "--db", str(db)
+    )
     assert code == 0, err
     assert "10000 new posts" in out
     alerts_after_first = asyncio.run(_count(db, "SELECT COUNT(*) FROM alerts"))
@@ -71,8 +72,7 @@ def test_ten_thousand_posts_import_search_and_reimport(
     posts = load_export(big_export, source="synth_channel").posts
     expected = {p.message_id for p in posts if re.search(r"\bАнкар", p.text)}
     assert expected, "the generator should mention Ankara somewhere"
-    code, out, err = run(capsys, "search", "Анкара", "--json", "--limit", "10000",
-                         "--db", str(db))
+    code, out, err = run(capsys, "search", "Анкара", "--json", "--limit", "10000", "--db", str(db))
     assert code == 0, err
     hits = json.loads(out)
     assert {h["message_id"] for h in hits} == expected
@@ -82,15 +82,17 @@ def test_ten_thousand_posts_import_search_and_reimport(
     assert alerts_after_first == len(expected)  # one journalist, one alert per matching post
 
     # A phrase query only finds the words side by side, in any form.
-    code, out, _ = run(capsys, "search", '"обмін полоненими"', "--json", "--limit", "10000",
-                       "--db", str(db))
+    code, out, _ = run(
+        capsys, "search", '"обмін полоненими"', "--json", "--limit", "10000", "--db", str(db)
+    )
     phrase_hits = json.loads(out)
     assert phrase_hits
     assert all(re.search(r"обмін\w*\s+полонен", h["text"], re.I) for h in phrase_hits)
 
     # Same file again: nothing new, nobody alerted twice.
-    code, out, err = run(capsys, "import", str(big_export), "--source", "@synth_channel",
-                         "--alert", "--db", str(db))
+    code, out, err = run(
+        capsys, "import", str(big_export), "--source", "@synth_channel", "--alert", "--db", str(db)
+    )
     assert code == 0, err
     assert "0 new posts" in out and "0 alerts queued" in out
     assert asyncio.run(_count(db, "SELECT COUNT(*) FROM posts")) == 10_000
@@ -120,8 +122,15 @@ def test_truncated_copy_of_a_real_export_is_refused(
     tmp_path: Path, big_export: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "w.db"
-    run(capsys, "import", str(DATA / "export_channel" / "result.json"), "--source",
-        "@good_channel", "--db", str(db))
+    run(
+        capsys,
+        "import",
+        str(DATA / "export_channel" / "result.json"),
+        "--source",
+        "@good_channel",
+        "--db",
+        str(db),
+    )
     before = digest(db)
     cut = tmp_path / "result.json"
     data = big_export.read_bytes()
@@ -131,38 +140,71 @@ def test_truncated_copy_of_a_real_export_is_refused(
     assert digest(db) == before
 
 
-def test_bad_input_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_input_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     db = tmp_path / "w.db"
     cases = [
         ("import", str(tmp_path / "missing.json"), "--db", str(db)),
-        ("import", str(DATA / "export_channel" / "result.json"), "--source", "not a name!",
-         "--db", str(db)),
+        (
+            "import",
+            str(DATA / "export_channel" / "result.json"),
+            "--source",
+            "not a name!",
+            "--db",
+            str(db),
+        ),
         ("search", "(unbalanced", "--db", str(db)),
         ("search", "x", "--since", "yesterday", "--db", str(db)),
         ("search", "x", "--limit", "0", "--db", str(db)),
         ("search", "x", "--db", str(tmp_path / "nope.db")),
     ]
     # The database exists for the search cases that need one.
-    run(capsys, "import", str(DATA / "export_channel" / "result.json"), "--source",
-        "@good_channel", "--db", str(db))
+    run(
+        capsys,
+        "import",
+        str(DATA / "export_channel" / "result.json"),
+        "--source",
+        "@good_channel",
+        "--db",
+        str(db),
+    )
     for argv in cases:
         code, out, err = run(capsys, *argv)
         assert code == 2, (argv, out, err)
         assert err.startswith("wirewatch: ") and err.count("\n") == 1, (argv, err)
 
 
-def test_jsonl_feed_import_and_demo_rules(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_jsonl_feed_import_and_demo_rules(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     feed = tmp_path / "feed.jsonl"
     lines = [
-        {"channel": "@sec_council_demo", "id": 10, "date": "2025-12-01T10:00:00+02:00",
-         "text": "Обмін полоненими відбувся сьогодні."},
-        {"channel": "sec_council_demo", "id": 10, "date": "2025-12-01T10:00:00+02:00",
-         "edit_date": "2025-12-01T10:05:00+02:00",
-         "text": "Обмін полоненими відбувся сьогодні вранці."},
-        {"channel": "sec_council_demo", "id": 11, "date": "2025-12-01T11:00:00+02:00",
-         "text": "Прогноз погоди."},
-        {"channel": "sec_council_demo", "id": 11, "date": "2025-12-01T11:00:00+02:00",
-         "deleted": True},
+        {
+            "channel": "@sec_council_demo",
+            "id": 10,
+            "date": "2025-12-01T10:00:00+02:00",
+            "text": "Обмін полоненими відбувся сьогодні.",
+        },
+        {
+            "channel": "sec_council_demo",
+            "id": 10,
+            "date": "2025-12-01T10:00:00+02:00",
+            "edit_date": "2025-12-01T10:05:00+02:00",
+            "text": "Обмін полоненими відбувся сьогодні вранці.",
+        },
+        {
+            "channel": "sec_council_demo",
+            "id": 11,
+            "date": "2025-12-01T11:00:00+02:00",
+            "text": "Прогноз погоди.",
+        },
+        {
+            "channel": "sec_council_demo",
+            "id": 11,
+            "date": "2025-12-01T11:00:00+02:00",
+            "deleted": True,
+        },
     ]
     feed.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
     db = tmp_path / "w.db"

@@ -29,15 +29,22 @@ async def add_rule(store: Store, query: str, owner_id: int | None = None) -> int
 
 
 def post(mid: int, text: str, *, minutes: int = 0, **kw: object) -> Post:
-    return Post(channel="sec_council", message_id=mid, date=T0 + timedelta(minutes=minutes),
-                text=text, **kw)  # type: ignore[arg-type]
+    return Post(
+        channel="sec_council",
+        message_id=mid,
+        date=T0 + timedelta(minutes=minutes),
+        text=text,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 async def test_matching_post_is_stored_indexed_and_alerted(store: Store) -> None:
     jo = await store.people.add(role="journalist", user_id=11)
     await add_rule(store, "обмін полоненими")
     pipe = Pipeline(store)
-    r1 = await pipe.handle(post(1, "Сьогодні відбувся обмін полоненими: додому повернулися 84 захисники."))
+    r1 = await pipe.handle(
+        post(1, "Сьогодні відбувся обмін полоненими: додому повернулися 84 захисники.")
+    )
     r2 = await pipe.handle(post(2, "Погода в Києві сонячна."))
     assert (r1.stored, r1.alerts) == (1, 1)
     assert (r2.stored, r2.alerts) == (1, 0)
@@ -74,7 +81,8 @@ async def test_edit_makes_a_version_and_a_reply_follow_up(store: Store) -> None:
     assert alerts[1].reply_to_alert == alerts[0].id and alerts[1].version == 2
     stored = await store.posts.get_by_link("sec_council", 9)
     assert stored is not None and stored.version == 2 and "три" in stored.text
-    assert [v.text for v in await store.posts.versions(stored.id)][0].endswith("два дні.")
+    first = (await store.posts.versions(stored.id))[0]
+    assert first.text.endswith("два дні.")
 
 
 async def test_deletion_follows_up_once(store: Store) -> None:
@@ -97,8 +105,9 @@ async def test_album_items_fold_into_one_post_with_the_caption(store: Store) -> 
     await add_rule(store, "енергетика OR енергетичний")
     pipe = Pipeline(store)
     await pipe.handle(post(20, "", media="photo", grouped_id=77))
-    await pipe.handle(post(21, "Ремонтники відновили енергетичну підстанцію.", media="photo",
-                           grouped_id=77))
+    await pipe.handle(
+        post(21, "Ремонтники відновили енергетичну підстанцію.", media="photo", grouped_id=77)
+    )
     await pipe.handle(post(22, "", media="photo", grouped_id=77))
     assert await store.posts.count() == 1
     album = await store.posts.get_by_link("sec_council", 22)

@@ -22,8 +22,9 @@ async def store(tmp_path: Path) -> Store:
 
 
 def _post(mid: int, text: str, *, day: int = 1, channel: str = "chan_one") -> Post:
-    return Post(channel=channel, message_id=mid, date=datetime(2025, 12, day, 12, tzinfo=UTC),
-                text=text)
+    return Post(
+        channel=channel, message_id=mid, date=datetime(2025, 12, day, 12, tzinfo=UTC), text=text
+    )
 
 
 async def test_fresh_database_is_migrated_with_wal_and_foreign_keys(tmp_path: Path) -> None:
@@ -71,10 +72,14 @@ async def test_transaction_rolls_back_everything(store: Store) -> None:
 
 async def test_versions_and_fts_follow_edits(store: Store) -> None:
     src = await store.sources.ensure("chan_one")
-    pid = await store.posts.insert(src.id, _post(7, "стара версія"), "стара версія", "старий версія")
+    pid = await store.posts.insert(
+        src.id, _post(7, "стара версія"), "стара версія", "старий версія"
+    )
     hits = await store.search.search(Term("старий"))
     assert [p.id for p in hits] == [pid]
-    v = await store.posts.add_version(pid, "нова версія", "нова версія", "новий версія", 1_700_000_000)
+    v = await store.posts.add_version(
+        pid, "нова версія", "нова версія", "новий версія", 1_700_000_000
+    )
     assert v == 2
     assert await store.search.search(Term("старий")) == []
     assert [p.id for p in await store.search.search(Term("новий"))] == [pid]
@@ -94,8 +99,10 @@ async def test_hostile_terms_are_quoted_not_interpreted(store: Store) -> None:
 
 
 def test_fts_expression_shapes() -> None:
-    node = AllOf((Term("обмін"), AnyOf((Phrase(("гуманітарний", "трек")), Term("тре", prefix=True)))),
-                 exclude=(Term("туреччина"),))
+    node = AllOf(
+        (Term("обмін"), AnyOf((Phrase(("гуманітарний", "трек")), Term("тре", prefix=True)))),
+        exclude=(Term("туреччина"),),
+    )
     assert to_fts(node) == (
         '(lemmas : "обмін" AND (norm : "гуманітарний" + "трек" OR lemmas : "тре" *))'
         ' NOT (lemmas : "туреччина")'
@@ -114,7 +121,9 @@ async def test_search_filters_and_keyset_paging(store: Store) -> None:
     assert [p.message_id for p in page1] == [10, 9, 8, 7]
     last = page1[-1]
     page2 = await store.search.search(
-        Term("сума"), Filters(source_id=a.id), limit=4,
+        Term("сума"),
+        Filters(source_id=a.id),
+        limit=4,
         before=(int(last.date.timestamp()), last.id),
     )
     assert [p.message_id for p in page2] == [6, 5, 4, 3]
@@ -127,10 +136,20 @@ async def test_outbox_enqueue_is_idempotent(store: Store) -> None:
     src = await store.sources.ensure("chan_one")
     pid = await store.posts.insert(src.id, _post(1, "текст"), "текст", "текст")
     person = await store.people.add(role="journalist", user_id=42)
-    first = await store.alerts.enqueue(person_id=person.id, post_id=pid, kind="new", version=1,
-                                       payload={"plain": "x", "messages": []})
-    again = await store.alerts.enqueue(person_id=person.id, post_id=pid, kind="new", version=1,
-                                       payload={"plain": "x", "messages": []})
+    first = await store.alerts.enqueue(
+        person_id=person.id,
+        post_id=pid,
+        kind="new",
+        version=1,
+        payload={"plain": "x", "messages": []},
+    )
+    again = await store.alerts.enqueue(
+        person_id=person.id,
+        post_id=pid,
+        kind="new",
+        version=1,
+        payload={"plain": "x", "messages": []},
+    )
     assert first is not None and again is None
     assert await store.alerts.depth() == 1
     await store.alerts.mark_sent(first, 555)

@@ -106,7 +106,12 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings, must_exist=True) as store:
         try:
             page = await search_posts(
-                store, args.query, zone=zone, source=source, since=since, until=until,
+                store,
+                args.query,
+                zone=zone,
+                source=source,
+                since=since,
+                until=until,
                 limit=args.limit,
             )
         except (QueryError, RuleSyntaxError) as exc:
@@ -167,13 +172,18 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         else:
             _check(out, "session file", "missing", f"{session}: run `wirewatch login`")
     else:
-        _check(out, "telegram api", "missing",
-               "WIREWATCH_TELEGRAM__API_ID / API_HASH unset: run works without the listener")
+        _check(
+            out,
+            "telegram api",
+            "missing",
+            "WIREWATCH_TELEGRAM__API_ID / API_HASH unset: run works without the listener",
+        )
     if settings.bot.configured:
         _check(out, "bot token", "ok", f"set; Bot API at {settings.bot.api_url}")
     else:
-        _check(out, "bot token", "missing",
-               "WIREWATCH_BOT__TOKEN unset: alerts wait in the outbox")
+        _check(
+            out, "bot token", "missing", "WIREWATCH_BOT__TOKEN unset: alerts wait in the outbox"
+        )
     if settings.bot.admins:
         _check(out, "admins", "ok", ", ".join(str(a) for a in settings.bot.admins))
     else:
@@ -195,15 +205,31 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                 depth = await store.alerts.depth()
                 size = await store.db.size_bytes()
             status = "ok" if integrity == "ok" else "fail"
-            _check(out, "database", status,
-                   f"{db_path}: schema v{version}, integrity {integrity}, {size // 1024} KiB")
+            _check(
+                out,
+                "database",
+                status,
+                f"{db_path}: schema v{version}, integrity {integrity}, {size // 1024} KiB",
+            )
             _check(out, "archive", "ok", f"{posts} posts, {depth} alerts waiting")
-            _check(out, "sources", "ok" if sources else "missing",
-                   f"{len(sources)} channels" if sources else "none: add with `sources add`")
-            _check(out, "rules", "ok" if rules else "missing",
-                   f"{len(rules)} rules" if rules else "none: add with `rules add`")
-            _check(out, "people", "ok" if people else "missing",
-                   f"{len(people)} people" if people else "none besides admins from settings")
+            _check(
+                out,
+                "sources",
+                "ok" if sources else "missing",
+                f"{len(sources)} channels" if sources else "none: add with `sources add`",
+            )
+            _check(
+                out,
+                "rules",
+                "ok" if rules else "missing",
+                f"{len(rules)} rules" if rules else "none: add with `rules add`",
+            )
+            _check(
+                out,
+                "people",
+                "ok" if people else "missing",
+                f"{len(people)} people" if people else "none besides admins from settings",
+            )
         except StorageError as exc:
             _check(out, "database", "fail", str(exc))
     if tg.sources_file is not None and not Path(tg.sources_file).is_file():
