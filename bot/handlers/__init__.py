@@ -1,0 +1,150 @@
+"""The bot's command handlers: routers per audience, built by factories.
+
+    dp = build_dispatcher(store=store, settings=settings, listener=listener, status=fn)
+    await dp.start_polling(bot)
+
+Order of the routers is the access policy: strangers are caught first and get one refusal;
+then admin, editor and journalist routers, each filtered by role at the router; a fallback
+answers what nobody handled (a command above your role, an unknown command). One errors
+handler logs and answers "something went wrong" without details.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from aiogram import Bot, Dispatcher, F, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import CallbackQuery, ErrorEvent, Message
+
+from bot.desk import RANK, Desk, Follower
+from bot.handlers.access import MinRole, RoleMiddleware, stranger_router
+from bot.handlers.admin import admin_router
+from bot.handlers.archive import PageStore, archive_router
+from bot.handlers.common import COMMANDS
+from bot.handlers.editor import editor_router
+from bot.handlers.journalist import journalist_router
+from bot.handlers.menu import set_commands
+from bot.settings import Settings
+from storage.models import Person
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+SORRY = "Something went wrong with that command; it has been logged. Please try again."
+
+
+def fallback_router() -> Router:
+    router = Router(name="fallback")
+    router.message.filter(MinRole("journalist"))
+    router.callback_query.filter(MinRole("journalist"))
+    needs = {name: role for name, role, _, _ in COMMANDS}
+
+    @router.message(F.text.startswith("/"))
+    async def unknown_command(message: Message, person: Person) -> None:
+        word = (message.text or "/").split()[0][1:].split("@")[0].lower()
+        role = needs.get(word)
+        if role is not None and RANK[person.role] < RANK[role]:
+            await message.answer(f"/{word} is for {role}s; /help lists your commands.")
+        else:
+            await message.answer("Unknown command; /help lists your commands.")
+
+    @router.message()
+    async def not_a_command(message: Message) -> None:
+        await message.answer("Send a command: /help lists them, /search finds posts.")
+
+    @router.callback_query()
+    async def unknown_button(query: CallbackQuery) -> None:
+        await query.answer("This button is no longer available.", show_alert=True)
+
+    return router
+
+
+def errors_router() -> Router:
+    router = Router(name="errors")
+
+    @router.errors()
+    async def on_error(event: ErrorEvent) -> bool:
+        update = event.update
+        log.error(
+            "handler failed on update %s: %s",
+            update.update_id,
+            type(event.exception).__name__,
+            exc_info=event.exception,
+        )
+        try:
+            if update.message is not None:
+                await update.message.answer(SORRY)
+            elif update.callback_query is not None:
+                await update.callback_query.answer(SORRY[:200], show_alert=True)
+        except TelegramAPIError as exc:
+            log.error("could not tell the user about the failure: %s", exc)
+        return True
+
+    return router
+
+
+def build_routers() -> list[Router]:
+    """Fresh routers (aiogram refuses to attach one router to two dispatchers)."""
+    return [
+        errors_router(),
+        stranger_router(),
+        admin_router(),
+        editor_router(),
+        archive_router(),
+        journalist_router(),
+        fallback_router(),
+    ]
+
+
+def build_dispatcher(
+    *,
+    store: Store,
+    settings: Settings,
+    listener: Follower | None = None,
+    digests: Any = None,
+    status: Callable[[], Any] | None = None,
+    app: Any = None,
+) -> Dispatcher:
+    """A Dispatcher with every router, the role middleware and the long-lived objects handlers
+    ask for by name: store, settings, desk, listener, pages, status.
+
+    `digests` (bot.digest.DigestJobs) re-schedules a person's daily digest after /digest or
+    /tz; `status` returns the service's live view (a dict, or the (healthy, dict) pair of
+    the service's health check); without it, `app.status` is used when given.
+    """
+    if status is None and app is not None:
+        status = getattr(app, "status", None)
+
+    async def on_prefs(person: Person) -> None:
+        if digests is not None:
+            await digests.sync_person(person)
+
+    desk = Desk(store, settings, listener=listener, on_prefs=on_prefs)
+    dp = Dispatcher(
+        store=store,
+        settings=settings,
+        desk=desk,
+        listener=listener,
+        pages=PageStore(),
+        status=status,
+    )
+    middleware = RoleMiddleware()
+    dp.message.outer_middleware(middleware)
+    dp.callback_query.outer_middleware(middleware)
+    dp.include_routers(*build_routers())
+
+    async def on_startup(bot: Bot) -> None:
+        try:
+            count = await set_commands(bot, store, settings.bot.admins)
+            log.info("command menus set for %d people", count)
+        except TelegramAPIError as exc:
+            log.error("could not set the command menu: %s", exc)
+
+    dp.startup.register(on_startup)
+    return dp
+
+
+__all__ = ["SORRY", "PageStore", "build_dispatcher", "build_routers", "set_commands"]

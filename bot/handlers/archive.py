@@ -1,0 +1,348 @@
+"""Archive commands: /search with paging, /post, /export, and the alert buttons that read the
+archive ("Full text", "Related posts")."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import re
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
+
+from bot.compose import compose_alert
+from bot.desk import clip
+from bot.handlers.access import MinRole
+from bot.handlers.common import NO_PREVIEW, answer_error, answer_runs, answer_usage, lines
+from bot.matching import RuleSyntaxError
+from bot.render import Run, escape, join_runs
+from bot.search import QueryError, SearchPage, search_posts
+from bot.snippets import snippet
+from sources.post import SourceError, parse_permalink
+from storage.models import Person, StoredPost
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+PAGE_SIZE = 5
+EXPORT_LIMIT = 2000  # posts in one export file
+MAX_SEARCH_QUERY = 500
+_PAGES_KEPT = 1000
+
+
+@dataclass
+class SearchSession:
+    user_id: int
+    query: str
+    cursors: list[tuple[int, int] | None] = field(default_factory=lambda: [None])
+
+
+class PageStore:
+    """Search sessions kept server side, so a paging button's callback_data stays tiny:
+    `page:<8 hex>:<page number>`. Bounded; an expired session asks for a new search."""
+
+    def __init__(self, capacity: int = _PAGES_KEPT) -> None:
+        self.capacity = capacity
+        self._items: OrderedDict[str, SearchSession] = OrderedDict()
+
+    def new(self, user_id: int, query: str) -> str:
+        token = secrets.token_hex(4)
+        self._items[token] = SearchSession(user_id, query)
+        while len(self._items) > self.capacity:
+            self._items.popitem(last=False)
+        return token
+
+    def get(self, token: str, user_id: int) -> SearchSession | None:
+        item = self._items.get(token)
+        if item is None or item.user_id != user_id:
+            return None
+        self._items.move_to_end(token)
+        return item
+
+
+def _zone(person: Person) -> ZoneInfo:
+    return ZoneInfo(person.tz)
+
+
+def _flags(post: StoredPost) -> str:
+    return (" ✏️ edited" if post.version > 1 else "") + (" 🗑 deleted" if post.deleted_at else "")
+
+
+async def _who(store: Store, post: StoredPost, lang: str) -> str:
+    src = await store.sources.get(post.source_id)
+    name = src.person_in(lang) if src is not None else None
+    return f"{name} (@{post.channel})" if name else f"@{post.channel}"
+
+
+def _page_button(text: str, token: str, number: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=f"page:{token}:{number}")
+
+
+async def render_page(
+    store: Store, person: Person, query: str, page: SearchPage, number: int, token: str
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    zone = _zone(person)
+    head = f"🔎 <b>{escape(clip(query, 80))}</b>"
+    if not page.hits:
+        body = "No posts found." if number == 0 else "No more posts."
+        return f"{head}\n{body}", None
+    parts = [f"{head} · page {number + 1}"]
+    for n, hit in enumerate(page.hits, start=number * PAGE_SIZE + 1):
+        post = hit.post
+        when = post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        who = escape(await _who(store, post, person.lang))
+        text = snippet(post.text, hit.spans, width=220, escape=escape, mark=("<b>", "</b>"))
+        parts.append(
+            f"\n{n}. <b>{who}</b> · {when}{_flags(post)}\n{text or '—'}\n{escape(post.permalink)}"
+        )
+    row: list[InlineKeyboardButton] = []
+    if number > 0:
+        row.append(_page_button("‹ Newer", token, number - 1))
+    if page.cursor is not None:
+        row.append(_page_button("Older ›", token, number + 1))
+    markup = InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
+    return "\n".join(parts), markup
+
+
+async def run_page(
+    store: Store, person: Person, session: SearchSession, number: int
+) -> SearchPage:
+    page = await search_posts(
+        store, session.query, zone=_zone(person), limit=PAGE_SIZE, before=session.cursors[number]
+    )
+    if page.cursor is not None and len(session.cursors) == number + 1:
+        session.cursors.append(page.cursor)
+    return page
+
+
+def _export_rows(posts: list[StoredPost], zone: ZoneInfo) -> list[dict[str, object]]:
+    return [
+        {
+            "channel": p.channel,
+            "message_id": p.message_id,
+            "permalink": p.permalink,
+            "date_utc": p.date.isoformat(),
+            "date_local": p.date.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+            "version": p.version,
+            "edited": p.version > 1,
+            "deleted": p.deleted_at is not None,
+            "text": p.text,
+        }
+        for p in posts
+    ]
+
+
+def _csv_cell(value: object) -> object:
+    # A cell opened in a spreadsheet must not run as a formula (CSV injection): post text is
+    # untrusted. The JSON file keeps the text exactly as posted.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+def export_files(posts: list[StoredPost], zone: ZoneInfo) -> tuple[bytes, bytes]:
+    rows = _export_rows(posts, zone)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]) if rows else ["permalink"])
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _csv_cell(v) for k, v in row.items()})
+    # A BOM so that spreadsheet programs read Cyrillic as UTF-8.
+    csv_bytes = ("\ufeff" + buf.getvalue()).encode("utf-8")
+    json_bytes = json.dumps(rows, ensure_ascii=False, indent=1).encode("utf-8")
+    return csv_bytes, json_bytes
+
+
+_WORD_RE = re.compile(r"[^\W\d_]{6,}")
+
+
+def related_query(post: StoredPost) -> str | None:
+    """The post's longest distinct words, OR-ed: a cheap "more like this" in the rule grammar."""
+    seen: dict[str, str] = {}
+    for word in _WORD_RE.findall(post.text):
+        seen.setdefault(word.casefold(), word)
+    words = sorted(seen.values(), key=len, reverse=True)[:4]
+    return " OR ".join(words) if words else None
+
+
+def archive_router() -> Router:
+    router = Router(name="archive")
+    router.message.filter(MinRole("journalist"))
+    router.callback_query.filter(MinRole("journalist"))
+
+    @router.message(Command("search"))
+    async def search(
+        message: Message, command: CommandObject, person: Person, store: Store, pages: PageStore
+    ) -> None:
+        query = (command.args or "").strip()
+        if not query:
+            await answer_usage(message, "search")
+            return
+        if len(query) > MAX_SEARCH_QUERY:
+            await answer_usage(message, "search", f"a query is at most {MAX_SEARCH_QUERY} "
+                               "characters")
+            return
+        token = pages.new(person.user_id or 0, query)
+        session = pages.get(token, person.user_id or 0)
+        assert session is not None
+        try:
+            page = await run_page(store, person, session, 0)
+        except (QueryError, RuleSyntaxError) as exc:
+            await answer_usage(message, "search", str(exc))
+            return
+        text, markup = await render_page(store, person, query, page, 0, token)
+        await message.answer(text, parse_mode="HTML", reply_markup=markup,
+                             link_preview_options=NO_PREVIEW)
+
+    @router.callback_query(lambda q: (q.data or "").startswith("page:"))
+    async def paging(query: CallbackQuery, person: Person, store: Store, pages: PageStore) -> None:
+        m = re.fullmatch(r"page:([0-9a-f]{8}):(\d{1,4})", query.data or "")
+        session = pages.get(m.group(1), query.from_user.id) if m else None
+        number = int(m.group(2)) if m else 0
+        if session is None or number >= len(session.cursors):
+            await query.answer("This search has expired; run /search again.", show_alert=True)
+            return
+        try:
+            page = await run_page(store, person, session, number)
+        except (QueryError, RuleSyntaxError) as exc:
+            await query.answer(clip(str(exc), 190), show_alert=True)
+            return
+        text, markup = await render_page(store, person, session.query, page, number, m.group(1)
+                                         if m else "")
+        await query.answer()
+        if isinstance(query.message, Message):
+            await query.message.edit_text(text, parse_mode="HTML", reply_markup=markup,
+                                          link_preview_options=NO_PREVIEW)
+        elif query.from_user is not None:
+            assert query.bot is not None
+            await query.bot.send_message(query.from_user.id, text, parse_mode="HTML",
+                                         reply_markup=markup, link_preview_options=NO_PREVIEW)
+
+    @router.message(Command("post"))
+    async def post(message: Message, command: CommandObject, person: Person, store: Store) -> None:
+        arg = (command.args or "").strip()
+        if not arg:
+            await answer_usage(message, "post")
+            return
+        try:
+            channel, message_id = parse_permalink(arg.split()[0])
+        except SourceError as exc:
+            await answer_usage(message, "post", str(exc))
+            return
+        stored = await store.posts.get_by_link(channel, message_id)
+        if stored is None:
+            await answer_error(message, f"no stored post at https://t.me/{channel}/{message_id}")
+            return
+        await send_post(message, person, store, stored, versions=True)
+
+    @router.message(Command("export"))
+    async def export(
+        message: Message, command: CommandObject, person: Person, store: Store
+    ) -> None:
+        query = (command.args or "").strip()
+        if not query:
+            await answer_usage(message, "export")
+            return
+        if len(query) > MAX_SEARCH_QUERY:
+            await answer_usage(message, "export", f"a query is at most {MAX_SEARCH_QUERY} "
+                               "characters")
+            return
+        progress = await message.answer("⏳ Exporting…")
+        try:
+            page = await search_posts(store, query, zone=_zone(person), limit=EXPORT_LIMIT)
+        except (QueryError, RuleSyntaxError) as exc:
+            await progress.edit_text("⚠️ " + escape(clip(str(exc), 300)), parse_mode="HTML")
+            return
+        posts = [h.post for h in page.hits]
+        if not posts:
+            await progress.edit_text("No posts found; nothing to export.")
+            return
+        csv_bytes, json_bytes = export_files(posts, _zone(person))
+        more = f" (the newest {EXPORT_LIMIT}; narrow with since:/until:)" if page.cursor else ""
+        await progress.edit_text(f"✅ {len(posts)} posts{more}")
+        await message.answer_document(BufferedInputFile(csv_bytes, "wirewatch-export.csv"))
+        await message.answer_document(BufferedInputFile(json_bytes, "wirewatch-export.json"))
+
+    @router.callback_query(lambda q: (q.data or "").startswith("full:"))
+    async def full(query: CallbackQuery, person: Person, store: Store) -> None:
+        stored = await _post_from(query, store)
+        if stored is None:
+            await query.answer("That post is no longer stored.", show_alert=True)
+            return
+        await query.answer()
+        if isinstance(query.message, Message):
+            await send_post(query.message, person, store, stored, versions=False)
+
+    @router.callback_query(lambda q: (q.data or "").startswith("rel:"))
+    async def related(query: CallbackQuery, person: Person, store: Store) -> None:
+        stored = await _post_from(query, store)
+        if stored is None:
+            await query.answer("That post is no longer stored.", show_alert=True)
+            return
+        q = related_query(stored)
+        hits = []
+        if q is not None:
+            try:
+                page = await search_posts(store, q, zone=_zone(person), limit=PAGE_SIZE + 1)
+            except (QueryError, RuleSyntaxError) as exc:
+                log.info("related posts for %s: %s", stored.id, exc)
+            else:
+                hits = [h for h in page.hits if h.post.id != stored.id][:PAGE_SIZE]
+        await query.answer()
+        if not isinstance(query.message, Message):
+            return
+        if not hits:
+            await query.message.answer("No related posts found.")
+            return
+        runs: list[Run] = [Run("Related posts", "b")]
+        zone = _zone(person)
+        for h in hits:
+            when = h.post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            who = await _who(store, h.post, person.lang)
+            runs = join_runs(runs, "\n\n", [Run(f"{who} · {when}", "b")], "\n",
+                             snippet(h.post.text, h.spans, width=160), "\n", h.post.permalink)
+        await answer_runs(query.message, runs)
+
+    return router
+
+
+async def _post_from(query: CallbackQuery, store: Store) -> StoredPost | None:
+    m = re.fullmatch(r"[a-z]+:(\d{1,12})", query.data or "")
+    return await store.posts.get_by_id(int(m.group(1))) if m else None
+
+
+async def send_post(
+    message: Message, person: Person, store: Store, post: StoredPost, *, versions: bool
+) -> None:
+    """The whole post (every version when asked), then its draft ready to paste."""
+    zone = _zone(person)
+    src = await store.sources.get(post.source_id)
+    when = post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    head = f"{await _who(store, post, person.lang)} · {when}{_flags(post)}"
+    runs: list[Run] = lines([Run(head, "b")], post.permalink)
+    history = await store.posts.versions(post.id) if versions else []
+    if len(history) > 1:
+        for v in history:
+            stamp = (v.edit_date or v.recorded_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            runs = join_runs(runs, "\n\n", [Run(f"Version {v.version} · {stamp}", "b")], "\n",
+                             v.text or "(no text)")
+    else:
+        runs = join_runs(runs, "\n\n", post.text or "(no text)")
+    await answer_runs(message, runs)
+    if not post.text.strip():
+        return
+    draft = compose_alert("new", post, src, lang=person.lang, tz=person.tz)
+    await answer_runs(message, join_runs([Run("📝 Draft", "b")], "\n", draft["plain"]))

@@ -1,0 +1,109 @@
+"""What every router shares: the command list per role, usage lines, safe replies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message
+
+from bot.desk import RANK, clip
+from bot.render import MESSAGE_LIMIT, Run, escape, join_runs, split_runs, to_html
+from storage.models import Person
+
+# (command, role needed, usage, one-line description): the menu, /help and usage lines.
+COMMANDS: tuple[tuple[str, str, str, str], ...] = (
+    ("start", "journalist", "/start", "what this bot does for you"),
+    ("help", "journalist", "/help", "the commands you can use"),
+    ("search", "journalist", "/search <query> [from:@channel since:YYYY-MM-DD until: "
+     "edited:yes deleted:no]", "search the archive, newest first"),
+    ("post", "journalist", "/post <https://t.me/channel/123>",
+     "a post with every version and its draft"),
+    ("export", "journalist", "/export <query>", "search results as CSV and JSON files"),
+    ("rules", "journalist", "/rules", "the rules that alert you"),
+    ("rule", "journalist", "/rule add <query> | /rule my <query> | /rule remove <id> | "
+     "/rule test <query>", "add, remove or try an alert rule"),
+    ("lang", "journalist", "/lang uk|en|ru", "language of your drafts"),
+    ("tz", "journalist", "/tz <zone, e.g. Europe/Kyiv>", "your time zone"),
+    ("mute", "journalist", "/mute <@channel> [30m|2h|1d|1w|forever]",
+     "stop alerts from a channel"),
+    ("unmute", "journalist", "/unmute <@channel>", "alerts from a channel again"),
+    ("quiet", "journalist", "/quiet <23:00-07:00 | off>",
+     "hold alerts at night, get one digest after"),
+    ("digest", "journalist", "/digest daily <HH:MM> | /digest off", "a daily summary"),
+    ("pause", "journalist", "/pause [on|off]", "pause or resume all your alerts"),
+    ("sources", "journalist", "/sources", "the channels we follow"),
+    ("watch", "editor", "/watch <@username or t.me link> [person | role]",
+     "follow a channel now"),
+    ("unwatch", "editor", "/unwatch <@username>", "stop following a channel"),
+    ("status", "editor", "/status", "listener, outbox, errors, database"),
+    ("people", "admin", "/people | /people add <user id or @username> "
+     "<admin|editor|journalist> | /people remove <user id or @username>",
+     "who may use the bot"),
+    ("audit", "admin", "/audit", "recent admin actions"),
+)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+USAGE = {name: usage for name, _, usage, _ in COMMANDS}
+
+
+def allowed(person: Person) -> list[tuple[str, str, str, str]]:
+    return [c for c in COMMANDS if RANK[person.role] >= RANK[c[1]]]
+
+
+def usage_text(command: str, problem: str | None = None) -> str:
+    lead = f"{escape(clip(problem, 300))}\n" if problem else ""
+    return f"{lead}Usage: <code>{escape(USAGE[command])}</code>"
+
+
+async def answer_usage(message: Message, command: str, problem: str | None = None) -> None:
+    await message.answer(usage_text(command, problem), parse_mode="HTML")
+
+
+async def answer_error(message: Message, problem: str) -> None:
+    await message.answer("⚠️ " + escape(clip(problem, 600)), parse_mode="HTML")
+
+
+async def answer_runs(
+    message: Message,
+    runs: Sequence[Run],
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    limit: int = MESSAGE_LIMIT,
+) -> Message | None:
+    """Send formatted text, split to Telegram's limit; the first piece carries `markup`."""
+    first: Message | None = None
+    for n, piece in enumerate(split_runs(runs, limit)):
+        sent = await message.answer(
+            to_html(piece),
+            parse_mode="HTML",
+            reply_markup=markup if n == 0 else None,
+            link_preview_options=NO_PREVIEW,
+        )
+        first = first or sent
+    return first
+
+
+async def replace_runs(progress: Message, runs: Sequence[Run]) -> None:
+    """Put the result where the progress note was; what does not fit follows as new messages."""
+    pieces = split_runs(runs)
+    if not pieces:
+        return
+    await progress.edit_text(
+        to_html(pieces[0]), parse_mode="HTML", link_preview_options=NO_PREVIEW
+    )
+    for piece in pieces[1:]:
+        await progress.answer(to_html(piece), parse_mode="HTML", link_preview_options=NO_PREVIEW)
+
+
+def lines(*parts: Sequence[Run] | str) -> list[Run]:
+    out: list[Run] = []
+    for n, part in enumerate(parts):
+        out = join_runs(out, "\n" if n else "", part)
+    return out
+
+
+def bold(text: str) -> list[Run]:
+    return [Run(text, "b")]
+
+
+def code(text: str) -> list[Run]:
+    return [Run(text, "code")]

@@ -1,0 +1,174 @@
+"""Editors: following channels (/watch, /unwatch) and the service's health (/status)."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.desk import Desk, DeskError
+from bot.handlers.access import MinRole
+from bot.handlers.common import answer_error, answer_runs, answer_usage
+from bot.render import Run, join_runs
+from storage.models import Person
+
+log = logging.getLogger(__name__)
+
+StatusFn = Callable[[], Any]
+
+
+async def live_status(status: StatusFn | None) -> dict[str, Any]:
+    """The service's own view (listener, FloodWait, last error); {} without a service.
+
+    Accepts a callable returning a dict, or (healthy, dict) as the service's health check does.
+    """
+    if status is None:
+        return {}
+    result = status()
+    if inspect.isawaitable(result):
+        result = await result
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], dict):
+        result = result[1]
+    return result if isinstance(result, dict) else {}
+
+
+def _human_size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"
+
+
+def _ago(iso: str | None) -> str:
+    if not iso:
+        return "no posts yet"
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    seconds = int((datetime.now(UTC) - moment).total_seconds())
+    if seconds < 3600:
+        return f"{max(0, seconds) // 60} min ago"
+    if seconds < 86400 * 2:
+        return f"{seconds // 3600} h ago"
+    return f"{seconds // 86400} days ago"
+
+
+def _still_ahead(value: object) -> bool:
+    """A FloodWait end still in the future (an unreadable one is shown, to be safe)."""
+    try:
+        return datetime.fromisoformat(str(value)) > datetime.now(UTC)
+    except ValueError:
+        return True
+
+
+def status_runs(db: dict[str, Any], live: dict[str, Any]) -> list[Run]:
+    """/status text: the service's live view where it has one, the database's otherwise."""
+    nested = live.get("listener")
+    listener: dict[str, Any] = nested if isinstance(nested, dict) else live
+    state: dict[str, str] = db.get("state", {})
+    connected = listener.get("connected")
+    if connected is None and "listener.connected" in state:
+        connected = state["listener.connected"] == "yes"
+    conn_text = {
+        True: "connected",
+        False: "NOT connected",
+        None: "not running (no Telegram credentials, or not started)",
+    }[connected]
+    flood = listener.get("flood_wait_until") or state.get("listener.flood_wait_until")
+    if flood and not _still_ahead(flood):
+        flood = None
+    raw_notifier = live.get("notifier")
+    notifier: dict[str, Any] = raw_notifier if isinstance(raw_notifier, dict) else {}
+    last_error = (
+        listener.get("last_error") or state.get("listener.last_error")
+        or notifier.get("last_error") or "none"
+    )
+    outbox: dict[str, int] = db.get("outbox", {})
+    depth = f"\nOutbox: {db.get('outbox_depth', 0)} waiting"
+    if outbox:
+        depth += " (" + ", ".join(f"{k} {v}" for k, v in sorted(outbox.items())) + ")"
+    runs = join_runs(
+        [Run("Status", "b")],
+        f"\nListener: {conn_text}",
+        f"\nFloodWait: until {flood}" if flood else "\nFloodWait: none",
+        f"\nLast error: {last_error}",
+        depth,
+        f"\nDatabase: {_human_size(int(db.get('db_bytes', 0)))}, {db.get('posts', 0)} posts",
+    )
+    sources = db.get("sources", [])
+    if sources:
+        runs = join_runs(runs, "\n\n", [Run("Last post per source", "b")])
+        for s in sources:
+            flag = "" if s["active"] else " (not followed)"
+            err = f" ⚠️ {s['error']}" if s.get("error") else ""
+            runs = join_runs(runs, f"\n@{s['username']}{flag}: {_ago(s['last_post_at'])}{err}")
+    return runs
+
+
+def editor_router() -> Router:
+    router = Router(name="editor")
+    router.message.filter(MinRole("editor"))
+
+    @router.message(Command("watch"))
+    async def watch(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
+        args = (command.args or "").strip()
+        if not args:
+            await answer_usage(message, "watch")
+            return
+        ref, _, rest = args.partition(" ")
+        who, _, role = rest.partition("|")
+        progress = await message.answer(f"⏳ Following {ref[:64]}…")
+        try:
+            res = await desk.watch(
+                ref, person=who.strip() or None, role=role.strip() or None, lang=person.lang,
+                actor=message.from_user.id if message.from_user else None,
+            )
+        except DeskError as exc:
+            await progress.edit_text(f"⚠️ {str(exc)[:600]}")
+            return
+        src = res.source
+        who_text = " · ".join(x for x in (src.person_in(person.lang), src.role_in(person.lang))
+                              if x)
+        tail = (
+            "followed now." if res.followed else
+            "registered; the listener is not running here, so it is followed when it starts."
+        )
+        await progress.edit_text(f"✅ @{src.username} {tail}" + (f"\n{who_text}" if who_text
+                                                                 else ""))
+
+    @router.message(Command("unwatch"))
+    async def unwatch(
+        message: Message, command: CommandObject, person: Person, desk: Desk
+    ) -> None:
+        parts = (command.args or "").split()
+        if len(parts) != 1:
+            await answer_usage(message, "unwatch")
+            return
+        try:
+            src = await desk.unwatch(
+                parts[0], actor=message.from_user.id if message.from_user else None
+            )
+        except DeskError as exc:
+            await answer_error(message, str(exc))
+            return
+        await message.answer(f"@{src.username} is no longer followed; its posts stay searchable.")
+
+    @router.message(Command("status"))
+    async def status(message: Message, desk: Desk, status: StatusFn | None = None) -> None:
+        try:
+            live = await live_status(status)
+        except Exception:  # the status of a failing service must still be shown
+            log.exception("status callable failed")
+            live = {"last_error": "the service did not report its status"}
+        await answer_runs(message, status_runs(await desk.status(), live))
+
+    return router
