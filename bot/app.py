@@ -198,8 +198,10 @@ class App:
             stoppers.append(self._stop_polling())
         if stoppers:
             results = await asyncio.gather(
-                *(asyncio.wait_for(s, timeout=max(0.1, deadline - time.monotonic()))
-                  for s in stoppers),
+                *(
+                    asyncio.wait_for(s, timeout=max(0.1, deadline - time.monotonic()))
+                    for s in stoppers
+                ),
                 return_exceptions=True,
             )
             for result in results:
@@ -352,8 +354,9 @@ class App:
             job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 60},
         )
         wake = self.notifier.wake if self.notifier is not None else None
-        schedule_jobs(self.scheduler, self.store, self.settings, wake_notifier=wake,
-                      metrics=self.metrics)
+        schedule_jobs(
+            self.scheduler, self.store, self.settings, wake_notifier=wake, metrics=self.metrics
+        )
         if self.listener is not None:
             self.listener.schedule(self.scheduler)
 
@@ -378,8 +381,9 @@ class App:
         if port == 0:
             log.info("health endpoint off (WIREWATCH_HEALTH_PORT=0)")
             return
-        self.health = HealthServer(self.settings.health_host, port, self.status,
-                                   self.render_metrics)
+        self.health = HealthServer(
+            self.settings.health_host, port, self.status, self.render_metrics
+        )
         try:
             await self.health.start()
         except OSError as exc:

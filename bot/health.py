@@ -110,8 +110,9 @@ class Metrics:
     def live(self, read: Callable[[], dict[str, float]]) -> None:
         self.registry.register(_LiveCounters(read))
 
-    def count_ingest(self, stored: int, edited: int, deleted: int, duplicates: int,
-                     alerts: int) -> None:
+    def count_ingest(
+        self, stored: int, edited: int, deleted: int, duplicates: int, alerts: int
+    ) -> None:
         for label, value in (
             ("new", stored),
             ("edited", edited),

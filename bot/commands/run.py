@@ -29,8 +29,12 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="follow a growing JSONL feed (repeatable); resumes where it stopped",
     )
-    p.add_argument("--health-port", type=int, metavar="PORT",
-                   help="override WIREWATCH_HEALTH_PORT (0 turns the endpoint off)")
+    p.add_argument(
+        "--health-port",
+        type=int,
+        metavar="PORT",
+        help="override WIREWATCH_HEALTH_PORT (0 turns the endpoint off)",
+    )
     p.set_defaults(func=cmd_run)
 
 
