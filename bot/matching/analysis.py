@@ -11,7 +11,7 @@ from functools import cached_property, lru_cache
 
 from bot.matching.lemmas import STEM_MARK, Lang, text_keys, text_lang
 from bot.matching.lemmas import clear_caches as clear_lemma_caches
-from bot.matching.normalize import TOKEN_RE, normalize, normalize_word
+from bot.matching.normalize import normalize, normalize_word, token_re
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,31 +34,44 @@ class Analysis:
     def __init__(self, text: str) -> None:
         self.text = text
         self.lang: Lang = text_lang(text)
-        starts: list[int] = []
-        ends: list[int] = []
-        forms: list[str] = []
-        keys: list[frozenset[str]] = []
         lang = self.lang
-        for m in TOKEN_RE.finditer(text):
-            form, ks = _token(m.group(), lang)
-            starts.append(m.start())
-            ends.append(m.end())
-            forms.append(form)
-            keys.append(ks)
-        self.starts = starts
-        self.ends = ends
-        self.forms = forms
-        self.keys = keys
+        spans: list[tuple[int, int]] = []
+        infos: list[tuple[str, frozenset[str]]] = []
+        add_span, add_info = spans.append, infos.append
+        # The hot loop of matching: one regex pass, one cached lookup per word.
+        for m in token_re(text).finditer(text):
+            add_span(m.span())
+            add_info(_token(m.group(), lang))
+        self.spans = spans
+        self._infos = infos
 
     def __len__(self) -> int:
-        return len(self.forms)
+        return len(self.spans)
+
+    @cached_property
+    def starts(self) -> list[int]:
+        return [s for s, _ in self.spans]
+
+    @cached_property
+    def ends(self) -> list[int]:
+        return [e for _, e in self.spans]
+
+    @cached_property
+    def forms(self) -> list[str]:
+        return [f for f, _ in self._infos]
+
+    @cached_property
+    def keys(self) -> list[frozenset[str]]:
+        return [k for _, k in self._infos]
+
+    @cached_property
+    def keyset(self) -> frozenset[str]:
+        """Every key of every word."""
+        return frozenset().union(*self.keys)
 
     @property
     def tokens(self) -> list[Token]:
-        return [
-            Token(s, e, f, k)
-            for s, e, f, k in zip(self.starts, self.ends, self.forms, self.keys, strict=True)
-        ]
+        return [Token(s, e, f, k) for (s, e), (f, k) in zip(self.spans, self._infos, strict=True)]
 
     @cached_property
     def positions(self) -> dict[str, list[int]]:
@@ -66,11 +79,10 @@ class Analysis:
         out: dict[str, list[int]] = {}
         for i, ks in enumerate(self.keys):
             for k in ks:
-                found = out.get(k)
-                if found is None:
-                    out[k] = [i]
+                if k in out:
+                    out[k].append(i)
                 else:
-                    found.append(i)
+                    out[k] = [i]
         return out
 
     @cached_property

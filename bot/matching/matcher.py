@@ -68,6 +68,8 @@ class _Word(_Part):
         self.term = node.form
 
     def where(self, a: Analysis) -> list[int]:
+        if self.keys.isdisjoint(a.keyset):
+            return []
         pos = a.positions
         found: list[int] = []
         for k in self.keys:
@@ -357,19 +359,18 @@ class Matcher:
         idx = self._index
         out: set[int] = set()
         by_key = idx["key"]
-        for k in by_key.keys() & a.positions.keys():
+        for k in by_key.keys() & a.keyset:
             out |= by_key[k]
-        if idx["form"] or idx["pre"]:
-            forms = a.form_positions
-            by_form = idx["form"]
-            for f in by_form.keys() & forms.keys():
+        by_form = idx["form"]
+        if by_form:
+            for f in by_form.keys() & set(a.forms):
                 out |= by_form[f]
-            by_pre = idx["pre"]
-            if by_pre:
-                for f in forms:
-                    hit = by_pre.get(f[:3])
-                    if hit:
-                        out |= hit
+        by_pre = idx["pre"]
+        if by_pre:
+            for f in set(a.forms):
+                found = by_pre.get(f[:3])
+                if found:
+                    out |= found
         hit = idx["chan"].get(channel)
         if hit:
             out |= hit

@@ -23,6 +23,16 @@ TOKEN_RE = re.compile(
     rf"(?:{_WORD}|[{_MARK}])+(?:[{re.escape(APOSTROPHES)}](?:{_WORD}|[{_MARK}])+)*"
 )
 
+# The same words when a text has no combining marks (nearly always), about twice as fast.
+_PLAIN_TOKEN_RE = re.compile(rf"{_WORD}+(?:[{re.escape(APOSTROPHES)}]{_WORD}+)*")
+_MARK_RE = re.compile(f"[{_MARK}]")
+
+
+def token_re(text: str) -> re.Pattern[str]:
+    """The word pattern to use for `text`; both find the same words in it."""
+    return TOKEN_RE if _MARK_RE.search(text) else _PLAIN_TOKEN_RE
+
+
 _CYR_RE = re.compile(r"[\u0400-\u04ff]")
 _LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
@@ -77,7 +87,7 @@ def normalize(text: str) -> str:
     """NFKC, case-fold, apostrophes as ', look-alikes fixed, Latin diacritics folded."""
     out: list[str] = []
     pos = 0
-    for m in TOKEN_RE.finditer(text):
+    for m in token_re(text).finditer(text):
         if m.start() > pos:
             out.append(_normalize_gap(text[pos : m.start()]))
         out.append(normalize_word(m.group()))
@@ -93,4 +103,4 @@ def _normalize_gap(gap: str) -> str:
 
 def words(text: str) -> list[str]:
     """Normalised words of `text` in order (a hyphenated name gives its parts)."""
-    return [normalize_word(m.group()) for m in TOKEN_RE.finditer(text)]
+    return [normalize_word(m.group()) for m in token_re(text).finditer(text)]

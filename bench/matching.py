@@ -1,0 +1,295 @@
+"""Benchmark: wirewatch's matcher against the regex loop other monitors use.
+
+    .venv/bin/python bench/matching.py            # 10,000 posts of ~150 words
+    .venv/bin/python bench/matching.py --posts 1000
+
+Posts are generated from a small vocabulary written here, expanded to every grammatical form
+by pymorphy3, drawn with a Zipf-like skew and salted with made-up surnames (a long tail the
+lemma cache has not seen). Rules are 1-3 words, phrases, OR and NOT, in the rule language.
+
+For each rule count (1,000 and 10,000) it measures, in the same run:
+- wirewatch: analyze(text) (normalisation and lemmatisation, caches cleared first) and
+  Matcher.match over all rules;
+- baseline: for each rule, a case-insensitive re.search per word (all must be found), in a loop.
+The regex loop is slow (~50 posts/s at 1,000 rules here), so it runs on the first
+--baseline-posts posts (2,000 by default); its rate per post does not depend on how many.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+
+from bot.matching import Matcher, analyze, parse_rule
+from bot.matching.analysis import clear_caches
+from bot.matching.lemmas import _analyzer
+
+UK = """
+обмін полонений переговори делегація міністр посол ракета дрон удар область місто село
+енергетика підстанція електрика уряд президент закон указ санкція партнер допомога зброя
+снаряд фронт бригада оборона безпека територія кордон заява зустріч візит саміт угода
+гарантія бюджет кредит банк економіка експорт зерно порт корабель флот море небо тривога
+укриття евакуація лікарня школа дитина родина волонтер громада рада депутат комітет
+розслідування суд вирок прокурор корупція реформа мобілізація призов армія командир солдат
+наступ контрнаступ позиція штурм окупант загарбник втрата поранений загиблий рятувальник
+пожежа вибух руйнування відбудова інфраструктура газ нафта тариф ціна зарплата пенсія
+виплата програма проєкт рішення питання відповідь підтримка співпраця союзник нато
+європа україна росія туреччина польща америка німеччина франція британія київ харків
+одеса дніпро львів запоріжжя херсон суми чернігів миколаїв полтава вінниця
+великий новий важливий міжнародний державний український європейський військовий
+гуманітарний енергетичний цивільний офіційний спільний наступний останній перший
+заявити повідомити зустрітися обговорити підписати передати отримати відновити
+атакувати збити знищити евакуювати допомогти підтримати посилити продовжити
+"""
+RU = """
+обмен пленный переговоры делегация министр посол ракета удар область город село
+энергетика подстанция правительство президент закон указ санкция партнер помощь оружие
+фронт оборона безопасность граница заявление встреча визит саммит соглашение бюджет
+экономика экспорт зерно порт корабль тревога эвакуация больница школа ребенок семья
+суд приговор коррупция реформа мобилизация армия наступление потеря пожар взрыв
+заявить сообщить обсудить подписать передать получить восстановить поддержать
+новый важный международный государственный военный гуманитарный официальный
+"""
+EN = """
+exchange prisoner talks delegation minister ambassador missile drone strike region city
+village energy substation government president law decree sanction partner aid weapon
+front defense security border statement meeting visit summit agreement guarantee budget
+loan bank economy export grain port ship alarm shelter evacuation hospital school child
+family volunteer court verdict corruption reform mobilization army offensive loss fire
+explosion reconstruction infrastructure gas oil price salary pension program decision
+announce report discuss sign deliver receive restore support new important international
+"""
+FILLER = "і та в у на з до що як але про за від для по не це також вже ще й"
+
+SYLLABLES = tuple(
+    [
+        "ко",
+        "ва",
+        "лен",
+        "ше",
+        "рен",
+        "ди",
+        "мит",
+        "ро",
+        "бо",
+        "гу",
+        "сла",
+        "вен",
+        "ки",
+        "ра",
+        "пе",
+        "то",
+        "ми",
+        "ха",
+        "ну",
+        "жу",
+        "чер",
+        "бін",
+    ]
+)
+
+
+def forms_of(words: Sequence[str], lang: str) -> list[str]:
+    out: list[str] = []
+    for w in words:
+        if lang == "en":
+            out += [w, w + "s"] if not w.endswith("s") else [w]
+            continue
+        parse = _analyzer(lang).parse(w)[0]
+        out += sorted({f.word for f in parse.lexeme})
+    return out
+
+
+def dictionary_tail(lang: str, rng: random.Random) -> list[tuple[str, str]]:
+    """(form, lemma) pairs sampled from pymorphy3's dictionary: the long tail of a news feed."""
+    import itertools
+
+    consonants = "бвгдзклмнпрстфхчш"
+    vowels = "аеиоуі" if lang == "uk" else "аеиоуы"
+    out: list[tuple[str, str]] = []
+    d = _analyzer(lang).dictionary
+    for c in consonants:
+        for v in vowels:
+            for word, _tag, normal, _para, _idx in itertools.islice(
+                d.iter_known_words(c + v), 0, 3000, 10
+            ):
+                out.append((word, normal))
+    rng.shuffle(out)
+    return out
+
+
+class Vocabulary:
+    def __init__(self, rng: random.Random) -> None:
+        self.topical = {"uk": forms_of(UK.split(), "uk"), "ru": forms_of(RU.split(), "ru"),
+                        "en": forms_of(EN.split(), "en")}  # fmt: skip
+        self.tail = {"uk": dictionary_tail("uk", rng), "ru": dictionary_tail("ru", rng)}
+        # Zipf weights over the tail: a few words are common, most are rare.
+        self.tail_weights = {
+            lang: list(itertools_accumulate(1.0 / (i + 1) for i in range(len(words))))
+            for lang, words in self.tail.items()
+        }
+        self.lemmas = {"uk": UK.split(), "ru": RU.split(), "en": EN.split()}
+
+
+def itertools_accumulate(values: Iterable[float]) -> Iterable[float]:
+    import itertools
+
+    return itertools.accumulate(values)
+
+
+def make_posts(n: int, words_per_post: int, vocab: Vocabulary, rng: random.Random) -> list[str]:
+    fillers = FILLER.split()
+    posts: list[str] = []
+    for _ in range(n):
+        lang = rng.choices(("uk", "ru", "en"), weights=(6, 3, 1))[0]
+        topical = vocab.topical[lang]
+        words: list[str] = []
+        start = True
+        for _ in range(words_per_post):
+            r = rng.random()
+            if r < 0.03:  # a made-up surname, often unseen before
+                w = "".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) + rng.choice(
+                    ("", "а", "у", "ом", "ові", "ою")
+                )
+                w = w.capitalize()
+            elif r < 0.25 and lang != "en":
+                w = rng.choice(fillers)
+            elif r < 0.55 or lang == "en":
+                w = rng.choice(topical)
+            else:
+                tail = vocab.tail[lang]
+                w = rng.choices(tail, cum_weights=vocab.tail_weights[lang])[0][0]
+            if start:
+                w = w.capitalize()
+            start = False
+            if rng.random() < 0.08:
+                w += rng.choice((".", ",", ":", "!"))
+                start = w.endswith((".", "!"))
+            words.append(w)
+        posts.append(" ".join(words))
+    return posts
+
+
+def make_rules(n: int, vocab: Vocabulary, rng: random.Random) -> list[str]:
+    rules: list[str] = []
+    for _ in range(n):
+        lang = rng.choices(("uk", "ru", "en"), weights=(6, 3, 1))[0]
+        if lang == "en":
+            pool = vocab.lemmas["en"]
+        else:
+            # Editors watch topical words, and names and terms from the long tail.
+            pool = vocab.lemmas[lang] + [lemma for _, lemma in vocab.tail[lang][:3000]]
+        ws = rng.sample(pool, 4)
+        shape = rng.random()
+        if shape < 0.35:
+            rules.append(ws[0])
+        elif shape < 0.65:
+            rules.append(f"{ws[0]} {ws[1]}")
+        elif shape < 0.8:
+            rules.append(f'"{ws[0]} {ws[1]}"')
+        elif shape < 0.9:
+            rules.append(f"{ws[0]} OR {ws[1]} {ws[2]}")
+        else:
+            rules.append(f"{ws[0]} {ws[1]} -{ws[2]}")
+    return rules
+
+
+def baseline_patterns(rules: Sequence[str]) -> list[list[re.Pattern[str]]]:
+    """What a substring/regex monitor keeps per rule: one case-insensitive pattern per word."""
+    out = []
+    for rule in rules:
+        words = [w for w in re.findall(r"\w+", rule) if w != "OR"]
+        out.append([re.compile(re.escape(w), re.IGNORECASE) for w in words[:2]])
+    return out
+
+
+def run_baseline(posts: Sequence[str], patterns: Sequence[list[re.Pattern[str]]]) -> int:
+    hits = 0
+    for text in posts:
+        for pats in patterns:
+            if all(p.search(text) for p in pats):
+                hits += 1
+    return hits
+
+
+def run_wirewatch(posts: Sequence[str], matcher: Matcher) -> int:
+    hits = 0
+    for text in posts:
+        hits += len(matcher.match(analyze(text), "bench_channel"))
+    return hits
+
+
+def timed(fn: Callable[[], int]) -> tuple[float, int]:
+    t0 = time.perf_counter()
+    hits = fn()
+    return time.perf_counter() - t0, hits
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--posts", type=int, default=10_000, help="posts to generate (10,000)")
+    ap.add_argument("--words", type=int, default=150, help="words per post (150)")
+    ap.add_argument("--rules", default="1000,10000", help="rule counts (1000,10000)")
+    ap.add_argument(
+        "--baseline-posts", type=int, default=2000, help="posts the regex loop runs on (2000)"
+    )
+
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args(argv)
+    rng = random.Random(args.seed)
+
+    t0 = time.perf_counter()
+    vocab = Vocabulary(rng)
+    posts = make_posts(args.posts, args.words, vocab, rng)
+    n_words = sum(len(p.split()) for p in posts)
+    print(f"generated {len(posts):,} posts, {n_words / len(posts):.0f} words each on average,"
+          f" in {time.perf_counter() - t0:.1f}s")  # fmt: skip
+
+    clear_caches()
+    t, _ = timed(lambda: sum(len(analyze(p)) for p in posts))
+    print(f"analyze, caches cleared first: {len(posts) / t:,.0f} posts/s"
+          f" ({n_words / t:,.0f} words/s)")  # fmt: skip
+    t, _ = timed(lambda: sum(len(analyze(p)) for p in posts))
+    print(f"analyze, caches warm:          {len(posts) / t:,.0f} posts/s"
+          f" ({n_words / t:,.0f} words/s)")  # fmt: skip
+
+    ok = True
+    for count in (int(x) for x in args.rules.split(",")):
+        rules = make_rules(count, vocab, rng)
+        t0 = time.perf_counter()
+        parsed = [parse_rule(r) for r in rules]
+        matcher = Matcher()
+        for i, node in enumerate(parsed):
+            matcher.add(i, node)
+        t_build = time.perf_counter() - t0
+        # Start cold again: the rules' own words warmed the lemma cache.
+        clear_caches()
+        matcher = Matcher()
+        for i, node in enumerate(parsed):
+            matcher.add(i, node)
+        t_ww, hits_ww = timed(partial(run_wirewatch, posts, matcher))
+        sample = posts[: args.baseline_posts]
+        patterns = baseline_patterns(rules)
+        t_re, hits_re = timed(partial(run_baseline, sample, patterns))
+        ww = len(posts) / t_ww
+        base = len(sample) / t_re
+        ratio = ww / base
+        need = 20.0 if count >= 10_000 else 2.0
+        ok = ok and ratio >= need and (count > 1000 or ww >= 1000)
+        print(f"\n{count:,} rules (parsed and indexed in {t_build:.2f}s):")
+        print(f"  wirewatch matcher (lemmatisation included, cold caches): {ww:,.0f} posts/s"
+              f" over {len(posts):,} posts, {hits_ww:,} matches")  # fmt: skip
+        print(f"  regex loop (re.search per rule, IGNORECASE):             {base:,.0f} posts/s"
+              f" over {len(sample):,} posts, {hits_re:,} matches")  # fmt: skip
+        print(f"  ratio: {ratio:.1f}x (target >= {need:.0f}x)")
+    print("\ntargets met" if ok else "\nTARGETS NOT MET")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
