@@ -125,3 +125,18 @@ class SearchRepo:
         sql += " ORDER BY p.date DESC, p.id DESC LIMIT ?"
         params.append(limit)
         return [StoredPost.from_row(r) for r in await self.db.fetchall(sql, params)]
+
+    async def scan_like(self, patterns: list[str], *, limit: int = 20) -> list[int]:
+        """The naive search benchmarks compare against: `norm LIKE '%p%'` for every pattern
+        (already normalised), newest first. Not for the bot: it reads every row."""
+        where = " AND ".join("p.norm LIKE ? ESCAPE '\\'" for _ in patterns) or "1"
+        params: list[object] = [
+            "%" + p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            for p in patterns
+        ]
+        params.append(limit)
+        rows = await self.db.fetchall(
+            f"SELECT p.id FROM posts p WHERE {where} ORDER BY p.date DESC, p.id DESC LIMIT ?",
+            params,
+        )
+        return [int(r[0]) for r in rows]
