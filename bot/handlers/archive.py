@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from aiogram import Router
+from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     BufferedInputFile,
@@ -26,7 +26,14 @@ from aiogram.types import (
 from bot.compose import compose_alert
 from bot.desk import clip
 from bot.handlers.access import MinRole
-from bot.handlers.common import NO_PREVIEW, answer_error, answer_runs, answer_usage, lines
+from bot.handlers.common import (
+    NO_PREVIEW,
+    answer_error,
+    answer_usage,
+    lines,
+    reply_target,
+    send_runs,
+)
 from bot.matching import RuleSyntaxError
 from bot.render import Run, escape, join_runs
 from bot.search import QueryError, SearchPage, search_posts
@@ -220,16 +227,16 @@ def archive_router() -> Router:
         except (QueryError, RuleSyntaxError) as exc:
             await query.answer(clip(str(exc), 190), show_alert=True)
             return
-        text, markup = await render_page(store, person, session.query, page, number, m.group(1)
-                                         if m else "")
+        assert m is not None  # a session was found by it
+        text, markup = await render_page(store, person, session.query, page, number, m.group(1))
         await query.answer()
         if isinstance(query.message, Message):
             await query.message.edit_text(text, parse_mode="HTML", reply_markup=markup,
                                           link_preview_options=NO_PREVIEW)
-        elif query.from_user is not None:
-            assert query.bot is not None
-            await query.bot.send_message(query.from_user.id, text, parse_mode="HTML",
-                                         reply_markup=markup, link_preview_options=NO_PREVIEW)
+        else:
+            bot, chat_id = reply_target(query)
+            await bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup,
+                                   link_preview_options=NO_PREVIEW)
 
     @router.message(Command("post"))
     async def post(message: Message, command: CommandObject, person: Person, store: Store) -> None:
@@ -246,7 +253,8 @@ def archive_router() -> Router:
         if stored is None:
             await answer_error(message, f"no stored post at https://t.me/{channel}/{message_id}")
             return
-        await send_post(message, person, store, stored, versions=True)
+        assert message.bot is not None
+        await send_post(message.bot, message.chat.id, person, store, stored, versions=True)
 
     @router.message(Command("export"))
     async def export(
@@ -283,8 +291,8 @@ def archive_router() -> Router:
             await query.answer("That post is no longer stored.", show_alert=True)
             return
         await query.answer()
-        if isinstance(query.message, Message):
-            await send_post(query.message, person, store, stored, versions=False)
+        bot, chat_id = reply_target(query)
+        await send_post(bot, chat_id, person, store, stored, versions=False)
 
     @router.callback_query(lambda q: (q.data or "").startswith("rel:"))
     async def related(query: CallbackQuery, person: Person, store: Store) -> None:
@@ -302,10 +310,9 @@ def archive_router() -> Router:
             else:
                 hits = [h for h in page.hits if h.post.id != stored.id][:PAGE_SIZE]
         await query.answer()
-        if not isinstance(query.message, Message):
-            return
+        bot, chat_id = reply_target(query)
         if not hits:
-            await query.message.answer("No related posts found.")
+            await bot.send_message(chat_id, "No related posts found.")
             return
         runs: list[Run] = [Run("Related posts", "b")]
         zone = _zone(person)
@@ -314,7 +321,7 @@ def archive_router() -> Router:
             who = await _who(store, h.post, person.lang)
             runs = join_runs(runs, "\n\n", [Run(f"{who} · {when}", "b")], "\n",
                              snippet(h.post.text, h.spans, width=160), "\n", h.post.permalink)
-        await answer_runs(query.message, runs)
+        await send_runs(bot, chat_id, runs)
 
     return router
 
@@ -325,7 +332,7 @@ async def _post_from(query: CallbackQuery, store: Store) -> StoredPost | None:
 
 
 async def send_post(
-    message: Message, person: Person, store: Store, post: StoredPost, *, versions: bool
+    bot: Bot, chat_id: int, person: Person, store: Store, post: StoredPost, *, versions: bool
 ) -> None:
     """The whole post (every version when asked), then its draft ready to paste."""
     zone = _zone(person)
@@ -341,8 +348,8 @@ async def send_post(
                              v.text or "(no text)")
     else:
         runs = join_runs(runs, "\n\n", post.text or "(no text)")
-    await answer_runs(message, runs)
+    await send_runs(bot, chat_id, runs)
     if not post.text.strip():
         return
     draft = compose_alert("new", post, src, lang=person.lang, tz=person.tz)
-    await answer_runs(message, join_runs([Run("📝 Draft", "b")], "\n", draft["plain"]))
+    await send_runs(bot, chat_id, join_runs([Run("📝 Draft", "b")], "\n", draft["plain"]))

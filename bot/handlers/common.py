@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aiogram.types import InlineKeyboardMarkup, LinkPreviewOptions, Message
+from aiogram import Bot
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message
 
 from bot.desk import RANK, clip
 from bot.render import MESSAGE_LIMIT, Run, escape, join_runs, split_runs, to_html
@@ -62,8 +63,9 @@ async def answer_error(message: Message, problem: str) -> None:
     await message.answer("⚠️ " + escape(clip(problem, 600)), parse_mode="HTML")
 
 
-async def answer_runs(
-    message: Message,
+async def send_runs(
+    bot: Bot,
+    chat_id: int,
     runs: Sequence[Run],
     markup: InlineKeyboardMarkup | None = None,
     *,
@@ -72,7 +74,8 @@ async def answer_runs(
     """Send formatted text, split to Telegram's limit; the first piece carries `markup`."""
     first: Message | None = None
     for n, piece in enumerate(split_runs(runs, limit)):
-        sent = await message.answer(
+        sent = await bot.send_message(
+            chat_id,
             to_html(piece),
             parse_mode="HTML",
             reply_markup=markup if n == 0 else None,
@@ -80,6 +83,21 @@ async def answer_runs(
         )
         first = first or sent
     return first
+
+
+async def answer_runs(
+    message: Message, runs: Sequence[Run], markup: InlineKeyboardMarkup | None = None
+) -> Message | None:
+    assert message.bot is not None
+    return await send_runs(message.bot, message.chat.id, runs, markup)
+
+
+def reply_target(query: CallbackQuery) -> tuple[Bot, int]:
+    """Where a button's answer goes: the chat of the message, else the person's own chat."""
+    assert query.bot is not None
+    if isinstance(query.message, Message):
+        return query.bot, query.message.chat.id
+    return query.bot, query.from_user.id
 
 
 async def replace_runs(progress: Message, runs: Sequence[Run]) -> None:
