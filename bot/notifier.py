@@ -92,16 +92,22 @@ class Pacer:
         group_per_minute: int,
         clock: Clock = time.monotonic,
         max_slowdown: float = 8.0,
+        chat_burst: int = 1,
     ) -> None:
         self.global_interval = 1.0 / global_rate
         self.chat_interval = chat_interval
         self.group_interval = max(chat_interval, 60.0 / group_per_minute)
         self.clock = clock
         self.max_slowdown = max_slowdown
+        self.chat_burst = max(1, chat_burst)
         self.slowdown = 1.0
         self._slow_until = -math.inf
         self._next_global = -math.inf
+        # Per chat, a generic cell rate algorithm: the theoretical time of the next message at
+        # the steady rate. A chat may run up to `chat_burst - 1` intervals ahead of it, so two
+        # posts a second apart reach a journalist at once while the long-run pace stays 1/s.
         self._next_chat: dict[int, float] = {}
+        self._hold: dict[int, float] = {}  # a 429's retry_after: no burst allowance applies
 
     def interval(self, chat_id: int) -> float:
         # Negative ids are groups and channels: Telegram allows them 20 messages a minute.
@@ -112,23 +118,29 @@ class Pacer:
         t = self.clock()
         if t >= self._slow_until:
             self.slowdown = 1.0
-        chat_free = self._next_chat.get(chat_id, -math.inf)
+        interval = self.interval(chat_id)
+        # Groups get no burst: Telegram counts their 20 messages per minute strictly.
+        allowance = (self.chat_burst - 1) * interval if chat_id > 0 else 0.0
+        tat = self._next_chat.get(chat_id, -math.inf)
+        chat_free = max(tat - allowance, self._hold.get(chat_id, -math.inf))
         if chat_free > t:
             return chat_free - t, False
         slot = max(t, self._next_global)
         self._next_global = slot + self.global_interval * self.slowdown
-        self._next_chat[chat_id] = slot + self.interval(chat_id)
+        self._next_chat[chat_id] = max(tat, slot) + interval
         return slot - t, True
 
     def penalize(self, chat_id: int, seconds: float) -> None:
         """Telegram answered 429: this chat waits `seconds`, the bot slows down meanwhile."""
         t = self.clock()
+        self._hold[chat_id] = max(self._hold.get(chat_id, -math.inf), t + seconds)
         self._next_chat[chat_id] = max(self._next_chat.get(chat_id, -math.inf), t + seconds)
         self.slowdown = min(self.slowdown * 2.0, self.max_slowdown)
         self._slow_until = max(self._slow_until, t + seconds)
 
     def forget(self, chat_id: int) -> None:
         self._next_chat.pop(chat_id, None)
+        self._hold.pop(chat_id, None)
 
 
 class _Outcome(enum.Enum):
@@ -256,6 +268,7 @@ class Notifier:
             chat_interval=settings.chat_interval,
             group_per_minute=settings.group_per_minute,
             clock=clock,
+            chat_burst=settings.chat_burst,
         )
         self.rng = rng or random.Random()
         self.backoff_base = backoff_base

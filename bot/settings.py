@@ -43,6 +43,7 @@ class BotSettings(BaseModel):
     max_attempts: int = Field(default=12, ge=1)  # 5xx/network retries before an alert fails
     global_rate: float = Field(default=25.0, gt=0)  # messages/s overall (Telegram: ~30)
     chat_interval: float = Field(default=1.0, ge=0)  # seconds between messages to one chat
+    chat_burst: int = Field(default=3, ge=1, le=10)  # messages one chat may get back to back
     group_per_minute: int = Field(default=20, ge=1)
 
     @field_validator("admins", mode="before")

@@ -508,3 +508,25 @@ def test_parse_payload_contract() -> None:
 def test_delivered_tags_helper_matches_only_tags() -> None:
     # Guards the helper the order assertions rely on.
     assert Counter(MARK.findall("alert-12 and alert-3")) == Counter(["12", "3"])
+
+
+def test_pacer_chat_burst_then_steady_rate() -> None:
+    t = [0.0]
+    pacer = Pacer(
+        global_rate=1000, chat_interval=1.0, group_per_minute=20, clock=lambda: t[0], chat_burst=3
+    )
+    # Three back to back, then one per interval: the long-run pace is unchanged.
+    assert [pacer.reserve(7)[1] for _ in range(3)] == [True, True, True]
+    delay, booked = pacer.reserve(7)
+    assert not booked and 0.9 < delay <= 1.0 + 1e-9
+    t[0] = 1.0
+    assert pacer.reserve(7)[1] is True
+    assert pacer.reserve(7)[1] is False
+    # A 429 holds the chat for retry_after whatever burst allowance is left.
+    t[0] = 100.0
+    pacer.penalize(7, 5.0)
+    delay, booked = pacer.reserve(7)
+    assert not booked and abs(delay - 5.0) < 1e-9
+    # Groups never burst.
+    assert pacer.reserve(-100)[1] is True
+    assert pacer.reserve(-100)[1] is False
