@@ -306,6 +306,7 @@ class App:
             "scheduler": self.scheduler,
             "digests": self.digests,
             "on_enqueue": self._on_enqueue,
+            "status": self.status,
             "app": self,
         }
         params = inspect.signature(func).parameters

@@ -24,7 +24,7 @@ from bot.settings import Settings
 component: contextvars.ContextVar[str] = contextvars.ContextVar("component", default="main")
 
 # A Bot API token anywhere in a line (URLs included), whether or not it is ours.
-_TOKEN_RE = re.compile(r"\b\d{5,12}:[A-Za-z0-9_-]{30,}\b")
+_TOKEN_RE = re.compile(r"(?<![0-9])[0-9]{5,12}:[A-Za-z0-9_-]{30,}")
 REDACTED = "<redacted>"
 
 
