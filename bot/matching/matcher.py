@@ -23,6 +23,7 @@ from bot.matching.rules import (
     term_text,
 )
 
+_BREAK_RE = re.compile(r"[.!?;…]\s|\n")
 _MAX_REGEX_HITS = 50  # spans reported per regex; the match itself needs only one
 
 
@@ -140,7 +141,10 @@ class _Phrase(_Part):
             if end >= n:
                 break
             if all(not w.keys.isdisjoint(keys[i + 1 + j]) for j, w in enumerate(rest)):
-                spans.append(Span(a.starts[i], a.ends[end], self.term))
+                text, starts, ends = a.text, a.starts, a.ends
+                # Words on either side of a sentence break are not a phrase.
+                if not any(_BREAK_RE.search(text, ends[k], starts[k + 1]) for k in range(i, end)):
+                    spans.append(Span(starts[i], ends[end], self.term))
         return spans or None
 
     def anchors(self) -> list[tuple[str, str]] | None:

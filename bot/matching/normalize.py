@@ -52,6 +52,10 @@ _LATIN_EXTRA = str.maketrans(
     {"ı": "i", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "æ": "ae", "œ": "oe"}
 )
 
+# Letters that decompose into a base and marks we may drop: Latin with diacritics, Greek and
+# Cyrillic with accents (ѐ, ѝ), and bare combining marks. Plain Cyrillic skips the slow path.
+_NEEDS_FOLD_RE = re.compile("[\u00c0-\u036f\u0386-\u03ce\u0400\u040d\u0450\u045d\u1e00-\u1fff]")
+
 # Marks kept on Cyrillic letters: breve (й, ў) and diaeresis (ї, ё). Stress accents go.
 _CYRILLIC_KEEP = {"\u0306", "\u0308"}
 
@@ -78,9 +82,10 @@ def normalize_word(raw: str) -> str:
     if _CYR_RE.search(word) and _LATIN_RE.search(word):
         word = word.translate(_LOOKALIKES)
     word = word.casefold().translate(_LATIN_EXTRA)
-    if not word.isascii():
+    if not word.isascii() and _NEEDS_FOLD_RE.search(word):
         word = _fold_marks(word)
-    return word
+    # ʼ is a letter to Unicode, so a word may start or end with it: "ʼслово" is слово.
+    return word.strip("'")
 
 
 def normalize(text: str) -> str:
@@ -103,4 +108,5 @@ def _normalize_gap(gap: str) -> str:
 
 def words(text: str) -> list[str]:
     """Normalised words of `text` in order (a hyphenated name gives its parts)."""
-    return [normalize_word(m.group()) for m in token_re(text).finditer(text)]
+    found = (normalize_word(m.group()) for m in token_re(text).finditer(text))
+    return [w for w in found if w]
