@@ -48,7 +48,8 @@ def test_bad_input_exits_2_with_one_line(
 ) -> None:
     db = str(tmp_path / "w.sqlite")
     code, _, err = run(capsys, "rules", "add", "(обмін", "--db", db)
-    assert code == 2 and err.strip() == "wirewatch: bad rule: unbalanced parenthesis at character 0"
+    assert code == 2
+    assert err.strip() == "wirewatch: bad rule: unbalanced parenthesis at character 0"
     code, _, err = run(capsys, "people", "add", "not a user", "editor", "--db", db)
     assert code == 2 and "not a user id or @username" in err
     code, _, err = run(capsys, "sources", "add", "@x", "--db", db)

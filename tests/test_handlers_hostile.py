@@ -72,7 +72,7 @@ async def test_handwritten_hostile_arguments(tmp_path: Path) -> None:
 _ARG = st.one_of(
     st.text(max_size=60),
     st.sampled_from(HOSTILE),
-    st.lists(st.sampled_from(HOSTILE + ["енергетики", "кордон", "OR", "-", '"']),
+    st.lists(st.sampled_from([*HOSTILE, "енергетики", "кордон", "OR", "-", '"']),
              max_size=6).map(" ".join),
     st.text(alphabet=st.characters(codec="utf-8"), min_size=1000, max_size=5000),
 )
