@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.compose import compose_alert
+from bot.digest import in_quiet_hours
 from bot.drafts import origin_of
 from bot.matching import Matcher, RuleMatch, Span, analyze, rule_from_json
 from sources.post import Deletion, Event, Post
@@ -406,8 +407,9 @@ class Pipeline:
             payload=payload,
             rule_id=rule_id,
             reply_to_alert=reply_to,
-            # A person who blocked the bot keeps their alerts, parked until they return.
-            held=not person.reachable,
+            # A person who blocked the bot keeps their alerts, parked until they return; in
+            # quiet hours they are parked too and arrive as one digest afterwards.
+            held=not person.reachable or in_quiet_hours(person, datetime.now(UTC)),
         )
         return alert_id is not None
 

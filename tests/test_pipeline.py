@@ -165,3 +165,20 @@ async def test_backfill_posts_are_stored_but_alert_nobody(store: Store) -> None:
     assert (await pipe.handle_batch([post(2, "Знову Анкара.", backfill=True)])).alerts == 0
     assert (await pipe.handle(post(3, "Нова зустріч в Анкарі."))).alerts == 1
     assert await store.posts.count() == 3
+
+
+async def test_alerts_in_quiet_hours_are_held_for_the_digest(store: Store) -> None:
+    from zoneinfo import ZoneInfo
+
+    kyiv = datetime.now(ZoneInfo("Europe/Kyiv"))
+    night = await store.people.add(role="journalist", user_id=1)
+    awake = await store.people.add(role="journalist", user_id=2)
+    start = (kyiv - timedelta(hours=1)).strftime("%H:%M")
+    end = (kyiv + timedelta(hours=1)).strftime("%H:%M")
+    await store.people.set_pref(night.id, "quiet_from", start)
+    await store.people.set_pref(night.id, "quiet_to", end)
+    await add_rule(store, "Анкара")
+    await Pipeline(store).handle(post(1, "Делегація прибула до Анкари."))
+    assert len(await store.alerts.held(night.id)) == 1
+    assert await store.alerts.held(awake.id) == []
+    assert len(await store.alerts.for_person(awake.id)) == 1
