@@ -1,0 +1,162 @@
+"""Benchmark: peak resident memory (RSS) of `wirewatch run`, with the 1,000,000-post database of
+bench/import_search.py and, as the baseline in the same run, with an empty database.
+
+    .venv/bin/python bench/memory.py                       # uses var/bench/search-1000000.db
+    .venv/bin/python bench/memory.py --search-posts 100000 # a smaller database
+
+Each run: `wirewatch run --feed FEED` as a subprocess (no Telegram credentials, no bot token:
+the listener and bot are off, everything else is on), which ingests a --feed-posts feed through
+the pipeline (FTS, rule matching with a desk rule), while this script polls /healthz and
+/metrics; then SIGTERM. Peak RSS is the kernel's high-water mark (VmHWM in /proc/PID/status),
+read just before the stop. Builds the database first if it is missing (slow: see
+import_search.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.import_search import build_search_db, surnames  # noqa: E402
+from bot.matching import parse_rule, rule_to_json  # noqa: E402
+from storage.store import Store  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _hwm_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM")
+
+
+def _write_feed(path: Path, n: int) -> None:
+    start = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
+    with path.open("w", encoding="utf-8") as out:
+        for i in range(1, n + 1):
+            text = (
+                f"Ранкове зведення {i}: енергосистема працює, ремонтні бригади "
+                f"відновили живлення для {i % 50 + 2} громад, графіки відключень не діють."
+            )
+            when = (start + timedelta(minutes=i)).isoformat()
+            line = {"channel": "memory_probe", "id": i, "date": when, "text": text}
+            out.write(json.dumps(line, ensure_ascii=False) + "\n")
+
+
+async def _prepare(db: Path) -> None:
+    store = await Store.open(db)
+    try:
+        if not await store.rules.list():
+            await store.people.add(role="journalist", user_id=777001)
+            await store.rules.add("енергосистема", rule_to_json(parse_rule("енергосистема")))
+    finally:
+        await store.close()
+
+
+async def measure(db: Path, feed_posts: int, workdir: Path, settle: float) -> dict[str, float]:
+    await _prepare(db)
+    feed = workdir / f"memory-feed-{db.stem}.jsonl"
+    _write_feed(feed, feed_posts)
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
+    env.update(
+        WIREWATCH_DB=str(db), WIREWATCH_HEALTH_PORT=str(port), WIREWATCH_LOG_LEVEL="WARNING"
+    )
+    began = time.perf_counter()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot.cli",
+        "run",
+        "--feed",
+        str(feed),
+        cwd=workdir,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    ingested_at = None
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                if proc.returncode is not None:
+                    raise RuntimeError("wirewatch run exited early")
+                try:
+                    async with http.get(url + "/healthz") as resp:
+                        body = await resp.json()
+                    async with http.get(url + "/metrics") as resp:
+                        await resp.read()
+                except (aiohttp.ClientError, TimeoutError):
+                    await asyncio.sleep(0.2)
+                    continue
+                offsets = body.get("feeds", {})
+                if offsets and all(v >= feed.stat().st_size for v in offsets.values()):
+                    ingested_at = time.perf_counter()
+                    break
+                await asyncio.sleep(0.2)
+        await asyncio.sleep(settle)
+        peak = _hwm_kib(proc.pid)
+    finally:
+        if proc.returncode is None:
+            proc.send_signal(signal.SIGTERM)
+        await proc.wait()
+    feed.unlink()
+    if ingested_at is None:
+        raise RuntimeError("the feed was not ingested in time")
+    return {"peak_mib": peak / 1024, "ingest_s": ingested_at - began, "code": proc.returncode}
+
+
+async def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--search-posts", type=int, default=1_000_000)
+    parser.add_argument("--feed-posts", type=int, default=2_000)
+    parser.add_argument("--settle", type=float, default=3.0, help="seconds to run after ingest")
+    parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
+    args = parser.parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    big = args.workdir / f"search-{args.search_posts}.db"
+    spent = await build_search_db(big, args.search_posts, surnames(300))
+    if spent:
+        print(f"  built {big.name} in {spent:.0f}s")
+    empty = args.workdir / "memory-empty.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(empty) + suffix).unlink(missing_ok=True)
+    print(f"memory: `wirewatch run`, feed of {args.feed_posts} posts, listener and bot off")
+    base = await measure(empty, args.feed_posts, args.workdir, args.settle)
+    print(
+        f"  baseline, empty database:       peak RSS {base['peak_mib']:.0f} MiB "
+        f"(feed ingested {base['ingest_s']:.1f}s after start, exit {base['code']:.0f})"
+    )
+    size = big.stat().st_size / 1e6
+    got = await measure(big, args.feed_posts, args.workdir, args.settle)
+    print(
+        f"  {args.search_posts}-post database ({size:.0f} MB): peak RSS {got['peak_mib']:.0f} MiB "
+        f"(feed ingested {got['ingest_s']:.1f}s after start, exit {got['code']:.0f})"
+    )
+    shutil.rmtree(args.workdir / "__pycache__", ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
