@@ -43,7 +43,7 @@ class AlertRepo:
                     now(),
                 ),
             )
-            return int(cur.lastrowid) if cur.rowcount else None
+            return int(cur.lastrowid or 0) if cur.rowcount else None
 
     async def get(self, alert_id: int) -> Alert | None:
         row = await self.db.fetchone("SELECT * FROM alerts WHERE id = ?", (alert_id,))
@@ -57,12 +57,18 @@ class AlertRepo:
         return [Alert.from_row(r) for r in rows]
 
     async def due(self, *, at: int | None = None, limit: int = 200) -> list[Alert]:
-        """Pending alerts whose time has come, oldest first (per-chat order is id order)."""
+        """Pending alerts whose time has come, oldest first (per-chat order is id order).
+
+        An alert never overtakes an earlier pending alert of the same person that is waiting
+        for a retry, so a person's alerts keep their order across restarts too.
+        """
         at = now() if at is None else at
         rows = await self.db.fetchall(
-            "SELECT * FROM alerts WHERE status = 'pending' AND next_attempt_at <= ?"
-            " ORDER BY id LIMIT ?",
-            (at, limit),
+            "SELECT * FROM alerts a WHERE a.status = 'pending' AND a.next_attempt_at <= ?"
+            " AND NOT EXISTS (SELECT 1 FROM alerts b WHERE b.person_id = a.person_id"
+            "   AND b.status = 'pending' AND b.id < a.id AND b.next_attempt_at > ?)"
+            " ORDER BY a.id LIMIT ?",
+            (at, at, limit),
         )
         return [Alert.from_row(r) for r in rows]
 

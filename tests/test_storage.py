@@ -181,3 +181,25 @@ async def test_source_mark_never_goes_backwards(store: Store) -> None:
     await store.sources.advance(src.id, 40, 900)
     got = await store.sources.by_peer(1234)
     assert got is not None and got.last_message_id == 50
+
+
+async def test_due_keeps_a_persons_order_behind_a_retry(store: Store) -> None:
+    src = await store.sources.ensure("chan_one")
+    p1 = await store.posts.insert(src.id, _post(1, "a"), "a", "a")
+    p2 = await store.posts.insert(src.id, _post(2, "b"), "b", "b")
+    ann = await store.people.add(role="journalist", user_id=1)
+    bob = await store.people.add(role="journalist", user_id=2)
+    payload = {"plain": "x", "messages": []}
+    first = await store.alerts.enqueue(
+        person_id=ann.id, post_id=p1, kind="new", version=1, payload=payload
+    )
+    second = await store.alerts.enqueue(
+        person_id=ann.id, post_id=p2, kind="new", version=1, payload=payload
+    )
+    other = await store.alerts.enqueue(
+        person_id=bob.id, post_id=p1, kind="new", version=1, payload=payload
+    )
+    assert first and second and other
+    await store.alerts.mark_retry(first, next_at=10**10, error="500")
+    # Ann's second alert waits behind her first; Bob is not held up by Ann.
+    assert [a.id for a in await store.alerts.due()] == [other]
