@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import Any
 
 from bot.matching.lemmas import STEM_MARK, Lang, text_keys, text_lang
 from bot.matching.lemmas import clear_caches as clear_lemma_caches
@@ -44,6 +45,8 @@ class Analysis:
             add_info(_token(m.group(), lang))
         self.spans = spans
         self._infos = infos
+        # Per-post results the matcher shares between rules (a word's spans, a phrase's hits).
+        self.memo: dict[object, Any] = {}
 
     def __len__(self) -> int:
         return len(self.spans)

@@ -144,11 +144,17 @@ def _lemma_key(normal_form: str) -> str:
 @lru_cache(maxsize=262_144)
 def _cyrillic(form: str, lang: Lang) -> tuple[frozenset[str], bool]:
     """(lemma keys of the known parses, whether the word is unknown or a name)."""
-    parses = _parses(form, word_lang(form, lang))
-    known = [p for p in parses if p.is_known]
-    lemmas = frozenset(_lemma_key(p.normal_form) for p in known)
-    namelike = not known or any(_PROPER & p.tag.grammemes for p in known)
+    # The analysers have only the dictionary unit, so every parse is a known word.
+    known = _parses(form, word_lang(form, lang))
+    lemmas = frozenset(_lemma_key(n) for n in {p.normal_form for p in known})
+    namelike = not known or any(_is_proper(p.tag) for p in known)
     return lemmas, namelike
+
+
+@lru_cache(maxsize=8192)
+def _is_proper(tag: Any) -> bool:
+    # A few thousand distinct tags exist; building their grammeme sets once is enough.
+    return not _PROPER.isdisjoint(tag.grammemes)
 
 
 @lru_cache(maxsize=262_144)

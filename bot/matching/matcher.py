@@ -40,17 +40,21 @@ class RuleMatch:
     spans: tuple[Span, ...]
 
 
-Spans = list[Span] | None  # None: the part does not match; a list (maybe empty): it does
-
-
 # ----------------------------------------------------------------------------- compiled parts
+#
+# Every part answers two questions: `test` (does it match? cheap, no allocation for plain words)
+# and `spans` (where? asked only once the whole rule has matched). Spans of a word or phrase are
+# kept per post in `Analysis.memo`, so a word shared by many rules is located once.
 
 
 class _Part:
     __slots__ = ()
 
-    def eval(self, a: Analysis, channel: str) -> Spans:
+    def test(self, a: Analysis, channel: str) -> bool:
         raise NotImplementedError
+
+    def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:
+        """Append where this part matched; called only when `test` is true."""
 
     def anchors(self) -> list[tuple[str, str]] | None:
         """What a post must contain for this part to match (any one of them), or None."""
@@ -62,13 +66,18 @@ class _Part:
 
 
 class _Word(_Part):
-    __slots__ = ("keys", "term")
+    __slots__ = ("keys", "memo_key", "term")
 
     def __init__(self, node: Word) -> None:
         self.keys = rule_keys(node.form)
         self.term = node.form
+        self.memo_key = ("w", self.keys, self.term)
+
+    def test(self, a: Analysis, channel: str) -> bool:
+        return not self.keys.isdisjoint(a.keyset)
 
     def where(self, a: Analysis) -> list[int]:
+        """Indices of the words of `a` that carry one of this word's keys, in order."""
         if self.keys.isdisjoint(a.keyset):
             return []
         pos = a.positions
@@ -77,13 +86,16 @@ class _Word(_Part):
             hit = pos.get(k)
             if hit:
                 found.extend(hit)
-        return found
+        return sorted(set(found)) if len(self.keys) > 1 else found
 
-    def eval(self, a: Analysis, channel: str) -> Spans:
-        found = self.where(a)
-        if not found:
-            return None
-        return [Span(a.starts[i], a.ends[i], self.term) for i in sorted(set(found))]
+    def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:
+        memo = a.memo
+        got = memo.get(self.memo_key)
+        if got is None:
+            starts, ends, term = a.starts, a.ends, self.term
+            got = [Span(starts[i], ends[i], term) for i in self.where(a)]
+            memo[self.memo_key] = got
+        out.extend(got)
 
     def anchors(self) -> list[tuple[str, str]] | None:
         return [("key", k) for k in self.keys] or None
@@ -95,11 +107,12 @@ class _Exact(_Part):
     def __init__(self, node: Exact) -> None:
         self.form = node.form
 
-    def eval(self, a: Analysis, channel: str) -> Spans:
-        hit = a.form_positions.get(self.form)
-        if not hit:
-            return None
-        return [Span(a.starts[i], a.ends[i], "=" + self.form) for i in hit]
+    def test(self, a: Analysis, channel: str) -> bool:
+        return self.form in a.form_positions
+
+    def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:
+        term = "=" + self.form
+        out.extend(Span(a.starts[i], a.ends[i], term) for i in a.form_positions[self.form])
 
     def anchors(self) -> list[tuple[str, str]] | None:
         return [("form", self.form)]
@@ -111,12 +124,14 @@ class _Prefix(_Part):
     def __init__(self, node: Prefix) -> None:
         self.prefix = node.prefix
 
-    def eval(self, a: Analysis, channel: str) -> Spans:
+    def test(self, a: Analysis, channel: str) -> bool:
         p = self.prefix
-        hits = [i for f, idx in a.form_positions.items() if f.startswith(p) for i in idx]
-        if not hits:
-            return None
-        return [Span(a.starts[i], a.ends[i], p + "*") for i in sorted(hits)]
+        return any(f.startswith(p) for f in a.form_positions)
+
+    def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:
+        p = self.prefix
+        hits = sorted(i for f, idx in a.form_positions.items() if f.startswith(p) for i in idx)
+        out.extend(Span(a.starts[i], a.ends[i], p + "*") for i in hits)
 
     def anchors(self) -> list[tuple[str, str]] | None:
         return [("pre", self.prefix[:3])]
@@ -126,26 +141,41 @@ class _Prefix(_Part):
 
 
 class _Phrase(_Part):
-    __slots__ = ("term", "words")
+    __slots__ = ("memo_key", "term", "words")
 
     def __init__(self, node: Phrase) -> None:
         self.words = [_Word(w) for w in node.words]
         self.term = term_text(node)
+        self.memo_key = ("p", tuple(w.keys for w in self.words), self.term)
 
-    def eval(self, a: Analysis, channel: str) -> Spans:
-        first, rest = self.words[0], self.words[1:]
-        keys, n = a.keys, len(a.keys)
-        spans: list[Span] = []
-        for i in sorted(set(first.where(a))):
-            end = i + len(rest)
-            if end >= n:
-                break
-            if all(not w.keys.isdisjoint(keys[i + 1 + j]) for j, w in enumerate(rest)):
-                text, starts, ends = a.text, a.starts, a.ends
+    def found(self, a: Analysis) -> list[Span]:
+        memo = a.memo
+        cached: list[Span] | None = memo.get(self.memo_key)
+        if cached is not None:
+            return cached
+        got: list[Span] = []
+        keyset = a.keyset
+        if all(not w.keys.isdisjoint(keyset) for w in self.words):
+            first, rest = self.words[0], self.words[1:]
+            keys, n = a.keys, len(a.keys)
+            text, starts, ends = a.text, a.starts, a.ends
+            for i in first.where(a):
+                end = i + len(rest)
+                if end >= n:
+                    break
+                if not all(not w.keys.isdisjoint(keys[i + 1 + j]) for j, w in enumerate(rest)):
+                    continue
                 # Words on either side of a sentence break are not a phrase.
                 if not any(_BREAK_RE.search(text, ends[k], starts[k + 1]) for k in range(i, end)):
-                    spans.append(Span(starts[i], ends[end], self.term))
-        return spans or None
+                    got.append(Span(starts[i], ends[end], self.term))
+        memo[self.memo_key] = got
+        return got
+
+    def test(self, a: Analysis, channel: str) -> bool:
+        return bool(self.found(a))
+
+    def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:
+        out.extend(self.found(a))
 
     def anchors(self) -> list[tuple[str, str]] | None:
         # The longest word is the likeliest to be rare.
@@ -160,14 +190,17 @@ class _Regex(_Part):
         self.rx = re.compile(node.pattern, re.IGNORECASE)
         self.term = term_text(node)
 
-    def eval(self, a: Analysis, channel: str) -> Spans:
-        spans: list[Span] = []
+    def test(self, a: Analysis, channel: str) -> bool:
+        return self.rx.search(a.text) is not None
+
+    def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:
+        found = 0
         for m in self.rx.finditer(a.text):
             if m.end() > m.start():
-                spans.append(Span(m.start(), m.end(), self.term))
-                if len(spans) >= _MAX_REGEX_HITS:
+                out.append(Span(m.start(), m.end(), self.term))
+                found += 1
+                if found >= _MAX_REGEX_HITS:
                     break
-        return spans or None
 
     def anchors(self) -> list[tuple[str, str]] | None:
         return [("all", "")]
@@ -182,8 +215,8 @@ class _From(_Part):
     def __init__(self, node: FromSource) -> None:
         self.channel = node.channel
 
-    def eval(self, a: Analysis, channel: str) -> Spans:
-        return [] if channel == self.channel else None
+    def test(self, a: Analysis, channel: str) -> bool:
+        return channel == self.channel
 
     def anchors(self) -> list[tuple[str, str]] | None:
         return [("chan", self.channel)]
@@ -198,11 +231,14 @@ class _Not(_Part):
     def __init__(self, part: _Part) -> None:
         self.part = part
 
-    def eval(self, a: Analysis, channel: str) -> Spans:
-        return [] if self.part.eval(a, channel) is None else None
+    def test(self, a: Analysis, channel: str) -> bool:
+        return not self.part.test(a, channel)
 
     def anchors(self) -> list[tuple[str, str]] | None:
         return None
+
+    def cost(self) -> int:
+        return self.part.cost()
 
 
 class _And(_Part):
@@ -212,14 +248,12 @@ class _And(_Part):
         # Cheap, selective parts first so that a failing rule fails early.
         self.parts = sorted(parts, key=lambda p: (isinstance(p, _Not), p.cost()))
 
-    def eval(self, a: Analysis, channel: str) -> Spans:
-        out: list[Span] = []
+    def test(self, a: Analysis, channel: str) -> bool:
+        return all(p.test(a, channel) for p in self.parts)
+
+    def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:
         for p in self.parts:
-            got = p.eval(a, channel)
-            if got is None:
-                return None
-            out.extend(got)
-        return out
+            p.spans(a, channel, out)
 
     def anchors(self) -> list[tuple[str, str]] | None:
         best: list[tuple[str, str]] | None = None
@@ -240,13 +274,13 @@ class _Or(_Part):
     def __init__(self, parts: list[_Part]) -> None:
         self.parts = parts
 
-    def eval(self, a: Analysis, channel: str) -> Spans:
-        out: list[Span] | None = None
+    def test(self, a: Analysis, channel: str) -> bool:
+        return any(p.test(a, channel) for p in self.parts)
+
+    def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:
         for p in self.parts:
-            got = p.eval(a, channel)
-            if got is not None:
-                out = (out or []) + got
-        return out
+            if p.test(a, channel):
+                p.spans(a, channel, out)
 
     def anchors(self) -> list[tuple[str, str]] | None:
         out: list[tuple[str, str]] = []
@@ -287,14 +321,24 @@ def _as_analysis(text_or_analysis: str | Analysis) -> Analysis:
     return Analysis(text_or_analysis)
 
 
-def _finish(rule_id: int, spans: list[Span]) -> RuleMatch:
-    return RuleMatch(rule_id, tuple(sorted(set(spans), key=lambda s: (s.start, s.end, s.term))))
+def _report(rule_id: int, part: _Part, a: Analysis, channel: str) -> RuleMatch:
+    spans: list[Span] = []
+    part.spans(a, channel, spans)
+    if len(spans) > 1:
+        spans = sorted(set(spans), key=_span_order)
+    return RuleMatch(rule_id, tuple(spans))
+
+
+def _span_order(s: Span) -> tuple[int, int, str]:
+    return (s.start, s.end, s.term)
 
 
 def match_rule(node: RuleNode, text_or_analysis: str | Analysis, channel: str) -> RuleMatch | None:
     """One rule against one text (rule_id 0 in the result)."""
-    spans = _compile(node).eval(_as_analysis(text_or_analysis), channel.lower().lstrip("@"))
-    return None if spans is None else _finish(0, spans)
+    a = _as_analysis(text_or_analysis)
+    channel = channel.lower().lstrip("@")
+    part = _compile(node)
+    return _report(0, part, a, channel) if part.test(a, channel) else None
 
 
 # ----------------------------------------------------------------------------- the matcher
@@ -392,7 +436,6 @@ class Matcher:
             entry = rules[rule_id]
             if entry.channel is not None and entry.channel != channel:
                 continue
-            spans = entry.part.eval(a, channel)
-            if spans is not None:
-                out.append(_finish(rule_id, spans))
+            if entry.part.test(a, channel):
+                out.append(_report(rule_id, entry.part, a, channel))
         return out

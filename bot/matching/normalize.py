@@ -33,6 +33,12 @@ def token_re(text: str) -> re.Pattern[str]:
     return TOKEN_RE if _MARK_RE.search(text) else _PLAIN_TOKEN_RE
 
 
+# Words normalize_word may take the short way with: only Cyrillic (no look-alike can hide in a
+# word with no Latin letter), or only ASCII letters and digits; no apostrophe, no mark.
+_PLAIN_WORD_RE = re.compile(
+    r"[\u0410-\u044f\u0451\u0454\u0456\u0457\u0491\u0401\u0404\u0406\u0407\u0490]+|[A-Za-z0-9]+"
+)
+
 _CYR_RE = re.compile(r"[\u0400-\u04ff]")
 _LATIN_RE = re.compile(r"[A-Za-z\u00c0-\u024f]")
 
@@ -78,6 +84,9 @@ def _fold_marks(word: str) -> str:
 @lru_cache(maxsize=262_144)
 def normalize_word(raw: str) -> str:
     """The normal form of one word as TOKEN_RE finds it (cached: words repeat a lot)."""
+    if _PLAIN_WORD_RE.fullmatch(raw):
+        # Nearly every word: plain Cyrillic or ASCII, where lower() is the whole job.
+        return raw.lower()
     word = unicodedata.normalize("NFKC", raw).translate(_APOS_TABLE)
     if _CYR_RE.search(word) and _LATIN_RE.search(word):
         word = word.translate(_LOOKALIKES)
