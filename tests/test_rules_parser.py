@@ -116,6 +116,8 @@ def test_from_accepts_link_and_bare_name() -> None:
         ("обмін /(a+)+/", "repeats a repeated group", 6),
         ("обмін /(\\w*)*x/", "repeats a repeated group", 6),
         ("обмін /(a)\\1/", "back-reference", 6),
+        ("обмін /(ab|a)*c/", "repeats a choice of words", 6),
+        ("обмін /.*a.*b.*c/", "more than 2 open-ended repeats", 6),
         ("обмін /a*/", "matches empty text at character 6", 6),
         ("обмін /abc", "regular expression not closed with / (opened at character 6)", 6),
         ("обмін //", "empty regular expression at character 6", 6),
@@ -128,6 +130,11 @@ def test_errors_say_where_and_why(rule: str, message: str, position: int) -> Non
         parse_rule(rule)
     assert message in str(info.value)
     assert info.value.position == position
+
+
+def test_reasonable_regexes_pass() -> None:
+    for pattern in ("F-1[56]", "(?:a|b)+c", r"\bукра\w+", r"\d{1,3} (км|km)", "x.*y"):
+        assert parse_rule(f"/{pattern}/") == Regex(pattern)
 
 
 def test_limits() -> None:

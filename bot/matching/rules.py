@@ -398,8 +398,15 @@ def _regex(pattern: str, pos: int) -> Regex:
     return Regex(pattern)
 
 
+MAX_OPEN_REPEATS = 2
+
+
 def _risky(pattern: str) -> str | None:
-    """Why a pattern may take exponential time (nested or overlapping repeats), or None."""
+    """Why a pattern may take exponential (or high polynomial) time on a post, or None.
+
+    Python's re backtracks: a repeat inside a repeat ((a+)+), a repeat over an alternation of
+    words ((ab|a)*) or many open-ended repeats in a row (.*a.*b.*c) can run for minutes on a
+    4,096-character post. Back-references are refused as well."""
     # The stdlib's own regex parser gives the tree; it is internal, hence the narrow use.
     try:
         tree = _sre_parse.parse(pattern, re.IGNORECASE)
@@ -407,8 +414,15 @@ def _risky(pattern: str) -> str | None:
         return "cannot be checked"
     if _has_backref(tree):
         return "uses a back-reference, which is not allowed"
-    if _nested_repeat(tree, inside=False):
-        return "repeats a repeated group (like (a+)+), which can hang; simplify it"
+    counts = {"open": 0}
+    problem = _walk(tree, inside=False, counts=counts)
+    if problem:
+        return problem
+    if counts["open"] > MAX_OPEN_REPEATS:
+        return (
+            f"has more than {MAX_OPEN_REPEATS} open-ended repeats (*, +, {{n,}}), which can be "
+            "very slow; use words instead"
+        )
     return None
 
 
@@ -426,20 +440,26 @@ def _items(value: Any) -> list[Any]:
     return out
 
 
-def _nested_repeat(tree: Any, inside: bool) -> bool:
+def _walk(tree: Any, inside: bool, counts: dict[str, int]) -> str | None:
     for op, arg in tree.data if hasattr(tree, "data") else tree:
         if op in _REPEATS:
             _lo, hi, sub = arg
             unbounded = hi == _sre.MAXREPEAT or hi > 100
             if unbounded and inside:
-                return True
-            if _nested_repeat(sub, inside or unbounded):
-                return True
+                return "repeats a repeated group (like (a+)+), which can hang; simplify it"
+            if unbounded:
+                counts["open"] += 1
+            problem = _walk(sub, inside or unbounded, counts)
+            if problem:
+                return problem
             continue
+        if op == _sre.BRANCH and inside:
+            return "repeats a choice of words (like (ab|a)*), which can hang; simplify it"
         for child in _items(arg):
-            if _nested_repeat(child, inside):
-                return True
-    return False
+            problem = _walk(child, inside, counts)
+            if problem:
+                return problem
+    return None
 
 
 def _has_backref(tree: Any) -> bool:
