@@ -81,9 +81,20 @@ class Filters:
     deleted: bool | None = None
 
 
+# FTS hits from which newest-first search walks the date index instead of sorting the hits.
+DENSE_HITS = 5000
+
+
 class SearchRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+
+    async def _dense(self, fts: str) -> bool:
+        row = await self.db.fetchone(
+            "SELECT count(*) FROM (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? LIMIT ?)",
+            (fts, DENSE_HITS),
+        )
+        return row is not None and int(row[0]) >= DENSE_HITS
 
     async def search(
         self,
@@ -101,7 +112,12 @@ class SearchRepo:
         if query is not None and fts is None:
             return []
         if fts is not None:
-            where.append("p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+            # Two plans, chosen by how many posts match. Few: fetch the matches by id and sort
+            # them (cost grows with the hits). Many: walk the date index newest first and stop
+            # at `limit` (the `+` keeps SQLite from choosing the id plan, which would sort
+            # every hit: 300 ms instead of 25 ms for a word in 10% of 1M posts).
+            column = "+p.id" if await self._dense(fts) else "p.id"
+            where.append(f"{column} IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
             params.append(fts)
         if f.source_id is not None:
             where.append("p.source_id = ?")
