@@ -21,6 +21,7 @@ import argparse
 import gc
 import random
 import re
+import resource
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -263,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     t0 = time.perf_counter()
     vocab = Vocabulary(rng)
     posts = make_posts(args.posts, args.words, vocab, rng)
+    warmup = make_posts(args.posts, args.words, vocab, random.Random(args.seed + 1))
     n_words = sum(len(p.split()) for p in posts)
     print(f"generated {len(posts):,} posts, {n_words / len(posts):.0f} words each on average,"
           f" in {time.perf_counter() - t0:.1f}s")  # fmt: skip
@@ -282,7 +284,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"analyze, caches warm:          {len(posts) / t:,.0f} posts/s"
           f" ({n_words / t:,.0f} words/s)")  # fmt: skip
 
-    ok = True
+    checks: list[tuple[str, bool]] = []
     for count in (int(x) for x in args.rules.split(",")):
         rules = make_rules(count, vocab, rng)
         t0 = time.perf_counter()
@@ -297,21 +299,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         for i, node in enumerate(parsed):
             matcher.add(i, node)
         t_ww, hits_ww = timed(partial(run_wirewatch, posts, matcher))
+        # Steady state: a service that has been running has seen the feed's vocabulary. Warm
+        # the caches on other posts (same generator, other seed), then time the same posts.
+        run_wirewatch(warmup, matcher)
+        t_warm, _ = timed(partial(run_wirewatch, posts, matcher))
         patterns = baseline_patterns(rules)
         done, hits_re, t_re = run_baseline(posts, patterns, args.baseline_seconds)
         ww = len(posts) / t_ww
+        ww_warm = len(posts) / t_warm
         base = done / t_re
         ratio = ww / base
+        ratio_warm = ww_warm / base
         need = 20.0 if count >= 10_000 else 2.0
-        ok = ok and ratio >= need and (count > 1000 or ww >= 1000)
         print(f"\n{count:,} rules (parsed and indexed in {t_build:.2f}s):")
-        print(f"  wirewatch matcher (lemmatisation included, cold caches): {ww:,.0f} posts/s"
+        print(f"  wirewatch, cold caches (lemmatisation included): {ww:8,.0f} posts/s"
               f" over {len(posts):,} posts, {hits_ww:,} matches")  # fmt: skip
-        print(f"  regex loop (re.search per rule, IGNORECASE):             {base:,.0f} posts/s"
+        print(f"  wirewatch, steady state (caches warmed on other posts): {ww_warm:,.0f} posts/s")
+        print(f"  regex loop (re.search per rule, IGNORECASE):     {base:8,.0f} posts/s"
               f" over {done:,} posts, {hits_re:,} matches")  # fmt: skip
-        print(f"  ratio: {ratio:.1f}x (target >= {need:.0f}x)")
-    print("\ntargets met" if ok else "\nTARGETS NOT MET")
-    return 0 if ok else 1
+        print(f"  ratio: {ratio:.1f}x cold, {ratio_warm:.1f}x steady (target >= {need:.0f}x)")
+        checks.append((f"{count:,} rules: >= {need:.0f}x the regex loop, cold", ratio >= need))
+        if count == 1000:
+            checks.append(("1,000 rules: >= 1,000 posts/s, cold", ww >= 1000))
+            checks.append(("1,000 rules: >= 1,000 posts/s, steady state", ww_warm >= 1000))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak memory of this process: {rss:,.0f} MB")
+    for what, met in checks:
+        print(f"  {'met    ' if met else 'NOT MET'}  {what}")
+    return 0 if all(met for _, met in checks) else 1
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ class Token:
     keys: frozenset[str]  # lemmas, and "~stem" keys for names
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=131_072)
 def _token(raw: str, lang: Lang) -> tuple[str, frozenset[str]]:
     form = normalize_word(raw)
     return form, text_keys(form, lang, raw[:1].isupper())

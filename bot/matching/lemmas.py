@@ -141,7 +141,7 @@ def _lemma_key(normal_form: str) -> str:
     return normal_form.replace("'", "").replace("ё", "е")
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=131_072)
 def _cyrillic(form: str, lang: Lang) -> tuple[frozenset[str], bool]:
     """(lemma keys of the known parses, whether the word is unknown or a name)."""
     # The analysers have only the dictionary unit, so every parse is a known word.
@@ -157,9 +157,10 @@ def _is_proper(tag: Any) -> bool:
     return not _PROPER.isdisjoint(tag.grammemes)
 
 
-@lru_cache(maxsize=262_144)
 def text_keys(form: str, lang: Lang, capitalised: bool) -> frozenset[str]:
-    """Keys a word of a post carries. `form` is normalised; `capitalised` as written."""
+    """Keys a word of a post carries. `form` is normalised; `capitalised` as written.
+
+    Not cached here: its one caller in the hot path, analysis._token, caches the result."""
     if not form:
         return frozenset()
     if _CYR_RE.search(form):
@@ -202,5 +203,4 @@ def clear_caches() -> None:
     """For benchmarks that measure cold lemmatisation."""
     _cyrillic.cache_clear()
     _own_lemma.cache_clear()
-    text_keys.cache_clear()
     rule_keys.cache_clear()

@@ -81,7 +81,7 @@ def _fold_marks(word: str) -> str:
     return unicodedata.normalize("NFC", "".join(out))
 
 
-@lru_cache(maxsize=262_144)
+@lru_cache(maxsize=131_072)
 def normalize_word(raw: str) -> str:
     """The normal form of one word as TOKEN_RE finds it (cached: words repeat a lot)."""
     if _PLAIN_WORD_RE.fullmatch(raw):
