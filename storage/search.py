@@ -83,6 +83,8 @@ class Filters:
 
 # FTS hits from which newest-first search walks the date index instead of sorting the hits.
 DENSE_HITS = 5000
+WINDOW_START = 4000  # newest posts searched first for a frequent term
+WINDOW_GROWTH = 8
 
 
 class SearchRepo:
@@ -106,19 +108,49 @@ class SearchRepo:
     ) -> list[StoredPost]:
         """Newest first. `before` = (date, id) of the last row of the previous page (keyset)."""
         f = filters or Filters()
-        where: list[str] = []
-        params: list[object] = []
         fts = to_fts(query) if query is not None else None
         if query is not None and fts is None:
             return []
+        where, params = self._filters(f, before)
+        if fts is not None and await self._dense(fts):
+            # A frequent term: search a window of the newest posts first. Posts are stored
+            # roughly in date order, so the window's ids start at some id R and FTS5 decodes
+            # only the part of each doclist above R (0.5 ms instead of 50 ms for a word in 10%
+            # of 1M posts). Widen the window until the page is full; correct whatever the order.
+            window = WINDOW_START
+            while True:
+                bounds = await self._window(f, before, window)
+                if bounds is None:
+                    break  # the window covers every post: the plain query below is the answer
+                low_id, low_date, nth_id = bounds
+                rows = await self._select(
+                    [
+                        *where,
+                        "p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?"
+                        " AND rowid >= ?)",
+                        "(p.date > ? OR (p.date = ? AND p.id >= ?))",
+                    ],
+                    [*params, fts, low_id, low_date, low_date, nth_id],
+                    limit,
+                )
+                if len(rows) >= limit:
+                    return rows
+                window *= WINDOW_GROWTH
+            return await self._select(
+                [*where, "+p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)"],
+                [*params, fts],
+                limit,
+            )
         if fts is not None:
-            # Two plans, chosen by how many posts match. Few: fetch the matches by id and sort
-            # them (cost grows with the hits). Many: walk the date index newest first and stop
-            # at `limit` (the `+` keeps SQLite from choosing the id plan, which would sort
-            # every hit: 300 ms instead of 25 ms for a word in 10% of 1M posts).
-            column = "+p.id" if await self._dense(fts) else "p.id"
-            where.append(f"{column} IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
+            # A rare term: fetch its few hits by id and sort them.
+            where.append("p.id IN (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?)")
             params.append(fts)
+        return await self._select(where, params, limit)
+
+    @staticmethod
+    def _filters(f: Filters, before: tuple[int, int] | None) -> tuple[list[str], list[object]]:
+        where: list[str] = []
+        params: list[object] = []
         if f.source_id is not None:
             where.append("p.source_id = ?")
             params.append(f.source_id)
@@ -135,12 +167,47 @@ class SearchRepo:
         if before is not None:
             where.append("(p.date < ? OR (p.date = ? AND p.id < ?))")
             params.extend([before[0], before[0], before[1]])
+        return where, params
+
+    async def _window(
+        self, f: Filters, before: tuple[int, int] | None, size: int
+    ) -> tuple[int, int, int] | None:
+        """(lowest id, oldest date, id of the oldest) among the newest `size` posts that the
+        source, until and paging filters allow; None if fewer than `size` posts are left."""
+        where = []
+        params: list[object] = []
+        if f.source_id is not None:
+            where.append("source_id = ?")
+            params.append(f.source_id)
+        if f.until is not None:
+            where.append("date < ?")
+            params.append(f.until)
+        if before is not None:
+            where.append("(date < ? OR (date = ? AND id < ?))")
+            params.extend([before[0], before[0], before[1]])
+        cond = (" WHERE " + " AND ".join(where)) if where else ""
+        nth = await self.db.fetchone(
+            f"SELECT date, id FROM posts{cond} ORDER BY date DESC, id DESC LIMIT 1 OFFSET ?",
+            [*params, size - 1],
+        )
+        if nth is None:
+            return None
+        low = await self.db.fetchone(
+            f"SELECT MIN(id) FROM (SELECT id FROM posts{cond}"
+            " ORDER BY date DESC, id DESC LIMIT ?)",
+            [*params, size],
+        )
+        assert low is not None
+        return int(low[0]), int(nth[0]), int(nth[1])
+
+    async def _select(
+        self, where: list[str], params: list[object], limit: int
+    ) -> list[StoredPost]:
         sql = "SELECT p.*, s.username FROM posts p JOIN sources s ON s.id = p.source_id"
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY p.date DESC, p.id DESC LIMIT ?"
-        params.append(limit)
-        return [StoredPost.from_row(r) for r in await self.db.fetchall(sql, params)]
+        return [StoredPost.from_row(r) for r in await self.db.fetchall(sql, [*params, limit])]
 
     async def scan_like(self, patterns: list[str], *, limit: int = 20) -> list[int]:
         """The naive search benchmarks compare against: `norm LIKE '%p%'` for every pattern

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -203,3 +203,50 @@ async def test_due_keeps_a_persons_order_behind_a_retry(store: Store) -> None:
     await store.alerts.mark_retry(first, next_at=10**10, error="500")
     # Ann's second alert waits behind her first; Bob is not held up by Ann.
     assert [a.id for a in await store.alerts.due()] == [other]
+
+
+async def test_windowed_search_for_frequent_terms_is_exact_whatever_the_id_order(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import random
+
+    import storage.search as search_mod
+
+    # Small thresholds so 300 posts exercise the windowed plan and its widening.
+    monkeypatch.setattr(search_mod, "DENSE_HITS", 1)
+    monkeypatch.setattr(search_mod, "WINDOW_START", 5)
+    monkeypatch.setattr(search_mod, "WINDOW_GROWTH", 2)
+    rng = random.Random(3)
+    a = await store.sources.ensure("chan_one")
+    b = await store.sources.ensure("chan_two")
+    expected: list[tuple[int, int, int]] = []  # (date, id, source)
+    days = list(range(300))
+    rng.shuffle(days)  # ids and dates deliberately out of step: old posts imported late
+    for n, day in enumerate(days, 1):
+        src = a if n % 3 else b
+        text = "сума" if rng.random() < 0.4 else "інше"
+        when = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=day // 2)  # ties on date
+        pid = await store.posts.insert(
+            src.id,
+            Post(channel=src.username, message_id=n, date=when, text=text),
+            text,
+            text,
+        )
+        if text == "сума":
+            expected.append((int(when.timestamp()), pid, src.id))
+    expected.sort(reverse=True)
+
+    async def pages(filters: Filters) -> list[int]:
+        out: list[int] = []
+        before = None
+        while True:
+            page = await store.search.search(Term("сума"), filters, limit=7, before=before)
+            out.extend(p.id for p in page)
+            if len(page) < 7:
+                return out
+            before = (int(page[-1].date.timestamp()), page[-1].id)
+
+    assert await pages(Filters()) == [pid for _, pid, _ in expected]
+    assert await pages(Filters(source_id=b.id)) == [pid for _, pid, s in expected if s == b.id]
+    until = expected[len(expected) // 2][0]
+    assert await pages(Filters(until=until)) == [pid for d, pid, _ in expected if d < until]
