@@ -88,9 +88,14 @@ def test_spans_point_into_the_original_text() -> None:
 
 def test_every_lemma_not_only_the_first() -> None:
     a = analyze("Зустріч у Києві та Харкові.")
-    keys = dict(zip(a.forms, a.keys, strict=True))
+    keys = {t.form: t.keys for t in a.tokens}
     assert {"київ", "кий"} <= keys["києві"]
     assert "харків" in keys["харкові"]
+
+
+def test_norm_from_analysis_equals_normalize() -> None:
+    for text in ("  Хвилина памʼяті, ﬁnal — İstanbul! ", "", "за́мок і Зeлeнський", "ʼслово"):
+        assert analyze(text).norm == normalize(text)
 
 
 def test_index_fields_make_one_fts_token_per_lemma() -> None:

@@ -141,12 +141,13 @@ def _lemma_key(normal_form: str) -> str:
     return normal_form.replace("'", "").replace("ё", "е")
 
 
-@lru_cache(maxsize=131_072)
-def _cyrillic(form: str, lang: Lang) -> tuple[frozenset[str], bool]:
+@lru_cache(maxsize=65_536)
+def _cyrillic(form: str, lang: Lang) -> tuple[tuple[str, ...], bool]:
     """(lemma keys of the known parses, whether the word is unknown or a name)."""
     # The analysers have only the dictionary unit, so every parse is a known word.
     known = _parses(form, word_lang(form, lang))
-    lemmas = frozenset(_lemma_key(n) for n in {p.normal_form for p in known})
+    # Tuples, not sets, in the caches: a third of the memory per word.
+    lemmas = tuple(sorted({_lemma_key(p.normal_form) for p in known}))
     namelike = not known or any(_is_proper(p.tag) for p in known)
     return lemmas, namelike
 
@@ -157,20 +158,20 @@ def _is_proper(tag: Any) -> bool:
     return not _PROPER.isdisjoint(tag.grammemes)
 
 
-def text_keys(form: str, lang: Lang, capitalised: bool) -> frozenset[str]:
+def text_keys(form: str, lang: Lang, capitalised: bool) -> tuple[str, ...]:
     """Keys a word of a post carries. `form` is normalised; `capitalised` as written.
 
     Not cached here: its one caller in the hot path, analysis._token, caches the result."""
     if not form:
-        return frozenset()
+        return ()
     if _CYR_RE.search(form):
         lemmas, namelike = _cyrillic(form, lang)
         if namelike or capitalised:
-            return lemmas | {STEM_MARK + s for s in stems(form)}
+            return tuple(sorted({*lemmas, *(STEM_MARK + s for s in stems(form))}))
         return lemmas
     if _LATIN_RE.search(form):
-        return frozenset({english_lemma(form)})
-    return frozenset({form.replace("'", "")})
+        return (english_lemma(form),)
+    return (form.replace("'", ""),)
 
 
 @lru_cache(maxsize=65_536)
@@ -181,7 +182,7 @@ def _own_lemma(form: str, lang: Lang) -> frozenset[str]:
     plural genitive of лавр; one who types "Києві" gets every lemma it may have."""
     lemmas, _ = _cyrillic(form, lang)
     own = _lemma_key(form)
-    return frozenset({own}) if own in lemmas else lemmas
+    return frozenset({own}) if own in lemmas else frozenset(lemmas)
 
 
 @lru_cache(maxsize=65_536)

@@ -81,9 +81,8 @@ def _fold_marks(word: str) -> str:
     return unicodedata.normalize("NFC", "".join(out))
 
 
-@lru_cache(maxsize=131_072)
-def normalize_word(raw: str) -> str:
-    """The normal form of one word as TOKEN_RE finds it (cached: words repeat a lot)."""
+def normalize_word_uncached(raw: str) -> str:
+    """The normal form of one word as TOKEN_RE finds it."""
     if _PLAIN_WORD_RE.fullmatch(raw):
         # Nearly every word: plain Cyrillic or ASCII, where lower() is the whole job.
         return raw.lower()
@@ -97,21 +96,26 @@ def normalize_word(raw: str) -> str:
     return word.strip("'")
 
 
+# Analysis caches whole words itself; this cache serves rules, queries and normalize().
+normalize_word = lru_cache(maxsize=16_384)(normalize_word_uncached)
+
+
 def normalize(text: str) -> str:
     """NFKC, case-fold, apostrophes as ', look-alikes fixed, Latin diacritics folded."""
     out: list[str] = []
     pos = 0
     for m in token_re(text).finditer(text):
         if m.start() > pos:
-            out.append(_normalize_gap(text[pos : m.start()]))
+            out.append(normalize_gap(text[pos : m.start()]))
         out.append(normalize_word(m.group()))
         pos = m.end()
     if pos < len(text):
-        out.append(_normalize_gap(text[pos:]))
+        out.append(normalize_gap(text[pos:]))
     return "".join(out)
 
 
-def _normalize_gap(gap: str) -> str:
+def normalize_gap(gap: str) -> str:
+    """What normalize does to the text between words."""
     return unicodedata.normalize("NFKC", gap).translate(_APOS_TABLE).casefold()
 
 
