@@ -518,9 +518,7 @@ class App:
         if self.listener is not None:
             out["listener_reconnects"] = self.listener.reconnects
             out["listener_connected"] = 1.0 if self.listener._connected else 0.0
-            flood = getattr(self.listener, "flood_seconds", None)
-            if isinstance(flood, int | float):
-                out["listener_flood_wait_seconds"] = float(flood)
+            out["listener_flood_wait_seconds"] = float(self.listener.flood_seconds)
         return out
 
     async def render_metrics(self) -> bytes:

@@ -353,6 +353,7 @@ class Listener:
         self._top: dict[int, int] = {}  # source id -> newest id Telegram showed us
         self._last_request = 0.0
         self._flood_until = 0.0
+        self.flood_seconds = 0  # FloodWait seconds Telegram asked of us since start (metrics)
         self._connected = False
         self._last_error: str | None = None
         self._handlers_added = False
@@ -443,6 +444,7 @@ class Listener:
         self._last_request = _now()
 
     async def _flood(self, seconds: int, what: str) -> None:
+        self.flood_seconds += seconds
         self._flood_until = max(self._flood_until, _now() + seconds)
         await self.store.state.set("listener.flood_wait_until", _iso(self._flood_until))
         if seconds > self.settings.flood_wait_max:

@@ -435,6 +435,7 @@ async def test_flood_wait_is_honoured_bounded_and_reported(
     assert state is not None
     status = await listener.status()
     assert "FloodWait 42s" in (status["last_error"] or "")
+    assert listener.flood_seconds == 42  # what /metrics reports
 
     # Longer than flood_wait_max: nothing sleeps that long, the round stops, /status says so.
     fake.post(ch, 4, energy_text(4))
