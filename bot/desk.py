@@ -103,9 +103,7 @@ def parse_duration(value: str) -> timedelta | None:
         total += int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
         pos = m.end()
     if pos != len(v) or total <= 0:
-        raise DeskError(
-            f"not a duration: {clip(value, 20)!r} (use 30m, 2h, 1d, 1w or forever)"
-        )
+        raise DeskError(f"not a duration: {clip(value, 20)!r} (use 30m, 2h, 1d, 1w or forever)")
     delta = timedelta(seconds=total)
     if delta > MAX_MUTE:
         raise DeskError("a mute lasts at most a year (or forever)")
@@ -215,7 +213,10 @@ class Desk:
         if user_id in self.settings.bot.admins:
             if person is None:
                 person = await self.store.people.add(
-                    role="admin", user_id=user_id, username=username, lang=self.settings.lang,
+                    role="admin",
+                    user_id=user_id,
+                    username=username,
+                    lang=self.settings.lang,
                     tz=self.settings.tz,
                 )
             elif person.role != "admin":
@@ -236,8 +237,12 @@ class Desk:
         uid, uname = parse_who(who)
         checked = parse_role(role)
         person = await self.store.people.add(
-            role=checked, user_id=uid, username=uname, lang=self.settings.lang,
-            tz=self.settings.tz, added_by=actor,
+            role=checked,
+            user_id=uid,
+            username=uname,
+            lang=self.settings.lang,
+            tz=self.settings.tz,
+            added_by=actor,
         )
         await self.audit(actor, "people.add", f"{person.label} as {checked}")
         return person
@@ -299,7 +304,8 @@ class Desk:
             attribution[f"role_{lang}"] = role.strip()
         src = await self.store.sources.upsert(username, attribution=attribution, gender=gender)
         await self.audit(
-            actor, "sources.add",
+            actor,
+            "sources.add",
             f"@{username}" + (f" {person}" if person else "") + (f" | {role}" if role else ""),
         )
         return WatchResult(src, followed, existing is None)
@@ -360,8 +366,9 @@ class Desk:
         existing = await self.store.rules.find(q, owner_id)
         if existing is not None:
             return existing, False
-        rule = await self.store.rules.add(q, rule_to_json(node), owner_id=owner_id,
-                                          created_by=actor)
+        rule = await self.store.rules.add(
+            q, rule_to_json(node), owner_id=owner_id, created_by=actor
+        )
         whose = owner.label if owner is not None else "desk"
         await self.audit(actor, "rules.add", f"#{rule.id} ({whose}) {q}")
         return rule, True
@@ -447,7 +454,11 @@ class Desk:
         return src, await self.mute_id(person, src.id, delta, now=now)
 
     async def mute_id(
-        self, person: Person, source_id: int, delta: timedelta | None, *,
+        self,
+        person: Person,
+        source_id: int,
+        delta: timedelta | None,
+        *,
         now: datetime | None = None,
     ) -> datetime | None:
         moment = now or datetime.now(UTC)

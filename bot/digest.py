@@ -162,13 +162,17 @@ async def release_quiet(
             payload = compose_digest(title, items, lang=person.lang, tz=person.tz)
             async with store.db.transaction():
                 digest_id = await store.alerts.enqueue(
-                    person_id=person.id, post_id=None, kind="digest", version=others[-1].id,
+                    person_id=person.id,
+                    post_id=None,
+                    kind="digest",
+                    version=others[-1].id,
                     payload=payload,
                 )
                 assert digest_id is not None  # post_id NULL never conflicts
                 await store.alerts.mark_digested([a.id for a in others], digest_id)
-            log.info("quiet hours over for person %s: %d alerts in one digest", person.id,
-                     len(others))
+            log.info(
+                "quiet hours over for person %s: %d alerts in one digest", person.id, len(others)
+            )
         served += 1
     if served and on_enqueue is not None:
         on_enqueue()
@@ -197,12 +201,19 @@ async def daily_digest(
     items = await _items(store, alerts)
     title = _DAILY_TITLE.get(person.lang, _DAILY_TITLE["en"]).format(n=len(items))
     payload = compose_digest(
-        title, items, lang=person.lang, tz=person.tz,
+        title,
+        items,
+        lang=person.lang,
+        tz=person.tz,
         empty=_NOTHING.get(person.lang, _NOTHING["en"]),
     )
     async with store.db.transaction():
         alert_id = await store.alerts.enqueue(
-            person_id=person.id, post_id=None, kind="digest", version=0, payload=payload,
+            person_id=person.id,
+            post_id=None,
+            kind="digest",
+            version=0,
+            payload=payload,
             held=in_quiet_hours(person, moment),
         )
         await store.state.set(key, local_day)

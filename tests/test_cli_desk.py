@@ -21,14 +21,33 @@ def test_provision_a_desk(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert run(capsys, "people", "add", "@desk_chief", "editor", "--db", db)[0] == 0
     code, out, _ = run(capsys, "people", "add", "5550001", "journalist", "--db", db, "--json")
     assert code == 0 and json.loads(out)["role"] == "journalist"
-    code, out, _ = run(capsys, "sources", "add", "https://t.me/Grid_Ministry_Demo", "--person",
-                       "Ivanna Kovalenko", "--role", "Minister of Energy", "--lang", "en",
-                       "--gender", "f", "--db", db, "--json")
+    code, out, _ = run(
+        capsys,
+        "sources",
+        "add",
+        "https://t.me/Grid_Ministry_Demo",
+        "--person",
+        "Ivanna Kovalenko",
+        "--role",
+        "Minister of Energy",
+        "--lang",
+        "en",
+        "--gender",
+        "f",
+        "--db",
+        db,
+        "--json",
+    )
     assert code == 0
     assert json.loads(out)["person"] == {"en": "Ivanna Kovalenko"}
     code, out, _ = run(capsys, "rules", "add", "енергетика -кордон", "--db", db, "--json")
-    assert json.loads(out) == {"id": 1, "query": "енергетика -кордон", "owner": "desk",
-                               "active": True, "created": True}
+    assert json.loads(out) == {
+        "id": 1,
+        "query": "енергетика -кордон",
+        "owner": "desk",
+        "active": True,
+        "created": True,
+    }
     code, out, _ = run(capsys, "rules", "add", "графік", "--owner", "5550001", "--db", db)
     assert out.strip() == "rule #2 added: графік"
     code, out, _ = run(capsys, "rules", "list", "--db", db, "--json")

@@ -30,16 +30,34 @@ T0 = datetime(2025, 12, 3, 22, 30, tzinfo=UTC)  # 00:30 in Kyiv (UTC+2 in Decemb
 
 
 def person(**kw: object) -> Person:
-    base = Person(id=1, user_id=1, username=None, display=None, role="journalist", lang="en",
-                  tz="Europe/Kyiv", quiet_from="23:00", quiet_to="07:00", digest_at=None,
-                  paused=False, reachable=True, active=True)
+    base = Person(
+        id=1,
+        user_id=1,
+        username=None,
+        display=None,
+        role="journalist",
+        lang="en",
+        tz="Europe/Kyiv",
+        quiet_from="23:00",
+        quiet_to="07:00",
+        digest_at=None,
+        paused=False,
+        reachable=True,
+        active=True,
+    )
     return replace(base, **kw)  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
     ("utc_hm", "quiet"),
-    [((20, 59), False), ((21, 0), True), ((22, 30), True), ((4, 59), True), ((5, 0), False),
-     ((12, 0), False)],
+    [
+        ((20, 59), False),
+        ((21, 0), True),
+        ((22, 30), True),
+        ((4, 59), True),
+        ((5, 0), False),
+        ((12, 0), False),
+    ],
 )
 def test_quiet_window_crosses_midnight_in_the_persons_zone(
     utc_hm: tuple[int, int], quiet: bool
@@ -62,8 +80,15 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
     st = await Store.open(tmp_path / "d.sqlite")
     await st.sources.upsert("grid_ministry_demo", attribution={"person_en": "Ivanna Kovalenko"})
     await Pipeline(st, alert=False).handle_batch(
-        [Post("grid_ministry_demo", n, T0 - timedelta(hours=n),
-              f"Оновлення {n}: ремонт мереж & <b>підстанцій</b> триває.") for n in range(1, 5)]
+        [
+            Post(
+                "grid_ministry_demo",
+                n,
+                T0 - timedelta(hours=n),
+                f"Оновлення {n}: ремонт мереж & <b>підстанцій</b> триває.",
+            )
+            for n in range(1, 5)
+        ]
     )
     yield st
     await st.close()
@@ -71,10 +96,15 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 async def _held(store: Store, p: Person, count: int) -> list[int]:
     ids = []
-    for post in (await store.posts.recent(limit=count)):
-        aid = await store.alerts.enqueue(person_id=p.id, post_id=post.id, kind="new", version=1,
-                                         payload={"messages": [{"html": "x", "buttons": []}],
-                                                  "plain": "x"}, held=True)
+    for post in await store.posts.recent(limit=count):
+        aid = await store.alerts.enqueue(
+            person_id=p.id,
+            post_id=post.id,
+            kind="new",
+            version=1,
+            payload={"messages": [{"html": "x", "buttons": []}], "plain": "x"},
+            held=True,
+        )
         assert aid is not None
         ids.append(aid)
     return ids
@@ -123,8 +153,13 @@ async def test_daily_digest_once_per_day(store: Store) -> None:
     await store.people.set_pref(p.id, "digest_at", "08:00")
     posts = await store.posts.recent(limit=2)
     for post in posts:
-        await store.alerts.enqueue(person_id=p.id, post_id=post.id, kind="new", version=1,
-                                   payload={"messages": [], "plain": ""})
+        await store.alerts.enqueue(
+            person_id=p.id,
+            post_id=post.id,
+            kind="new",
+            version=1,
+            payload={"messages": [], "plain": ""},
+        )
     now = datetime.now(UTC)
     aid = await daily_digest(store, p.id, at=now)
     assert aid is not None

@@ -37,8 +37,12 @@ def bold_texts(text: str, entities: list[dict[str, Any]]) -> list[str]:
 async def test_stranger_gets_only_the_refusal(tmp_path: Path) -> None:
     async with running_desk(tmp_path) as desk:
         attempts = [f"/{name} x" for name, *_ in COMMANDS] + [
-            "/search енергетики", "/post https://t.me/grid_ministry_demo/10",
-            "/people add 6666 admin", "/export енергетики", "hello?", "/nonsense",
+            "/search енергетики",
+            "/post https://t.me/grid_ministry_demo/10",
+            "/people add 6666 admin",
+            "/export енергетики",
+            "hello?",
+            "/nonsense",
         ]
         for text in attempts:
             replies = await desk.ask(STRANGER, text)
@@ -57,8 +61,10 @@ async def test_stranger_gets_only_the_refusal(tmp_path: Path) -> None:
 async def test_start_help_and_command_menus_per_role(tmp_path: Path) -> None:
     async with running_desk(tmp_path) as desk:
         await desk.api.wait_for(lambda a: len(a.commands) >= 3)
-        menus = {json.loads(k[0]).get("chat_id"): [c["command"] for c in v]
-                 for k, v in desk.api.commands.items()}
+        menus = {
+            json.loads(k[0]).get("chat_id"): [c["command"] for c in v]
+            for k, v in desk.api.commands.items()
+        }
         assert menus[None] == ["start"]
         assert "watch" in menus[EDITOR] and "people" not in menus[EDITOR]
         assert "watch" not in menus[JOURNALIST] and "search" in menus[JOURNALIST]
@@ -119,7 +125,9 @@ async def test_search_highlights_and_pages(tmp_path: Path) -> None:
         assert edited is not None and "page 2" in (edited.text or "")
         assert "/106" in (edited.text or "") and "/111" not in (edited.text or "")
         assert [b["text"] for b in edited.reply_markup["inline_keyboard"][0]] == [  # type: ignore[index]
-            "‹ Newer", "Older ›"]
+            "‹ Newer",
+            "Older ›",
+        ]
         # Someone else's paging token is refused.
         qid = await desk.press(EDITOR, older)
         assert "expired" in desk.api.callback_answers[qid]["text"]
@@ -162,14 +170,15 @@ async def test_post_shows_versions_and_draft(tmp_path: Path) -> None:
 
 async def test_export_sends_csv_and_json(tmp_path: Path) -> None:
     async with running_desk(tmp_path) as desk:
-        note, csv_doc, json_doc = await desk.ask(EDITOR, "/export кордон OR енергетики",
-                                                 replies=3)
+        note, csv_doc, json_doc = await desk.ask(EDITOR, "/export кордон OR енергетики", replies=3)
         assert note.text == "✅ 2 posts"
         assert csv_doc.document is not None and json_doc.document is not None
         assert csv_doc.document.filename == "wirewatch-export.csv"
         rows = list(csv.DictReader(io.StringIO(csv_doc.document.data.decode("utf-8-sig"))))
         assert [r["permalink"] for r in rows] == [
-            "https://t.me/border_service_demo/20", "https://t.me/grid_ministry_demo/10"]
+            "https://t.me/border_service_demo/20",
+            "https://t.me/grid_ministry_demo/10",
+        ]
         data = json.loads(json_doc.document.data)
         assert data[0]["text"] == "На кордоні черги: <b>увага</b> & дякуємо за терпіння."
         (r,) = await desk.ask(EDITOR, "/export зовсімнемаєтакогослова")
@@ -185,8 +194,9 @@ async def test_watch_unwatch_with_listener(tmp_path: Path) -> None:
         return listener
 
     async with running_desk(tmp_path, listener=make) as desk:
-        (r,) = await desk.ask(EDITOR, "/watch https://t.me/Rail_News_Demo Oksana Shevchuk | "
-                                      "Head of the railway")
+        (r,) = await desk.ask(
+            EDITOR, "/watch https://t.me/Rail_News_Demo Oksana Shevchuk | Head of the railway"
+        )
         assert (r.text or "").startswith("✅ @rail_news_demo followed now.")
         assert "Oksana Shevchuk · Head of the railway" in (r.text or "")
         assert listener is not None and listener.followed == ["rail_news_demo"]
@@ -200,7 +210,8 @@ async def test_watch_unwatch_with_listener(tmp_path: Path) -> None:
         assert "not a channel username" in (r.text or "")
         (r,) = await desk.ask(JOURNALIST, "/sources")
         assert "@rail_news_demo" in (r.text or "") and "@no_such_chan (not followed)" in (
-            r.text or "")
+            r.text or ""
+        )
         (r,) = await desk.ask(EDITOR, "/unwatch @rail_news_demo")
         assert "no longer followed" in (r.text or "") and listener.unfollowed == ["rail_news_demo"]
         (r,) = await desk.ask(EDITOR, "/unwatch @rail_news_demo")
@@ -268,8 +279,14 @@ async def test_preferences(tmp_path: Path) -> None:
         assert (r.text or "").startswith("⏸ Alerts paused")
         person = await desk.store.people.by_user_id(JOURNALIST)
         assert person is not None
-        assert (person.lang, person.tz, person.quiet_from, person.quiet_to, person.digest_at,
-                person.paused) == ("ru", "Europe/Warsaw", "23:00", "07:00", "08:30", True)
+        assert (
+            person.lang,
+            person.tz,
+            person.quiet_from,
+            person.quiet_to,
+            person.digest_at,
+            person.paused,
+        ) == ("ru", "Europe/Warsaw", "23:00", "07:00", "08:30", True)
         assert await desk.store.people.muted_sources(person.id) == {}
         (r,) = await desk.ask(JOURNALIST, "/pause")
         assert r.text == "▶️ Alerts resumed."
@@ -277,8 +294,11 @@ async def test_preferences(tmp_path: Path) -> None:
 
 async def test_status_for_editors(tmp_path: Path) -> None:
     async def status() -> dict[str, object]:
-        return {"connected": False, "flood_wait_until": "2999-01-01T00:00:00+00:00",
-                "last_error": "connection reset by peer"}
+        return {
+            "connected": False,
+            "flood_wait_until": "2999-01-01T00:00:00+00:00",
+            "last_error": "connection reset by peer",
+        }
 
     async with running_desk(tmp_path, status=status) as desk:
         (r,) = await desk.ask(EDITOR, "/status")
@@ -325,9 +345,7 @@ async def test_errors_are_logged_and_not_leaked(
     caplog.set_level(logging.ERROR, logger="bot.handlers")
     async with running_desk(tmp_path, listener=broken) as desk:
         await desk.api.inject_message(EDITOR, "/watch @rail_news_demo")
-        await desk.api.wait_for(
-            lambda a: any(m.text == SORRY for m in a.sent_messages(EDITOR))
-        )
+        await desk.api.wait_for(lambda a: any(m.text == SORRY for m in a.sent_messages(EDITOR)))
         assert all("secret" not in (m.text or "") for m in desk.bot_messages(EDITOR))
         # The service keeps answering after a failure.
         (r,) = await desk.ask(EDITOR, "/rules")

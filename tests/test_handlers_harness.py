@@ -33,8 +33,9 @@ BASE = datetime(2025, 12, 3, 9, 0, tzinfo=UTC)
 class FakeListener:
     """The Telethon listener at its boundary: follow/unfollow as the Protocol says."""
 
-    def __init__(self, store: Store, *, missing: set[str] | None = None,
-                 broken: bool = False) -> None:
+    def __init__(
+        self, store: Store, *, missing: set[str] | None = None, broken: bool = False
+    ) -> None:
         self.store = store
         self.missing = missing or set()
         self.broken = broken
@@ -71,8 +72,12 @@ async def seed(store: Store, *, extra: int = 0) -> None:
     """Two invented channels, an edited post, a deleted one, hostile markup, `extra` more."""
     await store.sources.upsert(
         "grid_ministry_demo",
-        attribution={"person_en": "Ivanna Kovalenko", "role_en": "Minister of Energy",
-                     "person_uk": "Іванна Коваленко", "role_uk": "Міністерка енергетики"},
+        attribution={
+            "person_en": "Ivanna Kovalenko",
+            "role_en": "Minister of Energy",
+            "person_uk": "Іванна Коваленко",
+            "role_uk": "Міністерка енергетики",
+        },
         gender="f",
     )
     await store.sources.upsert(
@@ -81,23 +86,45 @@ async def seed(store: Store, *, extra: int = 0) -> None:
     pipe = Pipeline(store, alert=False)
     posts = [
         Post("grid_ministry_demo", 10, BASE, "Енергетики відновили живлення у трьох областях."),
-        Post("grid_ministry_demo", 11, BASE + timedelta(hours=1),
-             "Графіки відключень у Києві скасовано до вечора."),
-        Post("border_service_demo", 20, BASE + timedelta(hours=2),
-             "На кордоні черги: <b>увага</b> & дякуємо за терпіння."),
-        Post("border_service_demo", 21, BASE + timedelta(hours=3),
-             "Пункт пропуску тимчасово зачинено."),
+        Post(
+            "grid_ministry_demo",
+            11,
+            BASE + timedelta(hours=1),
+            "Графіки відключень у Києві скасовано до вечора.",
+        ),
+        Post(
+            "border_service_demo",
+            20,
+            BASE + timedelta(hours=2),
+            "На кордоні черги: <b>увага</b> & дякуємо за терпіння.",
+        ),
+        Post(
+            "border_service_demo",
+            21,
+            BASE + timedelta(hours=3),
+            "Пункт пропуску тимчасово зачинено.",
+        ),
     ]
     for n in range(extra):
         posts.append(
-            Post("grid_ministry_demo", 100 + n, BASE + timedelta(minutes=5 * n + 7),
-                 f"Зведення {n}: енергосистема працює стабільно, ремонтники на місцях.")
+            Post(
+                "grid_ministry_demo",
+                100 + n,
+                BASE + timedelta(minutes=5 * n + 7),
+                f"Зведення {n}: енергосистема працює стабільно, ремонтники на місцях.",
+            )
         )
     await pipe.handle_batch(posts)
     # An edit and a deletion.
-    await pipe.handle(Post("grid_ministry_demo", 11, BASE + timedelta(hours=1),
-                           "Графіки відключень у Києві скасовано до ранку.",
-                           edit_date=BASE + timedelta(hours=4)))
+    await pipe.handle(
+        Post(
+            "grid_ministry_demo",
+            11,
+            BASE + timedelta(hours=1),
+            "Графіки відключень у Києві скасовано до ранку.",
+            edit_date=BASE + timedelta(hours=4),
+        )
+    )
     await pipe.handle(Deletion("border_service_demo", (21,), BASE + timedelta(hours=5)))
 
 
@@ -110,8 +137,16 @@ class DeskBot:
     def bot_messages(self, chat_id: int) -> list[Message]:
         return self.api.sent_messages(chat_id)
 
-    async def ask(self, user_id: int, text: str, *, replies: int = 1, username: str | None = None,
-                  chat_id: int | None = None, within: float = 10.0) -> list[Message]:
+    async def ask(
+        self,
+        user_id: int,
+        text: str,
+        *,
+        replies: int = 1,
+        username: str | None = None,
+        chat_id: int | None = None,
+        within: float = 10.0,
+    ) -> list[Message]:
         """Send a message as `user_id`; wait for `replies` new bot messages in the chat and for
         every progress note to be replaced by its result."""
         chat = user_id if chat_id is None else chat_id
@@ -154,9 +189,7 @@ async def running_desk(
         bot = api.bot()
         fl = listener(store) if callable(listener) else listener
         dp = build_dispatcher(store=store, settings=settings, listener=fl, status=status)
-        task = asyncio.create_task(
-            dp.start_polling(bot, handle_signals=False, polling_timeout=1)
-        )
+        task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
         try:
             await api.wait_for(lambda a: bool(a.calls("getupdates")))
             yield DeskBot(api, store, dp)

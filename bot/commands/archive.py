@@ -251,4 +251,3 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         for row in out:
             print(f"{row['status'].upper():8} {row['check']:16} {row['detail']}")
     return 1 if any(r["status"] == "fail" for r in out) else 0
-

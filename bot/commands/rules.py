@@ -28,8 +28,11 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     ls = verbs.add_parser("list", parents=[parent], help="every active rule")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(func=cmd_list)
-    t = verbs.add_parser("test", parents=[parent],
-                         help=f"which of the last {RULE_TEST_POSTS} posts a rule would match")
+    t = verbs.add_parser(
+        "test",
+        parents=[parent],
+        help=f"which of the last {RULE_TEST_POSTS} posts a rule would match",
+    )
     t.add_argument("query")
     t.add_argument("--limit", type=int, default=RULE_TEST_POSTS, help="newest posts to try")
     t.add_argument("--json", action="store_true")
@@ -70,8 +73,9 @@ async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings, must_exist=True) as store:
         desk = Desk(store, settings)
         try:
-            rule = await desk.remove_rule(await desk.parse_rule_id(args.rule_id), by=None,
-                                          actor=None)
+            rule = await desk.remove_rule(
+                await desk.parse_rule_id(args.rule_id), by=None, actor=None
+            )
         except DeskError as exc:
             raise UsageError(str(exc)) from exc
     if args.json:

@@ -60,8 +60,12 @@ async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings) as store:
         try:
             res = await Desk(store, settings).watch(
-                args.channel, person=args.person, role=args.role,
-                lang=args.lang or settings.lang, gender=args.gender, actor=None,
+                args.channel,
+                person=args.person,
+                role=args.role,
+                lang=args.lang or settings.lang,
+                gender=args.gender,
+                actor=None,
             )
         except DeskError as exc:
             raise UsageError(str(exc)) from exc

@@ -17,8 +17,7 @@ from storage.models import Person
 log = logging.getLogger(__name__)
 
 REFUSAL = (
-    "Sorry, this bot serves a newsroom's staff only. If you work here, ask an editor to add "
-    "you."
+    "Sorry, this bot serves a newsroom's staff only. If you work here, ask an editor to add you."
 )
 _AUDIT_EVERY = 3600.0  # a stranger's attempts are audited at most once an hour each
 

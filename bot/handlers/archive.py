@@ -199,8 +199,9 @@ def archive_router() -> Router:
             await answer_usage(message, "search")
             return
         if len(query) > MAX_SEARCH_QUERY:
-            await answer_usage(message, "search", f"a query is at most {MAX_SEARCH_QUERY} "
-                               "characters")
+            await answer_usage(
+                message, "search", f"a query is at most {MAX_SEARCH_QUERY} characters"
+            )
             return
         token = pages.new(person.user_id or 0, query)
         session = pages.get(token, person.user_id or 0)
@@ -211,8 +212,9 @@ def archive_router() -> Router:
             await answer_usage(message, "search", str(exc))
             return
         text, markup = await render_page(store, person, query, page, 0, token)
-        await message.answer(text, parse_mode="HTML", reply_markup=markup,
-                             link_preview_options=NO_PREVIEW)
+        await message.answer(
+            text, parse_mode="HTML", reply_markup=markup, link_preview_options=NO_PREVIEW
+        )
 
     @router.callback_query(lambda q: (q.data or "").startswith("page:"))
     async def paging(query: CallbackQuery, person: Person, store: Store, pages: PageStore) -> None:
@@ -231,12 +233,18 @@ def archive_router() -> Router:
         text, markup = await render_page(store, person, session.query, page, number, m.group(1))
         await query.answer()
         if isinstance(query.message, Message):
-            await query.message.edit_text(text, parse_mode="HTML", reply_markup=markup,
-                                          link_preview_options=NO_PREVIEW)
+            await query.message.edit_text(
+                text, parse_mode="HTML", reply_markup=markup, link_preview_options=NO_PREVIEW
+            )
         else:
             bot, chat_id = reply_target(query)
-            await bot.send_message(chat_id, text, parse_mode="HTML", reply_markup=markup,
-                                   link_preview_options=NO_PREVIEW)
+            await bot.send_message(
+                chat_id,
+                text,
+                parse_mode="HTML",
+                reply_markup=markup,
+                link_preview_options=NO_PREVIEW,
+            )
 
     @router.message(Command("post"))
     async def post(message: Message, command: CommandObject, person: Person, store: Store) -> None:
@@ -265,8 +273,9 @@ def archive_router() -> Router:
             await answer_usage(message, "export")
             return
         if len(query) > MAX_SEARCH_QUERY:
-            await answer_usage(message, "export", f"a query is at most {MAX_SEARCH_QUERY} "
-                               "characters")
+            await answer_usage(
+                message, "export", f"a query is at most {MAX_SEARCH_QUERY} characters"
+            )
             return
         progress = await message.answer("⏳ Exporting…")
         try:
@@ -319,8 +328,15 @@ def archive_router() -> Router:
         for h in hits:
             when = h.post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
             who = await _who(store, h.post, person.lang)
-            runs = join_runs(runs, "\n\n", [Run(f"{who} · {when}", "b")], "\n",
-                             snippet(h.post.text, h.spans, width=160), "\n", h.post.permalink)
+            runs = join_runs(
+                runs,
+                "\n\n",
+                [Run(f"{who} · {when}", "b")],
+                "\n",
+                snippet(h.post.text, h.spans, width=160),
+                "\n",
+                h.post.permalink,
+            )
         await send_runs(bot, chat_id, runs)
 
     return router
@@ -344,8 +360,13 @@ async def send_post(
     if len(history) > 1:
         for v in history:
             stamp = (v.edit_date or v.recorded_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
-            runs = join_runs(runs, "\n\n", [Run(f"Version {v.version} · {stamp}", "b")], "\n",
-                             v.text or "(no text)")
+            runs = join_runs(
+                runs,
+                "\n\n",
+                [Run(f"Version {v.version} · {stamp}", "b")],
+                "\n",
+                v.text or "(no text)",
+            )
     else:
         runs = join_runs(runs, "\n\n", post.text or "(no text)")
     await send_runs(bot, chat_id, runs)

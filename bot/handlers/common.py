@@ -15,31 +15,54 @@ from storage.models import Person
 COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("start", "journalist", "/start", "what this bot does for you"),
     ("help", "journalist", "/help", "the commands you can use"),
-    ("search", "journalist", "/search <query> [from:@channel since:YYYY-MM-DD until: "
-     "edited:yes deleted:no]", "search the archive, newest first"),
-    ("post", "journalist", "/post <https://t.me/channel/123>",
-     "a post with every version and its draft"),
+    (
+        "search",
+        "journalist",
+        "/search <query> [from:@channel since:YYYY-MM-DD until: edited:yes deleted:no]",
+        "search the archive, newest first",
+    ),
+    (
+        "post",
+        "journalist",
+        "/post <https://t.me/channel/123>",
+        "a post with every version and its draft",
+    ),
     ("export", "journalist", "/export <query>", "search results as CSV and JSON files"),
     ("rules", "journalist", "/rules", "the rules that alert you"),
-    ("rule", "journalist", "/rule add <query> | /rule my <query> | /rule remove <id> | "
-     "/rule test <query>", "add, remove or try an alert rule"),
+    (
+        "rule",
+        "journalist",
+        "/rule add <query> | /rule my <query> | /rule remove <id> | /rule test <query>",
+        "add, remove or try an alert rule",
+    ),
     ("lang", "journalist", "/lang uk|en|ru", "language of your drafts"),
     ("tz", "journalist", "/tz <zone, e.g. Europe/Kyiv>", "your time zone"),
-    ("mute", "journalist", "/mute <@channel> [30m|2h|1d|1w|forever]",
-     "stop alerts from a channel"),
+    (
+        "mute",
+        "journalist",
+        "/mute <@channel> [30m|2h|1d|1w|forever]",
+        "stop alerts from a channel",
+    ),
     ("unmute", "journalist", "/unmute <@channel>", "alerts from a channel again"),
-    ("quiet", "journalist", "/quiet <23:00-07:00 | off>",
-     "hold alerts at night, get one digest after"),
+    (
+        "quiet",
+        "journalist",
+        "/quiet <23:00-07:00 | off>",
+        "hold alerts at night, get one digest after",
+    ),
     ("digest", "journalist", "/digest daily <HH:MM> | /digest off", "a daily summary"),
     ("pause", "journalist", "/pause [on|off]", "pause or resume all your alerts"),
     ("sources", "journalist", "/sources", "the channels we follow"),
-    ("watch", "editor", "/watch <@username or t.me link> [person | role]",
-     "follow a channel now"),
+    ("watch", "editor", "/watch <@username or t.me link> [person | role]", "follow a channel now"),
     ("unwatch", "editor", "/unwatch <@username>", "stop following a channel"),
     ("status", "editor", "/status", "listener, outbox, errors, database"),
-    ("people", "admin", "/people | /people add <user id or @username> "
-     "<admin|editor|journalist> | /people remove <user id or @username>",
-     "who may use the bot"),
+    (
+        "people",
+        "admin",
+        "/people | /people add <user id or @username> "
+        "<admin|editor|journalist> | /people remove <user id or @username>",
+        "who may use the bot",
+    ),
     ("audit", "admin", "/audit", "recent admin actions"),
 )
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)

@@ -89,8 +89,10 @@ def status_runs(db: dict[str, Any], live: dict[str, Any]) -> list[Run]:
     raw_notifier = live.get("notifier")
     notifier: dict[str, Any] = raw_notifier if isinstance(raw_notifier, dict) else {}
     last_error = (
-        listener.get("last_error") or state.get("listener.last_error")
-        or notifier.get("last_error") or "none"
+        listener.get("last_error")
+        or state.get("listener.last_error")
+        or notifier.get("last_error")
+        or "none"
     )
     outbox: dict[str, int] = db.get("outbox", {})
     depth = f"\nOutbox: {db.get('outbox_depth', 0)} waiting"
@@ -129,21 +131,27 @@ def editor_router() -> Router:
         progress = await message.answer(f"⏳ Following {ref[:64]}…")
         try:
             res = await desk.watch(
-                ref, person=who.strip() or None, role=role.strip() or None, lang=person.lang,
+                ref,
+                person=who.strip() or None,
+                role=role.strip() or None,
+                lang=person.lang,
                 actor=message.from_user.id if message.from_user else None,
             )
         except DeskError as exc:
             await progress.edit_text(f"⚠️ {str(exc)[:600]}")
             return
         src = res.source
-        who_text = " · ".join(x for x in (src.person_in(person.lang), src.role_in(person.lang))
-                              if x)
-        tail = (
-            "followed now." if res.followed else
-            "registered; the listener is not running here, so it is followed when it starts."
+        who_text = " · ".join(
+            x for x in (src.person_in(person.lang), src.role_in(person.lang)) if x
         )
-        await progress.edit_text(f"✅ @{src.username} {tail}" + (f"\n{who_text}" if who_text
-                                                                 else ""))
+        tail = (
+            "followed now."
+            if res.followed
+            else "registered; the listener is not running here, so it is followed when it starts."
+        )
+        await progress.edit_text(
+            f"✅ @{src.username} {tail}" + (f"\n{who_text}" if who_text else "")
+        )
 
     @router.message(Command("unwatch"))
     async def unwatch(

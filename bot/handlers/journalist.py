@@ -40,8 +40,10 @@ def _until(moment: datetime | None, person: Person) -> str:
 
 
 def rule_line(rule: Rule, people: dict[int, Person]) -> str:
-    owner = "desk" if rule.owner_id is None else (
-        people[rule.owner_id].label if rule.owner_id in people else "someone"
+    owner = (
+        "desk"
+        if rule.owner_id is None
+        else (people[rule.owner_id].label if rule.owner_id in people else "someone")
     )
     return f"#{rule.id} [{owner}] {clip(rule.query, 200)}"
 
@@ -112,9 +114,7 @@ def journalist_router() -> Router:
         await message.answer(f"🔇 @{src.username} muted {_until(until, person)}.")
 
     @router.message(Command("unmute"))
-    async def unmute(
-        message: Message, command: CommandObject, person: Person, desk: Desk
-    ) -> None:
+    async def unmute(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
         parts = (command.args or "").split()
         if len(parts) != 1:
             await answer_usage(message, "unmute")
@@ -132,7 +132,8 @@ def journalist_router() -> Router:
         if not arg:
             now = (
                 f"Your quiet hours: {person.quiet_from}-{person.quiet_to}."
-                if person.quiet_from else "No quiet hours set."
+                if person.quiet_from
+                else "No quiet hours set."
             )
             await answer_usage(message, "quiet", now)
             return
@@ -186,9 +187,14 @@ def journalist_router() -> Router:
     async def sources(message: Message, person: Person, desk: Desk) -> None:
         items = await desk.sources()
         if not items:
-            await message.answer("No sources yet." + (
-                " Add one with /watch @username." if RANK[person.role] >= RANK["editor"] else ""
-            ))
+            await message.answer(
+                "No sources yet."
+                + (
+                    " Add one with /watch @username."
+                    if RANK[person.role] >= RANK["editor"]
+                    else ""
+                )
+            )
             return
         runs: list[Run] = [Run(f"Sources ({len(items)})", "b")]
         for s in items:
@@ -224,8 +230,9 @@ def journalist_router() -> Router:
                 # Editors' rules belong to the desk; `my` (and every journalist's) to the person.
                 desk_rule = verb == "add" and RANK[person.role] >= RANK["editor"]
                 created_rule, created = await desk.add_rule(
-                    rest, owner=None if desk_rule else person, actor=message.from_user.id
-                    if message.from_user else None,
+                    rest,
+                    owner=None if desk_rule else person,
+                    actor=message.from_user.id if message.from_user else None,
                 )
                 whose = "the desk's" if created_rule.owner_id is None else "yours"
                 verb_text = "added" if created else "already exists"
@@ -257,8 +264,9 @@ def journalist_router() -> Router:
             await query.answer("That source is no longer known.", show_alert=True)
             return
         await desk.mute_id(person, src.id, None, now=datetime.now(UTC))
-        await query.answer(f"Muted @{src.username}. /unmute @{src.username} to undo."[:200],
-                           show_alert=True)
+        await query.answer(
+            f"Muted @{src.username}. /unmute @{src.username} to undo."[:200], show_alert=True
+        )
 
     return router
 
@@ -272,8 +280,9 @@ async def _test(message: Message, desk: Desk, query: str) -> None:
         [Run(clip(understood, 300), "code")],
     )
     for h in result.hits[:10]:
-        runs = join_runs(runs, "\n\n", h.post.permalink, "\n",
-                         snippet(h.post.text, h.spans, width=140))
+        runs = join_runs(
+            runs, "\n\n", h.post.permalink, "\n", snippet(h.post.text, h.spans, width=140)
+        )
     if len(result.hits) > 10:
         runs = join_runs(runs, "\n\n", f"… and {len(result.hits) - 10} more")
     runs = join_runs(runs, "\n\n", "Save it with ", [Run(f"/rule add {clip(query, 200)}", "code")])
