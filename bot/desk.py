@@ -16,10 +16,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.matching import RuleSyntaxError, Span, match_rule, parse_rule, rule_to_json, to_text
+from bot.matching import RuleSyntaxError, match_rule, parse_rule, rule_to_json, to_text
+from bot.search import SearchHit
 from bot.settings import Settings
 from sources.post import SourceError, normalize_username
-from storage.models import LANGS, ROLES, Person, Role, Rule, Source, StoredPost
+from storage.models import LANGS, ROLES, Person, Role, Rule, Source
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -161,16 +162,10 @@ class WatchResult:
 
 
 @dataclass(frozen=True, slots=True)
-class RuleHit:
-    post: StoredPost
-    spans: tuple[Span, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class RuleTest:
     rule: str  # the rule as the parser understood it
     tried: int
-    hits: list[RuleHit]
+    hits: list[SearchHit]
 
 
 # -- the desk --------------------------------------------------------------------------------
@@ -388,11 +383,11 @@ class Desk:
         understood = self.parse(query)
         node = parse_rule(query.strip())
         posts = await self.store.posts.recent(limit=limit)
-        hits: list[RuleHit] = []
+        hits: list[SearchHit] = []
         for post in posts:
             m = match_rule(node, post.text, post.channel)
             if m is not None:
-                hits.append(RuleHit(post, m.spans))
+                hits.append(SearchHit(post, m.spans))
         return RuleTest(understood, len(posts), hits)
 
     async def parse_rule_id(self, value: str) -> int:
@@ -513,7 +508,6 @@ __all__ = [
     "Desk",
     "DeskError",
     "Follower",
-    "RuleHit",
     "RuleTest",
     "WatchResult",
     "clip",

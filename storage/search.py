@@ -148,24 +148,30 @@ class SearchRepo:
         return await self._select(where, params, limit)
 
     @staticmethod
-    def _filters(f: Filters, before: tuple[int, int] | None) -> tuple[list[str], list[object]]:
+    def _filters(
+        f: Filters, before: tuple[int, int] | None, *, alias: str = "p.", window: bool = False
+    ) -> tuple[list[str], list[object]]:
+        """WHERE conditions for the filters. `window` keeps only those that bound the newest-
+        first walk (source, until, the page cursor): the others are checked on the hits."""
         where: list[str] = []
         params: list[object] = []
         if f.source_id is not None:
-            where.append("p.source_id = ?")
+            where.append(f"{alias}source_id = ?")
             params.append(f.source_id)
-        if f.since is not None:
-            where.append("p.date >= ?")
+        if f.since is not None and not window:
+            where.append(f"{alias}date >= ?")
             params.append(f.since)
         if f.until is not None:
-            where.append("p.date < ?")
+            where.append(f"{alias}date < ?")
             params.append(f.until)
-        if f.edited is not None:
-            where.append("p.version > 1" if f.edited else "p.version = 1")
-        if f.deleted is not None:
-            where.append("p.deleted_at IS NOT NULL" if f.deleted else "p.deleted_at IS NULL")
+        if f.edited is not None and not window:
+            where.append(f"{alias}version > 1" if f.edited else f"{alias}version = 1")
+        if f.deleted is not None and not window:
+            where.append(
+                f"{alias}deleted_at IS NOT NULL" if f.deleted else f"{alias}deleted_at IS NULL"
+            )
         if before is not None:
-            where.append("(p.date < ? OR (p.date = ? AND p.id < ?))")
+            where.append(f"({alias}date < ? OR ({alias}date = ? AND {alias}id < ?))")
             params.extend([before[0], before[0], before[1]])
         return where, params
 
@@ -174,17 +180,7 @@ class SearchRepo:
     ) -> tuple[int, int, int] | None:
         """(lowest id, oldest date, id of the oldest) among the newest `size` posts that the
         source, until and paging filters allow; None if fewer than `size` posts are left."""
-        where = []
-        params: list[object] = []
-        if f.source_id is not None:
-            where.append("source_id = ?")
-            params.append(f.source_id)
-        if f.until is not None:
-            where.append("date < ?")
-            params.append(f.until)
-        if before is not None:
-            where.append("(date < ? OR (date = ? AND id < ?))")
-            params.extend([before[0], before[0], before[1]])
+        where, params = self._filters(f, before, alias="", window=True)
         cond = (" WHERE " + " AND ".join(where)) if where else ""
         nth = await self.db.fetchone(
             f"SELECT date, id FROM posts{cond} ORDER BY date DESC, id DESC LIMIT 1 OFFSET ?",
