@@ -7,16 +7,18 @@ freely after a crash.
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 from typing import Any
 
 from bot.compose import compose_alert
 from bot.digest import in_quiet_hours
 from bot.drafts import origin_of
-from bot.matching import Matcher, RuleMatch, Span, analyze, rule_from_json
+from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
 from sources.post import Deletion, Event, Post
 from storage.db import now
 from storage.models import Person, Rule, Source, StoredPost, to_ts
@@ -109,34 +111,51 @@ class Pipeline:
         """
         await self.refresh_rules()
         total = IngestResult()
-        batch: list[Event] = []
 
-        async def flush() -> None:
+        async def flush(batch: list[Event], analyses: dict[int, Analysis]) -> None:
             async with self.store.db.transaction():
                 lane: list[Post] = []
                 for ev in batch:
                     if isinstance(ev, Post) and ev.grouped_id is None:
                         lane.append(ev)
                         continue
-                    total.add(await self._bulk(lane))
+                    total.add(await self._bulk(lane, analyses))
                     lane = []
                     total.add(await self._dispatch(ev))
-                total.add(await self._bulk(lane))
+                total.add(await self._bulk(lane, analyses))
             if progress is not None:
                 progress(len(batch))
-            batch.clear()
 
-        for ev in events:
-            batch.append(ev)
-            if len(batch) >= chunk:
-                await flush()
-        if batch:
-            await flush()
+        async def prepare(batch: list[Event]) -> dict[int, Analysis]:
+            # Lemmatising is pure Python and SQLite's FTS insert runs in the database thread
+            # without the GIL: analysing the next chunk while the previous one is written
+            # uses both cores. Yield now and then so the writer's next step can start.
+            out: dict[int, Analysis] = {}
+            for n, ev in enumerate(batch):
+                if isinstance(ev, Post) and ev.grouped_id is None:
+                    out[id(ev)] = analyze(ev.text)
+                if n % 25 == 24:
+                    await asyncio.sleep(0)
+            return out
+
+        writing: asyncio.Task[None] | None = None
+        try:
+            for batch in _chunks(events, chunk):
+                analyses = await prepare(batch)
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(flush(batch, analyses))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                await asyncio.gather(writing, return_exceptions=True)
         if total.alerts and self.on_enqueue is not None:
             self.on_enqueue()
         return total
 
-    async def _bulk(self, posts: list[Post]) -> IngestResult:
+    async def _bulk(self, posts: list[Post], analyses: dict[int, Analysis]) -> IngestResult:
         """Plain posts, in order: new ones inserted together, the rest one by one after."""
         res = IngestResult()
         if not posts:
@@ -155,7 +174,7 @@ class Pipeline:
                     later.append(p)  # an edit or a repeat: the per-event path decides
                 else:
                     known.add(p.message_id)
-                    fresh.append((p, analyze(p.text)))
+                    fresh.append((p, analyses.get(id(p)) or analyze(p.text)))
             ids = await self.store.posts.insert_many(
                 src.id, [(p, a.norm, a.lemma_text) for p, a in fresh]
             )
@@ -424,3 +443,9 @@ class _SpanMap:
         """What a person's draft highlights: the desk's matches and their own rules' matches."""
         spans = self.by_owner.get(None, []) + self.by_owner.get(person_id, [])
         return tuple(sorted(set(spans), key=lambda s: (s.start, s.end)))
+
+
+def _chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
+    it = iter(events)
+    while batch := list(islice(it, size)):
+        yield batch
