@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli import UsageError
-from bot.desk import Desk, DeskError
-from bot.runtime import open_store, print_json
+from bot.commands._common import desk_usage, print_listing, print_result
+from bot.desk import Desk
+from bot.runtime import open_store
 from bot.settings import Settings
 from storage.models import ROLES, Person
 
@@ -51,38 +51,28 @@ def person_line(p: Person) -> str:
 
 async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings) as store:
-        try:
+        with desk_usage():
             person = await Desk(store, settings).add_person(args.who, args.role, actor=None)
-        except DeskError as exc:
-            raise UsageError(str(exc)) from exc
-    if args.json:
-        print_json(person_json(person))
-    else:
-        print(f"{person.label} is now {person.role}")
+    print_result(args.json, person_json(person), f"{person.label} is now {person.role}")
     return 0
 
 
 async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings, must_exist=True) as store:
-        try:
+        with desk_usage():
             person = await Desk(store, settings).remove_person(args.who, actor=None)
-        except DeskError as exc:
-            raise UsageError(str(exc)) from exc
-    if args.json:
-        print_json(person_json(person) | {"removed": True})
-    else:
-        print(f"{person.label} removed")
+    print_result(args.json, person_json(person) | {"removed": True}, f"{person.label} removed")
     return 0
 
 
 async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings, must_exist=True) as store:
         people = await Desk(store, settings).people()
-    if args.json:
-        print_json([person_json(p) for p in people])
-        return 0
-    if not people:
-        print("nobody yet: add with `wirewatch people add <user id or @username> <role>`")
-    for p in people:
-        print(person_line(p))
+    print_listing(
+        people,
+        as_json=args.json,
+        to_json=person_json,
+        to_line=person_line,
+        empty="nobody yet: add with `wirewatch people add <user id or @username> <role>`",
+    )
     return 0

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from bot.cli import UsageError
+from bot.commands._common import desk_usage, print_listing, print_result
 from bot.desk import RULE_TEST_POSTS, Desk, DeskError
 from bot.runtime import open_store, print_json
 from bot.settings import Settings
@@ -52,36 +53,34 @@ def rule_json(r: Rule, owners: dict[int, Person]) -> dict[str, Any]:
 async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings) as store:
         desk = Desk(store, settings)
-        try:
+        with desk_usage():
             owner = None
             if args.owner:
                 owner = await desk.find_person(args.owner)
                 if owner is None:
                     raise DeskError(f"{args.owner} is not on the desk (wirewatch people add)")
             rule, created = await desk.add_rule(args.query, owner=owner, actor=None)
-        except DeskError as exc:
-            raise UsageError(str(exc)) from exc
         owners = {p.id: p for p in await desk.people()}
-    if args.json:
-        print_json(rule_json(rule, owners) | {"created": created})
-    else:
-        print(f"rule #{rule.id} {'added' if created else 'already exists'}: {rule.query}")
+    print_result(
+        args.json,
+        rule_json(rule, owners) | {"created": created},
+        f"rule #{rule.id} {'added' if created else 'already exists'}: {rule.query}",
+    )
     return 0
 
 
 async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings, must_exist=True) as store:
         desk = Desk(store, settings)
-        try:
+        with desk_usage():
             rule = await desk.remove_rule(
                 await desk.parse_rule_id(args.rule_id), by=None, actor=None
             )
-        except DeskError as exc:
-            raise UsageError(str(exc)) from exc
-    if args.json:
-        print_json({"id": rule.id, "query": rule.query, "removed": True})
-    else:
-        print(f"rule #{rule.id} removed: {rule.query}")
+    print_result(
+        args.json,
+        {"id": rule.id, "query": rule.query, "removed": True},
+        f"rule #{rule.id} removed: {rule.query}",
+    )
     return 0
 
 
@@ -90,14 +89,13 @@ async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         desk = Desk(store, settings)
         rules = await desk.rules()
         owners = {p.id: p for p in await store.people.list(active_only=False)}
-    rows = [rule_json(r, owners) for r in rules]
-    if args.json:
-        print_json(rows)
-        return 0
-    if not rows:
-        print("no rules yet: add with `wirewatch rules add '<query>'`")
-    for row in rows:
-        print(f"#{row['id']:<5} {row['owner'] or '?':16} {row['query']}")
+    print_listing(
+        [rule_json(r, owners) for r in rules],
+        as_json=args.json,
+        to_json=lambda row: row,
+        to_line=lambda row: f"#{row['id']:<5} {row['owner'] or '?':16} {row['query']}",
+        empty="no rules yet: add with `wirewatch rules add '<query>'`",
+    )
     return 0
 
 
@@ -105,10 +103,8 @@ async def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.limit <= 100_000:
         raise UsageError("--limit must be between 1 and 100000")
     async with open_store(settings, must_exist=True) as store:
-        try:
+        with desk_usage():
             result = await Desk(store, settings).test_rule(args.query, limit=args.limit)
-        except DeskError as exc:
-            raise UsageError(str(exc)) from exc
     if args.json:
         print_json(
             {

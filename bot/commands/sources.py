@@ -9,9 +9,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli import UsageError
-from bot.desk import Desk, DeskError
-from bot.runtime import open_store, print_json
+from bot.commands._common import desk_usage, print_listing, print_result
+from bot.desk import Desk
+from bot.runtime import open_store
 from bot.settings import Settings
 from storage.models import LANGS, Source
 
@@ -58,7 +58,7 @@ def source_line(s: Source, lang: str) -> str:
 
 async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings) as store:
-        try:
+        with desk_usage():
             res = await Desk(store, settings).watch(
                 args.channel,
                 person=args.person,
@@ -67,37 +67,35 @@ async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
                 gender=args.gender,
                 actor=None,
             )
-        except DeskError as exc:
-            raise UsageError(str(exc)) from exc
-    if args.json:
-        print_json(source_json(res.source) | {"created": res.created})
-    else:
-        verb = "added" if res.created else "updated"
-        print(f"@{res.source.username} {verb}; the listener follows it when the service runs")
+    verb = "added" if res.created else "updated"
+    print_result(
+        args.json,
+        source_json(res.source) | {"created": res.created},
+        f"@{res.source.username} {verb}; the listener follows it when the service runs",
+    )
     return 0
 
 
 async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings, must_exist=True) as store:
-        try:
+        with desk_usage():
             src = await Desk(store, settings).unwatch(args.channel, actor=None)
-        except DeskError as exc:
-            raise UsageError(str(exc)) from exc
-    if args.json:
-        print_json(source_json(src))
-    else:
-        print(f"@{src.username} is no longer followed (its posts stay searchable)")
+    print_result(
+        args.json,
+        source_json(src),
+        f"@{src.username} is no longer followed (its posts stay searchable)",
+    )
     return 0
 
 
 async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings, must_exist=True) as store:
         sources = await Desk(store, settings).sources()
-    if args.json:
-        print_json([source_json(s) for s in sources])
-        return 0
-    if not sources:
-        print("no sources yet: add with `wirewatch sources add @channel --person ... --role ...`")
-    for s in sources:
-        print(source_line(s, settings.lang))
+    print_listing(
+        sources,
+        as_json=args.json,
+        to_json=source_json,
+        to_line=lambda s: source_line(s, settings.lang),
+        empty="no sources yet: add with `wirewatch sources add @channel --person ... --role ...`",
+    )
     return 0
