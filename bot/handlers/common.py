@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
+from typing import TypeVar
 
 from aiogram import Bot
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message
 
-from bot.desk import RANK, clip
+from bot.desk import RANK, DeskError, clip
 from bot.render import MESSAGE_LIMIT, Run, escape, join_runs, split_runs, to_html
 from storage.models import Person
 
@@ -68,6 +69,8 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 USAGE = {name: usage for name, _, usage, _ in COMMANDS}
 
+T = TypeVar("T")
+
 
 def allowed(person: Person) -> list[tuple[str, str, str, str]]:
     return [c for c in COMMANDS if RANK[person.role] >= RANK[c[1]]]
@@ -80,6 +83,16 @@ def usage_text(command: str, problem: str | None = None) -> str:
 
 async def answer_usage(message: Message, command: str, problem: str | None = None) -> None:
     await message.answer(usage_text(command, problem), parse_mode="HTML")
+
+
+async def desk_or_usage(message: Message, command: str, call: Awaitable[T]) -> T | None:
+    """Await a Desk call; a refusal (DeskError, worded for the person) is answered with the
+    command's usage line and gives None, so the handler just returns."""
+    try:
+        return await call
+    except DeskError as exc:
+        await answer_usage(message, command, str(exc))
+        return None
 
 
 async def answer_error(message: Message, problem: str) -> None:

@@ -15,6 +15,7 @@ from bot.handlers.common import (
     allowed,
     answer_runs,
     answer_usage,
+    desk_or_usage,
     lines,
     replace_runs,
 )
@@ -73,10 +74,8 @@ def journalist_router() -> Router:
 
     @router.message(Command("lang"))
     async def lang(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
-        try:
-            fresh = await desk.set_lang(person, command.args or "")
-        except DeskError as exc:
-            await answer_usage(message, "lang", str(exc))
+        fresh = await desk_or_usage(message, "lang", desk.set_lang(person, command.args or ""))
+        if fresh is None:
             return
         await message.answer(f"Drafts will be in {fresh.lang}.")
 
@@ -85,10 +84,8 @@ def journalist_router() -> Router:
         if not (command.args or "").strip():
             await answer_usage(message, "tz", f"Your time zone is {person.tz}.")
             return
-        try:
-            fresh = await desk.set_tz(person, command.args or "")
-        except DeskError as exc:
-            await answer_usage(message, "tz", str(exc))
+        fresh = await desk_or_usage(message, "tz", desk.set_tz(person, command.args or ""))
+        if fresh is None:
             return
         await message.answer(f"Times are now shown in {fresh.tz}.")
 
@@ -106,11 +103,11 @@ def journalist_router() -> Router:
         if len(parts) > 2:
             await answer_usage(message, "mute")
             return
-        try:
-            src, until = await desk.mute(person, parts[0], parts[1] if len(parts) > 1 else None)
-        except DeskError as exc:
-            await answer_usage(message, "mute", str(exc))
+        muting = desk.mute(person, parts[0], parts[1] if len(parts) > 1 else None)
+        done = await desk_or_usage(message, "mute", muting)
+        if done is None:
             return
+        src, until = done
         await message.answer(f"🔇 @{src.username} muted {_until(until, person)}.")
 
     @router.message(Command("unmute"))
@@ -119,10 +116,8 @@ def journalist_router() -> Router:
         if len(parts) != 1:
             await answer_usage(message, "unmute")
             return
-        try:
-            src = await desk.unmute(person, parts[0])
-        except DeskError as exc:
-            await answer_usage(message, "unmute", str(exc))
+        src = await desk_or_usage(message, "unmute", desk.unmute(person, parts[0]))
+        if src is None:
             return
         await message.answer(f"🔔 Alerts from @{src.username} again.")
 
@@ -137,10 +132,8 @@ def journalist_router() -> Router:
             )
             await answer_usage(message, "quiet", now)
             return
-        try:
-            fresh = await desk.set_quiet(person, arg)
-        except DeskError as exc:
-            await answer_usage(message, "quiet", str(exc))
+        fresh = await desk_or_usage(message, "quiet", desk.set_quiet(person, arg))
+        if fresh is None:
             return
         if fresh.quiet_from:
             await message.answer(
@@ -160,10 +153,8 @@ def journalist_router() -> Router:
         if len(parts) != 2 or parts[0].lower() != "daily":
             await answer_usage(message, "digest")
             return
-        try:
-            fresh = await desk.set_digest(person, parts[1])
-        except DeskError as exc:
-            await answer_usage(message, "digest", str(exc))
+        fresh = await desk_or_usage(message, "digest", desk.set_digest(person, parts[1]))
+        if fresh is None:
             return
         await message.answer(f"🗞 Daily digest at {fresh.digest_at} ({fresh.tz}).")
 
