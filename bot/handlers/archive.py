@@ -194,14 +194,8 @@ def archive_router() -> Router:
     async def search(
         message: Message, command: CommandObject, person: Person, store: Store, pages: PageStore
     ) -> None:
-        query = (command.args or "").strip()
-        if not query:
-            await answer_usage(message, "search")
-            return
-        if len(query) > MAX_SEARCH_QUERY:
-            await answer_usage(
-                message, "search", f"a query is at most {MAX_SEARCH_QUERY} characters"
-            )
+        query = await _query_arg(message, command, "search")
+        if query is None:
             return
         token = pages.new(person.user_id or 0, query)
         session = pages.get(token, person.user_id or 0)
@@ -268,14 +262,8 @@ def archive_router() -> Router:
     async def export(
         message: Message, command: CommandObject, person: Person, store: Store
     ) -> None:
-        query = (command.args or "").strip()
-        if not query:
-            await answer_usage(message, "export")
-            return
-        if len(query) > MAX_SEARCH_QUERY:
-            await answer_usage(
-                message, "export", f"a query is at most {MAX_SEARCH_QUERY} characters"
-            )
+        query = await _query_arg(message, command, "export")
+        if query is None:
             return
         progress = await message.answer("⏳ Exporting…")
         try:
@@ -340,6 +328,18 @@ def archive_router() -> Router:
         await send_runs(bot, chat_id, runs)
 
     return router
+
+
+async def _query_arg(message: Message, command: CommandObject, name: str) -> str | None:
+    """The query typed after /search or /export; None (usage answered) if missing or too long."""
+    query = (command.args or "").strip()
+    if not query:
+        await answer_usage(message, name)
+        return None
+    if len(query) > MAX_SEARCH_QUERY:
+        await answer_usage(message, name, f"a query is at most {MAX_SEARCH_QUERY} characters")
+        return None
+    return query
 
 
 async def _post_from(query: CallbackQuery, store: Store) -> StoredPost | None:
