@@ -121,6 +121,17 @@ class Outbox:
             self.tag[alert_id] = self._tags  # the server side can be matched back to the outbox
         return alert_id
 
+    async def follow_up(self, person: Person, kind: str, *, post_id: int, original: int) -> int:
+        """A version-2 edit or deletion alert that replies to the `original` alert."""
+        return await self.alert(
+            person,
+            kind=kind,
+            post_id=post_id,
+            version=2,
+            reply_to_alert=original,
+            body=payload(kind),
+        )
+
 
 async def eventually(check: Callable[[], Awaitable[bool]], within: float = 30.0) -> None:
     """Poll `check` (which may itself drain the outbox) until it holds."""
@@ -254,22 +265,8 @@ async def test_edit_and_delete_reply_to_the_original_alert(
     await box.alert(person)  # an unrelated earlier alert, so ids are not trivially 1
     post_id = await box.post()
     original = await box.alert(person, post_id=post_id, body=payload("orig", parts=2))
-    edit = await box.alert(
-        person,
-        kind="edit",
-        post_id=post_id,
-        version=2,
-        reply_to_alert=original,
-        body=payload("edit"),
-    )
-    delete = await box.alert(
-        person,
-        kind="delete",
-        post_id=post_id,
-        version=2,
-        reply_to_alert=original,
-        body=payload("delete"),
-    )
+    edit = await box.follow_up(person, "edit", post_id=post_id, original=original)
+    delete = await box.follow_up(person, "delete", post_id=post_id, original=original)
     n = notifier(store, fakebot)
     assert await n.drain_once() == 4
 
@@ -299,14 +296,7 @@ async def test_follow_up_waits_for_an_original_in_backoff(
     person = box.people[0]
     post_id = await box.post()
     original = await box.alert(person, post_id=post_id, body=payload("orig"))
-    edit = await box.alert(
-        person,
-        kind="edit",
-        post_id=post_id,
-        version=2,
-        reply_to_alert=original,
-        body=payload("edit"),
-    )
+    edit = await box.follow_up(person, "edit", post_id=post_id, original=original)
     fakebot.server_error()
     n = notifier(store, fakebot)
     assert await n.drain_once() == 0  # the original is backing off; the edit waits behind it
@@ -332,14 +322,7 @@ async def test_follow_up_of_a_failed_original_goes_without_reply(
     post_id = await box.post()
     broken = {"messages": [{"html": "<b>не закрито", "buttons": []}], "plain": "x"}
     original = await box.alert(person, post_id=post_id, body=broken)
-    edit = await box.alert(
-        person,
-        kind="edit",
-        post_id=post_id,
-        version=2,
-        reply_to_alert=original,
-        body=payload("edit"),
-    )
+    edit = await box.follow_up(person, "edit", post_id=post_id, original=original)
     n = notifier(store, fakebot)
     assert await n.drain_once() == 1
     row = await store.alerts.get(original)
