@@ -26,6 +26,12 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def import_good(capsys: pytest.CaptureFixture[str], db: Path) -> tuple[int, str, str]:
+    """The well-formed sample export, imported as @good_channel into `db`."""
+    good = DATA / "export_channel" / "result.json"
+    return run(capsys, "import", str(good), "--source", "@good_channel", "--db", str(db))
+
+
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -104,8 +110,7 @@ def test_broken_export_leaves_database_byte_for_byte(
     tmp_path: Path, broken: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "w.db"
-    good = DATA / "export_channel" / "result.json"
-    code, _, err = run(capsys, "import", str(good), "--source", "@good_channel", "--db", str(db))
+    code, _, err = import_good(capsys, db)
     assert code == 0, err
     before = digest(db)
     bad = tmp_path / broken
@@ -122,15 +127,7 @@ def test_truncated_copy_of_a_real_export_is_refused(
     tmp_path: Path, big_export: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "w.db"
-    run(
-        capsys,
-        "import",
-        str(DATA / "export_channel" / "result.json"),
-        "--source",
-        "@good_channel",
-        "--db",
-        str(db),
-    )
+    import_good(capsys, db)
     before = digest(db)
     cut = tmp_path / "result.json"
     data = big_export.read_bytes()
@@ -160,15 +157,7 @@ def test_bad_input_exits_2_with_one_line(
         ("search", "x", "--db", str(tmp_path / "nope.db")),
     ]
     # The database exists for the search cases that need one.
-    run(
-        capsys,
-        "import",
-        str(DATA / "export_channel" / "result.json"),
-        "--source",
-        "@good_channel",
-        "--db",
-        str(db),
-    )
+    import_good(capsys, db)
     for argv in cases:
         code, out, err = run(capsys, *argv)
         assert code == 2, (argv, out, err)
