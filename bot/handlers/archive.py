@@ -285,7 +285,6 @@ def archive_router() -> Router:
     async def full(query: CallbackQuery, person: Person, store: Store) -> None:
         stored = await _post_from(query, store)
         if stored is None:
-            await query.answer("That post is no longer stored.", show_alert=True)
             return
         await query.answer()
         bot, chat_id = reply_target(query)
@@ -295,7 +294,6 @@ def archive_router() -> Router:
     async def related(query: CallbackQuery, person: Person, store: Store) -> None:
         stored = await _post_from(query, store)
         if stored is None:
-            await query.answer("That post is no longer stored.", show_alert=True)
             return
         q = related_query(stored)
         hits = []
@@ -343,8 +341,12 @@ async def _query_arg(message: Message, command: CommandObject, name: str) -> str
 
 
 async def _post_from(query: CallbackQuery, store: Store) -> StoredPost | None:
+    """The post an alert button names; None (the button answered) when it is gone."""
     m = re.fullmatch(r"[a-z]+:(\d{1,12})", query.data or "")
-    return await store.posts.get_by_id(int(m.group(1))) if m else None
+    stored = await store.posts.get_by_id(int(m.group(1))) if m else None
+    if stored is None:
+        await query.answer("That post is no longer stored.", show_alert=True)
+    return stored
 
 
 async def send_post(
