@@ -155,7 +155,7 @@ async def search_posts(
     # Verifying a candidate re-analyses its text (~0.25 ms), so ask for little more than a
     # page first and widen only when the matcher turns candidates down.
     batch = limit + 5
-    while len(hits) < limit and scanned < SCAN_LIMIT:
+    while scanned < SCAN_LIMIT:
         rows = await store.search.search(fts, filters, limit=batch, before=cursor)
         if not rows:
             return SearchPage(hits, None)
@@ -170,11 +170,15 @@ async def search_posts(
                 m: RuleMatch | None = match_rule(node, post.text, post.channel)
                 if m is not None:
                     hits.append(SearchHit(post, m.spans))
-            if len(hits) >= limit:
-                return SearchPage(hits, cursor)
+            if len(hits) > limit:
+                # One hit past the page proves an older page exists; without it a page that
+                # happened to be exactly full offered "Older" and led to an empty one.
+                last = hits[limit - 1].post
+                return SearchPage(hits[:limit], (to_ts(last.date) or 0, last.id))
         if len(rows) < batch:
             return SearchPage(hits, None)
         batch = min(batch * 4, 1000)
+    # The scan budget ran out: more may exist beyond the scan position.
     return SearchPage(hits, cursor)
 
 

@@ -361,7 +361,10 @@ async def send_post(
     history = await store.posts.versions(post.id) if versions else []
     if len(history) > 1:
         for v in history:
-            stamp = (v.edit_date or v.recorded_at).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+            # The first text dates from the post itself; when we stored it says nothing to a
+            # journalist (an import or a catch-up stores year-old posts today).
+            first = post.date if v.version == 1 else v.recorded_at
+            stamp = (v.edit_date or first).astimezone(zone).strftime("%Y-%m-%d %H:%M")
             runs = join_runs(
                 runs,
                 "\n\n",

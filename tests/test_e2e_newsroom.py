@@ -1,0 +1,41 @@
+"""Bugs a newsroom hit first, each pinned by the way it showed up: the desk bot over the fake Bot
+API, the pipeline, the feed reader. Test data: invented channels and posts written for these
+tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.test_handlers_harness import JOURNALIST, running_desk
+
+
+async def test_search_with_exactly_one_full_page_offers_no_older_button(tmp_path: Path) -> None:
+    # Five posts match and a page holds five: "Older ›" used to lead to "No more posts."
+    async with running_desk(tmp_path, extra_posts=5) as desk:
+        (page1,) = await desk.ask(JOURNALIST, "/search енергосистема")
+        assert (page1.text or "").count("https://t.me/grid_ministry_demo/") == 5
+        assert page1.reply_markup is None or not any(
+            b["text"] == "Older ›" for row in page1.reply_markup["inline_keyboard"] for b in row
+        )
+    async with running_desk(tmp_path / "six", extra_posts=6) as desk:
+        (page1,) = await desk.ask(JOURNALIST, "/search енергосистема")
+        assert page1.reply_markup is not None
+        (older,) = page1.reply_markup["inline_keyboard"][0]
+        await desk.press(JOURNALIST, older["callback_data"], page1.message_id)
+        page2 = desk.api.find_message(JOURNALIST, page1.message_id)
+        assert page2 is not None and "page 2" in (page2.text or "")
+        assert (page2.text or "").count("https://t.me/grid_ministry_demo/") == 1
+        assert page2.reply_markup is not None
+        assert [b["text"] for b in page2.reply_markup["inline_keyboard"][0]] == ["‹ Newer"]
+
+
+async def test_post_dates_the_first_version_by_the_post_not_by_our_clock(tmp_path: Path) -> None:
+    # The first version has no edit date; it was stamped with the time we stored it.
+    async with running_desk(tmp_path) as desk:
+        body, _draft = await desk.ask(
+            JOURNALIST, "/post https://t.me/grid_ministry_demo/11", replies=2
+        )
+        text = body.text or ""
+        # The journalist's zone is UTC; the post is dated 10:00, edited at 13:00.
+        assert "Version 1 · 2025-12-03 10:00" in text
+        assert "Version 2 · 2025-12-03 13:00" in text
