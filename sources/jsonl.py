@@ -21,7 +21,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 
 from sources.post import Deletion, Event, Post, SourceError, normalize_username
@@ -29,6 +29,10 @@ from sources.post import Deletion, Event, Post, SourceError, normalize_username
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20  # bytes read per poll; a longer line is read whole all the same
+
+
+# Clock skew between a feed's writer and us that still counts as "now".
+FUTURE_SLACK = timedelta(days=1)
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
@@ -55,6 +59,11 @@ def _date(obj: dict[str, Any], key: str) -> datetime | None:
         raise ValueError(f"'{key}' is not an ISO 8601 date: {raw[:40]!r}") from None
     if value.tzinfo is None:
         raise ValueError(f"'{key}' has no UTC offset (write e.g. {raw[:19]}+02:00)")
+    if value > datetime.now(UTC) + FUTURE_SLACK:
+        # Telegram never dates a post ahead of its own clock: such a line is a typo (a year, an
+        # offset). Stored, it would lead every newest-first search for good and keep its
+        # channel looking fresh in /status.
+        raise ValueError(f"'{key}' is in the future: {raw[:40]!r}")
     return value
 
 

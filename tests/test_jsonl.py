@@ -7,7 +7,7 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +98,10 @@ def test_deletion_lines() -> None:
         (_line(date="вчора"), "'date' is not an ISO 8601 date"),
         (_line(date=1763456418), "'date' is not a date string"),
         (_line(edit_date="later"), "'edit_date' is not an ISO 8601 date"),
+        # A mistyped year used to lead every newest-first search for good.
+        (_line(date="2099-01-01T10:04:00+02:00"), "'date' is in the future"),
+        (_line(edit_date="2099-01-01T10:04:00+02:00"), "'edit_date' is in the future"),
+        (_line(deleted=True, edit_date="2099-01-01T10:04:00+02:00"), "'edit_date' is in the f"),
         (_line(text=["a"]), "'text' is not a string"),
         (_line(links="https://example.org"), "'links' is not a list of URLs"),
         (_line(links=[1]), "'links' is not a list of URLs"),
@@ -111,6 +115,12 @@ def test_deletion_lines() -> None:
 def test_bad_lines_say_where_and_what(line: str, expected: str) -> None:
     with pytest.raises(SourceError, match=rf"^feed\.jsonl:7: {expected}"):
         parse_line(line, lineno=7, path="feed.jsonl")
+
+
+def test_a_writer_clock_a_little_ahead_of_ours_is_not_the_future() -> None:
+    ahead = (datetime.now(UTC) + timedelta(hours=2)).isoformat()
+    post = parse_line(_line(date=ahead))
+    assert isinstance(post, Post) and post.date.isoformat() == ahead
 
 
 def test_location_without_path_or_line() -> None:
