@@ -19,7 +19,7 @@ from bot.compose import compose_alert
 from bot.digest import in_quiet_hours
 from bot.drafts import origin_of
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
-from sources.post import Deletion, Event, Post
+from sources.post import Deletion, Event, Post, SourceError, parse_permalink
 from storage.db import now
 from storage.models import Person, Rule, Source, StoredPost, to_ts
 from storage.store import Store
@@ -362,6 +362,7 @@ class Pipeline:
         matches, spans = self._matches(analysis, src)
         if not matches:
             return 0
+        skip = skip | await self._alerted_about_origin(post)
         # Who is owed this post: a desk rule alerts everyone, a personal rule its owner.
         desk_rule: Rule | None = None
         personal: dict[int, Rule] = {}
@@ -389,6 +390,23 @@ class Pipeline:
             if await self._enqueue(person, post, "new", payload, rule.id, None, version):
                 count += 1
         return count
+
+    async def _alerted_about_origin(self, post: StoredPost) -> set[int]:
+        """People already alerted about the post this one forwards: officials forward each
+        other all day, and the same quote with the same permalink again is noise."""
+        if not post.forward_link:
+            return set()
+        try:
+            username, message_id = parse_permalink(post.forward_link)
+        except SourceError:
+            return set()
+        origin_src = await self.store.sources.by_username(username)
+        if origin_src is None:
+            return set()
+        origin = await self.store.posts.get(origin_src.id, message_id)
+        if origin is None:
+            return set()
+        return {a.person_id for a in await self.store.alerts.originals(origin.id)}
 
     async def _compose(
         self, kind: str, post: StoredPost, src: Source, person: Person, **extra: Any

@@ -4,8 +4,13 @@ tests."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.matching import parse_rule, rule_to_json
+from bot.pipeline import Pipeline
+from sources.post import Post
+from storage.store import Store
 from tests.test_handlers_harness import JOURNALIST, running_desk
 
 
@@ -39,3 +44,46 @@ async def test_post_dates_the_first_version_by_the_post_not_by_our_clock(tmp_pat
         # The journalist's zone is UTC; the post is dated 10:00, edited at 13:00.
         assert "Version 1 · 2025-12-03 10:00" in text
         assert "Version 2 · 2025-12-03 13:00" in text
+
+
+async def test_a_forward_of_a_post_already_alerted_does_not_alert_the_same_people_again(
+    tmp_path: Path,
+) -> None:
+    # Official channels forward each other all day: the journalist got the coordination HQ's
+    # post, then the same quote and permalink again when the intelligence channel forwarded it.
+    store = await Store.open(tmp_path / "fw.db")
+    try:
+        first = await store.people.add(role="journalist", user_id=11)
+        await store.rules.add("обмін", rule_to_json(parse_rule("обмін")))
+        pipe = Pipeline(store)
+        text = "Відбувся черговий обмін: додому повернулися 40 захисників."
+        when = datetime(2025, 12, 3, 9, 0, tzinfo=UTC)
+        r1 = await pipe.handle(Post("hq_exchange_demo", 81, when, text))
+        # Someone who joined after the original was sent still hears about it once.
+        later = await store.people.add(role="journalist", user_id=12)
+        forward = Post(
+            "intel_service_demo",
+            5,
+            when + timedelta(minutes=15),
+            text,
+            forward_from="Штаб обміну",
+            forward_link="https://t.me/hq_exchange_demo/81",
+        )
+        r2 = await pipe.handle(forward)
+        assert (r1.alerts, r2.stored, r2.alerts) == (1, 1, 1)
+        assert [a.kind for a in await store.alerts.for_person(first.id)] == ["new"]
+        assert [a.kind for a in await store.alerts.for_person(later.id)] == ["new"]
+        # A forward of a post we never stored alerts as before.
+        r3 = await pipe.handle(
+            Post(
+                "intel_service_demo",
+                6,
+                when + timedelta(minutes=20),
+                "Новий обмін готується.",
+                forward_from="Штаб обміну",
+                forward_link="https://t.me/hq_exchange_demo/99",
+            )
+        )
+        assert r3.alerts == 2
+    finally:
+        await store.close()
