@@ -287,6 +287,20 @@ def test_cli_against_stored_posts_newest_first(
     ]
 
 
+def test_cli_stored_posts_are_dated_in_the_newsrooms_zone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `search` printed Kyiv time and `match` UTC for the same post, both unlabelled.
+    import asyncio
+
+    db = tmp_path / "cli.db"
+    asyncio.run(_seed(db))
+    monkeypatch.setenv("WIREWATCH_TZ", "Europe/Kyiv")
+    assert main(["match", "обмін полоненими", "--db", str(db)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith("https://t.me/cli_channel/2  2026-11-20 10:02  ")
+
+
 def test_cli_missing_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["match", "обмін", "--db", str(tmp_path / "none.db")]) == 2
     assert "no database at" in capsys.readouterr().err

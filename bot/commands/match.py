@@ -113,6 +113,8 @@ async def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
         )
         return 0
     for post, m in hits:
-        print(f"{post.permalink}  {post.date:%Y-%m-%d %H:%M}  {_snippet(post.text, m)}")
+        # The newsroom's clock, as `wirewatch search` and the bot print it.
+        when = post.date.astimezone(settings.zone)
+        print(f"{post.permalink}  {when:%Y-%m-%d %H:%M}  {_snippet(post.text, m)}")
     print(f"{len(hits)} of {len(posts)} newest posts match {to_text(node)}")
     return 0
