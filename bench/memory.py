@@ -4,8 +4,9 @@ bench/import_search.py and, as the baseline in the same run, with an empty datab
     .venv/bin/python bench/memory.py                       # uses var/bench/search-1000000.db
     .venv/bin/python bench/memory.py --search-posts 100000 # a smaller database
 
-Each run: `wirewatch run --feed FEED` as a subprocess (no Telegram credentials, no bot token:
-the listener and bot are off, everything else is on), which ingests a --feed-posts feed through
+Each run: `wirewatch run --feed FEED` as a subprocess (no Telegram credentials, so no listener;
+the bot on, against the local fake Bot API of tests/fakebot.py: long polling and the notifier
+sending the alerts), which ingests a --feed-posts feed through
 the pipeline (FTS, rule matching with a desk rule), while this script polls /healthz and
 /metrics; then SIGTERM. Peak RSS is the kernel's high-water mark (VmHWM in /proc/PID/status),
 read just before the stop. Builds the database first if it is missing (slow: see
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bench.import_search import build_search_db, surnames  # noqa: E402
 from bot.matching import parse_rule, rule_to_json  # noqa: E402
 from storage.store import Store  # noqa: E402
+from tests.fakebot import FakeBotAPI  # noqa: E402
 
 
 def _free_port() -> int:
@@ -73,13 +75,24 @@ async def _prepare(db: Path) -> None:
 
 
 async def measure(db: Path, feed_posts: int, workdir: Path, settle: float) -> dict[str, float]:
+    async with FakeBotAPI() as api:
+        return await _measure(db, feed_posts, workdir, settle, api)
+
+
+async def _measure(
+    db: Path, feed_posts: int, workdir: Path, settle: float, api: FakeBotAPI
+) -> dict[str, float]:
     await _prepare(db)
     feed = workdir / f"memory-feed-{db.stem}.jsonl"
     _write_feed(feed, feed_posts)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
     env.update(
-        WIREWATCH_DB=str(db), WIREWATCH_HEALTH_PORT=str(port), WIREWATCH_LOG_LEVEL="WARNING"
+        WIREWATCH_DB=str(db),
+        WIREWATCH_HEALTH_PORT=str(port),
+        WIREWATCH_LOG_LEVEL="WARNING",
+        WIREWATCH_BOT__TOKEN=api.token,
+        WIREWATCH_BOT__API_URL=api.url,
     )
     began = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
@@ -124,7 +137,13 @@ async def measure(db: Path, feed_posts: int, workdir: Path, settle: float) -> di
     feed.unlink()
     if ingested_at is None:
         raise RuntimeError("the feed was not ingested in time")
-    return {"peak_mib": peak / 1024, "ingest_s": ingested_at - began, "code": proc.returncode}
+    sent = len(api.calls("sendMessage", ok=True))
+    return {
+        "peak_mib": peak / 1024,
+        "ingest_s": ingested_at - began,
+        "code": proc.returncode,
+        "sent": sent,
+    }
 
 
 async def main(argv: list[str] | None = None) -> int:
@@ -142,17 +161,19 @@ async def main(argv: list[str] | None = None) -> int:
     empty = args.workdir / "memory-empty.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(empty) + suffix).unlink(missing_ok=True)
-    print(f"memory: `wirewatch run`, feed of {args.feed_posts} posts, listener and bot off")
+    print(f"memory: `wirewatch run`, feed of {args.feed_posts} posts, bot on (fake Bot API)")
     base = await measure(empty, args.feed_posts, args.workdir, args.settle)
     print(
         f"  baseline, empty database:       peak RSS {base['peak_mib']:.0f} MiB "
-        f"(feed ingested {base['ingest_s']:.1f}s after start, exit {base['code']:.0f})"
+        f"(feed ingested {base['ingest_s']:.1f}s after start, {base['sent']:.0f} alerts sent,"
+        f" exit {base['code']:.0f})"
     )
     size = big.stat().st_size / 1e6
     got = await measure(big, args.feed_posts, args.workdir, args.settle)
     print(
         f"  {args.search_posts}-post database ({size:.0f} MB): peak RSS {got['peak_mib']:.0f} MiB "
-        f"(feed ingested {got['ingest_s']:.1f}s after start, exit {got['code']:.0f})"
+        f"(feed ingested {got['ingest_s']:.1f}s after start, {got['sent']:.0f} alerts sent,"
+        f" exit {got['code']:.0f})"
     )
     shutil.rmtree(args.workdir / "__pycache__", ignore_errors=True)
     return 0
