@@ -72,6 +72,7 @@ _TRANSIENT = (
     ConnectionError,
 )
 # The request itself is wrong: retrying the same payload cannot succeed.
+FULL_SWEEP_EVERY = 1.0  # seconds: at most this often a worker's progress re-reads every due alert
 _PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat)
 
 
@@ -291,6 +292,7 @@ class Notifier:
         self._queues: dict[int, deque[Alert]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._inflight: set[int] = set()
+        self._hwm = 0  # highest alert id read from the outbox so far
         self._gates: dict[int, _Gate] = {}
         self._partial: dict[int, list[int]] = {}  # alert id -> ids of its messages sent so far
 
@@ -330,23 +332,40 @@ class Notifier:
             self._stop = asyncio.Event()
 
     async def _loop(self, stop: asyncio.Event) -> None:
+        # A full read of the due alerts costs up to `batch` rows with their payloads. New
+        # alerts (a wake) only need the rows above the highest id already dispatched; a full
+        # sweep (retries that came due, gates that opened) runs on the timer and at most once
+        # a second on progress. Reading everything on every wake made a burst of posts
+        # quadratic: each post re-read the whole backlog.
+        full = True
+        last_full = -math.inf
         while not stop.is_set():
+            woke = self._wake.is_set()
+            progressed = self._progress.is_set()
             self._wake.clear()
             self._progress.clear()
+            if progressed and self.clock() - last_full >= FULL_SWEEP_EVERY:
+                full = True
             try:
-                await self._dispatch_due()
+                if full or not woke:
+                    last_full = self.clock()
+                    await self._dispatch_due()
+                else:
+                    await self._dispatch_due(after_id=self._hwm)
                 delay = await self._idle_delay()
             except sqlite3.Error as exc:
                 # The database may be busy or briefly unavailable; keep the service up.
                 self._note_error(f"outbox read failed: {exc}")
                 log.exception("notifier: reading the outbox failed")
                 delay = min(self.idle_poll, 5.0)
-            await self._wait_any(stop, delay)
+            full = not await self._wait_any(stop, delay)
 
     # -- dispatching ---------------------------------------------------------------------------
 
-    async def _dispatch_due(self) -> int:
-        alerts = await self.store.alerts.due(limit=self.batch)
+    async def _dispatch_due(self, *, after_id: int = 0) -> int:
+        alerts = await self.store.alerts.due(limit=self.batch, after_id=after_id)
+        if alerts:
+            self._hwm = max(self._hwm, max(a.id for a in alerts))
         await self._refresh_gates(alerts)
         return self._dispatch(alerts)
 
@@ -396,14 +415,18 @@ class Notifier:
         opens = [g.next_at - wall for g in self._gates.values()]
         return max(0.05, min([self.idle_poll, *opens]))
 
-    async def _wait_any(self, stop: asyncio.Event, delay: float) -> None:
+    async def _wait_any(self, stop: asyncio.Event, delay: float) -> bool:
+        """Wait for stop, a wake or a worker's progress; False if `delay` ran out first."""
         waiters = [
             asyncio.create_task(stop.wait()),
             asyncio.create_task(self._wake.wait()),
             asyncio.create_task(self._progress.wait()),
         ]
         try:
-            await asyncio.wait(waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+            )
+            return bool(done)
         finally:
             for task in waiters:
                 task.cancel()

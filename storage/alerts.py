@@ -56,7 +56,9 @@ class AlertRepo:
         )
         return [Alert.from_row(r) for r in rows]
 
-    async def due(self, *, at: int | None = None, limit: int = 200) -> list[Alert]:
+    async def due(
+        self, *, at: int | None = None, limit: int = 200, after_id: int = 0
+    ) -> list[Alert]:
         """Pending alerts whose time has come, oldest first (per-chat order is id order).
 
         An alert never overtakes an earlier pending alert of the same person that is waiting
@@ -65,10 +67,10 @@ class AlertRepo:
         at = now() if at is None else at
         rows = await self.db.fetchall(
             "SELECT * FROM alerts a WHERE a.status = 'pending' AND a.next_attempt_at <= ?"
-            " AND NOT EXISTS (SELECT 1 FROM alerts b WHERE b.person_id = a.person_id"
+            " AND a.id > ? AND NOT EXISTS (SELECT 1 FROM alerts b WHERE b.person_id = a.person_id"
             "   AND b.status = 'pending' AND b.id < a.id AND b.next_attempt_at > ?)"
             " ORDER BY a.id LIMIT ?",
-            (at, at, limit),
+            (at, after_id, at, limit),
         )
         return [Alert.from_row(r) for r in rows]
 

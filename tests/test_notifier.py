@@ -513,3 +513,37 @@ def test_pacer_chat_burst_then_steady_rate() -> None:
     # Groups never burst.
     assert pacer.reserve(-100)[1] is True
     assert pacer.reserve(-100)[1] is False
+
+
+async def test_wakes_read_only_new_alerts_not_the_whole_backlog(
+    store: Store, fakebot: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A burst of posts while one chat has a backlog: each wake must not re-read the backlog
+    (that made ingest quadratic: 2,000 matching posts took minutes to ingest)."""
+    box = await Outbox(store).setup(1)
+    (person,) = box.people
+    for _ in range(150):
+        await box.alert(person)
+    rows_read: list[int] = []
+    real_due = store.alerts.due
+
+    async def counting_due(**kw: Any) -> list[Any]:
+        got = await real_due(**kw)
+        rows_read.append(len(got))
+        return got
+
+    monkeypatch.setattr(store.alerts, "due", counting_due)
+    # One message a minute to this chat: the backlog stays in the outbox for the whole test.
+    n = Notifier(store, fakebot.bot(), settings(fakebot, chat_interval=60.0), idle_poll=60)
+    stop = asyncio.Event()
+    runner = asyncio.create_task(n.run(stop))
+    await fakebot.wait_for(lambda api: bool(api.sent_messages(person.user_id)), within=5)
+    before = sum(rows_read)
+    for _ in range(40):  # 40 posts arrive, each waking the notifier
+        await box.alert(person)
+        n.wake()
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(runner, 5)
+    # Incremental reads: about one row per wake, not the 150-alert backlog each time.
+    assert sum(rows_read) - before < 150
