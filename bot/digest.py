@@ -19,6 +19,8 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+
 from bot.render import MESSAGE_LIMIT, Run, join_runs, split_runs, to_html
 from bot.snippets import snippet
 from storage.models import Alert, Person, Source, StoredPost
@@ -33,14 +35,26 @@ DAY = 86400
 _SNIPPET = 160
 
 _QUIET_TITLE = {
-    "en": "While you were in quiet hours: {n} alerts",
-    "uk": "Поки у вас були тихі години: {n} сповіщень",
-    "ru": "Пока у вас были тихие часы: {n} оповещений",
+    "en": "While you were in quiet hours: {n}",
+    "uk": "Поки у вас були тихі години: {n}",
+    "ru": "Пока у вас были тихие часы: {n}",
 }
 _DAILY_TITLE = {
-    "en": "Daily digest: {n} matching posts in the last 24 hours",
-    "uk": "Щоденний дайджест: {n} дописів за останні 24 години",
-    "ru": "Ежедневный дайджест: {n} постов за последние 24 часа",
+    "en": "Daily digest: {n} in the last 24 hours",
+    "uk": "Щоденний дайджест: {n} за останні 24 години",
+    "ru": "Ежедневный дайджест: {n} за последние 24 часа",
+}
+# The noun after a number, by CLDR plural category (Babel knows each language's rule:
+# 1 / 21 сповіщення, 3 / 22 сповіщення, 5 / 11 сповіщень).
+_QUIET_NOUN = {
+    "en": {"one": "alert", "other": "alerts"},
+    "uk": {"one": "сповіщення", "few": "сповіщення", "many": "сповіщень"},
+    "ru": {"one": "оповещение", "few": "оповещения", "many": "оповещений"},
+}
+_DAILY_NOUN = {
+    "en": {"one": "matching post", "other": "matching posts"},
+    "uk": {"one": "допис", "few": "дописи", "many": "дописів"},
+    "ru": {"one": "пост", "few": "поста", "many": "постов"},
 }
 _NOTHING = {
     "en": "Nothing matched your rules in the last 24 hours.",
@@ -48,6 +62,7 @@ _NOTHING = {
     "ru": "За последние 24 часа ничего не совпало с вашими правилами.",
 }
 _KIND_MARK = {"edit": "✏️ ", "delete": "🗑 ", "new": "", "digest": ""}
+_WEIGHT = {"new": 0, "edit": 1, "delete": 2}  # which mark a post with several alerts keeps
 
 
 def _hm(value: str) -> time:
@@ -74,6 +89,25 @@ def in_quiet_hours(person: Person, at: datetime) -> bool:
     if start < end:
         return start <= local < end
     return local >= start or local < end
+
+
+def _counted(n: int, lang: str, nouns: dict[str, dict[str, str]]) -> str:
+    if lang not in nouns:
+        lang = "en"
+    forms = nouns[lang]
+    category = Locale.parse(lang).plural_form(n)
+    return f"{n} {forms.get(category) or forms.get('many') or forms['other']}"
+
+
+def quiet_title(n: int, lang: str) -> str:
+    """The quiet-hours digest's first line, the count in the right grammatical form."""
+    template = _QUIET_TITLE.get(lang, _QUIET_TITLE["en"])
+    return template.format(n=_counted(n, lang, _QUIET_NOUN))
+
+
+def daily_title(n: int, lang: str) -> str:
+    template = _DAILY_TITLE.get(lang, _DAILY_TITLE["en"])
+    return template.format(n=_counted(n, lang, _DAILY_NOUN))
 
 
 def _label(source: Source | None, post: StoredPost, lang: str) -> str:
@@ -113,18 +147,27 @@ def compose_digest(
 
 
 async def _items(store: Store, alerts: Sequence[Alert]) -> list[DigestItem]:
+    """One item per post, where its first alert was, marked by what happened to it last: a
+    post that arrived and was edited in the night is one edited post, not two entries showing
+    the same current text."""
     out: list[DigestItem] = []
-    seen: set[tuple[int, str]] = set()
+    where: dict[int, int] = {}
     sources: dict[int, Source | None] = {}
     for alert in alerts:
-        if alert.post_id is None or (alert.post_id, alert.kind) in seen:
+        if alert.post_id is None:
             continue
-        seen.add((alert.post_id, alert.kind))
+        if alert.post_id in where:
+            index = where[alert.post_id]
+            item = out[index]
+            if _WEIGHT.get(alert.kind, 0) > _WEIGHT.get(item.kind, 0):
+                out[index] = DigestItem(alert.kind, item.post, item.source)
+            continue
         post = await store.posts.get_by_id(alert.post_id)
         if post is None:
             continue
         if post.source_id not in sources:
             sources[post.source_id] = await store.sources.get(post.source_id)
+        where[alert.post_id] = len(out)
         out.append(DigestItem(alert.kind, post, sources[post.source_id]))
     return out
 
@@ -158,7 +201,7 @@ async def release_quiet(
             await store.alerts.release([others[0].id])
         elif others:
             items = await _items(store, others)
-            title = _QUIET_TITLE.get(person.lang, _QUIET_TITLE["en"]).format(n=len(items))
+            title = quiet_title(len(items), person.lang)
             payload = compose_digest(title, items, lang=person.lang, tz=person.tz)
             async with store.db.transaction():
                 digest_id = await store.alerts.enqueue(
@@ -199,7 +242,7 @@ async def daily_digest(
     since = int(moment.timestamp()) - DAY
     alerts = await store.alerts.recent_for_person(person.id, since, ("new",))
     items = await _items(store, alerts)
-    title = _DAILY_TITLE.get(person.lang, _DAILY_TITLE["en"]).format(n=len(items))
+    title = daily_title(len(items), person.lang)
     payload = compose_digest(
         title,
         items,

@@ -15,8 +15,10 @@ from bot.digest import (
     QUIET_JOB,
     compose_digest,
     daily_digest,
+    daily_title,
     in_quiet_hours,
     next_quiet_end,
+    quiet_title,
     release_quiet,
     schedule_digests,
 )
@@ -166,7 +168,7 @@ async def test_daily_digest_once_per_day(store: Store) -> None:
     alert = await store.alerts.get(aid)
     assert alert is not None and alert.kind == "digest"
     text, _ = parse_html(alert.payload["messages"][0]["html"])
-    assert text.startswith("Щоденний дайджест: 2 дописів")
+    assert text.startswith("Щоденний дайджест: 2 дописи")
     assert await daily_digest(store, p.id, at=now) is None
 
 
@@ -193,3 +195,53 @@ async def test_schedule_digests_adds_jobs_and_follows_preferences(store: Store) 
         assert scheduler.get_job(f"{DAILY_JOB_PREFIX}{p.id}") is None
     finally:
         scheduler.shutdown(wait=False)
+
+
+async def test_quiet_digest_lists_an_edited_post_once_and_counts_in_good_grammar(
+    store: Store,
+) -> None:
+    # Post 1 arrived and was edited during the night: the digest used to list it twice (new,
+    # then ✏️ with the same text) and said "3 сповіщень" where Ukrainian wants "3 сповіщення".
+    p = await store.people.add(role="journalist", user_id=505, lang="uk")
+    await store.people.set_pref(p.id, "quiet_from", "23:00")
+    await store.people.set_pref(p.id, "quiet_to", "07:00")
+    posts = {post.message_id: post for post in await store.posts.recent(limit=4)}
+    body = {"messages": [{"html": "x", "buttons": []}], "plain": "x"}
+    for message_id, kind in ((1, "new"), (2, "new"), (1, "edit"), (3, "new")):
+        aid = await store.alerts.enqueue(
+            person_id=p.id,
+            post_id=posts[message_id].id,
+            kind=kind,
+            version=2 if kind == "edit" else 1,
+            payload=body,
+            held=True,
+        )
+        assert aid is not None
+    assert await release_quiet(store, at=datetime(2025, 12, 4, 5, 1, tzinfo=UTC)) == 1
+    (digest,) = [a for a in await store.alerts.for_person(p.id) if a.kind == "digest"]
+    text, _ = parse_html(digest.payload["messages"][0]["html"])
+    assert text.startswith("Поки у вас були тихі години: 3 сповіщення\n")
+    assert text.count("https://t.me/grid_ministry_demo/1") == 1
+    assert "✏️ Ivanna Kovalenko (@grid_ministry_demo)" in text  # shown once, as edited
+
+
+@pytest.mark.parametrize(
+    ("lang", "n", "quiet", "daily"),
+    [
+        ("uk", 1, "1 сповіщення", "1 допис"),
+        ("uk", 3, "3 сповіщення", "3 дописи"),
+        ("uk", 5, "5 сповіщень", "5 дописів"),
+        ("uk", 11, "11 сповіщень", "11 дописів"),
+        ("uk", 22, "22 сповіщення", "22 дописи"),
+        ("ru", 1, "1 оповещение", "1 пост"),
+        ("ru", 3, "3 оповещения", "3 поста"),
+        ("ru", 11, "11 оповещений", "11 постов"),
+        ("ru", 21, "21 оповещение", "21 пост"),
+        ("en", 1, "1 alert", "1 matching post"),
+        ("en", 2, "2 alerts", "2 matching posts"),
+        ("de", 2, "2 alerts", "2 matching posts"),  # an unknown language falls back to English
+    ],
+)
+def test_digest_titles_agree_with_the_number(lang: str, n: int, quiet: str, daily: str) -> None:
+    assert quiet_title(n, lang).endswith(": " + quiet)
+    assert daily_title(n, lang).split(": ", 1)[1].startswith(daily + " ")
