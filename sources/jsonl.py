@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 _CHUNK = 1 << 20  # bytes read per poll; a longer line is read whole all the same
 
 
+# The string fields we keep: each must be text a database can store.
+_STORED_STRINGS = ("text", "media", "forward_from", "forward_link", "title", "links")
 # Clock skew between a feed's writer and us that still counts as "now".
 FUTURE_SLACK = timedelta(days=1)
 
@@ -85,7 +87,26 @@ def _opt_int(obj: dict[str, Any], key: str) -> int | None:
     return value
 
 
+def _check_unicode(obj: dict[str, Any]) -> None:
+    """JSON may escape half of a surrogate pair (`\\ud83d` alone): Python reads it, but no
+    UTF-8 store can hold it, so the line would fail at every retry and stall the feed."""
+    for key in _STORED_STRINGS:
+        value = obj.get(key)
+        for item in value if isinstance(value, list) else (value,):
+            if not isinstance(item, str):
+                continue
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                code = ord(item[exc.start])
+                raise ValueError(
+                    f"'{key}' is not valid Unicode: a lone surrogate \\u{code:04x} "
+                    "(half of an emoji or character)"
+                ) from None
+
+
 def _event(obj: dict[str, Any]) -> Event:
+    _check_unicode(obj)
     channel_raw = obj.get("channel")
     if not isinstance(channel_raw, str):
         raise ValueError("'channel' (the channel username) is missing")

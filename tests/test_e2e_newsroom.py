@@ -4,12 +4,14 @@ tests."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.matching import parse_rule, rule_to_json
 from bot.pipeline import Pipeline
-from sources.post import Post
+from sources.jsonl import follow_feed
+from sources.post import Event, Post
 from storage.store import Store
 from tests.test_handlers_harness import JOURNALIST, running_desk
 
@@ -85,5 +87,40 @@ async def test_a_forward_of_a_post_already_alerted_does_not_alert_the_same_peopl
             )
         )
         assert r3.alerts == 2
+    finally:
+        await store.close()
+
+
+async def test_a_feed_line_with_half_an_emoji_is_skipped_not_a_stall(tmp_path: Path) -> None:
+    # JSON can escape half a surrogate pair; the line parsed, failed at the database, and the
+    # feed retried it forever, so every later post waited behind it.
+    store = await Store.open(tmp_path / "feed.db")
+    try:
+        pipe = Pipeline(store)
+        feed = tmp_path / "feed.jsonl"
+        line = '{"channel": "grid_ministry_demo", "id": %d, "date": "2025-12-03T09:0%d:00+00:00",'
+        feed.write_text(
+            (line % (1, 1))
+            + ' "text": "Енергосистема \\ud83d тримається."}\n'
+            + (line % (2, 2))
+            + ' "text": "Енергосистема працює."}\n',
+            encoding="utf-8",
+        )
+        stored_one = asyncio.Event()
+
+        async def handle(event: Event) -> None:
+            await pipe.handle(event)
+            stored_one.set()
+
+        stop = asyncio.Event()
+        task = asyncio.create_task(follow_feed(feed, handle, poll_interval=0.05, stop=stop))
+        try:
+            await asyncio.wait_for(stored_one.wait(), 10)
+        finally:
+            stop.set()
+            await task  # returns cleanly: the bad line did not raise out of the follower
+        stored = await store.posts.get_by_link("grid_ministry_demo", 2)
+        assert stored is not None and stored.text == "Енергосистема працює."
+        assert await store.posts.count() == 1
     finally:
         await store.close()

@@ -110,6 +110,10 @@ def test_deletion_lines() -> None:
         (_line(media=3), "'media' is not a string"),
         (_line(forward_link="t.me/x/1"), "'forward_link' is not a URL"),
         (_line(deleted="yes"), "'deleted' is not true or false"),
+        # Half an emoji, escaped: it used to fail at the database on every retry and stall the
+        # whole feed behind it.
+        (_line(text="\ud83d").replace("\ud83d", "\\ud83d"), r"'text' is not valid Unicode"),
+        (_line(links=["https://example.org/\udc00"]), "'links' is not valid Unicode"),
     ],
 )
 def test_bad_lines_say_where_and_what(line: str, expected: str) -> None:
