@@ -289,6 +289,10 @@ def _message(
         raise _Bad(f"'reply_to_message_id' is not an integer: {_show(reply_to)}")
     if "reply_to_peer_id" in msg:
         reply_to = None  # a reply to a message of another chat: the id means nothing here
+    _check_unicode("text", text)
+    _check_unicode("forwarded_from", forward)
+    for href in links:
+        _check_unicode("text_link href", href)
 
     return Post(
         channel=username,
@@ -360,6 +364,21 @@ def _text(value: Any, key: str, links: list[str] | None, *, list_only: bool = Fa
             if links is not None:
                 links.append(href)
     return "".join(parts)
+
+
+def _check_unicode(key: str, value: str | None) -> None:
+    """JSON may escape half of a surrogate pair (`\\ud83d` alone): Python reads it, but the
+    database cannot store it, and the import would fail halfway instead of up front."""
+    if value is None:
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        code = ord(value[exc.start])
+        raise _Bad(
+            f"'{key}' is not valid Unicode: a lone surrogate \\u{code:04x} "
+            "(half of an emoji or character)"
+        ) from None
 
 
 def _media(msg: dict[str, Any]) -> str | None:

@@ -259,6 +259,30 @@ def test_ill_typed_message_fields(
         load_export(_write(tmp_path, doc), source="taras_verbytskyi")
 
 
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"text": "Енергосистема \ud83d тримається."}, r"'text' is not valid Unicode: .*\\ud83d"),
+        (
+            {"text": [{"type": "text_link", "text": "x", "href": "https://example.org/\udc00"}]},
+            r"'text_link href' is not valid Unicode",
+        ),
+        ({"forwarded_from": "Штаб \ud83d"}, r"'forwarded_from' is not valid Unicode"),
+    ],
+)
+def test_half_an_emoji_is_refused_up_front(
+    tmp_path: Path, change: dict[str, Any], expected: str
+) -> None:
+    # Half a surrogate pair, escaped in the JSON: the import stored the messages before it,
+    # then died with a traceback at the database.
+    doc = _channel_doc()
+    doc["messages"][4].update(change)
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")  # ASCII escapes, as a file would hold it
+    with pytest.raises(SourceError, match=r"message #5 \(id 5\): " + expected):
+        load_export(path, source="taras_verbytskyi")
+
+
 def test_missing_date_and_non_object_message(tmp_path: Path) -> None:
     doc = _channel_doc()
     del doc["messages"][1]["date"], doc["messages"][1]["date_unixtime"]
