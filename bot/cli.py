@@ -66,6 +66,18 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    for n, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            # Python keeps undecodable argv bytes as lone surrogates; stored, they would fail
+            # deep in the database with a traceback.
+            print(
+                f"wirewatch: argument {n} is not valid UTF-8 text (check the terminal's encoding)",
+                file=sys.stderr,
+            )
+            return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(

@@ -77,3 +77,18 @@ def test_bad_input_exits_2_with_one_line(
     assert code == 2 and err.strip() == "wirewatch: there is no rule #7"
     code, _, err = run(capsys, "people", "list", "--db", str(tmp_path / "typo.sqlite"))
     assert code == 2 and "no database at" in err
+
+
+def test_undecodable_argument_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A terminal in another encoding: Python keeps the bytes as lone surrogates, and the rule
+    # used to reach the database and end in a UnicodeEncodeError traceback.
+    db = str(tmp_path / "w.sqlite")
+    code, _, err = run(
+        capsys, "rules", "add", b"\xff\xfe".decode("utf-8", "surrogateescape"), "--db", db
+    )
+    assert code == 2
+    assert err.strip() == (
+        "wirewatch: argument 3 is not valid UTF-8 text (check the terminal's encoding)"
+    )
