@@ -156,27 +156,32 @@ class Pipeline:
         return total
 
     async def _bulk(self, posts: list[Post], analyses: dict[int, Analysis]) -> IngestResult:
-        """Plain posts, in order: new ones inserted together, the rest one by one after."""
+        """Plain posts: new ones inserted together per channel; then, in the batch's order,
+        their alerts and the rest (edits, repeats) one by one."""
         res = IngestResult()
         if not posts:
             return res
-        by_channel: dict[str, list[Post]] = {}
-        for p in posts:
-            by_channel.setdefault(p.channel, []).append(p)
-        later: list[Post] = []
-        for channel, group in by_channel.items():
+        by_channel: dict[str, list[tuple[int, Post]]] = {}
+        for n, p in enumerate(posts):
+            by_channel.setdefault(p.channel, []).append((n, p))
+        # (position in the batch, source, post, analysis, row id); source None for an event
+        # that takes the per-event path (an edit or a repeat).
+        steps: list[tuple[int, Source | None, Post, Any, int]] = []
+        for channel, numbered in by_channel.items():
+            group = [p for _, p in numbered]
             first = group[0]
             src = await self._source(channel, first.channel_id, first.channel_title)
             known = await self.store.posts.known_ids(src.id, [p.message_id for p in group])
-            fresh: list[tuple[Post, Any]] = []
-            for p in group:
+            fresh: list[tuple[int, Post, Any]] = []
+            for n, p in numbered:
                 if p.message_id in known:
-                    later.append(p)  # an edit or a repeat: the per-event path decides
+                    # An edit or a repeat: the per-event path decides.
+                    steps.append((n, None, p, None, 0))
                 else:
                     known.add(p.message_id)
-                    fresh.append((p, analyses.get(id(p)) or analyze(p.text)))
+                    fresh.append((n, p, analyses.get(id(p)) or analyze(p.text)))
             ids = await self.store.posts.insert_many(
-                src.id, [(p, a.norm, a.lemma_text) for p, a in fresh]
+                src.id, [(p, a.norm, a.lemma_text) for _, p, a in fresh]
             )
             res.stored += len(ids)
             top = max(group, key=lambda p: p.message_id)
@@ -184,16 +189,20 @@ class Pipeline:
                 src.id, top.message_id, max(to_ts(p.date) or 0 for p in group)
             )
             if self.alert and src.active:
-                for p, analysis in fresh:
-                    if p.backfill:
-                        continue
-                    if not self._rules.matcher.match(analysis, src.username):
-                        continue
-                    stored = await self.store.posts.get_by_id(ids[p.message_id])
-                    assert stored is not None
-                    res.alerts += await self._alert_new(src, stored, analysis, set())
-        for p in later:
-            res.add(await self._post(p))
+                for n, p, analysis in fresh:
+                    if not p.backfill:
+                        steps.append((n, src, p, analysis, ids[p.message_id]))
+        # Alerts in the order the events came, as handle() one by one would queue them: an
+        # import read channel by channel must not reach a journalist channel by channel.
+        for _, step_src, p, analysis, post_id in sorted(steps, key=lambda step: step[0]):
+            if step_src is None:
+                res.add(await self._post(p))
+                continue
+            if not self._rules.matcher.match(analysis, step_src.username):
+                continue
+            stored = await self.store.posts.get_by_id(post_id)
+            assert stored is not None
+            res.alerts += await self._alert_new(step_src, stored, analysis, set())
         return res
 
     async def _dispatch(self, event: Event) -> IngestResult:

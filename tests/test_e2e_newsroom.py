@@ -124,3 +124,46 @@ async def test_a_feed_line_with_half_an_emoji_is_skipped_not_a_stall(tmp_path: P
         assert await store.posts.count() == 1
     finally:
         await store.close()
+
+
+async def test_an_imported_batch_alerts_in_the_order_of_the_posts_not_by_channel(
+    tmp_path: Path,
+) -> None:
+    # `wirewatch import --alert` of a feed that interleaves channels: the alerts came out
+    # grouped by channel (Nov 19 before Nov 18), not as the posts were made.
+    store = await Store.open(tmp_path / "batch.db")
+    try:
+        person = await store.people.add(role="journalist", user_id=11)
+        await store.rules.add("енергосистема", rule_to_json(parse_rule("енергосистема")))
+        when = datetime(2025, 12, 3, 9, 0, tzinfo=UTC)
+        feed = [
+            Post("grid_ministry_demo", 1, when, "Енергосистема: перше повідомлення."),
+            Post("region_head_demo", 7, when + timedelta(hours=1), "Енергосистема області."),
+            Post("grid_ministry_demo", 2, when + timedelta(hours=2), "Енергосистема: друге."),
+            Post(
+                "grid_ministry_demo",
+                1,
+                when,
+                "Енергосистема: перше повідомлення, уточнене.",
+                edit_date=when + timedelta(hours=3),
+            ),
+            Post("region_head_demo", 8, when + timedelta(hours=4), "Енергосистема вночі."),
+        ]
+        result = await Pipeline(store).handle_batch(feed)
+        assert (result.stored, result.edited) == (4, 1)
+        alerts = await store.alerts.for_person(person.id)
+        order = []
+        for alert in alerts:
+            assert alert.post_id is not None
+            post = await store.posts.get_by_id(alert.post_id)
+            assert post is not None
+            order.append((alert.kind, post.channel, post.message_id))
+        assert order == [
+            ("new", "grid_ministry_demo", 1),
+            ("new", "region_head_demo", 7),
+            ("new", "grid_ministry_demo", 2),
+            ("edit", "grid_ministry_demo", 1),
+            ("new", "region_head_demo", 8),
+        ]
+    finally:
+        await store.close()
