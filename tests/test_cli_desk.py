@@ -92,3 +92,24 @@ def test_undecodable_argument_exits_2_with_one_line(
     assert err.strip() == (
         "wirewatch: argument 3 is not valid UTF-8 text (check the terminal's encoding)"
     )
+
+
+def test_doctor_counts_admins_added_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An operator who provisions from the CLI only was told "nobody can run the bot".
+    monkeypatch.setenv("WIREWATCH_HEALTH_PORT", "0")
+    monkeypatch.delenv("WIREWATCH_BOT__ADMINS", raising=False)
+    db = str(tmp_path / "w.sqlite")
+    assert run(capsys, "people", "add", "7001", "journalist", "--db", db)[0] == 0
+    _, out, _ = run(capsys, "doctor", "--json", "--db", db)
+    (admins,) = [c for c in json.loads(out) if c["check"] == "admins"]
+    assert admins["status"] == "missing"
+    assert run(capsys, "people", "add", "@desk_chief", "admin", "--db", db)[0] == 0
+    _, out, _ = run(capsys, "doctor", "--json", "--db", db)
+    (admins,) = [c for c in json.loads(out) if c["check"] == "admins"]
+    assert admins == {
+        "check": "admins",
+        "status": "ok",
+        "detail": "@desk_chief (from the database)",
+    }

@@ -184,10 +184,7 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         _check(
             out, "bot token", "missing", "WIREWATCH_BOT__TOKEN unset: alerts wait in the outbox"
         )
-    if settings.bot.admins:
-        _check(out, "admins", "ok", ", ".join(str(a) for a in settings.bot.admins))
-    else:
-        _check(out, "admins", "missing", "WIREWATCH_BOT__ADMINS unset: nobody can run the bot")
+    db_admins: list[str] = []  # admins added with `wirewatch people add ... admin`
     parent = db_path.parent if str(db_path.parent) else Path(".")
     if parent.exists() and not os.access(parent, os.W_OK):
         _check(out, "database folder", "fail", f"{parent} is not writable")
@@ -230,8 +227,15 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                 "ok" if people else "missing",
                 f"{len(people)} people" if people else "none besides admins from settings",
             )
+            db_admins = [p.label for p in people if p.role == "admin" and p.active]
         except StorageError as exc:
             _check(out, "database", "fail", str(exc))
+    if settings.bot.admins:
+        _check(out, "admins", "ok", ", ".join(str(a) for a in settings.bot.admins))
+    elif db_admins:
+        _check(out, "admins", "ok", f"{', '.join(db_admins)} (from the database)")
+    else:
+        _check(out, "admins", "missing", "none in WIREWATCH_BOT__ADMINS or the database")
     if tg.sources_file is not None and not Path(tg.sources_file).is_file():
         _check(out, "sources file", "fail", f"{tg.sources_file} does not exist")
     elif tg.sources_file is not None:
