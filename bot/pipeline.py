@@ -293,8 +293,8 @@ class Pipeline:
         if self.alert and src.active:
             _, spans = self._matches(analysis, src)
             for original in originals:
-                person = await self.store.people.get(original.person_id)
-                if person is None or not person.active:
+                person = await self._follow_up_to(original.person_id, src)
+                if person is None:
                     continue
                 payload = await self._compose(
                     "edit",
@@ -335,8 +335,8 @@ class Pipeline:
             stored = await self.store.posts.get_by_id(stored.id)
             assert stored is not None
             for original in await self.store.alerts.originals(stored.id):
-                person = await self.store.people.get(original.person_id)
-                if person is None or not person.active:
+                person = await self._follow_up_to(original.person_id, src)
+                if person is None:
                     continue
                 payload = await self._compose(
                     "delete", stored, src, person, deleted_at=datetime.fromtimestamp(when, UTC)
@@ -399,6 +399,16 @@ class Pipeline:
             if await self._enqueue(person, post, "new", payload, rule.id, None, version):
                 count += 1
         return count
+
+    async def _follow_up_to(self, person_id: int, src: Source) -> Person | None:
+        """Who gets an edit or deletion of a post they were alerted about: not someone removed,
+        nor someone who has muted the source since (they said "no more from this channel")."""
+        person = await self.store.people.get(person_id)
+        if person is None or not person.active:
+            return None
+        if src.id in await self.store.people.muted_sources(person.id):
+            return None
+        return person
 
     async def _alerted_about_origin(self, post: StoredPost) -> set[int]:
         """People already alerted about the post this one forwards: officials forward each

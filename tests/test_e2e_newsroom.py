@@ -11,7 +11,7 @@ from pathlib import Path
 from bot.matching import parse_rule, rule_to_json
 from bot.pipeline import Pipeline
 from sources.jsonl import follow_feed
-from sources.post import Event, Post
+from sources.post import Deletion, Event, Post
 from storage.store import Store
 from tests.test_handlers_harness import JOURNALIST, running_desk
 
@@ -164,6 +164,42 @@ async def test_an_imported_batch_alerts_in_the_order_of_the_posts_not_by_channel
             ("new", "grid_ministry_demo", 2),
             ("edit", "grid_ministry_demo", 1),
             ("new", "region_head_demo", 8),
+        ]
+    finally:
+        await store.close()
+
+
+async def test_muting_a_source_also_stops_the_replies_about_its_earlier_posts(
+    tmp_path: Path,
+) -> None:
+    # A journalist pressed "Mute this source" under an alert, and the channel's edit and
+    # deletion of that very post still arrived as replies.
+    store = await Store.open(tmp_path / "mute.db")
+    try:
+        muted = await store.people.add(role="journalist", user_id=11)
+        other = await store.people.add(role="journalist", user_id=12)
+        await store.rules.add("енергосистема", rule_to_json(parse_rule("енергосистема")))
+        pipe = Pipeline(store)
+        when = datetime(2025, 12, 3, 9, 0, tzinfo=UTC)
+        await pipe.handle(Post("grid_ministry_demo", 1, when, "Енергосистема стабільна."))
+        src = await store.sources.by_username("grid_ministry_demo")
+        assert src is not None
+        await store.people.mute(muted.id, src.id, None)
+        edited = Post(
+            "grid_ministry_demo",
+            1,
+            when,
+            "Енергосистема стабільна, ремонти тривають.",
+            edit_date=when + timedelta(minutes=5),
+        )
+        assert (await pipe.handle(edited)).alerts == 1
+        gone = Deletion("grid_ministry_demo", (1,), when + timedelta(minutes=9))
+        assert (await pipe.handle(gone)).alerts == 1
+        assert [a.kind for a in await store.alerts.for_person(muted.id)] == ["new"]
+        assert [a.kind for a in await store.alerts.for_person(other.id)] == [
+            "new",
+            "edit",
+            "delete",
         ]
     finally:
         await store.close()
