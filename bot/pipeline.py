@@ -267,6 +267,13 @@ class Pipeline:
             already = {a.person_id for a in await self.store.alerts.originals(head.id)}
             alerts = await self._alert_new(src, stored, analysis, already, version=version)
             return IngestResult(stored=0, edited=0, alerts=alerts)
+        versions = await self.store.posts.versions(head.id)
+        if versions and versions[0].text.strip():
+            # The album's first message has its own caption, and that is the album's text.
+            # Another photo's caption is not an edit of it: taking it as one sent everyone a
+            # false "updated" reply, and a reconciliation re-reading both flipped the text back
+            # and forth.
+            return IngestResult(duplicates=1)
         return await self._maybe_edit(src, head, item)
 
     async def _maybe_edit(self, src: Source, existing: StoredPost, post: Post) -> IngestResult:

@@ -203,3 +203,51 @@ async def test_muting_a_source_also_stops_the_replies_about_its_earlier_posts(
         ]
     finally:
         await store.close()
+
+
+async def test_a_second_photo_with_its_own_caption_is_not_an_edit_of_the_album(
+    tmp_path: Path,
+) -> None:
+    # Each photo of an album can carry a caption. The second one replaced the album's text as
+    # an "edit" (a false reply to every journalist, and search lost the real text); a
+    # reconciliation re-reading both photos then flipped it back and forth.
+    store = await Store.open(tmp_path / "album.db")
+    try:
+        person = await store.people.add(role="journalist", user_id=11)
+        await store.rules.add("енергосистема", rule_to_json(parse_rule("енергосистема")))
+        pipe = Pipeline(store)
+        when = datetime(2025, 12, 3, 9, 0, tzinfo=UTC)
+        first = Post(
+            "grid_ministry_demo",
+            10,
+            when,
+            "Енергосистема: відновили підстанцію.",
+            media="photo",
+            grouped_id=77,
+        )
+        second = Post(
+            "grid_ministry_demo", 11, when, "Бригада на місці.", media="photo", grouped_id=77
+        )
+        await pipe.handle(first)
+        assert (await pipe.handle(second)).edited == 0
+        await pipe.handle(first)  # a reconciliation re-reads the album
+        assert (await pipe.handle(second)).edited == 0
+        album = await store.posts.get_by_link("grid_ministry_demo", 10)
+        assert album is not None
+        assert (album.version, album.text) == (1, "Енергосистема: відновили підстанцію.")
+        # The album's own caption edited for real is still an edit.
+        fixed = Post(
+            "grid_ministry_demo",
+            10,
+            when,
+            "Енергосистема: відновили дві підстанції.",
+            media="photo",
+            grouped_id=77,
+            edit_date=when + timedelta(minutes=3),
+        )
+        assert (await pipe.handle(fixed)).edited == 1
+        assert (await pipe.handle(second)).edited == 0
+        kinds = [a.kind for a in await store.alerts.for_person(person.id)]
+        assert kinds == ["new", "edit"]
+    finally:
+        await store.close()
