@@ -402,7 +402,9 @@ def _media(msg: dict[str, Any]) -> str | None:
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
+    # Within SQLite's signed 64-bit integers: a bigger id would pass the check and then fail
+    # at the database halfway through the import.
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**63) <= value < 2**63
 
 
 def _show(value: Any) -> str:

@@ -33,12 +33,19 @@ _CHUNK = 1 << 20  # bytes read per poll; a longer line is read whole all the sam
 
 # The string fields we keep: each must be text a database can store.
 _STORED_STRINGS = ("text", "media", "forward_from", "forward_link", "title", "links")
+_INT_LIMIT = 2**63
 # Clock skew between a feed's writer and us that still counts as "now".
 FUTURE_SLACK = timedelta(days=1)
 
 
 def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _in_range(value: int) -> bool:
+    # SQLite integers are signed 64-bit: a bigger number would fail at the database on every
+    # retry and stall the feed behind it.
+    return -_INT_LIMIT <= value < _INT_LIMIT
 
 
 def _where(path: str, lineno: int) -> str:
@@ -84,6 +91,8 @@ def _opt_int(obj: dict[str, Any], key: str) -> int | None:
         return None
     if not _is_int(value):
         raise ValueError(f"'{key}' is not an integer: {value!r}"[:120])
+    if not _in_range(value):
+        raise ValueError(f"'{key}' is out of range (64-bit): {value!r}"[:120])
     return value
 
 
@@ -117,6 +126,8 @@ def _event(obj: dict[str, Any]) -> Event:
     message_id = obj.get("id")
     if not _is_int(message_id) or message_id <= 0:
         raise ValueError(f"'id' is not a positive integer: {message_id!r}"[:120])
+    if not _in_range(message_id):
+        raise ValueError(f"'id' is out of range (64-bit): {message_id!r}"[:120])
     date = _date(obj, "date")
     edit_date = _date(obj, "edit_date")
     channel_id = _opt_int(obj, "channel_id")

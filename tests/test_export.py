@@ -248,6 +248,9 @@ def test_bad_text_names_the_message() -> None:
         (4, {"photo": True}, r"'photo' is not a string"),
         (4, {"forwarded_from": 12}, r"'forwarded_from' is not a string"),
         (4, {"reply_to_message_id": "3"}, r"'reply_to_message_id' is not an integer"),
+        # Past SQLite's 64-bit integers: refused up front, not at the database halfway through.
+        (4, {"id": 2**64}, r"message #5: 'id' is not an integer: 18446744073709551616"),
+        (4, {"reply_to_message_id": 2**63}, r"'reply_to_message_id' is not an integer"),
     ],
 )
 def test_ill_typed_message_fields(

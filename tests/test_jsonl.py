@@ -107,6 +107,10 @@ def test_deletion_lines() -> None:
         (_line(links=[1]), "'links' is not a list of URLs"),
         (_line(grouped_id="7"), "'grouped_id' is not an integer"),
         (_line(reply_to=1.5), "'reply_to' is not an integer"),
+        # Past SQLite's 64-bit integers: the line failed at the database and stalled the feed.
+        (_line(id=2**64), r"'id' is out of range \(64-bit\): 18446744073709551616"),
+        (_line(grouped_id=2**63), r"'grouped_id' is out of range \(64-bit\)"),
+        (_line(channel_id=-(2**63) - 1), r"'channel_id' is out of range \(64-bit\)"),
         (_line(media=3), "'media' is not a string"),
         (_line(forward_link="t.me/x/1"), "'forward_link' is not a URL"),
         (_line(deleted="yes"), "'deleted' is not true or false"),
