@@ -43,16 +43,22 @@ from bot.jobs import schedule_jobs
 from bot.logging_setup import component
 from bot.pipeline import IngestResult, Pipeline
 from bot.settings import TELEGRAM_BOT_API, Settings
-from sources.post import Event
+from sources.post import Deletion, Event
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
+POISON_ATTEMPTS = 3  # tries before a feed line that keeps failing is skipped
 SHUTDOWN_BUDGET = 8.0  # seconds from the signal to a closed database (systemd waits 10+)
 RESTART_MIN = 1.0
 RESTART_MAX = 60.0
 STABLE_AFTER = 60.0  # a component that ran this long restarts quickly again if it fails
 FEED_STATE = "feed.offset:"  # state key prefix; the feed's absolute path follows
+
+
+def _event_id(event: Event) -> str:
+    ids = event.message_ids if isinstance(event, Deletion) else (event.message_id,)
+    return f"@{event.channel}/{','.join(str(i) for i in ids)}"
 
 
 class _Stopping(Exception):
@@ -93,6 +99,7 @@ class App:
         self.degraded: list[str] = []
         self.problems: list[str] = []  # configuration that is wrong, not merely absent
         self.feed_offsets: dict[str, int] = {}
+        self.feed_skipped = 0  # feed events skipped because storing them kept failing
         self.started_at = time.time()
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
@@ -467,9 +474,31 @@ class App:
         return result
 
     async def _ingest_feed_line(self, event: Event) -> None:
-        if self.stop_event.is_set():
-            raise _Stopping
-        await self.ingest(event)
+        """One feed event. A line that keeps failing for its own sake is skipped after
+        POISON_ATTEMPTS tries, logged and reported, so one bad line cannot stall the feed
+        forever; database and disk trouble is not the line's fault and is retried as long as
+        it lasts (the supervisor restarts the follower at the same offset)."""
+        for attempt in range(1, POISON_ATTEMPTS + 1):
+            if self.stop_event.is_set():
+                raise _Stopping
+            try:
+                await self.ingest(event)
+                return
+            except (sqlite3.OperationalError, OSError):
+                raise
+            except Exception as exc:  # deliberately broad: any other failure is the line's own
+                if attempt < POISON_ATTEMPTS:
+                    log.warning(
+                        "feed event %s failed (attempt %d): %s", _event_id(event), attempt, exc
+                    )
+                    await asyncio.sleep(0.1 * attempt)
+                    continue
+                log.exception("feed event %s skipped after %d attempts", _event_id(event), attempt)
+                self.feed_skipped += 1
+                if self.store is not None:
+                    await self.store.state.set(
+                        "feed.last_skipped", f"{_event_id(event)}: {type(exc).__name__}: {exc}"
+                    )
 
     async def _follow(self, path: Path) -> None:
         from sources.jsonl import follow_feed
@@ -569,6 +598,7 @@ class App:
             "bot": "enabled" if self.bot is not None else "disabled",
             "listener": "enabled" if self.listener is not None else "disabled",
             "feeds": dict(self.feed_offsets),
+            "feed_skipped": self.feed_skipped,
         }
         healthy = all(s.up for s in self.components.values()) and not self._stopping
         store = self.store

@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -166,3 +167,33 @@ def test_json_logs_carry_context_and_never_the_token(tmp_path: Path) -> None:
     assert DEFAULT_TOKEN not in raw
     assert DEFAULT_TOKEN.split(":")[1] not in raw
     assert "0123456789abcdef0123456789abcdef" not in raw
+
+
+async def test_a_feed_line_that_keeps_failing_is_skipped_not_retried_forever(
+    tmp_path: Path,
+) -> None:
+    db, feed = tmp_path / "w.db", tmp_path / "feed.jsonl"
+    await provision(db)
+    # A real fault inside SQLite: storing post 2 always fails, whatever we do.
+    con = sqlite3.connect(db)
+    con.execute(
+        "CREATE TRIGGER poison BEFORE INSERT ON posts WHEN NEW.message_id = 2"
+        " BEGIN SELECT RAISE(ABORT, 'poisoned row'); END"
+    )
+    con.commit()
+    con.close()
+    feed.write_text("".join(post_line(n) + "\n" for n in range(1, 4)), encoding="utf-8")
+    port = free_port()
+    app = App(Settings(db=db, health_port=port), feeds=[feed], feed_poll=0.05)
+    await app.start()
+    try:
+        # Posts 1 and 3 are stored: the bad line did not stall the feed behind it.
+        await _until(lambda: app.metrics.ingested.labels("new")._value.get() == 2)
+        await _until(lambda: app.feed_skipped == 1)
+        _, text = await _get(f"http://127.0.0.1:{port}/healthz")
+        assert json.loads(text)["feed_skipped"] == 1
+        assert app.store is not None
+        skipped = await app.store.state.get("feed.last_skipped")
+        assert skipped is not None and "/2" in skipped[0] and "poisoned row" in skipped[0]
+    finally:
+        await app.shutdown()
