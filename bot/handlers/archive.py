@@ -277,7 +277,8 @@ def archive_router() -> Router:
             return
         csv_bytes, json_bytes = export_files(posts, _zone(person))
         more = f" (the newest {EXPORT_LIMIT}; narrow with since:/until:)" if page.cursor else ""
-        await progress.edit_text(f"✅ {len(posts)} posts{more}")
+        noun = "post" if len(posts) == 1 else "posts"
+        await progress.edit_text(f"✅ {len(posts)} {noun}{more}")
         await message.answer_document(BufferedInputFile(csv_bytes, "wirewatch-export.csv"))
         await message.answer_document(BufferedInputFile(json_bytes, "wirewatch-export.json"))
 
