@@ -204,3 +204,41 @@ def test_jsonl_feed_import_and_demo_rules(
     assert [h["message_id"] for h in json.loads(out)] == [10]
     code, out, _ = run(capsys, "search", "погода deleted:yes", "--json", "--db", str(db))
     assert [h["message_id"] for h in json.loads(out)] == [11]
+
+
+async def _sources_and_desk(db: Path) -> None:
+    store = await Store.open(db)
+    try:
+        await store.sources.ensure("genstaff_demo", peer_id=1654098731)
+        await store.sources.ensure("hur_demo", peer_id=1590213377)
+        await store.people.add(role="journalist", user_id=5001)
+        # from: rules alert on every post of the channel, whatever it says.
+        for rule in ("from:@genstaff_demo", "from:@hur_demo"):
+            await store.rules.add(rule, rule_to_json(parse_rule(rule)))
+    finally:
+        await store.close()
+
+
+async def _alert_dates(db: Path) -> list[int]:
+    store = await Store.open(db)
+    try:
+        rows = await store.db.fetchall(
+            "SELECT p.date FROM alerts a JOIN posts p ON p.id = a.post_id ORDER BY a.id"
+        )
+        return [int(r[0]) for r in rows]
+    finally:
+        await store.close()
+
+
+def test_whole_account_import_alerts_in_time_order_across_channels(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "w.db"
+    asyncio.run(_sources_and_desk(db))
+    code, _, err = run(
+        capsys, "import", str(DATA / "export_account" / "result.json"), "--alert", "--db", str(db)
+    )
+    assert code == 0, err
+    dates = asyncio.run(_alert_dates(db))
+    assert len(dates) == 5  # three general staff posts, two intelligence posts
+    assert dates == sorted(dates)  # interleaved by time, not channel by channel

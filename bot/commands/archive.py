@@ -61,7 +61,8 @@ def _load_events(path: Path, source: str | None, known: dict[int, str]) -> list[
     result = load_export(path, source=source, known=known)
     for skipped in result.skipped:
         print(f"skipped {skipped}", file=sys.stderr)
-    return list(result.posts)
+    # The importer groups posts by channel; alerts should reach people in time order.
+    return sorted(result.posts, key=lambda p: (p.date, p.channel, p.message_id))
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
