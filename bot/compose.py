@@ -88,14 +88,24 @@ def compose_alert(
     previous_text: str | None = None,
     deleted_at: datetime | None = None,
     origin_source: SourceLike | None = None,
+    origin_date: datetime | None = None,
 ) -> dict[str, Any]:
     """The alert for one post. `spans` are the matched words (offsets into `post.text`): they
     choose the quote and are highlighted. `previous_text` (edit) is diffed against `post.text`;
     `deleted_at` (delete) defaults to `post.deleted_at`. `origin_source` is the forward origin's
-    source when the caller knows it, so a forward is attributed to the person behind it."""
+    source when the caller knows it, so a forward is attributed to the person behind it, and
+    `origin_date` the original's time when it is stored."""
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
-    draft = build_draft(post, source, lang=lang, tz=tz, spans=spans, origin_source=origin_source)
+    draft = build_draft(
+        post,
+        source,
+        lang=lang,
+        tz=tz,
+        spans=spans,
+        origin_source=origin_source,
+        origin_date=origin_date,
+    )
     buttons = _buttons(kind, post, lang)
     if kind in ("new", "digest"):
         return _payload(draft.runs(), draft.plain(), buttons)

@@ -308,11 +308,13 @@ def build_draft(
     tz: str,
     spans: Iterable[SpanLike] = (),
     origin_source: SourceLike | None = None,
+    origin_date: datetime | None = None,
 ) -> Draft:
     """The draft of `post` for a journalist reading `lang` in zone `tz`.
 
     A forwarded post is attributed to its origin: `origin_source` when the caller knows that
-    channel as a source, else the origin's @name or title; never to the forwarder.
+    channel as a source, else the origin's @name or title; never to the forwarder. Its time is
+    the original's (`origin_date`) when the caller has the original stored.
     """
     lang = _lang(lang)
     text = post.text or ""
@@ -341,7 +343,7 @@ def build_draft(
         quote_end=qb,
         open_quote=left,
         close_quote=right,
-        when=format_when(post.date, tz, lang),
+        when=format_when(origin_date if origin.forwarded and origin_date else post.date, tz, lang),
         link=origin.link,
         credit=credit_line(post, lang, origin),
         spans=inside,

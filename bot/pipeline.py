@@ -17,8 +17,8 @@ from typing import Any
 
 from bot.compose import compose_alert
 from bot.digest import in_quiet_hours
-from bot.drafts import origin_of
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
+from bot.origins import lookup_origin
 from sources.post import Deletion, Event, Post, SourceError, parse_permalink
 from storage.db import now
 from storage.models import Person, Rule, Source, StoredPost, to_ts
@@ -437,18 +437,17 @@ class Pipeline:
     async def _compose(
         self, kind: str, post: StoredPost, src: Source, person: Person, **extra: Any
     ) -> dict[str, Any]:
-        """The person's draft; a forward is credited to its origin when we know that channel."""
-        origin = origin_of(post)
-        origin_src = None
-        if origin.forwarded and origin.username:
-            origin_src = await self.store.sources.by_username(origin.username)
+        """The person's draft; a forward is credited to its origin when we know that channel,
+        and dated by the original when we have it."""
+        origin = await lookup_origin(self.store, post)
         return compose_alert(
             kind,  # type: ignore[arg-type]
             post,
             src,
             lang=person.lang,
             tz=person.tz,
-            origin_source=origin_src,
+            origin_source=origin.source,
+            origin_date=origin.date,
             **extra,
         )
 

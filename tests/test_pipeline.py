@@ -182,3 +182,23 @@ async def test_alerts_in_quiet_hours_are_held_for_the_digest(store: Store) -> No
     assert len(await store.alerts.held(night.id)) == 1
     assert await store.alerts.held(awake.id) == []
     assert len(await store.alerts.for_person(awake.id)) == 1
+
+
+async def test_a_forward_is_dated_by_its_original_when_we_have_it(store: Store) -> None:
+    await store.people.add(role="journalist", user_id=1)
+    await add_rule(store, "from:@relay_channel")  # only the forwarder's posts alert
+    pipe = Pipeline(store)
+    await pipe.handle(post(40, "Делегація прибула на переговори."))  # 11:30 Kyiv
+    forward = Post(
+        channel="relay_channel",
+        message_id=7,
+        date=T0 + timedelta(minutes=15),  # forwarded at 11:45 Kyiv
+        text="Делегація прибула на переговори.",
+        forward_from="@sec_council",
+        forward_link="https://t.me/sec_council/40",
+    )
+    assert (await pipe.handle(forward)).alerts == 1
+    (alert,) = await store.alerts.for_person(1)
+    plain = alert.payload["plain"]
+    assert "https://t.me/sec_council/40" in plain
+    assert "11:30" in plain and "11:45" not in plain

@@ -18,7 +18,7 @@ from bot.settings import Settings
 from bot.snippets import snippet
 from sources.export import load_export
 from sources.jsonl import read_feed
-from sources.post import Event, SourceError, normalize_username
+from sources.post import Event, Post, SourceError, normalize_username
 from storage.db import StorageError
 
 PROGRESS_FROM = 2000  # posts; smaller imports finish before a bar is worth drawing
@@ -62,7 +62,10 @@ def _load_events(path: Path, source: str | None, known: dict[int, str]) -> list[
     for skipped in result.skipped:
         print(f"skipped {skipped}", file=sys.stderr)
     # The importer groups posts by channel; alerts should reach people in time order.
-    return sorted(result.posts, key=lambda p: (p.date, p.channel, p.message_id))
+    return sorted(
+        result.posts,
+        key=lambda e: (e.date, e.channel, e.message_id if isinstance(e, Post) else 0),
+    )
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:

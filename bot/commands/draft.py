@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cli import UsageError
 from bot.compose import Kind, compose_alert
-from bot.drafts import build_draft, origin_of
+from bot.drafts import build_draft
+from bot.origins import lookup_origin
 from bot.runtime import open_store, print_json
 from bot.settings import Settings
 from sources.post import SourceError, parse_permalink
@@ -47,16 +48,28 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         if post is None:
             raise UsageError(f"no stored post {args.link.strip()} (import or follow it first)")
         source = await store.sources.get(post.source_id)
-        origin = origin_of(post)
-        origin_source = None
-        if origin.forwarded and origin.username:
-            origin_source = await store.sources.by_username(origin.username)
+        origin = await lookup_origin(store, post)
     kind: Kind = "delete" if post.deleted_at is not None else "new"
-    payload = compose_alert(kind, post, source, lang=lang, tz=tz, origin_source=origin_source)
+    payload = compose_alert(
+        kind,
+        post,
+        source,
+        lang=lang,
+        tz=tz,
+        origin_source=origin.source,
+        origin_date=origin.date,
+    )
     if not args.json:
         print(payload["plain"])
         return 0
-    draft = build_draft(post, source, lang=lang, tz=tz, origin_source=origin_source)
+    draft = build_draft(
+        post,
+        source,
+        lang=lang,
+        tz=tz,
+        origin_source=origin.source,
+        origin_date=origin.date,
+    )
     print_json(
         {
             "kind": kind,

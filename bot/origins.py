@@ -1,0 +1,35 @@
+"""What we know about a forwarded post's origin: its source (for attribution) and, when the
+original is stored too, when the original was posted (the time a journalist cites)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.drafts import origin_of
+from sources.post import SourceError, parse_permalink
+from storage.models import Source, StoredPost
+from storage.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class OriginInfo:
+    source: Source | None = None
+    date: datetime | None = None
+
+
+async def lookup_origin(store: Store, post: StoredPost) -> OriginInfo:
+    origin = origin_of(post)
+    if not origin.forwarded:
+        return OriginInfo()
+    source = await store.sources.by_username(origin.username) if origin.username else None
+    date = None
+    if post.forward_link:
+        try:
+            username, message_id = parse_permalink(post.forward_link)
+        except SourceError:
+            username = ""
+        if username:
+            original = await store.posts.get_by_link(username, message_id)
+            date = original.date if original is not None else None
+    return OriginInfo(source, date)
