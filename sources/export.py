@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeGuard
 
-from sources.post import Post, SourceError, normalize_username
+from sources.post import Post, SourceError, lone_surrogate, normalize_username
 
 CHANNEL_TYPES = frozenset({"public_channel", "private_channel"})
 
@@ -367,18 +367,8 @@ def _text(value: Any, key: str, links: list[str] | None, *, list_only: bool = Fa
 
 
 def _check_unicode(key: str, value: str | None) -> None:
-    """JSON may escape half of a surrogate pair (`\\ud83d` alone): Python reads it, but the
-    database cannot store it, and the import would fail halfway instead of up front."""
-    if value is None:
-        return
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        code = ord(value[exc.start])
-        raise _Bad(
-            f"'{key}' is not valid Unicode: a lone surrogate \\u{code:04x} "
-            "(half of an emoji or character)"
-        ) from None
+    if value is not None and (problem := lone_surrogate(key, value)):
+        raise _Bad(problem)
 
 
 def _media(msg: dict[str, Any]) -> str | None:

@@ -24,7 +24,14 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 
-from sources.post import Deletion, Event, Post, SourceError, normalize_username
+from sources.post import (
+    Deletion,
+    Event,
+    Post,
+    SourceError,
+    lone_surrogate,
+    normalize_username,
+)
 
 log = logging.getLogger(__name__)
 
@@ -97,21 +104,11 @@ def _opt_int(obj: dict[str, Any], key: str) -> int | None:
 
 
 def _check_unicode(obj: dict[str, Any]) -> None:
-    """JSON may escape half of a surrogate pair (`\\ud83d` alone): Python reads it, but no
-    UTF-8 store can hold it, so the line would fail at every retry and stall the feed."""
     for key in _STORED_STRINGS:
         value = obj.get(key)
         for item in value if isinstance(value, list) else (value,):
-            if not isinstance(item, str):
-                continue
-            try:
-                item.encode("utf-8")
-            except UnicodeEncodeError as exc:
-                code = ord(item[exc.start])
-                raise ValueError(
-                    f"'{key}' is not valid Unicode: a lone surrogate \\u{code:04x} "
-                    "(half of an emoji or character)"
-                ) from None
+            if isinstance(item, str) and (problem := lone_surrogate(key, item)):
+                raise ValueError(problem)
 
 
 def _event(obj: dict[str, Any]) -> Event:

@@ -42,6 +42,20 @@ def parse_permalink(link: str) -> tuple[str, int]:
     return normalize_username(m.group("name")), int(m.group("id"))
 
 
+def lone_surrogate(key: str, value: str) -> str | None:
+    """Why `value` cannot be stored, or None. JSON may escape half of a surrogate pair
+    (`\\ud83d` alone): Python reads it, but no UTF-8 store can hold it, so a source must refuse
+    it up front rather than fail at the database (an import halfway, a feed on every retry)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"'{key}' is not valid Unicode: a lone surrogate \\u{ord(value[exc.start]):04x} "
+            "(half of an emoji or character)"
+        )
+    return None
+
+
 def permalink(username: str, message_id: int) -> str:
     return f"https://t.me/{username}/{message_id}"
 
