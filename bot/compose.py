@@ -89,12 +89,14 @@ def compose_alert(
     deleted_at: datetime | None = None,
     origin_source: SourceLike | None = None,
     origin_date: datetime | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """The alert for one post. `spans` are the matched words (offsets into `post.text`): they
     choose the quote and are highlighted. `previous_text` (edit) is diffed against `post.text`;
     `deleted_at` (delete) defaults to `post.deleted_at`. `origin_source` is the forward origin's
     source when the caller knows it, so a forward is attributed to the person behind it, and
-    `origin_date` the original's time when it is stored."""
+    `origin_date` the original's time when it is stored. `now` adds the year to a date from
+    another year."""
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
     draft = build_draft(
@@ -105,6 +107,7 @@ def compose_alert(
         spans=spans,
         origin_source=origin_source,
         origin_date=origin_date,
+        now=now,
     )
     buttons = _buttons(kind, post, lang)
     if kind in ("new", "digest"):

@@ -170,9 +170,15 @@ _CHANGES = {"uk": "Що змінилося:", "ru": "Что изменилось
 _NO_TEXT = {"uk": "(допис без тексту)", "ru": "(пост без текста)", "en": "(post without text)"}
 
 
-def format_when(moment: datetime, tz: str, lang: str) -> str:
-    """ "18:08, 24 листопада" / "18:08, 24 November" / "18:08, 24 ноября" in zone `tz`."""
-    return format_datetime(moment, "HH:mm, d MMMM", tzinfo=ZoneInfo(tz), locale=_lang(lang))
+def format_when(moment: datetime, tz: str, lang: str, *, now: datetime | None = None) -> str:
+    """ "18:08, 24 листопада" / "18:08, 24 November" / "18:08, 24 ноября" in zone `tz`; with the
+    year ("24 листопада 2024") when `now` is given and falls in another year, so an old post
+    pasted into today's article does not read as this year's."""
+    zone = ZoneInfo(tz)
+    pattern = "HH:mm, d MMMM"
+    if now is not None and moment.astimezone(zone).year != now.astimezone(zone).year:
+        pattern = "HH:mm, d MMMM y"
+    return format_datetime(moment, pattern, tzinfo=zone, locale=_lang(lang))
 
 
 def format_clock(moment: datetime, tz: str) -> str:
@@ -309,6 +315,7 @@ def build_draft(
     spans: Iterable[SpanLike] = (),
     origin_source: SourceLike | None = None,
     origin_date: datetime | None = None,
+    now: datetime | None = None,
 ) -> Draft:
     """The draft of `post` for a journalist reading `lang` in zone `tz`.
 
@@ -343,7 +350,9 @@ def build_draft(
         quote_end=qb,
         open_quote=left,
         close_quote=right,
-        when=format_when(origin_date if origin.forwarded and origin_date else post.date, tz, lang),
+        when=format_when(
+            origin_date if origin.forwarded and origin_date else post.date, tz, lang, now=now
+        ),
         link=origin.link,
         credit=credit_line(post, lang, origin),
         spans=inside,

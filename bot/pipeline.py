@@ -448,6 +448,7 @@ class Pipeline:
             tz=person.tz,
             origin_source=origin.source,
             origin_date=origin.date,
+            now=datetime.now(UTC),
             **extra,
         )
 

@@ -228,3 +228,17 @@ def test_word_diff_of_a_rewrite_is_bounded() -> None:
     assert "ще змін" in diff_plain(diff, "uk")
     rewrite = word_diff(old, " ".join(f"нове{i}" for i in range(3000)))
     assert all(len(p.text) <= 302 for h in rewrite.hunks for p in h.pieces)
+
+
+def test_a_date_from_another_year_carries_the_year() -> None:
+    from datetime import UTC, datetime
+
+    from bot.drafts import format_when
+
+    moment = datetime(2024, 11, 18, 9, 0, tzinfo=UTC)  # 11:00 in Kyiv
+    same_year = datetime(2024, 12, 30, tzinfo=UTC)
+    next_year = datetime(2025, 1, 2, tzinfo=UTC)
+    assert format_when(moment, "Europe/Kyiv", "uk", now=same_year) == "11:00, 18 листопада"
+    assert format_when(moment, "Europe/Kyiv", "uk", now=next_year) == "11:00, 18 листопада 2024"
+    assert format_when(moment, "Europe/Kyiv", "en", now=next_year) == "11:00, 18 November 2024"
+    assert format_when(moment, "Europe/Kyiv", "uk") == "11:00, 18 листопада"  # no clock, no year

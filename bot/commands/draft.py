@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -58,6 +59,7 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         tz=tz,
         origin_source=origin.source,
         origin_date=origin.date,
+        now=datetime.now(UTC),
     )
     if not args.json:
         print(payload["plain"])
@@ -69,6 +71,7 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         tz=tz,
         origin_source=origin.source,
         origin_date=origin.date,
+        now=datetime.now(UTC),
     )
     print_json(
         {

@@ -11,6 +11,7 @@ import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
@@ -35,6 +36,7 @@ from bot.handlers.common import (
     send_runs,
 )
 from bot.matching import RuleSyntaxError
+from bot.origins import lookup_origin
 from bot.render import Run, escape, join_runs
 from bot.search import QueryError, SearchPage, search_posts
 from bot.snippets import snippet
@@ -378,5 +380,15 @@ async def send_post(
     await send_runs(bot, chat_id, runs)
     if not post.text.strip():
         return
-    draft = compose_alert("new", post, src, lang=person.lang, tz=person.tz)
+    origin = await lookup_origin(store, post)
+    draft = compose_alert(
+        "new",
+        post,
+        src,
+        lang=person.lang,
+        tz=person.tz,
+        origin_source=origin.source,
+        origin_date=origin.date,
+        now=datetime.now(UTC),
+    )
     await send_runs(bot, chat_id, join_runs([Run("📝 Draft", "b")], "\n", draft["plain"]))
