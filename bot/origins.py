@@ -4,8 +4,10 @@ original is stored too, when the original was posted (the time a journalist cite
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
+from bot.compose import Kind, compose_alert
 from bot.drafts import origin_of
 from sources.post import SourceError, parse_permalink
 from storage.models import Source, StoredPost
@@ -33,3 +35,28 @@ async def lookup_origin(store: Store, post: StoredPost) -> OriginInfo:
             original = await store.posts.get_by_link(username, message_id)
             date = original.date if original is not None else None
     return OriginInfo(source, date)
+
+
+async def compose_with_origin(
+    store: Store,
+    kind: Kind,
+    post: StoredPost,
+    source: Source | None,
+    *,
+    lang: str,
+    tz: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """compose_alert with what the store knows of a forward's origin, dated against now."""
+    origin = await lookup_origin(store, post)
+    return compose_alert(
+        kind,
+        post,
+        source,
+        lang=lang,
+        tz=tz,
+        origin_source=origin.source,
+        origin_date=origin.date,
+        now=datetime.now(UTC),
+        **extra,
+    )

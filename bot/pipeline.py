@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from bot.compose import compose_alert
 from bot.digest import in_quiet_hours
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
-from bot.origins import lookup_origin
+from bot.origins import compose_with_origin
 from sources.post import Deletion, Event, Post, SourceError, parse_permalink
 from storage.db import now
 from storage.models import Person, Rule, Source, StoredPost, to_ts
@@ -439,16 +438,13 @@ class Pipeline:
     ) -> dict[str, Any]:
         """The person's draft; a forward is credited to its origin when we know that channel,
         and dated by the original when we have it."""
-        origin = await lookup_origin(self.store, post)
-        return compose_alert(
+        return await compose_with_origin(
+            self.store,
             kind,  # type: ignore[arg-type]
             post,
             src,
             lang=person.lang,
             tz=person.tz,
-            origin_source=origin.source,
-            origin_date=origin.date,
-            now=datetime.now(UTC),
             **extra,
         )
 

@@ -11,7 +11,6 @@ import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
@@ -24,7 +23,6 @@ from aiogram.types import (
     Message,
 )
 
-from bot.compose import compose_alert
 from bot.desk import clip
 from bot.handlers.access import MinRole
 from bot.handlers.common import (
@@ -36,7 +34,7 @@ from bot.handlers.common import (
     send_runs,
 )
 from bot.matching import RuleSyntaxError
-from bot.origins import lookup_origin
+from bot.origins import compose_with_origin
 from bot.render import Run, escape, join_runs
 from bot.search import QueryError, SearchPage, search_posts
 from bot.snippets import snippet
@@ -380,15 +378,5 @@ async def send_post(
     await send_runs(bot, chat_id, runs)
     if not post.text.strip():
         return
-    origin = await lookup_origin(store, post)
-    draft = compose_alert(
-        "new",
-        post,
-        src,
-        lang=person.lang,
-        tz=person.tz,
-        origin_source=origin.source,
-        origin_date=origin.date,
-        now=datetime.now(UTC),
-    )
+    draft = await compose_with_origin(store, "new", post, src, lang=person.lang, tz=person.tz)
     await send_runs(bot, chat_id, join_runs([Run("📝 Draft", "b")], "\n", draft["plain"]))
