@@ -224,7 +224,7 @@ class FakeTelegram:
             if not self.authorized:
                 raise errors.AuthKeyUnregisteredError(request=request)
             return types.updates.State(pts=1, qts=0, date=BASE_DATE, seq=0, unread_count=0)
-        raise NotImplementedError(f"the fake does not answer {type(request).__name__}")
+        raise LookupError(f"the fake does not answer {type(request).__name__}")
 
     def _updates(self, channel: FakeChannel) -> types.Updates:
         return types.Updates(updates=[], users=[], chats=[channel.entity], date=BASE_DATE, seq=0)

@@ -5,6 +5,7 @@ their boolean parts are evaluated. Adding or removing a rule touches only its ow
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -47,18 +48,19 @@ class RuleMatch:
 # kept per post in `Analysis.memo`, so a word shared by many rules is located once.
 
 
-class _Part:
+class _Part(ABC):
     __slots__ = ()
 
-    def test(self, a: Analysis, channel: str) -> bool:
-        raise NotImplementedError
+    @abstractmethod
+    def test(self, a: Analysis, channel: str) -> bool: ...
 
-    def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:
-        """Append where this part matched; called only when `test` is true."""
+    def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:  # noqa: B027
+        """Append where this part matched; called only when `test` is true. The default
+        reports nothing: a negation or a channel filter has no place in the text."""
 
+    @abstractmethod
     def anchors(self) -> list[tuple[str, str]] | None:
         """What a post must contain for this part to match (any one of them), or None."""
-        raise NotImplementedError
 
     def cost(self) -> int:
         """How many posts an anchor lets through, roughly: lower is more selective."""
