@@ -13,6 +13,7 @@ from storage.db import Database
 from storage.models import StoredPost
 
 Column = Literal["norm", "lemmas"]
+PREFIX_INDEX = 4  # characters: the FTS5 prefix index the schema keeps
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +48,16 @@ def _quote(word: str) -> str:
 
 
 def to_fts(node: FtsNode) -> str | None:
-    """FTS5 query text for `node`; None when nothing positive remains to match."""
+    """FTS5 query text for `node`; None when nothing positive remains to match. It may match
+    more than `node` says (prefixes are cut to the indexed length): callers verify hits."""
     if isinstance(node, Term):
         if not node.text:
             return None
-        return f"{node.column} : {_quote(node.text)}" + (" *" if node.prefix else "")
+        if node.prefix:
+            # Narrowed to the indexed prefix length (migration 0003): a superset, which is
+            # what callers verify anyway, at a fraction of the cost of a longer prefix.
+            return f"{node.column} : {_quote(node.text[:PREFIX_INDEX])} *"
+        return f"{node.column} : {_quote(node.text)}"
     if isinstance(node, Phrase):
         words = [w for w in node.words if w]
         if not words:

@@ -250,3 +250,16 @@ async def test_windowed_search_for_frequent_terms_is_exact_whatever_the_id_order
     assert await pages(Filters(source_id=b.id)) == [pid for _, pid, s in expected if s == b.id]
     until = expected[len(expected) // 2][0]
     assert await pages(Filters(until=until)) == [pid for d, pid, _ in expected if d < until]
+
+
+async def test_prefix_terms_use_the_indexed_prefix_and_stay_a_superset(store: Store) -> None:
+    assert to_fts(Term("енергосист", column="norm", prefix=True)) == 'norm : "енер" *'
+    assert to_fts(Term("мир", column="norm", prefix=True)) == 'norm : "мир" *'
+    src = await store.sources.ensure("chan_one")
+    for n, text in enumerate(["енергосистема працює", "енергія сонця", "погода"], 1):
+        await store.posts.insert(src.id, _post(n, text), text, text)
+    hits = await store.search.search(Term("енергосист", column="norm", prefix=True))
+    # Both енер- words come back: the caller's matcher keeps only what the rule says.
+    assert sorted(p.message_id for p in hits) == [1, 2]
+    row = await store.db.fetchone("SELECT sql FROM sqlite_master WHERE name = 'posts_fts'")
+    assert row is not None and "prefix" in row[0]
