@@ -393,15 +393,20 @@ class Pipeline:
         if desk_rule is None and not personal:
             return 0
         count = 0
+        # A desk rule alerts everyone with the same draft, up to language, zone and spans:
+        # compose each distinct one once (a desk of 50 would otherwise cost 50 compositions).
+        drafts: dict[tuple[str, str, tuple[Span, ...]], dict[str, Any]] = {}
         for person in await self.store.people.recipients(src.id):
             if person.id in skip:
                 continue
             rule = personal.get(person.id) or desk_rule
             if rule is None:
                 continue
-            payload = await self._compose(
-                "new", post, src, person, spans=spans.for_person(person.id)
-            )
+            person_spans = spans.for_person(person.id)
+            key = (person.lang, person.tz, person_spans)
+            if key not in drafts:
+                drafts[key] = await self._compose("new", post, src, person, spans=person_spans)
+            payload = drafts[key]
             if await self._enqueue(person, post, "new", payload, rule.id, None, version):
                 count += 1
         return count

@@ -202,3 +202,16 @@ async def test_a_forward_is_dated_by_its_original_when_we_have_it(store: Store) 
     plain = alert.payload["plain"]
     assert "https://t.me/sec_council/40" in plain
     assert "11:30" in plain and "11:45" not in plain
+
+
+async def test_each_person_gets_the_draft_in_their_own_language_and_zone(store: Store) -> None:
+    a = await store.people.add(role="journalist", user_id=1, lang="uk")
+    b = await store.people.add(role="journalist", user_id=2, lang="en")
+    c = await store.people.add(role="journalist", user_id=3, lang="uk", tz="America/New_York")
+    d = await store.people.add(role="journalist", user_id=4, lang="uk")
+    await add_rule(store, "Анкара")
+    await Pipeline(store).handle(post(1, "Делегація прибула до Анкари."))
+    plain = {p.id: (await store.alerts.for_person(p.id))[0].payload["plain"] for p in (a, b, c, d)}
+    assert plain[a.id] == plain[d.id]  # same language, zone and rule: the same draft
+    assert "said on Telegram" in plain[b.id] and "повідом" in plain[a.id]
+    assert "11:30" in plain[a.id] and "04:30" in plain[c.id]  # 09:30 UTC in Kyiv, New York
