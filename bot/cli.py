@@ -65,6 +65,16 @@ def load_settings(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message is written for the person who typed the command: one line, exit 2.
+    Imported here, not at the top, because the command modules (loaded first) import this one."""
+    from bot.desk import DeskError
+    from bot.matching import RuleSyntaxError
+    from bot.search import QueryError
+
+    return (UsageError, SourceError, StorageError, DeskError, QueryError, RuleSyntaxError)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     for n, arg in enumerate(argv, 1):
@@ -91,7 +101,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(args)
         return asyncio.run(func(args, settings))
-    except (UsageError, SourceError, StorageError) as exc:
+    except _user_errors() as exc:
         print(f"wirewatch: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.settings import Settings
 from storage.db import StorageError
 from storage.store import Store
+
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -29,3 +31,29 @@ async def open_store(settings: Settings, *, must_exist: bool = False) -> AsyncIt
 def print_json(value: Any) -> None:
     json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")
+
+
+def print_result(as_json: bool, data: Any, text: str) -> None:
+    """One command's outcome: `data` for scripts (--json), else `text` for people."""
+    if as_json:
+        print_json(data)
+    else:
+        print(text)
+
+
+def print_listing(
+    items: Sequence[T],
+    *,
+    as_json: bool,
+    to_json: Callable[[T], Any],
+    to_line: Callable[[T], str],
+    empty: str,
+) -> None:
+    """A `list` verb: a JSON array, or a line per item with a hint on how to add the first."""
+    if as_json:
+        print_json([to_json(x) for x in items])
+        return
+    if not items:
+        print(empty)
+    for x in items:
+        print(to_line(x))

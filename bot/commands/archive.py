@@ -10,10 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli import UsageError
-from bot.matching import RuleSyntaxError
 from bot.pipeline import IngestResult, Pipeline
 from bot.runtime import open_store, print_json
-from bot.search import QueryError, parse_date, search_posts
+from bot.search import parse_date, search_posts
 from bot.settings import Settings
 from bot.snippets import snippet
 from sources.export import load_export
@@ -101,25 +100,19 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if args.limit < 1 or args.limit > 10_000:
         raise UsageError("--limit must be between 1 and 10000")
     zone = settings.zone
-    try:
-        since = parse_date(args.since, zone) if args.since else None
-        until = parse_date(args.until, zone, end=True) if args.until else None
-    except QueryError as exc:
-        raise UsageError(str(exc)) from exc
+    since = parse_date(args.since, zone) if args.since else None
+    until = parse_date(args.until, zone, end=True) if args.until else None
     source = normalize_username(args.source) if args.source else None
     async with open_store(settings, must_exist=True) as store:
-        try:
-            page = await search_posts(
-                store,
-                args.query,
-                zone=zone,
-                source=source,
-                since=since,
-                until=until,
-                limit=args.limit,
-            )
-        except (QueryError, RuleSyntaxError) as exc:
-            raise UsageError(str(exc)) from exc
+        page = await search_posts(
+            store,
+            args.query,
+            zone=zone,
+            source=source,
+            since=since,
+            until=until,
+            limit=args.limit,
+        )
     if args.json:
         print_json(
             [

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.commands._common import desk_usage, print_listing, print_result
 from bot.desk import Desk
-from bot.runtime import open_store
+from bot.runtime import open_store, print_listing, print_result
 from bot.settings import Settings
 from storage.models import ROLES, Person
 
@@ -51,16 +50,14 @@ def person_line(p: Person) -> str:
 
 async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings) as store:
-        with desk_usage():
-            person = await Desk(store, settings).add_person(args.who, args.role, actor=None)
+        person = await Desk(store, settings).add_person(args.who, args.role, actor=None)
     print_result(args.json, person_json(person), f"{person.label} is now {person.role}")
     return 0
 
 
 async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings, must_exist=True) as store:
-        with desk_usage():
-            person = await Desk(store, settings).remove_person(args.who, actor=None)
+        person = await Desk(store, settings).remove_person(args.who, actor=None)
     print_result(args.json, person_json(person) | {"removed": True}, f"{person.label} removed")
     return 0
 

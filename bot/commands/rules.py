@@ -6,9 +6,8 @@ import argparse
 from typing import Any
 
 from bot.cli import UsageError
-from bot.commands._common import desk_usage, print_listing, print_result
 from bot.desk import RULE_TEST_POSTS, Desk, DeskError
-from bot.runtime import open_store, print_json
+from bot.runtime import open_store, print_json, print_listing, print_result
 from bot.settings import Settings
 from bot.snippets import snippet
 from storage.models import Person, Rule
@@ -53,13 +52,12 @@ def rule_json(r: Rule, owners: dict[int, Person]) -> dict[str, Any]:
 async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings) as store:
         desk = Desk(store, settings)
-        with desk_usage():
-            owner = None
-            if args.owner:
-                owner = await desk.find_person(args.owner)
-                if owner is None:
-                    raise DeskError(f"{args.owner} is not on the desk (wirewatch people add)")
-            rule, created = await desk.add_rule(args.query, owner=owner, actor=None)
+        owner = None
+        if args.owner:
+            owner = await desk.find_person(args.owner)
+            if owner is None:
+                raise DeskError(f"{args.owner} is not on the desk (wirewatch people add)")
+        rule, created = await desk.add_rule(args.query, owner=owner, actor=None)
         owners = {p.id: p for p in await desk.people()}
     print_result(
         args.json,
@@ -72,10 +70,7 @@ async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings, must_exist=True) as store:
         desk = Desk(store, settings)
-        with desk_usage():
-            rule = await desk.remove_rule(
-                await desk.parse_rule_id(args.rule_id), by=None, actor=None
-            )
+        rule = await desk.remove_rule(await desk.parse_rule_id(args.rule_id), by=None, actor=None)
     print_result(
         args.json,
         {"id": rule.id, "query": rule.query, "removed": True},
@@ -103,8 +98,7 @@ async def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.limit <= 100_000:
         raise UsageError("--limit must be between 1 and 100000")
     async with open_store(settings, must_exist=True) as store:
-        with desk_usage():
-            result = await Desk(store, settings).test_rule(args.query, limit=args.limit)
+        result = await Desk(store, settings).test_rule(args.query, limit=args.limit)
     if args.json:
         print_json(
             {

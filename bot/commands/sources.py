@@ -9,9 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.commands._common import desk_usage, print_listing, print_result
 from bot.desk import Desk
-from bot.runtime import open_store
+from bot.runtime import open_store, print_listing, print_result
 from bot.settings import Settings
 from storage.models import LANGS, Source
 
@@ -58,15 +57,14 @@ def source_line(s: Source, lang: str) -> str:
 
 async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings) as store:
-        with desk_usage():
-            res = await Desk(store, settings).watch(
-                args.channel,
-                person=args.person,
-                role=args.role,
-                lang=args.lang or settings.lang,
-                gender=args.gender,
-                actor=None,
-            )
+        res = await Desk(store, settings).watch(
+            args.channel,
+            person=args.person,
+            role=args.role,
+            lang=args.lang or settings.lang,
+            gender=args.gender,
+            actor=None,
+        )
     verb = "added" if res.created else "updated"
     print_result(
         args.json,
@@ -78,8 +76,7 @@ async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings, must_exist=True) as store:
-        with desk_usage():
-            src = await Desk(store, settings).unwatch(args.channel, actor=None)
+        src = await Desk(store, settings).unwatch(args.channel, actor=None)
     print_result(
         args.json,
         source_json(src),
