@@ -35,11 +35,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fakebot
 
+from bot.delivery.notifier import Notifier
+from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
-from bot.notifier import Notifier
-from bot.pipeline import Pipeline
-from bot.settings import BotSettings
-from sources.post import Post
+from bot.service.settings import BotSettings
+from storage.records import Post
 from storage.store import Store
 from tests.fakebot import FakeBotAPI
 

@@ -13,7 +13,7 @@ Search: a database of --search-posts posts (built once through the same bulk pip
 in --workdir for the next run and for bench/memory.py). Official-news sentences from the export
 generator, and in 1 post of 200 an invented surname (the long tail a newsroom really searches
 for). Queries in six classes: 1, 2 and 3 words, prefix (`word*`), phrase (`"a b"`), rare name.
-Ours: bot.search.search_posts (parse, FTS5 MATCH, newest first, verification of every hit with
+Ours: bot.desk.search.search_posts (parse, FTS5 MATCH, newest first, verification of every hit with
 the rule matcher), first page of 20. Baseline: `norm LIKE '%word%'` for each word on the same
 normalised text, newest first, LIMIT 20 (storage.search.SearchRepo.scan_like).
 """
@@ -36,11 +36,11 @@ from zoneinfo import ZoneInfo
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.desk.search import search_posts  # noqa: E402
+from bot.ingest.pipeline import Pipeline  # noqa: E402
 from bot.matching import normalize  # noqa: E402
-from bot.pipeline import Pipeline  # noqa: E402
-from bot.search import search_posts  # noqa: E402
 from sources.export import load_export  # noqa: E402
-from sources.post import Post  # noqa: E402
+from storage.records import Post  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests import gen_export  # noqa: E402
 

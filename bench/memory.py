@@ -98,7 +98,7 @@ async def _measure(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.cli",
+        "bot.cli.main",
         "run",
         "--feed",
         str(feed),

@@ -22,7 +22,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeGuard
 
-from sources.post import Post, SourceError, lone_surrogate, normalize_username
+from storage.records import Post, SourceError, lone_surrogate, normalize_username
 
 CHANNEL_TYPES = frozenset({"public_channel", "private_channel"})
 

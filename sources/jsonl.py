@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 
-from sources.post import (
+from storage.records import (
     Deletion,
     Event,
     Post,

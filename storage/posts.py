@@ -6,9 +6,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sources.post import Post
 from storage.db import Database, now
 from storage.models import PostVersion, StoredPost, to_ts, ts
+from storage.records import Post
 
 _SELECT = "SELECT p.*, s.username FROM posts p JOIN sources s ON s.id = p.source_id"
 

@@ -11,7 +11,7 @@ from aiogram import BaseMiddleware, Router
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Message, TelegramObject, User
 
-from bot.desk import RANK, Desk, rank
+from bot.desk.desk import RANK, Desk, rank
 from storage.models import Person
 
 log = logging.getLogger(__name__)

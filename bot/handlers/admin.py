@@ -10,11 +10,11 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.desk import Desk, DeskError
+from bot.desk.desk import Desk, DeskError
+from bot.drafting.html import Run, join_runs
 from bot.handlers.access import MinRole
 from bot.handlers.common import answer_runs, answer_usage
 from bot.handlers.menu import set_person_commands
-from bot.render import Run, join_runs
 from storage.models import Person
 
 log = logging.getLogger(__name__)

@@ -23,7 +23,10 @@ from aiogram.types import (
     Message,
 )
 
-from bot.desk import clip
+from bot.desk.desk import clip
+from bot.desk.search import QueryError, SearchPage, search_posts
+from bot.drafting.excerpts import snippet
+from bot.drafting.html import Run, escape, join_runs
 from bot.handlers.access import MinRole
 from bot.handlers.common import (
     NO_PREVIEW,
@@ -33,13 +36,10 @@ from bot.handlers.common import (
     reply_target,
     send_runs,
 )
+from bot.ingest.origins import compose_with_origin
 from bot.matching import RuleSyntaxError
-from bot.origins import compose_with_origin
-from bot.render import Run, escape, join_runs
-from bot.search import QueryError, SearchPage, search_posts
-from bot.snippets import snippet
-from sources.post import SourceError, parse_permalink
 from storage.models import Person, StoredPost
+from storage.records import SourceError, parse_permalink
 from storage.store import Store
 
 log = logging.getLogger(__name__)

@@ -8,8 +8,8 @@ from typing import TypeVar
 from aiogram import Bot
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message
 
-from bot.desk import RANK, DeskError, clip
-from bot.render import MESSAGE_LIMIT, Run, escape, join_runs, split_runs, to_html
+from bot.desk.desk import RANK, DeskError, clip
+from bot.drafting.html import MESSAGE_LIMIT, Run, escape, join_runs, split_runs, to_html
 from storage.models import Person
 
 # (command, role needed, usage, one-line description): the menu, /help and usage lines.

@@ -9,7 +9,9 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, Message
 
-from bot.desk import RANK, RULE_TEST_POSTS, Desk, DeskError, clip
+from bot.desk.desk import RANK, RULE_TEST_POSTS, Desk, DeskError, clip
+from bot.drafting.excerpts import snippet
+from bot.drafting.html import Run, escape, join_runs
 from bot.handlers.access import MinRole
 from bot.handlers.common import (
     allowed,
@@ -19,8 +21,6 @@ from bot.handlers.common import (
     lines,
     replace_runs,
 )
-from bot.render import Run, escape, join_runs
-from bot.snippets import snippet
 from storage.models import Person, Rule
 
 _ROLE_INTRO = {

@@ -9,8 +9,8 @@ Usage::
     matcher.match(a, "channel_name")           # -> [RuleMatch(rule_id, spans)]
 """
 
+from bot.desk.fts import rule_to_fts
 from bot.matching.analysis import Analysis, Token, analyze, index_fields
-from bot.matching.fts import rule_to_fts
 from bot.matching.matcher import Matcher, RuleMatch, Span, match_rule
 from bot.matching.normalize import normalize
 from bot.matching.rules import (

@@ -1,0 +1,253 @@
+"""`wirewatch import`, `wirewatch search`, `wirewatch doctor`."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import stat
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.cli.common import UsageError, open_store, print_json
+from bot.desk.search import parse_date, search_posts
+from bot.drafting.excerpts import snippet
+from bot.ingest.pipeline import IngestResult, Pipeline
+from bot.service.settings import Settings
+from sources.export import load_export
+from sources.jsonl import read_feed
+from storage.db import StorageError
+from storage.records import Event, Post, SourceError, normalize_username
+
+PROGRESS_FROM = 2000  # posts; smaller imports finish before a bar is worth drawing
+
+
+def register(sub: Any, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "import",
+        parents=[parent],
+        help="import a Telegram Desktop export (result.json) or a JSONL feed",
+        description="Import posts. Re-importing the same file adds nothing and alerts nobody.",
+    )
+    p.add_argument("path", help="result.json from Telegram Desktop, or a .jsonl feed")
+    p.add_argument("--source", metavar="@USERNAME", help="the channel a single-chat export is")
+    p.add_argument("--alert", action="store_true", help="alert people on matching posts")
+    p.set_defaults(func=cmd_import)
+
+    s = sub.add_parser("search", parents=[parent], help="search the archive, newest first")
+    s.add_argument("query", help='rule grammar: words, "phrases", OR, -word, from:@channel')
+    s.add_argument("--source", metavar="@USERNAME")
+    s.add_argument("--since", metavar="DATE", help="YYYY-MM-DD or ISO datetime")
+    s.add_argument("--until", metavar="DATE", help="YYYY-MM-DD (inclusive) or ISO datetime")
+    s.add_argument("--limit", type=int, default=20)
+    s.add_argument("--json", action="store_true", help="machine-readable output")
+    s.set_defaults(func=cmd_search)
+
+    d = sub.add_parser("doctor", parents=[parent], help="check settings, database and files")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_doctor)
+
+
+def _load_events(path: Path, source: str | None, known: dict[int, str]) -> list[Event]:
+    """Read and validate the whole file before anything is written."""
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        if source:
+            raise UsageError("--source applies to Telegram Desktop exports, not JSONL feeds")
+        return list(read_feed(path))
+    result = load_export(path, source=source, known=known)
+    for skipped in result.skipped:
+        print(f"skipped {skipped}", file=sys.stderr)
+    # The importer groups posts by channel; alerts should reach people in time order.
+    return sorted(
+        result.posts,
+        key=lambda e: (e.date, e.channel, e.message_id if isinstance(e, Post) else 0),
+    )
+
+
+async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    source = normalize_username(args.source) if args.source else None
+    async with open_store(settings) as store:
+        known = {s.peer_id: s.username for s in await store.sources.list() if s.peer_id}
+        events = _load_events(Path(args.path), source, known)
+        pipeline = Pipeline(store, alert=args.alert)
+        bar = None
+        if len(events) >= PROGRESS_FROM:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(events), unit="post", file=sys.stderr, disable=None)
+        try:
+            result = await pipeline.handle_batch(
+                events, progress=bar.update if bar is not None else None
+            )
+        finally:
+            if bar is not None:
+                bar.close()
+    print(_summary(len(events), result))
+    return 0
+
+
+def _summary(read: int, r: IngestResult) -> str:
+    return (
+        f"read {read} events: {r.stored} new posts, {r.edited} edits, {r.deleted} deletions, "
+        f"{r.duplicates} unchanged; {r.alerts} alerts queued"
+    )
+
+
+async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    if args.limit < 1 or args.limit > 10_000:
+        raise UsageError("--limit must be between 1 and 10000")
+    zone = settings.zone
+    since = parse_date(args.since, zone) if args.since else None
+    until = parse_date(args.until, zone, end=True) if args.until else None
+    source = normalize_username(args.source) if args.source else None
+    async with open_store(settings, must_exist=True) as store:
+        page = await search_posts(
+            store,
+            args.query,
+            zone=zone,
+            source=source,
+            since=since,
+            until=until,
+            limit=args.limit,
+        )
+    if args.json:
+        print_json(
+            [
+                {
+                    "channel": h.post.channel,
+                    "message_id": h.post.message_id,
+                    "permalink": h.post.permalink,
+                    "date": h.post.date.isoformat(),
+                    "text": h.post.text,
+                    "spans": [[s.start, s.end] for s in h.spans],
+                    "version": h.post.version,
+                    "deleted": h.post.deleted_at is not None,
+                }
+                for h in page.hits
+            ]
+        )
+        return 0
+    if not page.hits:
+        print("no posts found")
+        return 0
+    for h in page.hits:
+        local = h.post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        flags = (" (edited)" if h.post.version > 1 else "") + (
+            " (deleted)" if h.post.deleted_at else ""
+        )
+        print(f"{local}  @{h.post.channel}  {h.post.permalink}{flags}")
+        print(f"    {snippet(h.post.text, h.spans)}")
+    if page.cursor is not None:
+        print(f"(more results: raise --limit above {args.limit} or narrow with --since/--until)")
+    return 0
+
+
+def _check(results: list[dict[str, str]], name: str, status: str, detail: str) -> None:
+    results.append({"check": name, "status": status, "detail": detail})
+
+
+async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    """Says what is there, what is missing and what is wrong; exit 1 if anything is wrong."""
+    out: list[dict[str, str]] = []
+    db_path = Path(settings.db)
+    _check(out, "time zone", "ok", settings.tz)
+    tg = settings.telegram
+    if tg.configured:
+        _check(out, "telegram api", "ok", f"api id {tg.api_id}, hash set")
+        session = Path(str(tg.session))
+        if not session.suffix:
+            session = session.with_suffix(".session")
+        if session.exists():
+            mode = stat.S_IMODE(session.stat().st_mode)
+            if mode & 0o077:
+                _check(out, "session file", "fail", f"{session} is mode {mode:o}; run chmod 600")
+            else:
+                _check(out, "session file", "ok", str(session))
+        else:
+            _check(out, "session file", "missing", f"{session}: run `wirewatch login`")
+    else:
+        _check(
+            out,
+            "telegram api",
+            "missing",
+            "WIREWATCH_TELEGRAM__API_ID / API_HASH unset: run works without the listener",
+        )
+    if settings.bot.configured:
+        _check(out, "bot token", "ok", f"set; Bot API at {settings.bot.api_url}")
+    else:
+        _check(
+            out, "bot token", "missing", "WIREWATCH_BOT__TOKEN unset: alerts wait in the outbox"
+        )
+    db_admins: list[str] = []  # admins added with `wirewatch people add ... admin`
+    parent = db_path.parent if str(db_path.parent) else Path(".")
+    if parent.exists() and not os.access(parent, os.W_OK):
+        _check(out, "database folder", "fail", f"{parent} is not writable")
+    if db_path.exists() and not os.access(db_path, os.W_OK):
+        _check(out, "database", "fail", f"{db_path} is not writable")
+    else:
+        try:
+            async with open_store(settings) as store:
+                integrity = await store.db.integrity_check()
+                version = await store.db.user_version()
+                posts = await store.posts.count()
+                sources = await store.sources.list()
+                rules = await store.rules.list()
+                people = await store.people.list()
+                depth = await store.alerts.depth()
+                size = await store.db.size_bytes()
+            status = "ok" if integrity == "ok" else "fail"
+            _check(
+                out,
+                "database",
+                status,
+                f"{db_path}: schema v{version}, integrity {integrity}, {size // 1024} KiB",
+            )
+            _check(out, "archive", "ok", f"{posts} posts, {depth} alerts waiting")
+            _check(
+                out,
+                "sources",
+                "ok" if sources else "missing",
+                f"{len(sources)} channels" if sources else "none: add with `sources add`",
+            )
+            _check(
+                out,
+                "rules",
+                "ok" if rules else "missing",
+                f"{len(rules)} rules" if rules else "none: add with `rules add`",
+            )
+            _check(
+                out,
+                "people",
+                "ok" if people else "missing",
+                f"{len(people)} people" if people else "none besides admins from settings",
+            )
+            db_admins = [p.label for p in people if p.role == "admin" and p.active]
+        except StorageError as exc:
+            _check(out, "database", "fail", str(exc))
+    if settings.bot.admins:
+        _check(out, "admins", "ok", ", ".join(str(a) for a in settings.bot.admins))
+    elif db_admins:
+        _check(out, "admins", "ok", f"{', '.join(db_admins)} (from the database)")
+    else:
+        _check(out, "admins", "missing", "none in WIREWATCH_BOT__ADMINS or the database")
+    if tg.sources_file is not None and not Path(tg.sources_file).is_file():
+        _check(out, "sources file", "fail", f"{tg.sources_file} does not exist")
+    elif tg.sources_file is not None:
+        from bot.desk.sources_file import load_sources_file
+
+        try:
+            specs = load_sources_file(tg.sources_file)
+            _check(out, "sources file", "ok", f"{tg.sources_file}: {len(specs)} channels")
+        except SourceError as exc:
+            _check(out, "sources file", "fail", str(exc))
+    from bot.cli.ops import service_checks
+
+    await service_checks(out, settings)
+    if args.json:
+        print_json(out)
+    else:
+        for row in out:
+            print(f"{row['status'].upper():8} {row['check']:16} {row['detail']}")
+    return 1 if any(r["status"] == "fail" for r in out) else 0

@@ -1,0 +1,70 @@
+"""What every command shares: the usage error, the `--db` option, opening the store, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+from bot.service.settings import Settings
+from storage.db import StorageError
+from storage.store import Store
+
+T = TypeVar("T")
+
+
+class UsageError(Exception):
+    """Bad input from the person at the terminal: printed as one line, exit code 2."""
+
+
+def common_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    parent.add_argument("--db", metavar="PATH", help="database file (default: settings)")
+    return parent
+
+
+@asynccontextmanager
+async def open_store(settings: Settings, *, must_exist: bool = False) -> AsyncIterator[Store]:
+    """`must_exist` for commands that only read: a typo in --db should not create a new file."""
+    if must_exist and str(settings.db) != ":memory:" and not Path(settings.db).exists():
+        raise StorageError(f"no database at {settings.db} (import or run something first)")
+    store = await Store.open(settings.db)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, ensure_ascii=False, indent=2, default=str)
+    sys.stdout.write("\n")
+
+
+def print_result(as_json: bool, data: Any, text: str) -> None:
+    """One command's outcome: `data` for scripts (--json), else `text` for people."""
+    if as_json:
+        print_json(data)
+    else:
+        print(text)
+
+
+def print_listing(
+    items: Sequence[T],
+    *,
+    as_json: bool,
+    to_json: Callable[[T], Any],
+    to_line: Callable[[T], str],
+    empty: str,
+) -> None:
+    """A `list` verb: a JSON array, or a line per item with a hint on how to add the first."""
+    if as_json:
+        print_json([to_json(x) for x in items])
+        return
+    if not items:
+        print(empty)
+    for x in items:
+        print(to_line(x))

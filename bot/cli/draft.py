@@ -1,0 +1,91 @@
+"""`wirewatch draft <t.me link>`: the draft of a stored post, as its alert would carry it."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.cli.common import UsageError, open_store, print_json
+from bot.drafting.alert import Kind, compose_alert
+from bot.drafting.draft import build_draft
+from bot.ingest.origins import lookup_origin
+from bot.service.settings import Settings
+from storage.records import SourceError, parse_permalink
+
+
+def register(sub: Any, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "draft",
+        parents=[parent],
+        help="print the paste-ready draft of a stored post",
+        description=(
+            "Print the draft a journalist would get for a stored post: attribution, verbatim "
+            "quote, local time, permalink and photo credit."
+        ),
+    )
+    p.add_argument("link", help="the post's permalink, https://t.me/<channel>/<id>")
+    p.add_argument("--lang", choices=("uk", "en", "ru"), help="draft language (default: settings)")
+    p.add_argument("--tz", metavar="ZONE", help="time zone, e.g. Europe/Kyiv (default: settings)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.set_defaults(func=cmd_draft)
+
+
+async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        username, message_id = parse_permalink(args.link)
+    except SourceError as exc:
+        raise UsageError(str(exc)) from exc
+    lang: str = args.lang or settings.lang
+    tz: str = args.tz or settings.tz
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"unknown time zone {tz!r}") from exc
+    async with open_store(settings) as store:
+        post = await store.posts.get_by_link(username, message_id)
+        if post is None:
+            raise UsageError(f"no stored post {args.link.strip()} (import or follow it first)")
+        source = await store.sources.get(post.source_id)
+        origin = await lookup_origin(store, post)
+    kind: Kind = "delete" if post.deleted_at is not None else "new"
+    payload = compose_alert(
+        kind,
+        post,
+        source,
+        lang=lang,
+        tz=tz,
+        origin_source=origin.source,
+        origin_date=origin.date,
+        now=datetime.now(UTC),
+    )
+    if not args.json:
+        print(payload["plain"])
+        return 0
+    draft = build_draft(
+        post,
+        source,
+        lang=lang,
+        tz=tz,
+        origin_source=origin.source,
+        origin_date=origin.date,
+        now=datetime.now(UTC),
+    )
+    print_json(
+        {
+            "kind": kind,
+            "post_id": post.id,
+            "permalink": draft.link,
+            "lead": draft.lead,
+            "quote": draft.quote,
+            "quote_start": draft.quote_start,
+            "quote_end": draft.quote_end,
+            "when": draft.when,
+            "credit": draft.credit,
+            "lang": lang,
+            "tz": tz,
+            **payload,
+        }
+    )
+    return 0

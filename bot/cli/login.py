@@ -1,0 +1,45 @@
+"""`wirewatch login`: create the listener account's Telegram session, interactively.
+
+This module does not import telethon: `sources.telegram` does the talking, and is imported only
+when someone actually logs in, so other commands start without loading Telethon.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.cli.common import UsageError
+from bot.service.settings import Settings
+
+
+def register(sub: Any, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser(
+        "login",
+        parents=[parent],
+        help="sign the listener's Telegram account in (once, interactively)",
+        description=(
+            "Sign in with the phone number, the login code Telegram sends to the app and, if "
+            "set, the two-step verification password. Writes the session file "
+            "(telegram.session, mode 0600). The code and password are never echoed or logged."
+        ),
+    )
+    p.add_argument("--phone", metavar="+380...", help="phone number; asked when omitted")
+    p.set_defaults(func=cmd_login)
+
+
+async def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
+    from sources.telegram.listener import login_with_settings, session_path
+
+    if not settings.telegram.configured:
+        raise UsageError(
+            "set WIREWATCH_TELEGRAM__API_ID and WIREWATCH_TELEGRAM__API_HASH first "
+            "(https://my.telegram.org -> API development tools)"
+        )
+    try:
+        line = await login_with_settings(settings, phone=args.phone)
+    except EOFError as exc:
+        raise UsageError("login is interactive: run it in a terminal") from exc
+    print(line)
+    print(f"session saved to {session_path(settings.telegram)} (owner-only, mode 0600)")
+    return 0

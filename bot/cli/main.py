@@ -1,0 +1,105 @@
+"""The `wirewatch` command line. Each module listed in `COMMANDS` registers its own subcommands;
+a new command is a module in `bot/cli/` and one line here.
+
+Exit codes: 0 success, 1 a run-time failure, 2 bad input (a one-line reason on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from pydantic import ValidationError
+
+from bot.cli import archive, demo, draft, login, match, ops, people, rules, run, sources
+from bot.cli.common import UsageError, common_parent
+from bot.service.settings import Settings
+from storage.db import StorageError
+from storage.records import SourceError
+
+log = logging.getLogger("wirewatch")
+
+Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
+
+
+COMMANDS = (archive, demo, draft, login, match, ops, people, rules, run, sources)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="wirewatch",
+        description="Watch officials' Telegram channels; store, match, draft and alert.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parent = common_parent()
+    for module in COMMANDS:
+        module.register(sub, parent)
+    return parser
+
+
+def load_settings(args: argparse.Namespace) -> Settings:
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first["loc"])
+        raise UsageError(f"bad setting {where}: {first['msg']}") from exc
+    if getattr(args, "db", None):
+        settings = settings.model_copy(update={"db": args.db})
+    return settings
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message is written for the person who typed the command: one line, exit 2.
+    Imported here, not at the top: the desk and matching modules are not needed by `--help`."""
+    from bot.desk.desk import DeskError
+    from bot.desk.search import QueryError
+    from bot.matching import RuleSyntaxError
+
+    return (UsageError, SourceError, StorageError, DeskError, QueryError, RuleSyntaxError)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    for n, arg in enumerate(argv, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            # Python keeps undecodable argv bytes as lone surrogates; stored, they would fail
+            # deep in the database with a traceback.
+            print(
+                f"wirewatch: argument {n} is not valid UTF-8 text (check the terminal's encoding)",
+                file=sys.stderr,
+            )
+            return 2
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    func: Handler | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings(args)
+        return asyncio.run(func(args, settings))
+    except _user_errors() as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # `wirewatch search ... | head`: the reader left; that is not an error of ours.
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""`wirewatch people add|remove|list`: the bot's `/people`, for provisioning and scripts."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.cli.common import open_store, print_listing, print_result
+from bot.desk.desk import Desk
+from bot.service.settings import Settings
+from storage.models import ROLES, Person
+
+
+def register(sub: Any, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("people", help="who may use the bot, and their role")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    add = verbs.add_parser("add", parents=[parent], help="add a person or change their role")
+    add.add_argument("who", help="Telegram user id or @username")
+    add.add_argument("role", choices=ROLES)
+    add.add_argument("--json", action="store_true")
+    add.set_defaults(func=cmd_add)
+    rm = verbs.add_parser("remove", parents=[parent], help="take a person off the desk")
+    rm.add_argument("who", help="Telegram user id or @username")
+    rm.add_argument("--json", action="store_true")
+    rm.set_defaults(func=cmd_remove)
+    ls = verbs.add_parser("list", parents=[parent], help="everyone on the desk")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_list)
+
+
+def person_json(p: Person) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "user_id": p.user_id,
+        "username": p.username,
+        "role": p.role,
+        "lang": p.lang,
+        "tz": p.tz,
+        "quiet": f"{p.quiet_from}-{p.quiet_to}" if p.quiet_from and p.quiet_to else None,
+        "digest_at": p.digest_at,
+        "paused": p.paused,
+    }
+
+
+def person_line(p: Person) -> str:
+    uid = p.user_id if p.user_id is not None else "(not written yet)"
+    name = f"@{p.username}" if p.username else "-"
+    return f"{p.role:10} {uid!s:>14}  {name}  {p.lang} {p.tz}" + ("  paused" if p.paused else "")
+
+
+async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_store(settings) as store:
+        person = await Desk(store, settings).add_person(args.who, args.role, actor=None)
+    print_result(args.json, person_json(person), f"{person.label} is now {person.role}")
+    return 0
+
+
+async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_store(settings, must_exist=True) as store:
+        person = await Desk(store, settings).remove_person(args.who, actor=None)
+    print_result(args.json, person_json(person) | {"removed": True}, f"{person.label} removed")
+    return 0
+
+
+async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_store(settings, must_exist=True) as store:
+        people = await Desk(store, settings).people()
+    print_listing(
+        people,
+        as_json=args.json,
+        to_json=person_json,
+        to_line=person_line,
+        empty="nobody yet: add with `wirewatch people add <user id or @username> <role>`",
+    )
+    return 0

@@ -1,0 +1,98 @@
+"""`wirewatch sources add|remove|list`: the bot's `/watch`, `/unwatch`, `/sources`.
+
+From the command line there is no listener: a source is registered in the database and the
+service follows it when it (re)starts or refreshes its sources.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from bot.cli.common import open_store, print_listing, print_result
+from bot.desk.desk import Desk
+from bot.service.settings import Settings
+from storage.models import LANGS, Source
+
+
+def register(sub: Any, parent: argparse.ArgumentParser) -> None:
+    p = sub.add_parser("sources", help="channels to follow and who speaks in them")
+    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
+    add = verbs.add_parser("add", parents=[parent], help="add a channel (or update its people)")
+    add.add_argument("channel", help="@username or https://t.me/username")
+    add.add_argument("--person", help='who speaks, e.g. "Olena Marchuk"')
+    add.add_argument("--role", help='their position, e.g. "Minister of Energy"')
+    add.add_argument("--lang", choices=LANGS, help="language of --person/--role (default: uk)")
+    add.add_argument("--gender", choices=("m", "f"), help="grammatical gender for drafts")
+    add.add_argument("--json", action="store_true")
+    add.set_defaults(func=cmd_add)
+    rm = verbs.add_parser("remove", parents=[parent], help="stop following a channel")
+    rm.add_argument("channel")
+    rm.add_argument("--json", action="store_true")
+    rm.set_defaults(func=cmd_remove)
+    ls = verbs.add_parser("list", parents=[parent], help="every channel, followed or not")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(func=cmd_list)
+
+
+def source_json(s: Source) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "username": s.username,
+        "active": s.active,
+        "person": {k: v for k, v in s.person.items() if v},
+        "role": {k: v for k, v in s.role.items() if v},
+        "gender": s.gender,
+        "last_post_at": s.last_post_at.isoformat() if s.last_post_at else None,
+        "error": s.error,
+    }
+
+
+def source_line(s: Source, lang: str) -> str:
+    who = " · ".join(x for x in (s.person_in(lang), s.role_in(lang)) if x) or "-"
+    state = "" if s.active else "  (not followed)"
+    err = f"  error: {s.error}" if s.error else ""
+    return f"@{s.username:32} {who}{state}{err}"
+
+
+async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_store(settings) as store:
+        res = await Desk(store, settings).watch(
+            args.channel,
+            person=args.person,
+            role=args.role,
+            lang=args.lang or settings.lang,
+            gender=args.gender,
+            actor=None,
+        )
+    verb = "added" if res.created else "updated"
+    print_result(
+        args.json,
+        source_json(res.source) | {"created": res.created},
+        f"@{res.source.username} {verb}; the listener follows it when the service runs",
+    )
+    return 0
+
+
+async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_store(settings, must_exist=True) as store:
+        src = await Desk(store, settings).unwatch(args.channel, actor=None)
+    print_result(
+        args.json,
+        source_json(src),
+        f"@{src.username} is no longer followed (its posts stay searchable)",
+    )
+    return 0
+
+
+async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
+    async with open_store(settings, must_exist=True) as store:
+        sources = await Desk(store, settings).sources()
+    print_listing(
+        sources,
+        as_json=args.json,
+        to_json=source_json,
+        to_line=lambda s: source_line(s, settings.lang),
+        empty="no sources yet: add with `wirewatch sources add @channel --person ... --role ...`",
+    )
+    return 0

@@ -1,0 +1,354 @@
+"""Quiet hours and daily digests.
+
+Quiet hours: while a person is in their window (`/quiet 23:00-07:00`, their own time zone) the
+pipeline enqueues their alerts as held (`in_quiet_hours` is the hook it calls). When the window
+ends, `release_quiet` turns everything held into ONE digest message (a single held alert simply
+goes out as itself). Daily digests (`/digest daily HH:MM`) summarise a person's last 24 hours of
+alerts; each is an APScheduler cron job in the person's zone, kept in step with their
+preferences by `DigestJobs.sync_person`.
+
+Digests go through the outbox like every alert, so the notifier stays the only sender.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+
+from bot.drafting.excerpts import snippet
+from bot.drafting.html import MESSAGE_LIMIT, Run, join_runs, split_runs, to_html
+from storage.models import Alert, Person, Source, StoredPost
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+QUIET_JOB = "digest.quiet"
+DAILY_JOB_PREFIX = "digest.daily."
+QUIET_TICK = 60  # seconds between checks for quiet hours that ended
+DAY = 86400
+_SNIPPET = 160
+
+_QUIET_TITLE = {
+    "en": "While you were in quiet hours: {n}",
+    "uk": "Поки у вас були тихі години: {n}",
+    "ru": "Пока у вас были тихие часы: {n}",
+}
+_DAILY_TITLE = {
+    "en": "Daily digest: {n} in the last 24 hours",
+    "uk": "Щоденний дайджест: {n} за останні 24 години",
+    "ru": "Ежедневный дайджест: {n} за последние 24 часа",
+}
+# The noun after a number, by CLDR plural category (Babel knows each language's rule:
+# 1 / 21 сповіщення, 3 / 22 сповіщення, 5 / 11 сповіщень).
+_QUIET_NOUN = {
+    "en": {"one": "alert", "other": "alerts"},
+    "uk": {"one": "сповіщення", "few": "сповіщення", "many": "сповіщень"},
+    "ru": {"one": "оповещение", "few": "оповещения", "many": "оповещений"},
+}
+_DAILY_NOUN = {
+    "en": {"one": "matching post", "other": "matching posts"},
+    "uk": {"one": "допис", "few": "дописи", "many": "дописів"},
+    "ru": {"one": "пост", "few": "поста", "many": "постов"},
+}
+_NOTHING = {
+    "en": "Nothing matched your rules in the last 24 hours.",
+    "uk": "За останні 24 години нічого не збіглося з вашими правилами.",
+    "ru": "За последние 24 часа ничего не совпало с вашими правилами.",
+}
+_KIND_MARK = {"edit": "✏️ ", "delete": "🗑 ", "new": "", "digest": ""}
+_WEIGHT = {"new": 0, "edit": 1, "delete": 2}  # which mark a post with several alerts keeps
+
+
+def _hm(value: str) -> time:
+    hours, minutes = value.split(":")
+    return time(int(hours), int(minutes))
+
+
+def _zone(person: Person) -> ZoneInfo:
+    try:
+        return ZoneInfo(person.tz)
+    except (KeyError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def in_quiet_hours(person: Person, at: datetime) -> bool:
+    """True when `at` falls inside the person's quiet window, read in their own zone.
+
+    The window is [from, to): `23:00-07:00` holds 23:00 through 06:59 and crosses midnight.
+    """
+    if not person.quiet_from or not person.quiet_to:
+        return False
+    local = at.astimezone(_zone(person)).time().replace(second=0, microsecond=0)
+    start, end = _hm(person.quiet_from), _hm(person.quiet_to)
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def _counted(n: int, lang: str, nouns: dict[str, dict[str, str]]) -> str:
+    if lang not in nouns:
+        lang = "en"
+    forms = nouns[lang]
+    category = Locale.parse(lang).plural_form(n)
+    return f"{n} {forms.get(category) or forms.get('many') or forms['other']}"
+
+
+def quiet_title(n: int, lang: str) -> str:
+    """The quiet-hours digest's first line, the count in the right grammatical form."""
+    template = _QUIET_TITLE.get(lang, _QUIET_TITLE["en"])
+    return template.format(n=_counted(n, lang, _QUIET_NOUN))
+
+
+def daily_title(n: int, lang: str) -> str:
+    template = _DAILY_TITLE.get(lang, _DAILY_TITLE["en"])
+    return template.format(n=_counted(n, lang, _DAILY_NOUN))
+
+
+def _label(source: Source | None, post: StoredPost, lang: str) -> str:
+    name = source.person_in(lang) if source is not None else None
+    return f"{name} (@{post.channel})" if name else f"@{post.channel}"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    kind: str
+    post: StoredPost
+    source: Source | None
+
+
+def compose_digest(
+    title: str, items: Sequence[DigestItem], *, lang: str, tz: str, empty: str | None = None
+) -> dict[str, Any]:
+    """One digest in the alert payload shape: a title, then per post who, when, an excerpt and
+    the permalink. Long digests continue over several messages, each within Telegram's limit."""
+    zone = ZoneInfo(tz)
+    runs: list[Run] = [Run(title, "b")]
+    plain = [title]
+    if not items and empty:
+        runs = join_runs(runs, "\n", empty)
+        plain.append(empty)
+    for item in items:
+        post = item.post
+        when = post.date.astimezone(zone).strftime("%d.%m %H:%M")
+        head = f"{_KIND_MARK.get(item.kind, '')}{_label(item.source, post, lang)} · {when}"
+        excerpt = snippet(post.text, width=_SNIPPET) if post.text.strip() else "—"
+        runs = join_runs(runs, "\n\n", [Run(head, "b")], "\n", excerpt, "\n", post.permalink)
+        plain.append(f"{head}\n{excerpt}\n{post.permalink}")
+    messages = [
+        {"html": to_html(piece), "buttons": []} for piece in split_runs(runs, MESSAGE_LIMIT)
+    ]
+    return {"messages": messages, "plain": "\n\n".join(plain)}
+
+
+async def _items(store: Store, alerts: Sequence[Alert]) -> list[DigestItem]:
+    """One item per post, where its first alert was, marked by what happened to it last: a
+    post that arrived and was edited in the night is one edited post, not two entries showing
+    the same current text."""
+    out: list[DigestItem] = []
+    where: dict[int, int] = {}
+    sources: dict[int, Source | None] = {}
+    for alert in alerts:
+        if alert.post_id is None:
+            continue
+        if alert.post_id in where:
+            index = where[alert.post_id]
+            item = out[index]
+            if _WEIGHT.get(alert.kind, 0) > _WEIGHT.get(item.kind, 0):
+                out[index] = DigestItem(alert.kind, item.post, item.source)
+            continue
+        post = await store.posts.get_by_id(alert.post_id)
+        if post is None:
+            continue
+        if post.source_id not in sources:
+            sources[post.source_id] = await store.sources.get(post.source_id)
+        where[alert.post_id] = len(out)
+        out.append(DigestItem(alert.kind, post, sources[post.source_id]))
+    return out
+
+
+def _ready(person: Person) -> bool:
+    return person.active and person.reachable and not person.paused and person.user_id is not None
+
+
+async def release_quiet(
+    store: Store, *, at: datetime | None = None, on_enqueue: Callable[[], None] | None = None
+) -> int:
+    """For everyone whose quiet hours are over: what was held goes out as one digest.
+
+    Returns the number of people served. Alerts held for other reasons (blocked bot, pause)
+    stay held: `_ready` skips those people.
+    """
+    moment = at or datetime.now(UTC)
+    served = 0
+    for person in await store.people.list():
+        if not _ready(person) or in_quiet_hours(person, moment):
+            continue
+        held = await store.alerts.held(person.id)
+        if not held:
+            continue
+        digests = [a.id for a in held if a.kind == "digest"]
+        others = [a for a in held if a.kind != "digest"]
+        if digests:
+            # A digest parked by the notifier (person unreachable at the time) is sent as is.
+            await store.alerts.release(digests)
+        if len(others) == 1:
+            await store.alerts.release([others[0].id])
+        elif others:
+            items = await _items(store, others)
+            title = quiet_title(len(items), person.lang)
+            payload = compose_digest(title, items, lang=person.lang, tz=person.tz)
+            async with store.db.transaction():
+                digest_id = await store.alerts.enqueue(
+                    person_id=person.id,
+                    post_id=None,
+                    kind="digest",
+                    version=others[-1].id,
+                    payload=payload,
+                )
+                assert digest_id is not None  # post_id NULL never conflicts
+                await store.alerts.mark_digested([a.id for a in others], digest_id)
+            log.info(
+                "quiet hours over for person %s: %d alerts in one digest", person.id, len(others)
+            )
+        served += 1
+    if served and on_enqueue is not None:
+        on_enqueue()
+    return served
+
+
+async def daily_digest(
+    store: Store,
+    person_id: int,
+    *,
+    at: datetime | None = None,
+    on_enqueue: Callable[[], None] | None = None,
+) -> int | None:
+    """Enqueue the person's daily digest (once per local day); the alert id, or None."""
+    person = await store.people.get(person_id)
+    if person is None or not person.active or person.digest_at is None:
+        return None
+    moment = at or datetime.now(UTC)
+    local_day = moment.astimezone(_zone(person)).date().isoformat()
+    key = f"digest.daily.{person.id}"
+    done = await store.state.get(key)
+    if done is not None and done[0] == local_day:
+        return None
+    since = int(moment.timestamp()) - DAY
+    alerts = await store.alerts.recent_for_person(person.id, since, ("new",))
+    items = await _items(store, alerts)
+    title = daily_title(len(items), person.lang)
+    payload = compose_digest(
+        title,
+        items,
+        lang=person.lang,
+        tz=person.tz,
+        empty=_NOTHING.get(person.lang, _NOTHING["en"]),
+    )
+    async with store.db.transaction():
+        alert_id = await store.alerts.enqueue(
+            person_id=person.id,
+            post_id=None,
+            kind="digest",
+            version=0,
+            payload=payload,
+            held=in_quiet_hours(person, moment),
+        )
+        await store.state.set(key, local_day)
+    if on_enqueue is not None:
+        on_enqueue()
+    return alert_id
+
+
+class DigestJobs:
+    """The digest jobs on an APScheduler 3.x AsyncIOScheduler."""
+
+    def __init__(
+        self, scheduler: Any, store: Store, *, on_enqueue: Callable[[], None] | None = None
+    ) -> None:
+        self.scheduler = scheduler
+        self.store = store
+        self.on_enqueue = on_enqueue
+
+    async def _quiet(self) -> None:
+        await release_quiet(self.store, on_enqueue=self.on_enqueue)
+
+    async def _daily(self, person_id: int) -> None:
+        await daily_digest(self.store, person_id, on_enqueue=self.on_enqueue)
+
+    async def sync_person(self, person: Person) -> None:
+        """(Re)schedule or drop the person's daily digest after a preference changed."""
+        from apscheduler.triggers.cron import CronTrigger
+
+        job_id = f"{DAILY_JOB_PREFIX}{person.id}"
+        if self.scheduler.get_job(job_id) is not None:
+            self.scheduler.remove_job(job_id)
+        if not person.active or not person.digest_at:
+            return
+        at = _hm(person.digest_at)
+        self.scheduler.add_job(
+            self._daily,
+            CronTrigger(hour=at.hour, minute=at.minute, timezone=_zone(person)),
+            args=[person.id],
+            id=job_id,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=3600,
+        )
+
+    async def start(self) -> None:
+        from apscheduler.triggers.interval import IntervalTrigger
+
+        self.scheduler.add_job(
+            self._quiet,
+            IntervalTrigger(seconds=QUIET_TICK),
+            id=QUIET_JOB,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=QUIET_TICK,
+        )
+        for person in await self.store.people.list():
+            await self.sync_person(person)
+
+
+async def schedule_digests(
+    scheduler: Any, store: Store, *, on_enqueue: Callable[[], None] | None = None
+) -> DigestJobs:
+    """Add the quiet-hours release job and every person's daily digest job; the returned object
+    goes to the bot (`build_dispatcher(digests=...)`) so `/digest` and `/tz` re-schedule."""
+    jobs = DigestJobs(scheduler, store, on_enqueue=on_enqueue)
+    await jobs.start()
+    return jobs
+
+
+def next_quiet_end(person: Person, at: datetime) -> datetime | None:
+    """When the current quiet window ends (UTC), or None if not in one."""
+    if not in_quiet_hours(person, at) or not person.quiet_to:
+        return None
+    zone = _zone(person)
+    local = at.astimezone(zone)
+    end = datetime.combine(local.date(), _hm(person.quiet_to), zone)
+    if end <= local:
+        end += timedelta(days=1)
+    return end.astimezone(UTC)
+
+
+__all__ = [
+    "DAILY_JOB_PREFIX",
+    "QUIET_JOB",
+    "DigestItem",
+    "DigestJobs",
+    "compose_digest",
+    "daily_digest",
+    "in_quiet_hours",
+    "next_quiet_end",
+    "release_quiet",
+    "schedule_digests",
+]

@@ -1,0 +1,669 @@
+"""The outbox notifier: the only code that sends alerts to journalists.
+
+It drains pending alerts (oldest first), one worker per chat so that a chat waiting out its
+limit never holds up the others, and paces every send to Telegram's limits: about
+`global_rate` messages a second for the bot, one every `chat_interval` seconds to a person and
+`group_per_minute` to a group. What Telegram answers decides what happens to an alert:
+
+- success: the alert is marked sent with Telegram's message id at once, so a crash can repeat at
+  most the one alert that was in flight;
+- 429: wait `retry_after` (capped by `retry_after_max`) and try again; the whole bot slows down
+  for that long, since Telegram's flood limit is counted per bot;
+- 5xx, network errors, timeouts: retry later with exponential backoff and jitter
+  (`alerts.mark_retry`), up to `max_attempts`, then the alert fails;
+- 403: the person blocked the bot; they are marked unreachable and their alerts held, not lost;
+- 400: the payload is wrong; that alert fails with Telegram's description and the chat moves on.
+
+Alerts to one chat go out in id order: while an alert waits for a retry, later alerts to the
+same chat wait behind it. Edit and deletion follow-ups reply to the message of the alert they
+follow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+import math
+import random
+import sqlite3
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    ReplyParameters,
+)
+
+from bot.service.settings import BotSettings
+from storage.db import now
+from storage.models import Alert, Person
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], float]
+
+# Answers that mean "try again later"; anything Telegram itself rejects as a bad request is not.
+_TRANSIENT = (
+    TelegramServerError,
+    TelegramNetworkError,
+    aiohttp.ClientError,
+    TimeoutError,
+    ConnectionError,
+)
+# The request itself is wrong: retrying the same payload cannot succeed.
+FULL_SWEEP_EVERY = 1.0  # seconds: at most this often a worker's progress re-reads every due alert
+_PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat)
+
+
+class Pacer:
+    """Hands out send slots that respect Telegram's limits; pure arithmetic on `clock`.
+
+    `reserve(chat)` books the next slot of the bot as a whole once the chat itself may send, and
+    says how long to wait. A chat still waiting (its interval, a 429) books nothing, so it does
+    not hold a global slot in the future that others would queue behind. Booking happens without
+    awaiting, so concurrent chat workers never book the same slot.
+    """
+
+    def __init__(
+        self,
+        *,
+        global_rate: float,
+        chat_interval: float,
+        group_per_minute: int,
+        clock: Clock = time.monotonic,
+        max_slowdown: float = 8.0,
+        chat_burst: int = 1,
+    ) -> None:
+        self.global_interval = 1.0 / global_rate
+        self.chat_interval = chat_interval
+        self.group_interval = max(chat_interval, 60.0 / group_per_minute)
+        self.clock = clock
+        self.max_slowdown = max_slowdown
+        self.chat_burst = max(1, chat_burst)
+        self.slowdown = 1.0
+        self._slow_until = -math.inf
+        self._next_global = -math.inf
+        # Per chat, a generic cell rate algorithm: the theoretical time of the next message at
+        # the steady rate. A chat may run up to `chat_burst - 1` intervals ahead of it, so two
+        # posts a second apart reach a journalist at once while the long-run pace stays 1/s.
+        self._next_chat: dict[int, float] = {}
+        self._hold: dict[int, float] = {}  # a 429's retry_after: no burst allowance applies
+
+    def interval(self, chat_id: int) -> float:
+        # Negative ids are groups and channels: Telegram allows them 20 messages a minute.
+        return self.group_interval if chat_id < 0 else self.chat_interval
+
+    def reserve(self, chat_id: int) -> tuple[float, bool]:
+        """(seconds to wait, booked). If not booked, wait and ask again."""
+        t = self.clock()
+        if t >= self._slow_until:
+            self.slowdown = 1.0
+        interval = self.interval(chat_id)
+        # Groups get no burst: Telegram counts their 20 messages per minute strictly.
+        allowance = (self.chat_burst - 1) * interval if chat_id > 0 else 0.0
+        tat = self._next_chat.get(chat_id, -math.inf)
+        chat_free = max(tat - allowance, self._hold.get(chat_id, -math.inf))
+        if chat_free > t:
+            return chat_free - t, False
+        slot = max(t, self._next_global)
+        self._next_global = slot + self.global_interval * self.slowdown
+        self._next_chat[chat_id] = max(tat, slot) + interval
+        return slot - t, True
+
+    def penalize(self, chat_id: int, seconds: float) -> None:
+        """Telegram answered 429: this chat waits `seconds`, the bot slows down meanwhile."""
+        t = self.clock()
+        self._hold[chat_id] = max(self._hold.get(chat_id, -math.inf), t + seconds)
+        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, -math.inf), t + seconds)
+        self.slowdown = min(self.slowdown * 2.0, self.max_slowdown)
+        self._slow_until = max(self._slow_until, t + seconds)
+
+    def forget(self, chat_id: int) -> None:
+        self._next_chat.pop(chat_id, None)
+        self._hold.pop(chat_id, None)
+
+
+class _Outcome(enum.Enum):
+    SENT = "sent"
+    FAILED = "failed"
+    HELD = "held"  # the person cannot be reached; their alerts are parked
+    DEFERRED = "deferred"  # retry later; later alerts of the chat wait behind it
+    WAITING = "waiting"  # a follow-up whose original is not sent yet
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True, slots=True)
+class _Gate:
+    """Alerts of a chat after `alert_id` wait until that alert is sent or given up."""
+
+    alert_id: int
+    next_at: int  # unix seconds when the blocking alert is due again
+
+
+@dataclass(frozen=True, slots=True)
+class _OutMessage:
+    html: str
+    markup: InlineKeyboardMarkup | None
+    preview: bool
+
+
+class PayloadError(ValueError):
+    """An alert payload that does not follow the contract; the alert fails with this message."""
+
+
+class _Throttled(Exception):
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"still rate limited after retries (retry_after {wait:g}s)")
+        self.wait = wait
+
+
+class _Stopped(Exception):
+    pass
+
+
+def parse_payload(payload: Any) -> list[_OutMessage]:
+    """The contract's {"messages": [{"html", "buttons"}], "plain"} as messages to send."""
+    if not isinstance(payload, dict):
+        raise PayloadError("payload is not an object")
+    messages = payload.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise PayloadError("payload has no messages")
+    out: list[_OutMessage] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise PayloadError(f"message {index} is not an object")
+        html = message.get("html")
+        if not isinstance(html, str) or not html.strip():
+            raise PayloadError(f"message {index} has no html")
+        rows = message.get("buttons") or []
+        markup = _keyboard(rows, index) if index == 0 else None
+        out.append(_OutMessage(html, markup, bool(message.get("preview", False))))
+    return out
+
+
+def _keyboard(rows: Any, index: int) -> InlineKeyboardMarkup | None:
+    if not isinstance(rows, list):
+        raise PayloadError(f"message {index}: buttons is not a list of rows")
+    keyboard: list[list[InlineKeyboardButton]] = []
+    for row in rows:
+        if not isinstance(row, list):
+            raise PayloadError(f"message {index}: a button row is not a list")
+        buttons: list[InlineKeyboardButton] = []
+        for button in row:
+            if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+                raise PayloadError(f"message {index}: a button has no text")
+            if isinstance(button.get("callback_data"), str):
+                buttons.append(
+                    InlineKeyboardButton(
+                        text=button["text"], callback_data=button["callback_data"]
+                    )
+                )
+            elif isinstance(button.get("url"), str):
+                buttons.append(InlineKeyboardButton(text=button["text"], url=button["url"]))
+            else:
+                raise PayloadError(f"message {index}: a button has no callback_data or url")
+        if buttons:
+            keyboard.append(buttons)
+    return InlineKeyboardMarkup(inline_keyboard=keyboard) if keyboard else None
+
+
+def _unsendable(person: Person | None) -> str | None:
+    """Why alerts to this person must be held instead of sent, or None."""
+    if person is None:
+        return "person not found"
+    if not person.active:
+        return "person removed"
+    if person.paused:
+        return "alerts paused"
+    if not person.reachable:
+        return "person blocked the bot"
+    if person.user_id is None:
+        return "no Telegram user id yet (the person has not written to the bot)"
+    return None
+
+
+class Notifier:
+    """Delivers the outbox. Counters (`sent`, `failed`, `retried`, `throttled`, `held`,
+    `last_error`) are plain attributes for /status and metrics."""
+
+    def __init__(
+        self,
+        store: Store,
+        bot: Bot,
+        settings: BotSettings,
+        *,
+        clock: Clock = time.monotonic,
+        rng: random.Random | None = None,
+        backoff_base: float = 2.0,
+        backoff_max: float = 900.0,
+        batch: int = 1000,
+        idle_poll: float = 30.0,
+    ) -> None:
+        self.store = store
+        self.bot = bot
+        self.settings = settings
+        self.clock = clock
+        self.pacer = Pacer(
+            global_rate=settings.global_rate,
+            chat_interval=settings.chat_interval,
+            group_per_minute=settings.group_per_minute,
+            clock=clock,
+            chat_burst=settings.chat_burst,
+        )
+        self.rng = rng or random.Random()
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.batch = batch
+        self.idle_poll = idle_poll
+
+        self.sent = 0
+        self.failed = 0
+        self.retried = 0
+        self.throttled = 0
+        self.held = 0
+        self.last_error: str | None = None
+        self.last_sent_at: float | None = None  # clock() of the last confirmed send
+
+        self._token = bot.token
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._progress = asyncio.Event()  # a chat worker finished
+        self._queues: dict[int, deque[Alert]] = {}
+        self._workers: dict[int, asyncio.Task[None]] = {}
+        self._inflight: set[int] = set()
+        self._hwm = 0  # highest alert id read from the outbox so far
+        self._gates: dict[int, _Gate] = {}
+        self._partial: dict[int, list[int]] = {}  # alert id -> ids of its messages sent so far
+
+    # -- public API ----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """New alerts were enqueued: look at the outbox now rather than at the next due time."""
+        self._wake.set()
+
+    @property
+    def in_flight(self) -> int:
+        return len(self._inflight)
+
+    async def drain_once(self) -> int:
+        """Send everything that is due now; returns how many alerts were sent."""
+        before = self.sent
+        while not self._stop.is_set():
+            dispatched = await self._dispatch_due()
+            if not self._workers:
+                break
+            await self._join()
+            if dispatched == 0:
+                break
+        return self.sent - before
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; then finish the message in flight and return."""
+        self._stop = stop
+        try:
+            await self._loop(stop)
+        except asyncio.CancelledError:
+            for task in self._workers.values():
+                task.cancel()
+            raise
+        finally:
+            await self._join()
+            self._stop = asyncio.Event()
+
+    async def _loop(self, stop: asyncio.Event) -> None:
+        # A full read of the due alerts costs up to `batch` rows with their payloads. New
+        # alerts (a wake) only need the rows above the highest id already dispatched; a full
+        # sweep (retries that came due, gates that opened) runs on the timer and at most once
+        # a second on progress. Reading everything on every wake made a burst of posts
+        # quadratic: each post re-read the whole backlog.
+        full = True
+        last_full = -math.inf
+        while not stop.is_set():
+            woke = self._wake.is_set()
+            progressed = self._progress.is_set()
+            self._wake.clear()
+            self._progress.clear()
+            if progressed and self.clock() - last_full >= FULL_SWEEP_EVERY:
+                full = True
+            try:
+                if full or not woke:
+                    last_full = self.clock()
+                    await self._dispatch_due()
+                else:
+                    await self._dispatch_due(after_id=self._hwm)
+                delay = await self._idle_delay()
+            except sqlite3.Error as exc:
+                # The database may be busy or briefly unavailable; keep the service up.
+                self._note_error(f"outbox read failed: {exc}")
+                log.exception("notifier: reading the outbox failed")
+                delay = min(self.idle_poll, 5.0)
+            full = not await self._wait_any(stop, delay)
+
+    # -- dispatching ---------------------------------------------------------------------------
+
+    async def _dispatch_due(self, *, after_id: int = 0) -> int:
+        alerts = await self.store.alerts.due(limit=self.batch, after_id=after_id)
+        if alerts:
+            self._hwm = max(self._hwm, max(a.id for a in alerts))
+        await self._refresh_gates(alerts)
+        return self._dispatch(alerts)
+
+    def _dispatch(self, alerts: Iterable[Alert]) -> int:
+        count = 0
+        for alert in sorted(alerts, key=lambda a: a.id):
+            if alert.id in self._inflight:
+                continue
+            gate = self._gates.get(alert.person_id)
+            if gate is not None and alert.id > gate.alert_id:
+                continue
+            self._inflight.add(alert.id)
+            self._queues.setdefault(alert.person_id, deque()).append(alert)
+            count += 1
+            if alert.person_id not in self._workers:
+                self._workers[alert.person_id] = asyncio.create_task(
+                    self._worker(alert.person_id), name=f"notifier-person-{alert.person_id}"
+                )
+        return count
+
+    async def _refresh_gates(self, due: list[Alert]) -> None:
+        """Drop gates whose blocking alert was settled elsewhere (released, failed by hand)."""
+        due_ids = {a.id for a in due}
+        wall = now()
+        for person_id, gate in list(self._gates.items()):
+            if gate.alert_id in due_ids or gate.alert_id in self._inflight or wall < gate.next_at:
+                continue
+            blocking = await self.store.alerts.get(gate.alert_id)
+            if blocking is None or blocking.status != "pending":
+                self._gates.pop(person_id, None)
+            elif blocking.next_attempt_at != gate.next_at:
+                self._gates[person_id] = _Gate(blocking.id, blocking.next_attempt_at)
+
+    async def _join(self) -> None:
+        while self._workers:
+            await asyncio.gather(*list(self._workers.values()), return_exceptions=True)
+
+    async def _idle_delay(self) -> float:
+        next_due = await self.store.alerts.next_due_at()
+        wall = time.time()
+        if next_due is None:
+            return self.idle_poll
+        if next_due > wall:
+            return min(next_due - wall, self.idle_poll)
+        # Something is due but in flight or waiting behind a gate: sleep until a worker finishes
+        # (the _progress event) or the earliest gate opens.
+        opens = [g.next_at - wall for g in self._gates.values()]
+        return max(0.05, min([self.idle_poll, *opens]))
+
+    async def _wait_any(self, stop: asyncio.Event, delay: float) -> bool:
+        """Wait for stop, a wake or a worker's progress; False if `delay` ran out first."""
+        waiters = [
+            asyncio.create_task(stop.wait()),
+            asyncio.create_task(self._wake.wait()),
+            asyncio.create_task(self._progress.wait()),
+        ]
+        try:
+            done, _ = await asyncio.wait(
+                waiters, timeout=delay, return_when=asyncio.FIRST_COMPLETED
+            )
+            return bool(done)
+        finally:
+            for task in waiters:
+                task.cancel()
+            await asyncio.gather(*waiters, return_exceptions=True)
+
+    # -- one chat ------------------------------------------------------------------------------
+
+    async def _worker(self, person_id: int) -> None:
+        queue = self._queues[person_id]
+        current: Alert | None = None
+        try:
+            person = await self.store.people.get(person_id)
+            reason = _unsendable(person)
+            if reason is not None:
+                await self._hold(person_id, reason, chat_id=person.user_id if person else None)
+                return
+            assert person is not None and person.user_id is not None
+            while queue and not self._stop.is_set():
+                current = queue[0]
+                # Re-read the row: a batch read just before another worker settled this alert
+                # is stale, and an editor may have held or released it meanwhile. This check is
+                # what makes "never sent twice" hold.
+                fresh = await self.store.alerts.get(current.id)
+                if fresh is None or fresh.status != "pending" or fresh.next_attempt_at > now():
+                    queue.popleft()
+                    self._inflight.discard(current.id)
+                    current = None
+                    continue
+                current = fresh
+                outcome = await self._deliver(current, person.user_id)
+                queue.popleft()
+                self._inflight.discard(current.id)
+                current = None
+                if outcome not in (_Outcome.SENT, _Outcome.FAILED):
+                    return  # held, deferred, waiting or stopping: the rest of the chat waits
+        except Exception as exc:
+            # The one error path for a chat: log it with context and keep the service running.
+            # The chat pauses briefly so that a persistent fault does not spin.
+            self._note_error(f"person {person_id}: {type(exc).__name__}: {exc}")
+            log.exception(
+                "notifier: delivery to person %s stopped at alert %s",
+                person_id,
+                current.id if current else None,
+            )
+            if current is not None:
+                self._gates[person_id] = _Gate(current.id, now() + 5)
+        finally:
+            for alert in queue:
+                self._inflight.discard(alert.id)
+            queue.clear()
+            self._queues.pop(person_id, None)
+            self._workers.pop(person_id, None)
+            self._progress.set()
+
+    async def _hold(self, person_id: int, reason: str, *, chat_id: int | None) -> None:
+        count = await self.store.alerts.hold_person(person_id, reason)
+        self.held += count
+        self._gates.pop(person_id, None)
+        log.warning(
+            "notifier: holding %d alert(s) of person %s (chat %s): %s",
+            count,
+            person_id,
+            chat_id,
+            reason,
+        )
+
+    async def _deliver(self, alert: Alert, chat_id: int) -> _Outcome:
+        try:
+            messages = parse_payload(alert.payload)
+        except PayloadError as exc:
+            return await self._fail(alert, chat_id, f"bad payload: {exc}")
+
+        reply_to: int | None = None
+        if alert.reply_to_alert is not None:
+            original = await self.store.alerts.get(alert.reply_to_alert)
+            if original is not None and original.status == "sent":
+                reply_to = original.tg_message_id
+            elif original is not None and original.status in ("pending", "sending"):
+                # Same chat, lower id: it goes first. It is not due yet, so wait behind it.
+                self._gates[alert.person_id] = _Gate(original.id, original.next_attempt_at)
+                log.info(
+                    "notifier: alert %s (chat %s) waits for its original alert %s",
+                    alert.id,
+                    chat_id,
+                    original.id,
+                )
+                return _Outcome.WAITING
+            # A failed, held or vanished original: the follow-up goes out on its own.
+
+        done = self._partial.setdefault(alert.id, [])
+        try:
+            for index, message in enumerate(messages):
+                if index < len(done):
+                    continue  # sent before a retry interrupted this alert
+                target = reply_to if index == 0 else done[0]
+                message_id = await self._send(alert, chat_id, message, target, first=not done)
+                done.append(message_id)
+        except _Stopped:
+            return _Outcome.STOPPED
+        except TelegramForbiddenError as exc:
+            self._partial.pop(alert.id, None)
+            await self.store.people.set_pref(alert.person_id, "reachable", 0)
+            await self._hold(alert.person_id, self._redact(exc.message), chat_id=chat_id)
+            self._note_error(f"chat {chat_id}: {exc.message}")
+            return _Outcome.HELD
+        except _PERMANENT as exc:
+            self._partial.pop(alert.id, None)
+            return await self._fail(alert, chat_id, exc.message)
+        except _Throttled as exc:
+            return await self._retry(alert, chat_id, str(exc), wait=exc.wait)
+        except _TRANSIENT as exc:
+            return await self._retry(alert, chat_id, f"{type(exc).__name__}: {exc}")
+        except TelegramAPIError as exc:
+            # Unauthorized, conflict or an answer we do not know: back off rather than drop it.
+            return await self._retry(alert, chat_id, f"{type(exc).__name__}: {exc.message}")
+
+        # Telegram has the whole alert: record it before anything else can go wrong.
+        await self.store.alerts.mark_sent(alert.id, done[0])
+        self._partial.pop(alert.id, None)
+        self._clear_gate(alert)
+        self.sent += 1
+        self.last_sent_at = self.clock()
+        log.info(
+            "notifier: alert %s (%s) sent to chat %s as message %s",
+            alert.id,
+            alert.kind,
+            chat_id,
+            done[0],
+        )
+        return _Outcome.SENT
+
+    async def _send(
+        self, alert: Alert, chat_id: int, message: _OutMessage, reply_to: int | None, first: bool
+    ) -> int:
+        """One Bot API message; waits out 429s in a bounded loop. Returns its message id."""
+        for throttles in range(1, self.settings.max_attempts + 1):
+            booked = False
+            while not booked:
+                delay, booked = self.pacer.reserve(chat_id)
+                # Before the first message nothing is in flight, so a stop interrupts the wait;
+                # a half-sent alert finishes so that a restart does not repeat part of it.
+                if delay > 0 and not await self._pause(delay, interruptible=first):
+                    raise _Stopped
+            try:
+                sent = await self.bot.send_message(
+                    chat_id=chat_id,
+                    text=message.html,
+                    parse_mode="HTML",
+                    reply_markup=message.markup,
+                    reply_parameters=(
+                        ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                        if reply_to is not None
+                        else None
+                    ),
+                    link_preview_options=LinkPreviewOptions(is_disabled=not message.preview),
+                )
+                return sent.message_id
+            except TelegramRetryAfter as exc:
+                wait = float(min(exc.retry_after, self.settings.retry_after_max))
+                self.throttled += 1
+                self.retried += 1
+                self.pacer.penalize(chat_id, wait)
+                self._note_error(f"chat {chat_id}: 429 retry after {exc.retry_after}s")
+                log.warning(
+                    "notifier: alert %s to chat %s rate limited (%d), waiting %.1fs",
+                    alert.id,
+                    chat_id,
+                    throttles,
+                    wait,
+                )
+                if throttles >= self.settings.max_attempts:
+                    raise _Throttled(wait) from exc
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    async def _pause(self, delay: float, *, interruptible: bool) -> bool:
+        """Sleep `delay` seconds; False if the notifier was told to stop meanwhile."""
+        if not interruptible:
+            await asyncio.sleep(delay)
+            return True
+        if self._stop.is_set():
+            return False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._stop.wait()
+        return not self._stop.is_set()
+
+    # -- outcomes ------------------------------------------------------------------------------
+
+    async def _fail(self, alert: Alert, chat_id: int, error: str) -> _Outcome:
+        error = self._redact(error)
+        await self.store.alerts.mark_failed(alert.id, error)
+        self.failed += 1
+        self._note_error(f"alert {alert.id}: {error}")
+        self._clear_gate(alert)
+        log.error("notifier: alert %s to chat %s failed: %s", alert.id, chat_id, error)
+        return _Outcome.FAILED
+
+    async def _retry(
+        self, alert: Alert, chat_id: int, error: str, *, wait: float | None = None
+    ) -> _Outcome:
+        error = self._redact(error)
+        if alert.attempts + 1 >= self.settings.max_attempts:
+            self._partial.pop(alert.id, None)
+            return await self._fail(
+                alert, chat_id, f"gave up after {alert.attempts + 1} attempts: {error}"
+            )
+        if wait is None:
+            wait = self.backoff(alert.attempts)
+        next_at = now() + max(1, math.ceil(wait))
+        await self.store.alerts.mark_retry(alert.id, next_at, error)
+        self.retried += 1
+        self._note_error(f"alert {alert.id}: {error}")
+        self._gates[alert.person_id] = _Gate(alert.id, next_at)
+        log.warning(
+            "notifier: alert %s to chat %s will be retried in %.0fs (attempt %d): %s",
+            alert.id,
+            chat_id,
+            next_at - now(),
+            alert.attempts + 1,
+            error,
+        )
+        return _Outcome.DEFERRED
+
+    def backoff(self, attempts: int) -> float:
+        """Seconds before the next try: doubling per attempt, capped, with jitter so that many
+        alerts failing together do not all come back in the same second."""
+        ceiling = min(self.backoff_max, self.backoff_base * 2.0 ** min(attempts, 30))
+        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+
+    def _clear_gate(self, alert: Alert) -> None:
+        gate = self._gates.get(alert.person_id)
+        if gate is not None and gate.alert_id == alert.id:
+            del self._gates[alert.person_id]
+
+    def _note_error(self, text: str) -> None:
+        self.last_error = self._redact(text)
+
+    def _redact(self, text: str) -> str:
+        # aiohttp errors can quote the request URL, which carries the bot token.
+        return text.replace(self._token, "<token>") if self._token else text

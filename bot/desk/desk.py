@@ -1,0 +1,522 @@
+"""The desk: people, sources, rules and preferences, shared by the bot commands and the CLI twins.
+
+Every check an editor's input goes through lives here once, so `/people add` and
+`wirewatch people add` accept and refuse the same things with the same words. Errors are
+`DeskError` with a message meant for the person who typed the command. No SQL here: only the
+storage repositories.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.desk.search import SearchHit
+from bot.matching import RuleSyntaxError, match_rule, parse_rule, rule_to_json, to_text
+from bot.service.settings import Settings
+from storage.models import LANGS, ROLES, Person, Role, Rule, Source
+from storage.records import SourceError, normalize_username
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+RANK: dict[str, int] = {"journalist": 1, "editor": 2, "admin": 3}
+RULE_TEST_POSTS = 500  # /rule test tries the newest posts, before the rule is saved
+MAX_QUERY = 1000  # characters in a stored rule: longer is a paste accident, not a rule
+MAX_ATTRIBUTION = 200
+MAX_MUTE = timedelta(days=365)
+
+_USER_RE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
+_HHMM_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DURATION_RE = re.compile(r"(\d{1,4})\s*(w|d|h|m|min|хв|год|д|ч|мин)", re.IGNORECASE)
+_UNIT_SECONDS = {
+    "w": 7 * 86400,
+    "d": 86400,
+    "д": 86400,
+    "h": 3600,
+    "год": 3600,
+    "ч": 3600,
+    "m": 60,
+    "min": 60,
+    "хв": 60,
+    "мин": 60,
+}
+OFF_WORDS = {"off", "no", "none", "вимк", "выкл", "-"}
+
+
+class DeskError(ValueError):
+    """Input the desk refuses; the message is shown to the person as it is."""
+
+
+class Follower(Protocol):
+    """What the desk needs of the Telethon listener (sources.telegram.listener.Listener fits)."""
+
+    async def follow(self, username_or_link: str) -> Source: ...
+    async def unfollow(self, username: str) -> Source: ...
+
+
+def clip(value: str, limit: int = 60) -> str:
+    """A piece of user input safe to repeat in a one-line message."""
+    flat = " ".join(value.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+# -- small parsers (pure) ------------------------------------------------------------------
+
+
+def parse_hhmm(value: str) -> str:
+    """`7:05` -> `07:05`; DeskError otherwise."""
+    m = _HHMM_RE.match(value.strip())
+    if not m:
+        raise DeskError(f"not a time of day: {clip(value, 20)!r} (use HH:MM, e.g. 07:30)")
+    return f"{int(m.group(1)):02d}:{m.group(2)}"
+
+
+def parse_quiet(value: str) -> tuple[str, str] | None:
+    """`23:00-07:00` -> ("23:00", "07:00"); `off` -> None."""
+    v = value.strip()
+    if v.lower() in OFF_WORDS:
+        return None
+    parts = re.split(r"\s*[-–—]\s*", v)
+    if len(parts) != 2:
+        raise DeskError("quiet hours look like 23:00-07:00 (or off)")
+    start, end = parse_hhmm(parts[0]), parse_hhmm(parts[1])
+    if start == end:
+        raise DeskError("quiet hours must start and end at different times")
+    return start, end
+
+
+def parse_duration(value: str) -> timedelta | None:
+    """`30m`, `2h`, `1d`, `1w`, `2h30m`; `forever`/`off`-like words -> None (no end)."""
+    v = value.strip().lower().replace(" ", "")
+    if v in {"forever", "always", "назавжди", "навсегда", "0"}:
+        return None
+    pos = 0
+    total = 0
+    for m in _DURATION_RE.finditer(v):
+        if m.start() != pos:
+            break
+        total += int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+        pos = m.end()
+    if pos != len(v) or total <= 0:
+        raise DeskError(f"not a duration: {clip(value, 20)!r} (use 30m, 2h, 1d, 1w or forever)")
+    delta = timedelta(seconds=total)
+    if delta > MAX_MUTE:
+        raise DeskError("a mute lasts at most a year (or forever)")
+    return delta
+
+
+def parse_zone(value: str) -> str:
+    name = value.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_+\-/]{1,64}", name):
+        raise DeskError(f"not a time zone: {clip(value, 30)!r} (e.g. Europe/Kyiv)")
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DeskError(f"unknown time zone {clip(value, 30)!r} (e.g. Europe/Kyiv, UTC)") from exc
+    return name
+
+
+def parse_role(value: str) -> Role:
+    v = value.strip().lower()
+    for role in ROLES:
+        if v == role:
+            return role
+    raise DeskError(f"role must be one of {', '.join(ROLES)}, not {clip(value, 20)!r}")
+
+
+def parse_who(value: str) -> tuple[int | None, str | None]:
+    """A person reference: a numeric Telegram user id or an @username."""
+    v = value.strip()
+    if re.fullmatch(r"\d{1,15}", v):
+        uid = int(v)
+        if uid <= 0:
+            raise DeskError("a Telegram user id is a positive number")
+        return uid, None
+    m = _USER_RE.match(v)
+    if m:
+        return None, m.group(1).lower()
+    raise DeskError(f"not a user id or @username: {clip(value, 40)!r}")
+
+
+def source_ref(value: str) -> str:
+    try:
+        return normalize_username(value)
+    except SourceError as exc:
+        raise DeskError(str(exc)) from exc
+
+
+# -- results ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class WatchResult:
+    source: Source
+    followed: bool  # the listener follows it now (False: registered, followed at start)
+    created: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RuleTest:
+    rule: str  # the rule as the parser understood it
+    tried: int
+    hits: list[SearchHit]
+
+
+# -- the desk --------------------------------------------------------------------------------
+
+
+class Desk:
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        *,
+        listener: Follower | None = None,
+        on_prefs: Callable[[Person], Awaitable[None]] | None = None,
+    ) -> None:
+        self.store = store
+        self.settings = settings
+        self.listener = listener
+        # Called after a person's digest time or zone changes (re-schedules their daily job).
+        self.on_prefs = on_prefs
+
+    async def audit(self, actor: int | None, action: str, detail: str = "") -> None:
+        await self.store.state.audit(actor, action, detail)
+
+    # -- people ------------------------------------------------------------------------------
+
+    async def identify(self, user_id: int, username: str | None) -> Person | None:
+        """The person behind a Telegram user, or None for a stranger.
+
+        Admins listed in settings are admins even if the table says otherwise; their row is
+        created on first contact so they have preferences. A person added by @username is bound
+        to this user id the first time they write.
+        """
+        person = await self.store.people.by_user_id(user_id)
+        if person is None and username:
+            by_name = await self.store.people.by_username(username)
+            if by_name is not None and by_name.user_id is None:
+                await self.store.people.bind_user_id(by_name.id, user_id)
+                log.info("person %s bound to user id %s", by_name.id, user_id)
+                person = await self.store.people.get(by_name.id)
+        if user_id in self.settings.bot.admins:
+            if person is None:
+                person = await self.store.people.add(
+                    role="admin",
+                    user_id=user_id,
+                    username=username,
+                    lang=self.settings.lang,
+                    tz=self.settings.tz,
+                )
+            elif person.role != "admin":
+                person = replace(person, role="admin")
+        return person
+
+    async def people(self) -> list[Person]:
+        return await self.store.people.list()
+
+    async def find_person(self, who: str) -> Person | None:
+        uid, uname = parse_who(who)
+        if uid is not None:
+            return await self.store.people.by_user_id(uid)
+        assert uname is not None
+        return await self.store.people.by_username(uname)
+
+    async def add_person(self, who: str, role: str, *, actor: int | None) -> Person:
+        uid, uname = parse_who(who)
+        checked = parse_role(role)
+        person = await self.store.people.add(
+            role=checked,
+            user_id=uid,
+            username=uname,
+            lang=self.settings.lang,
+            tz=self.settings.tz,
+            added_by=actor,
+        )
+        await self.audit(actor, "people.add", f"{person.label} as {checked}")
+        return person
+
+    async def remove_person(self, who: str, *, actor: int | None) -> Person:
+        person = await self.find_person(who)
+        if person is None:
+            raise DeskError(f"{clip(who, 40)} is not on the desk")
+        if person.user_id is not None and person.user_id == actor:
+            raise DeskError("you cannot remove yourself")
+        await self.store.people.remove(person.id)
+        await self.audit(actor, "people.remove", person.label)
+        if person.user_id in self.settings.bot.admins:
+            log.warning("%s removed but stays an admin through settings", person.label)
+        return person
+
+    # -- sources -----------------------------------------------------------------------------
+
+    async def sources(self) -> list[Source]:
+        return await self.store.sources.list()
+
+    async def watch(
+        self,
+        ref: str,
+        *,
+        person: str | None = None,
+        role: str | None = None,
+        lang: str = "uk",
+        gender: str | None = None,
+        actor: int | None,
+    ) -> WatchResult:
+        """Follow a channel now (with a listener) or register it for the next start."""
+        username = source_ref(ref)
+        if lang not in LANGS:
+            raise DeskError(f"language must be one of {', '.join(LANGS)}")
+        if gender is not None and gender not in ("m", "f"):
+            raise DeskError("gender must be m or f")
+        for label, value in (("person", person), ("role", role)):
+            if value is not None and len(value) > MAX_ATTRIBUTION:
+                raise DeskError(f"{label} is longer than {MAX_ATTRIBUTION} characters")
+        existing = await self.store.sources.by_username(username)
+        followed = False
+        if self.listener is not None:
+            try:
+                await self.listener.follow(username)
+            except SourceError as exc:
+                if existing is None:
+                    # The listener registered the name to remember the error; a channel that
+                    # does not exist is not a source of ours.
+                    gone = await self.store.sources.by_username(username)
+                    if gone is not None:
+                        await self.store.sources.set_active(gone.id, False)
+                raise DeskError(str(exc)) from exc
+            followed = True
+        attribution: dict[str, str | None] = {}
+        if person:
+            attribution[f"person_{lang}"] = person.strip()
+        if role:
+            attribution[f"role_{lang}"] = role.strip()
+        src = await self.store.sources.upsert(username, attribution=attribution, gender=gender)
+        await self.audit(
+            actor,
+            "sources.add",
+            f"@{username}" + (f" {person}" if person else "") + (f" | {role}" if role else ""),
+        )
+        return WatchResult(src, followed, existing is None)
+
+    async def unwatch(self, ref: str, *, actor: int | None) -> Source:
+        username = source_ref(ref)
+        src = await self.store.sources.by_username(username)
+        if src is None or not src.active:
+            raise DeskError(f"@{username} is not a source we follow")
+        if self.listener is not None:
+            try:
+                src = await self.listener.unfollow(username)
+            except SourceError as exc:
+                raise DeskError(str(exc)) from exc
+        else:
+            await self.store.sources.set_active(src.id, False)
+        await self.audit(actor, "sources.remove", f"@{username}")
+        out = await self.store.sources.get(src.id)
+        assert out is not None
+        return out
+
+    async def source(self, ref: str) -> Source:
+        username = source_ref(ref)
+        src = await self.store.sources.by_username(username)
+        if src is None:
+            raise DeskError(f"@{username} is not a source we follow")
+        return src
+
+    # -- rules -------------------------------------------------------------------------------
+
+    async def rules(self, *, viewer: Person | None = None) -> list[Rule]:
+        """Every rule (CLI, editors), or a journalist's own plus the desk's."""
+        if viewer is None or RANK[viewer.role] >= RANK["editor"]:
+            return await self.store.rules.list()
+        return await self.store.rules.list(owner_id=viewer.id, include_desk=True)
+
+    @staticmethod
+    def parse(query: str) -> str:
+        """The rule as the parser understood it; DeskError with the parser's message."""
+        q = query.strip()
+        if not q:
+            raise DeskError("the rule is empty")
+        if len(q) > MAX_QUERY:
+            raise DeskError(f"a rule is at most {MAX_QUERY} characters")
+        try:
+            return to_text(parse_rule(q))
+        except RuleSyntaxError as exc:
+            raise DeskError(f"bad rule: {exc}") from exc
+
+    async def add_rule(
+        self, query: str, *, owner: Person | None, actor: int | None
+    ) -> tuple[Rule, bool]:
+        """(rule, created): a rule already on the list is returned, not added twice."""
+        self.parse(query)
+        q = query.strip()
+        node = parse_rule(q)  # parses: self.parse just said so
+        owner_id = owner.id if owner is not None else None
+        existing = await self.store.rules.find(q, owner_id)
+        if existing is not None:
+            return existing, False
+        rule = await self.store.rules.add(
+            q, rule_to_json(node), owner_id=owner_id, created_by=actor
+        )
+        whose = owner.label if owner is not None else "desk"
+        await self.audit(actor, "rules.add", f"#{rule.id} ({whose}) {q}")
+        return rule, True
+
+    async def remove_rule(self, rule_id: int, *, by: Person | None, actor: int | None) -> Rule:
+        """`by` None is the operator (CLI); a journalist removes only their own rules."""
+        rule = await self.store.rules.get(rule_id)
+        if rule is None or not rule.active:
+            raise DeskError(f"there is no rule #{rule_id}")
+        if by is not None and RANK[by.role] < RANK["editor"] and rule.owner_id != by.id:
+            raise DeskError(f"rule #{rule_id} is not yours; ask an editor")
+        await self.store.rules.remove(rule_id)
+        await self.audit(actor, "rules.remove", f"#{rule_id} {rule.query}")
+        return rule
+
+    async def test_rule(self, query: str, *, limit: int = RULE_TEST_POSTS) -> RuleTest:
+        understood = self.parse(query)
+        node = parse_rule(query.strip())
+        posts = await self.store.posts.recent(limit=limit)
+        hits: list[SearchHit] = []
+        for post in posts:
+            m = match_rule(node, post.text, post.channel)
+            if m is not None:
+                hits.append(SearchHit(post, m.spans))
+        return RuleTest(understood, len(posts), hits)
+
+    async def parse_rule_id(self, value: str) -> int:
+        v = value.strip().lstrip("#")
+        if not re.fullmatch(r"\d{1,9}", v):
+            raise DeskError(f"not a rule number: {clip(value, 20)!r}")
+        return int(v)
+
+    # -- preferences -------------------------------------------------------------------------
+
+    async def _fresh(self, person: Person) -> Person:
+        out = await self.store.people.get(person.id)
+        assert out is not None
+        # An admin from settings keeps the role the middleware gave them.
+        return replace(out, role=person.role)
+
+    async def set_lang(self, person: Person, lang: str) -> Person:
+        v = lang.strip().lower()
+        if v not in LANGS:
+            raise DeskError(f"language must be one of {', '.join(LANGS)}")
+        await self.store.people.set_pref(person.id, "lang", v)
+        return await self._fresh(person)
+
+    async def set_tz(self, person: Person, zone: str) -> Person:
+        name = parse_zone(zone)
+        await self.store.people.set_pref(person.id, "tz", name)
+        fresh = await self._fresh(person)
+        if self.on_prefs is not None:
+            await self.on_prefs(fresh)
+        return fresh
+
+    async def set_quiet(self, person: Person, spec: str) -> Person:
+        window = parse_quiet(spec)
+        start, end = window if window is not None else (None, None)
+        await self.store.people.set_pref(person.id, "quiet_from", start)
+        await self.store.people.set_pref(person.id, "quiet_to", end)
+        return await self._fresh(person)
+
+    async def set_digest(self, person: Person, at: str) -> Person:
+        value = None if at.strip().lower() in OFF_WORDS else parse_hhmm(at)
+        await self.store.people.set_pref(person.id, "digest_at", value)
+        fresh = await self._fresh(person)
+        if self.on_prefs is not None:
+            await self.on_prefs(fresh)
+        return fresh
+
+    async def set_paused(self, person: Person, paused: bool) -> Person:
+        await self.store.people.set_pref(person.id, "paused", int(paused))
+        if not paused:
+            # Alerts the notifier parked while paused go out now.
+            await self.store.alerts.release_person(person.id)
+        return await self._fresh(person)
+
+    async def mute(
+        self, person: Person, ref: str, duration: str | None, *, now: datetime | None = None
+    ) -> tuple[Source, datetime | None]:
+        src = await self.source(ref)
+        delta = parse_duration(duration) if duration else None
+        return src, await self.mute_id(person, src.id, delta, now=now)
+
+    async def mute_id(
+        self,
+        person: Person,
+        source_id: int,
+        delta: timedelta | None,
+        *,
+        now: datetime | None = None,
+    ) -> datetime | None:
+        moment = now or datetime.now(UTC)
+        until = moment + delta if delta is not None else None
+        await self.store.people.mute(
+            person.id, source_id, int(until.timestamp()) if until is not None else None
+        )
+        return until
+
+    async def unmute(self, person: Person, ref: str) -> Source:
+        src = await self.source(ref)
+        await self.store.people.unmute(person.id, src.id)
+        return src
+
+    async def mutes(self, person: Person) -> list[tuple[Source, datetime | None]]:
+        out: list[tuple[Source, datetime | None]] = []
+        for source_id, until in (await self.store.people.muted_sources(person.id)).items():
+            src = await self.store.sources.get(source_id)
+            if src is not None:
+                out.append((src, datetime.fromtimestamp(until, UTC) if until else None))
+        return out
+
+    # -- status ------------------------------------------------------------------------------
+
+    async def status(self) -> dict[str, object]:
+        """What the database knows; the service adds the listener's live view."""
+        state = await self.store.state.all()
+        return {
+            "outbox": await self.store.alerts.counts(),
+            "outbox_depth": await self.store.alerts.depth(),
+            "db_bytes": await self.store.db.size_bytes(),
+            "posts": await self.store.posts.count(),
+            "sources": [
+                {
+                    "username": s.username,
+                    "active": s.active,
+                    "last_post_at": s.last_post_at.isoformat() if s.last_post_at else None,
+                    "error": s.error,
+                }
+                for s in await self.store.sources.list()
+            ],
+            "state": {k: v for k, (v, _) in state.items()},
+        }
+
+
+def rank(person: Person | None) -> int:
+    return 0 if person is None else RANK.get(person.role, 0)
+
+
+__all__ = [
+    "RANK",
+    "Desk",
+    "DeskError",
+    "Follower",
+    "RuleTest",
+    "WatchResult",
+    "clip",
+    "parse_duration",
+    "parse_hhmm",
+    "parse_quiet",
+    "parse_role",
+    "parse_who",
+    "parse_zone",
+    "rank",
+    "source_ref",
+]

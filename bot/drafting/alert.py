@@ -1,0 +1,172 @@
+"""The alert payload the outbox stores and the notifier sends.
+
+`compose_alert` is pure: post, source and the person's language and zone in, a JSON-ready dict
+out: `{"messages": [{"html", "buttons"}], "plain"}`. Every "html" is Telegram HTML within 4096
+UTF-16 units; the first message carries the buttons; "plain" is the draft as pasted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+from bot.drafting.draft import (
+    PostLike,
+    SourceLike,
+    attribution_lead,
+    build_draft,
+    changes_label,
+    deleted_line,
+    diff_plain,
+    diff_runs,
+    last_text_label,
+    no_text_label,
+    origin_of,
+    updated_line,
+    word_diff,
+)
+from bot.drafting.html import (
+    MESSAGE_LIMIT,
+    Button,
+    Run,
+    button,
+    highlight,
+    join_runs,
+    split_runs,
+    to_html,
+)
+from bot.drafting.sentences import SpanLike
+
+Kind = Literal["new", "edit", "delete", "digest"]
+KINDS: tuple[Kind, ...] = ("new", "edit", "delete", "digest")
+
+_EDIT_MARK = "✏️ "
+_DELETE_MARK = "🗑 "
+_DELETED_NO_TIME = {"uk": "Допис видалено", "ru": "Пост удалён", "en": "Post deleted"}
+
+
+class _PostWithIds(PostLike, Protocol):
+    """compose also needs the row ids for the buttons (storage.models.StoredPost has them)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def source_id(self) -> int: ...
+
+
+def _buttons(kind: Kind, post: _PostWithIds, lang: str) -> list[list[Button]]:
+    if kind == "delete":
+        return [[button("rel", post.id, lang)], [button("mute", post.source_id, lang)]]
+    if kind == "digest":
+        return [[button("full", post.id, lang)]]
+    return [
+        [button("full", post.id, lang), button("rel", post.id, lang)],
+        [button("mute", post.source_id, lang)],
+    ]
+
+
+def _payload(runs: Sequence[Run], plain: str, buttons: list[list[Button]]) -> dict[str, Any]:
+    chunks = [to_html(piece) for piece in split_runs(runs, MESSAGE_LIMIT)]
+    if not chunks:
+        raise ValueError("an alert must have some text")
+    messages: list[dict[str, Any]] = []
+    for n, chunk in enumerate(chunks):
+        rows = [[b.as_dict() for b in row] for row in buttons] if n == 0 else []
+        messages.append({"html": chunk, "buttons": rows})
+    return {"messages": messages, "plain": plain}
+
+
+def compose_alert(
+    kind: Kind,
+    post: _PostWithIds,
+    source: SourceLike | None,
+    *,
+    lang: str,
+    tz: str,
+    spans: Sequence[SpanLike] = (),
+    previous_text: str | None = None,
+    deleted_at: datetime | None = None,
+    origin_source: SourceLike | None = None,
+    origin_date: datetime | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The alert for one post. `spans` are the matched words (offsets into `post.text`): they
+    choose the quote and are highlighted. `previous_text` (edit) is diffed against `post.text`;
+    `deleted_at` (delete) defaults to `post.deleted_at`. `origin_source` is the forward origin's
+    source when the caller knows it, so a forward is attributed to the person behind it, and
+    `origin_date` the original's time when it is stored. `now` adds the year to a date from
+    another year."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown alert kind {kind!r}")
+    draft = build_draft(
+        post,
+        source,
+        lang=lang,
+        tz=tz,
+        spans=spans,
+        origin_source=origin_source,
+        origin_date=origin_date,
+        now=now,
+    )
+    buttons = _buttons(kind, post, lang)
+    if kind in ("new", "digest"):
+        return _payload(draft.runs(), draft.plain(), buttons)
+    if kind == "edit":
+        when = post.edit_date or post.date
+        header = _EDIT_MARK + updated_line(when, tz, lang)
+        runs: list[Run] = join_runs(header, "\n")
+        plain = header + "\n"
+        if previous_text is not None:
+            diff = word_diff(previous_text, post.text)
+            if diff:
+                runs = join_runs(runs, changes_label(lang), "\n", diff_runs(diff, lang), "\n\n")
+                plain += changes_label(lang) + "\n" + diff_plain(diff, lang) + "\n\n"
+        return _payload(join_runs(runs, draft.runs()), plain + draft.plain(), buttons)
+    return _deleted(
+        post,
+        source,
+        draft.lead,
+        draft.meta_line(),
+        lang,
+        tz,
+        spans,
+        deleted_at,
+        buttons,
+        origin_source,
+    )
+
+
+def _deleted(
+    post: _PostWithIds,
+    source: SourceLike | None,
+    lead: str,
+    meta: str,
+    lang: str,
+    tz: str,
+    spans: Sequence[SpanLike],
+    deleted_at: datetime | None,
+    buttons: list[list[Button]],
+    origin_source: SourceLike | None,
+) -> dict[str, Any]:
+    moment = deleted_at or getattr(post, "deleted_at", None)
+    lang_key = lang if lang in _DELETED_NO_TIME else "en"
+    header = _DELETE_MARK + (
+        deleted_line(moment, tz, lang) if moment is not None else _DELETED_NO_TIME[lang_key]
+    )
+    text = post.text or ""
+    left, right = ("“", "”") if lang_key == "en" else ("«", "»")
+    # The whole last text, not a quote: once deleted, this is the newsroom's only record of it.
+    if text.strip():
+        body = join_runs(left, highlight(text, spans), right)
+        body_plain = f"{left}{text}{right}"
+    else:
+        body = [Run(no_text_label(lang))]
+        body_plain = no_text_label(lang)
+    header = f"{header}. {last_text_label(lang)}:"
+    runs = join_runs(header, "\n", lead, ": ", body, "\n", meta)
+    plain = "\n".join([header, f"{lead}: {body_plain}", meta])
+    return _payload(runs, plain, buttons)
+
+
+__all__ = ["KINDS", "Kind", "attribution_lead", "compose_alert", "origin_of"]

@@ -1,0 +1,496 @@
+"""Ingest: store a post (a new version on edit), match rules, enqueue alerts, in one transaction.
+
+Every source (Telethon listener, JSONL feed, Desktop export) hands its events here. Handling is
+idempotent: the same event twice stores nothing new and alerts nobody twice, so a source may replay
+freely after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+from bot.delivery.digest import in_quiet_hours
+from bot.ingest.origins import compose_with_origin
+from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
+from storage.db import now
+from storage.models import Person, Rule, Source, StoredPost, to_ts
+from storage.records import Deletion, Event, Post, SourceError, parse_permalink
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0  # new posts
+    edited: int = 0  # new versions of stored posts
+    deleted: int = 0
+    duplicates: int = 0  # events that changed nothing
+    alerts: int = 0  # alerts enqueued
+
+    def add(self, other: IngestResult) -> None:
+        self.stored += other.stored
+        self.edited += other.edited
+        self.deleted += other.deleted
+        self.duplicates += other.duplicates
+        self.alerts += other.alerts
+
+
+@dataclass
+class _Rules:
+    version: tuple[int, int, int] = (-1, -1, -1)
+    matcher: Matcher = field(default_factory=Matcher)
+    by_id: dict[int, Rule] = field(default_factory=dict)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        alert: bool = True,
+        on_enqueue: Callable[[], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.alert = alert  # False for back-fills: store and index, tell nobody
+        self.on_enqueue = on_enqueue
+        self._rules = _Rules()
+
+    # -- rules -----------------------------------------------------------------------------
+
+    async def refresh_rules(self) -> None:
+        """Rebuild the matcher when the rules table changed (the CLI may change it under us)."""
+        version = await self.store.rules.version()
+        if version == self._rules.version:
+            return
+        rules = await self.store.rules.list(active_only=True)
+        sources = {s.id: s.username for s in await self.store.sources.list()}
+        matcher = Matcher()
+        by_id: dict[int, Rule] = {}
+        for rule in rules:
+            try:
+                node = rule_from_json(rule.compiled)
+            except (ValueError, KeyError, TypeError) as exc:
+                # Only parsed rules are stored, so this means a schema drift: skip, say so.
+                log.error("rule %s cannot be loaded (%s); skipped", rule.id, exc)
+                continue
+            channel = sources.get(rule.source_id) if rule.source_id is not None else None
+            matcher.add(rule.id, node, channel=channel)
+            by_id[rule.id] = rule
+        self._rules = _Rules(version, matcher, by_id)
+        log.info("matcher rebuilt with %d rules", len(by_id))
+
+    # -- entry points ----------------------------------------------------------------------
+
+    async def handle(self, event: Event) -> IngestResult:
+        await self.refresh_rules()
+        async with self.store.db.transaction():
+            result = await self._dispatch(event)
+        if result.alerts and self.on_enqueue is not None:
+            self.on_enqueue()
+        return result
+
+    async def handle_batch(
+        self,
+        events: Iterable[Event],
+        *,
+        chunk: int = 500,
+        progress: Callable[[int], None] | None = None,
+    ) -> IngestResult:
+        """Many events, `chunk` per transaction: bulk imports stay fast and crash-safe.
+
+        Same result as calling handle() on each event in order; new plain posts take a bulk
+        lane (one insert statement per chunk), everything else the per-event path.
+        """
+        await self.refresh_rules()
+        total = IngestResult()
+
+        async def flush(batch: list[Event], analyses: dict[int, Analysis]) -> None:
+            async with self.store.db.transaction():
+                lane: list[Post] = []
+                for ev in batch:
+                    if isinstance(ev, Post) and ev.grouped_id is None:
+                        lane.append(ev)
+                        continue
+                    total.add(await self._bulk(lane, analyses))
+                    lane = []
+                    total.add(await self._dispatch(ev))
+                total.add(await self._bulk(lane, analyses))
+            if progress is not None:
+                progress(len(batch))
+
+        async def prepare(batch: list[Event]) -> dict[int, Analysis]:
+            # Lemmatising is pure Python and SQLite's FTS insert runs in the database thread
+            # without the GIL: analysing the next chunk while the previous one is written
+            # uses both cores. Yield now and then so the writer's next step can start.
+            out: dict[int, Analysis] = {}
+            for n, ev in enumerate(batch):
+                if isinstance(ev, Post) and ev.grouped_id is None:
+                    out[id(ev)] = analyze(ev.text)
+                if n % 25 == 24:
+                    await asyncio.sleep(0)
+            return out
+
+        writing: asyncio.Task[None] | None = None
+        try:
+            for batch in _chunks(events, chunk):
+                analyses = await prepare(batch)
+                if writing is not None:
+                    await writing
+                writing = asyncio.create_task(flush(batch, analyses))
+            if writing is not None:
+                await writing
+        finally:
+            if writing is not None and not writing.done():
+                writing.cancel()
+                await asyncio.gather(writing, return_exceptions=True)
+        if total.alerts and self.on_enqueue is not None:
+            self.on_enqueue()
+        return total
+
+    async def _bulk(self, posts: list[Post], analyses: dict[int, Analysis]) -> IngestResult:
+        """Plain posts: new ones inserted together per channel; then, in the batch's order,
+        their alerts and the rest (edits, repeats) one by one."""
+        res = IngestResult()
+        if not posts:
+            return res
+        by_channel: dict[str, list[tuple[int, Post]]] = {}
+        for n, p in enumerate(posts):
+            by_channel.setdefault(p.channel, []).append((n, p))
+        # (position in the batch, source, post, analysis, row id); source None for an event
+        # that takes the per-event path (an edit or a repeat).
+        steps: list[tuple[int, Source | None, Post, Any, int]] = []
+        for channel, numbered in by_channel.items():
+            group = [p for _, p in numbered]
+            first = group[0]
+            src = await self._source(channel, first.channel_id, first.channel_title)
+            known = await self.store.posts.known_ids(src.id, [p.message_id for p in group])
+            fresh: list[tuple[int, Post, Any]] = []
+            for n, p in numbered:
+                if p.message_id in known:
+                    # An edit or a repeat: the per-event path decides.
+                    steps.append((n, None, p, None, 0))
+                else:
+                    known.add(p.message_id)
+                    fresh.append((n, p, analyses.get(id(p)) or analyze(p.text)))
+            ids = await self.store.posts.insert_many(
+                src.id, [(p, a.norm, a.lemma_text) for _, p, a in fresh]
+            )
+            res.stored += len(ids)
+            top = max(group, key=lambda p: p.message_id)
+            await self.store.sources.advance(
+                src.id, top.message_id, max(to_ts(p.date) or 0 for p in group)
+            )
+            if self.alert and src.active:
+                for n, p, analysis in fresh:
+                    if not p.backfill:
+                        steps.append((n, src, p, analysis, ids[p.message_id]))
+        # Alerts in the order the events came, as handle() one by one would queue them: an
+        # import read channel by channel must not reach a journalist channel by channel.
+        for _, step_src, p, analysis, post_id in sorted(steps, key=lambda step: step[0]):
+            if step_src is None:
+                res.add(await self._post(p))
+                continue
+            if not self._rules.matcher.match(analysis, step_src.username):
+                continue
+            stored = await self.store.posts.get_by_id(post_id)
+            assert stored is not None
+            res.alerts += await self._alert_new(step_src, stored, analysis, set())
+        return res
+
+    async def _dispatch(self, event: Event) -> IngestResult:
+        if isinstance(event, Deletion):
+            return await self._delete(event)
+        return await self._post(event)
+
+    # -- posts -----------------------------------------------------------------------------
+
+    async def _source(self, channel: str, channel_id: int | None, title: str | None) -> Source:
+        src = await self.store.sources.by_username(channel)
+        if src is None and channel_id is not None:
+            src = await self.store.sources.by_peer(channel_id)
+        if src is None:
+            log.info("new source @%s registered from an incoming post", channel)
+            src = await self.store.sources.ensure(channel, peer_id=channel_id, title=title)
+        return src
+
+    async def _post(self, post: Post) -> IngestResult:
+        res = IngestResult()
+        src = await self._source(post.channel, post.channel_id, post.channel_title)
+        await self.store.sources.advance(src.id, post.message_id, to_ts(post.date))
+        existing = await self.store.posts.get(src.id, post.message_id)
+        if existing is None:
+            album_post = await self.store.posts.album_post_id(src.id, post.message_id)
+            if album_post is not None:
+                return await self._album_member_update(src, album_post, post)
+            if post.grouped_id is not None:
+                head = await self.store.posts.by_album(src.id, post.grouped_id)
+                if head is not None:
+                    await self.store.posts.add_album_item(src.id, post.message_id, head.id)
+                    return await self._album_member_update(src, head.id, post)
+            analysis = analyze(post.text)
+            post_id = await self.store.posts.insert(
+                src.id, post, analysis.norm, analysis.lemma_text
+            )
+            res.stored = 1
+            stored = await self.store.posts.get_by_id(post_id)
+            assert stored is not None
+            res.alerts = await self._alert_new(
+                src, stored, analysis, set(), backfill=post.backfill
+            )
+            return res
+        return await self._maybe_edit(src, existing, post)
+
+    async def _album_member_update(self, src: Source, post_id: int, item: Post) -> IngestResult:
+        """Another message of an album: its caption (if the album had none) becomes the text."""
+        head = await self.store.posts.get_by_id(post_id)
+        assert head is not None
+        if item.media:
+            await self.store.posts.set_media(head.id, item.media)
+        if not item.text.strip() or item.text == head.text:
+            return IngestResult(duplicates=1)
+        if not head.text.strip():
+            # The caption arrived after the first item: this is the album's text, not an edit.
+            analysis = analyze(item.text)
+            version = await self.store.posts.add_version(
+                head.id, item.text, analysis.norm, analysis.lemma_text, to_ts(item.edit_date)
+            )
+            stored = await self.store.posts.get_by_id(head.id)
+            assert stored is not None
+            already = {a.person_id for a in await self.store.alerts.originals(head.id)}
+            alerts = await self._alert_new(src, stored, analysis, already, version=version)
+            return IngestResult(stored=0, edited=0, alerts=alerts)
+        versions = await self.store.posts.versions(head.id)
+        if versions and versions[0].text.strip():
+            # The album's first message has its own caption, and that is the album's text.
+            # Another photo's caption is not an edit of it: taking it as one sent everyone a
+            # false "updated" reply, and a reconciliation re-reading both flipped the text back
+            # and forth.
+            return IngestResult(duplicates=1)
+        return await self._maybe_edit(src, head, item)
+
+    async def _maybe_edit(self, src: Source, existing: StoredPost, post: Post) -> IngestResult:
+        if post.text == existing.text:
+            if post.media and not existing.media:
+                await self.store.posts.set_media(existing.id, post.media)
+            return IngestResult(duplicates=1)
+        if existing.grouped_id is not None and not post.text.strip():
+            # An album item without a caption says nothing about the album's text.
+            return IngestResult(duplicates=1)
+        analysis = analyze(post.text)
+        version = await self.store.posts.add_version(
+            existing.id,
+            post.text,
+            analysis.norm,
+            analysis.lemma_text,
+            to_ts(post.edit_date) or now(),
+            post.media,
+        )
+        stored = await self.store.posts.get_by_id(existing.id)
+        assert stored is not None
+        res = IngestResult(edited=1)
+        originals = await self.store.alerts.originals(existing.id)
+        if self.alert and src.active:
+            _, spans = self._matches(analysis, src)
+            for original in originals:
+                person = await self._follow_up_to(original.person_id, src)
+                if person is None:
+                    continue
+                payload = await self._compose(
+                    "edit",
+                    stored,
+                    src,
+                    person,
+                    spans=spans.for_person(person.id),
+                    previous_text=existing.text,
+                )
+                if await self._enqueue(person, stored, "edit", payload, None, original.id):
+                    res.alerts += 1
+        # An edit can make a post match for people who were not alerted before.
+        res.alerts += await self._alert_new(
+            src, stored, analysis, {o.person_id for o in originals}, version=version
+        )
+        return res
+
+    async def _delete(self, event: Deletion) -> IngestResult:
+        res = IngestResult()
+        src = await self.store.sources.by_username(event.channel)
+        if src is None and event.channel_id is not None:
+            src = await self.store.sources.by_peer(event.channel_id)
+        if src is None:
+            return IngestResult(duplicates=len(event.message_ids))
+        when = to_ts(event.date) or now()
+        for message_id in event.message_ids:
+            stored = await self.store.posts.get(src.id, message_id)
+            if stored is None:
+                # A deleted album member does not delete the album; unknown ids are nothing to us.
+                res.duplicates += 1
+                continue
+            if not await self.store.posts.mark_deleted(stored.id, when):
+                res.duplicates += 1
+                continue
+            res.deleted += 1
+            if not (self.alert and src.active):
+                continue
+            stored = await self.store.posts.get_by_id(stored.id)
+            assert stored is not None
+            for original in await self.store.alerts.originals(stored.id):
+                person = await self._follow_up_to(original.person_id, src)
+                if person is None:
+                    continue
+                payload = await self._compose(
+                    "delete", stored, src, person, deleted_at=datetime.fromtimestamp(when, UTC)
+                )
+                if await self._enqueue(person, stored, "delete", payload, None, original.id):
+                    res.alerts += 1
+        return res
+
+    # -- alerts ----------------------------------------------------------------------------
+
+    def _matches(self, analysis: Any, src: Source) -> tuple[list[RuleMatch], _SpanMap]:
+        matches = self._rules.matcher.match(analysis, src.username)
+        by_owner: dict[int | None, list[Span]] = {}
+        for m in matches:
+            rule = self._rules.by_id.get(m.rule_id)
+            if rule is not None:
+                by_owner.setdefault(rule.owner_id, []).extend(m.spans)
+        return matches, _SpanMap(by_owner)
+
+    async def _alert_new(
+        self,
+        src: Source,
+        post: StoredPost,
+        analysis: Any,
+        skip: set[int],
+        *,
+        version: int = 1,
+        backfill: bool = False,
+    ) -> int:
+        if backfill or not (self.alert and src.active) or post.deleted_at is not None:
+            return 0
+        matches, spans = self._matches(analysis, src)
+        if not matches:
+            return 0
+        skip = skip | await self._alerted_about_origin(post)
+        # Who is owed this post: a desk rule alerts everyone, a personal rule its owner.
+        desk_rule: Rule | None = None
+        personal: dict[int, Rule] = {}
+        for m in matches:
+            rule = self._rules.by_id.get(m.rule_id)
+            if rule is None:
+                continue
+            if rule.owner_id is None:
+                if desk_rule is None or rule.priority > desk_rule.priority:
+                    desk_rule = rule
+            elif rule.owner_id not in personal or rule.priority > personal[rule.owner_id].priority:
+                personal[rule.owner_id] = rule
+        if desk_rule is None and not personal:
+            return 0
+        count = 0
+        # A desk rule alerts everyone with the same draft, up to language, zone and spans:
+        # compose each distinct one once (a desk of 50 would otherwise cost 50 compositions).
+        drafts: dict[tuple[str, str, tuple[Span, ...]], dict[str, Any]] = {}
+        for person in await self.store.people.recipients(src.id):
+            if person.id in skip:
+                continue
+            rule = personal.get(person.id) or desk_rule
+            if rule is None:
+                continue
+            person_spans = spans.for_person(person.id)
+            key = (person.lang, person.tz, person_spans)
+            if key not in drafts:
+                drafts[key] = await self._compose("new", post, src, person, spans=person_spans)
+            payload = drafts[key]
+            if await self._enqueue(person, post, "new", payload, rule.id, None, version):
+                count += 1
+        return count
+
+    async def _follow_up_to(self, person_id: int, src: Source) -> Person | None:
+        """Who gets an edit or deletion of a post they were alerted about: not someone removed,
+        nor someone who has muted the source since (they said "no more from this channel")."""
+        person = await self.store.people.get(person_id)
+        if person is None or not person.active:
+            return None
+        if src.id in await self.store.people.muted_sources(person.id):
+            return None
+        return person
+
+    async def _alerted_about_origin(self, post: StoredPost) -> set[int]:
+        """People already alerted about the post this one forwards: officials forward each
+        other all day, and the same quote with the same permalink again is noise."""
+        if not post.forward_link:
+            return set()
+        try:
+            username, message_id = parse_permalink(post.forward_link)
+        except SourceError:
+            return set()
+        origin_src = await self.store.sources.by_username(username)
+        if origin_src is None:
+            return set()
+        origin = await self.store.posts.get(origin_src.id, message_id)
+        if origin is None:
+            return set()
+        return {a.person_id for a in await self.store.alerts.originals(origin.id)}
+
+    async def _compose(
+        self, kind: str, post: StoredPost, src: Source, person: Person, **extra: Any
+    ) -> dict[str, Any]:
+        """The person's draft; a forward is credited to its origin when we know that channel,
+        and dated by the original when we have it."""
+        return await compose_with_origin(
+            self.store,
+            kind,  # type: ignore[arg-type]
+            post,
+            src,
+            lang=person.lang,
+            tz=person.tz,
+            **extra,
+        )
+
+    async def _enqueue(
+        self,
+        person: Person,
+        post: StoredPost,
+        kind: str,
+        payload: dict[str, Any],
+        rule_id: int | None,
+        reply_to: int | None,
+        version: int | None = None,
+    ) -> bool:
+        alert_id = await self.store.alerts.enqueue(
+            person_id=person.id,
+            post_id=post.id,
+            kind=kind,
+            version=post.version if version is None else version,
+            payload=payload,
+            rule_id=rule_id,
+            reply_to_alert=reply_to,
+            # A person who blocked the bot keeps their alerts, parked until they return; in
+            # quiet hours they are parked too and arrive as one digest afterwards.
+            held=not person.reachable or in_quiet_hours(person, datetime.now(UTC)),
+        )
+        return alert_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class _SpanMap:
+    """Matched spans by rule owner (None = desk rules)."""
+
+    by_owner: dict[int | None, list[Span]]
+
+    def for_person(self, person_id: int) -> tuple[Span, ...]:
+        """What a person's draft highlights: the desk's matches and their own rules' matches."""
+        spans = self.by_owner.get(None, []) + self.by_owner.get(person_id, [])
+        return tuple(sorted(set(spans), key=lambda s: (s.start, s.end)))
+
+
+def _chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
+    it = iter(events)
+    while batch := list(islice(it, size)):
+        yield batch

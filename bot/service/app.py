@@ -1,0 +1,634 @@
+"""The composition root: `wirewatch run` builds everything here and nowhere else.
+
+One asyncio process holds the store, the ingest pipeline, the aiogram bot (long polling and the
+outbox notifier), the Telethon listener, JSONL feed followers, the APScheduler jobs and the
+health server. Each long-running part is a *component* run by a supervisor: if it raises, the
+error is logged with the component's name, counted, and the component restarts after a growing
+pause (1 s doubling to 60 s), while the others keep running.
+
+Missing credentials degrade instead of failing: without Telegram API credentials there is no
+listener (feeds still ingest); without a bot token nothing is sent and alerts wait in the outbox.
+Both are said at start and in /healthz.
+
+Shutdown (SIGTERM or SIGINT): stop taking new events (feeds stop between lines, the listener
+disconnects, polling stops, the scheduler takes no new runs), let the notifier finish the
+message in flight (an interrupted alert stays pending and goes out after the restart), close the
+database, all within `SHUTDOWN_BUDGET` seconds. A second signal cancels whatever is left.
+
+Why nothing is lost on a crash: a post, its FTS row and its alerts commit in one transaction;
+the feed offset is saved after the event is stored (a replay is harmless: ingest is
+idempotent); the listener catches up from the last stored id; an alert is marked sent only after
+Telegram confirms it, so a crash repeats at most the one alert in flight per chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import logging
+import os
+import signal
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bot.ingest.pipeline import IngestResult, Pipeline
+from bot.service.health import HealthServer, Metrics
+from bot.service.jobs import schedule_jobs
+from bot.service.log import component
+from bot.service.settings import TELEGRAM_BOT_API, Settings
+from storage.records import Deletion, Event
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+POISON_ATTEMPTS = 3  # tries before a feed line that keeps failing is skipped
+SHUTDOWN_BUDGET = 8.0  # seconds from the signal to a closed database (systemd waits 10+)
+RESTART_MIN = 1.0
+RESTART_MAX = 60.0
+STABLE_AFTER = 60.0  # a component that ran this long restarts quickly again if it fails
+FEED_STATE = "feed.offset:"  # state key prefix; the feed's absolute path follows
+
+
+def _event_id(event: Event) -> str:
+    ids = event.message_ids if isinstance(event, Deletion) else (event.message_id,)
+    return f"@{event.channel}/{','.join(str(i) for i in ids)}"
+
+
+class _Stopping(Exception):
+    """Raised into a feed follower when a stop was asked: the line is left for the restart."""
+
+
+@dataclass
+class ComponentState:
+    name: str
+    up: bool = False
+    restarts: int = 0
+    last_error: str | None = None
+    started_at: float | None = None
+    task: asyncio.Task[None] | None = None
+
+
+def feed_state_key(path: Path) -> str:
+    return FEED_STATE + str(path)
+
+
+class App:
+    """Build with settings and feed paths; `await run()` until a signal (or `request_stop`)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        feeds: Sequence[str | os.PathLike[str]] = (),
+        shutdown_budget: float = SHUTDOWN_BUDGET,
+        feed_poll: float = 0.5,
+    ) -> None:
+        self.settings = settings
+        self.feeds = [Path(f).expanduser().resolve() for f in feeds]
+        self.shutdown_budget = shutdown_budget
+        self.feed_poll = feed_poll
+        self.metrics = Metrics()
+        self.components: dict[str, ComponentState] = {}
+        self.degraded: list[str] = []
+        self.problems: list[str] = []  # configuration that is wrong, not merely absent
+        self.feed_offsets: dict[str, int] = {}
+        self.feed_skipped = 0  # feed events skipped because storing them kept failing
+        self.started_at = time.time()
+        self.store: Store | None = None
+        self.pipeline: Pipeline | None = None
+        self.bot: Any = None
+        self.dispatcher: Any = None
+        self.notifier: Any = None
+        self.listener: Any = None
+        self.scheduler: Any = None
+        self.digests: Any = None
+        self.health: HealthServer | None = None
+        self._session_path: Path | None = None
+        self._stop: asyncio.Event | None = None
+        self._stopping = False
+        self._ready: asyncio.Event | None = None
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    @property
+    def stop_event(self) -> asyncio.Event:
+        if self._stop is None:
+            self._stop = asyncio.Event()
+        return self._stop
+
+    @property
+    def ready(self) -> asyncio.Event:
+        """Set once every component has been started (tests wait on it)."""
+        if self._ready is None:
+            self._ready = asyncio.Event()
+        return self._ready
+
+    def request_stop(self, reason: str = "requested") -> None:
+        if self.stop_event.is_set():
+            # A second signal: the operator does not want to wait for the orderly shutdown.
+            log.warning("second stop (%s): cancelling what is still running", reason)
+            for state in self.components.values():
+                if state.task is not None and not state.task.done():
+                    state.task.cancel()
+            return
+        log.info("stopping (%s)", reason)
+        self.stop_event.set()
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.request_stop, sig.name)
+        try:
+            await self.start()
+            await self.stop_event.wait()
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            await self.shutdown()
+        return 0
+
+    async def start(self) -> None:
+        settings = self.settings
+        self.store = store = await Store.open(settings.db)
+        log.info("database %s open", settings.db)
+        if settings.telegram.sources_file is not None:
+            await self._apply_sources_file(settings.telegram.sources_file)
+        self.pipeline = Pipeline(store, on_enqueue=self._on_enqueue)
+        await self.pipeline.refresh_rules()
+
+        self._build_bot()
+        self._build_listener()
+        self._build_scheduler()
+        await self._schedule_digests()
+        if self.bot is not None:
+            self.dispatcher = self._build_dispatcher()
+        await self._start_health()
+
+        if self.notifier is not None:
+            self._spawn("notifier", lambda: self.notifier.run(self.stop_event))
+        if self.dispatcher is not None and self.bot is not None:
+            self._spawn("polling", self._poll)
+        if self.listener is not None:
+            self._spawn("listener", self.listener.run)
+        for path in self.feeds:
+            self._spawn(f"feed:{path.name}", lambda p=path: self._follow(p))  # type: ignore[misc]
+        if self.scheduler is not None:
+            self.scheduler.start()
+        self.metrics.live(self._live_counters)
+        for reason in self.degraded:
+            log.warning("degraded: %s", reason)
+        for problem in self.problems:
+            log.error("%s", problem)
+        log.info(
+            "wirewatch running: %s",
+            ", ".join(sorted(self.components)) or "no components (nothing to do)",
+        )
+        self.ready.set()
+
+    async def shutdown(self) -> None:
+        self._stopping = True
+        self.stop_event.set()
+        deadline = time.monotonic() + self.shutdown_budget
+        if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        stoppers: list[Awaitable[Any]] = []
+        if self.listener is not None:
+            stoppers.append(self.listener.stop())
+        if self.dispatcher is not None and "polling" in self.components:
+            stoppers.append(self._stop_polling())
+        if stoppers:
+            results = await asyncio.gather(
+                *(
+                    asyncio.wait_for(s, timeout=max(0.1, deadline - time.monotonic()))
+                    for s in stoppers
+                ),
+                return_exceptions=True,
+            )
+            for result in results:
+                if isinstance(result, BaseException):
+                    log.warning("stopping a component: %s", result)
+        tasks = [s.task for s in self.components.values() if s.task is not None]
+        if tasks:
+            _, pending = await asyncio.wait(
+                tasks, timeout=max(0.1, deadline - time.monotonic() - 1.0)
+            )
+            for task in pending:
+                log.warning("%s did not stop in time; cancelled", task.get_name())
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if self.health is not None:
+            await self.health.stop()
+        if self.bot is not None:
+            await self.bot.session.close()
+        if self._session_path is not None:
+            from sources.telegram.listener import unlock_session
+
+            unlock_session(self._session_path)
+        if self.store is not None:
+            await self.store.close()
+            self.store = None
+        log.info("stopped cleanly")
+
+    # -- building ----------------------------------------------------------------------------
+
+    async def _apply_sources_file(self, path: Path) -> None:
+        from bot.desk.sources_file import apply_sources, load_sources_file
+        from storage.records import SourceError
+
+        assert self.store is not None
+        try:
+            specs = load_sources_file(path)
+        except SourceError as exc:
+            # The channels already in the database keep working; the operator fixes the file.
+            self.problems.append(f"sources file not applied: {exc}")
+            return
+        await apply_sources(self.store, specs)
+        log.info("sources file %s: %d channels", path, len(specs))
+
+    def _build_bot(self) -> None:
+        cfg = self.settings.bot
+        if not cfg.configured:
+            self.degraded.append(
+                "no bot token (WIREWATCH_BOT__TOKEN): ingesting and storing; alerts wait in "
+                "the outbox until a token is set"
+            )
+            return
+        from aiogram import Bot
+        from aiogram.client.session.aiohttp import AiohttpSession
+        from aiogram.client.telegram import TelegramAPIServer
+        from aiogram.utils.token import TokenValidationError
+
+        from bot.delivery.notifier import Notifier
+
+        assert cfg.token is not None
+        if cfg.api_url.rstrip("/") == TELEGRAM_BOT_API:
+            session = AiohttpSession()
+        else:
+            session = AiohttpSession(api=TelegramAPIServer.from_base(cfg.api_url.rstrip("/")))
+        try:
+            self.bot = Bot(cfg.token.get_secret_value(), session=session)
+        except TokenValidationError:
+            self.problems.append("the bot token is malformed (expected 123456:ABC...); no bot")
+            self.degraded.append("bot disabled: malformed token; alerts wait in the outbox")
+            return
+        assert self.store is not None
+        self.notifier = Notifier(self.store, self.bot, cfg)
+
+    def _build_dispatcher(self) -> Any:
+        from aiogram import Dispatcher
+
+        try:
+            handlers = importlib.import_module("bot.handlers")
+        except ModuleNotFoundError as exc:
+            if exc.name != "bot.handlers":
+                raise
+            # The command handlers have not landed: poll with no routers, so updates are
+            # acknowledged and the bot is visibly alive.
+            return Dispatcher()
+        build = getattr(handlers, "build_dispatcher", None)
+        if build is not None:
+            return build(**self._handler_deps(build))
+        dispatcher = Dispatcher()
+        routers = getattr(handlers, "build_routers", None)
+        if routers is not None:
+            dispatcher.include_routers(*routers())
+        return dispatcher
+
+    def _handler_deps(self, func: Callable[..., Any]) -> dict[str, Any]:
+        """What handlers may ask for, by parameter name (aiogram's own convention)."""
+        available = {
+            "store": self.store,
+            "settings": self.settings,
+            "pipeline": self.pipeline,
+            "notifier": self.notifier,
+            "listener": self.listener,
+            "bot": self.bot,
+            "scheduler": self.scheduler,
+            "digests": self.digests,
+            "on_enqueue": self._on_enqueue,
+            "status": self.status,
+            "app": self,
+        }
+        params = inspect.signature(func).parameters
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+            return available
+        return {name: available[name] for name in params if name in available}
+
+    def _build_listener(self) -> None:
+        tg = self.settings.telegram
+        if not tg.configured:
+            self.degraded.append(
+                "no Telegram API credentials (WIREWATCH_TELEGRAM__API_ID / API_HASH): running "
+                "without the listener; feeds and imports still work"
+            )
+            return
+        from sources.telegram.listener import (
+            Listener,
+            SessionInUseError,
+            make_client,
+            session_path,
+        )
+
+        assert self.store is not None
+        path = session_path(tg)
+        if not path.exists():
+            self.degraded.append(
+                f"no Telegram session at {path}: run `wirewatch login`; running without the "
+                "listener"
+            )
+            return
+        try:
+            client = make_client(tg)
+        except SessionInUseError as exc:
+            self.problems.append(str(exc))
+            self.degraded.append("listener disabled: its session is in use elsewhere")
+            return
+        self._session_path = path
+        self.listener = Listener(client, self.store, self.ingest, tg, self.settings.jobs)
+
+    def _build_scheduler(self) -> None:
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        assert self.store is not None
+        self.scheduler = AsyncIOScheduler(
+            timezone=self.settings.zone,
+            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 60},
+        )
+        wake = self.notifier.wake if self.notifier is not None else None
+        schedule_jobs(
+            self.scheduler, self.store, self.settings, wake_notifier=wake, metrics=self.metrics
+        )
+        if self.listener is not None:
+            self.listener.schedule(self.scheduler)
+
+    async def _schedule_digests(self) -> None:
+        try:
+            digest = importlib.import_module("bot.delivery.digest")
+        except ModuleNotFoundError as exc:
+            if exc.name != "bot.delivery.digest":
+                raise
+            return
+        schedule = getattr(digest, "schedule_digests", None)
+        if schedule is None:
+            return
+        deps = self._handler_deps(schedule)
+        deps.pop("scheduler", None)
+        deps.pop("store", None)
+        result = schedule(self.scheduler, self.store, **deps)
+        self.digests = await result if inspect.isawaitable(result) else result
+
+    async def _start_health(self) -> None:
+        port = self.settings.health_port
+        if port == 0:
+            log.info("health endpoint off (WIREWATCH_HEALTH_PORT=0)")
+            return
+        self.health = HealthServer(
+            self.settings.health_host, port, self.status, self.render_metrics
+        )
+        try:
+            await self.health.start()
+        except OSError as exc:
+            # A busy port must not take the whole service down: ingest matters more.
+            self.problems.append(
+                f"health endpoint not started on {self.settings.health_host}:{port}: {exc}"
+            )
+            self.health = None
+
+    # -- components --------------------------------------------------------------------------
+
+    def _spawn(self, name: str, run: Callable[[], Awaitable[Any]]) -> None:
+        state = ComponentState(name)
+        self.components[name] = state
+        state.task = asyncio.create_task(self._supervise(state, run), name=name)
+
+    async def _supervise(self, state: ComponentState, run: Callable[[], Awaitable[Any]]) -> None:
+        component.set(state.name)
+        delay = RESTART_MIN
+        gauge = self.metrics.up.labels(state.name)
+        while not self.stop_event.is_set():
+            started = time.monotonic()
+            state.up, state.started_at = True, time.time()
+            gauge.set(1)
+            try:
+                await run()
+                if self.stop_event.is_set():
+                    break
+                state.last_error = "returned unexpectedly"
+                log.warning("%s returned while the service runs; restarting", state.name)
+            except Exception as exc:
+                # The one error path for components: log with context, restart, keep the rest.
+                state.last_error = f"{type(exc).__name__}: {exc}"
+                log.exception("%s failed; restarting in %.0fs", state.name, delay)
+            finally:
+                state.up = False
+                gauge.set(0)
+            if self.stop_event.is_set():
+                break
+            if time.monotonic() - started > STABLE_AFTER:
+                delay = RESTART_MIN
+            state.restarts += 1
+            self.metrics.restarts.labels(state.name).inc()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
+            delay = min(delay * 2, RESTART_MAX)
+
+    async def _poll(self) -> None:
+        await self.dispatcher.start_polling(
+            self.bot,
+            handle_signals=False,
+            close_bot_session=False,
+            **self._polling_data(),
+        )
+
+    def _polling_data(self) -> dict[str, Any]:
+        # Handlers receive these by parameter name (Dispatcher workflow data).
+        return {
+            "store": self.store,
+            "settings": self.settings,
+            "pipeline": self.pipeline,
+            "notifier": self.notifier,
+            "listener": self.listener,
+            "scheduler": self.scheduler,
+            "digests": self.digests,
+            "app": self,
+        }
+
+    async def _stop_polling(self) -> None:
+        with contextlib.suppress(RuntimeError):  # polling had not started (or already ended)
+            await self.dispatcher.stop_polling()
+
+    async def ingest(self, event: Event) -> IngestResult:
+        """Every source's way in: the pipeline plus the ingest counters."""
+        assert self.pipeline is not None
+        result = await self.pipeline.handle(event)
+        self.metrics.count_ingest(
+            result.stored, result.edited, result.deleted, result.duplicates, result.alerts
+        )
+        return result
+
+    async def _ingest_feed_line(self, event: Event) -> None:
+        """One feed event. A line that keeps failing for its own sake is skipped after
+        POISON_ATTEMPTS tries, logged and reported, so one bad line cannot stall the feed
+        forever; database and disk trouble is not the line's fault and is retried as long as
+        it lasts (the supervisor restarts the follower at the same offset)."""
+        for attempt in range(1, POISON_ATTEMPTS + 1):
+            if self.stop_event.is_set():
+                raise _Stopping
+            try:
+                await self.ingest(event)
+                return
+            except (sqlite3.OperationalError, OSError):
+                raise
+            except Exception as exc:  # deliberately broad: any other failure is the line's own
+                if attempt < POISON_ATTEMPTS:
+                    log.warning(
+                        "feed event %s failed (attempt %d): %s", _event_id(event), attempt, exc
+                    )
+                    await asyncio.sleep(0.1 * attempt)
+                    continue
+                log.exception("feed event %s skipped after %d attempts", _event_id(event), attempt)
+                self.feed_skipped += 1
+                if self.store is not None:
+                    await self.store.state.set(
+                        "feed.last_skipped", f"{_event_id(event)}: {type(exc).__name__}: {exc}"
+                    )
+
+    async def _follow(self, path: Path) -> None:
+        from sources.jsonl import follow_feed
+
+        assert self.store is not None
+        store = self.store
+        key = feed_state_key(path)
+        saved = await store.state.get(key)
+        offset = int(saved[0]) if saved else 0
+        self.feed_offsets[str(path)] = offset
+        log.info("following feed %s from byte %d", path, offset)
+
+        async def remember(value: int) -> None:
+            # After the event's own commit: a crash in between replays one line, harmlessly.
+            await store.state.set(key, str(value))
+            self.feed_offsets[str(path)] = value
+            self.metrics.feed_offset.labels(path.name).set(value)
+
+        try:
+            await follow_feed(
+                path,
+                self._ingest_feed_line,
+                offset=offset,
+                stop=self.stop_event,
+                on_offset=remember,
+                poll_interval=self.feed_poll,
+            )
+        except _Stopping:
+            log.info("feed %s stopped at byte %d", path, self.feed_offsets[str(path)])
+
+    def _on_enqueue(self) -> None:
+        if self.notifier is not None:
+            self.notifier.wake()
+
+    # -- the operator's view -----------------------------------------------------------------
+
+    def _live_counters(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        if self.notifier is not None:
+            out.update(
+                alerts_sent=self.notifier.sent,
+                alerts_failed=self.notifier.failed,
+                alerts_retried=self.notifier.retried,
+                alerts_throttled=self.notifier.throttled,
+            )
+        if self.listener is not None:
+            out["listener_reconnects"] = self.listener.reconnects
+            out["listener_connected"] = 1.0 if self.listener._connected else 0.0
+            out["listener_flood_wait_seconds"] = float(self.listener.flood_seconds)
+        return out
+
+    async def render_metrics(self) -> bytes:
+        store = self.store
+        if store is not None:
+            try:
+                async with asyncio.timeout(3):
+                    self.metrics.set_outbox(await store.alerts.counts())
+                    rows = await self._source_rows()
+                self.metrics.set_sources(rows, time.time())
+            except (TimeoutError, OSError, ValueError, sqlite3.Error) as exc:
+                log.warning("metrics: database busy (%s); serving the last values", exc)
+        return self.metrics.render()
+
+    async def _source_rows(self) -> list[dict[str, Any]]:
+        assert self.store is not None
+        behind: dict[str, Any] = {}
+        if self.listener is not None:
+            status = await self.listener.status()
+            behind = {s["username"]: s.get("behind") for s in status["sources"]}
+            until = status.get("flood_wait_until")
+            left = datetime.fromisoformat(until).timestamp() - time.time() if until else 0.0
+            self.metrics.flood_left.set(max(0.0, left))
+        rows = []
+        for src in await self.store.sources.list(active_only=True):
+            rows.append(
+                {
+                    "username": src.username,
+                    "behind": behind.get(src.username),
+                    "last_post_ts": src.last_post_at.timestamp() if src.last_post_at else None,
+                }
+            )
+        return rows
+
+    async def status(self) -> tuple[bool, dict[str, Any]]:
+        """(healthy, body) for /healthz. Unhealthy: the database does not answer or a
+        component is down (crashed and waiting to restart). Degraded is still healthy."""
+        body: dict[str, Any] = {
+            "status": "ok",
+            "pid": os.getpid(),
+            "uptime_s": round(time.time() - self.started_at),
+            "degraded": list(self.degraded),
+            "problems": list(self.problems),
+            "components": {
+                name: {"up": s.up, "restarts": s.restarts, "last_error": s.last_error}
+                for name, s in sorted(self.components.items())
+            },
+            "bot": "enabled" if self.bot is not None else "disabled",
+            "listener": "enabled" if self.listener is not None else "disabled",
+            "feeds": dict(self.feed_offsets),
+            "feed_skipped": self.feed_skipped,
+        }
+        healthy = all(s.up for s in self.components.values()) and not self._stopping
+        store = self.store
+        try:
+            if store is None:
+                raise OSError("database closed")
+            async with asyncio.timeout(3):
+                body["outbox"] = await store.alerts.counts()
+                body["posts"] = await store.posts.count()
+                if self.listener is not None:
+                    body["listener"] = await self.listener.status()
+        except (TimeoutError, OSError, ValueError, sqlite3.Error) as exc:
+            healthy = False
+            body["database_error"] = str(exc)
+        if self.notifier is not None:
+            body["notifier"] = {
+                "sent": self.notifier.sent,
+                "failed": self.notifier.failed,
+                "retried": self.notifier.retried,
+                "held": self.notifier.held,
+                "in_flight": self.notifier.in_flight,
+                "last_error": self.notifier.last_error,
+            }
+        if self.scheduler is not None and self.scheduler.running:
+            body["jobs"] = {
+                job.id: job.next_run_time.isoformat() if job.next_run_time else None
+                for job in self.scheduler.get_jobs()
+            }
+        if not healthy:
+            body["status"] = "fail"
+        elif self.degraded or self.problems:
+            body["status"] = "degraded"
+        return healthy, body

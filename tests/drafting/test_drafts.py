@@ -1,0 +1,244 @@
+"""Drafts: attribution in three languages, local time, credit, forwards, word diffs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.drafting.draft import (
+    attribution_lead,
+    build_draft,
+    credit_line,
+    diff_plain,
+    diff_runs,
+    format_when,
+    origin_of,
+    updated_line,
+    word_diff,
+)
+from bot.drafting.html import plain, to_html
+
+EVENING = datetime(2026, 11, 24, 16, 8, tzinfo=UTC)  # 18:08 in Kyiv (EET, UTC+2)
+
+
+@dataclass(frozen=True)
+class FakeSource:
+    username: str = "petrenko_rnbo"
+    title: str | None = "Іван Петренко"
+    gender: str | None = "m"
+    person: dict[str, str | None] = field(
+        default_factory=lambda: {
+            "uk": "Іван Петренко",
+            "en": "Ivan Petrenko",
+            "ru": "Иван Петренко",
+        }
+    )
+    role: dict[str, str | None] = field(
+        default_factory=lambda: {
+            "uk": "секретар РНБО",
+            "en": "Secretary of the National Security and Defense Council of Ukraine",
+            "ru": "секретарь СНБО",
+        }
+    )
+
+
+@dataclass(frozen=True)
+class FakePost:
+    text: str
+    channel: str = "petrenko_rnbo"
+    message_id: int = 321
+    date: datetime = EVENING
+    media: str | None = None
+    forward_from: str | None = None
+    forward_link: str | None = None
+    edit_date: datetime | None = None
+
+    @property
+    def permalink(self) -> str:
+        return f"https://t.me/{self.channel}/{self.message_id}"
+
+
+@dataclass(frozen=True)
+class Mark:
+    start: int
+    end: int
+
+
+NONE = {"uk": None, "en": None, "ru": None}
+
+
+@pytest.mark.parametrize(
+    ("lang", "gender", "expected"),
+    [
+        ("uk", "m", "Секретар РНБО Іван Петренко повідомив у Telegram"),
+        ("uk", "f", "Секретар РНБО Іван Петренко повідомила у Telegram"),
+        ("ru", "m", "Секретарь СНБО Иван Петренко сообщил в Telegram"),
+        ("ru", "f", "Секретарь СНБО Иван Петренко сообщила в Telegram"),
+        ("uk", None, "Секретар РНБО Іван Петренко повідомляє у Telegram"),
+        ("ru", None, "Секретарь СНБО Иван Петренко сообщает в Telegram"),
+        (
+            "en",
+            "f",
+            "Ivan Petrenko, Secretary of the National Security and Defense Council of Ukraine,"
+            " said on Telegram",
+        ),
+    ],
+)
+def test_lead_with_person_and_role(lang: str, gender: str | None, expected: str) -> None:
+    assert attribution_lead(FakeSource(gender=gender), lang) == expected
+
+
+def test_lead_for_an_institution_without_a_person() -> None:
+    staff = FakeSource(
+        title="Генштаб",
+        person=dict(NONE),
+        role={"uk": "Генштаб ЗСУ", "en": "The General Staff of Ukraine", "ru": "Генштаб ВСУ"},
+    )
+    assert attribution_lead(staff, "uk") == "Генштаб ЗСУ повідомив у Telegram"
+    assert attribution_lead(staff, "ru") == "Генштаб ВСУ сообщил в Telegram"
+    assert attribution_lead(staff, "en") == "The General Staff of Ukraine said on Telegram"
+    # Gender unknown (Міноборони is neuter): the present tense agrees with any subject.
+    ministry = FakeSource(gender=None, person=dict(NONE), role={**NONE, "uk": "Міноборони"})
+    assert attribution_lead(ministry, "uk") == "Міноборони повідомляє у Telegram"
+
+
+def test_lead_falls_back_to_another_language_then_to_the_channel() -> None:
+    only_uk = FakeSource(person={**NONE, "uk": "Іван Петренко"}, role=dict(NONE))
+    assert attribution_lead(only_uk, "en") == "Іван Петренко said on Telegram"
+    titled = FakeSource(person=dict(NONE), role=dict(NONE), title="Новини громади")
+    assert attribution_lead(titled, "uk") == "У Telegram-каналі «Новини громади» повідомили"
+    assert attribution_lead(titled, "en") == "The Telegram channel “Новини громади” said"
+    bare = FakeSource(person=dict(NONE), role=dict(NONE), title=None)
+    assert attribution_lead(bare, "ru") == "В Telegram-канале @petrenko_rnbo сообщили"
+    assert attribution_lead(None, "uk", channel="@unknown_ch") == (
+        "У Telegram-каналі @unknown_ch повідомили"
+    )
+
+
+def test_time_is_local_with_genitive_months() -> None:
+    assert format_when(EVENING, "Europe/Kyiv", "uk") == "18:08, 24 листопада"
+    assert format_when(EVENING, "Europe/Kyiv", "ru") == "18:08, 24 ноября"
+    assert format_when(EVENING, "Europe/Kyiv", "en") == "18:08, 24 November"
+    # The same instant is already the next day in Tokyo, and summer time shifts Kyiv.
+    assert format_when(EVENING, "Asia/Tokyo", "uk") == "01:08, 25 листопада"
+    summer = datetime(2026, 7, 1, 5, 0, tzinfo=UTC)
+    assert format_when(summer, "Europe/Kyiv", "uk") == "08:00, 1 липня"
+    assert updated_line(summer, "Europe/Kyiv", "ru") == "Обновлено в 08:00"
+    assert updated_line(summer, "UTC", "en") == "Updated at 05:00"
+
+
+def test_photo_credit_only_for_visual_media() -> None:
+    assert credit_line(FakePost("x", media="photo"), "uk") == "Фото: t.me/petrenko_rnbo"
+    assert credit_line(FakePost("x", media="photo"), "en") == "Photo: t.me/petrenko_rnbo"
+    assert credit_line(FakePost("x", media="video"), "ru") == "Видео: t.me/petrenko_rnbo"
+    assert credit_line(FakePost("x", media="webpage"), "uk") is None
+    assert credit_line(FakePost("x"), "uk") is None
+
+
+def test_draft_plain_is_what_a_journalist_pastes() -> None:
+    text = "Провели засідання РНБО. Ухвалили рішення щодо посилення ППО Харкова. Деталі згодом."
+    post = FakePost(text, media="photo")
+    start = text.index("ППО")
+    draft = build_draft(
+        post, FakeSource(), lang="uk", tz="Europe/Kyiv", spans=[Mark(start, start + 3)]
+    )
+    assert draft.plain() == (
+        "Секретар РНБО Іван Петренко повідомив у Telegram: "
+        "«Ухвалили рішення щодо посилення ППО Харкова.»\n"
+        "18:08, 24 листопада · https://t.me/petrenko_rnbo/321\n"
+        "Фото: t.me/petrenko_rnbo"
+    )
+    assert draft.quote == text[draft.quote_start : draft.quote_end]
+    markup = to_html(draft.runs())
+    assert "<b>ППО</b>" in markup
+    assert plain(draft.runs()) == draft.plain()
+
+
+def test_english_draft_keeps_the_quote_in_the_post_language() -> None:
+    text = "Зустрівся з послом. Обговорили «зимовий пакет» допомоги."
+    draft = build_draft(FakePost(text), FakeSource(), lang="en", tz="Europe/Kyiv")
+    assert draft.first_line().endswith(
+        ": “Зустрівся з послом. Обговорили «зимовий пакет» допомоги.”"
+    )
+
+
+def test_forward_is_attributed_to_its_origin() -> None:
+    post = FakePost(
+        "Енергетики відновили живлення для 40 тисяч родин.",
+        channel="aggregator_news",
+        media="photo",
+        forward_from="Міненерго",
+        forward_link="https://t.me/MinEnergy_demo/77",
+    )
+    origin = origin_of(post)
+    assert (origin.username, origin.link, origin.forwarded) == (
+        "minenergy_demo",
+        "https://t.me/minenergy_demo/77",
+        True,
+    )
+    draft = build_draft(post, FakeSource(username="aggregator_news"), lang="uk", tz="Europe/Kyiv")
+    assert draft.lead == "У Telegram-каналі @minenergy_demo повідомили"
+    assert draft.link == "https://t.me/minenergy_demo/77"
+    assert draft.credit == "Фото: t.me/minenergy_demo"
+    assert "aggregator" not in draft.plain()
+    known = FakeSource(
+        username="minenergy_demo",
+        gender="f",
+        person={**NONE, "uk": "Ірина Стельмах"},
+        role={**NONE, "uk": "міністерка енергетики"},
+    )
+    draft = build_draft(post, None, lang="uk", tz="Europe/Kyiv", origin_source=known)
+    assert draft.lead == "Міністерка енергетики Ірина Стельмах повідомила у Telegram"
+    # Origin known by title only: the title, and the forwarder's own link to the post.
+    titled = FakePost("Текст допису тут.", channel="aggregator_news", forward_from="Уряд")
+    draft = build_draft(titled, None, lang="ru", tz="Europe/Kyiv")
+    assert draft.lead == "В Telegram-канале «Уряд» сообщили"
+    assert draft.link == "https://t.me/aggregator_news/321"
+
+
+def test_post_without_text_still_drafts() -> None:
+    draft = build_draft(FakePost("", media="photo"), FakeSource(), lang="uk", tz="Europe/Kyiv")
+    assert draft.quote is None
+    assert draft.plain().splitlines()[0] == "Секретар РНБО Іван Петренко повідомив у Telegram."
+
+
+def test_word_diff_shows_changed_words_with_context() -> None:
+    old = "Сьогодні у Києві пролунали вибухи. Працює ППО. Не виходьте з укриттів."
+    new = "Сьогодні у Харкові пролунали вибухи. Працює ППО. Не виходьте з укриттів до відбою."
+    diff = word_diff(old, new, context=2)
+    assert diff_plain(diff) == (
+        "Сьогодні у [-Києві-] {+Харкові+} пролунали вибухи…\n…з укриттів {+до відбою+}."
+    )
+    markup = to_html(diff_runs(diff))
+    assert "<s>Києві</s> <u>Харкові</u>" in markup
+    assert not word_diff("а  б\nв", "а б в")  # whitespace alone is no change
+    # Punctuation is its own token, and the spacing of the text is kept.
+    assert diff_plain(word_diff("Пошкоджено два будинки.", "Пошкоджено три будинки!")) == (
+        "Пошкоджено [-два-] {+три+} будинки[-.-] {+!+}"
+    )
+
+
+def test_word_diff_of_a_rewrite_is_bounded() -> None:
+    old = " ".join(f"старе{i}" for i in range(3000))
+    new = " ".join(f"нове{i}" if i % 7 == 0 else f"старе{i}" for i in range(3000))
+    diff = word_diff(old, new, context=1)
+    assert len(diff.hunks) == 8 and diff.more > 0
+    assert "ще змін" in diff_plain(diff, "uk")
+    rewrite = word_diff(old, " ".join(f"нове{i}" for i in range(3000)))
+    assert all(len(p.text) <= 302 for h in rewrite.hunks for p in h.pieces)
+
+
+def test_a_date_from_another_year_carries_the_year() -> None:
+    from datetime import UTC, datetime
+
+    from bot.drafting.draft import format_when
+
+    moment = datetime(2024, 11, 18, 9, 0, tzinfo=UTC)  # 11:00 in Kyiv
+    same_year = datetime(2024, 12, 30, tzinfo=UTC)
+    next_year = datetime(2025, 1, 2, tzinfo=UTC)
+    assert format_when(moment, "Europe/Kyiv", "uk", now=same_year) == "11:00, 18 листопада"
+    assert format_when(moment, "Europe/Kyiv", "uk", now=next_year) == "11:00, 18 листопада 2024"
+    assert format_when(moment, "Europe/Kyiv", "en", now=next_year) == "11:00, 18 November 2024"
+    assert format_when(moment, "Europe/Kyiv", "uk") == "11:00, 18 листопада"  # no clock, no year

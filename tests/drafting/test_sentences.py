@@ -1,0 +1,158 @@
+"""Sentence splitting and quote choice: offsets into the original text, never a cut sentence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.drafting.sentences import choose_quote, split_sentences
+
+
+@dataclass(frozen=True)
+class Mark:
+    start: int
+    end: int
+
+
+def texts(text: str) -> list[str]:
+    return [s.text(text) for s in split_sentences(text)]
+
+
+def quote(text: str, spans: list[Mark] | None = None) -> str:
+    chosen = choose_quote(text, spans or [])
+    assert chosen is not None
+    return text[chosen[0] : chosen[1]]
+
+
+def mark(text: str, word: str, nth: int = 0) -> Mark:
+    pos = -1
+    for _ in range(nth + 1):
+        pos = text.index(word, pos + 1)
+    return Mark(pos, pos + len(word))
+
+
+def test_plain_sentences_split_on_terminal_punctuation() -> None:
+    text = "Провели нараду з партнерами. Чи буде рішення? Так, буде! Чекаємо…  Далі буде."
+    assert texts(text) == [
+        "Провели нараду з партнерами.",
+        "Чи буде рішення?",
+        "Так, буде!",
+        "Чекаємо…",
+        "Далі буде.",
+    ]
+
+
+def test_initials_and_abbreviations_do_not_end_a_sentence() -> None:
+    text = (
+        "Зустрілися з І. Ф. Коваленком на вул. Садовій, див. ст. 5 угоди. "
+        "Наступна зустріч у м. Львові. Mr. J. Doe met Dr. Ray in the U.S. on Monday. "
+        "В.о. міністра т.зв. реформу схвалив. Встречу провели в г. Днепре."
+    )
+    assert texts(text) == [
+        "Зустрілися з І. Ф. Коваленком на вул. Садовій, див. ст. 5 угоди.",
+        "Наступна зустріч у м. Львові.",
+        "Mr. J. Doe met Dr. Ray in the U.S. on Monday.",
+        "В.о. міністра т.зв. реформу схвалив.",
+        "Встречу провели в г. Днепре.",
+    ]
+
+
+def test_numbers_and_amounts() -> None:
+    text = "Виділено 3.5 млрд грн. Курс 41,2. Зустріч о 18.30 у залі 2. 12 людей прийшли."
+    assert texts(text) == [
+        "Виділено 3.5 млрд грн.",
+        "Курс 41,2.",
+        "Зустріч о 18.30 у залі 2.",
+        "12 людей прийшли.",
+    ]
+
+
+def test_quotes_inside_quotes_keep_the_sentence_whole() -> None:
+    uk = "Міністр сказав: «Ми назвали це „планом стійкості“. Він працює!» Потім пішов."
+    assert texts(uk) == [
+        "Міністр сказав: «Ми назвали це „планом стійкості“. Він працює!»",
+        "Потім пішов.",
+    ]
+    en = "She said: “We call it ‘the plan’. It works.” Then she left."
+    assert texts(en) == ["She said: “We call it ‘the plan’. It works.”", "Then she left."]
+    ascii_quotes = 'Він заявив: "Ми готові. Чекаємо." Це було вчора.'
+    assert texts(ascii_quotes) == ['Він заявив: "Ми готові. Чекаємо."', "Це було вчора."]
+
+
+def test_unclosed_quote_does_not_swallow_the_next_line() -> None:
+    text = "Він сказав: «без кінця. Ще речення.\nНовий рядок тут."
+    assert texts(text)[-1] == "Новий рядок тут."
+
+
+def test_emoji_lines_and_trailing_emoji() -> None:
+    text = (
+        "🔴 Увага\nРакетна небезпека у місті. Пройдіть в укриття! 👇\n\nМи вистояли 🇺🇦 Дякую всім."
+    )
+    assert texts(text) == [
+        "🔴 Увага",
+        "Ракетна небезпека у місті.",
+        "Пройдіть в укриття! 👇",
+        "Ми вистояли 🇺🇦",
+        "Дякую всім.",
+    ]
+    # An emoji inside a phrase is not an end.
+    assert texts("Зустріч з 🇺🇸 Президентом США відбулася.") == [
+        "Зустріч з 🇺🇸 Президентом США відбулася."
+    ]
+
+
+def test_rtl_marks_and_odd_spaces_are_kept_inside_offsets() -> None:
+    text = "\u200fПерше речення.\u00a0Друге речення.\u200e"
+    spans = split_sentences(text)
+    assert [s.text(text) for s in spans][-1].startswith("Друге")
+    assert all(text[s.start : s.end] == s.text(text) for s in spans)
+
+
+def test_one_giant_sentence_is_one_sentence() -> None:
+    text = " ".join(["слово"] * 3000)
+    assert [(s.start, s.end) for s in split_sentences(text)] == [(0, len(text))]
+
+
+def test_choose_quote_prefers_the_sentence_with_most_matched_words() -> None:
+    text = (
+        "Сьогодні провели нараду. Обговорили постачання ППО та енергетику. "
+        "Окремо говорили про ППО. Дякую партнерам."
+    )
+    got = quote(text, [mark(text, "ППО"), mark(text, "енергетику"), mark(text, "ППО", 1)])
+    # The second sentence holds two distinct words, the third one; both are neighbours.
+    assert got == "Обговорили постачання ППО та енергетику. Окремо говорили про ППО."
+
+
+def test_choose_quote_does_not_join_sentences_across_lines() -> None:
+    text = "Заголовок про ППО\nПостачання ППО триває. Інше речення."
+    assert quote(text, [mark(text, "ППО"), mark(text, "ППО", 1)]) == "Заголовок про ППО"
+
+
+def test_choose_quote_without_spans_takes_the_opening() -> None:
+    text = "⚡️\nКоротко.\nУряд ухвалив рішення про нові виплати. Деталі згодом. Ще речення тут."
+    # Skips the emoji and the one-word line; short sentences of the paragraph come along.
+    assert quote(text) == "Уряд ухвалив рішення про нові виплати. Деталі згодом. Ще речення тут."
+    long_first = "Уряд ухвалив рішення про нові виплати " + "і ще багато слів " * 8 + ". Друге."
+    assert quote(long_first).endswith("слів .")
+
+
+def test_choose_quote_of_nothing_is_none() -> None:
+    assert choose_quote("") is None
+    assert choose_quote("  \n ") is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list('аБв. !?«»„“"\n🇺🇦 1Ab.')), max_size=200))
+def test_sentences_are_ordered_trimmed_slices(text: str) -> None:
+    prev = 0
+    for s in split_sentences(text):
+        assert prev <= s.start < s.end <= len(text)
+        piece = text[s.start : s.end]
+        assert piece == piece.strip() and piece
+        assert "\n" not in piece
+        prev = s.end
+    # Nothing but whitespace is left out.
+    covered = "".join(s.text(text) for s in split_sentences(text))
+    assert "".join(text.split()) == "".join(covered.split())

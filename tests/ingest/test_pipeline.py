@@ -1,0 +1,217 @@
+"""The ingest pipeline end to end on a real SQLite file: store, match, enqueue, idempotently."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.ingest.pipeline import Pipeline
+from bot.matching import parse_rule, rule_to_json
+from storage.records import Deletion, Post
+from storage.store import Store
+
+T0 = datetime(2025, 12, 3, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await Store.open(tmp_path / "p.db")
+    yield s
+    await s.close()
+
+
+async def add_rule(store: Store, query: str, owner_id: int | None = None) -> int:
+    rule = await store.rules.add(query, rule_to_json(parse_rule(query)), owner_id=owner_id)
+    return rule.id
+
+
+def post(mid: int, text: str, *, minutes: int = 0, **kw: object) -> Post:
+    return Post(
+        channel="sec_council",
+        message_id=mid,
+        date=T0 + timedelta(minutes=minutes),
+        text=text,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+async def test_matching_post_is_stored_indexed_and_alerted(store: Store) -> None:
+    jo = await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "обмін полоненими")
+    pipe = Pipeline(store)
+    r1 = await pipe.handle(
+        post(1, "Сьогодні відбувся обмін полоненими: додому повернулися 84 захисники.")
+    )
+    r2 = await pipe.handle(post(2, "Погода в Києві сонячна."))
+    assert (r1.stored, r1.alerts) == (1, 1)
+    assert (r2.stored, r2.alerts) == (1, 0)
+    alerts = await store.alerts.for_person(jo.id)
+    assert len(alerts) == 1 and alerts[0].kind == "new"
+    assert "https://t.me/sec_council/1" in alerts[0].payload["plain"]
+    src = await store.sources.by_username("sec_council")
+    assert src is not None and src.last_message_id == 2  # registered on first sight
+
+
+async def test_same_event_twice_changes_nothing(store: Store) -> None:
+    await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "полонені")
+    pipe = Pipeline(store)
+    p = post(5, "Повернули полонених з Курщини.")
+    await pipe.handle(p)
+    again = await pipe.handle(p)
+    assert (again.stored, again.edited, again.alerts, again.duplicates) == (0, 0, 0, 1)
+    assert await store.posts.count() == 1
+    assert await store.posts.count_versions() == 1
+    assert await store.alerts.depth() == 1
+
+
+async def test_edit_makes_a_version_and_a_reply_follow_up(store: Store) -> None:
+    jo = await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "переговори")
+    pipe = Pipeline(store)
+    await pipe.handle(post(9, "Переговори в Анкарі триватимуть два дні."))
+    edited = post(9, "Переговори в Анкарі триватимуть три дні.", edit_date=T0 + timedelta(hours=1))
+    res = await pipe.handle(edited)
+    assert res.edited == 1 and res.alerts == 1
+    alerts = await store.alerts.for_person(jo.id)
+    assert [a.kind for a in alerts] == ["new", "edit"]
+    assert alerts[1].reply_to_alert == alerts[0].id and alerts[1].version == 2
+    stored = await store.posts.get_by_link("sec_council", 9)
+    assert stored is not None and stored.version == 2 and "три" in stored.text
+    first = (await store.posts.versions(stored.id))[0]
+    assert first.text.endswith("два дні.")
+
+
+async def test_deletion_follows_up_once(store: Store) -> None:
+    jo = await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "санкції")
+    pipe = Pipeline(store)
+    await pipe.handle(post(3, "Нові санкції проти постачальників дронів."))
+    gone = Deletion(channel="sec_council", message_ids=(3, 999), date=T0 + timedelta(hours=2))
+    res = await pipe.handle(gone)
+    assert res.deleted == 1 and res.alerts == 1
+    res2 = await pipe.handle(gone)
+    assert res2.deleted == 0 and res2.alerts == 0
+    alerts = await store.alerts.for_person(jo.id)
+    assert [a.kind for a in alerts] == ["new", "delete"]
+    assert alerts[1].reply_to_alert == alerts[0].id
+
+
+async def test_album_items_fold_into_one_post_with_the_caption(store: Store) -> None:
+    await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "енергетика OR енергетичний")
+    pipe = Pipeline(store)
+    await pipe.handle(post(20, "", media="photo", grouped_id=77))
+    await pipe.handle(
+        post(21, "Ремонтники відновили енергетичну підстанцію.", media="photo", grouped_id=77)
+    )
+    await pipe.handle(post(22, "", media="photo", grouped_id=77))
+    assert await store.posts.count() == 1
+    album = await store.posts.get_by_link("sec_council", 22)
+    assert album is not None and album.message_id == 20
+    assert album.text.startswith("Ремонтники")
+    assert await store.alerts.depth() == 1
+
+
+async def test_personal_and_desk_rules_muting_and_blocked_people(store: Store) -> None:
+    a = await store.people.add(role="journalist", user_id=1)
+    b = await store.people.add(role="journalist", user_id=2)
+    c = await store.people.add(role="editor", user_id=3)
+    await add_rule(store, "дрони", owner_id=a.id)
+    src = await store.sources.ensure("sec_council")
+    await store.people.mute(b.id, src.id, None)
+    await store.people.set_pref(c.id, "reachable", 0)
+    await add_rule(store, "ППО")
+    pipe = Pipeline(store)
+    await pipe.handle(post(1, "Сили ППО збили 40 дронів."))
+    assert len(await store.alerts.for_person(a.id)) == 1
+    assert await store.alerts.for_person(b.id) == []  # muted this source
+    held = await store.alerts.held(c.id)
+    assert len(held) == 1  # blocked the bot: kept, parked
+
+
+async def test_rules_added_later_are_picked_up(store: Store) -> None:
+    await store.people.add(role="journalist", user_id=1)
+    pipe = Pipeline(store)
+    await pipe.handle(post(1, "Мобілізація: нові правила."))
+    assert await store.alerts.depth() == 0
+    await add_rule(store, "мобілізація")
+    await pipe.handle(post(2, "Мобілізації стосується новий закон."))
+    assert await store.alerts.depth() == 1
+
+
+async def test_backfill_stores_without_alerting_and_batches_are_idempotent(store: Store) -> None:
+    await store.people.add(role="journalist", user_id=1)
+    await add_rule(store, "Анкара")
+    events = [post(i, f"Зустріч в Анкарі номер {i}.", minutes=i) for i in range(1, 1201)]
+    quiet = Pipeline(store, alert=False)
+    r = await quiet.handle_batch(events, chunk=250)
+    assert r.stored == 1200 and r.alerts == 0
+    loud = Pipeline(store, alert=True)
+    r2 = await loud.handle_batch(events)
+    assert r2.stored == 0 and r2.duplicates == 1200 and r2.alerts == 0
+    assert await store.posts.count() == 1200
+
+
+async def test_backfill_posts_are_stored_but_alert_nobody(store: Store) -> None:
+    await store.people.add(role="journalist", user_id=1)
+    await add_rule(store, "Анкара")
+    pipe = Pipeline(store)
+    old = post(1, "Зустріч в Анкарі відбулася тиждень тому.", backfill=True)
+    assert (await pipe.handle(old)).alerts == 0
+    assert (await pipe.handle_batch([post(2, "Знову Анкара.", backfill=True)])).alerts == 0
+    assert (await pipe.handle(post(3, "Нова зустріч в Анкарі."))).alerts == 1
+    assert await store.posts.count() == 3
+
+
+async def test_alerts_in_quiet_hours_are_held_for_the_digest(store: Store) -> None:
+    from zoneinfo import ZoneInfo
+
+    kyiv = datetime.now(ZoneInfo("Europe/Kyiv"))
+    night = await store.people.add(role="journalist", user_id=1)
+    awake = await store.people.add(role="journalist", user_id=2)
+    start = (kyiv - timedelta(hours=1)).strftime("%H:%M")
+    end = (kyiv + timedelta(hours=1)).strftime("%H:%M")
+    await store.people.set_pref(night.id, "quiet_from", start)
+    await store.people.set_pref(night.id, "quiet_to", end)
+    await add_rule(store, "Анкара")
+    await Pipeline(store).handle(post(1, "Делегація прибула до Анкари."))
+    assert len(await store.alerts.held(night.id)) == 1
+    assert await store.alerts.held(awake.id) == []
+    assert len(await store.alerts.for_person(awake.id)) == 1
+
+
+async def test_a_forward_is_dated_by_its_original_when_we_have_it(store: Store) -> None:
+    await store.people.add(role="journalist", user_id=1)
+    await add_rule(store, "from:@relay_channel")  # only the forwarder's posts alert
+    pipe = Pipeline(store)
+    await pipe.handle(post(40, "Делегація прибула на переговори."))  # 11:30 Kyiv
+    forward = Post(
+        channel="relay_channel",
+        message_id=7,
+        date=T0 + timedelta(minutes=15),  # forwarded at 11:45 Kyiv
+        text="Делегація прибула на переговори.",
+        forward_from="@sec_council",
+        forward_link="https://t.me/sec_council/40",
+    )
+    assert (await pipe.handle(forward)).alerts == 1
+    (alert,) = await store.alerts.for_person(1)
+    plain = alert.payload["plain"]
+    assert "https://t.me/sec_council/40" in plain
+    assert "11:30" in plain and "11:45" not in plain
+
+
+async def test_each_person_gets_the_draft_in_their_own_language_and_zone(store: Store) -> None:
+    a = await store.people.add(role="journalist", user_id=1, lang="uk")
+    b = await store.people.add(role="journalist", user_id=2, lang="en")
+    c = await store.people.add(role="journalist", user_id=3, lang="uk", tz="America/New_York")
+    d = await store.people.add(role="journalist", user_id=4, lang="uk")
+    await add_rule(store, "Анкара")
+    await Pipeline(store).handle(post(1, "Делегація прибула до Анкари."))
+    plain = {p.id: (await store.alerts.for_person(p.id))[0].payload["plain"] for p in (a, b, c, d)}
+    assert plain[a.id] == plain[d.id]  # same language, zone and rule: the same draft
+    assert "said" in plain[b.id] and "повідом" in plain[a.id]
+    assert "11:30" in plain[a.id] and "04:30" in plain[c.id]  # 09:30 UTC in Kyiv, New York
