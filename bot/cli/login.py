@@ -29,7 +29,8 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 async def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
-    from sources.telegram.listener import login_with_settings, session_path
+    from sources.telegram.login import login_with_settings
+    from sources.telegram.session import session_path
 
     if not settings.telegram.configured:
         raise UsageError(
@@ -37,7 +38,7 @@ async def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
             "(https://my.telegram.org -> API development tools)"
         )
     try:
-        line = await login_with_settings(settings, phone=args.phone)
+        line = await login_with_settings(settings.telegram, phone=args.phone)
     except EOFError as exc:
         raise UsageError("login is interactive: run it in a terminal") from exc
     print(line)

@@ -228,7 +228,7 @@ class App:
         if self.bot is not None:
             await self.bot.session.close()
         if self._session_path is not None:
-            from sources.telegram.listener import unlock_session
+            from sources.telegram.session import unlock_session
 
             unlock_session(self._session_path)
         if self.store is not None:
@@ -329,12 +329,10 @@ class App:
                 "without the listener; feeds and imports still work"
             )
             return
-        from sources.telegram.listener import (
-            Listener,
-            SessionInUseError,
-            make_client,
-            session_path,
-        )
+        from sources.telegram.client import make_client
+        from sources.telegram.errors import SessionInUseError
+        from sources.telegram.listener import Listener
+        from sources.telegram.session import session_path
 
         assert self.store is not None
         path = session_path(tg)
@@ -546,7 +544,7 @@ class App:
             )
         if self.listener is not None:
             out["listener_reconnects"] = self.listener.reconnects
-            out["listener_connected"] = 1.0 if self.listener._connected else 0.0
+            out["listener_connected"] = 1.0 if self.listener.connected else 0.0
             out["listener_flood_wait_seconds"] = float(self.listener.flood_seconds)
         return out
 

@@ -13,24 +13,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from sources.telegram.config import TelegramSettings
+
 TELEGRAM_BOT_API = "https://api.telegram.org"
-
-
-class TelegramSettings(BaseModel):
-    """The listener's user account (Telethon)."""
-
-    api_id: int | None = None
-    api_hash: SecretStr | None = None
-    session: Path = Path("var/wirewatch.session")
-    sources_file: Path | None = None  # TOML file with channels and their attribution
-    catch_up_limit: int = Field(default=5000, ge=0)  # most posts fetched per channel on start
-    max_channels: int = Field(default=500, ge=1, le=1000)
-    flood_wait_max: int = Field(default=900, ge=1)  # longest FloodWait we sleep through, seconds
-    request_pause: float = Field(default=1.0, ge=0)  # seconds between history requests
-
-    @property
-    def configured(self) -> bool:
-        return self.api_id is not None and self.api_hash is not None
 
 
 class BotSettings(BaseModel):

@@ -19,310 +19,43 @@ recorded for /status) and survives a dropped connection.
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import getpass
 import logging
-import os
-import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Any, TypeVar
 
 from telethon import TelegramClient, errors, events, functions, types
-from telethon.sessions import SQLiteSession
 
-from bot.service.settings import JobSettings, Settings, TelegramSettings
+from sources.telegram.config import ReconcileConfig, ReconcileDefaults, TelegramSettings
+from sources.telegram.convert import to_post
+from sources.telegram.errors import (
+    ChannelError,
+    ChannelLimitError,
+    FloodWaitTooLong,
+    TelegramError,
+)
+from sources.telegram.pacing import RequestGate, Sleep, iso_time, now
+from sources.telegram.reconcile import Reconciliation
 from storage.models import Source
-from storage.records import Deletion, Event, Post, SourceError, normalize_username, permalink
+from storage.records import Deletion, Event, normalize_username
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Handle = Callable[[Event], Awaitable[object]]
-Sleep = Callable[[float], Awaitable[None]]
 
 _PAGE = 100  # messages per history request: Telegram's own maximum
 _MAX_RETRIES = 5  # FloodWaits or dropped connections survived by one request
 _RECONNECT_MAX = 300.0  # longest pause between reconnection attempts, seconds
-RECONCILE_JOB = "listener.reconcile"
-RECONCILE_TICK = 30  # seconds between checks for channels due a re-read
-_HOT = 3600  # a channel that posted within the last hour is re-read twice as often
-_QUIET = 7 * 86400  # one silent for a week, four times less often
-
-
-class TelegramError(SourceError):
-    """A listener failure whose message is meant for a person (CLI, /status, bot replies)."""
-
-
-class SessionInUseError(TelegramError):
-    """Another process holds the session file."""
-
-
-class ChannelError(TelegramError):
-    """A channel cannot be followed: private, missing, renamed, not a channel."""
-
-
-class ChannelLimitError(ChannelError):
-    """The account follows as many channels as it may."""
-
-
-class FloodWaitTooLong(TelegramError):
-    """Telegram asked for a pause longer than telegram.flood_wait_max; the request was dropped."""
-
-
-# -- the session -----------------------------------------------------------------------------
-
-_LOCKS: dict[str, int] = {}  # session path -> lock file descriptor, held for the process lifetime
-
-
-def session_path(settings: TelegramSettings) -> Path:
-    """The file Telethon's SQLiteSession writes (it appends `.session` when missing)."""
-    path = Path(settings.session).expanduser()
-    if path.suffix != ".session":
-        path = path.with_name(path.name + ".session")
-    return path
-
-
-def lock_session(path: Path) -> None:
-    """Take the session's lock file (`<session>.lock`) for the life of this process.
-
-    SQLite would only say "database is locked" at the first write, long after start; the lock
-    file says who holds the session, at once.
-    """
-    key = str(path.resolve())
-    if key in _LOCKS:
-        return
-    lock = path.with_name(path.name + ".lock")
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
-        os.close(fd)
-        raise SessionInUseError(
-            f"session file {path} in use by another wirewatch process (pid {holder})"
-        ) from None
-    os.ftruncate(fd, 0)
-    os.write(fd, str(os.getpid()).encode("ascii"))
-    _LOCKS[key] = fd
-
-
-def unlock_session(path: Path) -> None:
-    fd = _LOCKS.pop(str(path.resolve()), None)
-    if fd is not None:
-        os.close(fd)  # closing the descriptor releases the flock
-
-
-def prepare_session_file(path: Path) -> None:
-    """Create the session file owner-only before Telethon opens it: it holds the auth key,
-    which is as good as the account. SQLite gives its journal the database file's mode."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-    os.close(fd)
-    os.chmod(path, 0o600)
-
-
-def make_client(settings: TelegramSettings) -> TelegramClient:
-    """The account's client on its SQLite session (mode 0600), locked to this process."""
-    if settings.api_id is None or settings.api_hash is None:
-        raise TelegramError(
-            "Telegram API credentials missing: set WIREWATCH_TELEGRAM__API_ID and "
-            "WIREWATCH_TELEGRAM__API_HASH (from https://my.telegram.org, 'API development tools')"
-        )
-    path = session_path(settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    lock_session(path)
-    prepare_session_file(path)
-    return TelegramClient(
-        SQLiteSession(str(path)),
-        settings.api_id,
-        settings.api_hash.get_secret_value(),
-        # Every FloodWait reaches our gate, which bounds, logs and reports it.
-        flood_sleep_threshold=0,
-        connection_retries=10,
-        retry_delay=5,
-        auto_reconnect=True,
-        request_retries=3,
-        device_model="wirewatch",
-        app_version="wirewatch",
-    )
-
-
-# -- login -----------------------------------------------------------------------------------
-
-
-async def login(
-    client: TelegramClient,
-    *,
-    phone: str | None = None,
-    prompt: Callable[[str], str] = input,
-    secret: Callable[[str], str] = getpass.getpass,
-    attempts: int = 3,
-) -> str:
-    """Interactive sign-in: phone, the code Telegram sends, the 2FA password if set.
-
-    The code and the password are read with `secret` (no echo) and never logged. Returns a line
-    naming the account.
-    """
-    try:
-        await client.start(
-            phone=lambda: phone or prompt("Phone number (international format, +380...): "),
-            code_callback=lambda: secret("Login code from Telegram: "),
-            password=lambda: secret("Two-step verification password: "),
-            max_attempts=attempts,
-        )
-    except errors.RPCError as exc:
-        # The RPC error names what was wrong (PHONE_CODE_INVALID, ...) without echoing input.
-        raise TelegramError(f"Telegram refused the login: {exc.message}") from exc
-    me = await client.get_me()
-    if me is None:
-        raise TelegramError("login did not complete")
-    name = f"@{me.username}" if me.username else (me.first_name or "account")
-    return f"logged in as {name} (id {me.id})"
-
-
-async def login_with_settings(
-    settings: Settings,
-    *,
-    phone: str | None = None,
-    prompt: Callable[[str], str] = input,
-    secret: Callable[[str], str] = getpass.getpass,
-) -> str:
-    """What `wirewatch login` runs: make the client, sign in, save and close the session."""
-    client = make_client(settings.telegram)
-    path = session_path(settings.telegram)
-    try:
-        return await login(client, phone=phone, prompt=prompt, secret=secret)
-    finally:
-        result = client.disconnect()
-        if result is not None:
-            await result
-        os.chmod(path, 0o600)
-        unlock_session(path)
-
-
-# -- converting Telethon messages ------------------------------------------------------------
-
-
-def media_kind(message: Any) -> str | None:
-    """The kind of media a message carries, in our vocabulary (None for text only)."""
-    media = getattr(message, "media", None)
-    if media is None or isinstance(media, types.MessageMediaEmpty):
-        return None
-    if isinstance(media, types.MessageMediaPhoto):
-        return "photo"
-    if isinstance(media, types.MessageMediaDocument):
-        for kind in ("sticker", "voice", "video_note", "gif", "video", "audio"):
-            if getattr(message, kind, None):
-                return "animation" if kind == "gif" else kind
-        return "document"
-    simple = {
-        types.MessageMediaPoll: "poll",
-        types.MessageMediaWebPage: "webpage",
-        types.MessageMediaGeo: "geo",
-        types.MessageMediaGeoLive: "geo",
-        types.MessageMediaVenue: "venue",
-        types.MessageMediaContact: "contact",
-        types.MessageMediaDice: "dice",
-        types.MessageMediaStory: "story",
-        types.MessageMediaPaidMedia: "paid",
-    }
-    return simple.get(type(media), "other")
-
-
-def _name_of(entity: Any) -> str | None:
-    if entity is None:
-        return None
-    username = getattr(entity, "username", None)
-    if username:
-        return f"@{username}"
-    title = getattr(entity, "title", None)
-    if title:
-        return str(title)
-    full = " ".join(
-        x for x in (getattr(entity, "first_name", None), getattr(entity, "last_name", None)) if x
-    )
-    return full or None
-
-
-def forward_origin(message: Any) -> tuple[str | None, str | None]:
-    """(origin as readers see it, permalink of the original) for a forwarded message."""
-    fwd = getattr(message, "fwd_from", None)
-    if fwd is None:
-        return None, None
-    forward = getattr(message, "forward", None)
-    origin_peer = fwd.from_id
-    if isinstance(origin_peer, types.PeerChannel):
-        chat = forward.chat if forward is not None else None
-        name = _name_of(chat) or fwd.post_author
-        username = getattr(chat, "username", None)
-        link = None
-        if fwd.channel_post:
-            if username:
-                link = permalink(username.lower(), fwd.channel_post)
-            else:
-                link = f"https://t.me/c/{origin_peer.channel_id}/{fwd.channel_post}"
-        return name or f"channel {origin_peer.channel_id}", link
-    if isinstance(origin_peer, types.PeerUser):
-        sender = forward.sender if forward is not None else None
-        return _name_of(sender) or fwd.from_name or f"user {origin_peer.user_id}", None
-    # A person who hides their account behind their name on forwards.
-    return fwd.from_name or fwd.post_author, None
-
-
-def to_post(message: Any, source: Source) -> Post | None:
-    """Our record of a Telethon channel message; None for service messages and empty slots."""
-    if not isinstance(message, types.Message):
-        return None
-    links = tuple(
-        e.url for e in (message.entities or []) if isinstance(e, types.MessageEntityTextUrl)
-    )
-    forward_from, forward_link = forward_origin(message)
-    reply = message.reply_to
-    channel_id = (
-        message.peer_id.channel_id if isinstance(message.peer_id, types.PeerChannel) else None
-    )
-    return Post(
-        channel=source.username,
-        message_id=message.id,
-        date=message.date,
-        text=message.message or "",
-        edit_date=message.edit_date,
-        media=media_kind(message),
-        grouped_id=message.grouped_id,
-        forward_from=forward_from,
-        forward_link=forward_link,
-        reply_to=getattr(reply, "reply_to_msg_id", None),
-        channel_id=channel_id,
-        channel_title=source.title,
-        links=links,
-    )
 
 
 # -- the listener ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class ReconcileResult:
-    checked: int = 0  # messages Telegram returned
-    edited: int = 0  # texts that differed from ours, handed over as new versions
-    deleted: int = 0  # stored ids Telegram no longer has
-    missed: int = 0  # ids we had never stored
-
-
-def _now() -> float:
-    return time.time()
-
-
-def _iso(stamp: float) -> str:
-    return datetime.fromtimestamp(stamp, UTC).isoformat(timespec="seconds")
-
-
-class Listener:
+class Listener(Reconciliation):
     """Follows channels with one user account and feeds `handle` our own records.
 
     `sleep` is how the listener waits (pacing, FloodWait, reconnect back-off); tests pass one
@@ -335,7 +68,7 @@ class Listener:
         store: Store,
         handle: Handle,
         settings: TelegramSettings,
-        jobs: JobSettings | None = None,
+        jobs: ReconcileConfig | None = None,
         *,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
@@ -343,7 +76,7 @@ class Listener:
         self.store = store
         self.handle = handle
         self.settings = settings
-        self.jobs = jobs or JobSettings()
+        self.jobs: ReconcileConfig = jobs or ReconcileDefaults()
         self._sleep = sleep
         self._by_peer: dict[int, Source] = {}
         self._peers: dict[int, Any] = {}  # source id -> InputPeerChannel
@@ -351,9 +84,7 @@ class Listener:
         self._locks: dict[int, asyncio.Lock] = {}
         self._reconciled: dict[int, float] = {}  # source id -> when it was last re-read
         self._top: dict[int, int] = {}  # source id -> newest id Telegram showed us
-        self._last_request = 0.0
-        self._flood_until = 0.0
-        self.flood_seconds = 0  # FloodWait seconds Telegram asked of us since start (metrics)
+        self.gate = RequestGate(settings, sleep)
         self._connected = False
         self._last_error: str | None = None
         self._handlers_added = False
@@ -374,7 +105,7 @@ class Listener:
 
     async def status(self) -> dict[str, Any]:
         """What /status and /healthz show: connection, FloodWait, last error, lag per source."""
-        stamp = _now()
+        stamp = now()
         sources = []
         for src in await self.store.sources.list(active_only=True):
             reconciled = self._reconciled.get(src.id)
@@ -393,7 +124,7 @@ class Listener:
             )
         return {
             "connected": self._connected,
-            "flood_wait_until": _iso(self._flood_until) if self._flood_until > stamp else None,
+            "flood_wait_until": self.gate.flood_wait_until(),
             "last_error": self._last_error,
             "reconnects": self.reconnects,
             "gaps": self.gaps,
@@ -407,7 +138,7 @@ class Listener:
     async def _request(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
         """One Telegram request, paced, FloodWait-safe and retried after a dropped connection."""
         for attempt in range(_MAX_RETRIES + 1):
-            await self._wait_turn(what)
+            await self.gate.wait_turn(what)
             try:
                 result = await call()
             except errors.FloodWaitError as exc:
@@ -429,33 +160,13 @@ class Listener:
                 return result
         raise TelegramError(f"{what}: gave up after {_MAX_RETRIES} FloodWaits")
 
-    async def _wait_turn(self, what: str) -> None:
-        remaining = self._flood_until - _now()
-        if remaining > 0:
-            if remaining > self.settings.flood_wait_max:
-                raise FloodWaitTooLong(
-                    f"{what}: Telegram asked to wait until {_iso(self._flood_until)}; "
-                    "skipped until then"
-                )
-            await self._sleep(remaining)
-        pause = self.settings.request_pause - (_now() - self._last_request)
-        if pause > 0:
-            await self._sleep(pause)
-        self._last_request = _now()
-
     async def _flood(self, seconds: int, what: str) -> None:
-        self.flood_seconds += seconds
-        self._flood_until = max(self._flood_until, _now() + seconds)
-        await self.store.state.set("listener.flood_wait_until", _iso(self._flood_until))
-        if seconds > self.settings.flood_wait_max:
-            message = (
-                f"{what}: FloodWait of {seconds}s exceeds telegram.flood_wait_max "
-                f"({self.settings.flood_wait_max}s); requests paused until "
-                f"{_iso(self._flood_until)}"
-            )
-            log.error("%s", message)
-            await self._error(message)
-            raise FloodWaitTooLong(message)
+        too_long = self.gate.record_flood(seconds, what)
+        await self.store.state.set("listener.flood_wait_until", iso_time(self.gate.flood_until))
+        if too_long is not None:
+            log.error("%s", too_long)
+            await self._error(too_long)
+            raise FloodWaitTooLong(too_long)
         log.warning("FloodWait %ss on %s; waiting", seconds, what)
         await self._error(f"{what}: FloodWait {seconds}s")
         await self._sleep(seconds)
@@ -849,154 +560,14 @@ class Listener:
             await self._error(f"live deletion @{src.username}: {type(exc).__name__}: {exc}")
             log.exception("handling a deletion in @%s failed", src.username)
 
-    # -- reconciliation ------------------------------------------------------------------
+    @property
+    def flood_seconds(self) -> int:
+        """FloodWait seconds Telegram asked of us since start (metrics)."""
+        return self.gate.flood_seconds
 
-    def interval(self, src: Source) -> int:
-        """Seconds between re-reads: the source's own setting, else the global one, halved for
-        a channel that posted in the last hour (edits and deletions follow fresh posts) and
-        quadrupled for one silent for a week."""
-        if src.reconcile_every:
-            return int(src.reconcile_every)
-        base = self.jobs.reconcile_interval
-        if src.last_post_at is None:
-            return base
-        age = _now() - src.last_post_at.timestamp()
-        if age < _HOT:
-            return max(30, base // 2)
-        if age > _QUIET:
-            return base * 4
-        return base
-
-    async def reconcile(self, source: Source) -> ReconcileResult:
-        """Re-read the channel's newest `jobs.reconcile_window` messages and hand the pipeline
-        what changed while nobody was told: new texts (with their edit dates), vanished ids,
-        and posts we never stored."""
-        async with self._lock(source.id):
-            result = await self._reconcile(source)
-        self._reconciled[source.id] = _now()
-        return result
-
-    async def _reconcile(self, source: Source) -> ReconcileResult:
-        src = await self.store.sources.get(source.id) or source
-        peer = await self._input_peer(src)
-        window = self.jobs.reconcile_window
-        fetched = await self._request(
-            f"reconcile @{src.username}", lambda: self.client.get_messages(peer, limit=window)
-        )
-        messages = [m for m in fetched if not isinstance(m, types.MessageEmpty)]
-        if not messages:
-            return ReconcileResult()
-        ids = {int(m.id) for m in messages}
-        top = max(ids)
-        self._top[src.id] = top
-        await self._check_username(src, getattr(messages[0], "chat", None))
-        if 0 < src.last_message_id < min(ids) - 1:
-            # More was posted since our last stored id than the window shows: catch up first.
-            await self._catch_up(src, before=min(ids))
-            src = await self.store.sources.get(src.id) or src
-        # Fewer than asked means the window reaches the channel's first message.
-        low = min(ids) if len(fetched) >= window else 1
-        high = max(top, src.last_message_id)
-        stored = await self.store.posts.snapshot(src.id, low, high)
-        first_stored = min(stored) if stored else src.last_message_id + 1
-        changed: list[Post] = []
-        missed: list[Any] = []
-        for message in sorted(messages, key=lambda m: int(m.id)):
-            snap = stored.get(int(message.id))
-            if snap is None:
-                if message.id > first_stored:
-                    missed.append(message)
-                continue
-            post = to_post(message, src)
-            if post is None or post.text == snap.text:
-                continue
-            if message.grouped_id is not None and not post.text.strip():
-                continue  # an album item without a caption says nothing about the text
-            if snap.album:
-                # A captioned album member: its caption is the album post's text.
-                head = await self.store.posts.get_by_link(src.username, post.message_id)
-                if head is not None and head.text == post.text:
-                    continue
-            changed.append(post)
-        vanished = tuple(
-            sorted(
-                mid
-                for mid, snap in stored.items()
-                if mid not in ids and not snap.deleted and not snap.album
-            )
-        )
-        missed_count = await self._hand(src, missed)
-        for post in changed:
-            await self.handle(post)
-        if vanished:
-            log.info("@%s: %d posts vanished: %s", src.username, len(vanished), vanished)
-            await self.handle(
-                Deletion(
-                    channel=src.username,
-                    message_ids=vanished,
-                    date=datetime.now(UTC),
-                    channel_id=src.peer_id,
-                )
-            )
-        return ReconcileResult(len(messages), len(changed), len(vanished), missed_count)
-
-    async def _check_username(self, src: Source, channel: Any) -> None:
-        """A renamed channel still answers by its cached peer, but its permalinks changed."""
-        current = getattr(channel, "username", None)
-        if current and current.lower() != src.username:
-            message = (
-                f"@{src.username} was renamed to @{current.lower()} on Telegram; its posts are "
-                "still followed, but links use the old name until the source is renamed"
-            )
-            if src.error != message:
-                log.warning("%s", message)
-                await self.store.sources.set_error(src.id, message)
-
-    async def due(self) -> list[Source]:
-        """Sources whose re-read interval has elapsed, most overdue first."""
-        stamp = _now()
-        out: list[tuple[float, Source]] = []
-        for src in await self.store.sources.list(active_only=True):
-            if src.id not in self._peers:
-                continue
-            last = self._reconciled.get(src.id)
-            overdue = stamp - (last + self.interval(src)) if last is not None else float("inf")
-            if overdue >= 0:
-                out.append((overdue, src))
-        out.sort(key=lambda pair: -pair[0])
-        return [src for _, src in out]
-
-    async def reconcile_due(self, limit: int | None = None) -> dict[str, ReconcileResult]:
-        """The scheduler job: pick up new sources, then re-read the channels that are due, one
-        request at a time (paced by telegram.request_pause). A long FloodWait ends the round;
-        the channels left over are the most overdue next time."""
-        await self.refresh_sources()
-        results: dict[str, ReconcileResult] = {}
-        for src in (await self.due())[:limit]:
-            try:
-                results[src.username] = await self.reconcile(src)
-            except FloodWaitTooLong as exc:
-                log.warning("reconciliation paused: %s", exc)
-                break
-            except (TelegramError, ConnectionError, errors.RPCError) as exc:
-                await self._failed(src, "reconcile", exc)
-        return results
-
-    def schedule(self, scheduler: Any, *, every: int = RECONCILE_TICK) -> None:
-        """Add the reconciliation job to an APScheduler 3 AsyncIOScheduler. It ticks often;
-        each tick re-reads only the channels that are due, so a round never overlaps the
-        next (one instance) and missed ticks collapse into one."""
-        scheduler.add_job(
-            self.reconcile_due,
-            "interval",
-            seconds=every,
-            id=RECONCILE_JOB,
-            name="re-read recent channel history",
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=every,
-            replace_existing=True,
-        )
+    @property
+    def connected(self) -> bool:
+        return self._connected
 
     async def _failed(self, src: Source, what: str, exc: BaseException) -> None:
         """Record a per-channel failure where /status shows it."""
@@ -1009,23 +580,3 @@ class Listener:
             message = f"@{src.username}: {exc}"
         await self._error(f"{what} {message}")
         log.error("%s of @%s failed: %s", what, src.username, exc)
-
-
-__all__: Sequence[str] = (
-    "RECONCILE_JOB",
-    "ChannelError",
-    "ChannelLimitError",
-    "FloodWaitTooLong",
-    "Listener",
-    "ReconcileResult",
-    "SessionInUseError",
-    "TelegramError",
-    "forward_origin",
-    "lock_session",
-    "login",
-    "login_with_settings",
-    "make_client",
-    "media_kind",
-    "session_path",
-    "to_post",
-)

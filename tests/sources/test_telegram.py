@@ -20,16 +20,12 @@ from telethon import types
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
 from bot.service.settings import JobSettings, TelegramSettings
-from sources.telegram.listener import (
-    ChannelError,
-    ChannelLimitError,
-    FloodWaitTooLong,
-    Listener,
-    login,
-    make_client,
-    session_path,
-    to_post,
-)
+from sources.telegram.client import make_client
+from sources.telegram.convert import to_post
+from sources.telegram.errors import ChannelError, ChannelLimitError, FloodWaitTooLong
+from sources.telegram.listener import Listener
+from sources.telegram.login import login
+from sources.telegram.session import session_path
 from storage.records import Event, Post
 from storage.store import Store
 from tests.telethon_seam import BASE_DATE, FakeChannel, FakeTelegram, SeamClient
@@ -611,7 +607,7 @@ async def test_session_file_is_private_and_locked_to_one_process(tmp_path: Path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     code = (
         "import sys; from pathlib import Path\n"
-        "from sources.telegram.listener import lock_session, SessionInUseError\n"
+        "from sources.telegram.session import lock_session, SessionInUseError\n"
         "try:\n    lock_session(Path(sys.argv[1]))\nexcept SessionInUseError as e:\n"
         "    print(e); sys.exit(3)\n"
     )
@@ -659,7 +655,7 @@ def test_login_command_refuses_a_session_held_by_another_process(
 ) -> None:
     import fcntl
 
-    import sources.telegram.listener as listener_module
+    import sources.telegram.login as login_module
     from bot.cli.main import main
 
     session = tmp_path / "acct.session"
@@ -670,7 +666,7 @@ def test_login_command_refuses_a_session_held_by_another_process(
     async def no_network(*_a: Any, **_k: Any) -> str:
         raise AssertionError("login must stop at the lock, before any connection")
 
-    monkeypatch.setattr(listener_module, "login", no_network)
+    monkeypatch.setattr(login_module, "login", no_network)
     # Another process: its own open file description on the lock, holding the flock.
     fd = os.open(tmp_path / "acct.session.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:

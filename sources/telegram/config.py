@@ -1,0 +1,43 @@
+"""The listener's settings section (`WIREWATCH_TELEGRAM__*`), owned here so that the listener
+never imports the application's settings; the service's `Settings` composes it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from pydantic import BaseModel, Field, SecretStr
+
+
+class TelegramSettings(BaseModel):
+    """The listener's user account (Telethon)."""
+
+    api_id: int | None = None
+    api_hash: SecretStr | None = None
+    session: Path = Path("var/wirewatch.session")
+    sources_file: Path | None = None  # TOML file with channels and their attribution
+    catch_up_limit: int = Field(default=5000, ge=0)  # most posts fetched per channel on start
+    max_channels: int = Field(default=500, ge=1, le=1000)
+    flood_wait_max: int = Field(default=900, ge=1)  # longest FloodWait we sleep through, seconds
+    request_pause: float = Field(default=1.0, ge=0)  # seconds between history requests
+
+    @property
+    def configured(self) -> bool:
+        return self.api_id is not None and self.api_hash is not None
+
+
+class ReconcileConfig(Protocol):
+    """How often and how far back the listener re-reads history (the service's job settings)."""
+
+    @property
+    def reconcile_interval(self) -> int: ...
+
+    @property
+    def reconcile_window(self) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileDefaults:
+    reconcile_interval: int = 600
+    reconcile_window: int = 50

@@ -1,0 +1,105 @@
+"""Telethon messages -> our own `Post`: the edge past which no Telethon object travels."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telethon import types
+
+from storage.models import Source
+from storage.records import Post, permalink
+
+
+def media_kind(message: Any) -> str | None:
+    """The kind of media a message carries, in our vocabulary (None for text only)."""
+    media = getattr(message, "media", None)
+    if media is None or isinstance(media, types.MessageMediaEmpty):
+        return None
+    if isinstance(media, types.MessageMediaPhoto):
+        return "photo"
+    if isinstance(media, types.MessageMediaDocument):
+        for kind in ("sticker", "voice", "video_note", "gif", "video", "audio"):
+            if getattr(message, kind, None):
+                return "animation" if kind == "gif" else kind
+        return "document"
+    simple = {
+        types.MessageMediaPoll: "poll",
+        types.MessageMediaWebPage: "webpage",
+        types.MessageMediaGeo: "geo",
+        types.MessageMediaGeoLive: "geo",
+        types.MessageMediaVenue: "venue",
+        types.MessageMediaContact: "contact",
+        types.MessageMediaDice: "dice",
+        types.MessageMediaStory: "story",
+        types.MessageMediaPaidMedia: "paid",
+    }
+    return simple.get(type(media), "other")
+
+
+def _name_of(entity: Any) -> str | None:
+    if entity is None:
+        return None
+    username = getattr(entity, "username", None)
+    if username:
+        return f"@{username}"
+    title = getattr(entity, "title", None)
+    if title:
+        return str(title)
+    full = " ".join(
+        x for x in (getattr(entity, "first_name", None), getattr(entity, "last_name", None)) if x
+    )
+    return full or None
+
+
+def forward_origin(message: Any) -> tuple[str | None, str | None]:
+    """(origin as readers see it, permalink of the original) for a forwarded message."""
+    fwd = getattr(message, "fwd_from", None)
+    if fwd is None:
+        return None, None
+    forward = getattr(message, "forward", None)
+    origin_peer = fwd.from_id
+    if isinstance(origin_peer, types.PeerChannel):
+        chat = forward.chat if forward is not None else None
+        name = _name_of(chat) or fwd.post_author
+        username = getattr(chat, "username", None)
+        link = None
+        if fwd.channel_post:
+            if username:
+                link = permalink(username.lower(), fwd.channel_post)
+            else:
+                link = f"https://t.me/c/{origin_peer.channel_id}/{fwd.channel_post}"
+        return name or f"channel {origin_peer.channel_id}", link
+    if isinstance(origin_peer, types.PeerUser):
+        sender = forward.sender if forward is not None else None
+        return _name_of(sender) or fwd.from_name or f"user {origin_peer.user_id}", None
+    # A person who hides their account behind their name on forwards.
+    return fwd.from_name or fwd.post_author, None
+
+
+def to_post(message: Any, source: Source) -> Post | None:
+    """Our record of a Telethon channel message; None for service messages and empty slots."""
+    if not isinstance(message, types.Message):
+        return None
+    links = tuple(
+        e.url for e in (message.entities or []) if isinstance(e, types.MessageEntityTextUrl)
+    )
+    forward_from, forward_link = forward_origin(message)
+    reply = message.reply_to
+    channel_id = (
+        message.peer_id.channel_id if isinstance(message.peer_id, types.PeerChannel) else None
+    )
+    return Post(
+        channel=source.username,
+        message_id=message.id,
+        date=message.date,
+        text=message.message or "",
+        edit_date=message.edit_date,
+        media=media_kind(message),
+        grouped_id=message.grouped_id,
+        forward_from=forward_from,
+        forward_link=forward_link,
+        reply_to=getattr(reply, "reply_to_msg_id", None),
+        channel_id=channel_id,
+        channel_title=source.title,
+        links=links,
+    )

@@ -1,0 +1,25 @@
+"""The listener's errors: each message is written for a person (CLI, /status, bot replies)."""
+
+from __future__ import annotations
+
+from storage.records import SourceError
+
+
+class TelegramError(SourceError):
+    """A listener failure whose message is meant for a person (CLI, /status, bot replies)."""
+
+
+class SessionInUseError(TelegramError):
+    """Another process holds the session file."""
+
+
+class ChannelError(TelegramError):
+    """A channel cannot be followed: private, missing, renamed, not a channel."""
+
+
+class ChannelLimitError(ChannelError):
+    """The account follows as many channels as it may."""
+
+
+class FloodWaitTooLong(TelegramError):
+    """Telegram asked for a pause longer than telegram.flood_wait_max; the request was dropped."""
