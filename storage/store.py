@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from storage.alerts import AlertRepo
-from storage.db import Database
+from storage.db import Database, StorageError
 from storage.people import PeopleRepo
 from storage.posts import PostRepo
 from storage.rules import RuleRepo
 from storage.search import SearchRepo
 from storage.sources import SourceRepo
 from storage.state import StateRepo
+
+# What a failing database raises past the repositories: callers catch these, never a driver's
+# own exception classes.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, StorageError)
+# The database itself failing (locked, disk full, I/O), as opposed to what was asked of it.
+DATABASE_DOWN: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
 
 
 class Store:
@@ -31,3 +40,18 @@ class Store:
 
     async def close(self) -> None:
         await self.db.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """Repository calls inside commit together or not at all."""
+        async with self.db.transaction():
+            yield
+
+    async def integrity_check(self) -> str:
+        return await self.db.integrity_check()
+
+    async def schema_version(self) -> int:
+        return await self.db.user_version()
+
+    async def size_bytes(self) -> int:
+        return await self.db.size_bytes()

@@ -1,10 +1,8 @@
-"""`wirewatch import`, `wirewatch search`, `wirewatch doctor`."""
+"""`wirewatch import`, `wirewatch search`."""
 
 from __future__ import annotations
 
 import argparse
-import os
-import stat
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,8 +14,7 @@ from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.service.settings import Settings
 from sources.export import load_export
 from sources.jsonl import read_feed
-from storage.db import StorageError
-from storage.records import Event, Post, SourceError, normalize_username
+from storage.records import Event, Post, normalize_username
 
 PROGRESS_FROM = 2000  # posts; smaller imports finish before a bar is worth drawing
 
@@ -42,10 +39,6 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     s.add_argument("--limit", type=int, default=20)
     s.add_argument("--json", action="store_true", help="machine-readable output")
     s.set_defaults(func=cmd_search)
-
-    d = sub.add_parser("doctor", parents=[parent], help="check settings, database and files")
-    d.add_argument("--json", action="store_true")
-    d.set_defaults(func=cmd_doctor)
 
 
 def _load_events(path: Path, source: str | None, known: dict[int, str]) -> list[Event]:
@@ -142,112 +135,3 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     if page.cursor is not None:
         print(f"(more results: raise --limit above {args.limit} or narrow with --since/--until)")
     return 0
-
-
-def _check(results: list[dict[str, str]], name: str, status: str, detail: str) -> None:
-    results.append({"check": name, "status": status, "detail": detail})
-
-
-async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
-    """Says what is there, what is missing and what is wrong; exit 1 if anything is wrong."""
-    out: list[dict[str, str]] = []
-    db_path = Path(settings.db)
-    _check(out, "time zone", "ok", settings.tz)
-    tg = settings.telegram
-    if tg.configured:
-        _check(out, "telegram api", "ok", f"api id {tg.api_id}, hash set")
-        session = Path(str(tg.session))
-        if not session.suffix:
-            session = session.with_suffix(".session")
-        if session.exists():
-            mode = stat.S_IMODE(session.stat().st_mode)
-            if mode & 0o077:
-                _check(out, "session file", "fail", f"{session} is mode {mode:o}; run chmod 600")
-            else:
-                _check(out, "session file", "ok", str(session))
-        else:
-            _check(out, "session file", "missing", f"{session}: run `wirewatch login`")
-    else:
-        _check(
-            out,
-            "telegram api",
-            "missing",
-            "WIREWATCH_TELEGRAM__API_ID / API_HASH unset: run works without the listener",
-        )
-    if settings.bot.configured:
-        _check(out, "bot token", "ok", f"set; Bot API at {settings.bot.api_url}")
-    else:
-        _check(
-            out, "bot token", "missing", "WIREWATCH_BOT__TOKEN unset: alerts wait in the outbox"
-        )
-    db_admins: list[str] = []  # admins added with `wirewatch people add ... admin`
-    parent = db_path.parent if str(db_path.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
-        _check(out, "database folder", "fail", f"{parent} is not writable")
-    if db_path.exists() and not os.access(db_path, os.W_OK):
-        _check(out, "database", "fail", f"{db_path} is not writable")
-    else:
-        try:
-            async with open_store(settings) as store:
-                integrity = await store.db.integrity_check()
-                version = await store.db.user_version()
-                posts = await store.posts.count()
-                sources = await store.sources.list()
-                rules = await store.rules.list()
-                people = await store.people.list()
-                depth = await store.alerts.depth()
-                size = await store.db.size_bytes()
-            status = "ok" if integrity == "ok" else "fail"
-            _check(
-                out,
-                "database",
-                status,
-                f"{db_path}: schema v{version}, integrity {integrity}, {size // 1024} KiB",
-            )
-            _check(out, "archive", "ok", f"{posts} posts, {depth} alerts waiting")
-            _check(
-                out,
-                "sources",
-                "ok" if sources else "missing",
-                f"{len(sources)} channels" if sources else "none: add with `sources add`",
-            )
-            _check(
-                out,
-                "rules",
-                "ok" if rules else "missing",
-                f"{len(rules)} rules" if rules else "none: add with `rules add`",
-            )
-            _check(
-                out,
-                "people",
-                "ok" if people else "missing",
-                f"{len(people)} people" if people else "none besides admins from settings",
-            )
-            db_admins = [p.label for p in people if p.role == "admin" and p.active]
-        except StorageError as exc:
-            _check(out, "database", "fail", str(exc))
-    if settings.bot.admins:
-        _check(out, "admins", "ok", ", ".join(str(a) for a in settings.bot.admins))
-    elif db_admins:
-        _check(out, "admins", "ok", f"{', '.join(db_admins)} (from the database)")
-    else:
-        _check(out, "admins", "missing", "none in WIREWATCH_BOT__ADMINS or the database")
-    if tg.sources_file is not None and not Path(tg.sources_file).is_file():
-        _check(out, "sources file", "fail", f"{tg.sources_file} does not exist")
-    elif tg.sources_file is not None:
-        from bot.desk.sources_file import load_sources_file
-
-        try:
-            specs = load_sources_file(tg.sources_file)
-            _check(out, "sources file", "ok", f"{tg.sources_file}: {len(specs)} channels")
-        except SourceError as exc:
-            _check(out, "sources file", "fail", str(exc))
-    from bot.cli.ops import service_checks
-
-    await service_checks(out, settings)
-    if args.json:
-        print_json(out)
-    else:
-        for row in out:
-            print(f"{row['status'].upper():8} {row['check']:16} {row['detail']}")
-    return 1 if any(r["status"] == "fail" for r in out) else 0

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.cli import archive, demo, draft, login, match, ops, people, rules, run, sources
+from bot.cli import archive, demo, doctor, draft, login, match, ops, people, rules, run, sources
 from bot.cli.common import UsageError, common_parent
 from bot.service.settings import Settings
 from storage.db import StorageError
@@ -26,7 +26,7 @@ log = logging.getLogger("wirewatch")
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
-COMMANDS = (archive, demo, draft, login, match, ops, people, rules, run, sources)
+COMMANDS = (archive, demo, doctor, draft, login, match, ops, people, rules, run, sources)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,12 +15,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 
+from bot.desk.quiet import in_quiet_hours, parse_hhmm_time, person_zone
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import MESSAGE_LIMIT, Run, join_runs, split_runs, to_html
 from storage.models import Alert, Person, Source, StoredPost
@@ -63,32 +64,6 @@ _NOTHING = {
 }
 _KIND_MARK = {"edit": "✏️ ", "delete": "🗑 ", "new": "", "digest": ""}
 _WEIGHT = {"new": 0, "edit": 1, "delete": 2}  # which mark a post with several alerts keeps
-
-
-def _hm(value: str) -> time:
-    hours, minutes = value.split(":")
-    return time(int(hours), int(minutes))
-
-
-def _zone(person: Person) -> ZoneInfo:
-    try:
-        return ZoneInfo(person.tz)
-    except (KeyError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def in_quiet_hours(person: Person, at: datetime) -> bool:
-    """True when `at` falls inside the person's quiet window, read in their own zone.
-
-    The window is [from, to): `23:00-07:00` holds 23:00 through 06:59 and crosses midnight.
-    """
-    if not person.quiet_from or not person.quiet_to:
-        return False
-    local = at.astimezone(_zone(person)).time().replace(second=0, microsecond=0)
-    start, end = _hm(person.quiet_from), _hm(person.quiet_to)
-    if start < end:
-        return start <= local < end
-    return local >= start or local < end
 
 
 def _counted(n: int, lang: str, nouns: dict[str, dict[str, str]]) -> str:
@@ -203,7 +178,7 @@ async def release_quiet(
             items = await _items(store, others)
             title = quiet_title(len(items), person.lang)
             payload = compose_digest(title, items, lang=person.lang, tz=person.tz)
-            async with store.db.transaction():
+            async with store.transaction():
                 digest_id = await store.alerts.enqueue(
                     person_id=person.id,
                     post_id=None,
@@ -234,7 +209,7 @@ async def daily_digest(
     if person is None or not person.active or person.digest_at is None:
         return None
     moment = at or datetime.now(UTC)
-    local_day = moment.astimezone(_zone(person)).date().isoformat()
+    local_day = moment.astimezone(person_zone(person)).date().isoformat()
     key = f"digest.daily.{person.id}"
     done = await store.state.get(key)
     if done is not None and done[0] == local_day:
@@ -250,7 +225,7 @@ async def daily_digest(
         tz=person.tz,
         empty=_NOTHING.get(person.lang, _NOTHING["en"]),
     )
-    async with store.db.transaction():
+    async with store.transaction():
         alert_id = await store.alerts.enqueue(
             person_id=person.id,
             post_id=None,
@@ -290,10 +265,10 @@ class DigestJobs:
             self.scheduler.remove_job(job_id)
         if not person.active or not person.digest_at:
             return
-        at = _hm(person.digest_at)
+        at = parse_hhmm_time(person.digest_at)
         self.scheduler.add_job(
             self._daily,
-            CronTrigger(hour=at.hour, minute=at.minute, timezone=_zone(person)),
+            CronTrigger(hour=at.hour, minute=at.minute, timezone=person_zone(person)),
             args=[person.id],
             id=job_id,
             replace_existing=True,
@@ -328,18 +303,6 @@ async def schedule_digests(
     return jobs
 
 
-def next_quiet_end(person: Person, at: datetime) -> datetime | None:
-    """When the current quiet window ends (UTC), or None if not in one."""
-    if not in_quiet_hours(person, at) or not person.quiet_to:
-        return None
-    zone = _zone(person)
-    local = at.astimezone(zone)
-    end = datetime.combine(local.date(), _hm(person.quiet_to), zone)
-    if end <= local:
-        end += timedelta(days=1)
-    return end.astimezone(UTC)
-
-
 __all__ = [
     "DAILY_JOB_PREFIX",
     "QUIET_JOB",
@@ -347,8 +310,6 @@ __all__ = [
     "DigestJobs",
     "compose_digest",
     "daily_digest",
-    "in_quiet_hours",
-    "next_quiet_end",
     "release_quiet",
     "schedule_digests",
 ]

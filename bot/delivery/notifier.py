@@ -27,10 +27,9 @@ import enum
 import logging
 import math
 import random
-import sqlite3
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,14 +53,14 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.delivery.pacer import Clock, Pacer
 from bot.service.settings import BotSettings
 from storage.db import now
 from storage.models import Alert, Person
-from storage.store import Store
+from storage.store import DATABASE_ERRORS, Store
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 
 # Answers that mean "try again later"; anything Telegram itself rejects as a bad request is not.
 _TRANSIENT = (
@@ -74,74 +73,6 @@ _TRANSIENT = (
 # The request itself is wrong: retrying the same payload cannot succeed.
 FULL_SWEEP_EVERY = 1.0  # seconds: at most this often a worker's progress re-reads every due alert
 _PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat)
-
-
-class Pacer:
-    """Hands out send slots that respect Telegram's limits; pure arithmetic on `clock`.
-
-    `reserve(chat)` books the next slot of the bot as a whole once the chat itself may send, and
-    says how long to wait. A chat still waiting (its interval, a 429) books nothing, so it does
-    not hold a global slot in the future that others would queue behind. Booking happens without
-    awaiting, so concurrent chat workers never book the same slot.
-    """
-
-    def __init__(
-        self,
-        *,
-        global_rate: float,
-        chat_interval: float,
-        group_per_minute: int,
-        clock: Clock = time.monotonic,
-        max_slowdown: float = 8.0,
-        chat_burst: int = 1,
-    ) -> None:
-        self.global_interval = 1.0 / global_rate
-        self.chat_interval = chat_interval
-        self.group_interval = max(chat_interval, 60.0 / group_per_minute)
-        self.clock = clock
-        self.max_slowdown = max_slowdown
-        self.chat_burst = max(1, chat_burst)
-        self.slowdown = 1.0
-        self._slow_until = -math.inf
-        self._next_global = -math.inf
-        # Per chat, a generic cell rate algorithm: the theoretical time of the next message at
-        # the steady rate. A chat may run up to `chat_burst - 1` intervals ahead of it, so two
-        # posts a second apart reach a journalist at once while the long-run pace stays 1/s.
-        self._next_chat: dict[int, float] = {}
-        self._hold: dict[int, float] = {}  # a 429's retry_after: no burst allowance applies
-
-    def interval(self, chat_id: int) -> float:
-        # Negative ids are groups and channels: Telegram allows them 20 messages a minute.
-        return self.group_interval if chat_id < 0 else self.chat_interval
-
-    def reserve(self, chat_id: int) -> tuple[float, bool]:
-        """(seconds to wait, booked). If not booked, wait and ask again."""
-        t = self.clock()
-        if t >= self._slow_until:
-            self.slowdown = 1.0
-        interval = self.interval(chat_id)
-        # Groups get no burst: Telegram counts their 20 messages per minute strictly.
-        allowance = (self.chat_burst - 1) * interval if chat_id > 0 else 0.0
-        tat = self._next_chat.get(chat_id, -math.inf)
-        chat_free = max(tat - allowance, self._hold.get(chat_id, -math.inf))
-        if chat_free > t:
-            return chat_free - t, False
-        slot = max(t, self._next_global)
-        self._next_global = slot + self.global_interval * self.slowdown
-        self._next_chat[chat_id] = max(tat, slot) + interval
-        return slot - t, True
-
-    def penalize(self, chat_id: int, seconds: float) -> None:
-        """Telegram answered 429: this chat waits `seconds`, the bot slows down meanwhile."""
-        t = self.clock()
-        self._hold[chat_id] = max(self._hold.get(chat_id, -math.inf), t + seconds)
-        self._next_chat[chat_id] = max(self._next_chat.get(chat_id, -math.inf), t + seconds)
-        self.slowdown = min(self.slowdown * 2.0, self.max_slowdown)
-        self._slow_until = max(self._slow_until, t + seconds)
-
-    def forget(self, chat_id: int) -> None:
-        self._next_chat.pop(chat_id, None)
-        self._hold.pop(chat_id, None)
 
 
 class _Outcome(enum.Enum):
@@ -353,7 +284,7 @@ class Notifier:
                 else:
                     await self._dispatch_due(after_id=self._hwm)
                 delay = await self._idle_delay()
-            except sqlite3.Error as exc:
+            except DATABASE_ERRORS as exc:
                 # The database may be busy or briefly unavailable; keep the service up.
                 self._note_error(f"outbox read failed: {exc}")
                 log.exception("notifier: reading the outbox failed")

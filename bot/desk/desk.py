@@ -484,7 +484,7 @@ class Desk:
         return {
             "outbox": await self.store.alerts.counts(),
             "outbox_depth": await self.store.alerts.depth(),
-            "db_bytes": await self.store.db.size_bytes(),
+            "db_bytes": await self.store.size_bytes(),
             "posts": await self.store.posts.count(),
             "sources": [
                 {

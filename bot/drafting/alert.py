@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from bot.drafting.diff import diff_plain, diff_runs, word_diff
 from bot.drafting.draft import (
     PostLike,
     SourceLike,
@@ -18,13 +19,10 @@ from bot.drafting.draft import (
     build_draft,
     changes_label,
     deleted_line,
-    diff_plain,
-    diff_runs,
     last_text_label,
     no_text_label,
     origin_of,
     updated_line,
-    word_diff,
 )
 from bot.drafting.html import (
     MESSAGE_LIMIT,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
-from bot.delivery.digest import in_quiet_hours
+from bot.desk.quiet import in_quiet_hours
 from bot.ingest.origins import compose_with_origin
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
 from storage.db import now
@@ -90,7 +90,7 @@ class Pipeline:
 
     async def handle(self, event: Event) -> IngestResult:
         await self.refresh_rules()
-        async with self.store.db.transaction():
+        async with self.store.transaction():
             result = await self._dispatch(event)
         if result.alerts and self.on_enqueue is not None:
             self.on_enqueue()
@@ -112,7 +112,7 @@ class Pipeline:
         total = IngestResult()
 
         async def flush(batch: list[Event], analyses: dict[int, Analysis]) -> None:
-            async with self.store.db.transaction():
+            async with self.store.transaction():
                 lane: list[Post] = []
                 for ev in batch:
                     if isinstance(ev, Post) and ev.grouped_id is None:

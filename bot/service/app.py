@@ -30,7 +30,6 @@ import inspect
 import logging
 import os
 import signal
-import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -44,9 +43,14 @@ from bot.service.jobs import schedule_jobs
 from bot.service.log import component
 from bot.service.settings import TELEGRAM_BOT_API, Settings
 from storage.records import Deletion, Event
-from storage.store import Store
+from storage.store import DATABASE_DOWN, DATABASE_ERRORS, Store
 
 log = logging.getLogger(__name__)
+
+# A feed line failing on these is the database's or the disk's fault, not the line's.
+_OUTAGE_ERRORS: tuple[type[Exception], ...] = (*DATABASE_DOWN, OSError)
+# What a status probe may meet while the service is shutting down or the disk is failing.
+_PROBE_ERRORS: tuple[type[Exception], ...] = (TimeoutError, OSError, ValueError, *DATABASE_ERRORS)
 
 POISON_ATTEMPTS = 3  # tries before a feed line that keeps failing is skipped
 SHUTDOWN_BUDGET = 8.0  # seconds from the signal to a closed database (systemd waits 10+)
@@ -482,7 +486,7 @@ class App:
             try:
                 await self.ingest(event)
                 return
-            except (sqlite3.OperationalError, OSError):
+            except _OUTAGE_ERRORS:
                 raise
             except Exception as exc:  # deliberately broad: any other failure is the line's own
                 if attempt < POISON_ATTEMPTS:
@@ -556,7 +560,7 @@ class App:
                     self.metrics.set_outbox(await store.alerts.counts())
                     rows = await self._source_rows()
                 self.metrics.set_sources(rows, time.time())
-            except (TimeoutError, OSError, ValueError, sqlite3.Error) as exc:
+            except _PROBE_ERRORS as exc:
                 log.warning("metrics: database busy (%s); serving the last values", exc)
         return self.metrics.render()
 
@@ -608,7 +612,7 @@ class App:
                 body["posts"] = await store.posts.count()
                 if self.listener is not None:
                     body["listener"] = await self.listener.status()
-        except (TimeoutError, OSError, ValueError, sqlite3.Error) as exc:
+        except _PROBE_ERRORS as exc:
             healthy = False
             body["database_error"] = str(exc)
         if self.notifier is not None:

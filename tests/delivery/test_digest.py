@@ -16,12 +16,11 @@ from bot.delivery.digest import (
     compose_digest,
     daily_digest,
     daily_title,
-    in_quiet_hours,
-    next_quiet_end,
     quiet_title,
     release_quiet,
     schedule_digests,
 )
+from bot.desk.quiet import in_quiet_hours, next_quiet_end
 from bot.ingest.pipeline import Pipeline
 from storage.models import Person
 from storage.records import Post

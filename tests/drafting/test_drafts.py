@@ -7,16 +7,14 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.drafting.diff import diff_plain, diff_runs, word_diff
 from bot.drafting.draft import (
     attribution_lead,
     build_draft,
     credit_line,
-    diff_plain,
-    diff_runs,
     format_when,
     origin_of,
     updated_line,
-    word_diff,
 )
 from bot.drafting.html import plain, to_html
 

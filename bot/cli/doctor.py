@@ -1,0 +1,204 @@
+"""`wirewatch doctor`: what is there, what is missing and what is wrong, before and while the
+service runs."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bot.cli.common import open_store, print_json
+from bot.service.health import is_loopback
+from bot.service.settings import Settings
+from storage.db import StorageError
+from storage.records import SourceError
+
+
+def register(sub: Any, parent: argparse.ArgumentParser) -> None:
+    d = sub.add_parser("doctor", parents=[parent], help="check settings, database and files")
+    d.add_argument("--json", action="store_true")
+    d.set_defaults(func=cmd_doctor)
+
+
+def check(results: list[dict[str, str]], name: str, status: str, detail: str) -> None:
+    results.append({"check": name, "status": status, "detail": detail})
+
+
+async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    """Says what is there, what is missing and what is wrong; exit 1 if anything is wrong."""
+    out: list[dict[str, str]] = []
+    db_path = Path(settings.db)
+    check(out, "time zone", "ok", settings.tz)
+    tg = settings.telegram
+    if tg.configured:
+        check(out, "telegram api", "ok", f"api id {tg.api_id}, hash set")
+        session = Path(str(tg.session))
+        if not session.suffix:
+            session = session.with_suffix(".session")
+        if session.exists():
+            mode = stat.S_IMODE(session.stat().st_mode)
+            if mode & 0o077:
+                check(out, "session file", "fail", f"{session} is mode {mode:o}; run chmod 600")
+            else:
+                check(out, "session file", "ok", str(session))
+        else:
+            check(out, "session file", "missing", f"{session}: run `wirewatch login`")
+    else:
+        check(
+            out,
+            "telegram api",
+            "missing",
+            "WIREWATCH_TELEGRAM__API_ID / API_HASH unset: run works without the listener",
+        )
+    if settings.bot.configured:
+        check(out, "bot token", "ok", f"set; Bot API at {settings.bot.api_url}")
+    else:
+        check(out, "bot token", "missing", "WIREWATCH_BOT__TOKEN unset: alerts wait in the outbox")
+    db_admins: list[str] = []  # admins added with `wirewatch people add ... admin`
+    parent = db_path.parent if str(db_path.parent) else Path(".")
+    if parent.exists() and not os.access(parent, os.W_OK):
+        check(out, "database folder", "fail", f"{parent} is not writable")
+    if db_path.exists() and not os.access(db_path, os.W_OK):
+        check(out, "database", "fail", f"{db_path} is not writable")
+    else:
+        try:
+            async with open_store(settings) as store:
+                integrity = await store.integrity_check()
+                version = await store.schema_version()
+                posts = await store.posts.count()
+                sources = await store.sources.list()
+                rules = await store.rules.list()
+                people = await store.people.list()
+                depth = await store.alerts.depth()
+                size = await store.size_bytes()
+            status = "ok" if integrity == "ok" else "fail"
+            check(
+                out,
+                "database",
+                status,
+                f"{db_path}: schema v{version}, integrity {integrity}, {size // 1024} KiB",
+            )
+            check(out, "archive", "ok", f"{posts} posts, {depth} alerts waiting")
+            check(
+                out,
+                "sources",
+                "ok" if sources else "missing",
+                f"{len(sources)} channels" if sources else "none: add with `sources add`",
+            )
+            check(
+                out,
+                "rules",
+                "ok" if rules else "missing",
+                f"{len(rules)} rules" if rules else "none: add with `rules add`",
+            )
+            check(
+                out,
+                "people",
+                "ok" if people else "missing",
+                f"{len(people)} people" if people else "none besides admins from settings",
+            )
+            db_admins = [p.label for p in people if p.role == "admin" and p.active]
+        except StorageError as exc:
+            check(out, "database", "fail", str(exc))
+    if settings.bot.admins:
+        check(out, "admins", "ok", ", ".join(str(a) for a in settings.bot.admins))
+    elif db_admins:
+        check(out, "admins", "ok", f"{', '.join(db_admins)} (from the database)")
+    else:
+        check(out, "admins", "missing", "none in WIREWATCH_BOT__ADMINS or the database")
+    if tg.sources_file is not None and not Path(tg.sources_file).is_file():
+        check(out, "sources file", "fail", f"{tg.sources_file} does not exist")
+    elif tg.sources_file is not None:
+        from bot.desk.sources_file import load_sources_file
+
+        try:
+            specs = load_sources_file(tg.sources_file)
+            check(out, "sources file", "ok", f"{tg.sources_file}: {len(specs)} channels")
+        except SourceError as exc:
+            check(out, "sources file", "fail", str(exc))
+    await service_checks(out, settings)
+    if args.json:
+        print_json(out)
+    else:
+        for row in out:
+            print(f"{row['status'].upper():8} {row['check']:16} {row['detail']}")
+    return 1 if any(r["status"] == "fail" for r in out) else 0
+
+
+async def service_checks(out: list[dict[str, str]], settings: Settings) -> None:
+    """What `wirewatch run` depends on and reports: logging, retention, health, the outbox."""
+    level = logging.getLevelName(settings.log_level.upper())
+    if isinstance(level, int):
+        check(
+            out,
+            "logging",
+            "ok",
+            f"{settings.log_level.upper()}, {'JSON' if settings.log_json else 'text'}",
+        )
+    else:
+        check(out, "logging", "fail", f"unknown log level {settings.log_level!r}")
+    days = settings.jobs.retention_days
+    check(
+        out,
+        "retention",
+        "ok",
+        f"posts older than {days} days are deleted hourly" if days else "keeps every post",
+    )
+    if settings.health_port == 0:
+        check(out, "health endpoint", "missing", "WIREWATCH_HEALTH_PORT=0: /healthz is off")
+    else:
+        where = f"{settings.health_host}:{settings.health_port}"
+        status, detail = await _probe_health(settings.health_host, settings.health_port)
+        if not is_loopback(settings.health_host):
+            status, detail = "warn", f"{where} is not localhost: firewall it. {detail}"
+        check(out, "health endpoint", status, detail)
+    db_path = Path(settings.db)
+    if not db_path.exists():
+        return
+    try:
+        async with open_store(settings, must_exist=True) as store:
+            counts = await store.alerts.counts()
+            state = await store.state.all()
+    except StorageError:
+        return  # the database check above already said what is wrong
+    failed = counts.get("failed", 0)
+    held = counts.get("held", 0)
+    check(
+        out,
+        "outbox",
+        "warn" if failed else "ok",
+        f"{counts.get('pending', 0)} pending, {held} held, {failed} failed, "
+        f"{counts.get('sent', 0)} sent",
+    )
+    if "listener.last_error" in state:
+        value, at = state["listener.last_error"]
+        when = datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
+        check(out, "listener", "warn", f"last error at {when}: {value}")
+    feeds = {k: v for k, v in state.items() if k.startswith("feed.offset:")}
+    for key, (value, _) in sorted(feeds.items()):
+        check(out, "feed", "ok", f"{key.split(':', 1)[1]} consumed to byte {value}")
+
+
+async def _probe_health(host: str, port: int) -> tuple[str, str]:
+    """Ask a running service for /healthz; a refused connection just means it is not running."""
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/healthz"
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=3)) as session,
+            session.get(url) as resp,
+        ):
+            body = await resp.json(content_type=None)
+    except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return "ok", f"{host}:{port} (service not running now)"
+        return "fail", f"{url}: no valid answer ({type(exc).__name__})"
+    state = body.get("status", "?") if isinstance(body, dict) else "?"
+    degraded = "; ".join(body.get("degraded", [])) if isinstance(body, dict) else ""
+    status = "ok" if state == "ok" else ("warn" if state == "degraded" else "fail")
+    return status, f"service running: {state}" + (f" ({degraded})" if degraded else "")

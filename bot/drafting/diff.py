@@ -1,0 +1,169 @@
+"""What an edit changed: a word-level diff of two texts, rendered for an edit alert.
+
+Pure functions. Long rewrites are cut to `MAX_HUNKS` stretches of at most `MAX_PIECE` characters;
+the full text is one tap away ("Full text").
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.drafting.draft import LANG_CODES
+from bot.drafting.html import Run, join_runs
+
+
+def _lang(lang: str) -> str:
+    return lang if lang in LANG_CODES else "en"
+
+
+DiffKind = Literal["equal", "delete", "insert"]
+
+MAX_HUNKS = 8  # an edit that rewrote the whole post is read in full via "Full text"
+MAX_PIECE = 300  # characters of one removed or added stretch shown in the diff
+
+
+@dataclass(frozen=True, slots=True)
+class DiffPiece:
+    kind: DiffKind
+    text: str
+    space_before: bool = True  # the text had whitespace before this piece
+
+
+@dataclass(frozen=True, slots=True)
+class Hunk:
+    pieces: tuple[DiffPiece, ...]
+    at_start: bool  # the hunk begins at the first word of the text (no leading "…")
+    at_end: bool
+
+
+@dataclass(frozen=True, slots=True)
+class WordDiff:
+    hunks: tuple[Hunk, ...]
+    more: int  # changed regions not shown (beyond MAX_HUNKS)
+
+    def __bool__(self) -> bool:
+        return bool(self.hunks)
+
+
+# Words (with inner hyphens and apostrophes) and single punctuation marks: "будинки." and
+# "будинки" then differ only by the full stop, not as whole words.
+_TOKEN = re.compile(r"\w+(?:[-'’ʼ]\w+)*|[^\w\s]")
+
+
+@dataclass(frozen=True, slots=True)
+class _Tok:
+    text: str
+    space_before: bool
+
+
+def _tokens(text: str) -> list[_Tok]:
+    return [
+        _Tok(m.group(), m.start() > 0 and text[m.start() - 1].isspace())
+        for m in _TOKEN.finditer(text)
+    ]
+
+
+def _join(tokens: Sequence[_Tok], *, clip: bool = False) -> str:
+    """Tokens back to text with their own spacing. With `clip`, a stretch longer than MAX_PIECE
+    is cut at a word and marked "…": the diff display only, the quote is never cut."""
+    out: list[str] = []
+    size = 0
+    for k, tok in enumerate(tokens):
+        piece = (" " if k and tok.space_before else "") + tok.text
+        if clip and out and size + len(piece) > MAX_PIECE:
+            return "".join(out) + " …"
+        out.append(piece)
+        size += len(piece)
+    return "".join(out)
+
+
+def word_diff(old: str, new: str, *, context: int = 4) -> WordDiff:
+    """What an edit changed, word by word (difflib over whitespace-separated words).
+
+    One hunk per changed region with up to `context` unchanged words either side; whitespace
+    differences alone are no change (empty result when the words are the same).
+    """
+    a = _tokens(old)
+    b = _tokens(new)
+    matcher = difflib.SequenceMatcher(
+        None, [t.text for t in a], [t.text for t in b], autojunk=False
+    )
+    groups = list(matcher.get_grouped_opcodes(context))
+    if not groups or all(op == "equal" for g in groups for op, *_ in g):
+        return WordDiff((), 0)
+    hunks: list[Hunk] = []
+    for group in groups[:MAX_HUNKS]:
+        pieces: list[DiffPiece] = []
+        for op, i1, i2, j1, j2 in group:
+            if op == "equal":
+                pieces.append(DiffPiece("equal", _join(a[i1:i2]), a[i1].space_before))
+                continue
+            if i2 > i1:
+                pieces.append(DiffPiece("delete", _join(a[i1:i2], clip=True), a[i1].space_before))
+            if j2 > j1:
+                pieces.append(DiffPiece("insert", _join(b[j1:j2], clip=True), b[j1].space_before))
+        first, last = group[0], group[-1]
+        at_start = first[1] == 0 and first[3] == 0
+        at_end = last[2] == len(a) and last[4] == len(b)
+        hunks.append(Hunk(tuple(pieces), at_start, at_end))
+    return WordDiff(tuple(hunks), max(0, len(groups) - MAX_HUNKS))
+
+
+def _space_between(prev: DiffPiece, piece: DiffPiece) -> bool:
+    # A removal and its replacement stand at the same place; a space keeps them apart.
+    return piece.space_before or (prev.kind == "delete" and piece.kind == "insert")
+
+
+_MORE = {
+    "uk": "…і ще змін: {n}",
+    "ru": "…и ещё изменений: {n}",
+    "en": "…and {n} more changes",
+}
+
+
+def diff_runs(diff: WordDiff, lang: str = "en") -> list[Run]:
+    """Hunks as runs: removed words struck through, added words underlined, one hunk a line."""
+    parts: list[Sequence[Run] | str] = []
+    for n, hunk in enumerate(diff.hunks):
+        if n:
+            parts.append("\n")
+        if not hunk.at_start:
+            parts.append("…")
+        for k, piece in enumerate(hunk.pieces):
+            if k and _space_between(hunk.pieces[k - 1], piece):
+                parts.append(" ")
+            if piece.kind == "equal":
+                parts.append(piece.text)
+            else:
+                parts.append([Run(piece.text, "s" if piece.kind == "delete" else "u")])
+        if not hunk.at_end:
+            parts.append("…")
+    if diff.more:
+        parts.append("\n" + _MORE[_lang(lang)].format(n=diff.more))
+    return join_runs(*parts)
+
+
+def diff_plain(diff: WordDiff, lang: str = "en") -> str:
+    """Hunks in wdiff notation: [-removed-] {+added+}."""
+    lines = []
+    for hunk in diff.hunks:
+        words = []
+        for k, piece in enumerate(hunk.pieces):
+            if k and _space_between(hunk.pieces[k - 1], piece):
+                words.append(" ")
+            if piece.kind == "equal":
+                words.append(piece.text)
+            elif piece.kind == "delete":
+                words.append(f"[-{piece.text}-]")
+            else:
+                words.append(f"{{+{piece.text}+}}")
+        lead = "" if hunk.at_start else "…"
+        tail = "" if hunk.at_end else "…"
+        lines.append(lead + "".join(words) + tail)
+    if diff.more:
+        lines.append(_MORE[_lang(lang)].format(n=diff.more))
+    return "\n".join(lines)
