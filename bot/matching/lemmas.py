@@ -1,7 +1,8 @@
 """Word forms: which keys a word of a post carries, and which keys a word of a rule looks for.
 
 A key is a lemma from pymorphy3's Ukrainian or Russian dictionary (every known parse, not only the
-first: Києві is both кий and київ), an English light stem, or, for names the dictionaries do not
+first: Києві is both кий and київ), an English lemma from lemminflect (every part of speech:
+meeting is both meeting and meet), or, for names the dictionaries do not
 know, a stem key "~<stem>" from suffix rules over a folded alphabet (є=е, і=и, ...) so that
 Умєров, Умєрова and Умерову meet. Apostrophes are dropped inside keys so that every key is one
 FTS5 token.
@@ -116,19 +117,47 @@ def stems(form: str, endings: tuple[str, ...] = _ENDINGS) -> frozenset[str]:
     return frozenset(out)
 
 
-def english_lemma(form: str) -> str:
-    """A light English stem: possessives and plurals (talks = talk, countries = country)."""
+def _english_form(form: str) -> str:
+    """The word without a possessive and without apostrophes (O'Brien is one token)."""
     if form.endswith("'s"):
         form = form[:-2]
-    form = form.replace("'", "")
-    n = len(form)
-    if n > 4 and form.endswith("ies"):
-        return form[:-3] + "y"
-    if n > 4 and form.endswith(("sses", "ches", "shes", "xes", "zes")):
-        return form[:-2]
-    if n > 3 and form.endswith("s") and not form.endswith(("ss", "us", "is")):
-        return form[:-1]
-    return form
+    return form.replace("'", "")
+
+
+@lru_cache(maxsize=65_536)
+def english_lemmas(form: str) -> tuple[str, ...]:
+    """Every lemma lemminflect's English dictionary gives a normalised word, for any part of
+    speech (meeting: meeting and meet; met: meet; talks: talk); the word itself when the
+    dictionary does not know it (Hamas stays hamas, never hama)."""
+    word = _english_form(form)
+    if not word:
+        return ()
+    found = {
+        lemma.lower() for lemmas in _english().getAllLemmas(word).values() for lemma in lemmas
+    }
+    return tuple(sorted(found)) if found else (word,)
+
+
+def _english() -> Any:
+    """lemminflect, imported on first use (numpy and its tables cost about 0.4 s)."""
+    found = _analyzers.get("en")
+    if found is None:
+        with _lock:
+            found = _analyzers.get("en")
+            if found is None:
+                import lemminflect
+
+                found = lemminflect
+                _analyzers["en"] = found
+    return found
+
+
+def english_rule_keys(form: str) -> frozenset[str]:
+    """What an English rule word looks for: the word itself when it is a dictionary form (an
+    editor who types "meeting" means the noun, not every form of "meet"), else its lemmas."""
+    lemmas = english_lemmas(form)
+    word = _english_form(form)
+    return frozenset({word}) if word in lemmas else frozenset(lemmas)
 
 
 def _parses(form: str, lang: Lang) -> list[Any]:
@@ -170,7 +199,7 @@ def text_keys(form: str, lang: Lang, capitalised: bool) -> tuple[str, ...]:
             return tuple(sorted({*lemmas, *(STEM_MARK + s for s in stems(form))}))
         return lemmas
     if _LATIN_RE.search(form):
-        return (english_lemma(form),)
+        return english_lemmas(form)
     return (form.replace("'", ""),)
 
 
@@ -196,7 +225,7 @@ def rule_keys(form: str) -> frozenset[str]:
             return lemmas | {STEM_MARK + s for s in stems(form, _NOMINATIVE)}
         return lemmas
     if _LATIN_RE.search(form):
-        return frozenset({english_lemma(form)})
+        return english_rule_keys(form)
     return frozenset({form.replace("'", "")})
 
 
@@ -204,4 +233,5 @@ def clear_caches() -> None:
     """For benchmarks that measure cold lemmatisation."""
     _cyrillic.cache_clear()
     _own_lemma.cache_clear()
+    english_lemmas.cache_clear()
     rule_keys.cache_clear()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bot.matching.analysis import Analysis
 from bot.matching.lemmas import rule_keys
+from bot.matching.normalize import strip_format
 from bot.matching.rules import (
     And,
     Exact,
@@ -21,6 +22,7 @@ from bot.matching.rules import (
     Regex,
     RuleNode,
     Word,
+    compile_regex,
     term_text,
 )
 
@@ -104,17 +106,29 @@ class _Word(_Part):
 
 
 class _Exact(_Part):
-    __slots__ = ("form",)
+    __slots__ = ("cased", "form", "term")
 
     def __init__(self, node: Exact) -> None:
         self.form = node.form
+        self.cased = node.cased
+        self.term = term_text(node)
+
+    def where(self, a: Analysis) -> list[int]:
+        found = a.form_positions.get(self.form, [])
+        if self.cased is None or not found:
+            return found
+        # An acronym: the word as written, not only its lower-case form (US, not "us").
+        text, starts, ends, cased = a.text, a.starts, a.ends, self.cased
+        return [i for i in found if strip_format(text[starts[i] : ends[i]]) == cased]
 
     def test(self, a: Analysis, channel: str) -> bool:
-        return self.form in a.form_positions
+        if self.cased is None:
+            return self.form in a.form_positions
+        return bool(self.where(a))
 
     def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:
-        term = "=" + self.form
-        out.extend(Span(a.starts[i], a.ends[i], term) for i in a.form_positions[self.form])
+        term = self.term
+        out.extend(Span(a.starts[i], a.ends[i], term) for i in self.where(a))
 
     def anchors(self) -> list[tuple[str, str]] | None:
         return [("form", self.form)]
@@ -189,20 +203,16 @@ class _Regex(_Part):
     __slots__ = ("rx", "term")
 
     def __init__(self, node: Regex) -> None:
-        self.rx = re.compile(node.pattern, re.IGNORECASE)
+        # RE2: linear in the post whatever the pattern (Python's re can take minutes).
+        self.rx = compile_regex(node.pattern)
         self.term = term_text(node)
 
     def test(self, a: Analysis, channel: str) -> bool:
-        return self.rx.search(a.text) is not None
+        return self.rx.search(a.text)
 
     def spans(self, a: Analysis, channel: str, out: list[Span]) -> None:
-        found = 0
-        for m in self.rx.finditer(a.text):
-            if m.end() > m.start():
-                out.append(Span(m.start(), m.end(), self.term))
-                found += 1
-                if found >= _MAX_REGEX_HITS:
-                    break
+        term = self.term
+        out.extend(Span(s, e, term) for s, e in self.rx.spans(a.text, _MAX_REGEX_HITS))
 
     def anchors(self) -> list[tuple[str, str]] | None:
         return [("all", "")]

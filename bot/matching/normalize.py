@@ -1,8 +1,9 @@
 """Text normalisation shared by matching, indexing and search.
 
 One function decides what a word "is" so that the matcher, the FTS `norm` column and search queries
-always agree: NFKC, case-fold, one apostrophe, Latin look-alikes inside Cyrillic words made
-Cyrillic, diacritics stripped from Latin letters only (never from й, ї, ё).
+always agree: format characters (Unicode Cf: soft hyphen, zero-width space, direction marks)
+removed, NFKC, case-fold, one apostrophe, Latin look-alikes inside Cyrillic words made Cyrillic,
+diacritics stripped from Latin letters only (never from й, ї, ё).
 """
 
 from __future__ import annotations
@@ -23,13 +24,40 @@ TOKEN_RE = re.compile(
     rf"(?:{_WORD}|[{_MARK}])+(?:[{re.escape(APOSTROPHES)}](?:{_WORD}|[{_MARK}])+)*"
 )
 
+# Format characters (Unicode category Cf, Unicode 14; tests/matching checks the list against
+# unicodedata). They are invisible, so a soft hyphen or a zero-width space inside "Умєров" must
+# not split the word nor hide it: a word runs on across them, and normalisation removes them.
+FORMAT_CHARS = (
+    "\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890-\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+)
+_FORMAT_RE = re.compile(f"[{FORMAT_CHARS}]")
+_FORMAT_TABLE = {
+    cp: None
+    for lo, hi in re.findall(r"(.)(?:-(.))?", FORMAT_CHARS)
+    for cp in range(ord(lo), ord(hi or lo) + 1)
+}
+_CHUNK = rf"(?:{_WORD}|[{_MARK}])+(?:[{FORMAT_CHARS}]+(?:{_WORD}|[{_MARK}])+)*"
+_FORMAT_TOKEN_RE = re.compile(
+    rf"{_CHUNK}(?:[{FORMAT_CHARS}]*[{re.escape(APOSTROPHES)}][{FORMAT_CHARS}]*{_CHUNK})*"
+)
+
+
+def strip_format(text: str) -> str:
+    """`text` without format characters (Cf)."""
+    return text.translate(_FORMAT_TABLE) if _FORMAT_RE.search(text) else text
+
+
 # The same words when a text has no combining marks (nearly always), about twice as fast.
 _PLAIN_TOKEN_RE = re.compile(rf"{_WORD}+(?:[{re.escape(APOSTROPHES)}]{_WORD}+)*")
 _MARK_RE = re.compile(f"[{_MARK}]")
 
 
 def token_re(text: str) -> re.Pattern[str]:
-    """The word pattern to use for `text`; both find the same words in it."""
+    """The word pattern to use for `text`; all of them find the same words in it."""
+    if _FORMAT_RE.search(text):
+        return _FORMAT_TOKEN_RE
     return TOKEN_RE if _MARK_RE.search(text) else _PLAIN_TOKEN_RE
 
 
@@ -86,7 +114,7 @@ def normalize_word_uncached(raw: str) -> str:
     if _PLAIN_WORD_RE.fullmatch(raw):
         # Nearly every word: plain Cyrillic or ASCII, where lower() is the whole job.
         return raw.lower()
-    word = unicodedata.normalize("NFKC", raw).translate(_APOS_TABLE)
+    word = unicodedata.normalize("NFKC", strip_format(raw)).translate(_APOS_TABLE)
     if _CYR_RE.search(word) and _LATIN_RE.search(word):
         word = word.translate(_LOOKALIKES)
     word = word.casefold().translate(_LATIN_EXTRA)
@@ -101,7 +129,7 @@ normalize_word = lru_cache(maxsize=16_384)(normalize_word_uncached)
 
 
 def normalize(text: str) -> str:
-    """NFKC, case-fold, apostrophes as ', look-alikes fixed, Latin diacritics folded."""
+    """Cf removed, NFKC, case-fold, apostrophes as ', look-alikes fixed, diacritics folded."""
     out: list[str] = []
     pos = 0
     for m in token_re(text).finditer(text):
@@ -116,7 +144,7 @@ def normalize(text: str) -> str:
 
 def normalize_gap(gap: str) -> str:
     """What normalize does to the text between words."""
-    return unicodedata.normalize("NFKC", gap).translate(_APOS_TABLE).casefold()
+    return unicodedata.normalize("NFKC", strip_format(gap)).translate(_APOS_TABLE).casefold()
 
 
 def words(text: str) -> list[str]:

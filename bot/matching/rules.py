@@ -8,30 +8,36 @@
     from:@channel                      only posts of that channel
     =полонених                         exactly this form
     мобіліз*                           any word starting with it (3+ letters)
-    /F-1[56]/                          a regular expression over the original text (ignoring case)
+    US, NATO                           an all-capitals Latin word of 2-5 letters: that acronym,
+                                       written in capitals (not "us")
+    /F-1[56]/                          a regular expression over the original text (ignoring case),
+                                       run by RE2, which takes time linear in the post
 
 A rule that does not parse raises RuleSyntaxError, whose message says where and why.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from bot.matching.normalize import normalize_word, words
-
-# The stdlib's own regex parser and opcodes, to inspect a pattern's tree before accepting it. They
-# are internal modules (no stubs), so they are reached by name.
-_sre_parse: Any = importlib.import_module("re._parser")
-_sre: Any = importlib.import_module("re._constants")
 
 MAX_RULE_LENGTH = 1000
 MAX_TERMS = 64
 MAX_DEPTH = 16
 MAX_REGEX_LENGTH = 200
+# RE2's compiled size of a pattern. Its time is linear in the post, but the factor grows with
+# this: (.|..){1,100}! is about 2,000 and takes a millisecond on a 4,096-character post, while
+# (.|..){1,1000}! (20,000) takes most of a second, which the event loop cannot spare.
+MAX_REGEX_PROGRAM = 2500
+# An acronym rule word: US, NATO, EU (not "us", "nato" written in lower case).
+_ACRONYM_RE = re.compile(r"[A-Z]{2,5}")
 
+# Filters /search understands that mean nothing to a rule watching new posts.
+SEARCH_ONLY_FILTERS = ("since:", "until:", "edited:", "deleted:")
 _OR_WORDS = frozenset({"OR", "АБО", "ИЛИ", "|"})
 _AND_WORDS = frozenset({"AND", "ТА", "&"})
 _NOT_WORDS = frozenset({"NOT"})
@@ -60,7 +66,10 @@ class Word:
 
 @dataclass(frozen=True, slots=True)
 class Exact:
+    """This form only; with `cased` (an acronym such as US), also written exactly so."""
+
     form: str
+    cased: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +116,7 @@ def term_text(node: Term) -> str:
     if isinstance(node, Word):
         return node.form
     if isinstance(node, Exact):
-        return "=" + node.form
+        return node.cased or "=" + node.form
     if isinstance(node, Prefix):
         return node.prefix + "*"
     if isinstance(node, Phrase):
@@ -329,6 +338,13 @@ class _Parser:
         low = text.lower()
         if low.startswith("from:"):
             return _source(text[5:], pos)
+        if low.startswith(SEARCH_ONLY_FILTERS):
+            name = low.split(":", 1)[0]
+            raise RuleSyntaxError(
+                f"{name}: is a search filter, not part of a rule (a rule watches new posts as "
+                f"they arrive); use it with /search, or leave it out, at character {pos}",
+                pos,
+            )
         if text.startswith("="):
             found = words(text[1:])
             if not found:
@@ -353,6 +369,8 @@ class _Parser:
             star = pos + text.index("*")
             raise RuleSyntaxError(f"* is allowed only at the end of a word at character {star}",
                                   star)  # fmt: skip
+        if _ACRONYM_RE.fullmatch(text):
+            return Exact(text.lower(), cased=text)
         found = words(text)
         if not found and text.strip("-—–") == "":
             raise RuleSyntaxError(
@@ -376,6 +394,119 @@ def _source(name: str, pos: int) -> FromSource:
 
 
 def _regex(pattern: str, pos: int) -> Regex:
+    compile_regex(pattern, pos)  # raises RuleSyntaxError with the reason
+    return Regex(pattern)
+
+
+# Python's \w is any letter; RE2's is ASCII only. Rules written for `re` mean the former.
+_WORD_CLASS = "\\pL\\pN_"
+_UNICODE_CLASSES = {"\\w": f"[{_WORD_CLASS}]", "\\W": f"[^{_WORD_CLASS}]"}
+_IN_CLASS = {"\\w": _WORD_CLASS}
+# RE2's \b is ASCII only too, and it has no look-around: a \b that opens or closes the pattern
+# becomes "start of text or a non-word character" and the span is trimmed back to the word.
+_EDGE_START = f"(?:^|[^{_WORD_CLASS}])"
+_EDGE_END = f"(?:[^{_WORD_CLASS}]|$)"
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRegex:
+    """A rule's pattern compiled by RE2, and whether its spans carry one extra character at
+    either end (the stand-in for a leading or trailing \\b)."""
+
+    rx: Any
+    trim_start: bool
+    trim_end: bool
+
+    def search(self, text: str) -> bool:
+        return self.rx.search(text) is not None
+
+    def spans(self, text: str, limit: int) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        for m in self.rx.finditer(text):
+            start, end = m.start(), m.end()
+            if self.trim_start and start < end and not _is_word(text[start]):
+                start += 1
+            if self.trim_end and start < end and not _is_word(text[end - 1]):
+                end -= 1
+            if end > start:
+                out.append((start, end))
+                if len(out) >= limit:
+                    break
+        return out
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def _to_re2(pattern: str, pos: int) -> tuple[str, bool, bool]:
+    """The pattern in RE2's dialect with Python's meaning of \\w, \\W and \\b, and whether a
+    leading or trailing \\b was turned into a character to trim from spans."""
+    body, lead, trail = pattern, False, False
+    if not pattern.isascii():
+        # Around Cyrillic letters RE2's \b never fires; an edge \b can be emulated.
+        if body.startswith("\\b"):
+            body, lead = body[2:], True
+        if body.endswith("\\b") and not body.endswith("\\\\b"):
+            body, trail = body[:-2], True
+    out: list[str] = []
+    i, n, in_class = 0, len(body), False
+    while i < n:
+        ch = body[i]
+        if ch == "\\" and i + 1 < n:
+            esc = body[i : i + 2]
+            if in_class and esc == "\\W":
+                raise RuleSyntaxError(
+                    f"\\W inside [...] is not supported at character {pos}; use [^...]", pos
+                )
+            if esc in ("\\b", "\\B") and not pattern.isascii():
+                raise RuleSyntaxError(
+                    f"\\b or \\B inside a pattern with non-Latin letters at character {pos}: "
+                    "only a \\b at its very start or end is supported",
+                    pos,
+                )
+            out.append((_IN_CLASS if in_class else _UNICODE_CLASSES).get(esc, esc))
+            i += 2
+            continue
+        if ch == "[" and not in_class:
+            in_class = True
+            out.append(ch)
+            i += 1
+            # A ] right after [ or [^ is a literal, not the end of the class.
+            if body.startswith("^", i):
+                out.append("^")
+                i += 1
+            if body.startswith("]", i):
+                out.append("]")
+                i += 1
+            continue
+        if ch == "]" and in_class:
+            in_class = False
+        out.append(ch)
+        i += 1
+    translated = "".join(out)
+    if lead:
+        translated = f"{_EDGE_START}(?:{translated})"
+    if trail:
+        translated = f"(?:{translated}){_EDGE_END}"
+    return translated, lead, trail
+
+
+@lru_cache(maxsize=1024)
+def _compiled(pattern: str) -> Any:
+    import re2
+
+    options = re2.Options()
+    options.case_sensitive = False
+    options.log_errors = False
+    return re2.compile(pattern, options)
+
+
+def compile_regex(pattern: str, pos: int = 0) -> CompiledRegex:
+    """A rule's regular expression compiled by RE2, which takes time linear in the text, so no
+    pattern can stall the service; raises RuleSyntaxError saying why a pattern is refused."""
+    import re2
+
     if not pattern:
         raise RuleSyntaxError(f"empty regular expression at character {pos}", pos)
     if len(pattern) > MAX_REGEX_LENGTH:
@@ -383,93 +514,36 @@ def _regex(pattern: str, pos: int) -> Regex:
             f"regular expression longer than {MAX_REGEX_LENGTH} characters at character {pos}",
             pos,
         )
+    translated, lead, trail = _to_re2(pattern, pos)
     try:
-        compiled = re.compile(pattern, re.IGNORECASE)
-    except (re.error, OverflowError, RecursionError) as exc:
-        raise RuleSyntaxError(f"bad regular expression at character {pos}: {exc}", pos) from exc
-    if compiled.search("") is not None:
+        rx = _compiled(translated)
+    except re2.error as exc:
+        reason = exc.args[0] if exc.args else exc
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        raise RuleSyntaxError(
+            f"bad regular expression at character {pos}: {reason} (back-references and "
+            "look-arounds are not supported)",
+            pos,
+        ) from exc
+    # Sized as written (with RE2's ASCII \\w): the Unicode letter class adds a thousand
+    # instructions that the DFA runs as byte ranges at no extra cost per character.
+    try:
+        size = _compiled(pattern).programsize
+    except re2.error:
+        size = rx.programsize
+    if size > MAX_REGEX_PROGRAM:
+        raise RuleSyntaxError(
+            f"regular expression at character {pos} is too complex (large repeat counts); "
+            "simplify it",
+            pos,
+        )
+    if rx.search("") is not None:
         raise RuleSyntaxError(
             f"regular expression matches empty text at character {pos}; it would match every post",
             pos,
         )
-    problem = _risky(pattern)
-    if problem:
-        raise RuleSyntaxError(f"regular expression at character {pos} {problem}", pos)
-    return Regex(pattern)
-
-
-MAX_OPEN_REPEATS = 2
-
-
-def _risky(pattern: str) -> str | None:
-    """Why a pattern may take exponential (or high polynomial) time on a post, or None.
-
-    Python's re backtracks: a repeat inside a repeat ((a+)+), a repeat over an alternation of
-    words ((ab|a)*) or many open-ended repeats in a row (.*a.*b.*c) can run for minutes on a
-    4,096-character post. Back-references are refused as well."""
-    # The stdlib's own regex parser gives the tree; it is internal, hence the narrow use.
-    try:
-        tree = _sre_parse.parse(pattern, re.IGNORECASE)
-    except (re.error, OverflowError, RecursionError):
-        return "cannot be checked"
-    if _has_backref(tree):
-        return "uses a back-reference, which is not allowed"
-    counts = {"open": 0}
-    problem = _walk(tree, inside=False, counts=counts)
-    if problem:
-        return problem
-    if counts["open"] > MAX_OPEN_REPEATS:
-        return (
-            f"has more than {MAX_OPEN_REPEATS} open-ended repeats (*, +, {{n,}}), which can be "
-            "very slow; use words instead"
-        )
-    return None
-
-
-_REPEATS = (_sre.MAX_REPEAT, _sre.MIN_REPEAT, _sre.POSSESSIVE_REPEAT)
-
-
-def _items(value: Any) -> list[Any]:
-    """Child subpatterns of one regex opcode argument."""
-    out: list[Any] = []
-    if isinstance(value, list | tuple):
-        for v in value:
-            out.extend(_items(v))
-    elif hasattr(value, "data"):
-        out.append(value)
-    return out
-
-
-def _walk(tree: Any, inside: bool, counts: dict[str, int]) -> str | None:
-    for op, arg in tree.data if hasattr(tree, "data") else tree:
-        if op in _REPEATS:
-            _lo, hi, sub = arg
-            unbounded = hi == _sre.MAXREPEAT or hi > 100
-            if unbounded and inside:
-                return "repeats a repeated group (like (a+)+), which can hang; simplify it"
-            if unbounded:
-                counts["open"] += 1
-            problem = _walk(sub, inside or unbounded, counts)
-            if problem:
-                return problem
-            continue
-        if op == _sre.BRANCH and inside:
-            return "repeats a choice of words (like (ab|a)*), which can hang; simplify it"
-        for child in _items(arg):
-            problem = _walk(child, inside, counts)
-            if problem:
-                return problem
-    return None
-
-
-def _has_backref(tree: Any) -> bool:
-    for op, arg in tree.data if hasattr(tree, "data") else tree:
-        if op in (_sre.GROUPREF, _sre.GROUPREF_EXISTS):
-            return True
-        for child in _items(arg):
-            if _has_backref(child):
-                return True
-    return False
+    return CompiledRegex(rx, lead, trail)
 
 
 def _check(node: RuleNode) -> None:
@@ -510,7 +584,7 @@ def rule_to_json(node: RuleNode) -> Any:
     if isinstance(node, Word):
         return {"word": node.form}
     if isinstance(node, Exact):
-        return {"exact": node.form}
+        return {"acronym": node.cased} if node.cased else {"exact": node.form}
     if isinstance(node, Prefix):
         return {"prefix": node.prefix}
     if isinstance(node, Phrase):
@@ -550,6 +624,8 @@ def _from_json(value: Any, depth: int) -> RuleNode:
     if key == "phrase" and isinstance(arg, list) and len(arg) >= 2:
         parts = [_from_json({"word": w}, depth + 1) for w in arg]
         return Phrase(tuple(p for p in parts if isinstance(p, Word)))
+    if key == "acronym" and isinstance(arg, str) and _ACRONYM_RE.fullmatch(arg):
+        return Exact(arg.lower(), cased=arg)
     if key == "regex" and isinstance(arg, str):
         return _regex(arg, 0)
     if key == "from" and isinstance(arg, str):

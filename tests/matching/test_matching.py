@@ -20,7 +20,7 @@ from bot.matching import (
     parse_rule,
     rule_to_fts,
 )
-from bot.matching.lemmas import english_lemma, stems, text_lang
+from bot.matching.lemmas import english_lemmas, stems, text_lang
 from storage.records import Post
 from storage.store import Store
 
@@ -59,12 +59,14 @@ def test_text_lang() -> None:
     assert text_lang("банк") == "both"
 
 
-def test_english_lemma() -> None:
-    assert english_lemma("countries") == "country"
-    assert english_lemma("talks") == "talk"
-    assert english_lemma("ambassador's") == "ambassador"
-    assert english_lemma("crisis") == "crisis"
-    assert english_lemma("press") == "press"
+def test_english_lemmas() -> None:
+    assert english_lemmas("countries") == ("country",)
+    assert english_lemmas("talks") == ("talk",)
+    assert english_lemmas("ambassador's") == ("ambassador",)
+    assert english_lemmas("crisis") == ("crisis",)
+    assert english_lemmas("press") == ("press",)
+    assert english_lemmas("met") == ("meet",)
+    assert set(english_lemmas("meeting")) == {"meet", "meeting"}
 
 
 def test_stems_meet_across_spellings_and_alternation() -> None:

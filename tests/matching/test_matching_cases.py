@@ -1,9 +1,10 @@
 """The case table: rules against texts in Ukrainian, Russian and English.
 
-Rows of kind "form" are inflected forms a rule must find: the test measures the share found and
-requires at least 95%. Rows of kind "near" are words that merely share letters with the rule: none
-may match. Rows of kind "exact" (negation, phrases, sources, exact forms, ...) must come out as
-listed, every one.
+Rows of kind "form" are inflected forms a rule must find: the test prints the share found and
+requires every one (a matcher that keeps only the first dictionary reading of a word misses
+some). Rows of kind "near" are words that merely share letters with the rule: none may match.
+Rows of kind "exact" (negation, phrases, sources, exact forms, ...) must come out as listed,
+every one.
 """
 
 from __future__ import annotations
@@ -154,6 +155,18 @@ CASES: list[tuple[str, str, str, bool, str]] = [
     ("Kalin", "Ibrahim Kalın met the delegation.", "", True, FORM),
     ("Kalın", "Ibrahim Kalin met the delegation.", "", True, FORM),
     ("Umerov", "Umerov led the delegation.", "", True, FORM),
+    ("negotiate", "They negotiated until dawn.", "", True, FORM),
+    ("meet", "The ministers met in Ankara.", "", True, FORM),
+    ("attack", "Drones attacked the port overnight.", "", True, FORM),
+    ("meeting", "Two meetings were held on Friday.", "", True, FORM),
+    ("seek", "The envoy sought a ceasefire.", "", True, FORM),
+    ("US", "The US envoy arrived in Kyiv.", "", True, FORM),
+    ("NATO", "NATO allies met on Tuesday.", "", True, FORM),
+    # --- invisible characters (Unicode Cf) inside a word -----------------------------------
+    ("Умєров", "Міністр Умє\u00adров прибув до Анкари.", "", True, FORM),
+    ("Умєров", "Заяву зробив Умє\u200bрова речник.", "", True, FORM),
+    ("обмін", "Відбувся об\u2060мін полоненими.", "", True, FORM),
+    ("Umerov", "Ume\ufeffrov led the delegation.", "", True, FORM),
     # --- normalisation: apostrophes, look-alikes, case -----------------------------------
     ("пам'ять", "Вшанували пам’ять загиблих.", "", True, FORM),
     ("пам'ять", "Хвилина памʼяті о дев'ятій.", "", True, FORM),
@@ -237,8 +250,13 @@ CASES: list[tuple[str, str, str, bool, str]] = [
     ("war", "The warning was lifted.", "", False, NEAR),
     ("war", "Everyone was aware of it.", "", False, NEAR),
     ("talks", "Walk and talkative people.", "", False, NEAR),
-    ("sanction", "The sanctioned list is different from sanctity.", "", False, NEAR),
+    ("sanction", "Sanctity and a sanctuary are other words.", "", False, NEAR),
     ("Iran", "Iranian officials spoke.", "", False, NEAR),
+    ("US", "Nobody told us about it.", "", False, NEAR),
+    ("Hamas", "Fighting near Hama went on.", "", False, NEAR),
+    ("Hama", "A statement by Hamas was read out.", "", False, NEAR),
+    ("news", "A new plan was presented.", "", False, NEAR),
+    ("new", "The news came late.", "", False, NEAR),
     ("Лавров", "Лавр цвіте навесні.", "", False, NEAR),
     ("Лавров", "Лаврський монастир відкрили для відвідувачів.", "", False, NEAR),
     ("полонений", "Полонина вкрита снігом.", "", False, NEAR),
@@ -256,12 +274,11 @@ def test_table_is_large_and_varied() -> None:
     assert any(any(ch in "ыэё" for ch in text.lower()) for _, text, *_ in CASES)
 
 
-def test_inflected_forms_found_at_least_95_percent() -> None:
+def test_every_inflected_form_found() -> None:
     rows = [(r, t, c) for r, t, c, want, kind in CASES if kind == FORM and want]
     missed = [(r, t) for r, t, c in rows if not _matches(r, t, c)]
-    rate = 1 - len(missed) / len(rows)
-    print(f"inflected forms matched: {len(rows) - len(missed)}/{len(rows)} = {rate:.1%}")
-    assert rate >= 0.95, f"{rate:.1%} found; missed: {missed}"
+    print(f"inflected forms matched: {len(rows) - len(missed)}/{len(rows)}")
+    assert missed == []
 
 
 def test_no_near_miss_matches() -> None:
