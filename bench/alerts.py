@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fak
 from bot.delivery.notifier import Notifier
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
-from bot.service.settings import BotSettings
+from bot.settings import BotSettings
 from storage.records import Post
 from storage.store import Store
 from tests.fakebot import FakeBotAPI

@@ -11,7 +11,7 @@ from bot.cli.common import UsageError, open_store, print_json
 from bot.desk.search import parse_date, search_posts
 from bot.drafting.excerpts import snippet
 from bot.ingest.pipeline import IngestResult, Pipeline
-from bot.service.settings import Settings
+from bot.settings import Settings
 from sources.export import load_export
 from sources.jsonl import read_feed
 from storage.records import Event, Post, normalize_username

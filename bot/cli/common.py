@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bot.service.settings import Settings
+from bot.settings import Settings
 from storage.db import StorageError
 from storage.store import Store
 

@@ -14,7 +14,7 @@ from bot.desk.sources_file import apply_sources, parse_sources
 from bot.drafting.excerpts import snippet
 from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.matching import RuleSyntaxError, parse_rule, rule_to_json
-from bot.service.settings import Settings
+from bot.settings import Settings
 from sources.jsonl import read_feed
 from storage.store import Store
 

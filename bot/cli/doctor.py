@@ -15,7 +15,7 @@ import aiohttp
 
 from bot.cli.common import open_store, print_json
 from bot.service.health import is_loopback
-from bot.service.settings import Settings
+from bot.settings import Settings
 from storage.db import StorageError
 from storage.records import SourceError
 

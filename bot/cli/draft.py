@@ -11,7 +11,7 @@ from bot.cli.common import UsageError, open_store, print_json
 from bot.drafting.alert import Kind, compose_alert
 from bot.drafting.draft import build_draft
 from bot.ingest.origins import lookup_origin
-from bot.service.settings import Settings
+from bot.settings import Settings
 from storage.records import SourceError, parse_permalink
 
 

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from bot.cli.common import UsageError
-from bot.service.settings import Settings
+from bot.settings import Settings
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:

@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from bot.cli import archive, demo, doctor, draft, login, match, ops, people, rules, run, sources
 from bot.cli.common import UsageError, common_parent
-from bot.service.settings import Settings
+from bot.settings import Settings
 from storage.db import StorageError
 from storage.records import SourceError
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.cli.common import UsageError, open_store, print_json
 from bot.matching import Analysis, RuleMatch, RuleSyntaxError, match_rule, parse_rule, to_text
-from bot.service.settings import Settings
+from bot.settings import Settings
 
 _CONTEXT = 40  # characters shown around a highlighted word
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.common import UsageError
-from bot.service.settings import Settings
+from bot.settings import Settings
 from storage.backup import backup_database
 
 

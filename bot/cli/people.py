@@ -7,7 +7,7 @@ from typing import Any
 
 from bot.cli.common import open_store, print_listing, print_result
 from bot.desk.desk import Desk
-from bot.service.settings import Settings
+from bot.settings import Settings
 from storage.models import ROLES, Person
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from bot.cli.common import UsageError, open_store, print_json, print_listing, print_result
 from bot.desk.desk import RULE_TEST_POSTS, Desk, DeskError
 from bot.drafting.excerpts import snippet
-from bot.service.settings import Settings
+from bot.settings import Settings
 from storage.models import Person, Rule
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from bot.cli.common import UsageError
 from bot.service.app import App
 from bot.service.log import setup_logging
-from bot.service.settings import Settings
+from bot.settings import Settings
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:

@@ -12,8 +12,9 @@ Digests go through the outbox like every alert, so the notifier stays the only s
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,7 @@ from storage.models import Alert, Person, Source, StoredPost
 from storage.store import Store
 
 log = logging.getLogger(__name__)
+JobWrap = Callable[[str, Callable[[], Awaitable[Any]]], Callable[[], Awaitable[Any]]]
 
 QUIET_JOB = "digest.quiet"
 DAILY_JOB_PREFIX = "digest.daily."
@@ -244,11 +246,20 @@ class DigestJobs:
     """The digest jobs on an APScheduler 3.x AsyncIOScheduler."""
 
     def __init__(
-        self, scheduler: Any, store: Store, *, on_enqueue: Callable[[], None] | None = None
+        self,
+        scheduler: Any,
+        store: Store,
+        *,
+        on_enqueue: Callable[[], None] | None = None,
+        wrap: JobWrap | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.store = store
         self.on_enqueue = on_enqueue
+        self.wrap = wrap
+
+    def _job(self, name: str, func: Callable[[], Awaitable[Any]]) -> Callable[[], Awaitable[Any]]:
+        return self.wrap(name, func) if self.wrap is not None else func
 
     async def _quiet(self) -> None:
         await release_quiet(self.store, on_enqueue=self.on_enqueue)
@@ -267,9 +278,8 @@ class DigestJobs:
             return
         at = parse_hhmm_time(person.digest_at)
         self.scheduler.add_job(
-            self._daily,
+            self._job(job_id, functools.partial(self._daily, person.id)),
             CronTrigger(hour=at.hour, minute=at.minute, timezone=person_zone(person)),
-            args=[person.id],
             id=job_id,
             replace_existing=True,
             max_instances=1,
@@ -281,7 +291,7 @@ class DigestJobs:
         from apscheduler.triggers.interval import IntervalTrigger
 
         self.scheduler.add_job(
-            self._quiet,
+            self._job(QUIET_JOB, self._quiet),
             IntervalTrigger(seconds=QUIET_TICK),
             id=QUIET_JOB,
             replace_existing=True,
@@ -294,11 +304,15 @@ class DigestJobs:
 
 
 async def schedule_digests(
-    scheduler: Any, store: Store, *, on_enqueue: Callable[[], None] | None = None
+    scheduler: Any,
+    store: Store,
+    *,
+    on_enqueue: Callable[[], None] | None = None,
+    wrap: JobWrap | None = None,
 ) -> DigestJobs:
     """Add the quiet-hours release job and every person's daily digest job; the returned object
     goes to the bot (`build_dispatcher(digests=...)`) so `/digest` and `/tz` re-schedule."""
-    jobs = DigestJobs(scheduler, store, on_enqueue=on_enqueue)
+    jobs = DigestJobs(scheduler, store, on_enqueue=on_enqueue, wrap=wrap)
     await jobs.start()
     return jobs
 

@@ -31,7 +31,6 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
 
 import aiohttp
 from aiogram import Bot
@@ -47,14 +46,13 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import (
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
     LinkPreviewOptions,
     ReplyParameters,
 )
 
 from bot.delivery.pacer import Clock, Pacer
-from bot.service.settings import BotSettings
+from bot.delivery.payload import OutMessage, PayloadError, parse_payload
+from bot.settings import BotSettings
 from storage.db import now
 from storage.models import Alert, Person
 from storage.store import DATABASE_ERRORS, Store
@@ -92,17 +90,6 @@ class _Gate:
     next_at: int  # unix seconds when the blocking alert is due again
 
 
-@dataclass(frozen=True, slots=True)
-class _OutMessage:
-    html: str
-    markup: InlineKeyboardMarkup | None
-    preview: bool
-
-
-class PayloadError(ValueError):
-    """An alert payload that does not follow the contract; the alert fails with this message."""
-
-
 class _Throttled(Exception):
     def __init__(self, wait: float) -> None:
         super().__init__(f"still rate limited after retries (retry_after {wait:g}s)")
@@ -111,52 +98,6 @@ class _Throttled(Exception):
 
 class _Stopped(Exception):
     pass
-
-
-def parse_payload(payload: Any) -> list[_OutMessage]:
-    """The contract's {"messages": [{"html", "buttons"}], "plain"} as messages to send."""
-    if not isinstance(payload, dict):
-        raise PayloadError("payload is not an object")
-    messages = payload.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise PayloadError("payload has no messages")
-    out: list[_OutMessage] = []
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise PayloadError(f"message {index} is not an object")
-        html = message.get("html")
-        if not isinstance(html, str) or not html.strip():
-            raise PayloadError(f"message {index} has no html")
-        rows = message.get("buttons") or []
-        markup = _keyboard(rows, index) if index == 0 else None
-        out.append(_OutMessage(html, markup, bool(message.get("preview", False))))
-    return out
-
-
-def _keyboard(rows: Any, index: int) -> InlineKeyboardMarkup | None:
-    if not isinstance(rows, list):
-        raise PayloadError(f"message {index}: buttons is not a list of rows")
-    keyboard: list[list[InlineKeyboardButton]] = []
-    for row in rows:
-        if not isinstance(row, list):
-            raise PayloadError(f"message {index}: a button row is not a list")
-        buttons: list[InlineKeyboardButton] = []
-        for button in row:
-            if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-                raise PayloadError(f"message {index}: a button has no text")
-            if isinstance(button.get("callback_data"), str):
-                buttons.append(
-                    InlineKeyboardButton(
-                        text=button["text"], callback_data=button["callback_data"]
-                    )
-                )
-            elif isinstance(button.get("url"), str):
-                buttons.append(InlineKeyboardButton(text=button["text"], url=button["url"]))
-            else:
-                raise PayloadError(f"message {index}: a button has no callback_data or url")
-        if buttons:
-            keyboard.append(buttons)
-    return InlineKeyboardMarkup(inline_keyboard=keyboard) if keyboard else None
 
 
 def _unsendable(person: Person | None) -> str | None:
@@ -435,7 +376,7 @@ class Notifier:
             original = await self.store.alerts.get(alert.reply_to_alert)
             if original is not None and original.status == "sent":
                 reply_to = original.tg_message_id
-            elif original is not None and original.status in ("pending", "sending"):
+            elif original is not None and original.status == "pending":
                 # Same chat, lower id: it goes first. It is not due yet, so wait behind it.
                 self._gates[alert.person_id] = _Gate(original.id, original.next_attempt_at)
                 log.info(
@@ -490,7 +431,7 @@ class Notifier:
         return _Outcome.SENT
 
     async def _send(
-        self, alert: Alert, chat_id: int, message: _OutMessage, reply_to: int | None, first: bool
+        self, alert: Alert, chat_id: int, message: OutMessage, reply_to: int | None, first: bool
     ) -> int:
         """One Bot API message; waits out 429s in a bounded loop. Returns its message id."""
         for throttles in range(1, self.settings.max_attempts + 1):

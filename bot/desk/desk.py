@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.desk.search import SearchHit
 from bot.matching import RuleSyntaxError, match_rule, parse_rule, rule_to_json, to_text
-from bot.service.settings import Settings
+from bot.settings import Settings
 from storage.models import LANGS, ROLES, Person, Role, Rule, Source
 from storage.records import SourceError, normalize_username
 from storage.store import Store

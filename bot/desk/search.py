@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.desk.fts import rule_to_fts
 from bot.matching import (
     RuleMatch,
     RuleSyntaxError,
@@ -20,7 +21,6 @@ from bot.matching import (
     match_rule,
     parse_rule,
     rule_sources,
-    rule_to_fts,
 )
 from storage.models import StoredPost, to_ts
 from storage.search import Filters

@@ -19,6 +19,7 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
+from bot.delivery.digest import DigestJobs
 from bot.desk.desk import RANK, Desk, Follower
 from bot.handlers.access import MinRole, RoleMiddleware, stranger_router
 from bot.handlers.admin import admin_router
@@ -27,7 +28,7 @@ from bot.handlers.common import COMMANDS
 from bot.handlers.editor import editor_router
 from bot.handlers.journalist import journalist_router
 from bot.handlers.menu import set_commands
-from bot.service.settings import Settings
+from bot.settings import Settings
 from storage.models import Person
 from storage.store import Store
 
@@ -104,19 +105,16 @@ def build_dispatcher(
     store: Store,
     settings: Settings,
     listener: Follower | None = None,
-    digests: Any = None,
+    digests: DigestJobs | None = None,
     status: Callable[[], Any] | None = None,
-    app: Any = None,
 ) -> Dispatcher:
     """A Dispatcher with every router, the role middleware and the long-lived objects handlers
     ask for by name: store, settings, desk, listener, pages, status.
 
     `digests` (bot.delivery.digest.DigestJobs) re-schedules a person's daily digest after
     /digest or /tz; `status` returns the service's live view (a dict, or the (healthy, dict)
-    pair of the service's health check); without it, `app.status` is used when given.
+    pair of the service's health check).
     """
-    if status is None and app is not None:
-        status = getattr(app, "status", None)
 
     async def on_prefs(person: Person) -> None:
         if digests is not None:

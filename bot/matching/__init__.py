@@ -9,7 +9,6 @@ Usage::
     matcher.match(a, "channel_name")           # -> [RuleMatch(rule_id, spans)]
 """
 
-from bot.desk.fts import rule_to_fts
 from bot.matching.analysis import Analysis, Token, analyze, index_fields
 from bot.matching.matcher import Matcher, RuleMatch, Span, match_rule
 from bot.matching.normalize import normalize
@@ -38,7 +37,6 @@ __all__ = [
     "parse_rule",
     "rule_from_json",
     "rule_sources",
-    "rule_to_fts",
     "rule_to_json",
     "to_text",
 ]

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
-import inspect
 import logging
 import os
 import signal
@@ -35,15 +33,25 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.service.health import HealthServer, Metrics
-from bot.service.jobs import schedule_jobs
+from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
 from bot.service.log import component
-from bot.service.settings import TELEGRAM_BOT_API, Settings
+from bot.settings import Settings
 from storage.records import Deletion, Event
 from storage.store import DATABASE_DOWN, DATABASE_ERRORS, Store
+
+if TYPE_CHECKING:
+    # Types only: each part is imported where it is built, so a service without a bot token
+    # or Telegram credentials never loads aiogram or Telethon.
+    from aiogram import Bot, Dispatcher
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from bot.delivery.digest import DigestJobs
+    from bot.delivery.notifier import Notifier
+    from sources.telegram.listener import Listener
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +115,12 @@ class App:
         self.started_at = time.time()
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
-        self.bot: Any = None
-        self.dispatcher: Any = None
-        self.notifier: Any = None
-        self.listener: Any = None
-        self.scheduler: Any = None
-        self.digests: Any = None
+        self.bot: Bot | None = None
+        self.dispatcher: Dispatcher | None = None
+        self.notifier: Notifier | None = None
+        self.listener: Listener | None = None
+        self.scheduler: AsyncIOScheduler | None = None
+        self.digests: DigestJobs | None = None
         self.health: HealthServer | None = None
         self._session_path: Path | None = None
         self._stop: asyncio.Event | None = None
@@ -169,22 +177,27 @@ class App:
 
         self._build_bot()
         self._build_listener()
-        self._build_scheduler()
-        await self._schedule_digests()
+        scheduler = self._build_scheduler()
+        await self._schedule_digests(scheduler)
         if self.bot is not None:
             self.dispatcher = self._build_dispatcher()
         await self._start_health()
 
-        if self.notifier is not None:
-            self._spawn("notifier", lambda: self.notifier.run(self.stop_event))
-        if self.dispatcher is not None and self.bot is not None:
-            self._spawn("polling", self._poll)
-        if self.listener is not None:
-            self._spawn("listener", self.listener.run)
+        notifier, bot, dispatcher, listener = (
+            self.notifier,
+            self.bot,
+            self.dispatcher,
+            self.listener,
+        )
+        if notifier is not None:
+            self._spawn("notifier", lambda: notifier.run(self.stop_event))
+        if dispatcher is not None and bot is not None:
+            self._spawn("polling", lambda: self._poll(dispatcher, bot))
+        if listener is not None:
+            self._spawn("listener", listener.run)
         for path in self.feeds:
             self._spawn(f"feed:{path.name}", lambda p=path: self._follow(p))  # type: ignore[misc]
-        if self.scheduler is not None:
-            self.scheduler.start()
+        scheduler.start()
         self.metrics.live(self._live_counters)
         for reason in self.degraded:
             log.warning("degraded: %s", reason)
@@ -206,7 +219,7 @@ class App:
         if self.listener is not None:
             stoppers.append(self.listener.stop())
         if self.dispatcher is not None and "polling" in self.components:
-            stoppers.append(self._stop_polling())
+            stoppers.append(self._stop_polling(self.dispatcher))
         if stoppers:
             results = await asyncio.gather(
                 *(
@@ -264,66 +277,29 @@ class App:
                 "the outbox until a token is set"
             )
             return
-        from aiogram import Bot
-        from aiogram.client.session.aiohttp import AiohttpSession
-        from aiogram.client.telegram import TelegramAPIServer
-        from aiogram.utils.token import TokenValidationError
-
+        from bot.delivery.client import BotTokenError, make_bot
         from bot.delivery.notifier import Notifier
 
-        assert cfg.token is not None
-        if cfg.api_url.rstrip("/") == TELEGRAM_BOT_API:
-            session = AiohttpSession()
-        else:
-            session = AiohttpSession(api=TelegramAPIServer.from_base(cfg.api_url.rstrip("/")))
         try:
-            self.bot = Bot(cfg.token.get_secret_value(), session=session)
-        except TokenValidationError:
-            self.problems.append("the bot token is malformed (expected 123456:ABC...); no bot")
+            self.bot = make_bot(cfg)
+        except BotTokenError as exc:
+            self.problems.append(f"{exc}; no bot")
             self.degraded.append("bot disabled: malformed token; alerts wait in the outbox")
             return
         assert self.store is not None
         self.notifier = Notifier(self.store, self.bot, cfg)
 
-    def _build_dispatcher(self) -> Any:
-        from aiogram import Dispatcher
+    def _build_dispatcher(self) -> Dispatcher:
+        from bot.handlers import build_dispatcher
 
-        try:
-            handlers = importlib.import_module("bot.handlers")
-        except ModuleNotFoundError as exc:
-            if exc.name != "bot.handlers":
-                raise
-            # The command handlers have not landed: poll with no routers, so updates are
-            # acknowledged and the bot is visibly alive.
-            return Dispatcher()
-        build = getattr(handlers, "build_dispatcher", None)
-        if build is not None:
-            return build(**self._handler_deps(build))
-        dispatcher = Dispatcher()
-        routers = getattr(handlers, "build_routers", None)
-        if routers is not None:
-            dispatcher.include_routers(*routers())
-        return dispatcher
-
-    def _handler_deps(self, func: Callable[..., Any]) -> dict[str, Any]:
-        """What handlers may ask for, by parameter name (aiogram's own convention)."""
-        available = {
-            "store": self.store,
-            "settings": self.settings,
-            "pipeline": self.pipeline,
-            "notifier": self.notifier,
-            "listener": self.listener,
-            "bot": self.bot,
-            "scheduler": self.scheduler,
-            "digests": self.digests,
-            "on_enqueue": self._on_enqueue,
-            "status": self.status,
-            "app": self,
-        }
-        params = inspect.signature(func).parameters
-        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-            return available
-        return {name: available[name] for name in params if name in available}
+        assert self.store is not None
+        return build_dispatcher(
+            store=self.store,
+            settings=self.settings,
+            listener=self.listener,
+            digests=self.digests,
+            status=self.status,
+        )
 
     def _build_listener(self) -> None:
         tg = self.settings.telegram
@@ -355,36 +331,35 @@ class App:
         self._session_path = path
         self.listener = Listener(client, self.store, self.ingest, tg, self.settings.jobs)
 
-    def _build_scheduler(self) -> None:
+    def _build_scheduler(self) -> AsyncIOScheduler:
+        """Every job runs with JOB_DEFAULTS and through `guarded`, so each is logged with its
+        name and counted in wirewatch_job_runs_total / job_failures_total."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         assert self.store is not None
-        self.scheduler = AsyncIOScheduler(
-            timezone=self.settings.zone,
-            job_defaults={"max_instances": 1, "coalesce": True, "misfire_grace_time": 60},
+        self.scheduler = scheduler = AsyncIOScheduler(
+            timezone=self.settings.zone, job_defaults=dict(JOB_DEFAULTS)
         )
         wake = self.notifier.wake if self.notifier is not None else None
         schedule_jobs(
-            self.scheduler, self.store, self.settings, wake_notifier=wake, metrics=self.metrics
+            scheduler, self.store, self.settings, wake_notifier=wake, metrics=self.metrics
         )
         if self.listener is not None:
-            self.listener.schedule(self.scheduler)
+            self.listener.schedule(scheduler, wrap=self._guard)
+        return scheduler
 
-    async def _schedule_digests(self) -> None:
-        try:
-            digest = importlib.import_module("bot.delivery.digest")
-        except ModuleNotFoundError as exc:
-            if exc.name != "bot.delivery.digest":
-                raise
-            return
-        schedule = getattr(digest, "schedule_digests", None)
-        if schedule is None:
-            return
-        deps = self._handler_deps(schedule)
-        deps.pop("scheduler", None)
-        deps.pop("store", None)
-        result = schedule(self.scheduler, self.store, **deps)
-        self.digests = await result if inspect.isawaitable(result) else result
+    def _guard(
+        self, name: str, func: Callable[[], Awaitable[Any]]
+    ) -> Callable[[], Awaitable[None]]:
+        return guarded(name, func, self.metrics)
+
+    async def _schedule_digests(self, scheduler: AsyncIOScheduler) -> None:
+        from bot.delivery.digest import schedule_digests
+
+        assert self.store is not None
+        self.digests = await schedule_digests(
+            scheduler, self.store, on_enqueue=self._on_enqueue, wrap=self._guard
+        )
 
     async def _start_health(self) -> None:
         port = self.settings.health_port
@@ -441,30 +416,16 @@ class App:
                 await asyncio.wait_for(self.stop_event.wait(), timeout=delay)
             delay = min(delay * 2, RESTART_MAX)
 
-    async def _poll(self) -> None:
-        await self.dispatcher.start_polling(
-            self.bot,
+    async def _poll(self, dispatcher: Dispatcher, bot: Bot) -> None:
+        await dispatcher.start_polling(
+            bot,
             handle_signals=False,
             close_bot_session=False,
-            **self._polling_data(),
         )
 
-    def _polling_data(self) -> dict[str, Any]:
-        # Handlers receive these by parameter name (Dispatcher workflow data).
-        return {
-            "store": self.store,
-            "settings": self.settings,
-            "pipeline": self.pipeline,
-            "notifier": self.notifier,
-            "listener": self.listener,
-            "scheduler": self.scheduler,
-            "digests": self.digests,
-            "app": self,
-        }
-
-    async def _stop_polling(self) -> None:
+    async def _stop_polling(self, dispatcher: Dispatcher) -> None:
         with contextlib.suppress(RuntimeError):  # polling had not started (or already ended)
-            await self.dispatcher.stop_polling()
+            await dispatcher.stop_polling()
 
     async def ingest(self, event: Event) -> IngestResult:
         """Every source's way in: the pipeline plus the ingest counters."""

@@ -125,7 +125,7 @@ class Metrics:
             self.enqueued.inc(alerts)
 
     def set_outbox(self, counts: dict[str, int]) -> None:
-        for status in ("pending", "held", "sending", "sent", "failed"):
+        for status in ("pending", "held", "sent", "failed"):
             self.outbox.labels(status).set(counts.get(status, 0))
 
     def set_sources(self, rows: list[dict[str, Any]], now: float) -> None:

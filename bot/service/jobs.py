@@ -25,7 +25,7 @@ from typing import Any
 
 from bot.service.health import Metrics
 from bot.service.log import component
-from bot.service.settings import Settings
+from bot.settings import Settings
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 OUTBOX_JOB = "outbox.sweep"
 RETENTION_JOB = "retention"
 RETENTION_EVERY = 3600  # seconds between retention runs: deleting by day needs no more
+# The scheduler's defaults for every job: a slow run is never doubled, missed runs collapse into
+# one, and a run more than a minute late is skipped (the next one comes on time).
+JOB_DEFAULTS = {"max_instances": 1, "coalesce": True, "misfire_grace_time": 60}
 
 
 def guarded(

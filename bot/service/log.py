@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
-from bot.service.settings import Settings
+from bot.settings import Settings
 
 component: contextvars.ContextVar[str] = contextvars.ContextVar("component", default="main")
 

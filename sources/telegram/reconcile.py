@@ -29,6 +29,7 @@ from storage.store import Store
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+JobWrap = Callable[[str, Callable[[], Awaitable[Any]]], Callable[[], Awaitable[Any]]]
 
 RECONCILE_JOB = "listener.reconcile"
 RECONCILE_TICK = 30  # seconds between checks for channels due a re-read
@@ -210,12 +211,16 @@ class Reconciliation(ABC):
                 await self._failed(src, "reconcile", exc)
         return results
 
-    def schedule(self, scheduler: Any, *, every: int = RECONCILE_TICK) -> None:
+    def schedule(
+        self, scheduler: Any, *, every: int = RECONCILE_TICK, wrap: JobWrap | None = None
+    ) -> None:
         """Add the reconciliation job to an APScheduler 3 AsyncIOScheduler. It ticks often;
         each tick re-reads only the channels that are due, so a round never overlaps the
-        next (one instance) and missed ticks collapse into one."""
+        next (one instance) and missed ticks collapse into one. `wrap` is the service's job
+        guard (logging context and the job counters)."""
+        func: Callable[[], Awaitable[Any]] = self.reconcile_due
         scheduler.add_job(
-            self.reconcile_due,
+            wrap(RECONCILE_JOB, func) if wrap is not None else func,
             "interval",
             seconds=every,
             id=RECONCILE_JOB,

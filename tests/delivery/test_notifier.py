@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.delivery.notifier import Notifier, Pacer, PayloadError, parse_payload
-from bot.service.settings import BotSettings
+from bot.settings import BotSettings
 from storage.models import Person
 from storage.records import Post
 from storage.store import Store

@@ -16,7 +16,7 @@ from bot.desk.desk import (
     parse_who,
     parse_zone,
 )
-from bot.service.settings import BotSettings, Settings
+from bot.settings import BotSettings, Settings
 from storage.store import Store
 
 

@@ -16,7 +16,7 @@ from aiogram import Dispatcher
 
 from bot.handlers import build_dispatcher
 from bot.ingest.pipeline import Pipeline
-from bot.service.settings import BotSettings, Settings
+from bot.settings import BotSettings, Settings
 from storage.models import Source
 from storage.records import Deletion, Post, SourceError
 from storage.store import Store

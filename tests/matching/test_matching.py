@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
+from bot.desk.fts import rule_to_fts
 from bot.matching import (
     Matcher,
     RuleMatch,
@@ -18,7 +19,6 @@ from bot.matching import (
     match_rule,
     normalize,
     parse_rule,
-    rule_to_fts,
 )
 from bot.matching.lemmas import english_lemmas, stems, text_lang
 from storage.records import Post

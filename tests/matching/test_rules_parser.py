@@ -8,6 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.desk.fts import rule_to_fts
 from bot.matching import (
     Matcher,
     RuleSyntaxError,
@@ -16,7 +17,6 @@ from bot.matching import (
     parse_rule,
     rule_from_json,
     rule_sources,
-    rule_to_fts,
     rule_to_json,
     to_text,
 )

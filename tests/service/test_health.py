@@ -17,7 +17,7 @@ import pytest
 import bot.service.app as app_module
 from bot.service.app import App
 from bot.service.log import REDACTED, Redactor, component, setup_logging
-from bot.service.settings import Settings
+from bot.settings import Settings
 from tests.fakebot import DEFAULT_TOKEN
 from tests.service.support import free_port, post_line, provision
 

@@ -15,7 +15,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot.ingest.pipeline import Pipeline
 from bot.service.health import Metrics
 from bot.service.jobs import OUTBOX_JOB, RETENTION_JOB, add_job, run_retention, schedule_jobs
-from bot.service.settings import Settings
+from bot.settings import Settings
 from storage.records import Post
 from storage.store import Store
 

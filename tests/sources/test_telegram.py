@@ -19,7 +19,7 @@ from telethon import types
 
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
-from bot.service.settings import JobSettings, TelegramSettings
+from bot.settings import JobSettings, TelegramSettings
 from sources.telegram.client import make_client
 from sources.telegram.convert import to_post
 from sources.telegram.errors import ChannelError, ChannelLimitError, FloodWaitTooLong

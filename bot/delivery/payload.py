@@ -1,0 +1,67 @@
+"""The outbox payload (what `bot.drafting.alert.compose_alert` stores) turned into messages for
+the Bot API, checked on the way: a payload that cannot be sent is refused with a reason, never
+half sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+
+@dataclass(frozen=True, slots=True)
+class OutMessage:
+    html: str
+    markup: InlineKeyboardMarkup | None
+    preview: bool
+
+
+class PayloadError(ValueError):
+    """An alert payload that does not follow the contract; the alert fails with this message."""
+
+
+def parse_payload(payload: Any) -> list[OutMessage]:
+    """The contract's {"messages": [{"html", "buttons"}], "plain"} as messages to send."""
+    if not isinstance(payload, dict):
+        raise PayloadError("payload is not an object")
+    messages = payload.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise PayloadError("payload has no messages")
+    out: list[OutMessage] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict):
+            raise PayloadError(f"message {index} is not an object")
+        html = message.get("html")
+        if not isinstance(html, str) or not html.strip():
+            raise PayloadError(f"message {index} has no html")
+        rows = message.get("buttons") or []
+        markup = _keyboard(rows, index) if index == 0 else None
+        out.append(OutMessage(html, markup, bool(message.get("preview", False))))
+    return out
+
+
+def _keyboard(rows: Any, index: int) -> InlineKeyboardMarkup | None:
+    if not isinstance(rows, list):
+        raise PayloadError(f"message {index}: buttons is not a list of rows")
+    keyboard: list[list[InlineKeyboardButton]] = []
+    for row in rows:
+        if not isinstance(row, list):
+            raise PayloadError(f"message {index}: a button row is not a list")
+        buttons: list[InlineKeyboardButton] = []
+        for button in row:
+            if not isinstance(button, dict) or not isinstance(button.get("text"), str):
+                raise PayloadError(f"message {index}: a button has no text")
+            if isinstance(button.get("callback_data"), str):
+                buttons.append(
+                    InlineKeyboardButton(
+                        text=button["text"], callback_data=button["callback_data"]
+                    )
+                )
+            elif isinstance(button.get("url"), str):
+                buttons.append(InlineKeyboardButton(text=button["text"], url=button["url"]))
+            else:
+                raise PayloadError(f"message {index}: a button has no callback_data or url")
+        if buttons:
+            keyboard.append(buttons)
+    return InlineKeyboardMarkup(inline_keyboard=keyboard) if keyboard else None
