@@ -21,6 +21,28 @@ class UsageError(Exception):
     """Bad input from the person at the terminal: printed as one line, exit code 2."""
 
 
+def verb_group(sub: Any, name: str, help_text: str) -> Any:
+    """`wirewatch NAME VERB ...`: the subcommand that holds add/remove/list verbs."""
+    parser = sub.add_parser(name, help=help_text)
+    return parser.add_subparsers(dest="verb", metavar="VERB", required=True)
+
+
+def add_verb(
+    verbs: Any,
+    name: str,
+    *,
+    parent: argparse.ArgumentParser,
+    help_text: str,
+    func: Callable[..., Any],
+) -> argparse.ArgumentParser:
+    """One verb (`add`, `remove`, `list`, ...) with `--db` and `--json`; the caller adds its own
+    arguments to the parser it returns."""
+    parser: argparse.ArgumentParser = verbs.add_parser(name, parents=[parent], help=help_text)
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.set_defaults(func=func)
+    return parser
+
+
 def common_parent() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--db", metavar="PATH", help="database file (default: settings)")

@@ -5,27 +5,24 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli.common import open_store, print_listing, print_result
+from bot.cli.common import add_verb, open_store, print_listing, print_result, verb_group
 from bot.desk.desk import Desk
 from bot.settings import Settings
 from storage.models import ROLES, Person
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("people", help="who may use the bot, and their role")
-    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    add = verbs.add_parser("add", parents=[parent], help="add a person or change their role")
+    verbs = verb_group(sub, "people", "who may use the bot, and their role")
+    add = add_verb(
+        verbs, "add", parent=parent, help_text="add a person or change their role", func=cmd_add
+    )
     add.add_argument("who", help="Telegram user id or @username")
     add.add_argument("role", choices=ROLES)
-    add.add_argument("--json", action="store_true")
-    add.set_defaults(func=cmd_add)
-    rm = verbs.add_parser("remove", parents=[parent], help="take a person off the desk")
+    rm = add_verb(
+        verbs, "remove", parent=parent, help_text="take a person off the desk", func=cmd_remove
+    )
     rm.add_argument("who", help="Telegram user id or @username")
-    rm.add_argument("--json", action="store_true")
-    rm.set_defaults(func=cmd_remove)
-    ls = verbs.add_parser("list", parents=[parent], help="everyone on the desk")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(func=cmd_list)
+    add_verb(verbs, "list", parent=parent, help_text="everyone on the desk", func=cmd_list)
 
 
 def person_json(p: Person) -> dict[str, Any]:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli.common import UsageError, open_store, print_json, print_listing, print_result
+from bot.cli.common import (
+    UsageError,
+    add_verb,
+    open_store,
+    print_json,
+    print_listing,
+    print_result,
+    verb_group,
+)
 from bot.desk.desk import RULE_TEST_POSTS, Desk, DeskError
 from bot.drafting.excerpts import snippet
 from bot.settings import Settings
@@ -13,29 +21,30 @@ from storage.models import Person, Rule
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("rules", help="what the desk is alerted about")
-    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    add = verbs.add_parser("add", parents=[parent], help="add a rule (the desk's, or --owner's)")
+    verbs = verb_group(sub, "rules", "what the desk is alerted about")
+    add = add_verb(
+        verbs,
+        "add",
+        parent=parent,
+        help_text="add a rule (the desk's, or --owner's)",
+        func=cmd_add,
+    )
     add.add_argument("query", help='rule language: words, "phrases", OR, -word, from:@channel')
     add.add_argument("--owner", metavar="WHO", help="user id or @username: a personal rule")
-    add.add_argument("--json", action="store_true")
-    add.set_defaults(func=cmd_add)
-    rm = verbs.add_parser("remove", parents=[parent], help="remove a rule by number")
+    rm = add_verb(
+        verbs, "remove", parent=parent, help_text="remove a rule by number", func=cmd_remove
+    )
     rm.add_argument("rule_id", help="the rule's number, as `rules list` shows it")
-    rm.add_argument("--json", action="store_true")
-    rm.set_defaults(func=cmd_remove)
-    ls = verbs.add_parser("list", parents=[parent], help="every active rule")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(func=cmd_list)
-    t = verbs.add_parser(
+    add_verb(verbs, "list", parent=parent, help_text="every active rule", func=cmd_list)
+    t = add_verb(
+        verbs,
         "test",
-        parents=[parent],
-        help=f"which of the last {RULE_TEST_POSTS} posts a rule would match",
+        parent=parent,
+        help_text=f"which of the last {RULE_TEST_POSTS} posts a rule would match",
+        func=cmd_test,
     )
     t.add_argument("query")
     t.add_argument("--limit", type=int, default=RULE_TEST_POSTS, help="newest posts to try")
-    t.add_argument("--json", action="store_true")
-    t.set_defaults(func=cmd_test)
 
 
 def rule_json(r: Rule, owners: dict[int, Person]) -> dict[str, Any]:

@@ -9,30 +9,33 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli.common import open_store, print_listing, print_result
+from bot.cli.common import add_verb, open_store, print_listing, print_result, verb_group
 from bot.desk.desk import Desk
 from bot.settings import Settings
 from storage.models import LANGS, Source
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("sources", help="channels to follow and who speaks in them")
-    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    add = verbs.add_parser("add", parents=[parent], help="add a channel (or update its people)")
+    verbs = verb_group(sub, "sources", "channels to follow and who speaks in them")
+    add = add_verb(
+        verbs,
+        "add",
+        parent=parent,
+        help_text="add a channel (or update its people)",
+        func=cmd_add,
+    )
     add.add_argument("channel", help="@username or https://t.me/username")
     add.add_argument("--person", help='who speaks, e.g. "Olena Marchuk"')
     add.add_argument("--role", help='their position, e.g. "Minister of Energy"')
     add.add_argument("--lang", choices=LANGS, help="language of --person/--role (default: uk)")
     add.add_argument("--gender", choices=("m", "f"), help="grammatical gender for drafts")
-    add.add_argument("--json", action="store_true")
-    add.set_defaults(func=cmd_add)
-    rm = verbs.add_parser("remove", parents=[parent], help="stop following a channel")
+    rm = add_verb(
+        verbs, "remove", parent=parent, help_text="stop following a channel", func=cmd_remove
+    )
     rm.add_argument("channel")
-    rm.add_argument("--json", action="store_true")
-    rm.set_defaults(func=cmd_remove)
-    ls = verbs.add_parser("list", parents=[parent], help="every channel, followed or not")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(func=cmd_list)
+    add_verb(
+        verbs, "list", parent=parent, help_text="every channel, followed or not", func=cmd_list
+    )
 
 
 def source_json(s: Source) -> dict[str, Any]:
