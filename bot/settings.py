@@ -6,6 +6,7 @@ Nested sections use `__`: `WIREWATCH_TELEGRAM__API_ID=12345`. Every key is docum
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.drafting.style import HouseStyle
 from sources.telegram.config import TelegramSettings
 
 TELEGRAM_BOT_API = "https://api.telegram.org"
@@ -54,6 +56,32 @@ class JobSettings(BaseModel):
     retention_days: int = Field(default=0, ge=0)  # 0 keeps posts forever
 
 
+class DraftSettings(BaseModel):
+    """The desk's house style and what drafts add to the quote."""
+
+    en_months: Literal["ap", "full"] = "ap"  # English dates: "Jan. 5" (AP) or "January 5"
+    home_tz: str = "Europe/Kyiv"  # the sources' zone, named when a reader's zone differs
+    thread_hours: float = Field(default=6.0, ge=0)  # follow-ups within this reply to the alert
+    background: int = Field(default=3, ge=0, le=10)  # older posts listed under "Earlier:"
+    glossary: Path = Path("var/glossary.toml")  # names in uk/en/ru (`wirewatch glossary`)
+
+    @field_validator("home_tz")
+    @classmethod
+    def _valid_home(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    def house_style(self) -> HouseStyle:
+        return HouseStyle(en_months=self.en_months, home_tz=self.home_tz)
+
+    @property
+    def thread_window(self) -> timedelta:
+        return timedelta(hours=self.thread_hours)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="WIREWATCH_",
@@ -73,6 +101,7 @@ class Settings(BaseSettings):
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     bot: BotSettings = Field(default_factory=BotSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    drafts: DraftSettings = Field(default_factory=DraftSettings)
 
     @field_validator("tz")
     @classmethod

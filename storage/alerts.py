@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from storage.db import Database, now
@@ -24,12 +25,14 @@ class AlertRepo:
         rule_id: int | None = None,
         reply_to_alert: int | None = None,
         held: bool = False,
+        spans: Sequence[tuple[int, int, str]] | None = None,
     ) -> int | None:
-        """Queue an alert; None if this person already has it (re-imports alert nobody twice)."""
+        """Queue an alert; None if this person already has it (re-imports alert nobody twice).
+        `spans` are where the rule that fired matched, kept so every surface quotes alike."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "INSERT INTO alerts (person_id, post_id, kind, version, rule_id, payload, status,"
-                " reply_to_alert, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " reply_to_alert, created_at, spans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (person_id, post_id, kind, version) DO NOTHING",
                 (
                     person_id,
@@ -41,12 +44,36 @@ class AlertRepo:
                     "held" if held else "pending",
                     reply_to_alert,
                     now(),
+                    None if spans is None else json.dumps([list(s) for s in spans]),
                 ),
             )
             return int(cur.lastrowid or 0) if cur.rowcount else None
 
     async def get(self, alert_id: int) -> Alert | None:
         row = await self.db.fetchone("SELECT * FROM alerts WHERE id = ?", (alert_id,))
+        return Alert.from_row(row) if row else None
+
+    async def original_for(self, post_id: int, person_id: int) -> Alert | None:
+        """The first ('new') alert a person got for a post, with the rule and spans it fired on."""
+        row = await self.db.fetchone(
+            "SELECT * FROM alerts WHERE post_id = ? AND person_id = ? AND kind = 'new'"
+            " ORDER BY id LIMIT 1",
+            (post_id, person_id),
+        )
+        return Alert.from_row(row) if row else None
+
+    async def thread_head(
+        self, *, person_id: int, rule_id: int, source_id: int, since: int, before: int
+    ) -> Alert | None:
+        """The person's latest 'new' alert for `rule_id` about a post of `source_id` dated in
+        [since, before): a follow-up from the same official on the same story replies to it."""
+        row = await self.db.fetchone(
+            "SELECT a.* FROM alerts a JOIN posts p ON p.id = a.post_id"
+            " WHERE a.person_id = ? AND a.rule_id = ? AND a.kind = 'new'"
+            " AND p.source_id = ? AND p.date >= ? AND p.date < ?"
+            " ORDER BY p.date DESC, a.id DESC LIMIT 1",
+            (person_id, rule_id, source_id, since, before),
+        )
         return Alert.from_row(row) if row else None
 
     async def originals(self, post_id: int) -> list[Alert]:

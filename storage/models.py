@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -13,6 +13,8 @@ Role = Literal["admin", "editor", "journalist"]
 Lang = Literal["uk", "en", "ru"]
 AlertKind = Literal["new", "edit", "delete", "digest"]
 ROLES: tuple[Role, ...] = ("admin", "editor", "journalist")
+# Grammatical gender and number of a source, for verbs that agree with it in uk/ru.
+GENDERS = ("m", "f", "n", "pl")
 LANGS: tuple[Lang, ...] = ("uk", "en", "ru")
 
 
@@ -33,12 +35,13 @@ class Source:
     title: str | None
     person: dict[str, str | None]  # lang -> name
     role: dict[str, str | None]  # lang -> role
-    gender: str | None
+    gender: str | None  # grammatical gender and number: m, f, n or pl
     last_message_id: int
     last_post_at: datetime | None
     reconcile_every: int | None
     active: bool
     error: str | None
+    short_role: dict[str, str | None] = field(default_factory=dict)  # lang -> short role
 
     @classmethod
     def from_row(cls, r: aiosqlite.Row) -> Source:
@@ -50,7 +53,8 @@ class Source:
             title=r["title"],
             person={lang: r[f"person_{lang}"] for lang in ("uk", "en", "ru")},
             role={lang: r[f"role_{lang}"] for lang in ("uk", "en", "ru")},
-            gender=r["gender"],
+            gender=r["grammar"],
+            short_role={lang: r[f"short_role_{lang}"] for lang in ("uk", "en", "ru")},
             last_message_id=r["last_message_id"],
             last_post_at=ts(r["last_post_at"]),
             reconcile_every=r["reconcile_every"],
@@ -201,9 +205,14 @@ class Alert:
     tg_message_id: int | None
     last_error: str | None
     created_at: int
+    spans: tuple[tuple[int, int, str], ...] | None = None  # where the rule that fired matched
 
     @classmethod
     def from_row(cls, r: aiosqlite.Row) -> Alert:
+        raw = r["spans"]
+        spans = (
+            None if raw is None else tuple((int(a), int(b), str(t)) for a, b, t in json.loads(raw))
+        )
         return cls(
             id=r["id"],
             person_id=r["person_id"],
@@ -219,4 +228,5 @@ class Alert:
             tg_message_id=r["tg_message_id"],
             last_error=r["last_error"],
             created_at=r["created_at"],
+            spans=spans,
         )

@@ -7,7 +7,9 @@ from collections.abc import Mapping
 from storage.db import Database, now
 from storage.models import Source
 
-_ATTR_COLUMNS = tuple(f"{k}_{lang}" for k in ("person", "role") for lang in ("uk", "en", "ru"))
+_ATTR_COLUMNS = tuple(
+    f"{k}_{lang}" for k in ("person", "role", "short_role") for lang in ("uk", "en", "ru")
+)
 
 
 class SourceRepo:
@@ -73,8 +75,11 @@ class SourceRepo:
                 sets.append(f"{key} = ?")
                 params.append(value)
         if gender is not None:
-            sets.append("gender = ?")
+            # `gender` (m/f only, by its old CHECK) is kept in step for older readers.
+            sets.append("grammar = ?")
             params.append(gender)
+            sets.append("gender = ?")
+            params.append(gender if gender in ("m", "f") else None)
         if reconcile_every is not None:
             sets.append("reconcile_every = ?")
             params.append(reconcile_every)

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.common import UsageError, open_store, print_json
+from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.search import parse_date, search_posts
 from bot.drafting.excerpts import snippet
 from bot.ingest.pipeline import IngestResult, Pipeline
@@ -64,7 +65,14 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings) as store:
         known = {s.peer_id: s.username for s in await store.sources.list() if s.peer_id}
         events = _load_events(Path(args.path), source, known)
-        pipeline = Pipeline(store, alert=args.alert)
+        pipeline = Pipeline(
+            store,
+            alert=args.alert,
+            style=settings.drafts.house_style(),
+            thread_window=settings.drafts.thread_window,
+            background=settings.drafts.background,
+            glossary=GlossaryWatch(settings.drafts.glossary),
+        )
         bar = None
         if len(events) >= PROGRESS_FROM:
             from tqdm import tqdm

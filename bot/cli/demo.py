@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.cli.common import UsageError, open_store
+from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.search import search_posts
 from bot.desk.sources_file import apply_sources, parse_sources
 from bot.drafting.excerpts import snippet
@@ -74,7 +75,13 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         feed = resources.files("bot.data").joinpath("demo_feed.jsonl")
         with resources.as_file(feed) as path:
             events = list(read_feed(path))
-        pipeline = Pipeline(store)
+        pipeline = Pipeline(
+            store,
+            style=settings.drafts.house_style(),
+            thread_window=settings.drafts.thread_window,
+            background=settings.drafts.background,
+            glossary=GlossaryWatch(settings.drafts.glossary),
+        )
         total = IngestResult()
         for event in events:  # one by one, as a live source delivers them
             total.add(await pipeline.handle(event))

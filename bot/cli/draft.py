@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cli.common import UsageError, open_store, print_json
+from bot.desk.glossary_file import load_glossary
 from bot.drafting.alert import Kind, compose_alert
 from bot.drafting.draft import build_draft
-from bot.ingest.origins import lookup_origin
+from bot.drafting.glossary import GlossaryError
+from bot.ingest.origins import best_rule_context, lookup_origin
+from bot.matching import RuleSyntaxError, match_rule, parse_rule
 from bot.settings import Settings
 from storage.records import SourceError, parse_permalink
 
@@ -28,6 +32,11 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument("link", help="the post's permalink, https://t.me/<channel>/<id>")
     p.add_argument("--lang", choices=("uk", "en", "ru"), help="draft language (default: settings)")
     p.add_argument("--tz", metavar="ZONE", help="time zone, e.g. Europe/Kyiv (default: settings)")
+    p.add_argument(
+        "--rule",
+        metavar="QUERY",
+        help="quote as an alert for this rule would (default: the desk rule that matches)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
     p.set_defaults(func=cmd_draft)
 
@@ -43,35 +52,50 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise UsageError(f"unknown time zone {tz!r}") from exc
+    node = None
+    if args.rule is not None:
+        try:
+            node = parse_rule(args.rule)
+        except RuleSyntaxError as exc:
+            raise UsageError(f"--rule: {exc}") from exc
+    style = settings.drafts.house_style()
     async with open_store(settings) as store:
         post = await store.posts.get_by_link(username, message_id)
         if post is None:
             raise UsageError(f"no stored post {args.link.strip()} (import or follow it first)")
         source = await store.sources.get(post.source_id)
         origin = await lookup_origin(store, post)
+        if node is not None:
+            match = match_rule(node, post.text, post.channel)
+            if match is None:
+                print(f"note: the rule does not match this post: {args.rule}", file=sys.stderr)
+            spans = match.spans if match is not None else ()
+            rule_text: str | None = args.rule
+        else:
+            ctx = await best_rule_context(store, post)
+            spans = ctx.spans
+            rule_text = ctx.rule.query if ctx.rule is not None else None
+    try:
+        names = [f.entry for f in load_glossary(settings.drafts.glossary).find(post.text)]
+    except GlossaryError as exc:
+        raise UsageError(str(exc)) from exc
     kind: Kind = "delete" if post.deleted_at is not None else "new"
-    payload = compose_alert(
-        kind,
-        post,
-        source,
-        lang=lang,
-        tz=tz,
-        origin_source=origin.source,
-        origin_date=origin.date,
-        now=datetime.now(UTC),
-    )
+    now = datetime.now(UTC)
+    common: dict[str, Any] = {
+        "lang": lang,
+        "tz": tz,
+        "spans": spans,
+        "origin_source": origin.source,
+        "origin_date": origin.date,
+        "now": now,
+        "style": style,
+        "glossary": names,
+    }
+    payload = compose_alert(kind, post, source, rule=rule_text, **common)
     if not args.json:
         print(payload["plain"])
         return 0
-    draft = build_draft(
-        post,
-        source,
-        lang=lang,
-        tz=tz,
-        origin_source=origin.source,
-        origin_date=origin.date,
-        now=datetime.now(UTC),
-    )
+    draft = build_draft(post, source, **common)
     print_json(
         {
             "kind": kind,
@@ -81,10 +105,11 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
             "quote": draft.quote,
             "quote_start": draft.quote_start,
             "quote_end": draft.quote_end,
+            "quote_printed": draft.styled.text if draft.styled is not None else None,
+            "rule": rule_text,
             "when": draft.when,
             "credit": draft.credit,
-            "lang": lang,
-            "tz": tz,
+            "names": list(draft.names),
             **payload,
         }
     )

@@ -15,7 +15,20 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from bot.cli import archive, demo, doctor, draft, login, match, ops, people, rules, run, sources
+from bot.cli import (
+    archive,
+    demo,
+    doctor,
+    draft,
+    glossary,
+    login,
+    match,
+    ops,
+    people,
+    rules,
+    run,
+    sources,
+)
 from bot.cli.common import UsageError, common_parent
 from bot.settings import Settings
 from storage.db import StorageError
@@ -26,7 +39,7 @@ log = logging.getLogger("wirewatch")
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
-COMMANDS = (archive, demo, doctor, draft, login, match, ops, people, rules, run, sources)
+COMMANDS = (archive, demo, doctor, draft, glossary, login, match, ops, people, rules, run, sources)
 
 
 def build_parser() -> argparse.ArgumentParser:

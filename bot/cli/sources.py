@@ -28,7 +28,11 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     add.add_argument("--person", help='who speaks, e.g. "Olena Marchuk"')
     add.add_argument("--role", help='their position, e.g. "Minister of Energy"')
     add.add_argument("--lang", choices=LANGS, help="language of --person/--role (default: uk)")
-    add.add_argument("--gender", choices=("m", "f"), help="grammatical gender for drafts")
+    add.add_argument(
+        "--gender",
+        choices=("m", "f", "n", "pl"),
+        help="grammatical gender and number for drafts (n: neuter, pl: plural)",
+    )
     rm = add_verb(
         verbs, "remove", parent=parent, help_text="stop following a channel", func=cmd_remove
     )

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.desk.search import SearchHit
 from bot.matching import RuleSyntaxError, match_rule, parse_rule, rule_to_json, to_text
 from bot.settings import Settings
-from storage.models import LANGS, ROLES, Person, Role, Rule, Source
+from storage.models import GENDERS, LANGS, ROLES, Person, Role, Rule, Source
 from storage.records import SourceError, normalize_username
 from storage.store import Store
 
@@ -273,8 +273,8 @@ class Desk:
         username = source_ref(ref)
         if lang not in LANGS:
             raise DeskError(f"language must be one of {', '.join(LANGS)}")
-        if gender is not None and gender not in ("m", "f"):
-            raise DeskError("gender must be m or f")
+        if gender is not None and gender not in GENDERS:
+            raise DeskError("gender must be m, f, n (neuter) or pl (plural)")
         for label, value in (("person", person), ("role", role)):
             if value is not None and len(value) > MAX_ATTRIBUTION:
                 raise DeskError(f"{label} is longer than {MAX_ATTRIBUTION} characters")

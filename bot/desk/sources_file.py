@@ -3,10 +3,11 @@
 ```toml
 [[source]]
 username = "example_channel"     # or link = "https://t.me/example_channel"
-gender = "m"                     # m | f, optional
+gender = "m"                     # m | f | n | pl (grammatical gender and number), optional
 reconcile_every = 300            # optional, seconds
 person = { uk = "...", en = "...", ru = "..." }
 role = { uk = "...", en = "...", ru = "..." }
+short_role = { uk = "...", en = "...", ru = "..." }   # second references, optional
 ```
 """
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from storage.models import LANGS, Source
+from storage.models import GENDERS, LANGS, Source
 from storage.records import SourceError, normalize_username
 from storage.store import Store
 
@@ -29,12 +30,14 @@ class SourceSpec:
     role: dict[str, str] = field(default_factory=dict)
     gender: str | None = None
     reconcile_every: int | None = None
+    short_role: dict[str, str] = field(default_factory=dict)
 
     def attribution(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
         for lang in LANGS:
             out[f"person_{lang}"] = self.person.get(lang)
             out[f"role_{lang}"] = self.role.get(lang)
+            out[f"short_role_{lang}"] = self.short_role.get(lang)
         return out
 
 
@@ -79,8 +82,8 @@ def parse_sources(text: str, *, name: str = "sources file") -> list[SourceSpec]:
             raise SourceError(f"{where}: @{username} is listed twice")
         seen.add(username)
         gender = entry.get("gender")
-        if gender is not None and gender not in ("m", "f"):
-            raise SourceError(f'{where}: \'gender\' must be "m" or "f"')
+        if gender is not None and gender not in GENDERS:
+            raise SourceError(f'{where}: \'gender\' must be "m", "f", "n" or "pl"')
         every = entry.get("reconcile_every")
         if every is not None and (not isinstance(every, int) or every < 30):
             raise SourceError(f"{where}: 'reconcile_every' must be a number of seconds >= 30")
@@ -91,6 +94,7 @@ def parse_sources(text: str, *, name: str = "sources file") -> list[SourceSpec]:
                 role=_lang_map(entry.get("role"), where, "role"),
                 gender=gender,
                 reconcile_every=every,
+                short_role=_lang_map(entry.get("short_role"), where, "short_role"),
             )
         )
     return specs

@@ -8,22 +8,29 @@ UTF-16 units; the first message carries the buttons; "plain" is the draft as pas
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
-from bot.drafting.diff import diff_plain, diff_runs, word_diff
+from bot.drafting import texts
+from bot.drafting.diff import changed_spans, diff_plain, diff_runs, word_diff
 from bot.drafting.draft import (
+    Draft,
+    Earlier,
     PostLike,
     SourceLike,
     attribution_lead,
+    background_runs,
     build_draft,
     changes_label,
     deleted_line,
     last_text_label,
     no_text_label,
     origin_of,
+    update_paragraph,
     updated_line,
 )
+from bot.drafting.glossary import Entry
 from bot.drafting.html import (
     MESSAGE_LIMIT,
     Button,
@@ -34,14 +41,16 @@ from bot.drafting.html import (
     split_runs,
     to_html,
 )
+from bot.drafting.html import plain as plain_of
+from bot.drafting.quotes import MARKS
 from bot.drafting.sentences import SpanLike
+from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 
 Kind = Literal["new", "edit", "delete", "digest"]
 KINDS: tuple[Kind, ...] = ("new", "edit", "delete", "digest")
 
 _EDIT_MARK = "✏️ "
 _DELETE_MARK = "🗑 "
-_DELETED_NO_TIME = {"uk": "Допис видалено", "ru": "Пост удалён", "en": "Post deleted"}
 
 
 class _PostWithIds(PostLike, Protocol):
@@ -88,15 +97,27 @@ def compose_alert(
     origin_source: SourceLike | None = None,
     origin_date: datetime | None = None,
     now: datetime | None = None,
+    style: HouseStyle = DEFAULT_STYLE,
+    rule: str | None = None,
+    update: bool = False,
+    background: Sequence[Earlier] = (),
+    glossary: Sequence[Entry] = (),
 ) -> dict[str, Any]:
-    """The alert for one post. `spans` are the matched words (offsets into `post.text`): they
-    choose the quote and are highlighted. `previous_text` (edit) is diffed against `post.text`;
-    `deleted_at` (delete) defaults to `post.deleted_at`. `origin_source` is the forward origin's
-    source when the caller knows it, so a forward is attributed to the person behind it, and
-    `origin_date` the original's time when it is stored. `now` adds the year to a date from
-    another year."""
+    """The alert for one post. `spans` are where the rule that fired matched (offsets into
+    `post.text`): they choose the quote and are highlighted; `rule` (its query) is named at the
+    end of the alert, not in the pasted text. `update` (a follow-up on a story the person was
+    alerted about) puts a ready "Updated at …" paragraph first. `previous_text` (edit) is
+    diffed against `post.text`, and the quote is the sentence that changed; `deleted_at`
+    (delete) defaults to `post.deleted_at`. `origin_source` is the forward origin's source when
+    the caller knows it, so a forward is attributed to the person behind it, and `origin_date`
+    the original's time when it is stored. `now` adds the year to a date from another year.
+    `background` (older posts on the topic, newest first) ends a new alert as "Earlier:"."""
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
+    focus: list[_Mark] = []
+    if kind == "edit" and previous_text is not None:
+        # An edit reply quotes the sentence that changed.
+        focus = [_Mark(a, b) for a, b in changed_spans(previous_text, post.text or "")]
     draft = build_draft(
         post,
         source,
@@ -106,54 +127,70 @@ def compose_alert(
         origin_source=origin_source,
         origin_date=origin_date,
         now=now,
+        style=style,
+        focus=focus,
+        glossary=glossary,
     )
     buttons = _buttons(kind, post, lang)
+    footer: list[Run] = []
+    if rule:
+        footer = [Run("\n\n"), Run(f"{texts.RULE_FIRED[_key(lang)]}: {rule}", "i")]
     if kind in ("new", "digest"):
-        return _payload(draft.runs(), draft.plain(), buttons)
+        runs = draft.runs()
+        text = draft.plain()
+        earlier = background_runs(background, lang, tz, now=now, style=style)
+        if earlier:
+            runs = join_runs(runs, "\n\n", earlier)
+            text += "\n\n" + plain_of(earlier)
+        if update:
+            paragraph = update_paragraph(draft, post.date, tz, lang, style=style)
+            runs = join_runs(paragraph, "\n\n", runs)
+            text = plain_of(paragraph) + "\n\n" + text
+        return _payload(join_runs(runs, footer), text, buttons)
     if kind == "edit":
         when = post.edit_date or post.date
-        header = _EDIT_MARK + updated_line(when, tz, lang)
-        runs: list[Run] = join_runs(header, "\n")
+        header = _EDIT_MARK + updated_line(when, tz, lang, now=now, style=style)
+        runs = join_runs(header, "\n")
         plain = header + "\n"
         if previous_text is not None:
             diff = word_diff(previous_text, post.text)
             if diff:
                 runs = join_runs(runs, changes_label(lang), "\n", diff_runs(diff, lang), "\n\n")
                 plain += changes_label(lang) + "\n" + diff_plain(diff, lang) + "\n\n"
-        return _payload(join_runs(runs, draft.runs()), plain + draft.plain(), buttons)
-    return _deleted(
-        post,
-        source,
-        draft.lead,
-        draft.meta_line(),
-        lang,
-        tz,
-        spans,
-        deleted_at,
-        buttons,
-        origin_source,
-    )
+        return _payload(join_runs(runs, draft.runs(), footer), plain + draft.plain(), buttons)
+    return _deleted(post, draft, lang, tz, spans, deleted_at, buttons, now, style)
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    start: int
+    end: int
+
+
+def _key(lang: str) -> str:
+    return lang if lang in texts.LANG_CODES else "en"
 
 
 def _deleted(
     post: _PostWithIds,
-    source: SourceLike | None,
-    lead: str,
-    meta: str,
+    draft: Draft,
     lang: str,
     tz: str,
     spans: Sequence[SpanLike],
     deleted_at: datetime | None,
     buttons: list[list[Button]],
-    origin_source: SourceLike | None,
+    now: datetime | None,
+    style: HouseStyle,
 ) -> dict[str, Any]:
     moment = deleted_at or getattr(post, "deleted_at", None)
-    lang_key = lang if lang in _DELETED_NO_TIME else "en"
+    lang_key = lang if lang in texts.DELETED_NO_TIME else "en"
     header = _DELETE_MARK + (
-        deleted_line(moment, tz, lang) if moment is not None else _DELETED_NO_TIME[lang_key]
+        deleted_line(moment, tz, lang, now=now, style=style)
+        if moment is not None
+        else texts.DELETED_NO_TIME[lang_key]
     )
     text = post.text or ""
-    left, right = ("“", "”") if lang_key == "en" else ("«", "»")
+    left, right, _, _ = MARKS[lang_key]
     # The whole last text, not a quote: once deleted, this is the newsroom's only record of it.
     if text.strip():
         body = join_runs(left, highlight(text, spans), right)
@@ -162,8 +199,11 @@ def _deleted(
         body = [Run(no_text_label(lang))]
         body_plain = no_text_label(lang)
     header = f"{header}. {last_text_label(lang)}:"
-    runs = join_runs(header, "\n", lead, ": ", body, "\n", meta)
-    plain = "\n".join([header, f"{lead}: {body_plain}", meta])
+    lead = draft.lead
+    tail = draft.meta_line() + (f"\n{draft.credit}" if draft.credit else "")
+    # The credit stays: a deleted photo is still the channel's photo, and still cited so.
+    runs = join_runs(header, "\n", lead, ": ", body, "\n", tail)
+    plain = "\n".join([header, f"{lead}: {body_plain}", tail])
     return _payload(runs, plain, buttons)
 
 

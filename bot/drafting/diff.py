@@ -12,8 +12,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.drafting.draft import LANG_CODES
+from bot.drafting import texts
 from bot.drafting.html import Run, join_runs
+from bot.drafting.texts import LANG_CODES
 
 
 def _lang(lang: str) -> str:
@@ -118,13 +119,6 @@ def _space_between(prev: DiffPiece, piece: DiffPiece) -> bool:
     return piece.space_before or (prev.kind == "delete" and piece.kind == "insert")
 
 
-_MORE = {
-    "uk": "…і ще змін: {n}",
-    "ru": "…и ещё изменений: {n}",
-    "en": "…and {n} more changes",
-}
-
-
 def diff_runs(diff: WordDiff, lang: str = "en") -> list[Run]:
     """Hunks as runs: removed words struck through, added words underlined, one hunk a line."""
     parts: list[Sequence[Run] | str] = []
@@ -143,7 +137,7 @@ def diff_runs(diff: WordDiff, lang: str = "en") -> list[Run]:
         if not hunk.at_end:
             parts.append("…")
     if diff.more:
-        parts.append("\n" + _MORE[_lang(lang)].format(n=diff.more))
+        parts.append("\n" + texts.MORE_CHANGES[_lang(lang)].format(n=diff.more))
     return join_runs(*parts)
 
 
@@ -165,5 +159,21 @@ def diff_plain(diff: WordDiff, lang: str = "en") -> str:
         tail = "" if hunk.at_end else "…"
         lines.append(lead + "".join(words) + tail)
     if diff.more:
-        lines.append(_MORE[_lang(lang)].format(n=diff.more))
+        lines.append(texts.MORE_CHANGES[_lang(lang)].format(n=diff.more))
     return "\n".join(lines)
+
+
+def changed_spans(old: str, new: str) -> list[tuple[int, int]]:
+    """Where in `new` words were added or replaced by an edit (offsets into `new`)."""
+    a = [m.group() for m in _TOKEN.finditer(old)]
+    b_matches = list(_TOKEN.finditer(new))
+    matcher = difflib.SequenceMatcher(None, a, [m.group() for m in b_matches], autojunk=False)
+    out: list[tuple[int, int]] = []
+    for op, _i1, _i2, j1, j2 in matcher.get_opcodes():
+        if op in ("replace", "insert") and j2 > j1:
+            out.append((b_matches[j1].start(), b_matches[j2 - 1].end()))
+        elif op == "delete" and b_matches:
+            # A removal marks the sentence it happened in.
+            at = b_matches[min(j1, len(b_matches) - 1)]
+            out.append((at.start(), at.end()))
+    return out

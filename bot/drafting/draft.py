@@ -2,25 +2,37 @@
 
 Pure functions over data. The draft is written in the journalist's language (uk/en/ru); the quote
 stays in the post's own language and is always a verbatim slice of the post text, chosen by
-`bot.drafting.sentences.choose_quote`. Dates are formatted by Babel (CLDR), which knows the
-genitive month names Ukrainian and Russian need ("24 листопада", "24 ноября").
+`bot.drafting.sentences.choose_quote` and printed in house style (`bot.drafting.quotes`). Dates
+and times follow each language's newsroom style (`bot.drafting.style`); every word around the
+quote comes from `bot.drafting.texts`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
-
-from bot.drafting.html import Run, highlight, join_runs
+from bot.drafting import texts
+from bot.drafting.glossary import Entry
+from bot.drafting.html import Run, join_runs
+from bot.drafting.quotes import MARKS, StyledQuote, post_language, speaker_verb, style_quote
 from bot.drafting.sentences import SpanLike, choose_quote
+from bot.drafting.style import (
+    DEFAULT_STYLE,
+    HouseStyle,
+    clock,
+    clock_with_home,
+    day,
+    other_year,
+    when,
+)
 from storage.records import SourceError, parse_permalink
 
-LANG_CODES = ("uk", "en", "ru")
+LANG_CODES = texts.LANG_CODES
+GENDERS = ("m", "f", "n", "pl")
 
 
 class PostLike(Protocol):
@@ -59,6 +71,8 @@ class SourceLike(Protocol):
     def person(self) -> Mapping[str, str | None]: ...
     @property
     def role(self) -> Mapping[str, str | None]: ...
+    @property
+    def short_role(self) -> Mapping[str, str | None]: ...
 
 
 def _lang(lang: str) -> str:
@@ -66,37 +80,6 @@ def _lang(lang: str) -> str:
 
 
 # -- attribution ----------------------------------------------------------------------------
-
-# Past tense agrees with the speaker's gender in uk/ru. When the gender is not known, the
-# present tense ("повідомляє", "сообщает") agrees with any singular subject, person or
-# institution, so nobody is misgendered and "Міноборони" does not become masculine.
-_SAID: dict[str, dict[str | None, str]] = {
-    "uk": {
-        "m": "повідомив у Telegram",
-        "f": "повідомила у Telegram",
-        "n": "повідомило у Telegram",
-        "pl": "повідомили у Telegram",
-        None: "повідомляє у Telegram",
-    },
-    "ru": {
-        "m": "сообщил в Telegram",
-        "f": "сообщила в Telegram",
-        "n": "сообщило в Telegram",
-        "pl": "сообщили в Telegram",
-        None: "сообщает в Telegram",
-    },
-    "en": {None: "said on Telegram"},
-}
-
-# Only a channel's title or username is known: an impersonal plural needs no gender and no case
-# ending on a name we cannot decline.
-_CHANNEL_SAID = {
-    "uk": "У Telegram-каналі {name} повідомили",
-    "ru": "В Telegram-канале {name} сообщили",
-    "en": "The Telegram channel {name} said",
-}
-
-_QUOTES = {"uk": ("«", "»"), "ru": ("«", "»"), "en": ("“", "”")}
 
 
 def _cap(text: str) -> str:
@@ -115,96 +98,145 @@ def _pick(values: Mapping[str, str | None], lang: str) -> str | None:
     return None
 
 
+def _gendered(table: Mapping[str, Mapping[str | None, str]], lang: str, gender: str | None) -> str:
+    forms = table[_lang(lang)]
+    return forms.get(gender if gender in GENDERS else None, forms[None])
+
+
 def said_verb(lang: str, gender: str | None) -> str:
-    table = _SAID[_lang(lang)]
-    return table.get(gender if gender in ("m", "f", "n", "pl") else None, table[None])
+    """ "повідомив у Telegram" agreeing with m, f, n or pl; present tense when unknown."""
+    return _gendered(texts.SAID, lang, gender)
 
 
 def channel_label(name: str, lang: str) -> str:
     """`@user` stays as is; a title is put in quotation marks of the draft's language."""
     if name.startswith("@"):
         return name
-    left, right = _QUOTES[_lang(lang)]
+    left, right, _, _ = MARKS[_lang(lang)]
     return f"{left}{name}{right}"
 
 
-def attribution_lead(source: SourceLike | None, lang: str, *, channel: str | None = None) -> str:
+def _institution_en(role: str) -> str:
+    """English puts "The" before an institution in a lead ("The General Staff … said")."""
+    if role[:4].casefold() in ("the ", "a ", "an "):
+        return _cap(role)
+    return "The " + role
+
+
+def _subject(source: SourceLike, lang: str) -> str | None:
+    """Who speaks, as the lead names them: "Секретар РНБО Іван Петренко" / "Ivan Petrenko,
+    Secretary of …," / "The General Staff …"; None when only the channel is known."""
+    person = _pick(source.person, lang)
+    role = _pick(source.role, lang)
+    if person and role:
+        return f"{person}, {role}," if lang == "en" else f"{_cap(role)} {person}"
+    if person:
+        return _cap(person)
+    if role:
+        return _institution_en(role) if lang == "en" else _cap(role)
+    return None
+
+
+def attribution_lead(
+    source: SourceLike | None,
+    lang: str,
+    *,
+    channel: str | None = None,
+    verb: str | None = None,
+    shown: str | None = None,
+) -> str:
     """The lead without the final colon: role + name + "said on Telegram" in `lang`.
 
     Person and role: "Секретар РНБО Іван Петренко повідомив у Telegram" (uk/ru), "Ivan Petrenko,
     Secretary of ..., said on Telegram" (en: a long role reads better after the name). Role only
-    (an institution): "Генштаб ЗСУ повідомив у Telegram". Neither: the channel by title or @name.
+    (an institution): "Генштаб ЗСУ повідомив у Telegram", "The General Staff … said on Telegram".
+    Neither: the channel by title or @name. `verb` replaces "said" (the speaker's own verb from
+    the post, already in the draft's language); `shown` ("photo"/"video") writes "posted a photo"
+    for a post with nothing to quote.
     """
     lang = _lang(lang)
     if source is not None:
-        person = _pick(source.person, lang)
-        role = _pick(source.role, lang)
-        verb = said_verb(lang, source.gender)
-        if person and role:
-            if lang == "en":
-                return f"{person}, {role}, {verb}"
-            return f"{_cap(role)} {person} {verb}"
-        if person or role:
-            return f"{_cap(person or role or '')} {verb}"
+        who = _subject(source, lang)
+        if who is not None:
+            if shown is not None:
+                table = texts.POSTED_PHOTO if shown == "photo" else texts.POSTED_VIDEO
+                return f"{who} {_gendered(table, lang, source.gender)}"
+            said = said_verb(lang, source.gender)
+            if verb is not None:
+                said = f"{verb} {said.split(' ', 1)[1]}"
+            return f"{who} {said}"
         name = channel_label(source.title, lang) if source.title else f"@{source.username}"
-        return _CHANNEL_SAID[lang].format(name=name)
-    return _CHANNEL_SAID[lang].format(name=channel_label(channel or "?", lang))
+    else:
+        name = channel_label(channel or "?", lang)
+    if shown is not None:
+        return texts.CHANNEL_POSTED[lang].format(name=name, what=texts.MEDIA_WORD[shown][lang])
+    return texts.CHANNEL_SAID[lang].format(name=name)
 
 
 # -- time -----------------------------------------------------------------------------------
 
-_UPDATED = {"uk": "Оновлено о {t}", "ru": "Обновлено в {t}", "en": "Updated at {t}"}
-_DELETED = {
-    "uk": "Допис видалено о {t}",
-    "ru": "Пост удалён в {t}",
-    "en": "Post deleted at {t}",
-}
-_LAST_TEXT = {
-    "uk": "Останній збережений текст",
-    "ru": "Последний сохранённый текст",
-    "en": "Last stored text",
-}
-_CHANGES = {"uk": "Що змінилося:", "ru": "Что изменилось:", "en": "What changed:"}
-_NO_TEXT = {"uk": "(допис без тексту)", "ru": "(пост без текста)", "en": "(post without text)"}
+
+def format_when(
+    moment: datetime,
+    tz: str,
+    lang: str,
+    *,
+    now: datetime | None = None,
+    style: HouseStyle = DEFAULT_STYLE,
+) -> str:
+    """ "18:08, 24 листопада" / "6:08 p.m., Nov. 24" / "18:08, 24 ноября" in zone `tz`, the home
+    zone's time added when the reader's differs; with the year ("24 листопада 2024 року") when
+    `now` is given and falls in another year."""
+    return when(moment, tz, _lang(lang), style, now=now)
 
 
-def format_when(moment: datetime, tz: str, lang: str, *, now: datetime | None = None) -> str:
-    """ "18:08, 24 листопада" / "18:08, 24 November" / "18:08, 24 ноября" in zone `tz`; with the
-    year ("24 листопада 2024") when `now` is given and falls in another year, so an old post
-    pasted into today's article does not read as this year's."""
-    zone = ZoneInfo(tz)
-    pattern = "HH:mm, d MMMM"
-    if now is not None and moment.astimezone(zone).year != now.astimezone(zone).year:
-        pattern = "HH:mm, d MMMM y"
-    return format_datetime(moment, pattern, tzinfo=zone, locale=_lang(lang))
+def format_clock(moment: datetime, tz: str, lang: str = "uk") -> str:
+    return clock(moment, tz, _lang(lang))
 
 
-def format_clock(moment: datetime, tz: str) -> str:
-    return format_datetime(moment, "HH:mm", tzinfo=ZoneInfo(tz), locale="en")
+def updated_line(
+    moment: datetime,
+    tz: str,
+    lang: str,
+    *,
+    now: datetime | None = None,
+    style: HouseStyle = DEFAULT_STYLE,
+) -> str:
+    """ "Updated at 6:08 p.m." — with the day when the edit is not from today (`now`), so an
+    edit of an old post does not read as today's."""
+    lang = _lang(lang)
+    t = clock_with_home(moment, tz, lang, style)
+    if now is not None and _local_date(moment, tz) != _local_date(now, tz):
+        t = f"{t}, {day(moment, tz, lang, style, with_year=other_year(moment, tz, now))}"
+    return texts.UPDATED[lang].format(t=t)
 
 
-def updated_line(moment: datetime, tz: str, lang: str) -> str:
-    return _UPDATED[_lang(lang)].format(t=format_clock(moment, tz))
+def _local_date(moment: datetime, tz: str) -> tuple[int, int, int]:
+    local = moment.astimezone(ZoneInfo(tz))
+    return local.year, local.month, local.day
 
 
-def deleted_line(moment: datetime, tz: str, lang: str) -> str:
-    return _DELETED[_lang(lang)].format(t=format_when(moment, tz, lang))
+def deleted_line(
+    moment: datetime,
+    tz: str,
+    lang: str,
+    *,
+    now: datetime | None = None,
+    style: HouseStyle = DEFAULT_STYLE,
+) -> str:
+    return texts.DELETED[_lang(lang)].format(t=format_when(moment, tz, lang, now=now, style=style))
 
 
 def last_text_label(lang: str) -> str:
-    return _LAST_TEXT[_lang(lang)]
+    return texts.LAST_TEXT[_lang(lang)]
 
 
 def changes_label(lang: str) -> str:
-    return _CHANGES[_lang(lang)]
+    return texts.CHANGES[_lang(lang)]
 
 
 # -- credit and origin ----------------------------------------------------------------------
 
-_CREDIT = {
-    "photo": {"uk": "Фото", "ru": "Фото", "en": "Photo"},
-    "video": {"uk": "Відео", "ru": "Видео", "en": "Video"},
-}
 _MEDIA_KIND = {
     "photo": "photo",
     "video": "video",
@@ -213,6 +245,11 @@ _MEDIA_KIND = {
     "round": "video",
     "video_note": "video",
 }
+
+
+def media_kind(post: PostLike) -> str | None:
+    """ "photo" or "video" for media a newsroom credits and can show; None otherwise."""
+    return _MEDIA_KIND.get((post.media or "").lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,11 +281,11 @@ def origin_of(post: PostLike) -> Origin:
 
 def credit_line(post: PostLike, lang: str, origin: Origin | None = None) -> str | None:
     """ "Фото: t.me/<username>" for a post with a photo (Відео/Video for video), else None."""
-    kind = _MEDIA_KIND.get((post.media or "").lower())
+    kind = media_kind(post)
     if kind is None:
         return None
     origin = origin or origin_of(post)
-    label = _CREDIT[kind][_lang(lang)]
+    label = texts.CREDIT[kind][_lang(lang)]
     if origin.username:
         return f"{label}: t.me/{origin.username}"
     return f"{label}: {origin.name or 't.me/' + post.channel}"
@@ -260,20 +297,23 @@ def credit_line(post: PostLike, lang: str, origin: Origin | None = None) -> str 
 @dataclass(frozen=True, slots=True)
 class Draft:
     lead: str  # without the colon
+    subject: str | None  # who speaks, for a second reference ("Umerov", "The General Staff")
+    gender: str | None
     quote: str | None  # verbatim slice of the post text
     quote_start: int
     quote_end: int
-    open_quote: str
-    close_quote: str
+    styled: StyledQuote | None  # the quote as printed: house-style marks, emoji dropped
     when: str
     link: str
     credit: str | None
     spans: tuple[tuple[int, int], ...] = field(default=())  # matched words inside the quote
+    names: tuple[str, ...] = ()  # glossary entries the post mentions, in the reader's language
+    lang: str = "en"
 
     def first_line(self) -> str:
-        if self.quote is None:
+        if self.styled is None:
             return f"{self.lead}."
-        return f"{self.lead}: {self.open_quote}{self.quote}{self.close_quote}"
+        return f"{self.lead}: {self.styled.text}"
 
     def meta_line(self) -> str:
         return f"{self.when} · {self.link}"
@@ -283,19 +323,50 @@ class Draft:
         lines = [self.first_line(), self.meta_line()]
         if self.credit:
             lines.append(self.credit)
+        if self.names:
+            lines.append(self.names_line())
         return "\n".join(lines)
+
+    def names_line(self) -> str:
+        return f"{texts.NAMES[self.lang]} " + "; ".join(self.names)
+
+    def quote_runs(self, tag: Literal["b", "u"] = "b") -> list[Run]:
+        """The printed quote with the matched words highlighted."""
+        if self.styled is None:
+            return []
+        return styled_runs(self.styled, self.spans, tag)
 
     def runs(self, tag: Literal["b", "u"] = "b") -> list[Run]:
         """The same draft as formatted runs, matched words in the quote highlighted."""
-        if self.quote is None:
+        if self.styled is None:
             first: list[Run] = [Run(f"{self.lead}.")]
         else:
-            marked = highlight(
-                self.quote, [_Mark(a, b) for a, b in self.spans], tag, offset=self.quote_start
-            )
-            first = join_runs(f"{self.lead}: {self.open_quote}", marked, self.close_quote)
+            first = join_runs(f"{self.lead}: ", self.quote_runs(tag))
         tail = "\n" + self.meta_line() + (f"\n{self.credit}" if self.credit else "")
+        if self.names:
+            tail += "\n" + self.names_line()
         return join_runs(first, tail)
+
+
+def styled_runs(
+    styled: StyledQuote, spans: Iterable[tuple[int, int]], tag: Literal["b", "u"] = "b"
+) -> list[Run]:
+    """`styled.text` as runs, each character highlighted when the post character it came from
+    lies in a span (a mark we added never is)."""
+    marks = sorted(spans)
+    runs: list[Run] = []
+    buf: list[str] = []
+    state = False
+    for ch, at in zip(styled.text, styled.origin, strict=True):
+        inside = at >= 0 and any(a <= at < b for a, b in marks)
+        if inside != state and buf:
+            runs.append(Run("".join(buf), tag if state else None))
+            buf = []
+        state = inside
+        buf.append(ch)
+    if buf:
+        runs.append(Run("".join(buf), tag if state else None))
+    return join_runs(runs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -314,48 +385,170 @@ def build_draft(
     origin_source: SourceLike | None = None,
     origin_date: datetime | None = None,
     now: datetime | None = None,
+    style: HouseStyle = DEFAULT_STYLE,
+    focus: Iterable[SpanLike] = (),
+    glossary: Sequence[Entry] = (),
 ) -> Draft:
     """The draft of `post` for a journalist reading `lang` in zone `tz`.
 
+    `spans` are where the rule that fired matched: they choose the quote and are highlighted.
     A forwarded post is attributed to its origin: `origin_source` when the caller knows that
     channel as a source, else the origin's @name or title; never to the forwarder. Its time is
-    the original's (`origin_date`) when the caller has the original stored.
+    the original's (`origin_date`) when the caller has the original stored. A post with a photo
+    and no words says "posted a photo". `focus` (what an edit changed) picks the quote over
+    everything else, so an edit reply quotes the sentence that changed. `glossary` entries
+    the post mentions are listed in `lang`, in the nominative, when the post is in another
+    language ("Names: Hakan Fidan, Foreign Minister of Türkiye").
     """
     lang = _lang(lang)
     text = post.text or ""
-    marks = [(s.start, s.end) for s in spans if 0 <= s.start < s.end <= len(text)]
+    span_list = [s for s in spans if 0 <= s.start < s.end <= len(text)]
+    marks = [(s.start, s.end) for s in span_list]
     origin = origin_of(post)
+    chosen = choose_quote(text, span_list, focus=focus)
+    styled = None
+    if chosen is not None:
+        qa, qb = chosen
+        quote: str | None = text[qa:qb]
+        styled = style_quote(text, qa, qb, lang)
+        if not styled.text.strip(MARKS[lang][0] + MARKS[lang][1] + ". "):
+            styled = None  # nothing but emoji: no quote to print
+    else:
+        quote, qa, qb = None, 0, 0
+    shown = media_kind(post) if styled is None else None
+    verb = speaker_verb(styled.tail_verb, lang, styled.tail_lang) if styled else None
     if origin.forwarded:
         if origin_source is not None:
-            lead = attribution_lead(origin_source, lang)
+            lead = attribution_lead(origin_source, lang, verb=verb, shown=shown)
         else:
             label = f"@{origin.username}" if origin.username else (origin.name or "?")
-            lead = attribution_lead(None, lang, channel=label)
+            lead = attribution_lead(None, lang, channel=label, shown=shown)
     else:
-        lead = attribution_lead(source, lang, channel=f"@{post.channel}")
-    chosen = choose_quote(text, [_Mark(a, b) for a, b in marks])
-    left, right = _QUOTES[lang]
-    if chosen is None:
-        quote, qa, qb = None, 0, 0
-    else:
-        qa, qb = chosen
-        quote = text[qa:qb]
+        lead = attribution_lead(source, lang, channel=f"@{post.channel}", verb=verb, shown=shown)
     inside = tuple((a, b) for a, b in marks if a < qb and b > qa)
+    speaker = origin_source if origin.forwarded else source
     return Draft(
         lead=lead,
+        subject=second_reference(speaker, lang) if speaker is not None else None,
+        gender=speaker.gender if speaker is not None else None,
         quote=quote,
         quote_start=qa,
         quote_end=qb,
-        open_quote=left,
-        close_quote=right,
+        styled=styled,
         when=format_when(
-            origin_date if origin.forwarded and origin_date else post.date, tz, lang, now=now
+            origin_date if origin.forwarded and origin_date else post.date,
+            tz,
+            lang,
+            now=now,
+            style=style,
         ),
         link=origin.link,
         credit=credit_line(post, lang, origin),
         spans=inside,
+        names=tuple(e.line(lang) for e in glossary) if post_language(text) != lang else (),
+        lang=lang,
     )
 
 
+def second_reference(source: SourceLike, lang: str) -> str | None:
+    """How a story names the speaker again: the surname ("Umerov", "Умєров"), else the short
+    role ("The NSDC", "Генштаб"), else the role."""
+    lang = _lang(lang)
+    person = _pick(source.person, lang)
+    if person:
+        return person.split()[-1]
+    role = _pick(source.short_role, lang) or _pick(source.role, lang)
+    if role:
+        return _institution_en(role) if lang == "en" else _cap(role)
+    return None
+
+
+def update_paragraph(
+    draft: Draft,
+    moment: datetime,
+    tz: str,
+    lang: str,
+    *,
+    style: HouseStyle = DEFAULT_STYLE,
+    tag: Literal["b", "u"] = "b",
+) -> list[Run]:
+    """The paragraph a follow-up adds to the story: "Updated at 6:08 p.m. Umerov also said:
+    “…”" / "Оновлено о 18:08. Умєров також заявив: «…»"."""
+    lang = _lang(lang)
+    head = texts.UPDATED[lang].format(t=clock_with_home(moment, tz, lang, style))
+    head += "" if head.endswith(".") else "."  # "6:08 p.m." already ends the sentence
+    who = draft.subject or draft.lead
+    if draft.styled is None:
+        return [Run(f"{head} {_cap(who)} {_gendered(texts.POSTED_PHOTO, lang, draft.gender)}.")]
+    verb = _gendered(texts.ALSO_VERB, lang, draft.gender)
+    before, _, after = texts.UPDATE_PARAGRAPH[lang].partition("{quote}")
+    lead = before.format(head=head, who=_cap(who), verb=verb)
+    return join_runs(lead, draft.quote_runs(tag), after)
+
+
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """An older stored post on the same topic, for the draft's background."""
+
+    post: PostLike
+    source: SourceLike | None
+    spans: tuple[SpanLike, ...] = ()  # where the rule matched it
+
+
+def _who_earlier(source: SourceLike | None, channel: str, lang: str) -> str:
+    """ "NSDC Secretary Rustem Umerov" / "секретар РНБО Рустем Умєров" / "the General Staff"."""
+    if source is None:
+        return f"@{channel}"
+    person = _pick(source.person, lang)
+    role = _pick(source.short_role, lang) or _pick(source.role, lang)
+    if person and role:
+        return f"{role} {person}"
+    if person:
+        return person
+    if role:
+        return (
+            ("the " + role if not role.lower().startswith("the ") else role)
+            if lang == "en"
+            else role
+        )
+    return f"@{source.username}"
+
+
+def background_runs(
+    items: Sequence[Earlier],
+    lang: str,
+    tz: str,
+    *,
+    now: datetime | None = None,
+    style: HouseStyle = DEFAULT_STYLE,
+) -> list[Run]:
+    """ "Earlier:" and one line per older post, newest first as given: "On Dec. 11, NSDC
+    Secretary Rustem Umerov said: “…” https://t.me/…", its rule's words in bold."""
+    lang = _lang(lang)
+    if not items:
+        return []
+    runs: list[Run] = [Run(texts.EARLIER[lang], "b")]
+    for item in items:
+        draft = build_draft(
+            item.post, item.source, lang=lang, tz=tz, spans=item.spans, style=style
+        )
+        moment = item.post.date
+        the_day = day(moment, tz, lang, style, with_year=other_year(moment, tz, now))
+        who = _who_earlier(item.source, item.post.channel, lang)
+        gender = item.source.gender if item.source is not None else None
+        if draft.styled is None:
+            what = _gendered(texts.POSTED_PHOTO, lang, gender).rsplit(" ", 2)[0]
+            line: list[Run] = [
+                Run(texts.EARLIER_PHOTO[lang].format(day=the_day, who=who, what=what))
+            ]
+        else:
+            verb = _gendered(texts.ALSO_VERB, lang, gender)
+            before, _, after = texts.EARLIER_ITEM[lang].partition("{quote}")
+            head = before.format(day=the_day, who=who, verb=verb)
+            line = join_runs(_cap(head), draft.quote_runs(), after)
+        runs = join_runs(runs, "\n", line, " ", draft.link)
+    return runs
+
+
 def no_text_label(lang: str) -> str:
-    return _NO_TEXT[_lang(lang)]
+    return texts.NO_TEXT[_lang(lang)]

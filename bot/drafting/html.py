@@ -245,7 +245,7 @@ class Button:
 _BUTTON_LABELS: dict[str, dict[str, str]] = {
     "full": {"en": "Full text", "uk": "Повний текст", "ru": "Полный текст"},
     "mute": {"en": "Mute this source", "uk": "Вимкнути це джерело", "ru": "Отключить источник"},
-    "rel": {"en": "Related posts", "uk": "Схожі дописи", "ru": "Похожие посты"},
+    "rel": {"en": "Earlier posts", "uk": "Раніше", "ru": "Ранее"},
 }
 
 

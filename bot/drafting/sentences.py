@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -147,6 +147,60 @@ _ABBREVIATIONS = frozenset(
     ]
 )
 
+# Abbreviations that end a sentence as often as not ("5 млн грн." / "5 млн грн. з бюджету"):
+# a full stop after one ends the sentence only before a capitalised word.
+_SOFT_ABBREVIATIONS = frozenset(
+    [
+        # units and currencies
+        "тис",
+        "млн",
+        "млрд",
+        "трлн",
+        "грн",
+        "дол",
+        "долл",
+        "коп",
+        "руб",
+        "тыс",
+        "євр",
+        "шт",
+        "bn",
+        "mln",
+        "m",
+        # months, uk
+        "січ",
+        "лют",
+        "берез",
+        "бер",
+        "квіт",
+        "трав",
+        "черв",
+        "лип",
+        "серп",
+        "вер",
+        "верес",
+        "жовт",
+        "лист",
+        "груд",
+        # months, ru
+        "янв",
+        "фев",
+        "февр",
+        "мар",
+        "апр",
+        "июн",
+        "июл",
+        "авг",
+        "сен",
+        "сент",
+        "окт",
+        "нояб",
+        "ноя",
+        "дек",
+    ]
+)
+_YEAR_MARKS = frozenset(["р", "рр", "г", "гг"])
+
 # A phrase cannot end on these, so an emoji right after one is inside the sentence.
 _FUNCTION_WORDS = frozenset(
     [
@@ -239,7 +293,7 @@ def _is_pictographic(ch: str) -> bool:
     )
 
 
-def _is_emoji_part(ch: str) -> bool:
+def is_emoji_part(ch: str) -> bool:
     """Pictographs and the code points that glue them (ZWJ, variation selectors, skin tones)."""
     cp = ord(ch)
     return (
@@ -259,6 +313,8 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     if m is None:
         return False
     word = m.group(1)
+    if _is_soft(text, m.start(), word):
+        return not _capitalised_word_at(text, dot + 1)
     if len(word) == 1:
         return True  # an initial (Т. Шевченко, J. Smith) or a one-letter abbreviation (м., с.)
     folded = word.casefold()
@@ -268,6 +324,26 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     if len(parts) > 1 and all(len(p) <= 2 for p in parts):
         return True  # U.S., т.зв, В.о.: dotted acronyms
     return parts[-1] in _ABBREVIATIONS and len(parts) > 1
+
+
+def _is_soft(text: str, start: int, word: str) -> bool:
+    """A unit, currency or month abbreviation, or a year marker after a number ("2025 р."):
+    these end sentences as often as not, so only the next word decides."""
+    folded = word.casefold()
+    if folded in _SOFT_ABBREVIATIONS:
+        return True
+    before = text[max(0, start - 3) : start]
+    return folded in _YEAR_MARKS and re.search(r"\d\s?$", before) is not None
+
+
+def _capitalised_word_at(text: str, i: int) -> bool:
+    """True if a capitalised word (not an ALL-CAPS acronym, not a number) follows `i`, which is
+    what a new sentence after "млн дол." or "15 груд." looks like ("…дол. США" is not one)."""
+    m = re.compile(r"[ \t\u00a0]+([^\W\d_])([^\W\d_]?)").match(text, i)
+    if m is None:
+        return False
+    first, second = m.group(1), m.group(2)
+    return first.isupper() and (not second or second.islower())
 
 
 def _quote_delta(text: str, i: int, depth: int) -> int:
@@ -327,10 +403,10 @@ def split_sentences(text: str) -> list[Sentence]:
             depth = max(0, depth + delta)
             i += 1
             continue
-        if ch in _TERMINALS or _is_emoji_part(ch):
+        if ch in _TERMINALS or is_emoji_part(ch):
             j = i
             emoji_only = ch not in _TERMINALS
-            while j < n and (text[j] in _TERMINALS or _is_emoji_part(text[j])):
+            while j < n and (text[j] in _TERMINALS or is_emoji_part(text[j])):
                 emoji_only = emoji_only and text[j] not in _TERMINALS
                 j += 1
             # Closing quotes and brackets belong to the sentence they end.
@@ -343,8 +419,8 @@ def split_sentences(text: str) -> list[Sentence]:
             # Emoji that trail the punctuation stay with the sentence too.
             while (
                 j < n
-                and (_is_emoji_part(text[j]) or text[j] in " \t\u00a0")
-                and (_is_emoji_part(text[j]) or (j + 1 < n and _is_emoji_part(text[j + 1])))
+                and (is_emoji_part(text[j]) or text[j] in " \t\u00a0")
+                and (is_emoji_part(text[j]) or (j + 1 < n and is_emoji_part(text[j + 1])))
             ):
                 j += 1
             k = j
@@ -373,7 +449,7 @@ def _emoji_can_end(text: str, i: int) -> bool:
     """An emoji with no punctuation ends a sentence only after a finished word and a space
     ("Ми вистояли 🇺🇦 Дякую всім"), not in the middle of a phrase ("з 🇺🇸 США")."""
     k = i - 1
-    while k >= 0 and _is_emoji_part(text[k]):
+    while k >= 0 and is_emoji_part(text[k]):
         k -= 1
     if k < 1 or not text[k].isspace():
         return False
@@ -428,83 +504,129 @@ def choose_quote(
     spans: Iterable[SpanLike] = (),
     *,
     max_chars: int = 600,
-    min_words: int = 5,
+    focus: Iterable[SpanLike] = (),
 ) -> tuple[int, int] | None:
     """(start, end) of the sentence(s) to quote: `text[start:end]` verbatim.
 
-    With spans: the sentence holding the most distinct matched words (earliest on a tie), then
-    neighbouring sentences of the same paragraph that also hold matches while the quote stays
-    under `max_chars`. Without spans: the first sentence with at least `min_words` words, joined
-    by the next one of its paragraph when it is short. Never cuts a sentence, so a single giant
-    sentence is returned whole. None for a text with no sentence at all (empty, or a bare photo).
+    `spans` are where the rule that fired matched (offsets into `text`; a span's `term`, when it
+    has one, is the rule's term, so five forms of one name count once). Each sentence scores ten
+    points per distinct term it holds plus its substance (figures, length; datelines, greetings,
+    headings, link tails and name-only sentences lose); the best wins, earliest on a tie. The
+    neighbours of its paragraph join while they hold terms too, and the next one joins when it
+    carries the figure the chosen sentence lacks, as long as the quote stays under `max_chars`.
+    A sentence touching `focus` (what an edit changed) wins over any other. Never cuts a
+    sentence. None for a text with no sentence (empty, or a bare photo).
     """
     sentences = split_sentences(text)
     if not sentences:
         return None
-    marks = sorted({(s.start, s.end) for s in spans if 0 <= s.start < s.end <= len(text)})
-    if marks:
-        return _by_spans(text, sentences, marks, max_chars)
-    return _opening(text, sentences, max_chars, min_words)
+    marks = sorted(
+        {
+            (s.start, s.end, getattr(s, "term", None) or text[s.start : s.end].casefold())
+            for s in spans
+            if 0 <= s.start < s.end <= len(text)
+        }
+    )
 
+    def terms(s: Sentence) -> set[str]:
+        return {t for a, b, t in marks if a < s.end and b > s.start}
 
-def _by_spans(
-    text: str, sentences: Sequence[Sentence], marks: Sequence[tuple[int, int]], max_chars: int
-) -> tuple[int, int]:
-    def hits(s: Sentence) -> set[str]:
-        return {text[a:b].casefold() for a, b in marks if a < s.end and b > s.start}
+    changed = [(f.start, f.end) for f in focus]
 
-    scored = [(len(hits(s)), -idx) for idx, s in enumerate(sentences)]
-    best_score, neg_idx = max(scored)
-    if best_score == 0:
-        return _opening(text, sentences, max_chars, 5)
+    def touched(s: Sentence) -> bool:
+        return any(a < s.end and b > s.start for a, b in changed)
+
+    scored = [
+        (100 * touched(s) + len(terms(s)) * 10 + _substance(text, s), -idx)
+        for idx, s in enumerate(sentences)
+    ]
+    _, neg_idx = max(scored)
     lo = hi = -neg_idx
     para = _paragraph_of(text, sentences[lo])
 
     def fits(a: int, b: int) -> bool:
         return sentences[b].end - sentences[a].start <= max_chars
 
+    def joinable(k: int) -> bool:
+        if not 0 <= k < len(sentences):
+            return False
+        return para[0] <= sentences[k].start and sentences[k].end <= para[1]
+
+    def useful(k: int) -> bool:
+        return bool(terms(sentences[k])) and _substance(text, sentences[k]) > 0
+
     while True:
         grown = False
-        if (
-            hi + 1 < len(sentences)
-            and sentences[hi + 1].end <= para[1]
-            and hits(sentences[hi + 1])
-            and fits(lo, hi + 1)
-        ):
+        # A neighbour joins for the rule's words only if it says something too: "Дякую
+        # Туреччині за підтримку" holds a name and adds nothing.
+        if joinable(hi + 1) and useful(hi + 1) and fits(lo, hi + 1):
             hi += 1
             grown = True
-        if (
-            lo > 0
-            and sentences[lo - 1].start >= para[0]
-            and hits(sentences[lo - 1])
-            and fits(lo - 1, hi)
-        ):
+        if joinable(lo - 1) and useful(lo - 1) and fits(lo - 1, hi):
             lo -= 1
             grown = True
         if not grown:
             break
+    quoted = text[sentences[lo].start : sentences[hi].end]
+    if not has_figure(quoted) and joinable(hi + 1) and fits(lo, hi + 1):
+        nxt = sentences[hi + 1].text(text)
+        if has_figure(nxt) and _substance(text, sentences[hi + 1]) > 0:
+            hi += 1
     return sentences[lo].start, sentences[hi].end
 
 
-def _words(s: str) -> int:
-    return len(re.findall(r"[^\W_]+", s))
+# -- quote choice by substance --------------------------------------------------------------
+
+_TIME_OR_DATE = re.compile(
+    r"\b\d{1,2}[:.]\d{2}(?:[.]\d{2,4})?\b|\b\d{1,2}[./]\d{1,2}[./]\d{2,4}\b"
+)
+_FIGURE = re.compile(r"\d")
+_DATELINE = re.compile(
+    r"(станом на|по состоянию на|as of|оперативна інформація|оперативная информация)",
+    re.IGNORECASE,
+)
+_GREETING = re.compile(
+    r"^\W*(доброго (ранку|дня|вечора)|добрий (день|вечір|ранок)|добрий|шановн|дорогі|друзі|"
+    r"вітаю|привіт|доброе утро|добрый (день|вечер)|доброго утра|уважаем|дорогие|друзья|"
+    r"good (morning|afternoon|evening)|dear|hello)",
+    re.IGNORECASE,
+)
+_THANKS = re.compile(r"^\W*(дякую|дякуємо|спасибо|благодарю|благодарим|thank)", re.IGNORECASE)
+_LINK_TAIL = re.compile(
+    r"(https?://|t\.me/|www\.|^\W*(детальніше|докладніше|більше|подробнее|читайте|дивіться|"
+    r"смотрите|read more|more|details|watch)\b)",
+    re.IGNORECASE,
+)
+_WORD = re.compile(r"[^\W\d_][^\W_]*(?:['’ʼ-][^\W\d_]+)*")
 
 
-def _opening(
-    text: str, sentences: Sequence[Sentence], max_chars: int, min_words: int
-) -> tuple[int, int]:
-    first = next((s for s in sentences if _words(s.text(text)) >= min_words), sentences[0])
-    idx = sentences.index(first)
-    end = first.end
-    para_end = _paragraph_of(text, first)[1]
-    # A short opener ("Коротко про головне.") says little on its own; take the next sentence of
-    # the same paragraph with it while the quote stays readable.
-    while (
-        end - first.start < 120
-        and idx + 1 < len(sentences)
-        and sentences[idx + 1].end <= para_end
-        and sentences[idx + 1].end - first.start <= max_chars
-    ):
-        idx += 1
-        end = sentences[idx].end
-    return first.start, end
+def has_figure(sentence: str) -> bool:
+    """A number that is news (40 prisoners, 156 clashes), not a clock time or a date."""
+    return _FIGURE.search(_TIME_OR_DATE.sub(" ", sentence)) is not None
+
+
+def _substance(text: str, s: Sentence) -> float:
+    """How much a sentence says on its own: figures and length up, datelines, greetings,
+    headings, link tails and name-only sentences down."""
+    body = s.text(text)
+    words = _WORD.findall(body)
+    score = min(len(words), 25) / 5
+    if has_figure(body):
+        score += 4
+    if _DATELINE.search(body):
+        score -= 12
+    if _GREETING.search(body):
+        score -= 12
+    if _THANKS.search(body):
+        score -= 6
+    if _LINK_TAIL.search(body) or body.rstrip().endswith(":"):
+        score -= 12
+    line_end = text.find("\n", s.end)
+    own_line = (s.start == 0 or text[s.start - 1] == "\n") and (line_end in (-1, s.end))
+    if own_line and body[-1:] not in _TERMINALS and len(words) < 14:
+        score -= 8  # a heading
+    rest = words[1:]  # the first word is capitalised anyway
+    capitals = sum(1 for w in rest if w[0].isupper())
+    if rest and len(words) <= 6 and capitals * 2 >= len(rest):
+        score -= 6  # a name, a signature, a place
+    return score

@@ -21,6 +21,7 @@ from aiogram.types import CallbackQuery, ErrorEvent, Message
 
 from bot.delivery.digest import DigestJobs
 from bot.desk.desk import RANK, Desk, Follower
+from bot.desk.glossary_file import GlossaryWatch
 from bot.handlers.access import MinRole, RoleMiddleware, stranger_router
 from bot.handlers.admin import admin_router
 from bot.handlers.archive import PageStore, archive_router
@@ -128,6 +129,8 @@ def build_dispatcher(
         listener=listener,
         pages=PageStore(),
         status=status,
+        style=settings.drafts.house_style(),
+        glossary=GlossaryWatch(settings.drafts.glossary),
     )
     middleware = RoleMiddleware()
     dp.message.outer_middleware(middleware)

@@ -11,6 +11,7 @@ import re
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
@@ -24,9 +25,12 @@ from aiogram.types import (
 )
 
 from bot.desk.desk import clip
+from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.search import QueryError, SearchPage, search_posts
+from bot.drafting.draft import background_runs
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import Run, escape, join_runs
+from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.handlers.access import MinRole
 from bot.handlers.common import (
     NO_PREVIEW,
@@ -36,7 +40,12 @@ from bot.handlers.common import (
     reply_target,
     send_runs,
 )
-from bot.ingest.origins import compose_with_origin
+from bot.ingest.origins import (
+    alert_context,
+    best_rule_context,
+    compose_with_origin,
+    earlier_posts,
+)
 from bot.matching import RuleSyntaxError
 from storage.models import Person, StoredPost
 from storage.records import SourceError, parse_permalink
@@ -241,7 +250,14 @@ def archive_router() -> Router:
             )
 
     @router.message(Command("post"))
-    async def post(message: Message, command: CommandObject, person: Person, store: Store) -> None:
+    async def post(
+        message: Message,
+        command: CommandObject,
+        person: Person,
+        store: Store,
+        style: HouseStyle,
+        glossary: GlossaryWatch,
+    ) -> None:
         arg = (command.args or "").strip()
         if not arg:
             await answer_usage(message, "post")
@@ -256,7 +272,16 @@ def archive_router() -> Router:
             await answer_error(message, f"no stored post at https://t.me/{channel}/{message_id}")
             return
         assert message.bot is not None
-        await send_post(message.bot, message.chat.id, person, store, stored, versions=True)
+        await send_post(
+            message.bot,
+            message.chat.id,
+            person,
+            store,
+            stored,
+            versions=True,
+            style=style,
+            glossary=glossary,
+        )
 
     @router.message(Command("export"))
     async def export(
@@ -283,47 +308,42 @@ def archive_router() -> Router:
         await message.answer_document(BufferedInputFile(json_bytes, "wirewatch-export.json"))
 
     @router.callback_query(lambda q: (q.data or "").startswith("full:"))
-    async def full(query: CallbackQuery, person: Person, store: Store) -> None:
+    async def full(
+        query: CallbackQuery,
+        person: Person,
+        store: Store,
+        style: HouseStyle,
+        glossary: GlossaryWatch,
+    ) -> None:
         stored = await _post_from(query, store)
         if stored is None:
             return
         await query.answer()
         bot, chat_id = reply_target(query)
-        await send_post(bot, chat_id, person, store, stored, versions=False)
+        await send_post(
+            bot, chat_id, person, store, stored, versions=False, style=style, glossary=glossary
+        )
 
     @router.callback_query(lambda q: (q.data or "").startswith("rel:"))
-    async def related(query: CallbackQuery, person: Person, store: Store) -> None:
+    async def related(
+        query: CallbackQuery, person: Person, store: Store, style: HouseStyle
+    ) -> None:
         stored = await _post_from(query, store)
         if stored is None:
             return
-        q = related_query(stored)
-        hits = []
-        if q is not None:
-            try:
-                page = await search_posts(store, q, zone=_zone(person), limit=PAGE_SIZE + 1)
-            except (QueryError, RuleSyntaxError) as exc:
-                log.info("related posts for %s: %s", stored.id, exc)
-            else:
-                hits = [h for h in page.hits if h.post.id != stored.id][:PAGE_SIZE]
+        # Background, looking back: older posts matching the rule the alert fired on (or, for
+        # a post nobody was alerted about, the desk rule it matches; else its longest words).
+        ctx = await alert_context(store, stored, person.id)
+        if ctx.rule is None:
+            ctx = await best_rule_context(store, stored)
+        q = ctx.rule.query if ctx.rule is not None else related_query(stored)
+        items = await earlier_posts(store, stored, q, limit=PAGE_SIZE)
         await query.answer()
         bot, chat_id = reply_target(query)
-        if not hits:
-            await bot.send_message(chat_id, "No related posts found.")
+        if not items:
+            await bot.send_message(chat_id, "No earlier posts on this topic.")
             return
-        runs: list[Run] = [Run("Related posts", "b")]
-        zone = _zone(person)
-        for h in hits:
-            when = h.post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-            who = await _who(store, h.post, person.lang)
-            runs = join_runs(
-                runs,
-                "\n\n",
-                [Run(f"{who} · {when}", "b")],
-                "\n",
-                snippet(h.post.text, h.spans, width=160),
-                "\n",
-                h.post.permalink,
-            )
+        runs = background_runs(items, person.lang, person.tz, now=datetime.now(UTC), style=style)
         await send_runs(bot, chat_id, runs)
 
     return router
@@ -351,9 +371,18 @@ async def _post_from(query: CallbackQuery, store: Store) -> StoredPost | None:
 
 
 async def send_post(
-    bot: Bot, chat_id: int, person: Person, store: Store, post: StoredPost, *, versions: bool
+    bot: Bot,
+    chat_id: int,
+    person: Person,
+    store: Store,
+    post: StoredPost,
+    *,
+    versions: bool,
+    style: HouseStyle = DEFAULT_STYLE,
+    glossary: GlossaryWatch | None = None,
 ) -> None:
-    """The whole post (every version when asked), then its draft ready to paste."""
+    """The whole post (every version when asked), then its draft ready to paste: quoted as the
+    person's alert about it was, by the rule that fired."""
     zone = _zone(person)
     src = await store.sources.get(post.source_id)
     when = post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -378,5 +407,17 @@ async def send_post(
     await send_runs(bot, chat_id, runs)
     if not post.text.strip():
         return
-    draft = await compose_with_origin(store, "new", post, src, lang=person.lang, tz=person.tz)
+    ctx = await alert_context(store, post, person.id)
+    names = [f.entry for f in glossary.current().find(post.text)] if glossary else []
+    draft = await compose_with_origin(
+        store,
+        "new",
+        post,
+        src,
+        lang=person.lang,
+        tz=person.tz,
+        spans=ctx.spans,
+        style=style,
+        glossary=names,
+    )
     await send_runs(bot, chat_id, join_runs([Run("📝 Draft", "b")], "\n", draft["plain"]))

@@ -3,15 +3,21 @@ original is stored too, when the original was posted (the time a journalist cite
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from bot.desk.search import QueryError, search_posts
 from bot.drafting.alert import Kind, compose_alert
-from bot.drafting.draft import origin_of
-from storage.models import Source, StoredPost
+from bot.drafting.draft import Earlier, origin_of
+from bot.matching import RuleSyntaxError, Span, match_rule, rule_from_json
+from storage.models import Rule, Source, StoredPost, to_ts
 from storage.records import SourceError, parse_permalink
 from storage.store import Store
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,3 +66,79 @@ async def compose_with_origin(
         now=datetime.now(UTC),
         **extra,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class AlertContext:
+    """Which rule an alert about a post fired on and where it matches the post's current text,
+    so "Full text", /post and `wirewatch draft` quote what the alert quoted."""
+
+    spans: tuple[Span, ...] = ()
+    rule: Rule | None = None
+
+
+async def alert_context(store: Store, post: StoredPost, person_id: int | None) -> AlertContext:
+    if person_id is None:
+        return AlertContext()
+    alert = await store.alerts.original_for(post.id, person_id)
+    if alert is None:
+        return AlertContext()
+    rule = await store.rules.get(alert.rule_id) if alert.rule_id is not None else None
+    if rule is not None:
+        try:
+            match = match_rule(rule_from_json(rule.compiled), post.text, post.channel)
+        except (ValueError, KeyError, TypeError):
+            match = None
+        if match is not None:
+            return AlertContext(match.spans, rule)
+    if alert.spans is not None and alert.version == post.version:
+        # The rule is gone or no longer matches; the spans stored with the alert still point
+        # into this text.
+        return AlertContext(tuple(Span(a, b, t) for a, b, t in alert.spans), rule)
+    return AlertContext((), rule)
+
+
+async def best_rule_context(store: Store, post: StoredPost) -> AlertContext:
+    """The rule an alert about `post` would fire on for the desk: the highest-priority active
+    desk rule that matches it (a personal rule when no desk rule does), and where it matches."""
+    best: tuple[tuple[int, int, int], AlertContext] | None = None
+    for rule in await store.rules.list(active_only=True):
+        try:
+            match = match_rule(rule_from_json(rule.compiled), post.text, post.channel)
+        except (ValueError, KeyError, TypeError):
+            continue
+        if match is None:
+            continue
+        rank = (int(rule.owner_id is None), rule.priority, -rule.id)
+        if best is None or rank > best[0]:
+            best = (rank, AlertContext(match.spans, rule))
+    return best[1] if best is not None else AlertContext()
+
+
+async def earlier_posts(
+    store: Store, post: StoredPost, query: str | None, *, limit: int = 3
+) -> list[Earlier]:
+    """Up to `limit` stored posts older than `post` that match `query` (the rule's), any
+    source, newest first: the background a story adds ("Earlier, on December 11, …")."""
+    if not query or limit < 1:
+        return []
+    try:
+        page = await search_posts(
+            store,
+            query,
+            zone=ZoneInfo("UTC"),
+            limit=limit + 2,
+            before=(to_ts(post.date) or 0, post.id),
+        )
+    except (QueryError, RuleSyntaxError) as exc:
+        log.info("no background for post %s: %s", post.id, exc)
+        return []
+    out: list[Earlier] = []
+    for hit in page.hits:
+        if hit.post.id == post.id or hit.post.deleted_at is not None:
+            continue
+        source = await store.sources.get(hit.post.source_id)
+        out.append(Earlier(hit.post, source, hit.spans))
+        if len(out) == limit:
+            break
+    return out

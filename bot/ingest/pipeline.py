@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
+from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.quiet import in_quiet_hours
-from bot.ingest.origins import compose_with_origin
+from bot.drafting.draft import Earlier
+from bot.drafting.style import DEFAULT_STYLE, HouseStyle
+from bot.ingest.origins import compose_with_origin, earlier_posts
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
 from storage.db import now
 from storage.models import Person, Rule, Source, StoredPost, to_ts
@@ -56,10 +59,20 @@ class Pipeline:
         *,
         alert: bool = True,
         on_enqueue: Callable[[], None] | None = None,
+        style: HouseStyle = DEFAULT_STYLE,
+        thread_window: timedelta = timedelta(hours=6),
+        background: int = 3,
+        glossary: GlossaryWatch | None = None,
     ) -> None:
         self.store = store
         self.alert = alert  # False for back-fills: store and index, tell nobody
         self.on_enqueue = on_enqueue
+        self.style = style  # the desk's house style for drafts
+        # A post from the same source matching the same rule this soon after an alert is a
+        # follow-up: it replies to that alert with an update paragraph.
+        self.thread_window = thread_window
+        self.background = background  # older posts a new alert lists under "Earlier:"
+        self.glossary = glossary or GlossaryWatch(None)
         self._rules = _Rules()
 
     # -- rules -----------------------------------------------------------------------------
@@ -302,15 +315,25 @@ class Pipeline:
                 person = await self._follow_up_to(original.person_id, src)
                 if person is None:
                     continue
+                # The rule the alert fired on, where it matches the new text.
+                rule_spans = spans.for_rule(original.rule_id)
                 payload = await self._compose(
                     "edit",
                     stored,
                     src,
                     person,
-                    spans=spans.for_person(person.id),
+                    spans=rule_spans,
                     previous_text=existing.text,
                 )
-                if await self._enqueue(person, stored, "edit", payload, None, original.id):
+                if await self._enqueue(
+                    person,
+                    stored,
+                    "edit",
+                    payload,
+                    original.rule_id,
+                    original.id,
+                    spans=rule_spans,
+                ):
                     res.alerts += 1
         # An edit can make a post match for people who were not alerted before.
         res.alerts += await self._alert_new(
@@ -355,12 +378,11 @@ class Pipeline:
 
     def _matches(self, analysis: Any, src: Source) -> tuple[list[RuleMatch], _SpanMap]:
         matches = self._rules.matcher.match(analysis, src.username)
-        by_owner: dict[int | None, list[Span]] = {}
+        by_rule: dict[int, tuple[Span, ...]] = {}
         for m in matches:
-            rule = self._rules.by_id.get(m.rule_id)
-            if rule is not None:
-                by_owner.setdefault(rule.owner_id, []).extend(m.spans)
-        return matches, _SpanMap(by_owner)
+            if m.rule_id in self._rules.by_id:
+                by_rule[m.rule_id] = tuple(sorted(set(m.spans), key=lambda s: (s.start, s.end)))
+        return matches, _SpanMap(by_rule)
 
     async def _alert_new(
         self,
@@ -393,21 +415,65 @@ class Pipeline:
         if desk_rule is None and not personal:
             return 0
         count = 0
-        # A desk rule alerts everyone with the same draft, up to language, zone and spans:
+        # A desk rule alerts everyone with the same draft, up to language, zone and rule:
         # compose each distinct one once (a desk of 50 would otherwise cost 50 compositions).
-        drafts: dict[tuple[str, str, tuple[Span, ...]], dict[str, Any]] = {}
+        drafts: dict[tuple[str, str, int], dict[str, Any]] = {}
+        backgrounds: dict[int, list[Earlier]] = {}
+        names = [f.entry for f in self.glossary.current().find(analysis)]
+        since = to_ts(post.date - self.thread_window) or 0
         for person in await self.store.people.recipients(src.id):
             if person.id in skip:
                 continue
             rule = personal.get(person.id) or desk_rule
             if rule is None:
                 continue
-            person_spans = spans.for_person(person.id)
-            key = (person.lang, person.tz, person_spans)
-            if key not in drafts:
-                drafts[key] = await self._compose("new", post, src, person, spans=person_spans)
-            payload = drafts[key]
-            if await self._enqueue(person, post, "new", payload, rule.id, None, version):
+            # The quote is chosen by where THIS rule matched: names and places that other
+            # rules look for must not outvote the story's own words.
+            rule_spans = spans.for_rule(rule.id)
+            if rule.id not in backgrounds:
+                backgrounds[rule.id] = await earlier_posts(
+                    self.store, post, rule.query, limit=self.background
+                )
+            earlier = backgrounds[rule.id]
+            head = await self.store.alerts.thread_head(
+                person_id=person.id,
+                rule_id=rule.id,
+                source_id=src.id,
+                since=since,
+                before=to_ts(post.date) or 0,
+            )
+            if head is not None and head.post_id != post.id:
+                # A follow-up on the same story: a reply with a ready update paragraph.
+                payload = await self._compose(
+                    "new",
+                    post,
+                    src,
+                    person,
+                    spans=rule_spans,
+                    rule=rule.query,
+                    update=True,
+                    background=earlier,
+                    glossary=names,
+                )
+            else:
+                head = None
+                key = (person.lang, person.tz, rule.id)
+                if key not in drafts:
+                    drafts[key] = await self._compose(
+                        "new",
+                        post,
+                        src,
+                        person,
+                        spans=rule_spans,
+                        rule=rule.query,
+                        background=earlier,
+                        glossary=names,
+                    )
+                payload = drafts[key]
+            reply_to = head.id if head is not None else None
+            if await self._enqueue(
+                person, post, "new", payload, rule.id, reply_to, version, spans=rule_spans
+            ):
                 count += 1
         return count
 
@@ -450,6 +516,7 @@ class Pipeline:
             src,
             lang=person.lang,
             tz=person.tz,
+            style=self.style,
             **extra,
         )
 
@@ -462,8 +529,11 @@ class Pipeline:
         rule_id: int | None,
         reply_to: int | None,
         version: int | None = None,
+        *,
+        spans: Sequence[Span] | None = None,
     ) -> bool:
         alert_id = await self.store.alerts.enqueue(
+            spans=None if spans is None else [(s.start, s.end, s.term) for s in spans],
             person_id=person.id,
             post_id=post.id,
             kind=kind,
@@ -480,14 +550,13 @@ class Pipeline:
 
 @dataclass(frozen=True, slots=True)
 class _SpanMap:
-    """Matched spans by rule owner (None = desk rules)."""
+    """Where each rule that matched a post matched it."""
 
-    by_owner: dict[int | None, list[Span]]
+    by_rule: dict[int, tuple[Span, ...]] = field(default_factory=dict)
 
-    def for_person(self, person_id: int) -> tuple[Span, ...]:
-        """What a person's draft highlights: the desk's matches and their own rules' matches."""
-        spans = self.by_owner.get(None, []) + self.by_owner.get(person_id, [])
-        return tuple(sorted(set(spans), key=lambda s: (s.start, s.end)))
+    def for_rule(self, rule_id: int | None) -> tuple[Span, ...]:
+        """Where one rule matched (empty when it no longer does)."""
+        return self.by_rule.get(rule_id, ()) if rule_id is not None else ()
 
 
 def _chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:

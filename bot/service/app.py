@@ -35,6 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.desk.glossary_file import GlossaryWatch
 from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.service.health import HealthServer, Metrics
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
@@ -172,7 +173,14 @@ class App:
         log.info("database %s open", settings.db)
         if settings.telegram.sources_file is not None:
             await self._apply_sources_file(settings.telegram.sources_file)
-        self.pipeline = Pipeline(store, on_enqueue=self._on_enqueue)
+        self.pipeline = Pipeline(
+            store,
+            on_enqueue=self._on_enqueue,
+            style=settings.drafts.house_style(),
+            thread_window=settings.drafts.thread_window,
+            background=settings.drafts.background,
+            glossary=GlossaryWatch(settings.drafts.glossary),
+        )
         await self.pipeline.refresh_rules()
 
         self._build_bot()

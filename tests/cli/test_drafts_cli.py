@@ -72,8 +72,7 @@ def test_draft_prints_the_paste_ready_text(db: Path, capsys: pytest.CaptureFixtu
     assert code == 0
     assert out == (
         "Міністерка енергетики Ірина Стельмах повідомила у Telegram: "
-        "«Провела зустріч із партнерами щодо захисту енергетики. Домовилися про нові поставки "
-        "обладнання <до зими> & ремонт підстанцій.»\n"
+        "«Домовилися про нові поставки обладнання <до зими> & ремонт підстанцій».\n"
         "07:40, 18 листопада · https://t.me/stelmakh_demo/2761\n"
         "Фото: t.me/stelmakh_demo\n"
     )
@@ -98,12 +97,28 @@ def test_draft_json_in_another_zone_and_language(
     data = json.loads(capsys.readouterr().out)
     assert code == 0
     assert data["lead"] == "Iryna Stelmakh, Minister of Energy, said on Telegram"
-    assert data["when"] == "00:40, 18 November"
+    assert data["when"] == "12:40 a.m. (7:40 a.m. Kyiv time), Nov. 18"
     assert data["permalink"] == "https://t.me/stelmakh_demo/2761"
     assert data["credit"] == "Photo: t.me/stelmakh_demo"
     assert TEXT[data["quote_start"] : data["quote_end"]] == data["quote"]
     assert "&lt;до зими&gt; &amp;" in data["messages"][0]["html"]
     assert data["plain"].splitlines()[0].endswith("“" + data["quote"] + "”")
+    assert data["quote_printed"] == "“" + data["quote"] + "”"
+
+
+def test_draft_quotes_as_an_alert_for_the_rule_would(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["draft", "https://t.me/stelmakh_demo/2761", "--db", str(db), "--json"]
+    assert main([*argv, "--rule", "захист енергетика"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["quote"] == "Провела зустріч із партнерами щодо захисту енергетики."
+    assert data["rule"] == "захист енергетика"
+    assert "<i>Правило: захист енергетика</i>" in data["messages"][-1]["html"]
+    assert main([*argv, "--rule", "підстанція"]) == 0
+    assert json.loads(capsys.readouterr().out)["quote"].startswith("Домовилися")
+    assert main([*argv, "--rule", "(("]) == 2
+    assert "--rule" in capsys.readouterr().err
 
 
 def test_forwarded_post_is_attributed_to_the_known_origin(

@@ -13,6 +13,7 @@ import pytest
 
 from bot.desk.sources_file import parse_sources
 from bot.drafting.alert import compose_alert
+from bot.drafting.draft import build_draft
 from bot.drafting.html import MESSAGE_LIMIT, utf16_len
 from bot.matching import Span, match_rule, parse_rule
 from sources.jsonl import parse_line
@@ -124,7 +125,7 @@ def test_new_alert_matches_the_contract() -> None:
     check_contract(payload)
     assert payload["plain"] == (
         "Секретарка РНБО Олена Гайова повідомила у Telegram: "
-        "«Ухвалено рішення про обмін полоненими найближчим часом.»\n"
+        "«Ухвалено рішення про обмін полоненими найближчим часом».\n"
         "18:08, 24 листопада · https://t.me/haiova_demo/900\n"
         "Фото: t.me/haiova_demo"
     )
@@ -134,7 +135,7 @@ def test_new_alert_matches_the_contract() -> None:
         ["full:41", "rel:41"],
         ["mute:3"],
     ]
-    assert [b["text"] for b in first["buttons"][0]] == ["Повний текст", "Схожі дописи"]
+    assert [b["text"] for b in first["buttons"][0]] == ["Повний текст", "Раніше"]
 
 
 def test_hostile_post_is_shown_as_text() -> None:
@@ -146,7 +147,8 @@ def test_hostile_post_is_shown_as_text() -> None:
     check_contract(payload)
     markup = payload["messages"][0]["html"]
     assert "<a " not in markup and "<script" not in markup and "<b>жирний" not in markup
-    assert text in visible(markup)  # every character shows, escaped, in the quote
+    # Every character shows, escaped, in the quote; emoji are house style's only cut.
+    assert text.replace(" 🇺🇦👩‍👩‍👧", "") in visible(markup)
 
 
 def test_long_post_alert_splits_and_deletion_keeps_all_text() -> None:
@@ -267,14 +269,27 @@ def test_every_demo_post_gets_a_verbatim_quote_and_a_permalink() -> None:
             payload = compose_alert("new", row, src, lang=lang, tz="Europe/Kyiv", spans=spans)
             check_contract(payload)
             first, meta = payload["plain"].splitlines()[:2]
-            if post.text.strip():
-                opening, closing = ("“", "”") if lang == "en" else ("«", "»")
-                quote = first[first.index(": " + opening) + 3 : -1]
-                assert first.endswith(closing)
-                assert quote in post.text
+            draft = build_draft(row, src, lang=lang, tz="Europe/Kyiv", spans=spans)
+            if draft.styled is not None:
+                assert draft.quote is not None and draft.quote in post.text
+                assert first.endswith(draft.styled.text)
+                assert_verbatim(draft.styled.text, draft.styled.origin, post.text)
                 if spans:
-                    assert any(quote.find(post.text[s.start : s.end]) >= 0 for s in spans)
+                    assert any(draft.quote.find(post.text[s.start : s.end]) >= 0 for s in spans)
             link = meta.split(" · ")[-1]
             assert PERMALINK.match(link), link
             if not post.forward_from:
                 assert link == f"https://t.me/{post.channel}/{post.message_id}"
+
+
+_MARKS = set('«»„“”‘’"')
+
+
+def assert_verbatim(printed: str, origin: tuple[int, ...], text: str) -> None:
+    """Every printed character is the post's own (a quotation mark may change kind); what we
+    added is marks and the final full stop only; nothing but emoji is left out."""
+    for ch, at in zip(printed, origin, strict=True):
+        if at < 0:
+            assert ch in _MARKS or ch == ".", (printed, ch)
+        elif ch != text[at]:
+            assert ch in _MARKS and text[at] in _MARKS, (printed, ch, text[at])

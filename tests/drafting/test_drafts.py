@@ -17,6 +17,7 @@ from bot.drafting.draft import (
     updated_line,
 )
 from bot.drafting.html import plain, to_html
+from bot.drafting.style import HouseStyle
 
 EVENING = datetime(2026, 11, 24, 16, 8, tzinfo=UTC)  # 18:08 in Kyiv (EET, UTC+2)
 
@@ -40,6 +41,7 @@ class FakeSource:
             "ru": "секретарь СНБО",
         }
     )
+    short_role: dict[str, str | None] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -118,13 +120,26 @@ def test_lead_falls_back_to_another_language_then_to_the_channel() -> None:
 def test_time_is_local_with_genitive_months() -> None:
     assert format_when(EVENING, "Europe/Kyiv", "uk") == "18:08, 24 листопада"
     assert format_when(EVENING, "Europe/Kyiv", "ru") == "18:08, 24 ноября"
-    assert format_when(EVENING, "Europe/Kyiv", "en") == "18:08, 24 November"
-    # The same instant is already the next day in Tokyo, and summer time shifts Kyiv.
-    assert format_when(EVENING, "Asia/Tokyo", "uk") == "01:08, 25 листопада"
+    # English newsrooms: a 12-hour clock and AP months (or full names, per desk).
+    assert format_when(EVENING, "Europe/Kyiv", "en") == "6:08 p.m., Nov. 24"
+    full = HouseStyle(en_months="full")
+    assert format_when(EVENING, "Europe/Kyiv", "en", style=full) == "6:08 p.m., November 24"
+    # The same instant is already the next day in Tokyo, and summer time shifts Kyiv; a reader
+    # outside Kyiv also gets the Kyiv time the story is told in.
+    assert format_when(EVENING, "Asia/Tokyo", "uk") == (
+        "01:08 (18:08 за київським часом), 25 листопада"
+    )
+    assert format_when(EVENING, "Europe/London", "en") == (
+        "4:08 p.m. (6:08 p.m. Kyiv time), Nov. 24"
+    )
     summer = datetime(2026, 7, 1, 5, 0, tzinfo=UTC)
     assert format_when(summer, "Europe/Kyiv", "uk") == "08:00, 1 липня"
+    assert format_when(summer, "Europe/Kyiv", "en") == "8:00 a.m., July 1"
     assert updated_line(summer, "Europe/Kyiv", "ru") == "Обновлено в 08:00"
-    assert updated_line(summer, "UTC", "en") == "Updated at 05:00"
+    assert updated_line(summer, "Europe/Kyiv", "en") == "Updated at 8:00 a.m."
+    # An edit of an old post says which day the edit was.
+    later = datetime(2026, 7, 3, 12, 0, tzinfo=UTC)
+    assert updated_line(summer, "Europe/Kyiv", "uk", now=later) == "Оновлено о 08:00, 1 липня"
 
 
 def test_photo_credit_only_for_visual_media() -> None:
@@ -144,7 +159,7 @@ def test_draft_plain_is_what_a_journalist_pastes() -> None:
     )
     assert draft.plain() == (
         "Секретар РНБО Іван Петренко повідомив у Telegram: "
-        "«Ухвалили рішення щодо посилення ППО Харкова.»\n"
+        "«Ухвалили рішення щодо посилення ППО Харкова».\n"
         "18:08, 24 листопада · https://t.me/petrenko_rnbo/321\n"
         "Фото: t.me/petrenko_rnbo"
     )
@@ -157,9 +172,8 @@ def test_draft_plain_is_what_a_journalist_pastes() -> None:
 def test_english_draft_keeps_the_quote_in_the_post_language() -> None:
     text = "Зустрівся з послом. Обговорили «зимовий пакет» допомоги."
     draft = build_draft(FakePost(text), FakeSource(), lang="en", tz="Europe/Kyiv")
-    assert draft.first_line().endswith(
-        ": “Зустрівся з послом. Обговорили «зимовий пакет» допомоги.”"
-    )
+    # Inner quotation marks become the English inner kind.
+    assert draft.first_line().endswith(": “Обговорили ‘зимовий пакет’ допомоги.”")
 
 
 def test_forward_is_attributed_to_its_origin() -> None:
@@ -199,7 +213,13 @@ def test_forward_is_attributed_to_its_origin() -> None:
 def test_post_without_text_still_drafts() -> None:
     draft = build_draft(FakePost("", media="photo"), FakeSource(), lang="uk", tz="Europe/Kyiv")
     assert draft.quote is None
-    assert draft.plain().splitlines()[0] == "Секретар РНБО Іван Петренко повідомив у Telegram."
+    assert draft.plain().splitlines()[0] == (
+        "Секретар РНБО Іван Петренко опублікував фото у Telegram."
+    )
+    en = build_draft(FakePost("🇺🇦", media="photo"), FakeSource(), lang="en", tz="Europe/Kyiv")
+    assert en.first_line().endswith(", posted a photo on Telegram.")
+    bare = build_draft(FakePost(""), FakeSource(gender="f"), lang="ru", tz="Europe/Kyiv")
+    assert bare.first_line() == "Секретарь СНБО Иван Петренко сообщила в Telegram."
 
 
 def test_word_diff_shows_changed_words_with_context() -> None:
@@ -237,6 +257,9 @@ def test_a_date_from_another_year_carries_the_year() -> None:
     same_year = datetime(2024, 12, 30, tzinfo=UTC)
     next_year = datetime(2025, 1, 2, tzinfo=UTC)
     assert format_when(moment, "Europe/Kyiv", "uk", now=same_year) == "11:00, 18 листопада"
-    assert format_when(moment, "Europe/Kyiv", "uk", now=next_year) == "11:00, 18 листопада 2024"
-    assert format_when(moment, "Europe/Kyiv", "en", now=next_year) == "11:00, 18 November 2024"
+    assert format_when(moment, "Europe/Kyiv", "uk", now=next_year) == (
+        "11:00, 18 листопада 2024 року"
+    )
+    assert format_when(moment, "Europe/Kyiv", "ru", now=next_year) == "11:00, 18 ноября 2024 года"
+    assert format_when(moment, "Europe/Kyiv", "en", now=next_year) == "11:00 a.m., Nov. 18, 2024"
     assert format_when(moment, "Europe/Kyiv", "uk") == "11:00, 18 листопада"  # no clock, no year

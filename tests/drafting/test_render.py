@@ -159,7 +159,7 @@ def test_buttons_fit_callback_limit_and_speak_the_language() -> None:
         "callback_data": "full:123",
     }
     assert button("mute", 9, "en").text == "Mute this source"
-    assert button("rel", 9, "ru").text == "Похожие посты"
+    assert button("rel", 9, "ru").text == "Ранее"
     assert len(button("rel", 2**62, "uk").callback_data.encode()) <= 64
     with pytest.raises(ValueError, match="64 bytes"):
         Button("x", "page:" + "я" * 40)

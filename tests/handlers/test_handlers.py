@@ -324,7 +324,7 @@ async def test_alert_buttons(tmp_path: Path) -> None:
         await desk.press(JOURNALIST, f"rel:{post.id}")
         await desk.api.wait_for(lambda a: len(a.sent_messages(JOURNALIST)) > before)
         related = desk.bot_messages(JOURNALIST)[-1].text or ""
-        assert related.startswith("Related posts") or related == "No related posts found."
+        assert related.startswith("Earlier:") or related == "No earlier posts on this topic."
         qid = await desk.press(JOURNALIST, f"mute:{post.source_id}")
         assert "Muted @grid_ministry_demo" in desk.api.callback_answers[qid]["text"]
         person = await desk.store.people.by_user_id(JOURNALIST)

@@ -1,0 +1,116 @@
+"""The glossary's TOML file: read (re-read when it changes), and edited by `wirewatch glossary`
+and the editors' /glossary command. The format is in `bot.drafting.glossary`."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+
+from bot.drafting.glossary import (
+    Entry,
+    Glossary,
+    GlossaryError,
+    dump_glossary,
+    make_entry,
+    parse_glossary,
+)
+
+log = logging.getLogger(__name__)
+
+
+def load_glossary(path: Path) -> Glossary:
+    """The glossary at `path`; empty when there is no file yet."""
+    try:
+        source = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return Glossary()
+    except OSError as exc:
+        raise GlossaryError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise GlossaryError(f"{path} is not UTF-8 text") from exc
+    try:
+        return parse_glossary(source)
+    except GlossaryError as exc:
+        raise GlossaryError(f"{path}: {exc}") from exc
+
+
+def save_glossary(path: Path, glossary: Glossary) -> None:
+    """Write the whole file at once (a reader never sees half of it)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".glossary-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write("# wirewatch glossary: people, places and institutions in uk/en/ru.\n")
+            fh.write(dump_glossary(glossary))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def find_entry(glossary: Glossary, name: str) -> Entry | None:
+    """The entry with `name` in any language (case and spacing aside)."""
+    key = _key(name)
+    for entry in glossary.entries:
+        if any(_key(v) == key for v in entry.names.values()):
+            return entry
+    return None
+
+
+def add_entry(
+    path: Path,
+    kind: str,
+    names: Mapping[str, str | None],
+    note: Mapping[str, str | None] | None = None,
+    aliases: list[str] | None = None,
+) -> tuple[Entry, bool]:
+    """Add an entry, or replace the one that shares a name with it; (entry, replaced)."""
+    glossary = load_glossary(path)
+    entry = make_entry(kind, names, note, aliases or ())
+    same = {_key(v) for v in entry.names.values()}
+    kept = [e for e in glossary.entries if not same & {_key(v) for v in e.names.values()}]
+    replaced = len(kept) != len(glossary.entries)
+    save_glossary(path, Glossary([*kept, entry]))
+    return entry, replaced
+
+
+def remove_entry(path: Path, name: str) -> Entry | None:
+    glossary = load_glossary(path)
+    entry = find_entry(glossary, name)
+    if entry is None:
+        return None
+    save_glossary(path, Glossary([e for e in glossary.entries if e is not entry]))
+    return entry
+
+
+class GlossaryWatch:
+    """The glossary as the pipeline uses it: re-read when the file changes; a file that
+    breaks keeps the last good glossary (and says so in the log) rather than stop alerts."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self._stamp: tuple[int, int] | None = None
+        self._glossary = Glossary()
+
+    def current(self) -> Glossary:
+        if self.path is None:
+            return self._glossary
+        try:
+            st = self.path.stat()
+            stamp = (st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = None
+        if stamp != self._stamp:
+            self._stamp = stamp
+            try:
+                self._glossary = load_glossary(self.path) if stamp else Glossary()
+            except GlossaryError as exc:
+                log.error("glossary not reloaded, keeping the previous one: %s", exc)
+        return self._glossary

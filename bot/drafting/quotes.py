@@ -1,0 +1,195 @@
+"""House style for a quote: the post's own words inside the marks a newsroom prints.
+
+Pure functions. The quote's words are never changed; what changes is what surrounds and marks
+them: emoji are dropped, quotation marks inside become the inner kind („…“ in uk/ru, ‘…’ in
+English), a post that is itself one quotation is not wrapped twice, the speaker's own
+"— наголосив X" tail is cut off (the lead names the speaker), and the full stop goes after the
+closing guillemet in uk/ru (inside the closing quote in English). Every character of the result
+remembers where it came from in the post, so matched words can still be highlighted.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.drafting.sentences import is_emoji_part
+
+# Outer and inner quotation marks per language.
+MARKS: dict[str, tuple[str, str, str, str]] = {
+    "uk": ("«", "»", "„", "“"),
+    "ru": ("«", "»", "„", "“"),
+    "en": ("“", "”", "‘", "’"),
+}
+
+# Speech verbs of a "— наголосив Умєров." tail, uk and ru, any gender or number.
+_SPEECH = (
+    r"(?:наголоси|зазначи|заяви|сказа|повідоми|підкресли|дода|запевни|розпові|відзначи|"
+    r"пояснив|поясни|наголошу|підкреслю|зазнача|"
+    r"подчеркну|отмети|заяви|сказа|сообщи|добави|уточни|рассказа|заверил|завери)"
+    r"\w{0,4}"
+)
+# ", — наголосив Умєров." or "», — наголосила вона." at the very end of the quote.
+_TAIL = re.compile(
+    r"(?:(?<=[»”\"])\s*,?|\s*,)\s*[—–]\s*(?P<verb>"
+    + _SPEECH
+    + r")(?:\s+[^.!?«»\n]{1,80})?[.!?]?\s*$",
+    re.IGNORECASE,
+)
+_PAIRS = {"«": "»", "„": "“", "“": "”", '"': '"', "‘": "’"}
+
+
+@dataclass(frozen=True, slots=True)
+class StyledQuote:
+    """`text` with `origin[i]` the offset in the post of `text[i]`, or -1 for a mark we added."""
+
+    text: str
+    origin: tuple[int, ...]
+    tail_verb: str | None  # the verb of a cut "— наголосив X" tail, as the post had it
+    tail_lang: str | None  # "uk" or "ru" when the quote's letters tell
+    after: str  # punctuation printed after the closing mark ("." in uk/ru), already in `text`
+
+
+def _strip_emoji(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    out: list[tuple[str, int]] = []
+    dropped = False  # an emoji went since the last character kept
+    for ch, at in chars:
+        if is_emoji_part(ch):
+            dropped = True
+            continue
+        if ch.isspace() and (not out or out[-1][0].isspace()):
+            continue  # no double space where an emoji stood
+        if dropped and ch in ".,!?;:…" and out and out[-1][0].isspace():
+            out.pop()  # "коридор 💪." -> "коридор."
+        dropped = dropped and ch.isspace()
+        out.append((ch, at))
+    while out and out[-1][0].isspace():
+        out.pop()
+    return out
+
+
+def _wrapped_whole(s: str) -> bool:
+    """True if the whole of `s` is one quotation: an opening mark at the start whose closing
+    mark is the last one ("«…»", "«…».", "\"…\"")."""
+    if len(s) < 2 or s[0] not in _PAIRS:
+        return False
+    close = _PAIRS[s[0]]
+    body = s.rstrip(".")
+    if not body.endswith(close) or len(body) < 2:
+        return False
+    depth = 0
+    inner = body[1:-1]
+    # An inner closing mark of the same kind before the end means two quotations, not one.
+    for ch in inner:
+        if ch == s[0] and s[0] != close:
+            depth += 1
+        elif ch == close:
+            if depth == 0:
+                return False
+            depth -= 1
+    return depth == 0
+
+
+def style_quote(post_text: str, start: int, end: int, lang: str) -> StyledQuote:
+    """`post_text[start:end]` as the draft prints it, marks included."""
+    left, right, inner_left, inner_right = MARKS.get(lang, MARKS["en"])
+    chars = _strip_emoji([(post_text[i], i) for i in range(start, end)])
+    s = "".join(c for c, _ in chars)
+    verb: str | None = None
+    m = _TAIL.search(s)
+    if m and m.start() > 0:
+        verb = m.group("verb")
+        chars = chars[: m.start()]
+        s = s[: m.start()]
+    if _wrapped_whole(s):
+        body_end = len(s.rstrip("."))
+        chars = chars[1 : body_end - 1]
+        s = s[1 : body_end - 1]
+    # Inner quotation marks become the inner kind.
+    out: list[tuple[str, int]] = []
+    depth = 0
+    for k, (ch, at) in enumerate(chars):
+        if ch in "«„" or (ch == "“" and lang == "en") or (ch == '"' and _opens(s, k)):
+            out.append((inner_left, at))
+            depth += 1
+        elif ch in "»”" or (ch == "“" and depth > 0) or (ch == '"' and depth > 0):
+            out.append((inner_right, at))
+            depth = max(0, depth - 1)
+        else:
+            out.append((ch, at))
+    text = "".join(c for c, _ in out)
+    origin = [a for _, a in out]
+    after = ""
+    if lang in ("uk", "ru"):
+        if text.endswith(".") and not text.endswith(".."):
+            text, origin = text[:-1], origin[:-1]
+        if not text.endswith(("!", "?", "…", "...")):
+            after = "."
+    elif not text.endswith((".", "!", "?", "…")):
+        text, origin = text + ".", [*origin, -1]
+    final = left + text + right + after
+    origin_all = (-1, *origin, -1, *([-1] * len(after)))
+    return StyledQuote(final, origin_all, verb, _letters_lang(post_text[start:end]), after)
+
+
+def _opens(s: str, k: int) -> bool:
+    before = s[k - 1] if k > 0 else " "
+    return before.isspace() or before in "([«„—–-:"
+
+
+_UK_ONLY = set("іїєґ")
+_RU_ONLY = set("ыэёъ")
+
+
+def _letters_lang(text: str) -> str | None:
+    letters = set(text.casefold())
+    if letters & _UK_ONLY:
+        return "uk"
+    if letters & _RU_ONLY:
+        return "ru"
+    return None
+
+
+def speaker_verb(verb: str | None, lang: str, post_lang: str | None) -> str | None:
+    """The tail's verb for a lead in `lang`: as the post has it when the post is in that
+    language (`post_lang`), in English from a small table ("stressed"); None otherwise, so the
+    lead says "said"."""
+    if not verb:
+        return None
+    folded = verb.casefold()
+    if lang in ("uk", "ru"):
+        return folded if post_lang == lang else None
+    for stem, english in _EN_VERBS:
+        if folded.startswith(stem):
+            return english
+    return None
+
+
+# Stems of uk/ru speech verbs and the English verb a lead uses for them.
+_EN_VERBS = (
+    ("наголос", "stressed"),
+    ("наголош", "stressed"),
+    ("підкресл", "stressed"),
+    ("подчеркн", "stressed"),
+    ("зазнач", "noted"),
+    ("отмет", "noted"),
+    ("відзнач", "noted"),
+    ("дода", "added"),
+    ("добав", "added"),
+    ("запевн", "assured"),
+    ("завер", "assured"),
+    ("поясн", "explained"),
+    ("уточн", "clarified"),
+)
+
+
+def post_language(text: str) -> str | None:
+    """ "uk" or "ru" when the letters tell, "en" for Latin-only text, else None."""
+    lang = _letters_lang(text)
+    if lang is not None:
+        return lang
+    if any("a" <= ch <= "z" for ch in text.casefold()) and not any(
+        "\u0400" <= ch <= "\u04ff" for ch in text
+    ):
+        return "en"
+    return None

@@ -1,0 +1,193 @@
+"""House style: the sentence splitter's abbreviations, quote typography, leads that agree.
+
+Every text here is written for these tests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.drafting.draft import attribution_lead, build_draft
+from bot.drafting.quotes import speaker_verb, style_quote
+from bot.drafting.sentences import choose_quote, split_sentences
+
+WHEN = datetime(2026, 1, 5, 16, 8, tzinfo=UTC)
+
+
+def texts(text: str) -> list[str]:
+    return [s.text(text) for s in split_sentences(text)]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "Уряд виділив 100 млн дол. США на відбудову шкіл. Кошти надійдуть до 15 груд. "
+            "2026 р. включно.",
+            [
+                "Уряд виділив 100 млн дол. США на відбудову шкіл.",
+                "Кошти надійдуть до 15 груд. 2026 р. включно.",
+            ],
+        ),
+        (
+            "Засідання перенесли на 3 лют. Президент підписав указ.",
+            ["Засідання перенесли на 3 лют.", "Президент підписав указ."],
+        ),
+        (
+            "Переговори відбулися 11 лист. 2025 р. у Женеві. У 2024 р. сторони не зустрічалися.",
+            [
+                "Переговори відбулися 11 лист. 2025 р. у Женеві.",
+                "У 2024 р. сторони не зустрічалися.",
+            ],
+        ),
+        (
+            "Встреча прошла 5 дек. 2025 г. в Анкаре. Стороны выделили 20 млрд руб. и 3 тыс. "
+            "единиц техники.",
+            [
+                "Встреча прошла 5 дек. 2025 г. в Анкаре.",
+                "Стороны выделили 20 млрд руб. и 3 тыс. единиц техники.",
+            ],
+        ),
+        # A unit that ends the sentence still ends it before a capitalised word.
+        (
+            "Обсяг допомоги — 5 млн грн. Кошти вже надійшли. Зібрали 40 тис. Дякуємо!",
+            ["Обсяг допомоги — 5 млн грн.", "Кошти вже надійшли.", "Зібрали 40 тис.", "Дякуємо!"],
+        ),
+        (
+            "Рішення ухвалили у 2025 р. Далі буде звіт.",
+            ["Рішення ухвалили у 2025 р.", "Далі буде звіт."],
+        ),
+    ],
+)
+def test_splitter_knows_months_currencies_years_and_acronyms(
+    text: str, expected: list[str]
+) -> None:
+    assert texts(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "printed", "verb"),
+    [
+        # The full stop goes after the closing guillemet in uk/ru, inside in English.
+        ("Переговорний процес триває.", "uk", "«Переговорний процес триває».", None),
+        ("Переговорний процес триває.", "en", "“Переговорний процес триває.”", None),
+        ("Чи буде обмін найближчим часом?", "ru", "«Чи буде обмін найближчим часом?»", None),
+        # A post that is itself a quotation is not wrapped twice; its speaker's tail goes.
+        (
+            "«Туреччина — важливий майданчик для діалогу», — наголосив секретар.",
+            "uk",
+            "«Туреччина — важливий майданчик для діалогу».",
+            "наголосив",
+        ),
+        (
+            "Робота триває у тісній координації, — зазначила вона.",
+            "uk",
+            "«Робота триває у тісній координації».",
+            "зазначила",
+        ),
+        # Inner quotation marks become the inner kind; emoji are dropped.
+        (
+            'Обговорили «зерновий коридор» та "чорноморську безпеку" 🇺🇦🤝🇹🇷',
+            "uk",
+            "«Обговорили „зерновий коридор“ та „чорноморську безпеку“».",
+            None,
+        ),
+        (
+            "Обговорили «зерновий коридор» 💪.",
+            "en",
+            "“Обговорили ‘зерновий коридор’.”",
+            None,
+        ),
+        ("«Ми продовжуємо системну роботу».", "ru", "«Ми продовжуємо системну роботу».", None),
+    ],
+)
+def test_quote_typography(text: str, lang: str, printed: str, verb: str | None) -> None:
+    styled = style_quote(text, 0, len(text), lang)
+    assert styled.text == printed
+    assert styled.tail_verb == verb
+    # Every character we print is the post's own, or a mark we added (-1).
+    for ch, at in zip(styled.text, styled.origin, strict=True):
+        assert at == -1 or text[at] == ch or (ch in "„“‘’" and text[at] in '«»"')
+
+
+def test_speaker_verb_is_kept_in_its_language_and_translated_for_english() -> None:
+    assert speaker_verb("наголосила", "uk", "uk") == "наголосила"
+    assert speaker_verb("наголосила", "ru", "uk") is None
+    assert speaker_verb("подчеркнул", "ru", "ru") == "подчеркнул"
+    assert speaker_verb("наголосив", "en", "uk") == "stressed"
+    assert speaker_verb("сказав", "en", "uk") is None
+
+
+NONE: dict[str, str | None] = {"uk": None, "en": None, "ru": None}
+
+
+@dataclass(frozen=True)
+class Src:
+    username: str = "pps_demo"
+    title: str | None = None
+    gender: str | None = None
+    person: dict[str, str | None] = field(default_factory=lambda: dict(NONE))
+    role: dict[str, str | None] = field(default_factory=lambda: dict(NONE))
+    short_role: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class P:
+    text: str
+    channel: str = "pps_demo"
+    message_id: int = 7
+    date: datetime = WHEN
+    media: str | None = None
+    forward_from: str | None = None
+    forward_link: str | None = None
+    edit_date: datetime | None = None
+
+    @property
+    def permalink(self) -> str:
+        return f"https://t.me/{self.channel}/{self.message_id}"
+
+
+def test_sources_agree_in_gender_and_number_and_institutions_take_the() -> None:
+    air_force = Src(
+        gender="pl",
+        role={"uk": "Повітряні сили ЗСУ", "en": "Air Force of Ukraine", "ru": "Воздушные силы"},
+    )
+    assert attribution_lead(air_force, "uk") == "Повітряні сили ЗСУ повідомили у Telegram"
+    assert attribution_lead(air_force, "ru") == "Воздушные силы сообщили в Telegram"
+    assert attribution_lead(air_force, "en") == "The Air Force of Ukraine said on Telegram"
+    ministry = Src(gender="n", role={**NONE, "uk": "Міноборони", "en": "the Defence Ministry"})
+    assert attribution_lead(ministry, "uk") == "Міноборони повідомило у Telegram"
+    assert attribution_lead(ministry, "en") == "The Defence Ministry said on Telegram"
+    photo = build_draft(P("", media="photo"), air_force, lang="uk", tz="Europe/Kyiv")
+    assert photo.first_line() == "Повітряні сили ЗСУ опублікували фото у Telegram."
+    assert photo.credit == "Фото: t.me/pps_demo"
+
+
+def test_the_speakers_tail_becomes_the_leads_verb() -> None:
+    text = "«Обмін полоненими має відбутися до свят», — наголосила вона."
+    src = Src(gender="f", person={"uk": "Олена Гайова", "en": "Olena Haiova", "ru": None})
+    uk = build_draft(P(text), src, lang="uk", tz="Europe/Kyiv")
+    assert uk.first_line() == (
+        "Олена Гайова наголосила у Telegram: «Обмін полоненими має відбутися до свят»."
+    )
+    en = build_draft(P(text), src, lang="en", tz="Europe/Kyiv")
+    assert en.first_line() == (
+        "Olena Haiova stressed on Telegram: “Обмін полоненими має відбутися до свят.”"
+    )
+
+
+def test_quote_prefers_substance_over_datelines_greetings_and_link_tails() -> None:
+    text = (
+        "Київ, 5 січня\n"
+        "Доброго ранку, друзі! Сьогодні провела переговори з партнерами в Анкарі. "
+        "Домовилися про повернення 150 полонених до кінця місяця. "
+        "Детальніше на сайті: https://example.org/news"
+    )
+    chosen = choose_quote(text)
+    assert chosen is not None
+    # No rule: the figure wins, the greeting, the dateline and the link tail never do.
+    assert text[chosen[0] : chosen[1]] == (
+        "Домовилися про повернення 150 полонених до кінця місяця."
+    )

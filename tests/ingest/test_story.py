@@ -1,0 +1,183 @@
+"""The pipeline drafts the story: the quote of the rule that fired, threads of follow-ups, edit
+replies that quote what changed. Every post here is written for these tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.ingest.origins import alert_context
+from bot.ingest.pipeline import Pipeline
+from bot.matching import parse_rule, rule_to_json
+from storage.records import Post
+from storage.store import Store
+
+T0 = datetime(2026, 1, 5, 13, 30, tzinfo=UTC)  # 15:30 in Kyiv
+
+MEETING = (
+    "Провів зустріч у Анкарі з Міністром закордонних справ Туреччини Хаканом Фіданом. "
+    "Говорили про безпекову ситуацію та координацію подальших кроків. "
+    "Окремо обговорили обмін полоненими: готуємо повернення ще 300 наших людей."
+)
+FOLLOW_UP = (
+    "Також зустрівся з головою розвідки Туреччини Ібрагімом Калином. "
+    "Обговорили звільнення полонених і повернення депортованих дітей."
+)
+
+
+async def _desk(tmp_path: Path) -> tuple[Store, int, int]:
+    store = await Store.open(tmp_path / "story.db")
+    await store.sources.upsert(
+        "umerov_demo",
+        attribution={
+            "person_uk": "Рустам Умаров",
+            "person_en": "Rustam Umarov",
+            "role_uk": "секретар РНБО",
+            "role_en": "NSDC Secretary",
+        },
+        gender="m",
+    )
+    person = await store.people.add(role="journalist", user_id=11, lang="en")
+    # A desk rule about names and places, and one about the story: the story's must quote.
+    names = await store.rules.add(
+        "Туреччина OR Анкара OR Фідан", rule_to_json(parse_rule("Туреччина OR Анкара OR Фідан"))
+    )
+    story = await store.rules.add(
+        "обмін полоненими OR полонені",
+        rule_to_json(parse_rule("(обмін полонений) OR полонений")),
+        priority=5,
+    )
+    assert names.id != story.id
+    return store, person.id, story.id
+
+
+async def test_the_quote_is_chosen_by_the_rule_that_fired(tmp_path: Path) -> None:
+    store, person_id, story_id = await _desk(tmp_path)
+    try:
+        pipe = Pipeline(store)
+        await pipe.handle(Post("umerov_demo", 1, T0, MEETING))
+        (alert,) = await store.alerts.for_person(person_id)
+        assert alert.rule_id == story_id
+        plain = alert.payload["plain"]
+        # The names rule holds more distinct words in the first sentence; the story's rule wins.
+        assert "готуємо повернення ще 300 наших людей" in plain
+        assert "Хаканом" not in plain.splitlines()[0]
+        # The alert says which rule fired (not in the pasted text).
+        assert "Rule: обмін полоненими OR полонені" in alert.payload["messages"][0]["html"]
+        assert "Rule:" not in plain
+        # The spans are stored with the alert, and every other surface finds the same quote.
+        assert alert.spans and all(
+            MEETING[a:b].casefold().startswith(("обмін", "полонен")) for a, b, _ in alert.spans
+        )
+        post = await store.posts.get_by_link("umerov_demo", 1)
+        assert post is not None
+        ctx = await alert_context(store, post, person_id)
+        assert ctx.rule is not None and ctx.rule.id == story_id
+        assert {(s.start, s.end) for s in ctx.spans} == {(a, b) for a, b, _ in alert.spans}
+    finally:
+        await store.close()
+
+
+async def test_a_follow_up_replies_with_an_update_paragraph(tmp_path: Path) -> None:
+    store, person_id, story_id = await _desk(tmp_path)
+    try:
+        pipe = Pipeline(store)
+        await pipe.handle(Post("umerov_demo", 1, T0, MEETING))
+        later = T0 + timedelta(hours=2, minutes=38)  # 18:08 in Kyiv
+        await pipe.handle(Post("umerov_demo", 2, later, FOLLOW_UP))
+        first, second = await store.alerts.for_person(person_id)
+        assert second.reply_to_alert == first.id and second.rule_id == story_id
+        paragraph = second.payload["plain"].split("\n\n")[0]
+        assert paragraph == (
+            "Updated at 6:08 p.m. Umarov also said: “Обговорили звільнення полонених і "
+            "повернення депортованих дітей.”"
+        )
+        # Past the window (6 hours by default) a post on the same story is a story of its own.
+        await pipe.handle(Post("umerov_demo", 3, later + timedelta(hours=7), FOLLOW_UP + " Ще."))
+        third = (await store.alerts.for_person(person_id))[-1]
+        assert third.reply_to_alert is None
+        assert not third.payload["plain"].startswith("Updated")
+    finally:
+        await store.close()
+
+
+async def test_a_thread_is_per_rule_and_window_is_configurable(tmp_path: Path) -> None:
+    store, person_id, _ = await _desk(tmp_path)
+    try:
+        pipe = Pipeline(store, thread_window=timedelta(hours=1))
+        await pipe.handle(Post("umerov_demo", 1, T0, MEETING))
+        await pipe.handle(Post("umerov_demo", 2, T0 + timedelta(minutes=90), FOLLOW_UP))
+        _, second = await store.alerts.for_person(person_id)
+        assert second.reply_to_alert is None
+        # A post only the names rule matches does not join the story's thread.
+        await pipe.handle(Post("umerov_demo", 3, T0 + timedelta(minutes=100), "Прибув до Анкари."))
+        third = (await store.alerts.for_person(person_id))[-1]
+        assert third.reply_to_alert is None
+    finally:
+        await store.close()
+
+
+async def test_an_edit_reply_quotes_the_sentence_that_changed(tmp_path: Path) -> None:
+    store, person_id, _ = await _desk(tmp_path)
+    try:
+        pipe = Pipeline(store)
+        await pipe.handle(Post("umerov_demo", 1, T0, MEETING))
+        edited = MEETING.replace(
+            "координацію подальших кроків", "координацію подальших кроків з партнерами"
+        )
+        await pipe.handle(Post("umerov_demo", 1, T0, edited, edit_date=T0 + timedelta(minutes=20)))
+        original, edit = await store.alerts.for_person(person_id)
+        assert edit.kind == "edit" and edit.reply_to_alert == original.id
+        first_line = next(
+            line for line in edit.payload["plain"].splitlines() if "said on Telegram" in line
+        )
+        assert "координацію подальших кроків з партнерами" in first_line
+    finally:
+        await store.close()
+
+
+async def test_background_lists_older_posts_on_the_topic_newest_first(tmp_path: Path) -> None:
+    store, person_id, _ = await _desk(tmp_path)
+    try:
+        await store.sources.upsert(
+            "president_demo",
+            attribution={"person_en": "Maksym Levchuk", "role_en": "President of Ukraine"},
+            gender="m",
+        )
+        await store.sources.upsert(
+            "koordshtab_demo",
+            attribution={
+                "role_en": "Coordination Headquarters for the Treatment of Prisoners of War",
+                "short_role_en": "Coordination Headquarters",
+            },
+            gender="m",
+        )
+        quiet = Pipeline(store, alert=False)  # the archive, stored before the story
+        day = timedelta(days=1)
+        await quiet.handle(
+            Post("president_demo", 7, T0 - 25 * day, "Обмін полоненими фактично зупинився.")
+        )
+        await quiet.handle(
+            Post(
+                "koordshtab_demo",
+                8,
+                T0 - 5 * day,
+                "Кількість полонених окупантів зросла ще на 60.",
+            )
+        )
+        await quiet.handle(Post("koordshtab_demo", 9, T0 - 4 * day, "Погода на завтра."))
+        pipe = Pipeline(store, background=2)
+        await pipe.handle(Post("umerov_demo", 1, T0, MEETING))
+        # A newer post on the topic is not background to an older one.
+        await quiet.handle(Post("koordshtab_demo", 10, T0 + day, "Обмін полоненими відбувся."))
+        (alert,) = await store.alerts.for_person(person_id)
+        background = alert.payload["plain"].split("Earlier:\n")[1].splitlines()
+        assert background == [
+            "On Dec. 31, 2025, the Coordination Headquarters said: “Кількість полонених "
+            "окупантів зросла ще на 60.” https://t.me/koordshtab_demo/8",
+            "On Dec. 11, 2025, President of Ukraine Maksym Levchuk said: “Обмін полоненими "
+            "фактично зупинився.” https://t.me/president_demo/7",
+        ]
+        assert "<b>Обмін</b> <b>полоненими</b>" in alert.payload["messages"][0]["html"]
+    finally:
+        await store.close()
