@@ -9,17 +9,20 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli.common import UsageError, print_listing, print_result
+from bot.cli.common import UsageError, add_verb, print_listing, print_result, verb_group
 from bot.desk.glossary_file import add_entry, load_glossary, remove_entry
 from bot.drafting.glossary import KINDS, Entry, GlossaryError
 from bot.settings import Settings
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
-    p = sub.add_parser("glossary", help="names of people, places and institutions in uk/en/ru")
-    verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-    add = verbs.add_parser(
-        "add", parents=[parent], help="add a name (or replace the entry that has it)"
+    verbs = verb_group(sub, "glossary", "names of people, places and institutions in uk/en/ru")
+    add = add_verb(
+        verbs,
+        "add",
+        parent=parent,
+        help_text="add a name (or replace the entry that has it)",
+        func=cmd_add,
     )
     add.add_argument("--kind", choices=KINDS, default="person")
     for lang in ("uk", "en", "ru"):
@@ -30,16 +33,16 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     add.add_argument(
         "--alias", action="append", default=[], help="another form to recognise (repeatable)"
     )
-    add.add_argument("--json", action="store_true")
-    add.set_defaults(func=cmd_add)
-    rm = verbs.add_parser("remove", parents=[parent], help="remove the entry with this name")
+    rm = add_verb(
+        verbs,
+        "remove",
+        parent=parent,
+        help_text="remove the entry with this name",
+        func=cmd_remove,
+    )
     rm.add_argument("name", help="the entry's name in any language")
-    rm.add_argument("--json", action="store_true")
-    rm.set_defaults(func=cmd_remove)
-    ls = verbs.add_parser("list", parents=[parent], help="every entry")
+    ls = add_verb(verbs, "list", parent=parent, help_text="every entry", func=cmd_list)
     ls.add_argument("--lang", choices=("uk", "en", "ru"), default="en")
-    ls.add_argument("--json", action="store_true")
-    ls.set_defaults(func=cmd_list)
 
 
 def entry_json(e: Entry) -> dict[str, Any]:
