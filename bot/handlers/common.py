@@ -58,6 +58,13 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     ("unwatch", "editor", "/unwatch <@username>", "stop following a channel"),
     ("status", "editor", "/status", "listener, outbox, errors, database"),
     (
+        "glossary",
+        "editor",
+        "/glossary | /glossary add <person|place|institution> <uk> | <en> | <ru> | <en note>"
+        " | /glossary remove <name>",
+        "names in uk/en/ru for drafts",
+    ),
+    (
         "people",
         "admin",
         "/people | /people add <user id or @username> "

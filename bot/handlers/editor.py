@@ -13,6 +13,8 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.desk.desk import Desk, DeskError
+from bot.desk.glossary_file import GlossaryWatch, add_entry, load_glossary, remove_entry
+from bot.drafting.glossary import GlossaryError
 from bot.drafting.html import Run, join_runs
 from bot.handlers.access import MinRole
 from bot.handlers.common import answer_error, answer_runs, answer_usage
@@ -178,5 +180,48 @@ def editor_router() -> Router:
             log.exception("status callable failed")
             live = {"last_error": "the service did not report its status"}
         await answer_runs(message, status_runs(await desk.status(), live))
+
+    @router.message(Command("glossary"))
+    async def glossary(message: Message, command: CommandObject, glossary: GlossaryWatch) -> None:
+        args = (command.args or "").strip()
+        verb, _, rest = args.partition(" ")
+        path = glossary.path
+        if path is None:
+            await answer_error(message, "no glossary file is configured")
+            return
+        try:
+            if not args:
+                entries = load_glossary(path).entries
+                lines = [
+                    f"{e.kind}: {e.line('en')} ({' / '.join(e.names.values())})" for e in entries
+                ]
+                await message.answer("\n".join(lines) or "The glossary is empty.")
+                return
+            if verb == "add":
+                kind, _, names = rest.strip().partition(" ")
+                fields = [f.strip() for f in names.split("|")] + [""] * 4
+                if not names.strip():
+                    await answer_usage(message, "glossary")
+                    return
+                entry, replaced = add_entry(
+                    path,
+                    kind,
+                    {"uk": fields[0], "en": fields[1], "ru": fields[2]},
+                    {"en": fields[3]},
+                )
+                verb_done = "Replaced" if replaced else "Added"
+                await message.answer(f"{verb_done}: {entry.line('en')}")
+                return
+            if verb == "remove" and rest.strip():
+                removed = remove_entry(path, rest.strip())
+                if removed is None:
+                    await answer_error(message, f"no glossary entry named {rest.strip()!r}")
+                    return
+                await message.answer(f"Removed: {removed.line('en')}")
+                return
+        except GlossaryError as exc:
+            await answer_usage(message, "glossary", str(exc))
+            return
+        await answer_usage(message, "glossary")
 
     return router

@@ -16,7 +16,7 @@ from aiogram import Dispatcher
 
 from bot.handlers import build_dispatcher
 from bot.ingest.pipeline import Pipeline
-from bot.settings import BotSettings, Settings
+from bot.settings import BotSettings, DraftSettings, Settings
 from storage.models import Source
 from storage.records import Deletion, Post, SourceError
 from storage.store import Store
@@ -184,7 +184,11 @@ async def running_desk(
     if people:
         await store.people.add(role="editor", user_id=EDITOR, username="desk_editor")
         await store.people.add(role="journalist", user_id=JOURNALIST, lang="en", tz="UTC")
-    settings = Settings(db=tmp_path / "desk.sqlite", bot=BotSettings(admins=[ADMIN]))
+    settings = Settings(
+        db=tmp_path / "desk.sqlite",
+        bot=BotSettings(admins=[ADMIN]),
+        drafts=DraftSettings(glossary=tmp_path / "glossary.toml"),
+    )
     async with FakeBotAPI() as api:
         bot = api.bot()
         fl = listener(store) if callable(listener) else listener
