@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.matching.analysis import Analysis
 from bot.matching.lemmas import rule_keys
 from bot.matching.normalize import strip_format
+from bot.matching.regex import compile_regex
 from bot.matching.rules import (
     And,
     Exact,
@@ -22,7 +23,6 @@ from bot.matching.rules import (
     Regex,
     RuleNode,
     Word,
-    compile_regex,
     term_text,
 )
 

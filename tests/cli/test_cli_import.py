@@ -61,6 +61,7 @@ def big_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_ten_thousand_posts_import_search_and_reimport(
     tmp_path: Path, big_export: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -146,6 +146,7 @@ def delivered_tags(api: FakeBotAPI, chat_id: int) -> list[int]:
     ]
 
 
+@pytest.mark.slow
 async def test_burst_of_500_alerts_to_50_people_survives_429_500_and_drops(
     store: Store, fakebot: FakeBotAPI, caplog: pytest.LogCaptureFixture
 ) -> None:

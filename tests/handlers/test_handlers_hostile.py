@@ -7,6 +7,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -156,6 +157,7 @@ _MESSAGE = st.tuples(st.sampled_from(SENDERS), st.sampled_from(COMMAND_NAMES), _
 
 @settings(max_examples=5, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(st.lists(_MESSAGE, min_size=200, max_size=200))
+@pytest.mark.slow
 def test_generated_hostile_arguments(batch: list[tuple[int, str, str]]) -> None:
     """5 batches of 200: 1,000 generated commands, each answered, none failing."""
     texts = [(sender, f"/{name} {arg}") for sender, name, arg in batch]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from storage.store import Store
 from tests.fakebot import FakeBotAPI
 from tests.service.support import free_port, post_line, provision, service_env, start_service
@@ -19,6 +21,7 @@ def write_feed(path: Path, first: int, last: int) -> None:
             out.write(post_line(n) + "\n")
 
 
+@pytest.mark.slow
 async def test_sigterm_mid_delivery_exits_cleanly_and_loses_nothing(tmp_path: Path) -> None:
     db, feed = tmp_path / "w.db", tmp_path / "feed.jsonl"
     await provision(db, people=(CHAT,))
@@ -61,6 +64,7 @@ async def test_sigterm_mid_delivery_exits_cleanly_and_loses_nothing(tmp_path: Pa
         await store.close()
 
 
+@pytest.mark.slow
 async def test_sigterm_with_a_stalled_send_exits_in_time_and_keeps_the_alert(
     tmp_path: Path,
 ) -> None:
