@@ -18,6 +18,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.drafting.abbreviations import (
+    ABBREVIATIONS,
+    FUNCTION_WORDS,
+    SOFT_ABBREVIATIONS,
+    YEAR_MARKS,
+)
+
 
 class SpanLike(Protocol):
     """Anything with offsets into the post text (bot.matching.Span satisfies it)."""
@@ -37,237 +44,6 @@ class Sentence:
     def text(self, source: str) -> str:
         return source[self.start : self.end]
 
-
-# Abbreviations that a full stop follows without ending the sentence (compared case-folded,
-# without the dot). Words that often end a sentence (грн, млн, тис, etc, тощо, и др.) are left
-# out on purpose: "виділили 5 млн грн. Кошти..." must split.
-_ABBREVIATIONS = frozenset(
-    [
-        "ім",
-        "вул",
-        "просп",
-        "пл",
-        "пров",
-        "бульв",
-        "буд",
-        "кв",
-        "обл",
-        "р-н",
-        "смт",
-        "с",
-        "м",
-        "ст",
-        "стст",
-        "див",
-        "напр",
-        "зв",
-        "т.зв",
-        "т.з",
-        "ін",
-        "проф",
-        "акад",
-        "доц",
-        "ген",
-        "полк",
-        "підполк",
-        "майор",
-        "лейт",
-        "ред",
-        "упоряд",
-        "св",
-        "рр",
-        "пп",
-        "вид",
-        "з-д",
-        "с-ще",
-        "о-в",
-        "оз",
-        "ул",
-        "им",
-        "г",
-        "гг",
-        "пос",
-        "д",
-        "стр",
-        "см",
-        "ср",
-        "т.е",
-        "т.к",
-        "т.н",
-        "т.ч",
-        "т.о",
-        "др",
-        "проф",
-        "зам",
-        "гл",
-        "тов",
-        "mr",
-        "mrs",
-        "ms",
-        "dr",
-        "prof",
-        "sr",
-        "jr",
-        "st",
-        "gen",
-        "col",
-        "lt",
-        "sgt",
-        "capt",
-        "cmdr",
-        "adm",
-        "gov",
-        "sen",
-        "rep",
-        "rev",
-        "hon",
-        "vs",
-        "no",
-        "nos",
-        "e.g",
-        "i.e",
-        "approx",
-        "dept",
-        "est",
-        "fig",
-        "jan",
-        "feb",
-        "mar",
-        "apr",
-        "jun",
-        "jul",
-        "aug",
-        "sep",
-        "sept",
-        "oct",
-        "nov",
-        "dec",
-        "mt",
-        "ft",
-    ]
-)
-
-# Abbreviations that end a sentence as often as not ("5 млн грн." / "5 млн грн. з бюджету"):
-# a full stop after one ends the sentence only before a capitalised word.
-_SOFT_ABBREVIATIONS = frozenset(
-    [
-        # units and currencies
-        "тис",
-        "млн",
-        "млрд",
-        "трлн",
-        "грн",
-        "дол",
-        "долл",
-        "коп",
-        "руб",
-        "тыс",
-        "євр",
-        "шт",
-        "bn",
-        "mln",
-        "m",
-        # months, uk
-        "січ",
-        "лют",
-        "берез",
-        "бер",
-        "квіт",
-        "трав",
-        "черв",
-        "лип",
-        "серп",
-        "вер",
-        "верес",
-        "жовт",
-        "лист",
-        "груд",
-        # months, ru
-        "янв",
-        "фев",
-        "февр",
-        "мар",
-        "апр",
-        "июн",
-        "июл",
-        "авг",
-        "сен",
-        "сент",
-        "окт",
-        "нояб",
-        "ноя",
-        "дек",
-    ]
-)
-_YEAR_MARKS = frozenset(["р", "рр", "г", "гг"])
-
-# A phrase cannot end on these, so an emoji right after one is inside the sentence.
-_FUNCTION_WORDS = frozenset(
-    [
-        "з",
-        "із",
-        "зі",
-        "зо",
-        "в",
-        "у",
-        "на",
-        "до",
-        "від",
-        "та",
-        "і",
-        "й",
-        "а",
-        "але",
-        "для",
-        "про",
-        "під",
-        "над",
-        "за",
-        "по",
-        "при",
-        "між",
-        "через",
-        "як",
-        "що",
-        "чи",
-        "або",
-        "с",
-        "со",
-        "к",
-        "ко",
-        "о",
-        "об",
-        "от",
-        "из",
-        "и",
-        "но",
-        "при",
-        "над",
-        "как",
-        "что",
-        "или",
-        "не",
-        "with",
-        "and",
-        "the",
-        "of",
-        "to",
-        "in",
-        "on",
-        "at",
-        "for",
-        "from",
-        "by",
-        "a",
-        "an",
-        "or",
-        "as",
-        "is",
-        "are",
-        "but",
-        "not",
-    ]
-)
 
 _OPEN_QUOTES = "«„“"
 _CLOSE_QUOTES = "»“”"
@@ -318,22 +94,22 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     if len(word) == 1:
         return True  # an initial (Т. Шевченко, J. Smith) or a one-letter abbreviation (м., с.)
     folded = word.casefold()
-    if folded in _ABBREVIATIONS:
+    if folded in ABBREVIATIONS:
         return True
     parts = re.split(r"[.]", folded)
     if len(parts) > 1 and all(len(p) <= 2 for p in parts):
         return True  # U.S., т.зв, В.о.: dotted acronyms
-    return parts[-1] in _ABBREVIATIONS and len(parts) > 1
+    return parts[-1] in ABBREVIATIONS and len(parts) > 1
 
 
 def _is_soft(text: str, start: int, word: str) -> bool:
     """A unit, currency or month abbreviation, or a year marker after a number ("2025 р."):
     these end sentences as often as not, so only the next word decides."""
     folded = word.casefold()
-    if folded in _SOFT_ABBREVIATIONS:
+    if folded in SOFT_ABBREVIATIONS:
         return True
     before = text[max(0, start - 3) : start]
-    return folded in _YEAR_MARKS and re.search(r"\d\s?$", before) is not None
+    return folded in YEAR_MARKS and re.search(r"\d\s?$", before) is not None
 
 
 def _capitalised_word_at(text: str, i: int) -> bool:
@@ -457,7 +233,7 @@ def _emoji_can_end(text: str, i: int) -> bool:
     if prev in _CLOSERS or prev.isdigit():
         return True
     m = _WORD_BEFORE_DOT.search(text, max(0, k - 64), k)
-    return m is not None and m.end() == k and m.group(1).casefold() not in _FUNCTION_WORDS
+    return m is not None and m.end() == k and m.group(1).casefold() not in FUNCTION_WORDS
 
 
 def _grapheme_safe(text: str, i: int) -> bool:

@@ -37,12 +37,13 @@ from typing import TYPE_CHECKING, Any
 
 from bot.desk.glossary_file import GlossaryWatch
 from bot.ingest.pipeline import IngestResult, Pipeline
+from bot.service.feeds import FeedFollower
 from bot.service.health import HealthServer, Metrics
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
 from bot.service.log import component
 from bot.settings import Settings
-from storage.records import Deletion, Event
-from storage.store import DATABASE_DOWN, DATABASE_ERRORS, Store
+from storage.records import Event
+from storage.store import DATABASE_ERRORS, Store
 
 if TYPE_CHECKING:
     # Types only: each part is imported where it is built, so a service without a bot token
@@ -56,26 +57,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A feed line failing on these is the database's or the disk's fault, not the line's.
-_OUTAGE_ERRORS: tuple[type[Exception], ...] = (*DATABASE_DOWN, OSError)
 # What a status probe may meet while the service is shutting down or the disk is failing.
 _PROBE_ERRORS: tuple[type[Exception], ...] = (TimeoutError, OSError, ValueError, *DATABASE_ERRORS)
 
-POISON_ATTEMPTS = 3  # tries before a feed line that keeps failing is skipped
 SHUTDOWN_BUDGET = 8.0  # seconds from the signal to a closed database (systemd waits 10+)
 RESTART_MIN = 1.0
 RESTART_MAX = 60.0
 STABLE_AFTER = 60.0  # a component that ran this long restarts quickly again if it fails
-FEED_STATE = "feed.offset:"  # state key prefix; the feed's absolute path follows
-
-
-def _event_id(event: Event) -> str:
-    ids = event.message_ids if isinstance(event, Deletion) else (event.message_id,)
-    return f"@{event.channel}/{','.join(str(i) for i in ids)}"
-
-
-class _Stopping(Exception):
-    """Raised into a feed follower when a stop was asked: the line is left for the restart."""
 
 
 @dataclass
@@ -86,10 +74,6 @@ class ComponentState:
     last_error: str | None = None
     started_at: float | None = None
     task: asyncio.Task[None] | None = None
-
-
-def feed_state_key(path: Path) -> str:
-    return FEED_STATE + str(path)
 
 
 class App:
@@ -111,8 +95,7 @@ class App:
         self.components: dict[str, ComponentState] = {}
         self.degraded: list[str] = []
         self.problems: list[str] = []  # configuration that is wrong, not merely absent
-        self.feed_offsets: dict[str, int] = {}
-        self.feed_skipped = 0  # feed events skipped because storing them kept failing
+        self.feed_follower: FeedFollower | None = None
         self.started_at = time.time()
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
@@ -204,7 +187,7 @@ class App:
         if listener is not None:
             self._spawn("listener", listener.run)
         for path in self.feeds:
-            self._spawn(f"feed:{path.name}", lambda p=path: self._follow(p))  # type: ignore[misc]
+            self._spawn(f"feed:{path.name}", lambda p=path: self._feeds().follow(p))  # type: ignore[misc]
         scheduler.start()
         self.metrics.live(self._live_counters)
         for reason in self.degraded:
@@ -444,61 +427,22 @@ class App:
         )
         return result
 
-    async def _ingest_feed_line(self, event: Event) -> None:
-        """One feed event. A line that keeps failing for its own sake is skipped after
-        POISON_ATTEMPTS tries, logged and reported, so one bad line cannot stall the feed
-        forever; database and disk trouble is not the line's fault and is retried as long as
-        it lasts (the supervisor restarts the follower at the same offset)."""
-        for attempt in range(1, POISON_ATTEMPTS + 1):
-            if self.stop_event.is_set():
-                raise _Stopping
-            try:
-                await self.ingest(event)
-                return
-            except _OUTAGE_ERRORS:
-                raise
-            except Exception as exc:  # deliberately broad: any other failure is the line's own
-                if attempt < POISON_ATTEMPTS:
-                    log.warning(
-                        "feed event %s failed (attempt %d): %s", _event_id(event), attempt, exc
-                    )
-                    await asyncio.sleep(0.1 * attempt)
-                    continue
-                log.exception("feed event %s skipped after %d attempts", _event_id(event), attempt)
-                self.feed_skipped += 1
-                if self.store is not None:
-                    await self.store.state.set(
-                        "feed.last_skipped", f"{_event_id(event)}: {type(exc).__name__}: {exc}"
-                    )
-
-    async def _follow(self, path: Path) -> None:
-        from sources.jsonl import follow_feed
-
-        assert self.store is not None
-        store = self.store
-        key = feed_state_key(path)
-        saved = await store.state.get(key)
-        offset = int(saved[0]) if saved else 0
-        self.feed_offsets[str(path)] = offset
-        log.info("following feed %s from byte %d", path, offset)
-
-        async def remember(value: int) -> None:
-            # After the event's own commit: a crash in between replays one line, harmlessly.
-            await store.state.set(key, str(value))
-            self.feed_offsets[str(path)] = value
-            self.metrics.feed_offset.labels(path.name).set(value)
-
-        try:
-            await follow_feed(
-                path,
-                self._ingest_feed_line,
-                offset=offset,
-                stop=self.stop_event,
-                on_offset=remember,
-                poll_interval=self.feed_poll,
+    def _feeds(self) -> FeedFollower:
+        if self.feed_follower is None:
+            assert self.store is not None
+            self.feed_follower = FeedFollower(
+                self.store, self.ingest, self.stop_event, self.metrics, poll=self.feed_poll
             )
-        except _Stopping:
-            log.info("feed %s stopped at byte %d", path, self.feed_offsets[str(path)])
+        return self.feed_follower
+
+    @property
+    def feed_offsets(self) -> dict[str, int]:
+        return self.feed_follower.offsets if self.feed_follower is not None else {}
+
+    @property
+    def feed_skipped(self) -> int:
+        """Feed events skipped because storing them kept failing."""
+        return self.feed_follower.skipped if self.feed_follower is not None else 0
 
     def _on_enqueue(self) -> None:
         if self.notifier is not None:
