@@ -154,11 +154,6 @@ class AlertRepo:
         )
         return [Alert.from_row(r) for r in rows]
 
-    async def set_status(self, alert_ids: list[int], status: str) -> None:
-        await self.db.executemany(
-            "UPDATE alerts SET status = ? WHERE id = ?", [(status, i) for i in alert_ids]
-        )
-
     async def depth(self) -> int:
         row = await self.db.fetchone(
             "SELECT COUNT(*) FROM alerts WHERE status IN ('pending', 'held')"

@@ -155,7 +155,6 @@ class Notifier:
         self.throttled = 0
         self.held = 0
         self.last_error: str | None = None
-        self.last_sent_at: float | None = None  # clock() of the last confirmed send
 
         self._token = bot.token
         self._wake = asyncio.Event()
@@ -420,7 +419,6 @@ class Notifier:
         self._partial.pop(alert.id, None)
         self._clear_gate(alert)
         self.sent += 1
-        self.last_sent_at = self.clock()
         log.info(
             "notifier: alert %s (%s) sent to chat %s as message %s",
             alert.id,

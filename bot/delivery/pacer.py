@@ -72,7 +72,3 @@ class Pacer:
         self._next_chat[chat_id] = max(self._next_chat.get(chat_id, -math.inf), t + seconds)
         self.slowdown = min(self.slowdown * 2.0, self.max_slowdown)
         self._slow_until = max(self._slow_until, t + seconds)
-
-    def forget(self, chat_id: int) -> None:
-        self._next_chat.pop(chat_id, None)
-        self._hold.pop(chat_id, None)

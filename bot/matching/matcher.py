@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.matching.analysis import Analysis
@@ -394,10 +393,6 @@ class Matcher:
         self._rules[rule_id] = _Entry(part, chan, anchors)
         for kind, value in anchors:
             self._index[kind].setdefault(value, set()).add(rule_id)
-
-    def add_many(self, rules: Iterable[tuple[int, RuleNode, str | None]]) -> None:
-        for rule_id, node, channel in rules:
-            self.add(rule_id, node, channel=channel)
 
     def remove(self, rule_id: int) -> None:
         entry = self._rules.pop(rule_id, None)
