@@ -108,11 +108,16 @@ def style_quote(post_text: str, start: int, end: int, lang: str) -> StyledQuote:
     # Inner quotation marks become the inner kind.
     out: list[tuple[str, int]] = []
     depth = 0
+    straight_open = False  # straight quotes pair up in turn: "…" is one quotation
     for k, (ch, at) in enumerate(chars):
-        if ch in "«„" or (ch == "“" and lang == "en") or (ch == '"' and _opens(s, k)):
+        if ch == '"':
+            opening = not straight_open and (_opens(s, k) or s.count('"', k + 1) % 2 == 1)
+            out.append((inner_left if opening else inner_right, at))
+            straight_open = opening
+        elif ch in "«„" or (ch == "“" and lang == "en"):
             out.append((inner_left, at))
             depth += 1
-        elif ch in "»”" or (ch == "“" and depth > 0) or (ch == '"' and depth > 0):
+        elif ch in "»”" or (ch == "“" and depth > 0):
             out.append((inner_right, at))
             depth = max(0, depth - 1)
         else:

@@ -289,7 +289,8 @@ def choose_quote(
     points per distinct term it holds plus its substance (figures, length; datelines, greetings,
     headings, link tails and name-only sentences lose); the best wins, earliest on a tie. The
     neighbours of its paragraph join while they hold terms too, and the next one joins when it
-    carries the figure the chosen sentence lacks, as long as the quote stays under `max_chars`.
+    carries the figure the chosen sentence lacks (else the previous one), as long as the quote
+    stays under `max_chars`.
     A sentence touching `focus` (what an edit changed) wins over any other. Never cuts a
     sentence. None for a text with no sentence (empty, or a bare photo).
     """
@@ -344,11 +345,18 @@ def choose_quote(
         if not grown:
             break
     quoted = text[sentences[lo].start : sentences[hi].end]
-    if not has_figure(quoted) and joinable(hi + 1) and fits(lo, hi + 1):
-        nxt = sentences[hi + 1].text(text)
-        if has_figure(nxt) and _substance(text, sentences[hi + 1]) > 0:
+    if not has_figure(quoted):
+        # The figure is often in the sentence next to the rule's words ("Учора відновили
+        # живлення для 210 тисяч родин. Ремонт підстанцій триває."): it joins.
+        if joinable(hi + 1) and fits(lo, hi + 1) and _carries_figure(text, sentences[hi + 1]):
             hi += 1
+        elif joinable(lo - 1) and fits(lo - 1, hi) and _carries_figure(text, sentences[lo - 1]):
+            lo -= 1
     return sentences[lo].start, sentences[hi].end
+
+
+def _carries_figure(text: str, s: Sentence) -> bool:
+    return has_figure(s.text(text)) and _substance(text, s) > 0
 
 
 # -- quote choice by substance --------------------------------------------------------------
