@@ -7,7 +7,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from storage.db import StorageError
+from storage.db import StorageError, private_file
 
 PAGES_PER_STEP = 1024  # pages copied between lock releases: the running service keeps writing
 
@@ -27,6 +27,7 @@ def backup_database(source: Path, target: Path) -> tuple[int, str]:
 def _backup(source: Path, target: Path) -> tuple[int, str]:
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
+    private_file(partial)  # a copy of people's ids and the audit log: the owner's only
     src = sqlite3.connect(source, timeout=30)
     try:
         dst = sqlite3.connect(partial)

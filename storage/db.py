@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
 import sqlite3
 import time
@@ -31,6 +32,32 @@ class StorageError(RuntimeError):
 
 def now() -> int:
     return int(time.time())
+
+
+PRIVATE_MODE = 0o600
+# SQLite creates these next to the database with the database's own permissions.
+_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def private_file(path: Path) -> None:
+    """Create `path` if missing, readable and writable by its owner only, and take group and
+    other access away from an existing one. The database holds people's Telegram ids and the
+    audit log; a umask of 022 would leave it (and its WAL) world-readable."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
+    try:
+        if os.fstat(fd).st_mode & 0o077:
+            os.fchmod(fd, PRIVATE_MODE)
+    finally:
+        os.close(fd)
+
+
+def private_database(path: Path) -> None:
+    """The database file and whatever WAL, shared-memory or journal file it already has."""
+    private_file(path)
+    for suffix in _COMPANIONS:
+        companion = path.with_name(path.name + suffix)
+        if companion.exists() and companion.stat().st_mode & 0o077:
+            companion.chmod(PRIVATE_MODE)
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -56,6 +83,10 @@ class Database:
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            try:
+                private_database(Path(path))
+            except OSError as exc:
+                raise StorageError(f"cannot open database {path}: {exc}") from exc
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:

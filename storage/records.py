@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+# Telegram message ids are 32-bit; a larger number is no post (and overflows SQLite's INTEGER).
+MAX_MESSAGE_ID = 2**31 - 1
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _LINK_RE = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?(?P<name>[A-Za-z0-9_]+)(?:/(?P<id>\d+))?/?$"
@@ -39,7 +41,10 @@ def parse_permalink(link: str) -> tuple[str, int]:
     m = _LINK_RE.match(link.strip())
     if not m or not m.group("id"):
         raise SourceError(f"not a post link: {link[:80]!r} (expected https://t.me/<channel>/<id>)")
-    return normalize_username(m.group("name")), int(m.group("id"))
+    message_id = int(m.group("id")) if len(m.group("id")) <= 10 else MAX_MESSAGE_ID + 1
+    if not 0 < message_id <= MAX_MESSAGE_ID:
+        raise SourceError(f"not a post link: {link[:80]!r} (the message number is out of range)")
+    return normalize_username(m.group("name")), message_id
 
 
 def lone_surrogate(key: str, value: str) -> str | None:

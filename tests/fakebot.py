@@ -347,6 +347,7 @@ class Fault:
     chat_id: int | None = None
     retry_after: int | None = None
     drop: bool = False
+    accept: bool = False  # with drop: the method runs (a message is kept), then the answer is lost
     delay: float = 0.0  # seconds to wait before answering (a stall, or a slow success)
     times: int | None = 1  # None: until cleared
 
@@ -506,6 +507,15 @@ class FakeBotAPI:
         """Close the connection without an answer (after reading the request)."""
         return self.fail(method, chat_id=chat_id, status=0, drop=True, times=times)
 
+    def drop_after_accept(
+        self, method: str | None = "sendMessage", *, chat_id: int | None = None, times: int = 1
+    ) -> Fault:
+        """Carry out the request (a message is delivered), then close the connection before
+        the answer: the client cannot know that Telegram has the message."""
+        fault = self.fail(method, chat_id=chat_id, status=0, drop=True, times=times)
+        fault.accept = True
+        return fault
+
     def stall(
         self,
         seconds: float,
@@ -649,6 +659,10 @@ class FakeBotAPI:
         if fault is not None and fault.delay:
             await asyncio.sleep(fault.delay)
         if fault is not None and fault.drop:
+            handler = self._methods().get(method)
+            if fault.accept and handler is not None:
+                # Telegram took the request; only its answer never arrives.
+                rec.status, rec.result = 200, await handler(rec)
             await self._notify()
             transport = request.transport
             if transport is not None:

@@ -42,6 +42,12 @@ _QUIET_TITLE = {
     "uk": "Поки у вас були тихі години: {n}",
     "ru": "Пока у вас были тихие часы: {n}",
 }
+# Alerts held because the person blocked the bot or paused, not because of quiet hours.
+_HELD_TITLE = {
+    "en": "While your alerts were on hold: {n}",
+    "uk": "Поки ваші сповіщення були призупинені: {n}",
+    "ru": "Пока ваши оповещения были приостановлены: {n}",
+}
 _DAILY_TITLE = {
     "en": "Daily digest: {n} in the last 24 hours",
     "uk": "Щоденний дайджест: {n} за останні 24 години",
@@ -79,6 +85,12 @@ def _counted(n: int, lang: str, nouns: dict[str, dict[str, str]]) -> str:
 def quiet_title(n: int, lang: str) -> str:
     """The quiet-hours digest's first line, the count in the right grammatical form."""
     template = _QUIET_TITLE.get(lang, _QUIET_TITLE["en"])
+    return template.format(n=_counted(n, lang, _QUIET_NOUN))
+
+
+def held_title(n: int, lang: str) -> str:
+    """The first line of the digest of alerts held for another reason than quiet hours."""
+    template = _HELD_TITLE.get(lang, _HELD_TITLE["en"])
     return template.format(n=_counted(n, lang, _QUIET_NOUN))
 
 
@@ -178,7 +190,11 @@ async def release_quiet(
             await store.alerts.release([others[0].id])
         elif others:
             items = await _items(store, others)
-            title = quiet_title(len(items), person.lang)
+            # Quiet hours hold without a reason; a block or a pause writes one into last_error.
+            quiet = bool(person.quiet_from and person.quiet_to) and not any(
+                a.last_error for a in others
+            )
+            title = (quiet_title if quiet else held_title)(len(items), person.lang)
             payload = compose_digest(title, items, lang=person.lang, tz=person.tz)
             async with store.transaction():
                 digest_id = await store.alerts.enqueue(

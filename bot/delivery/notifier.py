@@ -52,6 +52,7 @@ from aiogram.types import (
 
 from bot.delivery.pacer import Clock, Pacer
 from bot.delivery.payload import OutMessage, PayloadError, parse_payload
+from bot.delivery.replies import ALREADY_PACED
 from bot.settings import BotSettings
 from storage.db import now
 from storage.models import Alert, Person
@@ -440,6 +441,8 @@ class Notifier:
                 # a half-sent alert finishes so that a restart does not repeat part of it.
                 if delay > 0 and not await self._pause(delay, interruptible=first):
                     raise _Stopped
+            # Booked above: the session's reply middleware must not book it a second time.
+            paced = ALREADY_PACED.set(True)
             try:
                 sent = await self.bot.send_message(
                     chat_id=chat_id,
@@ -469,6 +472,8 @@ class Notifier:
                 )
                 if throttles >= self.settings.max_attempts:
                     raise _Throttled(wait) from exc
+            finally:
+                ALREADY_PACED.reset(paced)
         raise AssertionError("unreachable: the loop returns or raises")
 
     async def _pause(self, delay: float, *, interruptible: bool) -> bool:

@@ -8,6 +8,7 @@ storage repositories.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -30,6 +31,7 @@ RULE_TEST_POSTS = 500  # /rule test tries the newest posts, before the rule is s
 MAX_QUERY = 1000  # characters in a stored rule: longer is a paste accident, not a rule
 MAX_ATTRIBUTION = 200
 MAX_MUTE = timedelta(days=365)
+DESK_CHATS_KEY = "desk_chats"  # state key: JSON list of group chat ids registered by an admin
 
 _USER_RE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
 _HHMM_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -94,7 +96,7 @@ def parse_quiet(value: str) -> tuple[str, str] | None:
 def parse_duration(value: str) -> timedelta | None:
     """`30m`, `2h`, `1d`, `1w`, `2h30m`; `forever`/`off`-like words -> None (no end)."""
     v = value.strip().lower().replace(" ", "")
-    if v in {"forever", "always", "назавжди", "навсегда", "0"}:
+    if v in {"forever", "always", "назавжди", "навсегда"}:
         return None
     pos = 0
     total = 0
@@ -185,6 +187,30 @@ class Desk:
         self.listener = listener
         # Called after a person's digest time or zone changes (re-schedules their daily job).
         self.on_prefs = on_prefs
+        self._desk_chats: frozenset[int] | None = None
+
+    async def desk_chats(self) -> frozenset[int]:
+        """Group chats an admin registered (/deskchat on): the bot answers only there."""
+        if self._desk_chats is None:
+            found = await self.store.state.get(DESK_CHATS_KEY)
+            self._desk_chats = (
+                frozenset(int(c) for c in json.loads(found[0])) if found else frozenset()
+            )
+        return self._desk_chats
+
+    async def set_desk_chat(self, chat_id: int, on: bool, *, actor: int | None) -> bool:
+        """Register (or drop) a group as a desk chat; False if it already was (or was not)."""
+        chats = set(await self.desk_chats())
+        if (chat_id in chats) == on:
+            return False
+        if on:
+            chats.add(chat_id)
+        else:
+            chats.discard(chat_id)
+        await self.store.state.set(DESK_CHATS_KEY, json.dumps(sorted(chats)))
+        self._desk_chats = frozenset(chats)
+        await self.audit(actor, "deskchat on" if on else "deskchat off", str(chat_id))
+        return True
 
     async def audit(self, actor: int | None, action: str, detail: str = "") -> None:
         await self.store.state.audit(actor, action, detail)

@@ -19,7 +19,10 @@ from aiogram import Bot, Dispatcher, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, ErrorEvent, Message
 
+from bot.delivery import replies
 from bot.delivery.digest import DigestJobs
+from bot.delivery.notifier import Notifier
+from bot.delivery.pacer import Pacer
 from bot.desk.desk import RANK, Desk, Follower
 from bot.desk.glossary_file import GlossaryWatch
 from bot.handlers.access import MinRole, RoleMiddleware, stranger_router
@@ -29,6 +32,7 @@ from bot.handlers.common import COMMANDS
 from bot.handlers.editor import editor_router
 from bot.handlers.journalist import journalist_router
 from bot.handlers.menu import set_commands
+from bot.handlers.order import UpdateOrder
 from bot.settings import Settings
 from storage.models import Person
 from storage.store import Store
@@ -108,13 +112,15 @@ def build_dispatcher(
     listener: Follower | None = None,
     digests: DigestJobs | None = None,
     status: Callable[[], Any] | None = None,
+    notifier: Notifier | None = None,
 ) -> Dispatcher:
     """A Dispatcher with every router, the role middleware and the long-lived objects handlers
     ask for by name: store, settings, desk, listener, pages, status.
 
     `digests` (bot.delivery.digest.DigestJobs) re-schedules a person's daily digest after
-    /digest or /tz; `status` returns the service's live view (a dict, or the (healthy, dict)
-    pair of the service's health check).
+    /digest or /tz; `notifier` lends its Pacer so that command replies share the alerts'
+    pacing and 429 handling; `status` returns the service's live view (a dict, or the
+    (healthy, dict) pair of the service's health check).
     """
 
     async def on_prefs(person: Person) -> None:
@@ -132,12 +138,28 @@ def build_dispatcher(
         style=settings.drafts.house_style(),
         glossary=GlossaryWatch(settings.drafts.glossary),
     )
+    # One person's updates, and every change of access, are handled in the order sent.
+    dp.update.outer_middleware(UpdateOrder())
     middleware = RoleMiddleware()
     dp.message.outer_middleware(middleware)
     dp.callback_query.outer_middleware(middleware)
     dp.include_routers(*build_routers())
 
+    cfg = settings.bot
+    pacer = (
+        notifier.pacer
+        if notifier is not None
+        else Pacer(
+            global_rate=cfg.global_rate,
+            chat_interval=cfg.chat_interval,
+            group_per_minute=cfg.group_per_minute,
+            chat_burst=cfg.chat_burst,
+        )
+    )
+
     async def on_startup(bot: Bot) -> None:
+        # Replies share the bot's Telegram budget with alerts: same pacing, same 429 handling.
+        replies.install(bot, pacer, cfg)
         try:
             count = await set_commands(bot, store, settings.bot.admins)
             log.info("command menus set for %d people", count)

@@ -9,7 +9,7 @@ from typing import Any
 
 from aiogram import BaseMiddleware, Router
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
 from bot.desk.desk import RANK, Desk, rank
 from storage.models import Person
@@ -19,11 +19,20 @@ log = logging.getLogger(__name__)
 REFUSAL = (
     "Sorry, this bot serves a newsroom's staff only. If you work here, ask an editor to add you."
 )
+GROUP_REFUSAL = (
+    "This group is not a desk chat, so the bot does not answer here: whatever it sent would be "
+    "visible to everyone in the group. An admin can allow it with /deskchat on."
+)
 _AUDIT_EVERY = 3600.0  # a stranger's attempts are audited at most once an hour each
 
 
 class RoleMiddleware(BaseMiddleware):
     """Puts `person` (a Person, or None for a stranger) into the handler data.
+
+    Access is decided per chat: in a private chat by the person's role; in a group only when an
+    admin registered the group as a desk chat (/deskchat on), since everything the bot answers
+    there is visible to every member. Elsewhere the person counts as a stranger, and
+    `outside_desk` is True so that the refusal says why.
 
     Reads only, except in rare cases: binding a person added by @username to their user id,
     creating the row of an admin from settings, and marking reachable again someone who had
@@ -43,8 +52,24 @@ class RoleMiddleware(BaseMiddleware):
             person = await desk.identify(user.id, user.username)
             if person is not None and not person.reachable:
                 await desk.store.people.set_pref(person.id, "reachable", 1)
+        chat: Chat | None = data.get("event_chat")
+        outside = False
+        if person is not None and chat is not None and chat.type != "private":
+            allowed = chat.id in await desk.desk_chats() or _registers_chat(event, person)
+            if not allowed:
+                person, outside = None, True
         data["person"] = person
+        data["outside_desk"] = outside
         return await handler(event, data)
+
+
+def _registers_chat(event: TelegramObject, person: Person) -> bool:
+    """An admin's /deskchat in the group it is about: the one command an unregistered group
+    may carry."""
+    if person.role != "admin" or not isinstance(event, Message):
+        return False
+    word = (event.text or "").split(maxsplit=1)[0] if event.text else ""
+    return word.split("@", 1)[0].lower() == "/deskchat"
 
 
 class MinRole(Filter):
@@ -92,12 +117,22 @@ def stranger_router() -> Router:
             await desk.audit(uid, "stranger", kind)
 
     @router.message()
-    async def refuse_message(message: Message, desk: Desk) -> None:
+    async def refuse_message(message: Message, desk: Desk, outside_desk: bool = False) -> None:
+        if message.chat.type != "private" and not (message.text or "").startswith("/"):
+            return  # group talk not meant for the bot: no answer at all
+        if outside_desk:
+            await message.answer(GROUP_REFUSAL)
+            return
         await note(message.from_user, "message", desk)
         await message.answer(REFUSAL)
 
     @router.callback_query()
-    async def refuse_callback(query: CallbackQuery, desk: Desk) -> None:
+    async def refuse_callback(
+        query: CallbackQuery, desk: Desk, outside_desk: bool = False
+    ) -> None:
+        if outside_desk:
+            await query.answer(GROUP_REFUSAL[:200], show_alert=True)
+            return
         await note(query.from_user, "button", desk)
         await query.answer(REFUSAL[:200], show_alert=True)
 

@@ -1,4 +1,4 @@
-"""Admins: who may use the bot (/people) and what admins did (/audit)."""
+"""Admins: who may use the bot (/people), in which groups (/deskchat), what admins did (/audit)."""
 
 from __future__ import annotations
 
@@ -56,6 +56,39 @@ def admin_router() -> Router:
             await answer_usage(message, "people", str(exc))
             return
         await answer_usage(message, "people")
+
+    @router.message(Command("deskchat"))
+    async def deskchat(message: Message, command: CommandObject, desk: Desk) -> None:
+        arg = (command.args or "").strip().lower()
+        actor = message.from_user.id if message.from_user else None
+        if message.chat.type == "private":
+            parts = arg.split()
+            if not parts:
+                chats = sorted(await desk.desk_chats())
+                listed = ", ".join(str(c) for c in chats) if chats else "none"
+                await message.answer(f"Desk chats (groups the bot answers in): {listed}")
+                return
+            if len(parts) == 2 and parts[0] == "off" and parts[1].lstrip("-").isdigit():
+                changed = await desk.set_desk_chat(int(parts[1]), False, actor=actor)
+                await message.answer(
+                    f"Group {parts[1]} is no longer a desk chat."
+                    if changed
+                    else f"Group {parts[1]} was not a desk chat."
+                )
+                return
+            await answer_usage(message, "deskchat")
+            return
+        if arg not in ("on", "off"):
+            await answer_usage(message, "deskchat")
+            return
+        on = arg == "on"
+        await desk.set_desk_chat(message.chat.id, on, actor=actor)
+        await message.answer(
+            "✅ This group is now a desk chat: people on the desk can use the bot here, and "
+            "everyone in the group sees its answers."
+            if on
+            else "This group is no longer a desk chat; the bot will not answer here."
+        )
 
     @router.message(Command("audit"))
     async def audit(message: Message, desk: Desk, person: Person) -> None:

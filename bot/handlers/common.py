@@ -41,7 +41,7 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     (
         "mute",
         "journalist",
-        "/mute <@channel> [30m|2h|1d|1w|forever]",
+        "/mute <@channel> [30m|2h|1d|1w|forever]",  # without a duration: buttons ask
         "stop alerts from a channel",
     ),
     ("unmute", "journalist", "/unmute <@channel>", "alerts from a channel again"),
@@ -70,6 +70,12 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
         "/people | /people add <user id or @username> "
         "<admin|editor|journalist> | /people remove <user id or @username>",
         "who may use the bot",
+    ),
+    (
+        "deskchat",
+        "admin",
+        "/deskchat on|off (in a group) | /deskchat (list) | /deskchat off <chat id>",
+        "let a group use the bot",
     ),
     ("audit", "admin", "/audit", "recent admin actions"),
 )

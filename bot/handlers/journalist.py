@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.desk.desk import RANK, RULE_TEST_POSTS, Desk, DeskError, clip
+from bot.desk.desk import RANK, RULE_TEST_POSTS, Desk, DeskError, clip, parse_duration
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import Run, escape, join_runs
 from bot.handlers.access import MinRole
@@ -20,8 +20,22 @@ from bot.handlers.common import (
     desk_or_usage,
     lines,
     replace_runs,
+    reply_target,
 )
-from storage.models import Person, Rule
+from storage.models import Person, Rule, Source
+
+# What a mute button offers: a mute always has an end unless the journalist picks "forever".
+MUTE_CHOICES = (("1 hour", "1h"), ("8 hours", "8h"), ("1 day", "1d"), ("1 week", "1w"),
+                ("forever", "forever"))  # fmt: skip
+
+
+def mute_choices(source: Source) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(text=label, callback_data=f"mute:{source.id}:{code}")
+        for label, code in MUTE_CHOICES
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=[buttons[:3], buttons[3:]])
+
 
 _ROLE_INTRO = {
     "journalist": "You get alerts with ready-to-paste drafts when officials' channels post what "
@@ -103,7 +117,15 @@ def journalist_router() -> Router:
         if len(parts) > 2:
             await answer_usage(message, "mute")
             return
-        muting = desk.mute(person, parts[0], parts[1] if len(parts) > 1 else None)
+        if len(parts) == 1:
+            # No duration: ask for one rather than mute for ever by default.
+            src = await desk_or_usage(message, "mute", desk.source(parts[0]))
+            if src is not None:
+                await message.answer(
+                    f"Mute @{src.username} for how long?", reply_markup=mute_choices(src)
+                )
+            return
+        muting = desk.mute(person, parts[0], parts[1])
         done = await desk_or_usage(message, "mute", muting)
         if done is None:
             return
@@ -249,14 +271,30 @@ def journalist_router() -> Router:
 
     @router.callback_query(lambda q: (q.data or "").startswith("mute:"))
     async def mute_button(query: CallbackQuery, person: Person, desk: Desk) -> None:
-        m = re.fullmatch(r"mute:(\d{1,12})", query.data or "")
+        m = re.fullmatch(r"mute:(\d{1,12})(?::(\w{1,8}))?", query.data or "")
         src = await desk.store.sources.get(int(m.group(1))) if m else None
-        if src is None:
+        if m is None or src is None:
             await query.answer("That source is no longer known.", show_alert=True)
             return
-        await desk.mute_id(person, src.id, None, now=datetime.now(UTC))
+        if m.group(2) is None:
+            # The alert's button: one tap asks how long, it never mutes for ever by itself.
+            await query.answer()
+            bot, chat_id = reply_target(query)
+            await bot.send_message(
+                chat_id, f"Mute @{src.username} for how long?", reply_markup=mute_choices(src)
+            )
+            return
+        try:
+            delta = parse_duration(m.group(2))
+        except DeskError:
+            await query.answer("This button is no longer available.", show_alert=True)
+            return
+        until = await desk.mute_id(person, src.id, delta, now=datetime.now(UTC))
         await query.answer(
-            f"Muted @{src.username}. /unmute @{src.username} to undo."[:200], show_alert=True
+            f"Muted @{src.username} {_until(until, person)}. /unmute @{src.username} to undo."[
+                :200
+            ],
+            show_alert=True,
         )
 
     return router

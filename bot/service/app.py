@@ -290,6 +290,7 @@ class App:
             listener=self.listener,
             digests=self.digests,
             status=self.status,
+            notifier=self.notifier,
         )
 
     def _build_listener(self) -> None:

@@ -244,3 +244,27 @@ async def test_quiet_digest_lists_an_edited_post_once_and_counts_in_good_grammar
 def test_digest_titles_agree_with_the_number(lang: str, n: int, quiet: str, daily: str) -> None:
     assert quiet_title(n, lang).endswith(": " + quiet)
     assert daily_title(n, lang).split(": ", 1)[1].startswith(daily + " ")
+
+
+async def test_digest_after_an_unblock_does_not_speak_of_quiet_hours(store: Store) -> None:
+    """Someone who never set quiet hours blocked the bot; their alerts were held by the notifier.
+    After they write again, the digest of what waited says why it waited."""
+    p = await store.people.add(role="journalist", user_id=503, lang="en")
+    for post in await store.posts.recent(limit=2):
+        await store.alerts.enqueue(
+            person_id=p.id,
+            post_id=post.id,
+            kind="new",
+            version=1,
+            payload={"messages": [{"html": "x", "buttons": []}], "plain": "x"},
+        )
+    # What the notifier does on a 403.
+    assert await store.alerts.hold_person(p.id, "Forbidden: bot was blocked by the user") == 2
+    await store.people.set_pref(p.id, "reachable", 0)
+    assert await release_quiet(store, at=T0) == 0  # still unreachable
+    await store.people.set_pref(p.id, "reachable", 1)
+    assert await release_quiet(store, at=T0) == 1
+    (digest,) = [a for a in await store.alerts.for_person(p.id) if a.kind == "digest"]
+    text, _ = parse_html(digest.payload["messages"][0]["html"])
+    assert "quiet hours" not in text
+    assert text.startswith("While your alerts were on hold: 2 alerts")

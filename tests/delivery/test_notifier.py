@@ -548,3 +548,55 @@ async def test_wakes_read_only_new_alerts_not_the_whole_backlog(
     await asyncio.wait_for(runner, 5)
     # Incremental reads: about one row per wake, not the 150-alert backlog each time.
     assert sum(rows_read) - before < 150
+
+
+async def test_a_stale_batch_read_never_sends_twice(store: Store, fakebot: FakeBotAPI) -> None:
+    """The race the worker's re-read guards against, staged: a full sweep read rows as pending,
+    then other work settled them (one sent, one held by an editor) before the sweep's workers
+    got to them. Dispatching the stale rows must send nothing."""
+    box = await Outbox(store).setup(2)
+    sent_first, held_later = box.people
+    first = await box.alert(sent_first)
+    second = await box.alert(held_later)
+    n = notifier(store, fakebot)
+    stale = await store.alerts.due(limit=10)
+    assert {a.id for a in stale} == {first, second}
+    # Meanwhile: alert `first` goes out; the second person's alerts are held.
+    only_first = [a for a in stale if a.id == first]
+    n._dispatch(only_first)
+    await n._join()
+    assert await store.alerts.hold_person(held_later.id, "alerts paused") == 1
+    # The sweep that read `stale` now hands its rows to the workers.
+    n._dispatch(stale)
+    await n._join()
+    assert delivered_tags(fakebot, sent_first.user_id or 0) == [box.tag[first]]
+    assert delivered_tags(fakebot, held_later.user_id or 0) == []
+    row = await store.alerts.get(second)
+    assert row is not None and row.status == "held"
+
+
+async def test_answer_lost_after_telegram_accepted_is_not_lost_nor_failed(
+    store: Store, fakebot: FakeBotAPI
+) -> None:
+    """Telegram took the message but its answer never came: the notifier cannot know, so it sends
+    again (at least once, never zero times); the alert ends sent, pointing at a message the
+    person has, with exactly one duplicate."""
+    box = await Outbox(store).setup(1)
+    person = box.people[0]
+    alert_id = await box.alert(person)
+    fakebot.drop_after_accept()
+    n = notifier(store, fakebot)
+
+    async def sent() -> bool:
+        await n.drain_once()
+        r = await store.alerts.get(alert_id)
+        return r is not None and r.status == "sent"
+
+    await eventually(sent, within=20)
+    row = await store.alerts.get(alert_id)
+    assert row is not None
+    messages = fakebot.sent_messages(person.user_id or 0)
+    assert [int(m.group(1)) for msg in messages if (m := MARK.search(msg.text or ""))] == [
+        box.tag[alert_id]
+    ] * 2
+    assert row.tg_message_id == messages[-1].message_id

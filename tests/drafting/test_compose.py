@@ -14,11 +14,15 @@ import pytest
 from bot.desk.sources_file import parse_sources
 from bot.drafting.alert import compose_alert
 from bot.drafting.draft import build_draft
-from bot.drafting.html import MESSAGE_LIMIT, utf16_len
+from bot.drafting.html import utf16_len
 from bot.matching import Span, match_rule, parse_rule
 from sources.jsonl import parse_line
 from storage.models import Source, StoredPost
 from storage.records import Post
+
+# Telegram's own limit for a message (sendMessage: 1-4096 characters), written out here
+# rather than taken from the code under test, so that a wrong constant there fails.
+TELEGRAM_LIMIT = 4096
 
 EVENING = datetime(2026, 11, 24, 16, 8, tzinfo=UTC)
 PERMALINK = re.compile(r"^https://t\.me/[a-z][a-z0-9_]{3,31}/\d+$")
@@ -98,7 +102,7 @@ def check_contract(payload: dict[str, Any]) -> None:
     assert payload["messages"] and isinstance(payload["plain"], str)
     for n, message in enumerate(payload["messages"]):
         assert set(message) == {"html", "buttons"}
-        assert utf16_len(message["html"]) <= MESSAGE_LIMIT
+        assert utf16_len(message["html"]) <= TELEGRAM_LIMIT
         visible(message["html"])
         if n:
             assert message["buttons"] == []

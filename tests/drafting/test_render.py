@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.drafting.html import (
-    MESSAGE_LIMIT,
     Button,
     Run,
     button,
@@ -23,6 +22,10 @@ from bot.drafting.html import (
     to_html,
     utf16_len,
 )
+
+# Telegram's own limit for a message (sendMessage: 1-4096 characters), written out here
+# rather than taken from the code under test, so that a wrong constant there fails.
+TELEGRAM_LIMIT = 4096
 
 ALLOWED = {"b", "i", "u", "s", "code", "a"}
 
@@ -101,7 +104,7 @@ def test_long_post_splits_at_sentence_ends() -> None:
     chunks = render_chunks([Run(text)])
     assert len(chunks) >= 3
     for chunk in chunks:
-        assert utf16_len(chunk) <= MESSAGE_LIMIT
+        assert utf16_len(chunk) <= TELEGRAM_LIMIT
         assert chunk.endswith("крапкою.")
         assert chunk.startswith("Це речення")
     assert " ".join(chunks) == text.strip()
@@ -112,14 +115,14 @@ def test_giant_sentence_without_punctuation_splits_between_words() -> None:
     text = " ".join(words)
     chunks = render_chunks([Run(text)])
     assert len(chunks) >= 4
-    assert all(utf16_len(c) <= MESSAGE_LIMIT for c in chunks)
+    assert all(utf16_len(c) <= TELEGRAM_LIMIT for c in chunks)
     assert [w for c in chunks for w in c.split(" ")] == words
 
 
 def test_entities_are_never_cut() -> None:
     text = "&" * 5000  # every character escapes to five
     chunks = render_chunks([Run(text)])
-    assert all(utf16_len(c) <= MESSAGE_LIMIT for c in chunks)
+    assert all(utf16_len(c) <= TELEGRAM_LIMIT for c in chunks)
     assert "".join(html.unescape(c) for c in chunks) == text
     for chunk in chunks:
         assert chunk.replace("&amp;", "") == ""
@@ -130,7 +133,7 @@ def test_emoji_without_spaces_are_not_cut_in_half() -> None:
     text = (family + "🇺🇦" + "👍🏽") * 800
     chunks = render_chunks([Run(text)])
     assert len(chunks) > 1
-    assert all(utf16_len(c) <= MESSAGE_LIMIT for c in chunks)
+    assert all(utf16_len(c) <= TELEGRAM_LIMIT for c in chunks)
     assert "".join(chunks) == text
     clusters = (family, "🇺🇦", "👍🏽")
     for chunk in chunks:
@@ -185,6 +188,7 @@ hostile = st.lists(
 def test_rendered_chunks_are_valid_bounded_and_round_trip(
     text: str, raw_marks: list[tuple[int, int]], limit: int
 ) -> None:
+
     marks = [Mark(a, a + n) for a, n in raw_marks]
     runs = highlight(text, marks, "b")
     pieces = split_runs(runs, limit)
@@ -205,5 +209,5 @@ def test_rendered_chunks_are_valid_bounded_and_round_trip(
 def test_long_random_text_chunks_fit_the_telegram_limit(unit: str, times: int) -> None:
     text = unit * times
     for chunk in render_chunks([Run(text)]):
-        assert utf16_len(chunk) <= MESSAGE_LIMIT
+        assert utf16_len(chunk) <= TELEGRAM_LIMIT
         parse(chunk)

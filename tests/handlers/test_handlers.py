@@ -325,7 +325,13 @@ async def test_alert_buttons(tmp_path: Path) -> None:
         await desk.api.wait_for(lambda a: len(a.sent_messages(JOURNALIST)) > before)
         related = desk.bot_messages(JOURNALIST)[-1].text or ""
         assert related.startswith("Earlier:") or related == "No earlier posts on this topic."
-        qid = await desk.press(JOURNALIST, f"mute:{post.source_id}")
+        # The mute button asks for how long; "forever" is one of the answers, never the default.
+        before = len(desk.bot_messages(JOURNALIST))
+        await desk.press(JOURNALIST, f"mute:{post.source_id}")
+        await desk.api.wait_for(lambda a: len(a.sent_messages(JOURNALIST)) > before)
+        offer = desk.bot_messages(JOURNALIST)[-1]
+        assert (offer.text or "").startswith("Mute @grid_ministry_demo for how long?")
+        qid = await desk.press(JOURNALIST, f"mute:{post.source_id}:forever")
         assert "Muted @grid_ministry_demo" in desk.api.callback_answers[qid]["text"]
         person = await desk.store.people.by_user_id(JOURNALIST)
         assert person is not None

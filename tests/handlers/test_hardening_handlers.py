@@ -1,0 +1,153 @@
+"""What an independent black-box run broke in the bot, each staged over real HTTP against the
+fake Bot API: replies under 429, groups, start-up batches, hostile links, rules with search
+filters, mutes without an end.
+
+Every post and name here is invented for these tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.handlers import SORRY, access, build_dispatcher
+from bot.handlers.access import REFUSAL
+from bot.settings import BotSettings, Settings
+from storage.store import Store
+from tests.fakebot import FakeBotAPI
+from tests.handlers.harness import ADMIN, JOURNALIST, STRANGER, running_desk, seed
+
+GROUP = -500_100
+
+
+async def test_command_replies_wait_out_429(tmp_path: Path) -> None:
+    """An alert burst has the bot throttled: the journalist's commands are still answered."""
+    commands = ["/help", "/rules", "/sources", "/start", "/mute"]
+    async with running_desk(tmp_path) as desk:
+        desk.api.flood(retry_after=1, method="sendMessage", chat_id=JOURNALIST, times=4)
+        for text in commands:
+            await desk.api.inject_message(JOURNALIST, text)
+
+        def answered(api: FakeBotAPI) -> bool:
+            return len(api.sent_messages(JOURNALIST)) >= len(commands)
+
+        await desk.api.wait_for(answered, within=60)
+        await asyncio.sleep(0.3)
+        texts = [m.text or "" for m in desk.bot_messages(JOURNALIST)]
+        assert SORRY not in texts
+        assert len(texts) == len(commands)
+        assert len(desk.api.calls("sendMessage", ok=False)) == 4
+
+
+async def test_groups_need_an_admin_to_register_them(tmp_path: Path) -> None:
+    async with running_desk(tmp_path) as desk:
+        # A journalist in a group nobody registered: archive results would reach everyone.
+        (r,) = await desk.ask(JOURNALIST, "/search енергетики", chat_id=GROUP)
+        assert r.text == access.GROUP_REFUSAL
+        (r,) = await desk.ask(
+            JOURNALIST, "/post https://t.me/grid_ministry_demo/10", chat_id=GROUP
+        )
+        assert r.text == access.GROUP_REFUSAL
+        # Plain talk in the group is not answered at all.
+        await desk.api.inject_message(JOURNALIST, "добрий ранок", chat_id=GROUP)
+        await asyncio.sleep(0.5)
+        assert len(desk.bot_messages(GROUP)) == 2
+        # Only an admin registers it.
+        (r,) = await desk.ask(JOURNALIST, "/deskchat on", chat_id=GROUP)
+        assert r.text == access.GROUP_REFUSAL
+        (r,) = await desk.ask(ADMIN, "/deskchat on", chat_id=GROUP)
+        assert "desk chat" in (r.text or "")
+        replies = await desk.ask(JOURNALIST, "/search енергетики", chat_id=GROUP)
+        assert "Енергетики" in (replies[-1].text or "")
+        # Registered or not, a stranger in the group is still a stranger.
+        (r,) = await desk.ask(STRANGER, "/search енергетики", chat_id=GROUP)
+        assert r.text == REFUSAL
+        (r,) = await desk.ask(ADMIN, "/deskchat off", chat_id=GROUP)
+        (r,) = await desk.ask(JOURNALIST, "/search енергетики", chat_id=GROUP)
+        assert r.text == access.GROUP_REFUSAL
+        # Private chats are decided by the person's role, as before.
+        replies = await desk.ask(JOURNALIST, "/search енергетики")
+        assert "Енергетики" in (replies[-1].text or "")
+
+
+async def test_updates_queued_at_start_up_keep_their_order(tmp_path: Path) -> None:
+    newcomer = 7100
+    store = await Store.open(tmp_path / "desk.sqlite")
+    await seed(store)
+    await store.people.add(role="journalist", user_id=JOURNALIST, lang="en", tz="UTC")
+    settings = Settings(db=tmp_path / "desk.sqlite", bot=BotSettings(admins=[ADMIN]))
+    async with FakeBotAPI() as api:
+        # Sent while the service was down: one batch at start-up.
+        await api.inject_message(ADMIN, f"/people add {newcomer} journalist")
+        await api.inject_message(newcomer, "/rules")
+        await api.inject_message(JOURNALIST, "/rule add енергетики")
+        await api.inject_message(JOURNALIST, "/rules")
+        dp = build_dispatcher(store=store, settings=settings)
+        bot = api.bot()
+        task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
+        try:
+            await api.wait_for(
+                lambda a: (
+                    bool(a.sent_messages(newcomer)) and len(a.sent_messages(JOURNALIST)) >= 2
+                ),
+                within=30,
+            )
+            await asyncio.sleep(0.3)
+        finally:
+            await dp.stop_polling()
+            await asyncio.wait_for(task, 10)
+            await store.close()
+        assert [m.text for m in api.sent_messages(newcomer)] != [REFUSAL]
+        rules_reply = api.sent_messages(JOURNALIST)[-1].text or ""
+        assert "енергетики" in rules_reply
+
+
+async def test_post_link_with_a_huge_id_gets_the_usual_message(tmp_path: Path) -> None:
+    async with running_desk(tmp_path) as desk:
+        for link in (
+            "https://t.me/grid_ministry_demo/99999999999999999999",
+            "https://t.me/c/123/99999999999999999999",
+            "t.me/grid_ministry_demo/2147483648",
+        ):
+            (r,) = await desk.ask(JOURNALIST, f"/post {link}")
+            assert r.text != SORRY
+            assert "Usage" in (r.text or ""), r.text
+
+
+async def test_rule_with_a_search_filter_is_refused(tmp_path: Path) -> None:
+    async with running_desk(tmp_path) as desk:
+        (r,) = await desk.ask(JOURNALIST, "/rule add полонених since:2026-01-01")
+        assert "since: is a search filter" in (r.text or "")
+        assert await desk.store.rules.list() == []
+
+
+async def test_mute_asks_for_a_duration(tmp_path: Path) -> None:
+    async with running_desk(tmp_path) as desk:
+        person = await desk.store.people.by_user_id(JOURNALIST)
+        assert person is not None
+        (r,) = await desk.ask(JOURNALIST, "/mute @border_service_demo 0")
+        assert "Usage" in (r.text or "")
+        assert await desk.store.people.muted_sources(person.id) == {}
+
+        post = await desk.store.posts.get_by_link("grid_ministry_demo", 10)
+        assert post is not None
+        before = len(desk.bot_messages(JOURNALIST))
+        await desk.press(JOURNALIST, f"mute:{post.source_id}")
+        await desk.api.wait_for(lambda a: len(a.sent_messages(JOURNALIST)) > before)
+        # One tap does not mute: it offers durations.
+        assert await desk.store.people.muted_sources(person.id) == {}
+        offer = desk.bot_messages(JOURNALIST)[-1]
+        assert offer.reply_markup is not None
+        choices = [
+            b["callback_data"] for row in offer.reply_markup["inline_keyboard"] for b in row
+        ]
+        assert f"mute:{post.source_id}:1d" in choices
+        assert f"mute:{post.source_id}:forever" in choices
+        started = datetime.now(UTC).timestamp()
+        qid = await desk.press(JOURNALIST, f"mute:{post.source_id}:1d")
+        assert "Muted @grid_ministry_demo" in desk.api.callback_answers[qid]["text"]
+        until = (await desk.store.people.muted_sources(person.id))[post.source_id]
+        assert until is not None
+        day = timedelta(days=1).total_seconds()
+        assert started + day - 60 <= until <= started + day + 60
