@@ -87,6 +87,7 @@ class StoredPost:
     edit_date: datetime | None
     deleted_at: datetime | None
     version: int
+    ocr_text: str = ""  # text read from the post's images: never the official's own words
 
     @property
     def permalink(self) -> str:
@@ -113,6 +114,7 @@ class StoredPost:
             edit_date=ts(r["edit_date"]),
             deleted_at=ts(r["deleted_at"]),
             version=r["version"],
+            ocr_text=r["ocr_text"],
         )
 
 

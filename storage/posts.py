@@ -192,10 +192,11 @@ class PostRepo:
             ).fetchone()
             assert row is not None
             version = int(row[0]) + 1
+            # The images did not change with the text: the new version keeps their OCR text.
             await conn.execute(
-                "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (post_id, version, text, edit_date, now()),
+                "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at,"
+                " ocr_text) VALUES (?, ?, ?, ?, ?, (SELECT ocr_text FROM posts WHERE id = ?))",
+                (post_id, version, text, edit_date, now(), post_id),
             )
             await conn.execute(
                 "UPDATE posts SET text = ?, norm = ?, lemmas = ?, edit_date = ?, version = ?,"
@@ -203,6 +204,20 @@ class PostRepo:
                 (text, norm, lemmas, edit_date, version, media, post_id),
             )
         return version
+
+    async def set_ocr(self, post_id: int, text: str, norm: str, lemmas: str) -> None:
+        """The text read from the post's images: its own field, indexed, on the current
+        version too."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE posts SET ocr_text = ?, ocr_norm = ?, ocr_lemmas = ? WHERE id = ?",
+                (text, norm, lemmas, post_id),
+            )
+            await conn.execute(
+                "UPDATE post_versions SET ocr_text = ? WHERE post_id = ?"
+                " AND version = (SELECT version FROM posts WHERE id = ?)",
+                (text, post_id, post_id),
+            )
 
     async def set_media(self, post_id: int, media: str) -> None:
         await self.db.execute(

@@ -92,6 +92,13 @@ class Post:
     # Old history fetched for context (a channel's first catch-up): stored and indexed, but
     # nobody is alerted about posts that were news days ago.
     backfill: bool = False
+    # The message as the source gave it (Telethon's TL object as JSON, the export's entry, the
+    # feed's line), kept with its SHA-256 in the evidence trail. Not part of equality: the same
+    # post read twice is the same post.
+    raw: str | None = field(default=None, compare=False, repr=False)
+    origin: str = field(default="record", compare=False)  # telegram / export / feed / record
+    # A file of the post already on this machine (an export's photo): kept in the media folder.
+    media_path: str | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.message_id <= 0:
@@ -113,6 +120,8 @@ class Deletion:
     message_ids: tuple[int, ...]
     date: datetime  # when the deletion was noticed
     channel_id: int | None = None
+    raw: str | None = field(default=None, compare=False, repr=False)  # the update, as JSON
+    origin: str = field(default="record", compare=False)
 
 
 Event = Post | Deletion

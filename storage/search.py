@@ -43,6 +43,11 @@ class AllOf:
 FtsNode = Term | Phrase | AnyOf | AllOf
 
 
+# Each column of the post text has its twin over the text read from the post's images
+# (migration 0004): a search finds words in a picture as well as in the caption.
+_COLUMNS: dict[str, str] = {"norm": "{norm ocr_norm}", "lemmas": "{lemmas ocr_lemmas}"}
+
+
 def _quote(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
@@ -56,13 +61,13 @@ def to_fts(node: FtsNode) -> str | None:
         if node.prefix:
             # Narrowed to the indexed prefix length (migration 0003): a superset, which is
             # what callers verify anyway, at a fraction of the cost of a longer prefix.
-            return f"{node.column} : {_quote(node.text[:PREFIX_INDEX])} *"
-        return f"{node.column} : {_quote(node.text)}"
+            return f"{_COLUMNS[node.column]} : {_quote(node.text[:PREFIX_INDEX])} *"
+        return f"{_COLUMNS[node.column]} : {_quote(node.text)}"
     if isinstance(node, Phrase):
         words = [w for w in node.words if w]
         if not words:
             return None
-        return f"{node.column} : " + " + ".join(_quote(w) for w in words)
+        return f"{_COLUMNS[node.column]} : " + " + ".join(_quote(w) for w in words)
     if isinstance(node, AnyOf):
         parts = [p for p in (to_fts(x) for x in node.parts) if p]
         if len(parts) != len(node.parts) or not parts:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from storage.alerts import AlertRepo
 from storage.db import Database, StorageError
+from storage.evidence import EvidenceRepo
+from storage.media import MediaRepo
 from storage.people import PeopleRepo
 from storage.posts import PostRepo
 from storage.rules import RuleRepo
@@ -33,6 +35,8 @@ class Store:
         self.alerts = AlertRepo(db)
         self.search = SearchRepo(db)
         self.state = StateRepo(db)
+        self.evidence = EvidenceRepo(db)
+        self.media = MediaRepo(db)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

@@ -104,8 +104,8 @@ def test_fts_expression_shapes() -> None:
         exclude=(Term("туреччина"),),
     )
     assert to_fts(node) == (
-        '(lemmas : "обмін" AND (norm : "гуманітарний" + "трек" OR lemmas : "тре" *))'
-        ' NOT (lemmas : "туреччина")'
+        '({lemmas ocr_lemmas} : "обмін" AND ({norm ocr_norm} : "гуманітарний" + "трек"'
+        ' OR {lemmas ocr_lemmas} : "тре" *)) NOT ({lemmas ocr_lemmas} : "туреччина")'
     )
     assert to_fts(AllOf((), exclude=(Term("x"),))) is None
 
@@ -253,8 +253,8 @@ async def test_windowed_search_for_frequent_terms_is_exact_whatever_the_id_order
 
 
 async def test_prefix_terms_use_the_indexed_prefix_and_stay_a_superset(store: Store) -> None:
-    assert to_fts(Term("енергосист", column="norm", prefix=True)) == 'norm : "енер" *'
-    assert to_fts(Term("мир", column="norm", prefix=True)) == 'norm : "мир" *'
+    assert to_fts(Term("енергосист", column="norm", prefix=True)) == '{norm ocr_norm} : "енер" *'
+    assert to_fts(Term("мир", column="norm", prefix=True)) == '{norm ocr_norm} : "мир" *'
     src = await store.sources.ensure("chan_one")
     for n, text in enumerate(["енергосистема працює", "енергія сонця", "погода"], 1):
         await store.posts.insert(src.id, _post(n, text), text, text)
