@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test test-fast lint bench clean system-packages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,11 +21,32 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/wirewatch demo
 
-test: $(STAMP)
+# OCR reads images with the distribution's Tesseract and its Ukrainian, Russian and English data;
+# the tests render Cyrillic with DejaVu. Installed when missing (apt-get, as root); when that is
+# not possible the OCR tests skip and pytest's summary says why.
+APT_PACKAGES := tesseract-ocr tesseract-ocr-ukr tesseract-ocr-rus tesseract-ocr-eng fonts-dejavu-core
+
+system-packages:
+	@missing=""; \
+	for p in $(APT_PACKAGES); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing system packages:$$missing"; \
+		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+			--no-install-recommends $$missing >/dev/null ) \
+		|| echo "WARNING: could not install$$missing; OCR tests will be skipped"; \
+	else \
+		echo "WARNING: missing system packages:$$missing (run as root with apt-get, or install" \
+			"them); OCR tests will be skipped"; \
+	fi
+
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The inner loop: everything but the long end-to-end scenarios (crash loops, 10k imports).
-test-fast: $(STAMP)
+test-fast: $(STAMP) system-packages
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -7,20 +7,57 @@ the hash, so a changed byte in a stored message is found and named.
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import aiosqlite
 
 from storage.db import Database, now
 from storage.models import ts
+from storage.records import Deletion, Post
 
 EvidenceKind = Literal["version", "deletion"]
 
 
 def sha256_text(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def post_json(post: Post) -> str:
+    """The record itself, for a post whose source kept no raw message (made in code)."""
+    return json.dumps(
+        {
+            "channel": post.channel,
+            "id": post.message_id,
+            "date": post.date.isoformat(),
+            "edit_date": post.edit_date.isoformat() if post.edit_date else None,
+            "text": post.text,
+            "media": post.media,
+            "grouped_id": post.grouped_id,
+            "forward_from": post.forward_from,
+            "forward_link": post.forward_link,
+            "reply_to": post.reply_to,
+            "links": list(post.links),
+        },
+        ensure_ascii=False,
+    )
+
+
+def deletion_json(deletion: Deletion) -> str:
+    """What we saw of a deletion when its source kept no raw update (reconciliation: the ids
+    were missing from the channel's history)."""
+    return json.dumps(
+        {
+            "channel": deletion.channel,
+            "channel_id": deletion.channel_id,
+            "deleted_ids": list(deletion.message_ids),
+            "noticed_at": deletion.date.isoformat(),
+        },
+        ensure_ascii=False,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +132,30 @@ class EvidenceRepo:
                 sha256_text(raw),
                 now() if captured_at is None else captured_at,
             ),
+        )
+
+    async def record_many(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Many `record(**r)` at once (bulk imports)."""
+        if not records:
+            return
+        stamp = now()
+        await self.db.executemany(
+            "INSERT INTO evidence (channel, channel_id, message_id, kind, version, origin, raw,"
+            " sha256, captured_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (
+                    r["channel"],
+                    r["channel_id"],
+                    r["message_id"],
+                    r["kind"],
+                    r["version"],
+                    r["origin"],
+                    r["raw"],
+                    sha256_text(r["raw"]),
+                    r.get("captured_at") or stamp,
+                )
+                for r in records
+            ],
         )
 
     async def for_message(

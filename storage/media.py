@@ -121,8 +121,7 @@ class MediaRepo:
 
     async def oldest(self, limit: int) -> list[MediaFile]:
         rows = await self.db.fetchall(
-            "SELECT * FROM media_files WHERE removed_at IS NULL"
-            " ORDER BY stored_at, rowid LIMIT ?",
+            "SELECT * FROM media_files WHERE removed_at IS NULL ORDER BY stored_at, rowid LIMIT ?",
             (limit,),
         )
         return [_file(r) for r in rows]

@@ -122,6 +122,8 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
                     "permalink": h.post.permalink,
                     "date": h.post.date.isoformat(),
                     "text": h.post.text,
+                    "in_image": h.in_image,
+                    "ocr_text": h.post.ocr_text,
                     "spans": [[s.start, s.end] for s in h.spans],
                     "version": h.post.version,
                     "deleted": h.post.deleted_at is not None,
@@ -139,7 +141,10 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             " (deleted)" if h.post.deleted_at else ""
         )
         print(f"{local}  @{h.post.channel}  {h.post.permalink}{flags}")
-        print(f"    {snippet(h.post.text, h.spans)}")
+        if h.in_image:
+            print(f"    the image reads: {snippet(h.text, h.spans)}")
+        else:
+            print(f"    {snippet(h.post.text, h.spans)}")
     if page.cursor is not None:
         print(f"(more results: raise --limit above {args.limit} or narrow with --since/--until)")
     return 0

@@ -104,5 +104,5 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
         for hit in page.hits:
             local = hit.post.date.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
             print(f"{local}  {hit.post.permalink}")
-            print(f"    {snippet(hit.post.text, hit.spans, width=160)}")
+            print(f"    {snippet(hit.text, hit.spans, width=160)}")
     return 0

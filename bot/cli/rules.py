@@ -126,6 +126,6 @@ async def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for h in result.hits:
         local = h.post.date.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
-        print(f"{local}  {h.post.permalink}  {snippet(h.post.text, h.spans, width=120)}")
+        print(f"{local}  {h.post.permalink}  {snippet(h.text, h.spans, width=120)}")
     print(f"{len(result.hits)} of the last {result.tried} posts match {result.rule}")
     return 0

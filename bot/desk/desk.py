@@ -414,6 +414,8 @@ class Desk:
             m = match_rule(node, post.text, post.channel)
             if m is not None:
                 hits.append(SearchHit(post, m.spans))
+            elif post.ocr_text and (m := match_rule(node, post.ocr_text, post.channel)):
+                hits.append(SearchHit(post, m.spans, in_image=True))
         return RuleTest(understood, len(posts), hits)
 
     async def parse_rule_id(self, value: str) -> int:

@@ -39,7 +39,13 @@ class QueryError(ValueError):
 @dataclass(frozen=True, slots=True)
 class SearchHit:
     post: StoredPost
-    spans: tuple[Span, ...]
+    spans: tuple[Span, ...]  # offsets into the post's text, or its OCR text when `in_image`
+    in_image: bool = False
+
+    @property
+    def text(self) -> str:
+        """The text the spans point into: the post's, or what its picture reads."""
+        return self.post.ocr_text if self.in_image else self.post.text
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +176,12 @@ async def search_posts(
                 m: RuleMatch | None = match_rule(node, post.text, post.channel)
                 if m is not None:
                     hits.append(SearchHit(post, m.spans))
+                elif post.ocr_text:
+                    # Words in the post's picture: a hit, reported as the image's, not the
+                    # post's words (spans are offsets into the OCR text).
+                    m = match_rule(node, post.ocr_text, post.channel)
+                    if m is not None:
+                        hits.append(SearchHit(post, m.spans, in_image=True))
             if len(hits) > limit:
                 # One hit past the page proves an older page exists; without it a page that
                 # happened to be exactly full offered "Older" and led to an empty one.

@@ -42,6 +42,7 @@ from bot.drafting.html import (
     to_html,
 )
 from bot.drafting.html import plain as plain_of
+from bot.drafting.image import image_runs
 from bot.drafting.quotes import MARKS
 from bot.drafting.sentences import SpanLike
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
@@ -102,6 +103,7 @@ def compose_alert(
     update: bool = False,
     background: Sequence[Earlier] = (),
     glossary: Sequence[Entry] = (),
+    image_spans: Sequence[SpanLike] = (),
 ) -> dict[str, Any]:
     """The alert for one post. `spans` are where the rule that fired matched (offsets into
     `post.text`): they choose the quote and are highlighted; `rule` (its query) is named at the
@@ -111,7 +113,9 @@ def compose_alert(
     (delete) defaults to `post.deleted_at`. `origin_source` is the forward origin's source when
     the caller knows it, so a forward is attributed to the person behind it, and `origin_date`
     the original's time when it is stored. `now` adds the year to a date from another year.
-    `background` (older posts on the topic, newest first) ends a new alert as "Earlier:"."""
+    `background` (older posts on the topic, newest first) ends a new alert as "Earlier:".
+    `image_spans` (offsets into `post.ocr_text`) say the rule matched words in the post's
+    picture: a new alert then says what the image reads, apart from the official's words."""
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
     focus: list[_Mark] = []
@@ -138,6 +142,10 @@ def compose_alert(
     if kind in ("new", "digest"):
         runs = draft.runs()
         text = draft.plain()
+        image = image_runs(getattr(post, "ocr_text", ""), image_spans, lang) if image_spans else []
+        if image:
+            runs = join_runs(runs, "\n\n", image)
+            text += "\n\n" + plain_of(image)
         earlier = background_runs(background, lang, tz, now=now, style=style)
         if earlier:
             runs = join_runs(runs, "\n\n", earlier)

@@ -175,3 +175,11 @@ NO_TRANSLATION = {
 }
 NAMES = {"uk": "Імена:", "ru": "Имена:", "en": "Names:"}
 RULE_FIRED = {"uk": "Правило", "ru": "Правило", "en": "Rule"}
+
+# Words read from a picture the post carries (OCR): reported as what the image says, never
+# quoted as the official's own words.
+IMAGE_READS = {
+    "uk": "На зображенні написано",
+    "en": "The image reads",
+    "ru": "На изображении написано",
+}

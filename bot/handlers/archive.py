@@ -31,6 +31,7 @@ from bot.drafting.draft import background_runs
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import Run, escape, join_runs
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
+from bot.drafting.texts import IMAGE_READS
 from bot.handlers.access import MinRole
 from bot.handlers.common import (
     NO_PREVIEW,
@@ -120,7 +121,10 @@ async def render_page(
         post = hit.post
         when = post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
         who = escape(await _who(store, post, person.lang))
-        text = snippet(post.text, hit.spans, width=220, escape=escape, mark=("<b>", "</b>"))
+        text = snippet(hit.text, hit.spans, width=220, escape=escape, mark=("<b>", "</b>"))
+        if hit.in_image:
+            # Read from the post's picture: never shown as the official's words.
+            text = f"🖼 <i>{escape(IMAGE_READS['en'])}:</i> {text}"
         parts.append(
             f"\n{n}. <b>{who}</b> · {when}{_flags(post)}\n{text or '—'}\n{escape(post.permalink)}"
         )

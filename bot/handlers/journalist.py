@@ -309,9 +309,7 @@ async def _test(message: Message, desk: Desk, query: str) -> None:
         [Run(clip(understood, 300), "code")],
     )
     for h in result.hits[:10]:
-        runs = join_runs(
-            runs, "\n\n", h.post.permalink, "\n", snippet(h.post.text, h.spans, width=140)
-        )
+        runs = join_runs(runs, "\n\n", h.post.permalink, "\n", snippet(h.text, h.spans, width=140))
     if len(result.hits) > 10:
         runs = join_runs(runs, "\n\n", f"… and {len(result.hits) - 10} more")
     runs = join_runs(runs, "\n\n", "Save it with ", [Run(f"/rule add {clip(query, 200)}", "code")])

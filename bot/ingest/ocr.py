@@ -42,7 +42,9 @@ class OcrEngine:
         missing = [lang for lang in self.langs.split("+") if lang not in have]
         if missing:
             pkgs = " ".join(f"tesseract-ocr-{m}" for m in missing)
-            return f"tesseract has no language data for {', '.join(missing)} (apt-get install {pkgs})"
+            return (
+                f"tesseract has no language data for {', '.join(missing)} (apt-get install {pkgs})"
+            )
         return None
 
     def read(self, path: Path) -> str:

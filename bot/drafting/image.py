@@ -1,0 +1,25 @@
+"""What a post's picture says, in a draft: the words a rule found in the image (OCR text) are
+reported as "the image reads: …", never put in the official's mouth."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.drafting import texts
+from bot.drafting.draft import styled_runs
+from bot.drafting.html import Run, join_runs
+from bot.drafting.quotes import style_quote
+from bot.drafting.sentences import SpanLike, choose_quote
+
+
+def image_runs(ocr_text: str, spans: Sequence[SpanLike], lang: str) -> list[Run]:
+    """ "The image reads: «…»" with the sentence of the OCR text the rule matched (its words
+    highlighted); [] when the text has no sentence."""
+    chosen = choose_quote(ocr_text, spans)
+    if chosen is None:
+        return []
+    start, end = chosen
+    styled = style_quote(ocr_text, start, end, lang)
+    marks = [(s.start, s.end) for s in spans if s.start < end and s.end > start]
+    label = texts.IMAGE_READS.get(lang, texts.IMAGE_READS["en"])
+    return join_runs(f"{label}: ", styled_runs(styled, marks))
