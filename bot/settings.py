@@ -32,6 +32,9 @@ class BotSettings(BaseModel):
     chat_interval: float = Field(default=1.0, ge=0)  # seconds between messages to one chat
     chat_burst: int = Field(default=3, ge=1, le=10)  # messages one chat may get back to back
     group_per_minute: int = Field(default=20, ge=1)
+    # An alert about a post with a kept photo carries the photo (the draft as its caption when
+    # it fits in 1,024 characters); false sends the draft alone.
+    alert_photos: bool = True
 
     @field_validator("admins", mode="before")
     @classmethod
@@ -54,6 +57,27 @@ class JobSettings(BaseModel):
     reconcile_window: int = Field(default=50, ge=1, le=100)  # recent posts re-read per channel
     outbox_interval: int = Field(default=5, ge=1)
     retention_days: int = Field(default=0, ge=0)  # 0 keeps posts forever
+
+
+class CaptureSettings(BaseModel):
+    """Media of followed channels' posts, and the text read from their images."""
+
+    media_dir: Path = Path("var/media")  # content-addressed: <dir>/ab/abcdef….jpg
+    media_cap_mb: int = Field(default=2048, ge=1)  # the folder's size; oldest files go first
+    max_file_mb: int = Field(default=20, ge=1)  # photos and documents larger are not kept
+    documents: bool = True  # keep documents (within max_file_mb) as well as photos
+    media_retention_days: int = Field(default=0, ge=0)  # 0 keeps files until the cap needs room
+    ocr: bool = True  # read the text in photos (Tesseract)
+    ocr_langs: str = Field(default="ukr+rus+eng", pattern=r"^[a-z_]{3,}(\+[a-z_]{3,})*$")
+    ocr_timeout: int = Field(default=120, ge=5)  # seconds one image may take
+
+    @property
+    def cap_bytes(self) -> int:
+        return self.media_cap_mb * 1024 * 1024
+
+    @property
+    def max_file_bytes(self) -> int:
+        return self.max_file_mb * 1024 * 1024
 
 
 class DraftSettings(BaseModel):
@@ -102,6 +126,7 @@ class Settings(BaseSettings):
     bot: BotSettings = Field(default_factory=BotSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
+    capture: CaptureSettings = Field(default_factory=CaptureSettings)
 
     @field_validator("tz")
     @classmethod

@@ -218,6 +218,20 @@ class MediaFolder:
                 total -= f.size
             await self.repo.mark_removed(gone)
 
+    async def first_photo(self, post_id: int, *, max_bytes: int) -> tuple[bytes, str] | None:
+        """(bytes, file name) of the post's first photo still in the folder and within
+        `max_bytes`, or None."""
+        for pf in await self.repo.of_post(post_id):
+            f = pf.file
+            if f.kind != "photo" or f.removed or f.size > max_bytes:
+                continue
+            try:
+                data = await asyncio.to_thread(self.path(f).read_bytes)
+            except OSError:
+                continue  # removed under us: the alert goes without it
+            return data, f"{f.sha256[:16]}{f.ext}"
+        return None
+
     async def expire(self, cutoff: int) -> int:
         """Retention: remove files stored before `cutoff`; returns how many."""
         removed = 0

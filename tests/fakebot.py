@@ -20,6 +20,7 @@ rejects it. Anything it accepts, Telegram accepts too, so it catches text we for
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import json
 import re
@@ -36,10 +37,12 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiohttp import web
 from multidict import MultiDictProxy
+from PIL import Image, UnidentifiedImageError
 
 DEFAULT_TOKEN = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
 MAX_TEXT = 4096
 MAX_CAPTION = 1024
+MAX_PHOTO_BYTES = 10 * 1024 * 1024  # sendPhoto's limit for an upload
 MAX_CALLBACK_DATA = 64
 
 # Parameters that Bot API clients send JSON-encoded inside form fields.
@@ -332,6 +335,8 @@ class Message:
     reply_to: int | None = None
     reply_markup: dict[str, Any] | None = None
     document: UploadedFile | None = None
+    photo: UploadedFile | None = None
+    photo_size: tuple[int, int] = (0, 0)
     caption: str | None = None
     user_id: int | None = None
     edits: int = 0
@@ -382,6 +387,7 @@ class FakeBotAPI:
         self.requests: list[Request] = []
         self.chats: dict[int, list[Message]] = defaultdict(list)
         self.documents: list[UploadedFile] = []
+        self.photos: list[UploadedFile] = []
         self.commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
@@ -700,6 +706,7 @@ class FakeBotAPI:
             "editmessagereplymarkup": self._edit_reply_markup,
             "answercallbackquery": self._answer_callback_query,
             "senddocument": self._send_document,
+            "sendphoto": self._send_photo,
             "setmycommands": self._set_my_commands,
             "deletemycommands": self._delete_my_commands,
             "getmycommands": self._get_my_commands,
@@ -785,6 +792,48 @@ class FakeBotAPI:
                 reply_to=reply_to,
                 reply_markup=markup,
                 document=upload,
+            )
+        )
+        return self._message_json(msg)
+
+    async def _send_photo(self, rec: Request) -> Any:
+        chat_id = _chat_id(rec.params)
+        ref = rec.params.get("photo")
+        upload: UploadedFile | None = None
+        if isinstance(ref, str) and ref.startswith("attach://"):
+            upload = rec.files.get(ref[len("attach://") :])
+        elif "photo" in rec.files:
+            upload = rec.files["photo"]
+        if upload is None:
+            # No internet here: a URL or an unknown file_id cannot be fetched.
+            raise _bad("wrong remote file identifier specified: can't unserialize it")
+        width, height = _image_size(upload.data)
+        if len(upload.data) > MAX_PHOTO_BYTES:
+            raise _bad("PHOTO_SAVE_FILE_INVALID")
+        if width + height > 10000 or max(width, height) > 20 * min(width, height):
+            raise _bad("PHOTO_INVALID_DIMENSIONS")
+        caption = rec.params.get("caption")
+        entities: list[dict[str, Any]]
+        text, entities = "", []
+        if isinstance(caption, str) and caption:
+            text, entities = _format(caption, rec.params.get("parse_mode"))
+            if _utf16_len(text) > MAX_CAPTION:
+                raise _bad("message caption is too long")
+        markup = _reply_markup(rec.params)
+        reply_to = self._reply_target(chat_id, rec.params)
+        self.photos.append(upload)
+        msg = self._store(
+            Message(
+                chat_id=chat_id,
+                message_id=0,
+                date=int(time.time()),
+                from_bot=True,
+                caption=text or None,
+                entities=entities,
+                reply_to=reply_to,
+                reply_markup=markup,
+                photo=upload,
+                photo_size=(width, height),
             )
         )
         return self._message_json(msg)
@@ -987,6 +1036,22 @@ class FakeBotAPI:
                 data["caption"] = msg.caption
                 if msg.entities:
                     data["caption_entities"] = msg.entities
+        if msg.photo is not None:
+            width, height = msg.photo_size
+            unique = f"p{msg.chat_id}_{msg.message_id}"
+            data["photo"] = [
+                {
+                    "file_id": f"photo{msg.chat_id}_{msg.message_id}",
+                    "file_unique_id": unique,
+                    "width": width,
+                    "height": height,
+                    "file_size": len(msg.photo.data),
+                }
+            ]
+            if msg.caption:
+                data["caption"] = msg.caption
+                if msg.entities:
+                    data["caption_entities"] = msg.entities
         if msg.reply_markup is not None:
             data["reply_markup"] = msg.reply_markup
         if msg.reply_to is not None:
@@ -1121,3 +1186,13 @@ async def fakebot() -> AsyncIterator[FakeBotAPI]:
     """A running fake Bot API server, closed after the test."""
     async with FakeBotAPI() as api:
         yield api
+
+
+def _image_size(data: bytes) -> tuple[int, int]:
+    """What Telegram checks first: the upload is an image it can decode."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            img.verify()
+            return img.size
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise _bad("IMAGE_PROCESS_FAILED") from exc

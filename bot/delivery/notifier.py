@@ -46,15 +46,17 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from aiogram.types import (
+    BufferedInputFile,
     LinkPreviewOptions,
     ReplyParameters,
 )
 
 from bot.delivery.pacer import Clock, Pacer
-from bot.delivery.payload import OutMessage, PayloadError, parse_payload
+from bot.delivery.payload import OutMessage, PayloadError, parse_payload, with_photo
 from bot.delivery.replies import ALREADY_PACED
 from bot.settings import BotSettings
 from storage.db import now
+from storage.media import MediaFolder
 from storage.models import Alert, Person
 from storage.store import DATABASE_ERRORS, Store
 
@@ -72,6 +74,7 @@ _TRANSIENT = (
 # The request itself is wrong: retrying the same payload cannot succeed.
 FULL_SWEEP_EVERY = 1.0  # seconds: at most this often a worker's progress re-reads every due alert
 _PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat)
+PHOTO_MAX_BYTES = 10 * 1024 * 1024  # sendPhoto takes photos up to 10 MB
 
 
 class _Outcome(enum.Enum):
@@ -132,8 +135,10 @@ class Notifier:
         backoff_max: float = 900.0,
         batch: int = 1000,
         idle_poll: float = 30.0,
+        media: MediaFolder | None = None,
     ) -> None:
         self.store = store
+        self.media = media  # where the posts' photos are kept; None sends text only
         self.bot = bot
         self.settings = settings
         self.clock = clock
@@ -167,6 +172,9 @@ class Notifier:
         self._hwm = 0  # highest alert id read from the outbox so far
         self._gates: dict[int, _Gate] = {}
         self._partial: dict[int, list[int]] = {}  # alert id -> ids of its messages sent so far
+        # alert id -> the messages it goes out as (with or without the photo), fixed on the
+        # first try so that a retry resumes the same sequence.
+        self._plans: dict[int, list[OutMessage]] = {}
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -389,23 +397,35 @@ class Notifier:
             # A failed, held or vanished original: the follow-up goes out on its own.
 
         done = self._partial.setdefault(alert.id, [])
+        plan = self._plans.get(alert.id)
+        if plan is None:
+            plan = self._plans[alert.id] = await self._with_photo(alert, messages)
         try:
-            for index, message in enumerate(messages):
-                if index < len(done):
-                    continue  # sent before a retry interrupted this alert
+            index = len(done)  # messages sent before a retry interrupted this alert
+            while index < len(plan):
+                message = plan[index]
                 target = reply_to if index == 0 else done[0]
-                message_id = await self._send(alert, chat_id, message, target, first=not done)
+                try:
+                    message_id = await self._send(alert, chat_id, message, target, first=not done)
+                except TelegramBadRequest as exc:
+                    if message.photo is None or done:
+                        raise
+                    # Telegram refused the picture (dimensions, format): the draft still goes.
+                    log.warning("notifier: alert %s photo refused (%s); text only", alert.id, exc)
+                    plan = self._plans[alert.id] = messages
+                    continue
                 done.append(message_id)
+                index += 1
         except _Stopped:
             return _Outcome.STOPPED
         except TelegramForbiddenError as exc:
-            self._partial.pop(alert.id, None)
+            self._forget(alert.id)
             await self.store.people.set_pref(alert.person_id, "reachable", 0)
             await self._hold(alert.person_id, self._redact(exc.message), chat_id=chat_id)
             self._note_error(f"chat {chat_id}: {exc.message}")
             return _Outcome.HELD
         except _PERMANENT as exc:
-            self._partial.pop(alert.id, None)
+            self._forget(alert.id)
             return await self._fail(alert, chat_id, exc.message)
         except _Throttled as exc:
             return await self._retry(alert, chat_id, str(exc), wait=exc.wait)
@@ -417,7 +437,7 @@ class Notifier:
 
         # Telegram has the whole alert: record it before anything else can go wrong.
         await self.store.alerts.mark_sent(alert.id, done[0])
-        self._partial.pop(alert.id, None)
+        self._forget(alert.id)
         self._clear_gate(alert)
         self.sent += 1
         log.info(
@@ -428,6 +448,24 @@ class Notifier:
             done[0],
         )
         return _Outcome.SENT
+
+    def _forget(self, alert_id: int) -> None:
+        self._partial.pop(alert_id, None)
+        self._plans.pop(alert_id, None)
+
+    async def _with_photo(self, alert: Alert, messages: list[OutMessage]) -> list[OutMessage]:
+        """A new alert about a post with a kept photo carries it (unless turned off)."""
+        if (
+            self.media is None
+            or not self.settings.alert_photos
+            or alert.kind != "new"
+            or alert.post_id is None
+        ):
+            return messages
+        found = await self.media.first_photo(alert.post_id, max_bytes=PHOTO_MAX_BYTES)
+        if found is None:
+            return messages
+        return with_photo(messages, *found)
 
     async def _send(
         self, alert: Alert, chat_id: int, message: OutMessage, reply_to: int | None, first: bool
@@ -443,7 +481,22 @@ class Notifier:
                     raise _Stopped
             # Booked above: the session's reply middleware must not book it a second time.
             paced = ALREADY_PACED.set(True)
+            reply = (
+                ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                if reply_to is not None
+                else None
+            )
             try:
+                if message.photo is not None:
+                    photo = await self.bot.send_photo(
+                        chat_id=chat_id,
+                        photo=BufferedInputFile(message.photo, filename=message.photo_name),
+                        caption=message.html or None,
+                        parse_mode="HTML" if message.html else None,
+                        reply_markup=message.markup,
+                        reply_parameters=reply,
+                    )
+                    return photo.message_id
                 sent = await self.bot.send_message(
                     chat_id=chat_id,
                     text=message.html,
@@ -504,7 +557,7 @@ class Notifier:
     ) -> _Outcome:
         error = self._redact(error)
         if alert.attempts + 1 >= self.settings.max_attempts:
-            self._partial.pop(alert.id, None)
+            self._forget(alert.id)
             return await self._fail(
                 alert, chat_id, f"gave up after {alert.attempts + 1} attempts: {error}"
             )

@@ -4,17 +4,49 @@ half sent."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from html.parser import HTMLParser
 from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+CAPTION_LIMIT = 1024  # Telegram: characters of a caption after entities are parsed
+
 
 @dataclass(frozen=True, slots=True)
 class OutMessage:
-    html: str
+    html: str  # the text, or the caption of a photo ('' for a photo on its own)
     markup: InlineKeyboardMarkup | None
     preview: bool
+    photo: bytes | None = None  # sent with sendPhoto when set
+    photo_name: str = "photo.jpg"
+
+
+class _Text(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def caption_length(html: str) -> int:
+    """What Telegram counts against the caption limit: the text without tags, entities
+    decoded, in UTF-16 units (an emoji outside the BMP counts two)."""
+    parser = _Text()
+    parser.feed(html)
+    parser.close()
+    return len("".join(parser.parts).encode("utf-16-le")) // 2
+
+
+def with_photo(messages: list[OutMessage], photo: bytes, name: str) -> list[OutMessage]:
+    """The alert with the post's photo: the draft as its caption when it fits, else the photo
+    first and the draft after it (its buttons stay on the draft)."""
+    first = messages[0]
+    if caption_length(first.html) <= CAPTION_LIMIT:
+        return [replace(first, photo=photo, photo_name=name), *messages[1:]]
+    return [OutMessage("", None, False, photo=photo, photo_name=name), *messages]
 
 
 class PayloadError(ValueError):
