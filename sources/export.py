@@ -135,7 +135,7 @@ def load_export(
         # A channel left and rejoined can appear in both lists: merge by message id.
         entry = by_channel.setdefault(chat_id, (username, name, {}, [0]))
         chat_where = f"{where} ({name!r}, id {chat_id})" if not single else where
-        _messages(chat, chat_where, username, local_tz, entry[2], entry[3])
+        _messages(chat, chat_where, username, local_tz, entry[2], entry[3], file.parent)
 
     for chat_id, (username, name, posts, service) in by_channel.items():
         ordered = [posts[k] for k in sorted(posts)]
@@ -235,11 +235,12 @@ def _messages(
     local_tz: tzinfo | None,
     out: dict[int, Post],
     service: list[int],
+    base: Path,
 ) -> None:
     chat_id, title = chat["id"], chat["name"] or None
     for index, msg in enumerate(chat["messages"]):
         try:
-            post = _message(msg, username, chat_id, title, local_tz)
+            post = _message(msg, username, chat_id, title, local_tz, base)
         except _Bad as exc:
             msg_id = msg.get("id") if isinstance(msg, dict) else None
             ident = f" (id {msg_id})" if _is_int(msg_id) else ""
@@ -251,7 +252,7 @@ def _messages(
 
 
 def _message(
-    msg: Any, username: str, chat_id: int, title: str | None, local_tz: tzinfo | None
+    msg: Any, username: str, chat_id: int, title: str | None, local_tz: tzinfo | None, base: Path
 ) -> Post | None:
     if not isinstance(msg, dict):
         raise _Bad("not a JSON object")
@@ -294,19 +295,38 @@ def _message(
     for href in links:
         _check_unicode("text_link href", href)
 
+    media = _media(msg)
     return Post(
         channel=username,
         message_id=msg_id,
         date=date,
         text=text,
         edit_date=edited,
-        media=_media(msg),
+        media=media,
         forward_from=forward or None,
         reply_to=reply_to,
         channel_id=chat_id,
         channel_title=title,
         links=tuple(links),
+        # The export's own entry is the evidence of what the channel said.
+        raw=json.dumps(msg, ensure_ascii=False),
+        origin="export",
+        media_path=_media_file(msg, media, base),
     )
+
+
+def _media_file(msg: dict[str, Any], media: str | None, base: Path) -> str | None:
+    """The photo or document the export holds for this message, inside the export folder;
+    None when it was not exported ("File not included"), is missing, or points outside."""
+    key = {"photo": "photo", "document": "file"}.get(media or "")
+    rel = msg.get(key) if key else None
+    if not isinstance(rel, str) or not rel or rel.startswith("(File not included"):
+        return None
+    root = base.resolve()
+    path = (root / rel).resolve()
+    if not path.is_relative_to(root) or not path.is_file():
+        return None
+    return str(path)
 
 
 def _date(

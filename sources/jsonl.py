@@ -21,6 +21,7 @@ import json
 import logging
 import os
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 
@@ -180,10 +181,12 @@ def parse_line(line: str, *, lineno: int = 0, path: str = "") -> Post | Deletion
     if not isinstance(obj, dict):
         raise SourceError(f"{where}: not a JSON object")
     try:
-        return _event(obj)
+        event = _event(obj)
     except (ValueError, OverflowError) as exc:
         # SourceError is a ValueError too (Post's own checks): reword it with the location.
         raise SourceError(f"{where}: {exc}") from None
+    # The line as written is the evidence of what the feed said.
+    return replace(event, raw=stripped, origin="feed")
 
 
 def read_feed(

@@ -11,6 +11,7 @@ from bot.cli.common import UsageError, open_store, print_json
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.search import parse_date, search_posts
 from bot.drafting.excerpts import snippet
+from bot.ingest.capture import build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.settings import Settings
 from sources.export import load_export
@@ -30,6 +31,11 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     p.add_argument("path", help="result.json from Telegram Desktop, or a .jsonl feed")
     p.add_argument("--source", metavar="@USERNAME", help="the channel a single-chat export is")
     p.add_argument("--alert", action="store_true", help="alert people on matching posts")
+    p.add_argument(
+        "--no-media",
+        action="store_true",
+        help="do not copy the export's photos and files into the media folder (nor read them)",
+    )
     p.set_defaults(func=cmd_import)
 
     s = sub.add_parser("search", parents=[parent], help="search the archive, newest first")
@@ -65,9 +71,11 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     async with open_store(settings) as store:
         known = {s.peer_id: s.username for s in await store.sources.list() if s.peer_id}
         events = _load_events(Path(args.path), source, known)
+        capture = build_capture(store, settings.capture) if not args.no_media else None
         pipeline = Pipeline(
             store,
             alert=args.alert,
+            capture=capture,
             style=settings.drafts.house_style(),
             thread_window=settings.drafts.thread_window,
             background=settings.drafts.background,
@@ -85,8 +93,27 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             if bar is not None:
                 bar.close()
+        if capture is not None:
+            try:
+                if capture.pending:
+                    print(f"keeping and reading {capture.pending} media files…", file=sys.stderr)
+                await capture.join()
+            finally:
+                await capture.close()
     print(_summary(len(events), result))
+    if capture is not None and (capture.kept or capture.skipped):
+        files, size = await _usage(settings)
+        print(
+            f"media: {capture.kept} files kept, {capture.read} images read, "
+            f"{capture.skipped} skipped; the folder holds {files} files, "
+            f"{size / 1048576:.1f} of {settings.capture.media_cap_mb} MB"
+        )
     return 0
+
+
+async def _usage(settings: Settings) -> tuple[int, int]:
+    async with open_store(settings, must_exist=True) as store:
+        return await store.media.usage()
 
 
 def _summary(read: int, r: IngestResult) -> str:

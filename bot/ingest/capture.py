@@ -2,9 +2,8 @@
 
 Sources hand files over after the post itself went through the pipeline, so a text post is never
 held up by a download or by OCR: the work waits in a queue, one worker (Tesseract is CPU-bound
-and the machine is shared) reads each photo in a thread, and the text goes back to the pipeline
-(`apply_ocr`), which stores it as the post's OCR field, indexes it, and alerts anyone whose rule
-matches words in the image.
+and the machine is shared) reads each photo in a thread, and `apply_ocr` stores the text as the
+post's OCR field, indexes it, and alerts anyone whose rule matches words in the image.
 """
 
 from __future__ import annotations
@@ -12,18 +11,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bot.ingest.ocr import OcrEngine, OcrError
+from bot.matching import analyze
+from bot.settings import CaptureSettings
+from storage.evidence import deletion_json, post_json
 from storage.media import MediaFile, MediaFolder, MediaTooLarge
+from storage.models import Source, StoredPost
+from storage.records import Deletion, Post
 from storage.store import Store
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from bot.ingest.pipeline import Pipeline
 
-# post id, the text of its images, whether anyone may be alerted
-OnText = Callable[[int, str, bool], Awaitable[object]]
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +40,35 @@ class _Job:
     file: MediaFile | None = None  # already in the folder (a download)
 
 
+def version_record(src: Source, post: Post, message_id: int, version: int) -> dict[str, Any]:
+    """The evidence record of a stored version: the message as the source gave it."""
+    return {
+        "channel": src.username,
+        "channel_id": src.peer_id or post.channel_id,
+        "message_id": message_id,
+        "kind": "version",
+        "version": version,
+        "origin": post.origin,
+        "raw": post.raw or post_json(post),
+    }
+
+
+def deletion_record(
+    src: Source, event: Deletion, message_id: int, post: StoredPost
+) -> dict[str, Any]:
+    """The evidence record of a deletion, timed when it was noticed."""
+    return {
+        "channel": src.username,
+        "channel_id": src.peer_id or event.channel_id,
+        "message_id": message_id,
+        "kind": "deletion",
+        "version": post.version,
+        "origin": event.origin,
+        "raw": event.raw or deletion_json(event),
+        "captured_at": int(event.date.timestamp()),
+    }
+
+
 class Capture:
     """The queue between sources and OCR. `start()` runs the worker; `join()` waits for the
     queue to empty (imports); `close()` stops."""
@@ -45,13 +78,11 @@ class Capture:
         store: Store,
         folder: MediaFolder,
         ocr: OcrEngine | None,
-        *,
-        on_text: OnText | None = None,
     ) -> None:
         self.store = store
         self.folder = folder
         self.ocr = ocr
-        self.on_text = on_text
+        self.pipeline: Pipeline | None = None  # set by the pipeline that submits to it
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
         self.kept = 0
@@ -71,6 +102,20 @@ class Capture:
     ) -> None:
         """A downloaded file is in the folder: link it to its post and read it."""
         self._put(_Job(channel, message_id, file.kind, alert, file=file))
+
+    def submit_post(self, post: Post, message_id: int, *, alert: bool) -> None:
+        """A file the source already has (an export's photo): kept and read after the post's
+        transaction, never holding it up. `alert` False: its text alerts nobody."""
+        if not post.media_path:
+            return
+        kind = "photo" if post.media == "photo" else "document"
+        self.submit_path(
+            post.channel,
+            message_id,
+            Path(post.media_path),
+            kind,
+            alert=alert and not post.backfill,
+        )
 
     def _put(self, job: _Job) -> None:
         self._queue.put_nowait(job)
@@ -128,7 +173,7 @@ class Capture:
             log.warning("media of @%s/%s has no stored post", job.channel, job.message_id)
             return
         await self.store.media.attach(post.id, job.message_id, file.sha256)
-        if self.ocr is None or file.kind != "photo" or self.on_text is None:
+        if self.ocr is None or file.kind != "photo" or self.pipeline is None:
             return
         if file.ocr_text is None:
             path = self.folder.path(file)
@@ -147,4 +192,55 @@ class Capture:
             for pf in await self.store.media.of_post(post.id)
             if pf.file.kind == "photo" and pf.file.ocr_text
         ]
-        await self.on_text(post.id, "\n".join(dict.fromkeys(texts)), job.alert)
+        await apply_ocr(self.pipeline, post.id, "\n".join(dict.fromkeys(texts)), alert=job.alert)
+
+
+async def apply_ocr(pipeline: Pipeline, post_id: int, text: str, *, alert: bool = True) -> int:
+    """The text read from a stored post's images: stored as its own field and indexed; people
+    whose rules match words in the image (and who were not alerted about the post already) are
+    alerted, with drafts that say what the image reads. Returns the alerts queued."""
+    store = pipeline.store
+    await pipeline.refresh_rules()
+    async with store.db.transaction():
+        stored = await store.posts.get_by_id(post_id)
+        if stored is None or stored.ocr_text == text:
+            return 0
+        analysis = analyze(text)
+        await store.posts.set_ocr(post_id, text, analysis.norm, analysis.lemma_text)
+        stored = await store.posts.get_by_id(post_id)
+        src = await store.sources.get(stored.source_id) if stored else None
+        if stored is None or src is None:
+            return 0
+        already = {a.person_id for a in await store.alerts.originals(post_id)}
+        alerts = await pipeline._alert_new(
+            src,
+            stored,
+            analysis,
+            already,
+            version=stored.version,
+            backfill=not alert,
+            image=True,
+        )
+    if alerts and pipeline.on_enqueue is not None:
+        pipeline.on_enqueue()
+    return alerts
+
+
+def build_capture(store: Store, settings: CaptureSettings) -> Capture:
+    """The media folder and OCR from settings; OCR is off, with a warning saying why, when
+    Tesseract or its language data is missing."""
+    folder = MediaFolder(
+        store.media,
+        settings.media_dir,
+        cap_bytes=settings.cap_bytes,
+        max_file_bytes=settings.max_file_bytes,
+    )
+    ocr: OcrEngine | None = None
+    if settings.ocr:
+        engine = OcrEngine(settings.ocr_langs, timeout=settings.ocr_timeout)
+        reason = engine.unavailable()
+        if reason is None:
+            ocr = engine
+        else:
+            log.warning("OCR is off: %s", reason)
+    return Capture(store, folder, ocr)

@@ -13,18 +13,16 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
-from pathlib import Path
 from typing import Any
 
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.quiet import in_quiet_hours
 from bot.drafting.draft import Earlier
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
-from bot.ingest.capture import Capture
+from bot.ingest.capture import Capture, deletion_record, version_record
 from bot.ingest.origins import compose_with_origin, earlier_posts
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
 from storage.db import now
-from storage.evidence import deletion_json, post_json
 from storage.models import Person, Rule, Source, StoredPost, to_ts
 from storage.records import Deletion, Event, Post, SourceError, parse_permalink
 from storage.store import Store
@@ -77,11 +75,10 @@ class Pipeline:
         self.thread_window = thread_window
         self.background = background  # older posts a new alert lists under "Earlier:"
         self.glossary = glossary or GlossaryWatch(None)
-        # Media of stored posts and the text in their images, off the event loop; it hands
-        # the text back to `apply_ocr`.
+        # Media of stored posts and the text in their images, read off the event loop.
         self.capture = capture
         if capture is not None:
-            capture.on_text = self.apply_ocr
+            capture.pipeline = self
         self._rules = _Rules()
 
     # -- rules -----------------------------------------------------------------------------
@@ -206,10 +203,11 @@ class Pipeline:
             )
             res.stored += len(ids)
             await self.store.evidence.record_many(
-                [self._version_record(src, p, p.message_id, 1) for _, p, _ in fresh]
+                [version_record(src, p, p.message_id, 1) for _, p, _ in fresh]
             )
-            for _, p, _ in fresh:
-                self._capture_media(p, p.message_id)
+            if self.capture is not None:
+                for _, p, _ in fresh:
+                    self.capture.submit_post(p, p.message_id, alert=self.alert)
             top = max(group, key=lambda p: p.message_id)
             await self.store.sources.advance(
                 src.id, top.message_id, max(to_ts(p.date) or 0 for p in group)
@@ -266,8 +264,9 @@ class Pipeline:
                 src.id, post, analysis.norm, analysis.lemma_text
             )
             res.stored = 1
-            await self.store.evidence.record(**self._version_record(src, post, post.message_id, 1))
-            self._capture_media(post, post.message_id)
+            await self.store.evidence.record(**version_record(src, post, post.message_id, 1))
+            if self.capture is not None:
+                self.capture.submit_post(post, post.message_id, alert=self.alert)
             stored = await self.store.posts.get_by_id(post_id)
             assert stored is not None
             res.alerts = await self._alert_new(
@@ -280,7 +279,8 @@ class Pipeline:
         """Another message of an album: its caption (if the album had none) becomes the text."""
         head = await self.store.posts.get_by_id(post_id)
         assert head is not None
-        self._capture_media(item, item.message_id)
+        if self.capture is not None:
+            self.capture.submit_post(item, item.message_id, alert=self.alert)
         if item.media:
             await self.store.posts.set_media(head.id, item.media)
         if not item.text.strip() or item.text == head.text:
@@ -291,9 +291,7 @@ class Pipeline:
             version = await self.store.posts.add_version(
                 head.id, item.text, analysis.norm, analysis.lemma_text, to_ts(item.edit_date)
             )
-            await self.store.evidence.record(
-                **self._version_record(src, item, head.message_id, version)
-            )
+            await self.store.evidence.record(**version_record(src, item, head.message_id, version))
             stored = await self.store.posts.get_by_id(head.id)
             assert stored is not None
             already = {a.person_id for a in await self.store.alerts.originals(head.id)}
@@ -325,9 +323,7 @@ class Pipeline:
             to_ts(post.edit_date) or now(),
             post.media,
         )
-        await self.store.evidence.record(
-            **self._version_record(src, post, existing.message_id, version)
-        )
+        await self.store.evidence.record(**version_record(src, post, existing.message_id, version))
         stored = await self.store.posts.get_by_id(existing.id)
         assert stored is not None
         res = IngestResult(edited=1)
@@ -382,16 +378,7 @@ class Pipeline:
                 res.duplicates += 1
                 continue
             res.deleted += 1
-            await self.store.evidence.record(
-                channel=src.username,
-                channel_id=src.peer_id or event.channel_id,
-                message_id=message_id,
-                kind="deletion",
-                version=stored.version,
-                origin=event.origin,
-                raw=event.raw or deletion_json(event),
-                captured_at=when,
-            )
+            await self.store.evidence.record(**deletion_record(src, event, message_id, stored))
             if not (self.alert and src.active):
                 continue
             stored = await self.store.posts.get_by_id(stored.id)
@@ -516,62 +503,6 @@ class Pipeline:
             ):
                 count += 1
         return count
-
-    # -- capture ---------------------------------------------------------------------------
-
-    def _version_record(
-        self, src: Source, post: Post, message_id: int, version: int
-    ) -> dict[str, Any]:
-        """The evidence record of a stored version: the message as the source gave it."""
-        return {
-            "channel": src.username,
-            "channel_id": src.peer_id or post.channel_id,
-            "message_id": message_id,
-            "kind": "version",
-            "version": version,
-            "origin": post.origin,
-            "raw": post.raw or post_json(post),
-        }
-
-    def _capture_media(self, post: Post, message_id: int) -> None:
-        """Hand a file the source already has (an export's photo) to capture; it is kept and
-        read after this transaction, never holding up the post."""
-        if self.capture is None or not post.media_path:
-            return
-        kind = "photo" if post.media == "photo" else "document"
-        alert = self.alert and not post.backfill
-        self.capture.submit_path(
-            post.channel, message_id, Path(post.media_path), kind, alert=alert
-        )
-
-    async def apply_ocr(self, post_id: int, text: str, alert: bool = True) -> IngestResult:
-        """The text read from a stored post's images: stored as its own field and indexed;
-        people whose rules match words in the image (and who were not alerted about the post
-        already) are alerted, with drafts that say what the image reads."""
-        await self.refresh_rules()
-        async with self.store.db.transaction():
-            stored = await self.store.posts.get_by_id(post_id)
-            if stored is None or stored.ocr_text == text:
-                return IngestResult(duplicates=1)
-            analysis = analyze(text)
-            await self.store.posts.set_ocr(post_id, text, analysis.norm, analysis.lemma_text)
-            stored = await self.store.posts.get_by_id(post_id)
-            src = await self.store.sources.get(stored.source_id) if stored else None
-            if stored is None or src is None:
-                return IngestResult(duplicates=1)
-            already = {a.person_id for a in await self.store.alerts.originals(post_id)}
-            alerts = await self._alert_new(
-                src,
-                stored,
-                analysis,
-                already,
-                version=stored.version,
-                backfill=not alert,
-                image=True,
-            )
-        if alerts and self.on_enqueue is not None:
-            self.on_enqueue()
-        return IngestResult(alerts=alerts)
 
     async def _follow_up_to(self, person_id: int, src: Source) -> Person | None:
         """Who gets an edit or deletion of a post they were alerted about: not someone removed,

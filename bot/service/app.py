@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.desk.glossary_file import GlossaryWatch
+from bot.ingest.capture import Capture, build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.service.feeds import FeedFollower
 from bot.service.health import HealthServer, Metrics
@@ -99,6 +100,7 @@ class App:
         self.started_at = time.time()
         self.store: Store | None = None
         self.pipeline: Pipeline | None = None
+        self.capture: Capture | None = None
         self.bot: Bot | None = None
         self.dispatcher: Dispatcher | None = None
         self.notifier: Notifier | None = None
@@ -156,8 +158,10 @@ class App:
         log.info("database %s open", settings.db)
         if settings.telegram.sources_file is not None:
             await self._apply_sources_file(settings.telegram.sources_file)
+        self.capture = build_capture(store, settings.capture)
         self.pipeline = Pipeline(
             store,
+            capture=self.capture,
             on_enqueue=self._on_enqueue,
             style=settings.drafts.house_style(),
             thread_window=settings.drafts.thread_window,
@@ -231,6 +235,8 @@ class App:
                 log.warning("%s did not stop in time; cancelled", task.get_name())
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+        if self.capture is not None:
+            await self.capture.close()
         if self.health is not None:
             await self.health.stop()
         if self.bot is not None:
@@ -278,7 +284,9 @@ class App:
             self.degraded.append("bot disabled: malformed token; alerts wait in the outbox")
             return
         assert self.store is not None
-        self.notifier = Notifier(self.store, self.bot, cfg)
+        self.notifier = Notifier(
+            self.store, self.bot, cfg, media=self.capture.folder if self.capture else None
+        )
 
     def _build_dispatcher(self) -> Dispatcher:
         from bot.handlers import build_dispatcher
@@ -334,7 +342,12 @@ class App:
         )
         wake = self.notifier.wake if self.notifier is not None else None
         schedule_jobs(
-            scheduler, self.store, self.settings, wake_notifier=wake, metrics=self.metrics
+            scheduler,
+            self.store,
+            self.settings,
+            wake_notifier=wake,
+            metrics=self.metrics,
+            media=self.capture.folder if self.capture is not None else None,
         )
         if self.listener is not None:
             self.listener.schedule(scheduler, wrap=self._guard)

@@ -26,12 +26,14 @@ from typing import Any
 from bot.service.health import Metrics
 from bot.service.log import component
 from bot.settings import Settings
+from storage.media import MediaFolder
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
 OUTBOX_JOB = "outbox.sweep"
 RETENTION_JOB = "retention"
+MEDIA_RETENTION_JOB = "media.retention"
 RETENTION_EVERY = 3600  # seconds between retention runs: deleting by day needs no more
 # The scheduler's defaults for every job: a slow run is never doubled, missed runs collapse into
 # one, and a run more than a minute late is skipped (the next one comes on time).
@@ -105,6 +107,7 @@ def schedule_jobs(
     *,
     wake_notifier: Callable[[], None] | None,
     metrics: Metrics | None = None,
+    media: MediaFolder | None = None,
 ) -> list[str]:
     """Add the app's own jobs; returns their ids."""
     ids: list[str] = []
@@ -135,4 +138,25 @@ def schedule_jobs(
             first_in=60,
         )
         ids.append(RETENTION_JOB)
+    if media is not None and settings.capture.media_retention_days > 0:
+        folder, media_days = media, settings.capture.media_retention_days
+
+        async def media_retention() -> None:
+            cutoff = int(time.time() - media_days * 86400)
+            removed = await folder.expire(cutoff)
+            if removed:
+                log.info(
+                    "retention: removed %d media files older than %d days", removed, media_days
+                )
+
+        add_job(
+            scheduler,
+            MEDIA_RETENTION_JOB,
+            media_retention,
+            seconds=RETENTION_EVERY,
+            metrics=metrics,
+            grace=RETENTION_EVERY,
+            first_in=90,
+        )
+        ids.append(MEDIA_RETENTION_JOB)
     return ids
