@@ -6,7 +6,9 @@ double-quoted here, and the expression is bound as a parameter.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 from storage.db import Database
@@ -92,7 +94,16 @@ class Filters:
     deleted: bool | None = None
 
 
-# FTS hits from which newest-first search walks the date index instead of sorting the hits.
+# Newest first, the fast plan: walk the FTS hits by descending id and stop once the post_order
+# bounds (migration 0004) prove that no lower id holds a newer post than the page's last.
+ORDER_BLOCK_BITS = 5  # ids per post_order block: 32, as in migration 0004
+FIRST_BATCH = 5  # hits fetched beyond the page in the first step
+SCAN_BUDGET = 4000  # hits walked by id before the plan by date below takes over
+
+_SELECT = "SELECT p.*, s.username FROM posts p JOIN sources s ON s.id = p.source_id"
+
+# The plan by date, for archives whose ids are far out of date order (a big old archive
+# imported after live posts). FTS hits from which it walks the date index instead of sorting.
 DENSE_HITS = 5000
 WINDOW_START = 4000  # newest posts searched first for a frequent term
 WINDOW_GROWTH = 8
@@ -123,6 +134,14 @@ class SearchRepo:
         if query is not None and fts is None:
             return []
         where, params = self._filters(f, before)
+        if fts is not None:
+            found = await self.db.run(
+                partial(
+                    _newest_by_id, fts=fts, where=where, params=params, limit=limit, since=f.since
+                )
+            )
+            if found is not None:
+                return [StoredPost.from_row(r) for r in found]
         if fts is not None and await self._dense(fts):
             # A frequent term: search a window of the newest posts first. Posts are stored
             # roughly in date order, so the window's ids start at some id R and FTS5 decodes
@@ -210,11 +229,23 @@ class SearchRepo:
     async def _select(
         self, where: list[str], params: list[object], limit: int
     ) -> list[StoredPost]:
-        sql = "SELECT p.*, s.username FROM posts p JOIN sources s ON s.id = p.source_id"
+        sql = _SELECT
         if where:
             sql += " WHERE " + " AND ".join(where)
         sql += " ORDER BY p.date DESC, p.id DESC LIMIT ?"
         return [StoredPost.from_row(r) for r in await self.db.fetchall(sql, [*params, limit])]
+
+    async def plain_fts(self, query: FtsNode, *, limit: int = 20) -> list[int]:
+        """The anchor search benchmarks compare against: FTS5 alone, `MATCH ... ORDER BY rowid
+        DESC LIMIT n`, ids only (newest by id, not by date; no filters, no rows)."""
+        fts = to_fts(query)
+        if fts is None:
+            return []
+        rows = await self.db.fetchall(
+            "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+            (fts, limit),
+        )
+        return [int(r[0]) for r in rows]
 
     async def scan_like(self, patterns: list[str], *, limit: int = 20) -> list[int]:
         """The naive search benchmarks compare against: `norm LIKE '%p%'` for every pattern
@@ -230,3 +261,80 @@ class SearchRepo:
             params,
         )
         return [int(r[0]) for r in rows]
+
+
+def _newest_by_id(
+    conn: sqlite3.Connection,
+    *,
+    fts: str,
+    where: list[str],
+    params: list[object],
+    limit: int,
+    since: int | None,
+) -> list[sqlite3.Row] | None:
+    """The first `limit` posts matching `fts` and `where`, newest first (date, then id), or None
+    when the hits are too far out of id order for this plan (more than SCAN_BUDGET walked).
+
+    Runs in the database thread, all steps in one round trip. FTS5 returns a term's hits by
+    descending id without decoding the rest of its doclist, so a page costs about what a plain
+    `MATCH ... ORDER BY rowid DESC LIMIT n` costs. Dates, not ids, order the page: after each
+    step the post_order bound says how new any post below the lowest id walked can be, and the
+    walk stops when that is no newer than the page's last post (same date: a lower id sorts
+    after it) or older than `since`.
+    """
+    cond = "".join(f" AND {w}" for w in where)
+    top: list[tuple[int, int]] = []  # (date, id), newest first
+    upper = 1 << 62
+    batch = limit + FIRST_BATCH
+    walked = 0
+    while True:
+        ids = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? AND rowid < ?"
+                " ORDER BY rowid DESC LIMIT ?",
+                (fts, upper, batch),
+            )
+        ]
+        if ids:
+            marks = ",".join("?" * len(ids))
+            top.extend(
+                (int(r[0]), int(r[1]))
+                for r in conn.execute(
+                    f"SELECT p.date, p.id FROM posts p WHERE p.id IN ({marks}){cond}",
+                    [*ids, *params],
+                )
+            )
+            top.sort(reverse=True)
+            del top[limit:]
+        if len(ids) < batch:
+            break  # every hit below `upper` has been seen
+        low = ids[-1]
+        # Hits at `low` and above are all seen. Posts below it: whole blocks under low's block
+        # (post_order), and the few ids of low's own block under it (read directly).
+        floor = (low >> ORDER_BLOCK_BITS) << ORDER_BLOCK_BITS
+        newest_below = conn.execute(
+            "SELECT max("
+            "coalesce((SELECT max_date FROM post_order WHERE block < ?"
+            " ORDER BY block DESC LIMIT 1), -1),"
+            " coalesce((SELECT max(date) FROM posts WHERE id >= ? AND id < ?), -1))",
+            (floor >> ORDER_BLOCK_BITS, floor, low),
+        ).fetchone()[0]
+        if len(top) >= limit and newest_below <= top[-1][0]:
+            break
+        if since is not None and newest_below < since:
+            break
+        walked += len(ids)
+        if walked >= SCAN_BUDGET:
+            return None
+        upper = low
+        batch = min(batch * 4, 1000)
+    if not top:
+        return []
+    marks = ",".join("?" * len(top))
+    return list(
+        conn.execute(
+            f"{_SELECT} WHERE p.id IN ({marks}) ORDER BY p.date DESC, p.id DESC",
+            [i for _, i in top],
+        )
+    )
