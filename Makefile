@@ -55,8 +55,15 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# Every benchmark at its --quick size (under 15 minutes on 2 cores), its output kept in
+# var/bench/bench.txt, and the README's figures table rewritten from that output. Full sizes:
+# run a benchmark without --quick (see README, Benchmarks).
+BENCHES := import_search matching alerts memory
 bench: $(STAMP)
-	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit $$?; done
+	@mkdir -p var/bench
+	@bash -o pipefail -c 'echo "BENCH-RUN| $$(date -u +%Y-%m-%d), commit $$(git rev-parse --short HEAD 2>/dev/null || echo unknown), $$(nproc) cores, load $$(cut -d" " -f1 /proc/loadavg), command: make bench" | tee var/bench/bench.txt; \
+	  for b in $(BENCHES); do echo "== bench/$$b.py --quick"; $(BIN)/python bench/$$b.py --quick || exit $$?; done 2>&1 | tee -a var/bench/bench.txt'
+	$(BIN)/python bench/report.py var/bench/bench.txt README.md
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

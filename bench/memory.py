@@ -1,8 +1,10 @@
-"""Benchmark: peak resident memory (RSS) of `wirewatch run`, with the 1,000,000-post database of
-bench/import_search.py and, as the baseline in the same run, with an empty database.
+"""Benchmark: resident memory (RSS) of `wirewatch run` over time, with the 1,000,000-post database
+of bench/import_search.py and with an empty database, against an anchor measured in the same
+run: a process that only imports what the service imports and loads the dictionaries.
 
     .venv/bin/python bench/memory.py                       # uses var/bench/search-1000000.db
-    .venv/bin/python bench/memory.py --search-posts 100000 # a smaller database
+    .venv/bin/python bench/memory.py --quick               # 100,000-post database, 2,000 posts
+    .venv/bin/python bench/memory.py --feed-posts 100000   # the long run of the issue's goal
 
 Each run: `wirewatch run --feed FEED` as a subprocess (no Telegram credentials, so no listener;
 the bot on, against the local fake Bot API of tests/fakebot.py: long polling and the notifier
@@ -19,6 +21,7 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import shutil
 import signal
 import socket
@@ -32,10 +35,21 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import table_row  # noqa: E402
 from bench.import_search import build_search_db, surnames  # noqa: E402
 from bot.matching import parse_rule, rule_to_json  # noqa: E402
 from storage.store import Store  # noqa: E402
+from tests import gen_export  # noqa: E402
 from tests.fakebot import FakeBotAPI  # noqa: E402
+
+ANCHOR = """
+import bot.service.app
+from bot.matching import analyze
+analyze("Україна і Росія: переговори Умєрова у Стамбулі, a meeting in Istanbul.")
+for line in open("/proc/self/status"):
+    if line.startswith("VmRSS:"):
+        print(line.split()[1])
+"""
 
 
 def _free_port() -> int:
@@ -44,21 +58,46 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _hwm_kib(pid: int) -> int:
+def _status_kib(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+        if line.startswith(field + ":"):
             return int(line.split()[1])
-    raise RuntimeError("no VmHWM")
+    raise RuntimeError(f"no {field}")
+
+
+def _hwm_kib(pid: int) -> int:
+    return _status_kib(pid, "VmHWM")
+
+
+async def anchor_mib() -> float:
+    """RSS of a process that imports the service and lands its dictionaries, and does nothing."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", ANCHOR, cwd=ROOT, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await proc.communicate()
+    return int(out.decode().split()[-1]) / 1024
+
+
+_SYLLABLES = ["ко", "ва", "лен", "дар", "чук", "тин", "бра", "мир", "сла", "гор", "зен", "ош"]
 
 
 def _write_feed(path: Path, n: int) -> None:
+    """Varied posts: news sentences, and new names in most of them, so that the word caches
+    keep meeting words they have not seen (a long run's vocabulary keeps growing)."""
+    rng = random.Random(9)
     start = datetime(2026, 1, 5, 7, 0, tzinfo=UTC)
     with path.open("w", encoding="utf-8") as out:
         for i in range(1, n + 1):
-            text = (
-                f"Ранкове зведення {i}: енергосистема працює, ремонтні бригади "
-                f"відновили живлення для {i % 50 + 2} громад, графіки відключень не діють."
-            )
+            names = [
+                "".join(rng.choices(_SYLLABLES, k=rng.randint(2, 4))).capitalize()
+                + rng.choice(("енко", "ук", "ова", "ський", "ичу", "ові"))
+                for _ in range(rng.randint(0, 3))
+            ]
+            text = " ".join(gen_export._sentence(rng) for _ in range(rng.randint(1, 3)))
+            if names:
+                text += f" Коментар: {', '.join(names)}."
+            if i % 10 == 0:
+                text += " Енергосистема працює стабільно."
             when = (start + timedelta(minutes=i)).isoformat()
             line = {"channel": "memory_probe", "id": i, "date": when, "text": text}
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
@@ -109,6 +148,8 @@ async def _measure(
     )
     url = f"http://127.0.0.1:{port}"
     ingested_at = None
+    timeline: list[tuple[float, int, float]] = []  # (seconds, feed bytes read, RSS MiB)
+    size = feed.stat().st_size
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http:
             deadline = time.monotonic() + 600
@@ -124,12 +165,18 @@ async def _measure(
                     await asyncio.sleep(0.2)
                     continue
                 offsets = body.get("feeds", {})
-                if offsets and all(v >= feed.stat().st_size for v in offsets.values()):
+                done = min(offsets.values()) if offsets else 0
+                if not timeline or time.perf_counter() - began - timeline[-1][0] >= 2:
+                    rss = _status_kib(proc.pid, "VmRSS") / 1024
+                    timeline.append((time.perf_counter() - began, done, rss))
+                if offsets and all(v >= size for v in offsets.values()):
                     ingested_at = time.perf_counter()
                     break
                 await asyncio.sleep(0.2)
         await asyncio.sleep(settle)
         peak = _hwm_kib(proc.pid)
+        steady = _status_kib(proc.pid, "VmRSS")
+        timeline.append((time.perf_counter() - began, size, steady / 1024))
     finally:
         if proc.returncode is None:
             proc.send_signal(signal.SIGTERM)
@@ -138,7 +185,14 @@ async def _measure(
     if ingested_at is None:
         raise RuntimeError("the feed was not ingested in time")
     sent = len(api.calls("sendMessage", ok=True))
+    step = max(1, len(timeline) // 12)
+    print(
+        "  RSS over time: "
+        + ", ".join(f"{t:.0f}s {100 * b / size:.0f}% {r:.0f} MiB" for t, b, r in timeline[::step])
+        + f"; end {timeline[-1][2]:.0f} MiB"
+    )
     return {
+        "steady_mib": steady / 1024,
         "peak_mib": peak / 1024,
         "ingest_s": ingested_at - began,
         "code": proc.returncode,
@@ -148,11 +202,14 @@ async def _measure(
 
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--search-posts", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="a 100,000-post database")
+    parser.add_argument("--search-posts", type=int, default=None)
     parser.add_argument("--feed-posts", type=int, default=2_000)
     parser.add_argument("--settle", type=float, default=3.0, help="seconds to run after ingest")
     parser.add_argument("--workdir", type=Path, default=ROOT / "var" / "bench")
     args = parser.parse_args(argv)
+    if args.search_posts is None:
+        args.search_posts = 100_000 if args.quick else 1_000_000
     args.workdir.mkdir(parents=True, exist_ok=True)
     big = args.workdir / f"search-{args.search_posts}.db"
     spent = await build_search_db(big, args.search_posts, surnames(300))
@@ -174,6 +231,17 @@ async def main(argv: list[str] | None = None) -> int:
         f"  {args.search_posts}-post database ({size:.0f} MB): peak RSS {got['peak_mib']:.0f} MiB "
         f"(feed ingested {got['ingest_s']:.1f}s after start, {got['sent']:.0f} alerts sent,"
         f" exit {got['code']:.0f})"
+    )
+    floor = await anchor_mib()
+    print(f"  anchor, the service's imports and dictionaries, no work: {floor:.0f} MiB")
+    worst = max(base["steady_mib"], got["steady_mib"])
+    table_row(
+        f"memory of `wirewatch run`, {args.feed_posts:,} varied posts, bot on",
+        f"steady {worst:.0f} MiB, peak {max(base['peak_mib'], got['peak_mib']):.0f} MiB",
+        f"imports + dictionaries alone {floor:.0f} MiB",
+        f"{worst / floor:.2f}×",
+        "≤ 200 MiB steady (goal: after 100,000 posts)",
+        worst <= 200,
     )
     shutil.rmtree(args.workdir / "__pycache__", ignore_errors=True)
     return 0
