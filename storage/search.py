@@ -95,8 +95,8 @@ class Filters:
 
 
 # Newest first, the fast plan: walk the FTS hits by descending id and stop once the post_order
-# bounds (migration 0004) prove that no lower id holds a newer post than the page's last.
-ORDER_BLOCK_BITS = 5  # ids per post_order block: 32, as in migration 0004
+# bounds (migration 0005) prove that no lower id holds a newer post than the page's last.
+ORDER_BLOCK_BITS = 5  # ids per post_order block: 32, as in migration 0005
 FIRST_BATCH = 5  # hits fetched beyond the page in the first step
 SCAN_BUDGET = 4000  # hits walked by id before the plan by date below takes over
 
