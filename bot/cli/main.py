@@ -20,6 +20,7 @@ from bot.cli import (
     demo,
     doctor,
     draft,
+    evidence,
     glossary,
     login,
     match,
@@ -39,7 +40,21 @@ log = logging.getLogger("wirewatch")
 Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
-COMMANDS = (archive, demo, doctor, draft, glossary, login, match, ops, people, rules, run, sources)
+COMMANDS = (
+    archive,
+    demo,
+    doctor,
+    draft,
+    evidence,
+    glossary,
+    login,
+    match,
+    ops,
+    people,
+    rules,
+    run,
+    sources,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

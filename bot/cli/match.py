@@ -92,7 +92,10 @@ async def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
     for post in posts:
         m = match_rule(node, Analysis(post.text), post.channel)
         if m is not None:
-            hits.append((post, m))
+            hits.append((post, m, False))
+        elif post.ocr_text and (m := match_rule(node, Analysis(post.ocr_text), post.channel)):
+            # The words are in the post's picture (OCR), not in what the official wrote.
+            hits.append((post, m, True))
     if args.json:
         print_json(
             {
@@ -104,16 +107,21 @@ async def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
                         "post_id": post.id,
                         "permalink": post.permalink,
                         "date": post.date.isoformat(),
-                        "spans": _spans(post.text, m),
+                        "in_image": in_image,
+                        "spans": _spans(post.ocr_text if in_image else post.text, m),
                     }
-                    for post, m in hits
+                    for post, m, in_image in hits
                 ],
             }
         )
         return 0
-    for post, m in hits:
+    for post, m, in_image in hits:
         # The newsroom's clock, as `wirewatch search` and the bot print it.
         when = post.date.astimezone(settings.zone)
-        print(f"{post.permalink}  {when:%Y-%m-%d %H:%M}  {_snippet(post.text, m)}")
+        if in_image:
+            where = f"in the image: {_snippet(post.ocr_text, m)}"
+        else:
+            where = _snippet(post.text, m)
+        print(f"{post.permalink}  {when:%Y-%m-%d %H:%M}  {where}")
     print(f"{len(hits)} of {len(posts)} newest posts match {to_text(node)}")
     return 0
