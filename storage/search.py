@@ -46,7 +46,7 @@ FtsNode = Term | Phrase | AnyOf | AllOf
 
 
 # Each column of the post text has its twin over the text read from the post's images
-# (migration 0004): a search finds words in a picture as well as in the caption.
+# (migration 0005): a search finds words in a picture as well as in the caption.
 _COLUMNS: dict[str, str] = {"norm": "{norm ocr_norm}", "lemmas": "{lemmas ocr_lemmas}"}
 
 
@@ -95,8 +95,8 @@ class Filters:
 
 
 # Newest first, the fast plan: walk the FTS hits by descending id and stop once the post_order
-# bounds (migration 0005) prove that no lower id holds a newer post than the page's last.
-ORDER_BLOCK_BITS = 5  # ids per post_order block: 32, as in migration 0005
+# bounds (migration 0006) prove that no lower id holds a newer post than the page's last.
+ORDER_BLOCK_BITS = 5  # ids per post_order block: 32, as in migration 0006
 FIRST_BATCH = 5  # hits fetched beyond the page in the first step
 SCAN_BUDGET = 4000  # hits walked by id before the plan by date below takes over
 
