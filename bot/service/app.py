@@ -123,7 +123,8 @@ class App:
 
     @property
     def ready(self) -> asyncio.Event:
-        """Set once every component has been started (tests wait on it)."""
+        """Set once the database, health, ingest and the outbox are up; the bot (notifier,
+        polling) may still be importing."""
         if self._ready is None:
             self._ready = asyncio.Event()
         return self._ready
@@ -153,7 +154,16 @@ class App:
         return 0
 
     async def start(self) -> None:
+        """Ready (health answering, posts ingested and alerts queued) before the bot's stack is
+        imported: aiogram builds some 600 pydantic models at import, seconds of CPU, which a
+        worker thread does meanwhile. The notifier and polling start once it is done; alerts
+        wait in the outbox and commands in Telegram's queue until then."""
         settings = self.settings
+        warming = (
+            asyncio.create_task(asyncio.to_thread(_import_bot_stack), name="import-bot")
+            if settings.bot.configured
+            else None
+        )
         self.store = store = await Store.open(settings.db)
         log.info("database %s open", settings.db)
         if settings.telegram.sources_file is not None:
@@ -170,30 +180,32 @@ class App:
         )
         await self.pipeline.refresh_rules()
 
-        self._build_bot()
         self._build_listener()
         scheduler = self._build_scheduler()
         await self._schedule_digests(scheduler)
-        if self.bot is not None:
-            self.dispatcher = self._build_dispatcher()
         await self._start_health()
-
-        notifier, bot, dispatcher, listener = (
-            self.notifier,
-            self.bot,
-            self.dispatcher,
-            self.listener,
-        )
-        if notifier is not None:
-            self._spawn("notifier", lambda: notifier.run(self.stop_event))
-        if dispatcher is not None and bot is not None:
-            self._spawn("polling", lambda: self._poll(dispatcher, bot))
+        listener = self.listener
         if listener is not None:
             self._spawn("listener", listener.run)
         for path in self.feeds:
             self._spawn(f"feed:{path.name}", lambda p=path: self._feeds().follow(p))  # type: ignore[misc]
         scheduler.start()
         self.metrics.live(self._live_counters)
+        self.ready.set()
+        log.info("ready: health, ingest and the outbox up; the bot follows")
+
+        if warming is not None:
+            await warming
+        if self.stop_event.is_set():
+            return  # stopped while the bot's stack was importing: nothing more to start
+        self._build_bot()
+        if self.bot is not None:
+            self.dispatcher = self._build_dispatcher()
+        notifier, bot, dispatcher = self.notifier, self.bot, self.dispatcher
+        if notifier is not None:
+            self._spawn("notifier", lambda: notifier.run(self.stop_event))
+        if dispatcher is not None and bot is not None:
+            self._spawn("polling", lambda: self._poll(dispatcher, bot))
         for reason in self.degraded:
             log.warning("degraded: %s", reason)
         for problem in self.problems:
@@ -202,7 +214,6 @@ class App:
             "wirewatch running: %s",
             ", ".join(sorted(self.components)) or "no components (nothing to do)",
         )
-        self.ready.set()
 
     async def shutdown(self) -> None:
         self._stopping = True
@@ -561,3 +572,11 @@ class App:
         elif self.degraded or self.problems:
             body["status"] = "degraded"
         return healthy, body
+
+
+def _import_bot_stack() -> None:
+    """Import what the bot needs (aiogram, the handlers) in a worker thread; the next import
+    on the event loop finds the modules ready."""
+    import bot.delivery.client
+    import bot.delivery.notifier
+    import bot.handlers  # noqa: F401
