@@ -1003,7 +1003,7 @@ class FakeBotAPI:
         return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}
 
     def _message_json(
-        self, msg: Message, *, sender: dict[str, Any] | None = None
+        self, msg: Message, *, sender: dict[str, Any] | None = None, nested: bool = False
     ) -> dict[str, Any]:
         if sender is None:
             if msg.from_bot:
@@ -1054,10 +1054,12 @@ class FakeBotAPI:
                     data["caption_entities"] = msg.entities
         if msg.reply_markup is not None:
             data["reply_markup"] = msg.reply_markup
-        if msg.reply_to is not None:
+        if msg.reply_to is not None and not nested:
+            # As Telegram: the replied-to message carries no reply_to_message of its own, even
+            # when it is a reply (a thread of 250 updates is not 250 levels deep).
             target = self.find_message(msg.chat_id, msg.reply_to)
             if target is not None:
-                data["reply_to_message"] = self._message_json(target)
+                data["reply_to_message"] = self._message_json(target, nested=True)
         if msg.edits:
             data["edit_date"] = int(time.time())
         return data

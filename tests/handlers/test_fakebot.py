@@ -307,3 +307,17 @@ async def test_reply_to_missing_message(fakebot: FakeBotAPI) -> None:
     assert msg.reply_to_message is None
     req = fakebot.calls("sendMessage", ok=True)[0]
     assert req.params["reply_parameters"]["message_id"] == 50
+
+
+async def test_a_reply_chain_is_one_level_deep_as_on_telegram(fakebot: FakeBotAPI) -> None:
+    # A thread of updates replies to the previous alert each time; Telegram's Message carries
+    # the replied-to message without its own reply_to_message, so depth never grows.
+    bot = fakebot.bot()
+    previous = await bot.send_message(8, "update 0")
+    for n in range(1, 300):
+        previous = await bot.send_message(
+            8, f"update {n}", reply_parameters=ReplyParameters(message_id=previous.message_id)
+        )
+    assert previous.reply_to_message is not None
+    assert previous.reply_to_message.text == "update 298"
+    assert previous.reply_to_message.reply_to_message is None
