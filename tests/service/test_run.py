@@ -64,6 +64,9 @@ async def test_sigterm_mid_delivery_exits_cleanly_and_loses_nothing(tmp_path: Pa
         await store.close()
 
 
+STALL = 120.0  # seconds a send hangs in the stalled-send test
+
+
 @pytest.mark.slow
 async def test_sigterm_with_a_stalled_send_exits_in_time_and_keeps_the_alert(
     tmp_path: Path,
@@ -73,7 +76,10 @@ async def test_sigterm_with_a_stalled_send_exits_in_time_and_keeps_the_alert(
     write_feed(feed, 1, 1)
     port = free_port()
     async with FakeBotAPI() as api:
-        api.stall(60, times=5)  # Telegram hangs on the first sends
+        # Telegram hangs on the first sends far longer than any shutdown may take: only the
+        # shutdown budget (8 s in the service) can end the run before the stall does. The
+        # bound checked is the stall, not the budget, so a loaded machine does not fail it.
+        api.stall(STALL, times=5)
         env = service_env(db, bot_url=api.url, health_port=port)
         svc = await start_service(env, tmp_path, [feed], tmp_path / "a.log", port)
         try:
@@ -81,9 +87,9 @@ async def test_sigterm_with_a_stalled_send_exits_in_time_and_keeps_the_alert(
             await svc.wait_for(lambda b: b.get("notifier", {}).get("in_flight", 0) >= 1)
             await asyncio.sleep(0.3)
         finally:
-            code, took = await svc.terminate()
+            code, took = await svc.terminate(within=STALL / 4)
         assert code == 0, (tmp_path / "a.log").read_text()[-3000:]
-        assert took < 10
+        assert took < STALL / 4
     store = await Store.open(db)
     try:
         assert await store.posts.count() == 1
