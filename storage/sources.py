@@ -104,6 +104,40 @@ class SourceRepo:
             (peer_id, access_hash, title, source_id),
         )
 
+    async def account_hash(self, source_id: int, account_id: int) -> int | None:
+        """The channel's access hash for this listener account, if it resolved the channel."""
+        row = await self.db.fetchone(
+            "SELECT access_hash FROM source_peers WHERE source_id = ? AND account_id = ?",
+            (source_id, account_id),
+        )
+        return int(row[0]) if row else None
+
+    async def set_account_hash(self, source_id: int, account_id: int, access_hash: int) -> None:
+        await self.db.execute(
+            "INSERT INTO source_peers (source_id, account_id, access_hash) VALUES (?, ?, ?) "
+            "ON CONFLICT (source_id, account_id) DO UPDATE SET access_hash = excluded.access_hash",
+            (source_id, account_id, access_hash),
+        )
+
+    async def forget_account_hash(self, source_id: int, account_id: int) -> None:
+        await self.db.execute(
+            "DELETE FROM source_peers WHERE source_id = ? AND account_id = ?",
+            (source_id, account_id),
+        )
+
+    async def claim_unowned_hashes(self, account_id: int) -> int:
+        """Give the hashes cached before accounts were recorded (account 0) to this account;
+        a wrong guess costs one CHANNEL_INVALID and a re-resolve. Returns how many."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO source_peers (source_id, account_id, access_hash) "
+                "SELECT source_id, ?, access_hash FROM source_peers WHERE account_id = 0",
+                (account_id,),
+            )
+            claimed = cur.rowcount
+            await conn.execute("DELETE FROM source_peers WHERE account_id = 0")
+        return max(claimed, 0)
+
     async def set_error(self, source_id: int, error: str | None) -> None:
         await self.db.execute("UPDATE sources SET error = ? WHERE id = ?", (error, source_id))
 

@@ -29,11 +29,19 @@ ME_ID = 777000111
 BASE_DATE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
+def access_hash_for(channel_id: int, user_id: int) -> int:
+    """A channel's access hash as one account sees it: each account has its own."""
+    if user_id == ME_ID:
+        return channel_id * 7 + 3
+    return (channel_id * 1_000_003 + user_id) % (2**62)
+
+
 @dataclass
 class FakeChannel:
     entity: types.Channel
     messages: dict[int, types.Message | types.MessageService] = field(default_factory=dict)
     pts: int = 1
+    members: set[int] = field(default_factory=set)  # accounts that joined it
 
     @property
     def id(self) -> int:
@@ -71,12 +79,23 @@ class FakeTelegram:
             date=BASE_DATE - timedelta(days=400),
             broadcast=True,
             left=left,
-            access_hash=channel_id * 7 + 3,
+            access_hash=access_hash_for(channel_id, self.me.id),
             username=username,
         )
-        channel = FakeChannel(entity)
+        channel = FakeChannel(entity, members=set() if left else {self.me.id})
         self.channels[channel_id] = channel
         return channel
+
+    def switch_account(self, user: types.User) -> None:
+        """Another account is now logged in: its own access hashes, its own memberships."""
+        self.me = user
+        for channel in self.channels.values():
+            channel.entity.access_hash = access_hash_for(channel.id, user.id)
+            channel.entity.left = user.id not in channel.members
+
+    def is_member(self, channel: FakeChannel) -> bool:
+        """Whether the logged-in account joined the channel (only members get its updates)."""
+        return self.me.id in channel.members
 
     def message(
         self,
@@ -194,6 +213,7 @@ class FakeTelegram:
         if isinstance(request, functions.channels.JoinChannelRequest):
             channel = self._channel_of(request.channel)
             channel.entity.left = False
+            channel.members.add(self.me.id)
             self.joined.append(channel.id)
             return types.Updates(
                 updates=[], users=[], chats=[channel.entity], date=BASE_DATE, seq=0
@@ -201,6 +221,7 @@ class FakeTelegram:
         if isinstance(request, functions.channels.LeaveChannelRequest):
             channel = self._channel_of(request.channel)
             channel.entity.left = True
+            channel.members.discard(self.me.id)
             return types.Updates(
                 updates=[], users=[], chats=[channel.entity], date=BASE_DATE, seq=0
             )
@@ -209,6 +230,8 @@ class FakeTelegram:
                 raise errors.AuthKeyUnregisteredError(request=request)
             return [self.me]
         if isinstance(request, functions.auth.SendCodeRequest):
+            if len(request.phone_number.lstrip("+")) < 7:
+                raise errors.PhoneNumberInvalidError(request=request)
             self.code_sent_to = request.phone_number
             return types.auth.SentCode(
                 type=types.auth.SentCodeTypeApp(length=len(self.login_code)), phone_code_hash="h1"
@@ -220,6 +243,10 @@ class FakeTelegram:
             return types.auth.Authorization(user=self.me)
         if isinstance(request, functions.updates.GetDifferenceRequest):
             return types.updates.DifferenceEmpty(date=BASE_DATE, seq=0)
+        if isinstance(request, functions.updates.GetChannelDifferenceRequest):
+            # Telethon asks after a pts gap; the listener's own catch-up fetches the posts.
+            channel = self._channel_of(request.channel)
+            return types.updates.ChannelDifferenceEmpty(pts=channel.pts, final=True)
         if isinstance(request, functions.updates.GetStateRequest):
             if not self.authorized:
                 raise errors.AuthKeyUnregisteredError(request=request)
@@ -296,6 +323,8 @@ class SeamClient(TelegramClient):  # type: ignore[misc]
         # The event builders need our own id offline; the real client learns it from get_me().
         self._mb_entity_cache.set_self_user(fake.me.id, False, fake.me.access_hash)
         self._lost: asyncio.Future[None] | None = None
+        # The listener reads the transport's state, not only whether connecting was asked for.
+        self._sender._transport_connected = lambda: self.fake.connected
 
     async def _call(  # Telethon's single request path (client/users.py)
         self, sender: Any, request: Any, ordered: bool = False, flood_sleep_threshold: Any = None

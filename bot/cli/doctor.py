@@ -17,6 +17,7 @@ from bot.cli.common import open_store, print_json
 from bot.service.health import is_loopback
 from bot.settings import Settings
 from storage.db import StorageError
+from storage.models import Source
 from storage.records import SourceError
 
 
@@ -28,6 +29,25 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 def check(results: list[dict[str, str]], name: str, status: str, detail: str) -> None:
     results.append({"check": name, "status": status, "detail": detail})
+
+
+def sources_check(out: list[dict[str, str]], sources: list[Source]) -> None:
+    """The followed channels, and each one the listener could not follow or read: the same
+    errors /healthz lists per source."""
+    active = [s for s in sources if s.active]
+    if not sources:
+        check(out, "sources", "missing", "none: add with `sources add`")
+        return
+    failing = [s for s in active if s.error]
+    detail = f"{len(active)} channels followed"
+    if len(active) != len(sources):
+        detail += f", {len(sources) - len(active)} unfollowed"
+    if not failing:
+        check(out, "sources", "ok", detail)
+        return
+    shown = "; ".join(str(s.error) for s in failing[:5])
+    more = f"; and {len(failing) - 5} more (`sources list`)" if len(failing) > 5 else ""
+    check(out, "sources", "fail", f"{detail}, {len(failing)} with errors: {shown}{more}")
 
 
 async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
@@ -85,12 +105,7 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                 f"{db_path}: schema v{version}, integrity {integrity}, {size // 1024} KiB",
             )
             check(out, "archive", "ok", f"{posts} posts, {depth} alerts waiting")
-            check(
-                out,
-                "sources",
-                "ok" if sources else "missing",
-                f"{len(sources)} channels" if sources else "none: add with `sources add`",
-            )
+            sources_check(out, sources)
             check(
                 out,
                 "rules",

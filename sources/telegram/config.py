@@ -21,6 +21,19 @@ class TelegramSettings(BaseModel):
     max_channels: int = Field(default=500, ge=1, le=1000)
     flood_wait_max: int = Field(default=900, ge=1)  # longest FloodWait we sleep through, seconds
     request_pause: float = Field(default=1.0, ge=0)  # seconds between history requests
+    # Busy channels (a post within the hour) are re-read after their last stored id this often,
+    # seconds (0: never): Telegram does not push every update of a large channel to a user
+    # account. Also how long a channel may go without a live update before it is polled.
+    poll_interval: int = Field(default=60, ge=0)
+    # Another MTProto server instead of Telegram's production DC: an address (and port and DC
+    # number), or Telegram's test servers; `server_key` is that server's RSA public key (PEM
+    # text or a PEM file) when it is not one of Telegram's. A session belongs to one server:
+    # give each its own `session` file.
+    dc_address: str | None = None
+    dc_port: int = Field(default=443, ge=1, le=65535)
+    dc_id: int = Field(default=2, ge=1, le=1000)
+    test_servers: bool = False
+    server_key: str | None = None
 
     @property
     def configured(self) -> bool:

@@ -5,8 +5,11 @@ It follows channels with a Telegram user account and turns what it sees into our
 feed it, all converging on the same conversion:
 
 - live updates (new posts, edits, deletions; album items one by one: the pipeline folds them);
-- catch-up: on start, and whenever a live id jumps, the history after the last stored id, oldest
-  first, so nothing posted while we were away or disconnected is lost;
+- catch-up: on start, whenever the connection comes back, whenever a live id jumps, and every
+  `telegram.poll_interval` for busy channels, the history after the last stored id, oldest
+  first, so nothing posted while we were away or disconnected is lost (Telethon 1.x reconnects
+  by itself but does not fetch what was missed, and Telegram does not push every update of a
+  large channel to a user account);
 - reconciliation: Telegram never replays edits or deletions made while we were offline and does
   not always push deletions, so each channel's recent history is re-read on a schedule and
   compared with what we stored;
@@ -28,6 +31,7 @@ from typing import Any, TypeVar
 
 from telethon import TelegramClient, errors, events, functions, types
 
+from sources.telegram.client import error_name, link_up
 from sources.telegram.config import ReconcileConfig, ReconcileDefaults, TelegramSettings
 from sources.telegram.convert import to_post
 from sources.telegram.errors import (
@@ -50,6 +54,10 @@ Handle = Callable[[Event], Awaitable[object]]
 _PAGE = 100  # messages per history request: Telegram's own maximum
 _MAX_RETRIES = 5  # FloodWaits or dropped connections survived by one request
 _RECONNECT_MAX = 300.0  # longest pause between reconnection attempts, seconds
+WATCH_TICK = 1.0  # seconds between looks at the connection's state
+_HOT = 3600  # a channel that posted within the last hour is busy: polled, re-read more often
+# Errors that say the cached access hash is not this account's: resolve the channel again.
+_STALE_PEER = (errors.ChannelInvalidError, errors.PeerIdInvalidError)
 
 
 # -- the listener ----------------------------------------------------------------------------
@@ -85,7 +93,15 @@ class Listener(Reconciliation):
         self._reconciled: dict[int, float] = {}  # source id -> when it was last re-read
         self._top: dict[int, int] = {}  # source id -> newest id Telegram showed us
         self.gate = RequestGate(settings, sleep)
-        self._connected = False
+        self._connected = False  # what the state table says; `connected` asks the transport
+        self._down_since: float | None = None  # when the connection was seen lost
+        self._last_update: float | None = None  # when Telegram last sent us an update
+        self._looked: dict[int, float] = {}  # source id -> when its newest posts were last read
+        self._holes: dict[int, list[tuple[int, int]]] = {}  # source id -> (after, before) left
+        self._reresolved: set[int] = set()  # sources re-resolved after a stale peer this run
+        self._catching_up: asyncio.Task[int] | None = None
+        self._watcher: asyncio.Task[None] | None = None
+        self.account: int | None = None  # the listener account's Telegram user id
         self._last_error: str | None = None
         self._handlers_added = False
         self._stop = asyncio.Event()
@@ -123,7 +139,12 @@ class Listener(Reconciliation):
                 }
             )
         return {
-            "connected": self._connected,
+            "connected": self.connected,
+            "disconnected_since": iso_time(self._down_since) if self._down_since else None,
+            "last_update_ago": (
+                round(stamp - self._last_update) if self._last_update is not None else None
+            ),
+            "account": self.account,
             "flood_wait_until": self.gate.flood_wait_until(),
             "last_error": self._last_error,
             "reconnects": self.reconnects,
@@ -196,16 +217,69 @@ class Listener(Reconciliation):
         self._peers.pop(src.id, None)
         self._seen.pop(src.id, None)
 
+    async def _account(self) -> int:
+        """The listener account's user id, asked of Telegram once per run.
+
+        Access hashes belong to an account, so the peer cache is kept per account. The first
+        start after peers were cached without one (an upgraded database) claims them; a wrong
+        guess costs one CHANNEL_INVALID and a re-resolve.
+        """
+        if self.account is not None:
+            return self.account
+        me = await self._request("get_me", lambda: self.client.get_me(input_peer=True))
+        if me is None:
+            raise TelegramError("the Telegram session is not logged in: run `wirewatch login`")
+        account = int(me.user_id)
+        previous = await self.store.state.get("listener.account")
+        if previous is None:
+            await self.store.sources.claim_unowned_hashes(account)
+        elif previous[0] != str(account):
+            log.warning(
+                "the listener account changed (%s -> %s): channels are resolved and joined "
+                "again with this account",
+                previous[0],
+                account,
+            )
+        await self.store.state.set("listener.account", str(account))
+        self.account = account
+        return account
+
     async def _input_peer(self, src: Source) -> Any:
-        """The channel's input peer: from the database cache, resolving the username only once."""
+        """The channel's input peer: from this account's cache, else resolved (and joined)."""
         peer = self._peers.get(src.id)
         if peer is not None:
             return peer
-        if src.peer_id is not None and src.access_hash is not None:
-            peer = types.InputPeerChannel(src.peer_id, src.access_hash)
-            self._track(src, peer)
-            return peer
+        account = await self._account()
+        if src.peer_id is not None:
+            access_hash = await self.store.sources.account_hash(src.id, account)
+            if access_hash is not None:
+                peer = types.InputPeerChannel(src.peer_id, access_hash)
+                self._track(src, peer)
+                return peer
         return (await self._resolve_and_join(src.username))[1]
+
+    async def _peer_request(
+        self, src: Source, what: str, call: Callable[[Any], Awaitable[T]]
+    ) -> T:
+        """A request about one channel. When Telegram says the cached peer is not valid (an
+        access hash of another account, a restored database), the channel is resolved and
+        joined again, once per run, and the request repeated."""
+        peer = await self._input_peer(src)
+        try:
+            return await self._request(what, lambda: call(peer))
+        except _STALE_PEER as exc:
+            if src.id in self._reresolved:
+                raise
+            self._reresolved.add(src.id)
+            log.warning(
+                "@%s: Telegram said %s for the cached peer; resolving it again",
+                src.username,
+                error_name(exc),
+            )
+            self._peers.pop(src.id, None)
+            await self.store.sources.forget_account_hash(src.id, await self._account())
+            _, peer = await self._resolve_and_join(src.username)
+            return await self._request(what, lambda: call(peer))
 
     async def _resolve_and_join(self, username: str) -> tuple[Source, Any]:
         """Resolve a username (one request), join the channel if needed, cache the peer."""
@@ -238,6 +312,9 @@ class Listener(Reconciliation):
             await self._join(username, channel)
         src = await self.store.sources.ensure(username, title=channel.title)
         await self.store.sources.set_peer(src.id, channel.id, channel.access_hash, channel.title)
+        await self.store.sources.set_account_hash(
+            src.id, await self._account(), channel.access_hash
+        )
         fresh = await self.store.sources.get(src.id)
         assert fresh is not None
         peer_in = types.InputPeerChannel(channel.id, channel.access_hash)
@@ -287,13 +364,12 @@ class Listener(Reconciliation):
         if existing is not None and not existing.active:
             await self.store.sources.set_active(existing.id, True)
         try:
-            if existing is not None and existing.peer_id and existing.access_hash:
+            if existing is not None and existing.peer_id:
                 src = await self.store.sources.get(existing.id)
                 assert src is not None
-                peer = types.InputPeerChannel(src.peer_id, src.access_hash)
-                self._track(src, peer)
+                await self._input_peer(src)
             else:
-                src, peer = await self._resolve_and_join(username)
+                src, _ = await self._resolve_and_join(username)
         except ChannelError as exc:
             # A name that does not work is not registered; a known source shows the error.
             if existing is not None:
@@ -313,8 +389,13 @@ class Listener(Reconciliation):
             raise ChannelError(f"@{name} is not a followed channel")
         await self.store.sources.set_active(src.id, False)
         self._untrack(src)
-        if leave and src.peer_id is not None and src.access_hash is not None:
-            channel = types.InputChannel(src.peer_id, src.access_hash)
+        access_hash = (
+            await self.store.sources.account_hash(src.id, await self._account())
+            if leave and src.peer_id is not None
+            else None
+        )
+        if src.peer_id is not None and access_hash is not None:
+            channel = types.InputChannel(src.peer_id, access_hash)
             await self._request(
                 f"leave @{name}",
                 lambda: self.client(functions.channels.LeaveChannelRequest(channel)),
@@ -376,7 +457,12 @@ class Listener(Reconciliation):
         self.client.add_event_handler(self._on_message, events.NewMessage())
         self.client.add_event_handler(self._on_message, events.MessageEdited())
         self.client.add_event_handler(self._on_deleted, events.MessageDeleted())
+        self.client.add_event_handler(self._on_update, events.Raw())
         self._handlers_added = True
+
+    async def _on_update(self, update: Any) -> None:
+        # Any update at all (not only our channels') shows the connection delivers.
+        self._last_update = now()
 
     async def start(self) -> None:
         """Follow every active source and catch up on what was posted while we were away.
@@ -385,14 +471,62 @@ class Listener(Reconciliation):
         channel's catch-up, so posts are stored in id order and none slips between the two.
         """
         self._add_handlers()
-        sources = await self.refresh_sources()
+        await self._account()
+        await self.catch_up_all("catch-up", refresh=True)
+
+    async def catch_up_all(self, what: str = "catch-up", *, refresh: bool = False) -> int:
+        """Catch up every followed channel; failures are recorded per channel. A long FloodWait
+        ends the round: the next reconciliation round resumes once the wait is over."""
+        sources = await self.refresh_sources() if refresh else list(self._by_peer.values())
+        total = 0
         for src in sources:
             try:
-                await self.catch_up(src)
+                total += await self.catch_up(src)
             except (TelegramError, ConnectionError, errors.RPCError) as exc:
-                await self._failed(src, "catch-up", exc)
+                await self._failed(src, what, exc)
                 if isinstance(exc, FloodWaitTooLong):
-                    break  # the next reconciliation round resumes once the wait is over
+                    break
+        return total
+
+    # -- the connection ------------------------------------------------------------------
+
+    @property
+    def connected(self) -> bool:
+        """Whether the connection to Telegram is up now (not merely wanted)."""
+        return link_up(self.client)
+
+    async def watch(self, tick: float = WATCH_TICK) -> None:
+        """Follow the connection's real state. Telethon reconnects by itself after a drop but
+        fetches nothing that was posted meanwhile: when the link comes back, catch up."""
+        while not self._stop.is_set():
+            await self.check_link()
+            await asyncio.sleep(tick)
+
+    async def check_link(self) -> None:
+        """One look at the connection: record a loss, or catch up after a return."""
+        up = self.connected
+        if up == self._connected:
+            return
+        await self._set_connected(up)
+        if not up:
+            self._down_since = now()
+            log.warning("the connection to Telegram is down; Telethon is reconnecting")
+            await self._error("connection to Telegram lost; reconnecting")
+            return
+        if self._down_since is not None:
+            self.reconnects += 1
+            log.info(
+                "connection to Telegram back after %.0fs; catching up",
+                now() - self._down_since,
+            )
+            self._down_since = None
+            self._catch_up_soon("catch-up after reconnect")
+
+    def _catch_up_soon(self, what: str) -> None:
+        """Catch up every channel in the background, unless a round is already running."""
+        if self._catching_up is not None and not self._catching_up.done():
+            return
+        self._catching_up = asyncio.get_running_loop().create_task(self.catch_up_all(what))
 
     async def run(self) -> None:
         """Connect, catch up, listen; after a disconnect, reconnect with back-off and catch up
@@ -407,13 +541,20 @@ class Listener(Reconciliation):
                         "the Telegram session is not logged in: run `wirewatch login` first"
                     )
                 await self._set_connected(True)
+                self._down_since = None
+                if self._watcher is None or self._watcher.done():
+                    self._watcher = asyncio.get_running_loop().create_task(self.watch())
                 await self.start()
                 delay = 1.0
+                # Resolves only when Telethon gives up reconnecting (minutes); shorter drops
+                # are caught up by the watcher.
                 await self.client.disconnected
             except (ConnectionError, OSError) as exc:
                 await self._error(f"connection: {exc}")
                 log.warning("Telegram connection failed: %s", exc)
             await self._set_connected(False)
+            if self._down_since is None:
+                self._down_since = now()
             if self._stop.is_set():
                 break
             log.warning("disconnected from Telegram; reconnecting in %.0fs", delay)
@@ -423,6 +564,9 @@ class Listener(Reconciliation):
 
     async def stop(self) -> None:
         self._stop.set()
+        for task in (self._watcher, self._catching_up):
+            if task is not None and not task.done():
+                task.cancel()
         result = self.client.disconnect()
         if result is not None:
             await result
@@ -432,26 +576,28 @@ class Listener(Reconciliation):
 
     async def _history(self, src: Source, *, after: int, before: int = 0, limit: int) -> list[Any]:
         """Messages with after < id < before (no upper bound when 0), oldest first."""
-        peer = await self._input_peer(src)
         out: list[Any] = []
         cursor = after
         while len(out) < limit:
             want = min(_PAGE, limit - len(out))
-            page = await self._request(
+            page = await self._peer_request(
+                src,
                 f"history @{src.username}",
                 partial(
                     self.client.get_messages,
-                    peer,
                     limit=want,
                     min_id=cursor,
                     max_id=before,
                     reverse=True,
                 ),
             )
-            if not page:
+            # Only ids past the cursor (and below `before`) count: a server that ignores
+            # min_id must not hand old posts over again nor keep the pager going forever.
+            fresh = [m for m in page if m.id > cursor and (not before or m.id < before)]
+            if not fresh:
                 break
-            out.extend(page)
-            cursor = max(m.id for m in page)
+            out.extend(fresh)
+            cursor = max(m.id for m in fresh)
             if len(page) < want:
                 break
         return out
@@ -478,12 +624,13 @@ class Listener(Reconciliation):
     async def _catch_up(self, source: Source, *, before: int = 0) -> int:
         src = await self.store.sources.get(source.id) or source
         after = max(src.last_message_id, 0)
+        holes = await self._fill_holes(src)
         if after == 0:
-            peer = await self._input_peer(src)
             window = min(self.jobs.reconcile_window, self.settings.catch_up_limit)
-            newest = await self._request(
+            newest = await self._peer_request(
+                src,
                 f"history @{src.username}",
-                lambda: self.client.get_messages(peer, limit=window),
+                lambda peer: self.client.get_messages(peer, limit=window),
             )
             messages = list(newest)
         else:
@@ -497,11 +644,50 @@ class Listener(Reconciliation):
                     len(messages),
                 )
         # A channel's first look back is context, not news: store it, alert nobody.
-        count = await self._hand(src, messages, backfill=after == 0)
+        count = await self._hand(src, messages, backfill=after == 0) + holes
         self._seen[src.id] = max(self._seen.get(src.id, 0), after)
+        self._looked[src.id] = now()
         if count:
             log.info("caught up %d posts of @%s", count, src.username)
         return count
+
+    async def _fill_holes(self, src: Source) -> int:
+        """Fetch the posts a failed gap fetch left out (see `_on_message`)."""
+        count = 0
+        while self._holes.get(src.id):
+            after, before = self._holes[src.id][0]
+            messages = await self._history(
+                src, after=after, before=before, limit=self.settings.catch_up_limit
+            )
+            count += await self._hand(src, messages)
+            self._holes[src.id].pop(0)
+        return count
+
+    async def poll_busy(self) -> int:
+        """Catch up the busy channels (a post within the hour) that sent no live update for
+        `telegram.poll_interval` seconds: Telegram does not push every update of a large
+        channel to a user account. Returns the number of posts found."""
+        every = self.settings.poll_interval
+        if not every:
+            return 0
+        stamp = now()
+        found = 0
+        for src in list(self._by_peer.values()):
+            fresh = await self.store.sources.get(src.id)
+            if fresh is None or fresh.last_post_at is None:
+                continue
+            if stamp - fresh.last_post_at.timestamp() > _HOT:
+                continue
+            if stamp - self._looked.get(src.id, 0.0) < every:
+                continue
+            try:
+                found += await self.catch_up(fresh)
+            except FloodWaitTooLong as exc:
+                await self._error(str(exc))
+                break
+            except (TelegramError, ConnectionError, errors.RPCError) as exc:
+                await self._failed(fresh, "poll", exc)
+        return found
 
     # -- live events ---------------------------------------------------------------------
 
@@ -526,11 +712,10 @@ class Listener(Reconciliation):
                     # An id jump: posts between were missed (or deleted); fetch them first.
                     self.gaps += 1
                     log.info("gap in @%s: %d -> %d; fetching", src.username, seen, message.id)
-                    messages = await self._history(
-                        src, after=seen, before=message.id, limit=self.settings.catch_up_limit
-                    )
-                    await self._hand(src, messages)
+                    await self._fetch_gap(src, seen, message.id)
+                # The post in hand is stored whatever became of the gap.
                 await self._hand(src, [message])
+                self._looked[src.id] = now()
         except (TelegramError, ConnectionError) as exc:
             await self._error(f"live @{src.username}: {exc}")
             log.error("live update of @%s failed: %s", src.username, exc)
@@ -538,6 +723,23 @@ class Listener(Reconciliation):
             # The client must keep listening; catch-up and reconciliation will retry this post.
             await self._error(f"live @{src.username}: {type(exc).__name__}: {exc}")
             log.exception("handling message %s of @%s failed", message.id, src.username)
+
+    async def _fetch_gap(self, src: Source, after: int, before: int) -> None:
+        try:
+            messages = await self._history(
+                src, after=after, before=before, limit=self.settings.catch_up_limit
+            )
+        except (TelegramError, ConnectionError, errors.RPCError) as exc:
+            # Left for the next catch-up (reconnect, poll, reconciliation) to fill.
+            self._holes.setdefault(src.id, []).append((after, before))
+            message = (
+                f"live @{src.username}: fetching posts {after + 1}-{before - 1} failed "
+                f"({error_name(exc)}); the next catch-up fetches them"
+            )
+            await self._error(message)
+            log.warning("%s", message)
+            return
+        await self._hand(src, messages)
 
     async def _on_deleted(self, event: Any) -> None:
         update = event.original_update
@@ -565,17 +767,16 @@ class Listener(Reconciliation):
         """FloodWait seconds Telegram asked of us since start (metrics)."""
         return self.gate.flood_seconds
 
-    @property
-    def connected(self) -> bool:
-        return self._connected
-
     async def _failed(self, src: Source, what: str, exc: BaseException) -> None:
         """Record a per-channel failure where /status shows it."""
         if isinstance(exc, errors.ChannelPrivateError | errors.ChannelInvalidError):
-            message = f"@{src.username}: the channel became private, or we were removed or banned"
+            message = (
+                f"@{src.username}: the channel became private, or we were removed or banned "
+                f"({error_name(exc)})"
+            )
             await self.store.sources.set_error(src.id, message)
         elif isinstance(exc, errors.RPCError):
-            message = f"@{src.username}: Telegram said {exc.message}"
+            message = f"@{src.username}: Telegram said {error_name(exc)}"
         else:
             message = f"@{src.username}: {exc}"
         await self._error(f"{what} {message}")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from telethon import TelegramClient, errors
 
-from sources.telegram.client import make_client
+from sources.telegram.client import error_name, make_client
 from sources.telegram.config import TelegramSettings
 from sources.telegram.errors import TelegramError
 from sources.telegram.session import session_path, unlock_session
@@ -36,7 +36,7 @@ async def login(
         )
     except errors.RPCError as exc:
         # The RPC error names what was wrong (PHONE_CODE_INVALID, ...) without echoing input.
-        raise TelegramError(f"Telegram refused the login: {exc.message}") from exc
+        raise TelegramError(f"Telegram refused the login: {error_name(exc)}") from exc
     me = await client.get_me()
     if me is None:
         raise TelegramError("login did not complete")

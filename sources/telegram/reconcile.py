@@ -67,6 +67,14 @@ class Reconciliation(ABC):
     async def _request(self, what: str, call: Callable[[], Awaitable[T]]) -> T: ...
 
     @abstractmethod
+    async def _peer_request(
+        self, src: Source, what: str, call: Callable[[Any], Awaitable[T]]
+    ) -> T: ...
+
+    @abstractmethod
+    async def poll_busy(self) -> int: ...
+
+    @abstractmethod
     async def _catch_up(self, source: Source, *, before: int = 0) -> int: ...
 
     @abstractmethod
@@ -107,10 +115,15 @@ class Reconciliation(ABC):
 
     async def _reconcile(self, source: Source) -> ReconcileResult:
         src = await self.store.sources.get(source.id) or source
-        peer = await self._input_peer(src)
+        if src.last_message_id == 0:
+            # Nothing stored yet (added while running, or its first catch-up failed): the first
+            # look at a channel is a silent back-fill, never alerts about old posts.
+            return ReconcileResult(checked=await self._catch_up(src))
         window = self.jobs.reconcile_window
-        fetched = await self._request(
-            f"reconcile @{src.username}", lambda: self.client.get_messages(peer, limit=window)
+        fetched = await self._peer_request(
+            src,
+            f"reconcile @{src.username}",
+            lambda peer: self.client.get_messages(peer, limit=window),
         )
         messages = [m for m in fetched if not isinstance(m, types.MessageEmpty)]
         if not messages:
@@ -198,8 +211,10 @@ class Reconciliation(ABC):
     async def reconcile_due(self, limit: int | None = None) -> dict[str, ReconcileResult]:
         """The scheduler job: pick up new sources, then re-read the channels that are due, one
         request at a time (paced by telegram.request_pause). A long FloodWait ends the round;
-        the channels left over are the most overdue next time."""
+        the channels left over are the most overdue next time. Busy channels are polled
+        first (`poll_busy`)."""
         await self.refresh_sources()
+        await self.poll_busy()
         results: dict[str, ReconcileResult] = {}
         for src in (await self.due())[:limit]:
             try:

@@ -5,18 +5,20 @@ database. No test waits: the listener's `sleep` is recorded instead."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import stat
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
-from telethon import types
+from telethon import errors, functions, types
 
+from bot.cli.main import main
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
 from bot.settings import JobSettings, TelegramSettings
@@ -744,3 +746,273 @@ async def test_long_flood_wait_at_start_does_not_stop_the_listener(
     assert resolves == 1  # the second name waits for the FloodWait to end
     status = await listener.status()
     assert status["flood_wait_until"] is not None and status["channels"] == 0
+
+
+# -- issue 12: a real server's lessons ------------------------------------------------------
+
+
+async def test_channel_added_while_running_is_back_filled_silently(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    await desk(store)
+    for i in range(1, 4):
+        fake.post(ministry(fake), i, energy_text(i))
+    listener, _, rec, _ = await build()
+    await listener.start()
+    origin = fake.channels[ORIGIN]
+    for i in range(1, 6):
+        fake.post(origin, i, energy_text(i))  # days-old posts of a channel added later
+    await store.sources.upsert("origin_news")  # `wirewatch sources add` while running
+    await listener.reconcile_due()
+    handed = [e for e in rec.events if isinstance(e, Post) and e.channel == "origin_news"]
+    assert [e.message_id for e in handed] == [1, 2, 3, 4, 5]
+    assert all(e.backfill for e in handed)
+    assert await alerts(store) == []
+    # What it posts from now on is news.
+    fake.post(origin, 6, energy_text(6))
+    src = await store.sources.by_username("origin_news")
+    assert src is not None
+    await listener.reconcile(src)
+    assert len(await alerts(store)) == 1
+
+
+async def test_channel_whose_first_catch_up_failed_is_back_filled_silently(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    await desk(store)
+    for i in range(1, 6):
+        fake.post(ministry(fake), i, energy_text(i))
+    listener, _, rec, _ = await build(flood_wait_max=600)
+    fake.fail(lambda req: None)  # the resolve goes through
+    fake.flood(4000)  # the first history request: a FloodWait longer than we sleep
+    await listener.start()
+    assert rec.post_ids() == []
+    listener.gate.flood_until = 0.0  # the wait is over
+    await listener.reconcile_due()
+    assert rec.post_ids() == [1, 2, 3, 4, 5]
+    assert all(e.backfill for e in rec.events if isinstance(e, Post))
+    assert await alerts(store) == []
+
+
+async def test_stale_cached_peer_is_resolved_again_once(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    await desk(store)
+    ch = ministry(fake)
+    for i in range(1, 4):
+        fake.post(ch, i, energy_text(i))
+    listener, _, rec, _ = await build()
+    await listener.start()
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None and src.peer_id == MINISTRY
+    # A restored database, an account re-registered: the cached access hash is no longer
+    # valid for this account (Telegram answers CHANNEL_INVALID to it).
+    ch.entity.access_hash += 1
+    fake.post(ch, 4, energy_text(4))
+    listener, _, rec, _ = await build()
+    fake.requests.clear()
+    await listener.start()
+    assert rec.post_ids() == [4]
+    names = [type(r).__name__ for r in fake.requests]
+    assert names.count("ResolveUsernameRequest") == 1
+    status = await listener.status()
+    assert [s["error"] for s in status["sources"]] == [None]
+    assert await store.sources.account_hash(src.id, fake.me.id) == ch.entity.access_hash
+
+
+async def test_account_switch_through_the_seam(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    await desk(store)
+    await store.sources.upsert("origin_news")
+    for cid in (MINISTRY, ORIGIN):
+        for i in range(1, 4):
+            fake.post(fake.channels[cid], i, quiet_text(i))
+    listener, _, _, _ = await build()
+    await listener.start()
+    fake.switch_account(types.User(id=888000222, access_hash=5, first_name="B"))
+    listener, client, rec, _ = await build()
+    await listener.start()
+    assert sorted(fake.joined) == [MINISTRY, ORIGIN]
+    ch = ministry(fake)
+    assert fake.is_member(ch)
+    await client.dispatch(fake.new_update(ch, fake.message(ch, 4, energy_text(4))))
+    assert rec.post_ids() == [4]
+    assert len(await alerts(store)) == 1
+
+
+async def test_failed_gap_fetch_keeps_the_post_in_hand_and_later_ones(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    await desk(store)
+    ch = ministry(fake)
+    for i in range(1, 4):
+        fake.post(ch, i, quiet_text(i))
+    listener, client, rec, _ = await build()
+    await listener.start()
+    fake.post(ch, 4, energy_text(4))  # never pushed: a gap
+    fake.post(ch, 5, energy_text(5))
+
+    def refuse(req: Any) -> BaseException:
+        return errors.ServerError(request=req, message="INTERNAL", code=500)
+
+    fake.fail(refuse)
+    fake.fail(refuse)
+    await client.dispatch(fake.new_update(ch, fake.message(ch, 6, energy_text(6))))
+    await client.dispatch(fake.new_update(ch, fake.message(ch, 7, energy_text(7))))
+    assert rec.post_ids()[-2:] == [6, 7]
+    assert "INTERNAL" in str((await listener.status())["last_error"])
+    fake.failures.clear()
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    await listener.catch_up(src)  # the next catch-up fills the hole
+    assert sorted(rec.post_ids()[-4:]) == [4, 5, 6, 7]
+    assert len(await alerts(store)) == 4
+
+
+async def test_source_error_names_telegrams_error(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    await desk(store)
+    fake.post(ministry(fake), 1, quiet_text(1))
+    listener, _, _, _ = await build()
+    await listener.start()
+    fake.fail(lambda req: errors.MsgIdInvalidError(request=req))
+    await listener.reconcile_due()
+    assert (await listener.status())["last_error"] == (
+        "reconcile @energy_ministry_ua: Telegram said MSG_ID_INVALID"
+    )
+
+
+async def test_history_pager_stops_when_the_server_ignores_its_cursor(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    await desk(store)
+    ch = ministry(fake)
+    for i in range(1, 301):
+        fake.post(ch, i, quiet_text(i))
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    await store.sources.advance(src.id, 250, None)  # stored up to 250 before a restart
+    listener, _, rec, _ = await build(catch_up_limit=1000)
+    answer = fake._history
+
+    def newest_whatever_asked(req: Any) -> Any:
+        # A server that ignores min_id and offsets: always the newest page.
+        return answer(
+            functions.messages.GetHistoryRequest(
+                peer=req.peer,
+                offset_id=0,
+                offset_date=None,
+                add_offset=0,
+                limit=req.limit,
+                max_id=0,
+                min_id=0,
+                hash=0,
+            )
+        )
+
+    fake._history = newest_whatever_asked  # type: ignore[method-assign]
+    await listener.start()
+    assert rec.post_ids() == list(range(251, 301))
+    assert history_requests(fake) <= 2
+
+
+def test_doctor_reports_channels_the_listener_cannot_follow(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WIREWATCH_HEALTH_PORT", "0")
+    db = tmp_path / "wirewatch.db"
+
+    async def listen() -> dict[str, Any]:
+        store = await Store.open(db)
+        try:
+            tg = FakeTelegram()
+            tg.add_channel("energy_ministry_ua", MINISTRY, "Міністерство енергетики (тест)")
+            await store.sources.upsert("energy_ministry_ua")
+            await store.sources.upsert("ministry_of_nothing")  # not on Telegram
+            client = SeamClient(tg)
+            await client.connect()
+            listener = Listener(
+                client, store, Pipeline(store).handle, TelegramSettings(request_pause=0.0)
+            )
+            await listener.start()
+            return await listener.status()
+        finally:
+            await store.close()
+
+    status = asyncio.run(listen())
+    (bad,) = [s for s in status["sources"] if s["error"]]
+    assert "no such channel on Telegram" in bad["error"]
+    code = main(["doctor", "--json", "--db", str(db)])
+    out, _ = capsys.readouterr()
+    (sources,) = [c for c in json.loads(out) if c["check"] == "sources"]
+    assert sources["status"] == "fail"
+    assert "@ministry_of_nothing: no such channel on Telegram" in sources["detail"]
+    assert code == 1
+
+
+def test_settings_name_telegrams_test_servers_or_another_server_and_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import rsa as rsa_keys  # Telethon's own RSA dependency
+    from telethon.crypto import rsa as telethon_rsa
+
+    from bot.service.settings import Settings
+    from sources.telegram.errors import TelegramError
+    from sources.telegram.session import unlock_session
+
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_ID", "12345")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_HASH", "0" * 32)
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__SESSION", str(tmp_path / "test-dc.session"))
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__TEST_SERVERS", "true")
+    tg = Settings(_env_file=None).telegram  # type: ignore[call-arg]
+    client = make_client(tg)
+    assert (client.session.dc_id, client.session.server_address, client.session.port) == (
+        2,
+        "149.154.167.40",
+        443,
+    )
+    unlock_session(session_path(tg))
+
+    public, _ = rsa_keys.newkeys(512)
+    pem = public.save_pkcs1().decode("ascii")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_ADDRESS", "10.0.0.7")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_PORT", "8443")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__SERVER_KEY", pem)
+    tg = Settings(_env_file=None).telegram  # type: ignore[call-arg]
+    client = make_client(tg)
+    assert (client.session.server_address, client.session.port) == ("10.0.0.7", 8443)
+    assert any(key == public for key, _ in telethon_rsa._server_keys.values())
+    unlock_session(session_path(tg))
+
+    key_file = tmp_path / "server.pem"
+    key_file.write_text("not a key", encoding="ascii")
+    with pytest.raises(TelegramError, match=r"telegram\.server_key: not an RSA public key"):
+        make_client(tg.model_copy(update={"server_key": str(key_file)}))
+
+
+async def test_busy_channel_is_polled_between_reconciliations(
+    store: Store, fake: FakeTelegram, build: Build, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from sources.telegram import listener as listener_module
+    from sources.telegram import reconcile as reconcile_module
+
+    await desk(store)
+    ch = ministry(fake)
+    recent = datetime.now(UTC) - timedelta(minutes=5)
+    for i in range(1, 4):
+        fake.post(ch, i, quiet_text(i), date=recent)
+    listener, _, rec, _ = await build()
+    await listener.start()
+    await listener.reconcile_due()  # every channel re-read just now
+    # A large channel: Telegram does not push this post to the account.
+    fake.post(ch, 4, energy_text(4), date=datetime.now(UTC))
+    later = time.time() + 61  # past telegram.poll_interval, well before the next re-read
+    monkeypatch.setattr(listener_module, "now", lambda: later)
+    monkeypatch.setattr(reconcile_module, "now", lambda: later)
+    await listener.reconcile_due()
+    assert rec.post_ids()[-1] == 4
+    assert len(await alerts(store)) == 1
