@@ -487,6 +487,9 @@ class App:
         if self.listener is not None:
             out["listener_reconnects"] = self.listener.reconnects
             out["listener_connected"] = 1.0 if self.listener.connected else 0.0
+            age = self.listener.last_update_age
+            if age is not None:
+                out["listener_last_update_age_seconds"] = age
             out["listener_flood_wait_seconds"] = float(self.listener.flood_seconds)
         return out
 
@@ -562,6 +565,12 @@ class App:
                 "in_flight": self.notifier.in_flight,
                 "last_error": self.notifier.last_error,
             }
+        if self.listener is not None and not self.listener.connected:
+            since = self.listener.down_since
+            body["degraded"].append(
+                "the listener is not connected to Telegram"
+                + (f" (since {since}); Telethon is reconnecting" if since else "")
+            )
         if self.scheduler is not None and self.scheduler.running:
             body["jobs"] = {
                 job.id: job.next_run_time.isoformat() if job.next_run_time else None
@@ -569,7 +578,7 @@ class App:
             }
         if not healthy:
             body["status"] = "fail"
-        elif self.degraded or self.problems:
+        elif body["degraded"] or self.problems:
             body["status"] = "degraded"
         return healthy, body
 

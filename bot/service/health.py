@@ -9,7 +9,9 @@ Metrics (all prefixed `wirewatch_`):
 - `alerts_enqueued_total`, `alerts_sent_total`, `alerts_failed_total`, `alerts_retried_total`,
   `alerts_throttled_total` (sent/failed/... count since the process started);
 - `outbox_alerts{status}`: the outbox by status (pending, held, failed, sent);
-- `listener_connected`, `listener_behind_messages{source}`, `source_last_post_age_seconds{source}`,
+- `listener_connected` (the connection is up, not merely wanted),
+  `listener_last_update_age_seconds`, `listener_behind_messages{source}`,
+  `source_last_post_age_seconds{source}`,
   `listener_flood_wait_seconds` (remaining), `listener_flood_wait_seconds_total` (when the
   listener counts it), `listener_reconnects_total`;
 - `component_up{component}`, `component_restarts_total{component}`;
@@ -57,8 +59,14 @@ class _LiveCounters(Collector):
         if "listener_connected" in values:
             yield GaugeMetricFamily(
                 "wirewatch_listener_connected",
-                "1 when the Telethon client is connected",
+                "1 while the connection to Telegram is up (0 while Telethon retries one)",
                 value=values["listener_connected"],
+            )
+        if "listener_last_update_age_seconds" in values:
+            yield GaugeMetricFamily(
+                "wirewatch_listener_last_update_age_seconds",
+                "Seconds since Telegram last sent the listener an update",
+                value=values["listener_last_update_age_seconds"],
             )
 
 

@@ -60,6 +60,11 @@ _HOT = 3600  # a channel that posted within the last hour is busy: polled, re-re
 _STALE_PEER = (errors.ChannelInvalidError, errors.PeerIdInvalidError)
 
 
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background catch-up failed", exc_info=task.exception())
+
+
 # -- the listener ----------------------------------------------------------------------------
 
 
@@ -94,6 +99,7 @@ class Listener(Reconciliation):
         self._top: dict[int, int] = {}  # source id -> newest id Telegram showed us
         self.gate = RequestGate(settings, sleep)
         self._connected = False  # what the state table says; `connected` asks the transport
+        self._link = False  # the connection as the watcher last saw it
         self._down_since: float | None = None  # when the connection was seen lost
         self._last_update: float | None = None  # when Telegram last sent us an update
         self._looked: dict[int, float] = {}  # source id -> when its newest posts were last read
@@ -115,6 +121,10 @@ class Listener(Reconciliation):
         await self.store.state.set("listener.last_error", message)
 
     async def _set_connected(self, value: bool) -> None:
+        if value:
+            self._down_since = None
+        elif self._down_since is None:
+            self._down_since = now()
         if value != self._connected:
             self._connected = value
             await self.store.state.set("listener.connected", "yes" if value else "no")
@@ -140,7 +150,7 @@ class Listener(Reconciliation):
             )
         return {
             "connected": self.connected,
-            "disconnected_since": iso_time(self._down_since) if self._down_since else None,
+            "disconnected_since": self.down_since,
             "last_update_ago": (
                 round(stamp - self._last_update) if self._last_update is not None else None
             ),
@@ -495,38 +505,52 @@ class Listener(Reconciliation):
         """Whether the connection to Telegram is up now (not merely wanted)."""
         return link_up(self.client)
 
+    @property
+    def down_since(self) -> str | None:
+        """When the connection was seen lost (ISO time); None while it is up."""
+        return iso_time(self._down_since) if self._down_since is not None else None
+
+    @property
+    def last_update_age(self) -> float | None:
+        """Seconds since Telegram last sent an update; None before the first one."""
+        return now() - self._last_update if self._last_update is not None else None
+
     async def watch(self, tick: float = WATCH_TICK) -> None:
         """Follow the connection's real state. Telethon reconnects by itself after a drop but
         fetches nothing that was posted meanwhile: when the link comes back, catch up."""
         while not self._stop.is_set():
-            await self.check_link()
+            try:
+                await self.check_link()
+            except Exception:
+                log.exception("checking the Telegram connection failed")
             await asyncio.sleep(tick)
 
     async def check_link(self) -> None:
         """One look at the connection: record a loss, or catch up after a return."""
         up = self.connected
-        if up == self._connected:
+        if up == self._link:
             return
+        self._link = up
+        down = self._down_since
         await self._set_connected(up)
         if not up:
-            self._down_since = now()
             log.warning("the connection to Telegram is down; Telethon is reconnecting")
             await self._error("connection to Telegram lost; reconnecting")
             return
-        if self._down_since is not None:
-            self.reconnects += 1
-            log.info(
-                "connection to Telegram back after %.0fs; catching up",
-                now() - self._down_since,
-            )
-            self._down_since = None
-            self._catch_up_soon("catch-up after reconnect")
+        self.reconnects += 1
+        log.info(
+            "connection to Telegram back after %.0fs; catching up",
+            now() - down if down is not None else 0.0,
+        )
+        self._catch_up_soon("catch-up after reconnect")
 
     def _catch_up_soon(self, what: str) -> None:
         """Catch up every channel in the background, unless a round is already running."""
         if self._catching_up is not None and not self._catching_up.done():
             return
-        self._catching_up = asyncio.get_running_loop().create_task(self.catch_up_all(what))
+        task = asyncio.get_running_loop().create_task(self.catch_up_all(what))
+        task.add_done_callback(_log_failure)
+        self._catching_up = task
 
     async def run(self) -> None:
         """Connect, catch up, listen; after a disconnect, reconnect with back-off and catch up
@@ -541,7 +565,7 @@ class Listener(Reconciliation):
                         "the Telegram session is not logged in: run `wirewatch login` first"
                     )
                 await self._set_connected(True)
-                self._down_since = None
+                self._link = True  # start() catches up; the watcher must not as well
                 if self._watcher is None or self._watcher.done():
                     self._watcher = asyncio.get_running_loop().create_task(self.watch())
                 await self.start()
@@ -553,8 +577,6 @@ class Listener(Reconciliation):
                 await self._error(f"connection: {exc}")
                 log.warning("Telegram connection failed: %s", exc)
             await self._set_connected(False)
-            if self._down_since is None:
-                self._down_since = now()
             if self._stop.is_set():
                 break
             log.warning("disconnected from Telegram; reconnecting in %.0fs", delay)

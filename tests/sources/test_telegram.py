@@ -9,6 +9,7 @@ import json
 import os
 import stat
 import sys
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,13 +22,20 @@ from telethon import errors, functions, types
 from bot.cli.main import main
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
-from bot.settings import JobSettings, TelegramSettings
+from bot.settings import JobSettings, Settings, TelegramSettings
+from sources.telegram import listener as listener_module
+from sources.telegram import reconcile as reconcile_module
 from sources.telegram.client import make_client
 from sources.telegram.convert import to_post
-from sources.telegram.errors import ChannelError, ChannelLimitError, FloodWaitTooLong
+from sources.telegram.errors import (
+    ChannelError,
+    ChannelLimitError,
+    FloodWaitTooLong,
+    TelegramError,
+)
 from sources.telegram.listener import Listener
 from sources.telegram.login import login
-from sources.telegram.session import session_path
+from sources.telegram.session import session_path, unlock_session
 from storage.records import Event, Post
 from storage.store import Store
 from tests.telethon_seam import BASE_DATE, FakeChannel, FakeTelegram, SeamClient
@@ -958,10 +966,6 @@ def test_settings_name_telegrams_test_servers_or_another_server_and_its_key(
     import rsa as rsa_keys  # Telethon's own RSA dependency
     from telethon.crypto import rsa as telethon_rsa
 
-    from bot.service.settings import Settings
-    from sources.telegram.errors import TelegramError
-    from sources.telegram.session import unlock_session
-
     monkeypatch.setenv("WIREWATCH_TELEGRAM__API_ID", "12345")
     monkeypatch.setenv("WIREWATCH_TELEGRAM__API_HASH", "0" * 32)
     monkeypatch.setenv("WIREWATCH_TELEGRAM__SESSION", str(tmp_path / "test-dc.session"))
@@ -995,11 +999,6 @@ def test_settings_name_telegrams_test_servers_or_another_server_and_its_key(
 async def test_busy_channel_is_polled_between_reconciliations(
     store: Store, fake: FakeTelegram, build: Build, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import time
-
-    from sources.telegram import listener as listener_module
-    from sources.telegram import reconcile as reconcile_module
-
     await desk(store)
     ch = ministry(fake)
     recent = datetime.now(UTC) - timedelta(minutes=5)
