@@ -188,7 +188,7 @@ async def amain(args: argparse.Namespace) -> int:
                 f"p99 {percentile(base, 0.99):.2f} ms",
                 f"{ratio50:.0f}× p50",
                 "(no goal in issue 14)",
-                True,
+                None,
             )
         paced = sum(1 for x in run.after if x > 500)
         n = run.notifier

@@ -12,10 +12,12 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def table_row(path: str, ours: str, anchor: str, ratio: str, goal: str, met: bool) -> None:
+def table_row(path: str, ours: str, anchor: str, ratio: str, goal: str, met: bool | None) -> None:
     """One line of the README's figures table: what was measured, the anchor measured in the
-    same run, the ratio between them, and the issue's goal with whether this run met it."""
-    cells = [path, ours, anchor, ratio, goal, "met" if met else "NOT MET"]
+    same run, the ratio between them, and the issue's goal with whether this run met it
+    (`met` None: a figure without a goal)."""
+    status = "—" if met is None else "met" if met else "NOT MET"
+    cells = [path, ours, anchor, ratio, goal, status]
     print("TABLE| " + " | ".join(c.replace("|", "/") for c in cells), flush=True)
 
 

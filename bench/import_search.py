@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 
 import storage.search as search_mod  # noqa: E402
 from bench.common import fail, percentile, table_row  # noqa: E402
+from bot.desk.fts import rule_to_fts  # noqa: E402
 from bot.desk.search import SearchPage, search_posts  # noqa: E402
 from bot.ingest.pipeline import Pipeline  # noqa: E402
 from bot.matching import (  # noqa: E402
@@ -56,7 +57,6 @@ from bot.matching import (  # noqa: E402
     analyze,
     normalize,
     parse_rule,
-    rule_to_fts,
     rule_to_json,
 )
 from sources.export import load_export  # noqa: E402

@@ -7,9 +7,10 @@ The pipeline calls `analyze` once per post and hands the result both to the FTS 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
+from bot.matching.cache import ByteBoundedCache
 from bot.matching.lemmas import STEM_MARK, Lang, text_keys, text_lang
 from bot.matching.lemmas import clear_caches as clear_lemma_caches
 from bot.matching.normalize import (
@@ -28,11 +29,25 @@ class Token:
     keys: frozenset[str]  # lemmas, and "~stem" keys for names
 
 
-# About 0.5 KB a word: 65,536 words (a newsroom feed's working vocabulary) stay near 35 MB.
-@lru_cache(maxsize=65_536)
-def _token(raw: str, lang: Lang) -> tuple[str, tuple[str, ...]]:
+# Every word a post is made of, as written (case included) and by text language: its normalised
+# form and keys. Bounded by bytes (bot/matching/cache.py): a feed's working vocabulary fits,
+# and a long run's ever-growing tail of names cannot grow the service past it.
+TOKEN_CACHE_BYTES = 64 * 1024 * 1024  # estimated (shared strings counted each time)
+
+
+def _token_uncached(key: tuple[str, Lang]) -> tuple[str, tuple[str, ...]]:
+    raw, lang = key
     form = normalize_word_uncached(raw)
     return form, text_keys(form, lang, raw[:1].isupper())
+
+
+_TOKENS: ByteBoundedCache[tuple[str, Lang], tuple[str, tuple[str, ...]]] = ByteBoundedCache(
+    TOKEN_CACHE_BYTES, _token_uncached
+)
+
+
+def _token(raw: str, lang: Lang) -> tuple[str, tuple[str, ...]]:
+    return _TOKENS.get((raw, lang))
 
 
 class Analysis:
@@ -45,10 +60,12 @@ class Analysis:
         spans: list[tuple[int, int]] = []
         infos: list[tuple[str, tuple[str, ...]]] = []
         add_span, add_info = spans.append, infos.append
-        # The hot loop of matching: one regex pass, one cached lookup per word.
+        cached, miss = _TOKENS.young.get, _TOKENS.miss
+        # The hot loop of matching: one regex pass, one dict lookup per word.
         for m in token_re(text).finditer(text):
             add_span(m.span())
-            add_info(_token(m.group(), lang))
+            key = (m.group(), lang)
+            add_info(cached(key) or miss(key))
         self.spans = spans
         self._infos = infos
         # Per-post results the matcher shares between rules (a word's spans, a phrase's hits).
@@ -140,7 +157,7 @@ def fts_key(key: str) -> str:
 
 def clear_caches() -> None:
     """Forget every cached word (benchmarks measure cold lemmatisation with this)."""
-    _token.cache_clear()
+    _TOKENS.clear()
     normalize_word.cache_clear()
     clear_lemma_caches()
 

@@ -15,6 +15,8 @@ import threading
 from functools import lru_cache
 from typing import Any, Literal
 
+from bot.matching.cache import ByteBoundedCache
+
 Lang = Literal["uk", "ru", "both"]
 
 STEM_MARK = "~"
@@ -124,11 +126,14 @@ def _english_form(form: str) -> str:
     return form.replace("'", "")
 
 
-@lru_cache(maxsize=65_536)
 def english_lemmas(form: str) -> tuple[str, ...]:
     """Every lemma lemminflect's English dictionary gives a normalised word, for any part of
     speech (meeting: meeting and meet; met: meet; talks: talk); the word itself when the
-    dictionary does not know it (Hamas stays hamas, never hama)."""
+    dictionary does not know it (Hamas stays hamas, never hama). Cached."""
+    return _ENGLISH.get(form)
+
+
+def _english_lemmas(form: str) -> tuple[str, ...]:
     word = _english_form(form)
     if not word:
         return ()
@@ -170,9 +175,13 @@ def _lemma_key(normal_form: str) -> str:
     return normal_form.replace("'", "").replace("ё", "е")
 
 
-@lru_cache(maxsize=65_536)
 def _cyrillic(form: str, lang: Lang) -> tuple[tuple[str, ...], bool]:
     """(lemma keys of the known parses, whether the word is unknown or a name)."""
+    return _CYRILLIC.get((form, lang))
+
+
+def _cyrillic_uncached(key: tuple[str, Lang]) -> tuple[tuple[str, ...], bool]:
+    form, lang = key
     # The analysers have only the dictionary unit, so every parse is a known word.
     known = _parses(form, word_lang(form, lang))
     # Tuples, not sets, in the caches: a third of the memory per word.
@@ -231,7 +240,16 @@ def rule_keys(form: str) -> frozenset[str]:
 
 def clear_caches() -> None:
     """For benchmarks that measure cold lemmatisation."""
-    _cyrillic.cache_clear()
+    _CYRILLIC.clear()
     _own_lemma.cache_clear()
-    english_lemmas.cache_clear()
+    _ENGLISH.clear()
     rule_keys.cache_clear()
+
+
+# Bounded by bytes (bot/matching/cache.py); looked up only when analysis meets a word new to it.
+_CYRILLIC: ByteBoundedCache[tuple[str, Lang], tuple[tuple[str, ...], bool]] = ByteBoundedCache(
+    24 * 1024 * 1024, _cyrillic_uncached
+)
+_ENGLISH: ByteBoundedCache[str, tuple[str, ...]] = ByteBoundedCache(
+    4 * 1024 * 1024, _english_lemmas
+)

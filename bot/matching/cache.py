@@ -1,0 +1,80 @@
+"""Word caches bounded by bytes, not only by entries.
+
+A long-running service meets new words for ever (names, typos, other languages), and the cost of
+an entry varies tenfold (a short word with one lemma, a long name with a dozen stem keys), so an
+entry count alone does not bound memory. Each cache here keeps two generations of plain dicts:
+hits are a dict lookup (no bookkeeping, as cheap as functools.lru_cache and cheaper than an LRU
+that reorders on every hit, which the per-word hot loop of matching cannot afford); new entries
+go to the young generation with their size estimated once, and when the young generation
+would pass half the budget it becomes the old one and the previous old one is dropped. A hit in
+the old generation moves the entry back to the young one, so words in use survive each turn.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+_ENTRY_OVERHEAD = 104  # a dict slot, its hash table share and the key/value references
+
+
+def deep_size(value: Any) -> int:
+    """Bytes of a str/tuple/frozenset tree, counting shared strings each time (an upper bound)."""
+    size = sys.getsizeof(value)
+    if isinstance(value, (tuple, frozenset, list)):
+        size += sum(deep_size(v) for v in value)
+    return size
+
+
+class ByteBoundedCache(Generic[K, V]):
+    def __init__(self, max_bytes: int, compute: Callable[[K], V]) -> None:
+        self.max_bytes = max_bytes
+        self._compute = compute
+        self.young: dict[K, V] = {}
+        self._old: dict[K, V] = {}
+        self._young_bytes = 0
+        self._old_bytes = 0
+
+    def get(self, key: K) -> V:
+        """The cached value, computing it on a miss."""
+        found = self.young.get(key)
+        if found is not None:
+            return found
+        return self.miss(key)
+
+    def miss(self, key: K) -> V:
+        """The slow path of `get`, also called directly by loops that look `young` up inline."""
+        value = self._old.pop(key, None)
+        if value is None:
+            value = self._compute(key)
+        size = deep_size(key) + deep_size(value) + _ENTRY_OVERHEAD
+        if self.young and self._young_bytes + size > self.max_bytes // 2:
+            # Rotate in place: callers may hold a reference to `young` for a whole loop.
+            self._old = dict(self.young)
+            self._old_bytes = self._young_bytes
+            self.young.clear()
+            self._young_bytes = 0
+        self.young[key] = value
+        self._young_bytes += size
+        return value
+
+    @property
+    def bytes(self) -> int:
+        """Estimated bytes held (both generations); never above max_bytes."""
+        return self._young_bytes + self._old_bytes
+
+    def __len__(self) -> int:
+        return len(self.young) + len(self._old)
+
+    def resize(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.clear()
+
+    def clear(self) -> None:
+        self.young.clear()
+        self._old = {}
+        self._young_bytes = self._old_bytes = 0
