@@ -26,6 +26,7 @@ from telethon.sessions import MemorySession
 assert telethon.__version__ == "1.45.0", "the seam pins Telethon's internals; re-check them"
 
 ME_ID = 777000111
+SEAM_DC = 2  # the data centre of the client's session and of the photos it downloads
 BASE_DATE = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -66,6 +67,8 @@ class FakeTelegram:
         self.authorized = True
         self.login_code = "52719"
         self.code_sent_to: str | None = None
+        # Photos by id: their bytes and the file reference that currently opens them.
+        self.files: dict[int, tuple[bytes, bytes]] = {}
 
     # -- the world -----------------------------------------------------------------------
 
@@ -163,6 +166,44 @@ class FakeTelegram:
         for i in ids:
             channel.messages.pop(i, None)
 
+    def photo(
+        self, data: bytes, *, width: int = 800, height: int = 600
+    ) -> types.MessageMediaPhoto:
+        """A photo as a message carries it; its bytes answer upload.getFile."""
+        photo_id = 5_000_000 + len(self.files)
+        reference = b"ref-" + str(photo_id).encode()
+        self.files[photo_id] = (data, reference)
+        return types.MessageMediaPhoto(photo=self._photo(photo_id, width, height))
+
+    def _photo(self, photo_id: int, width: int, height: int) -> types.Photo:
+        data, reference = self.files[photo_id]
+        return types.Photo(
+            id=photo_id,
+            access_hash=photo_id * 3 + 1,
+            file_reference=reference,
+            date=BASE_DATE,
+            sizes=[types.PhotoSize(type="y", w=width, h=height, size=len(data))],
+            dc_id=SEAM_DC,
+        )
+
+    def expire_reference(self, channel: FakeChannel, message_id: int) -> None:
+        """Telegram renews the photo's file reference: the one the client holds no longer
+        opens it, and the message fetched again carries the new one."""
+        msg = channel.messages[message_id]
+        assert isinstance(msg, types.Message) and isinstance(msg.media, types.MessageMediaPhoto)
+        old = msg.media.photo
+        data, reference = self.files[old.id]
+        self.files[old.id] = (data, reference + b"+")
+        size = old.sizes[0]
+        renewed = self.message(
+            channel,
+            message_id,
+            msg.message,
+            date=msg.date,
+            media=types.MessageMediaPhoto(photo=self._photo(old.id, size.w, size.h)),
+        )
+        channel.messages[message_id] = renewed
+
     def fail(self, exc_factory: Callable[[Any], BaseException | None]) -> None:
         """The next request gets this exception (the factory may return None to let it pass)."""
         self.failures.append(exc_factory)
@@ -198,6 +239,26 @@ class FakeTelegram:
                 raise exc
         if isinstance(request, functions.messages.GetHistoryRequest):
             return self._history(request)
+        if isinstance(request, functions.channels.GetMessagesRequest):
+            channel = self._channel_of(request.channel)
+            wanted = [i if isinstance(i, int) else i.id for i in request.id]
+            return types.messages.ChannelMessages(
+                pts=channel.pts,
+                count=len(channel.messages),
+                messages=[channel.messages[i] for i in wanted if i in channel.messages],
+                topics=[],
+                chats=[channel.entity],
+                users=[],
+            )
+        if isinstance(request, functions.upload.GetFileRequest):
+            location = request.location
+            if location.id not in self.files:
+                raise errors.FileIdInvalidError(request=request)
+            data, reference = self.files[location.id]
+            if location.file_reference != reference:
+                raise errors.FileReferenceExpiredError(request=request)
+            chunk = data[request.offset : request.offset + request.limit]
+            return types.upload.File(type=types.storage.FileJpeg(), mtime=0, bytes=chunk)
         if isinstance(request, functions.contacts.ResolveUsernameRequest):
             for ch in self.channels.values():
                 if ch.entity.username and ch.entity.username.lower() == request.username.lower():
@@ -320,6 +381,8 @@ class SeamClient(TelegramClient):  # type: ignore[misc]
             MemorySession(), 1, "0" * 32, flood_sleep_threshold=0, receive_updates=False
         )
         self.fake = fake
+        # Files live in our own data centre: Telethon downloads them over the main connection.
+        self.session.set_dc(SEAM_DC, "127.0.0.1", 443)
         # The event builders need our own id offline; the real client learns it from get_me().
         self._mb_entity_cache.set_self_user(fake.me.id, False, fake.me.access_hash)
         self._lost: asyncio.Future[None] | None = None

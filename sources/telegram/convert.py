@@ -76,6 +76,12 @@ def forward_origin(message: Any) -> tuple[str | None, str | None]:
     return fwd.from_name or fwd.post_author, None
 
 
+def raw_json(tl: Any) -> str:
+    """A TL object as Telegram gave it, as JSON (Telethon's own `to_json`: bytes base64, dates
+    ISO 8601): what the evidence trail keeps and hashes."""
+    return str(tl.to_json(ensure_ascii=False))
+
+
 def to_post(message: Any, source: Source) -> Post | None:
     """Our record of a Telethon channel message; None for service messages and empty slots."""
     if not isinstance(message, types.Message):
@@ -102,4 +108,6 @@ def to_post(message: Any, source: Source) -> Post | None:
         channel_id=channel_id,
         channel_title=source.title,
         links=links,
+        raw=raw_json(message),
+        origin="telegram",
     )

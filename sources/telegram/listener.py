@@ -33,13 +33,14 @@ from telethon import TelegramClient, errors, events, functions, types
 
 from sources.telegram.client import error_name, link_up
 from sources.telegram.config import ReconcileConfig, ReconcileDefaults, TelegramSettings
-from sources.telegram.convert import to_post
+from sources.telegram.convert import raw_json, to_post
 from sources.telegram.errors import (
     ChannelError,
     ChannelLimitError,
     FloodWaitTooLong,
     TelegramError,
 )
+from sources.telegram.media import MediaFetcher
 from sources.telegram.pacing import RequestGate, Sleep, iso_time, now
 from sources.telegram.reconcile import Reconciliation
 from storage.models import Source
@@ -98,6 +99,7 @@ class Listener(Reconciliation):
         self._reconciled: dict[int, float] = {}  # source id -> when it was last re-read
         self._top: dict[int, int] = {}  # source id -> newest id Telegram showed us
         self.gate = RequestGate(settings, sleep)
+        self.media: MediaFetcher | None = None  # downloads of posts' files (attach_media)
         self._connected = False  # what the state table says; `connected` asks the transport
         self._link = False  # the connection as the watcher last saw it
         self._down_since: float | None = None  # when the connection was seen lost
@@ -632,6 +634,8 @@ class Listener(Reconciliation):
             if post is not None:
                 await self.handle(replace(post, backfill=True) if backfill else post)
                 count += 1
+                if self.media is not None:  # the file follows, never ahead of the post
+                    self.media.submit(src, message, alert=not backfill)
         return count
 
     async def catch_up(self, source: Source, *, before: int = 0) -> int:
@@ -776,6 +780,8 @@ class Listener(Reconciliation):
             message_ids=tuple(sorted(event.deleted_ids)),
             date=datetime.now(UTC),
             channel_id=channel_id,
+            raw=raw_json(update),
+            origin="telegram",
         )
         try:
             async with self._lock(src.id):
