@@ -26,6 +26,8 @@ from storage.store import Store
 
 if TYPE_CHECKING:
     from bot.ingest.pipeline import Pipeline
+    from sources.telegram.listener import Listener
+    from sources.telegram.media import MediaFetcher
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,7 @@ class Capture:
         self.pipeline: Pipeline | None = None  # set by the pipeline that submits to it
         self._queue: asyncio.Queue[_Job] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
+        self._fetcher: MediaFetcher | None = None
         self.kept = 0
         self.read = 0
         self.skipped = 0
@@ -134,7 +137,16 @@ class Capture:
     async def join(self) -> None:
         await self._queue.join()
 
+    def listen(self, listener: Listener, *, documents: bool) -> None:
+        """Take the files of the posts the Telethon listener hands over: it downloads them
+        (through its request gate) after each post, and they come here."""
+        from sources.telegram.media import attach_media
+
+        self._fetcher = attach_media(listener, self.folder, self.file_kept, documents=documents)
+
     async def close(self) -> None:
+        if self._fetcher is not None:
+            await self._fetcher.close()
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -246,8 +246,6 @@ class App:
                 log.warning("%s did not stop in time; cancelled", task.get_name())
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-        if self.listener is not None and self.listener.media is not None:
-            await self.listener.media.close()
         if self.capture is not None:
             await self.capture.close()
         if self.health is not None:
@@ -297,9 +295,8 @@ class App:
             self.degraded.append("bot disabled: malformed token; alerts wait in the outbox")
             return
         assert self.store is not None
-        self.notifier = Notifier(
-            self.store, self.bot, cfg, media=self.capture.folder if self.capture else None
-        )
+        media = self.capture.folder if self.capture else None
+        self.notifier = Notifier(self.store, self.bot, cfg, media=media)
 
     def _build_dispatcher(self) -> Dispatcher:
         from bot.handlers import build_dispatcher
@@ -344,14 +341,7 @@ class App:
         self._session_path = path
         self.listener = Listener(client, self.store, self.ingest, tg, self.settings.jobs)
         if self.capture is not None:
-            from sources.telegram.media import attach_media
-
-            attach_media(
-                self.listener,
-                self.capture.folder,
-                self.capture.file_kept,
-                documents=self.settings.capture.documents,
-            )
+            self.capture.listen(self.listener, documents=self.settings.capture.documents)
 
     def _build_scheduler(self) -> AsyncIOScheduler:
         """Every job runs with JOB_DEFAULTS and through `guarded`, so each is logged with its
