@@ -106,6 +106,19 @@ class DraftSettings(BaseModel):
         return timedelta(hours=self.thread_hours)
 
 
+class TranslationSettings(BaseModel):
+    """Machine translation of quotes for desks reading another language (labelled unofficial,
+    sent as a reply to the alert; the alert never waits for it)."""
+
+    provider: Literal["off", "telegram", "deepl", "libretranslate"] = "off"
+    timeout: float = Field(default=10.0, gt=0)  # seconds one translation may take
+    deepl_key: SecretStr | None = None
+    deepl_url: str | None = None  # None: the DeepL client's own server for the key
+    deepl_english: Literal["EN-GB", "EN-US"] = "EN-GB"
+    libretranslate_url: str = "http://127.0.0.1:5000"
+    libretranslate_key: SecretStr | None = None
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="WIREWATCH_",
@@ -127,6 +140,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
     capture: CaptureSettings = Field(default_factory=CaptureSettings)
+    translation: TranslationSettings = Field(default_factory=TranslationSettings)
 
     @field_validator("tz")
     @classmethod

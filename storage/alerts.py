@@ -76,6 +76,19 @@ class AlertRepo:
         )
         return Alert.from_row(row) if row else None
 
+    async def awaiting_translation(self, since: int, limit: int = 50) -> list[Alert]:
+        """'new' alerts created at or after `since` whose draft asked for a translation
+        (payload "translate") and that have no translation reply yet, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT a.* FROM alerts a WHERE a.kind = 'new' AND a.created_at >= ?"
+            " AND json_extract(a.payload, '$.translate') IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM alerts t WHERE t.reply_to_alert = a.id"
+            "   AND t.kind = 'translation')"
+            " ORDER BY a.id LIMIT ?",
+            (since, limit),
+        )
+        return [Alert.from_row(r) for r in rows]
+
     async def originals(self, post_id: int) -> list[Alert]:
         """The first ('new') alert each person got for a post: follow-ups reply to it."""
         rows = await self.db.fetchall(

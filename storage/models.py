@@ -11,7 +11,7 @@ import aiosqlite
 
 Role = Literal["admin", "editor", "journalist"]
 Lang = Literal["uk", "en", "ru"]
-AlertKind = Literal["new", "edit", "delete", "digest"]
+AlertKind = Literal["new", "edit", "delete", "digest", "translation"]
 ROLES: tuple[Role, ...] = ("admin", "editor", "journalist")
 # Grammatical gender and number of a source, for verbs that agree with it in uk/ru.
 GENDERS = ("m", "f", "n", "pl")

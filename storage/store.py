@@ -17,6 +17,7 @@ from storage.rules import RuleRepo
 from storage.search import SearchRepo
 from storage.sources import SourceRepo
 from storage.state import StateRepo
+from storage.translations import TranslationRepo
 
 # What a failing database raises past the repositories: callers catch these, never a driver's
 # own exception classes.
@@ -37,6 +38,7 @@ class Store:
         self.state = StateRepo(db)
         self.evidence = EvidenceRepo(db)
         self.media = MediaRepo(db)
+        self.translations = TranslationRepo(db)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

@@ -69,6 +69,7 @@ class FakeTelegram:
         self.code_sent_to: str | None = None
         # Photos by id: their bytes and the file reference that currently opens them.
         self.files: dict[int, tuple[bytes, bytes]] = {}
+        self.translations: dict[tuple[str, str], str] = {}  # (text, to_lang) -> translation
 
     # -- the world -----------------------------------------------------------------------
 
@@ -302,6 +303,19 @@ class FakeTelegram:
                 raise errors.PhoneCodeInvalidError(request=request)
             self.authorized = True
             return types.auth.Authorization(user=self.me)
+        if isinstance(request, functions.messages.TranslateTextRequest):
+            # Telegram's translateText: one TextWithEntities per text given, in order.
+            return types.messages.TranslateResult(
+                result=[
+                    types.TextWithEntities(
+                        text=self.translations.get(
+                            (t.text, request.to_lang), f"[{request.to_lang}] {t.text}"
+                        ),
+                        entities=[],
+                    )
+                    for t in request.text or []
+                ]
+            )
         if isinstance(request, functions.updates.GetDifferenceRequest):
             return types.updates.DifferenceEmpty(date=BASE_DATE, seq=0)
         if isinstance(request, functions.updates.GetChannelDifferenceRequest):

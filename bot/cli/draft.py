@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cli.common import UsageError, open_store, print_json
+from bot.delivery.translation import http_translator
 from bot.desk.glossary_file import load_glossary
-from bot.drafting.alert import Kind, compose_alert
+from bot.drafting.alert import Kind, compose_alert, translation_payload
 from bot.drafting.draft import build_draft
 from bot.drafting.glossary import GlossaryError
-from bot.ingest.origins import best_rule_context, lookup_origin
+from bot.drafting.quotes import post_language
+from bot.ingest.origins import best_rule_context, earlier_posts, lookup_origin
 from bot.matching import RuleSyntaxError, match_rule, parse_rule
 from bot.settings import Settings
+from sources.translation import TranslationError
 from storage.records import SourceError, parse_permalink
 
 
@@ -75,6 +79,13 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
             ctx = await best_rule_context(store, post)
             spans = ctx.spans
             rule_text = ctx.rule.query if ctx.rule is not None else None
+        earlier = await earlier_posts(store, post, rule_text, limit=settings.drafts.background)
+    # A post that follows one of the same source on the same topic within the thread window is
+    # an update: the draft opens with the paragraph to add to the story.
+    window = settings.drafts.thread_window
+    update = any(
+        e.post.channel == post.channel and e.post.date >= post.date - window for e in earlier
+    )
     try:
         names = [f.entry for f in load_glossary(settings.drafts.glossary).find(post.text)]
     except GlossaryError as exc:
@@ -91,11 +102,16 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         "style": style,
         "glossary": names,
     }
-    payload = compose_alert(kind, post, source, rule=rule_text, **common)
+    payload = compose_alert(
+        kind, post, source, rule=rule_text, update=update, background=earlier, **common
+    )
+    draft = build_draft(post, source, **common)
+    translation = await _translate(settings, draft.quote, post.text, lang)
     if not args.json:
         print(payload["plain"])
+        if translation:
+            print("\n" + translation["plain"])
         return 0
-    draft = build_draft(post, source, **common)
     print_json(
         {
             "kind": kind,
@@ -110,7 +126,45 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
             "when": draft.when,
             "credit": draft.credit,
             "names": list(draft.names),
+            "update": update,
+            "background": [e.post.permalink for e in earlier],
+            "translation": translation,
             **payload,
         }
     )
     return 0
+
+
+async def _translate(
+    settings: Settings, quote: str | None, text: str, lang: str
+) -> dict[str, Any] | None:
+    """The quote's machine translation as the alert's reply would carry it, when a DeepL or
+    LibreTranslate provider is configured and the post is in another language."""
+    cfg = settings.translation
+    source = post_language(text)
+    if quote is None or source is None or source == lang or cfg.provider == "off":
+        return None
+    translator = http_translator(
+        cfg.provider,
+        deepl_key=cfg.deepl_key.get_secret_value() if cfg.deepl_key else None,
+        deepl_url=cfg.deepl_url,
+        deepl_english=cfg.deepl_english,
+        libretranslate_url=cfg.libretranslate_url,
+        libretranslate_key=(
+            cfg.libretranslate_key.get_secret_value() if cfg.libretranslate_key else None
+        ),
+    )
+    if translator is None:
+        why = "Telegram's translation works inside the running service only"
+        return translation_payload(lang, error=why)
+    try:
+        translated = await asyncio.wait_for(
+            translator.translate(quote, source=source, target=lang), cfg.timeout
+        )
+    except TimeoutError:
+        return translation_payload(
+            lang, error=f"{translator.name}: no answer in {cfg.timeout:g} s"
+        )
+    except TranslationError as exc:
+        return translation_payload(lang, error=str(exc))
+    return translation_payload(lang, translated=translated, provider=translator.name)

@@ -43,7 +43,7 @@ from bot.drafting.html import (
 )
 from bot.drafting.html import plain as plain_of
 from bot.drafting.image import image_runs
-from bot.drafting.quotes import MARKS
+from bot.drafting.quotes import MARKS, post_language
 from bot.drafting.sentences import SpanLike
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 
@@ -104,6 +104,7 @@ def compose_alert(
     background: Sequence[Earlier] = (),
     glossary: Sequence[Entry] = (),
     image_spans: Sequence[SpanLike] = (),
+    translate: bool = False,
 ) -> dict[str, Any]:
     """The alert for one post. `spans` are where the rule that fired matched (offsets into
     `post.text`): they choose the quote and are highlighted; `rule` (its query) is named at the
@@ -115,7 +116,10 @@ def compose_alert(
     the original's time when it is stored. `now` adds the year to a date from another year.
     `background` (older posts on the topic, newest first) ends a new alert as "Earlier:".
     `image_spans` (offsets into `post.ocr_text`) say the rule matched words in the post's
-    picture: a new alert then says what the image reads, apart from the official's words."""
+    picture: a new alert then says what the image reads, apart from the official's words.
+    `translate` (a provider is configured): a quote in another language than `lang` is marked
+    for translation (payload "translate"); the translation follows as a reply, so the alert
+    never waits for it."""
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
     focus: list[_Mark] = []
@@ -154,7 +158,15 @@ def compose_alert(
             paragraph = update_paragraph(draft, post.date, tz, lang, style=style)
             runs = join_runs(paragraph, "\n\n", runs)
             text = plain_of(paragraph) + "\n\n" + text
-        return _payload(join_runs(runs, footer), text, buttons)
+        wanted = _translation_wanted(draft, post.text or "", lang) if translate else None
+        if wanted is not None:
+            footer = join_runs(
+                [Run("\n"), Run(texts.TRANSLATION_FOLLOWS[_key(lang)], "i")], footer
+            )
+        payload = _payload(join_runs(runs, footer), text, buttons)
+        if wanted is not None:
+            payload["translate"] = wanted
+        return payload
     if kind == "edit":
         when = post.edit_date or post.date
         header = _EDIT_MARK + updated_line(when, tz, lang, now=now, style=style)
@@ -167,6 +179,30 @@ def compose_alert(
                 plain += changes_label(lang) + "\n" + diff_plain(diff, lang) + "\n\n"
         return _payload(join_runs(runs, draft.runs(), footer), plain + draft.plain(), buttons)
     return _deleted(post, draft, lang, tz, spans, deleted_at, buttons, now, style)
+
+
+def _translation_wanted(draft: Draft, text: str, lang: str) -> dict[str, Any] | None:
+    """What to translate for a reader of `lang`: the quote, when the post is plainly in another
+    language (a post whose language the letters do not tell is left alone)."""
+    source = post_language(text)
+    if draft.quote is None or source is None or source == lang:
+        return None
+    return {"text": draft.quote, "source": source, "target": lang}
+
+
+def translation_payload(
+    lang: str, *, translated: str | None = None, provider: str = "", error: str | None = None
+) -> dict[str, Any]:
+    """The reply that carries a quote's translation, labelled unofficial, or says why there is
+    none; the verbatim quote in the alert above stays the one to cite."""
+    key = _key(lang)
+    left, right, _, _ = MARKS[key]
+    if translated is None:
+        line = texts.NO_TRANSLATION[key].format(why=error or "?")
+        return _payload([Run("🌐 " + line)], line, [])
+    head = f"{texts.TRANSLATION[key]} ({provider}):"
+    runs = join_runs([Run("🌐 "), Run(head, "b")], "\n", f"{left}{translated}{right}")
+    return _payload(runs, f"{head}\n{left}{translated}{right}", [])
 
 
 @dataclass(frozen=True, slots=True)

@@ -173,6 +173,11 @@ NO_TRANSLATION = {
     "ru": "Перевод недоступен ({why}); цитата — на языке оригинала",
     "en": "Translation unavailable ({why}); the quote is in the original language",
 }
+TRANSLATION_FOLLOWS = {
+    "uk": "Машинний переклад цитати надійде окремим повідомленням.",
+    "ru": "Машинный перевод цитаты придёт отдельным сообщением.",
+    "en": "A machine translation of the quote follows as a reply.",
+}
 NAMES = {"uk": "Імена:", "ru": "Имена:", "en": "Names:"}
 RULE_FIRED = {"uk": "Правило", "ru": "Правило", "en": "Rule"}
 

@@ -65,6 +65,7 @@ class Pipeline:
         background: int = 3,
         glossary: GlossaryWatch | None = None,
         capture: Capture | None = None,
+        translate: bool = False,
     ) -> None:
         self.store = store
         self.alert = alert  # False for back-fills: store and index, tell nobody
@@ -79,6 +80,9 @@ class Pipeline:
         self.capture = capture
         if capture is not None:
             capture.pipeline = self
+        # A translator is running: quotes in another language than the reader's are marked
+        # for it, and the translation follows as a reply.
+        self.translate = translate
         self._rules = _Rules()
 
     # -- rules -----------------------------------------------------------------------------
@@ -481,6 +485,7 @@ class Pipeline:
                     update=True,
                     background=earlier,
                     glossary=names,
+                    translate=self.translate,
                 )
             else:
                 head = None
@@ -495,6 +500,7 @@ class Pipeline:
                         rule=rule.query,
                         background=earlier,
                         glossary=names,
+                        translate=self.translate,
                     )
                 payload = drafts[key]
             reply_to = head.id if head is not None else None

@@ -35,6 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.delivery.translation import TranslationWorker, http_translator
 from bot.desk.glossary_file import GlossaryWatch
 from bot.ingest.capture import Capture, build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
@@ -43,6 +44,7 @@ from bot.service.health import HealthServer, Metrics
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
 from bot.service.log import component
 from bot.settings import Settings
+from sources.translation import Translator
 from storage.records import Event
 from storage.store import DATABASE_ERRORS, Store
 
@@ -105,6 +107,7 @@ class App:
         self.dispatcher: Dispatcher | None = None
         self.notifier: Notifier | None = None
         self.listener: Listener | None = None
+        self.translations: TranslationWorker | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.digests: DigestJobs | None = None
         self.health: HealthServer | None = None
@@ -181,12 +184,17 @@ class App:
         await self.pipeline.refresh_rules()
 
         self._build_listener()
+        self.translations = self._build_translations()
         scheduler = self._build_scheduler()
         await self._schedule_digests(scheduler)
         await self._start_health()
         listener = self.listener
         if listener is not None:
             self._spawn("listener", listener.run)
+        translations = self.translations
+        if translations is not None:
+            self.pipeline.translate = True
+            self._spawn("translations", lambda: translations.run(self.stop_event))
         for path in self.feeds:
             self._spawn(f"feed:{path.name}", lambda p=path: self._feeds().follow(p))  # type: ignore[misc]
         scheduler.start()
@@ -473,6 +481,44 @@ class App:
     def _on_enqueue(self) -> None:
         if self.notifier is not None:
             self.notifier.wake()
+        if self.translations is not None:
+            self.translations.wake()
+
+    def _wake_notifier(self) -> None:
+        if self.notifier is not None:
+            self.notifier.wake()
+
+    def _build_translations(self) -> TranslationWorker | None:
+        """The provider chosen in settings; None (translations off) when it cannot work."""
+        cfg = self.settings.translation
+        translator: Translator
+        if cfg.provider == "off" or self.store is None:
+            return None
+        if cfg.provider == "telegram":
+            if self.listener is None:
+                self.degraded.append("translation via Telegram needs the listener; it is off")
+                return None
+            from sources.telegram.translate import TelegramTranslator
+
+            translator = TelegramTranslator(self.listener.client)
+        else:
+            maybe = http_translator(
+                cfg.provider,
+                deepl_key=cfg.deepl_key.get_secret_value() if cfg.deepl_key else None,
+                deepl_url=cfg.deepl_url,
+                deepl_english=cfg.deepl_english,
+                libretranslate_url=cfg.libretranslate_url,
+                libretranslate_key=(
+                    cfg.libretranslate_key.get_secret_value() if cfg.libretranslate_key else None
+                ),
+            )
+            if maybe is None:
+                self.problems.append("translation: DeepL needs WIREWATCH_TRANSLATION__DEEPL_KEY")
+                return None
+            translator = maybe
+        return TranslationWorker(
+            self.store, translator, timeout=cfg.timeout, on_enqueue=self._wake_notifier
+        )
 
     # -- the operator's view -----------------------------------------------------------------
 

@@ -1,0 +1,212 @@
+"""Machine translation of quotes, off the alert's path.
+
+An alert whose quote is in another language than its reader's is enqueued at once, marked
+"translate" (bot.drafting.alert). `TranslationWorker` then asks the configured provider, bounded
+by a timeout, caches the answer per post version, and enqueues a reply to the alert: the
+translation labelled unofficial, or why there is none ("DeepL: HTTP 429"). A slow, failing or
+missing provider therefore never delays an alert nor loses one.
+
+Providers: Telegram's own translateText through the listener's account
+(`sources.telegram.translate`), DeepL through its `deepl` client library, and a self-hosted
+LibreTranslate server over HTTP.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+import deepl
+
+from bot.drafting.alert import translation_payload
+from sources.translation import TranslationError, Translator
+from storage.db import now
+from storage.models import Alert
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+# DeepL names English by variety; the others by language.
+_DEEPL_TARGET = {"uk": "UK", "ru": "RU"}
+
+
+class LibreTranslate:
+    """A LibreTranslate server's POST /translate (JSON: q, source, target, format, api_key)."""
+
+    name = "LibreTranslate"
+
+    def __init__(self, url: str, api_key: str | None = None) -> None:
+        self.url = url.rstrip("/") + "/translate"
+        self.api_key = api_key
+
+    async def translate(self, text: str, *, source: str | None, target: str) -> str:
+        body: dict[str, Any] = {
+            "q": text,
+            "source": source or "auto",
+            "target": target,
+            "format": "text",
+        }
+        if self.api_key:
+            body["api_key"] = self.api_key
+        try:
+            async with (
+                aiohttp.ClientSession() as session,
+                session.post(self.url, json=body) as resp,
+            ):
+                if resp.status != 200:
+                    raise TranslationError(f"LibreTranslate: HTTP {resp.status}")
+                data = await resp.json(content_type=None)
+        except aiohttp.ClientError as exc:
+            raise TranslationError(f"LibreTranslate: {type(exc).__name__}") from exc
+        translated = data.get("translatedText") if isinstance(data, dict) else None
+        if not isinstance(translated, str) or not translated.strip():
+            raise TranslationError("LibreTranslate: no translatedText in the answer")
+        return translated
+
+
+class DeepL:
+    """DeepL's API through its own client library (blocking: run in a thread)."""
+
+    name = "DeepL"
+
+    def __init__(self, auth_key: str, *, server_url: str | None = None, english: str = "EN-GB"):
+        # The library retries 429 and 5xx itself with growing pauses; the worker has its own
+        # timeout and the alert is already out, so one try is the right number.
+        deepl.http_client.max_network_retries = 0
+        self.client = deepl.Translator(auth_key, server_url=server_url, send_platform_info=False)
+        self.english = english
+
+    async def translate(self, text: str, *, source: str | None, target: str) -> str:
+        target_lang = self.english if target == "en" else _DEEPL_TARGET.get(target, target.upper())
+        source_lang = source.upper() if source else None
+
+        def call() -> str:
+            result = self.client.translate_text(
+                text, source_lang=source_lang, target_lang=target_lang
+            )
+            return str(result.text)  # type: ignore[union-attr]
+
+        try:
+            return await asyncio.to_thread(call)
+        except deepl.DeepLException as exc:
+            status = getattr(exc, "http_status_code", None)
+            why = f"HTTP {status}" if status else type(exc).__name__
+            raise TranslationError(f"DeepL: {why}") from exc
+
+
+def http_translator(
+    provider: str,
+    *,
+    deepl_key: str | None = None,
+    deepl_url: str | None = None,
+    deepl_english: str = "EN-GB",
+    libretranslate_url: str = "http://127.0.0.1:5000",
+    libretranslate_key: str | None = None,
+) -> Translator | None:
+    """DeepL or LibreTranslate as configured; None for "off", "telegram" (that one needs the
+    listener's account) or DeepL without a key."""
+    if provider == "deepl":
+        if not deepl_key:
+            return None
+        return DeepL(deepl_key, server_url=deepl_url or None, english=deepl_english)
+    if provider == "libretranslate":
+        return LibreTranslate(libretranslate_url, libretranslate_key)
+    return None
+
+
+class TranslationWorker:
+    """Translates what new alerts ask for and enqueues the replies; see the module doc."""
+
+    def __init__(
+        self,
+        store: Store,
+        translator: Translator,
+        *,
+        timeout: float = 10.0,
+        on_enqueue: Callable[[], None] | None = None,
+        lookback: int = 3600,
+        poll: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.translator = translator
+        self.timeout = timeout
+        self.on_enqueue = on_enqueue
+        self.lookback = lookback  # seconds of alerts re-checked after a restart
+        self.poll = poll
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                await self.drain_once()
+            except Exception:  # a bad row must not end translations for everyone
+                log.exception("translation round failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                waiters = [asyncio.ensure_future(self._wake.wait())]
+                waiters.append(asyncio.ensure_future(stop.wait()))
+                try:
+                    await asyncio.wait(waiters, timeout=self.poll, return_when="FIRST_COMPLETED")
+                finally:
+                    for w in waiters:
+                        w.cancel()
+
+    async def drain_once(self) -> int:
+        """Answer every alert waiting for a translation; the number of replies enqueued."""
+        done = 0
+        for alert in await self.store.alerts.awaiting_translation(now() - self.lookback):
+            if await self._answer(alert):
+                done += 1
+        if done and self.on_enqueue is not None:
+            self.on_enqueue()
+        return done
+
+    async def _answer(self, alert: Alert) -> bool:
+        want = alert.payload.get("translate") or {}
+        text, target = str(want.get("text") or ""), str(want.get("target") or "")
+        source = want.get("source")
+        if not text or alert.post_id is None:
+            return False
+        cached = await self.store.translations.get(alert.post_id, alert.version, target, text)
+        if cached is not None:
+            payload = translation_payload(target, translated=cached[0], provider=cached[1])
+        else:
+            try:
+                translated = await asyncio.wait_for(
+                    self.translator.translate(
+                        text, source=str(source) if source else None, target=target
+                    ),
+                    self.timeout,
+                )
+            except TimeoutError:
+                why = f"{self.translator.name}: no answer in {self.timeout:g} s"
+                payload = translation_payload(target, error=why)
+            except TranslationError as exc:
+                payload = translation_payload(target, error=str(exc))
+            else:
+                await self.store.translations.put(
+                    alert.post_id, alert.version, target, text, self.translator.name, translated
+                )
+                payload = translation_payload(
+                    target, translated=translated, provider=self.translator.name
+                )
+        person = await self.store.people.get(alert.person_id)
+        held = person is None or not person.reachable
+        alert_id = await self.store.alerts.enqueue(
+            person_id=alert.person_id,
+            post_id=alert.post_id,
+            kind="translation",
+            version=alert.version,
+            payload=payload,
+            rule_id=alert.rule_id,
+            reply_to_alert=alert.id,
+            held=held,
+        )
+        return alert_id is not None
