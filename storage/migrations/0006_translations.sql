@@ -17,7 +17,7 @@ CREATE TABLE translations (
 -- alert itself never waits for a provider. SQLite relaxes a CHECK only by rebuilding the table;
 -- alerts are referenced only by alerts.reply_to_alert, which the new table points at itself
 -- (the rename carries the reference over), so dropping the old table cascades into nothing.
-CREATE TABLE alerts_v5 (
+CREATE TABLE alerts_rebuilt (
     id              INTEGER PRIMARY KEY,
     person_id       INTEGER NOT NULL REFERENCES people(id) ON DELETE CASCADE,
     post_id         INTEGER REFERENCES posts(id) ON DELETE CASCADE,
@@ -30,7 +30,7 @@ CREATE TABLE alerts_v5 (
                     CHECK (status IN ('pending', 'held', 'sending', 'sent', 'failed')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at INTEGER NOT NULL DEFAULT 0,
-    reply_to_alert  INTEGER REFERENCES alerts_v5(id) ON DELETE SET NULL,
+    reply_to_alert  INTEGER REFERENCES alerts_rebuilt(id) ON DELETE SET NULL,
     tg_message_id   INTEGER,
     last_error      TEXT,
     created_at      INTEGER NOT NULL,
@@ -38,14 +38,14 @@ CREATE TABLE alerts_v5 (
     spans           TEXT,
     UNIQUE (person_id, post_id, kind, version)
 );
-INSERT INTO alerts_v5 (id, person_id, post_id, kind, version, rule_id, payload, status, attempts,
+INSERT INTO alerts_rebuilt (id, person_id, post_id, kind, version, rule_id, payload, status, attempts,
                        next_attempt_at, reply_to_alert, tg_message_id, last_error, created_at,
                        sent_at, spans)
     SELECT id, person_id, post_id, kind, version, rule_id, payload, status, attempts,
            next_attempt_at, reply_to_alert, tg_message_id, last_error, created_at, sent_at, spans
     FROM alerts;
 DROP TABLE alerts;
-ALTER TABLE alerts_v5 RENAME TO alerts;
+ALTER TABLE alerts_rebuilt RENAME TO alerts;
 CREATE INDEX alerts_pending ON alerts (status, next_attempt_at, id) WHERE status IN ('pending', 'held');
 CREATE INDEX alerts_by_post ON alerts (post_id, person_id);
 CREATE INDEX alerts_by_person_pending ON alerts (person_id, status, next_attempt_at, id);
