@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.cli.common import UsageError, open_store, print_json
-from bot.delivery.translation import http_translator
+from bot.delivery.translation import configured_translator
 from bot.desk.glossary_file import load_glossary
 from bot.drafting.alert import Kind, compose_alert, translation_payload
 from bot.drafting.draft import build_draft
@@ -144,16 +144,7 @@ async def _translate(
     source = post_language(text)
     if quote is None or source is None or source == lang or cfg.provider == "off":
         return None
-    translator = http_translator(
-        cfg.provider,
-        deepl_key=cfg.deepl_key.get_secret_value() if cfg.deepl_key else None,
-        deepl_url=cfg.deepl_url,
-        deepl_english=cfg.deepl_english,
-        libretranslate_url=cfg.libretranslate_url,
-        libretranslate_key=(
-            cfg.libretranslate_key.get_secret_value() if cfg.libretranslate_key else None
-        ),
-    )
+    translator = configured_translator(cfg)
     if translator is None:
         why = "Telegram's translation works inside the running service only"
         return translation_payload(lang, error=why)

@@ -23,6 +23,7 @@ import aiohttp
 import deepl
 
 from bot.drafting.alert import translation_payload
+from bot.settings import TranslationSettings
 from sources.translation import TranslationError, Translator
 from storage.db import now
 from storage.models import Alert
@@ -210,3 +211,41 @@ class TranslationWorker:
             held=held,
         )
         return alert_id is not None
+
+
+def make_worker(
+    cfg: TranslationSettings,
+    store: Store,
+    *,
+    telegram: Translator | None = None,
+    on_enqueue: Callable[[], None] | None = None,
+) -> tuple[TranslationWorker | None, str | None]:
+    """The worker for the configured provider, or None and why it cannot run ("off" is no
+    problem). `telegram` is the listener account's translator when there is a listener."""
+    if cfg.provider == "off":
+        return None, None
+    translator: Translator | None
+    if cfg.provider == "telegram":
+        translator = telegram
+        problem = "translation via Telegram needs the listener; translations are off"
+    else:
+        translator = configured_translator(cfg)
+        problem = "translation: DeepL needs WIREWATCH_TRANSLATION__DEEPL_KEY; translations are off"
+    if translator is None:
+        return None, problem
+    worker = TranslationWorker(store, translator, timeout=cfg.timeout, on_enqueue=on_enqueue)
+    return worker, None
+
+
+def configured_translator(cfg: TranslationSettings) -> Translator | None:
+    """DeepL or LibreTranslate from the settings (None for off, telegram, or no DeepL key)."""
+    return http_translator(
+        cfg.provider,
+        deepl_key=cfg.deepl_key.get_secret_value() if cfg.deepl_key else None,
+        deepl_url=cfg.deepl_url,
+        deepl_english=cfg.deepl_english,
+        libretranslate_url=cfg.libretranslate_url,
+        libretranslate_key=(
+            cfg.libretranslate_key.get_secret_value() if cfg.libretranslate_key else None
+        ),
+    )

@@ -35,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.delivery.translation import TranslationWorker, http_translator
+from bot.delivery.translation import TranslationWorker, make_worker
 from bot.desk.glossary_file import GlossaryWatch
 from bot.ingest.capture import Capture, build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
@@ -44,7 +44,6 @@ from bot.service.health import HealthServer, Metrics
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
 from bot.service.log import component
 from bot.settings import Settings
-from sources.translation import Translator
 from storage.records import Event
 from storage.store import DATABASE_ERRORS, Store
 
@@ -491,34 +490,19 @@ class App:
     def _build_translations(self) -> TranslationWorker | None:
         """The provider chosen in settings; None (translations off) when it cannot work."""
         cfg = self.settings.translation
-        translator: Translator
-        if cfg.provider == "off" or self.store is None:
-            return None
-        if cfg.provider == "telegram":
-            if self.listener is None:
-                self.degraded.append("translation via Telegram needs the listener; it is off")
-                return None
+        telegram = None
+        if cfg.provider == "telegram" and self.listener is not None:
             from sources.telegram.translate import TelegramTranslator
 
-            translator = TelegramTranslator(self.listener.client)
-        else:
-            maybe = http_translator(
-                cfg.provider,
-                deepl_key=cfg.deepl_key.get_secret_value() if cfg.deepl_key else None,
-                deepl_url=cfg.deepl_url,
-                deepl_english=cfg.deepl_english,
-                libretranslate_url=cfg.libretranslate_url,
-                libretranslate_key=(
-                    cfg.libretranslate_key.get_secret_value() if cfg.libretranslate_key else None
-                ),
-            )
-            if maybe is None:
-                self.problems.append("translation: DeepL needs WIREWATCH_TRANSLATION__DEEPL_KEY")
-                return None
-            translator = maybe
-        return TranslationWorker(
-            self.store, translator, timeout=cfg.timeout, on_enqueue=self._wake_notifier
+            telegram = TelegramTranslator(self.listener.client)
+        if self.store is None:
+            return None
+        worker, problem = make_worker(
+            cfg, self.store, telegram=telegram, on_enqueue=self._wake_notifier
         )
+        if problem is not None:
+            self.degraded.append(problem)
+        return worker
 
     # -- the operator's view -----------------------------------------------------------------
 
