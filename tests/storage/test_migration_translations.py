@@ -1,4 +1,4 @@
-"""Migration 0006 rebuilds the alerts table (a new kind): an existing outbox comes through
+"""Migration 0008 rebuilds the alerts table (a new kind): an existing outbox comes through
 whole, replies still point at their alerts, and deleting a person still cascades."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ async def test_upgrading_keeps_every_alert_and_its_reply_link(tmp_path: Path) ->
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys=ON")
     for number, _, sql in migrations():
-        if number <= 5:  # everything before 0006
+        if number <= 7:  # everything before 0008
             conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
     conn.execute(
         "INSERT INTO people (id, user_id, role, lang, tz, added_at) "
