@@ -16,8 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
 
 import aiohttp
 import deepl
@@ -249,3 +249,38 @@ def configured_translator(cfg: TranslationSettings) -> Translator | None:
             cfg.libretranslate_key.get_secret_value() if cfg.libretranslate_key else None
         ),
     )
+
+
+class _Host(Protocol):
+    """What the service gives the translation worker (bot.service.app.App has it)."""
+
+    store: Store | None
+    listener: Any
+    pipeline: Any
+    degraded: list[str]
+
+    @property
+    def stop_event(self) -> asyncio.Event: ...
+
+    def _spawn(self, name: str, run: Callable[[], Awaitable[Any]]) -> None: ...
+    def _on_enqueue(self) -> None: ...
+
+
+def start_translations(host: _Host, cfg: TranslationSettings) -> TranslationWorker | None:
+    """Build the configured provider's worker, mark the pipeline's drafts for it and start it;
+    None (and a 'degraded' note when it was asked for) when it cannot run."""
+    telegram: Translator | None = None
+    if cfg.provider == "telegram" and host.listener is not None:
+        from sources.telegram.translate import TelegramTranslator
+
+        telegram = TelegramTranslator(host.listener.client)
+    if host.store is None:
+        return None
+    # Its replies wake the notifier (and the worker itself, which then finds nothing to do).
+    worker, problem = make_worker(cfg, host.store, telegram=telegram, on_enqueue=host._on_enqueue)
+    if problem is not None:
+        host.degraded.append(problem)
+    if worker is not None:
+        host.pipeline.translate = True
+        host._spawn("translations", lambda: worker.run(host.stop_event))
+    return worker

@@ -35,7 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.delivery.translation import TranslationWorker, make_worker
+from bot.delivery.translation import TranslationWorker, start_translations
 from bot.desk.glossary_file import GlossaryWatch
 from bot.ingest.capture import Capture, build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
@@ -183,17 +183,13 @@ class App:
         await self.pipeline.refresh_rules()
 
         self._build_listener()
-        self.translations = self._build_translations()
+        self.translations = start_translations(self, settings.translation)
         scheduler = self._build_scheduler()
         await self._schedule_digests(scheduler)
         await self._start_health()
         listener = self.listener
         if listener is not None:
             self._spawn("listener", listener.run)
-        translations = self.translations
-        if translations is not None:
-            self.pipeline.translate = True
-            self._spawn("translations", lambda: translations.run(self.stop_event))
         for path in self.feeds:
             self._spawn(f"feed:{path.name}", lambda p=path: self._feeds().follow(p))  # type: ignore[misc]
         scheduler.start()
@@ -482,27 +478,6 @@ class App:
             self.notifier.wake()
         if self.translations is not None:
             self.translations.wake()
-
-    def _wake_notifier(self) -> None:
-        if self.notifier is not None:
-            self.notifier.wake()
-
-    def _build_translations(self) -> TranslationWorker | None:
-        """The provider chosen in settings; None (translations off) when it cannot work."""
-        cfg = self.settings.translation
-        telegram = None
-        if cfg.provider == "telegram" and self.listener is not None:
-            from sources.telegram.translate import TelegramTranslator
-
-            telegram = TelegramTranslator(self.listener.client)
-        if self.store is None:
-            return None
-        worker, problem = make_worker(
-            cfg, self.store, telegram=telegram, on_enqueue=self._wake_notifier
-        )
-        if problem is not None:
-            self.degraded.append(problem)
-        return worker
 
     # -- the operator's view -----------------------------------------------------------------
 
