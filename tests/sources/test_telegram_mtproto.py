@@ -10,6 +10,7 @@ dc_port), as an operator would point it at Telegram's test servers. These tests 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
 from telethon import errors, functions, types
@@ -25,6 +27,8 @@ from telethon.sessions import SQLiteSession
 
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
+from bot.service.app import App
+from bot.settings import Settings
 from sources.telegram.client import make_client
 from sources.telegram.config import TelegramSettings
 from sources.telegram.errors import TelegramError
@@ -34,6 +38,7 @@ from sources.telegram.session import session_path, unlock_session
 from storage.records import Event, Post
 from storage.store import Store
 from tests.mtproto_server import MTProtoServer
+from tests.service.support import free_port
 from tests.telethon_seam import FakeChannel, FakeTelegram
 
 MINISTRY = 1300500
@@ -47,6 +52,7 @@ class World:
     store: Store
     settings: TelegramSettings
     channel: FakeChannel
+    store_path: Path
     handed: list[Event] = field(default_factory=list)
     listeners: list[tuple[Listener, asyncio.Task[None]]] = field(default_factory=list)
 
@@ -116,7 +122,7 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
         request_pause=0.0,
     )
     logged_in(settings, server, address=True)
-    w = World(fake, server, store, settings, channel)
+    w = World(fake, server, store, settings, channel, tmp_path / "wirewatch.db")
     try:
         yield w
     finally:
@@ -231,6 +237,43 @@ async def test_health_reports_a_lost_connection_at_once(world: World) -> None:
     await until(lambda: _true(listener.connected), 30, "reconnected")
 
 
+async def test_healthz_and_metrics_of_the_running_service_show_the_outage(world: World) -> None:
+    await desk(world.store)
+    world.fake.post(world.channel, 1, text(1))
+    port = free_port()
+    settings = Settings(db=world.store_path, health_port=port, telegram=world.settings)
+    app = App(settings)
+    await app.start()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await until(lambda: _is(world.last_id(), 1), 30, "the service's listener caught up")
+        body = json.loads((await _get(base + "/healthz"))[1])
+        assert body["listener"]["connected"] is True
+        assert "wirewatch_listener_connected 1.0" in (await _get(base + "/metrics"))[1]
+
+        await world.server.cut()
+
+        async def outage_shown() -> bool:
+            body = json.loads((await _get(base + "/healthz"))[1])
+            return body["listener"]["connected"] is False
+
+        await until(outage_shown, 10, "/healthz showing the outage")
+        body = json.loads((await _get(base + "/healthz"))[1])
+        assert body["status"] == "degraded"
+        assert any("not connected to Telegram" in r for r in body["degraded"])
+        assert "connection" in str(body["listener"]["last_error"])
+        assert "wirewatch_listener_connected 0.0" in (await _get(base + "/metrics"))[1]
+        world.fake.post(world.channel, 2, text(2))
+        await world.server.restore()
+        await until(lambda: _is(world.last_id(), 2), 15, "the post made during the outage")
+        body = json.loads((await _get(base + "/healthz"))[1])
+        assert body["listener"]["connected"] is True
+        assert not any("not connected" in r for r in body["degraded"])
+    finally:
+        await app.shutdown()
+        unlock_session(session_path(world.settings))
+
+
 # -- 4: another account -------------------------------------------------------------------
 
 
@@ -303,6 +346,11 @@ async def test_source_errors_carry_telegrams_error_name(world: World) -> None:
 
 async def _is(value: Awaitable[int], expected: int) -> bool:
     return await value == expected
+
+
+async def _get(url: str) -> tuple[int, str]:
+    async with aiohttp.ClientSession() as session, session.get(url) as resp:
+        return resp.status, await resp.text()
 
 
 async def _true(value: bool) -> bool:

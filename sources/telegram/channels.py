@@ -1,0 +1,304 @@
+"""Following channels with the listener account: resolving, joining, the peer cache.
+
+A channel's access hash belongs to the account that resolved it, so the cache is kept per
+account (storage: source_peers). A new account resolves and joins every channel again; a hash
+Telegram refuses (CHANNEL_INVALID, PEER_ID_INVALID: a restored database, another account's
+hash) is resolved again once per run.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from telethon import TelegramClient, errors, functions, types
+
+from sources.telegram.client import error_name
+from sources.telegram.config import TelegramSettings
+from sources.telegram.errors import (
+    ChannelError,
+    ChannelLimitError,
+    FloodWaitTooLong,
+    TelegramError,
+)
+from storage.models import Source
+from storage.records import normalize_username
+from storage.store import Store
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+# Errors that say the cached access hash is not this account's: resolve the channel again.
+_STALE_PEER = (errors.ChannelInvalidError, errors.PeerIdInvalidError)
+
+
+class Channels(ABC):
+    """The followed channels of the `Listener`, which owns the client, the request gate and
+    the catch-up (the abstract methods below)."""
+
+    client: TelegramClient
+    store: Store
+    settings: TelegramSettings
+    account: int | None
+    _by_peer: dict[int, Source]
+    _peers: dict[int, Any]
+    _seen: dict[int, int]
+    _reresolved: set[int]
+
+    @abstractmethod
+    async def _request(self, what: str, call: Callable[[], Awaitable[T]]) -> T: ...
+
+    @abstractmethod
+    async def catch_up(self, source: Source, *, before: int = 0) -> int: ...
+
+    @abstractmethod
+    async def _error(self, message: str) -> None: ...
+
+    @abstractmethod
+    async def _failed(self, src: Source, what: str, exc: BaseException) -> None: ...
+
+    def _track(self, src: Source, peer: Any) -> None:
+        assert src.peer_id is not None
+        self._by_peer[src.peer_id] = src
+        self._peers[src.id] = peer
+
+    def _untrack(self, src: Source) -> None:
+        if src.peer_id is not None:
+            self._by_peer.pop(src.peer_id, None)
+        self._peers.pop(src.id, None)
+        self._seen.pop(src.id, None)
+
+    async def _account(self) -> int:
+        """The listener account's user id, asked of Telegram once per run.
+
+        Access hashes belong to an account, so the peer cache is kept per account. The first
+        start after peers were cached without one (an upgraded database) claims them; a wrong
+        guess costs one CHANNEL_INVALID and a re-resolve.
+        """
+        if self.account is not None:
+            return self.account
+        me = await self._request("get_me", lambda: self.client.get_me(input_peer=True))
+        if me is None:
+            raise TelegramError("the Telegram session is not logged in: run `wirewatch login`")
+        account = int(me.user_id)
+        previous = await self.store.state.get("listener.account")
+        if previous is None:
+            await self.store.sources.claim_unowned_hashes(account)
+        elif previous[0] != str(account):
+            log.warning(
+                "the listener account changed (%s -> %s): channels are resolved and joined "
+                "again with this account",
+                previous[0],
+                account,
+            )
+        await self.store.state.set("listener.account", str(account))
+        self.account = account
+        return account
+
+    async def _input_peer(self, src: Source) -> Any:
+        """The channel's input peer: from this account's cache, else resolved (and joined)."""
+        peer = self._peers.get(src.id)
+        if peer is not None:
+            return peer
+        account = await self._account()
+        if src.peer_id is not None:
+            access_hash = await self.store.sources.account_hash(src.id, account)
+            if access_hash is not None:
+                peer = types.InputPeerChannel(src.peer_id, access_hash)
+                self._track(src, peer)
+                return peer
+        return (await self._resolve_and_join(src.username))[1]
+
+    async def _peer_request(
+        self, src: Source, what: str, call: Callable[[Any], Awaitable[T]]
+    ) -> T:
+        """A request about one channel. When Telegram says the cached peer is not valid (an
+        access hash of another account, a restored database), the channel is resolved and
+        joined again, once per run, and the request repeated."""
+        peer = await self._input_peer(src)
+        try:
+            return await self._request(what, lambda: call(peer))
+        except _STALE_PEER as exc:
+            if src.id in self._reresolved:
+                raise
+            self._reresolved.add(src.id)
+            log.warning(
+                "@%s: Telegram said %s for the cached peer; resolving it again",
+                src.username,
+                error_name(exc),
+            )
+            self._peers.pop(src.id, None)
+            await self.store.sources.forget_account_hash(src.id, await self._account())
+            _, peer = await self._resolve_and_join(src.username)
+            return await self._request(what, lambda: call(peer))
+
+    async def _resolve_and_join(self, username: str) -> tuple[Source, Any]:
+        """Resolve a username (one request), join the channel if needed, cache the peer."""
+        try:
+            resolved = await self._request(
+                f"resolve @{username}",
+                lambda: self.client(functions.contacts.ResolveUsernameRequest(username=username)),
+            )
+        except (errors.UsernameNotOccupiedError, errors.UsernameInvalidError) as exc:
+            raise ChannelError(
+                f"@{username}: no such channel on Telegram (missing, or renamed: check the "
+                "channel's current link)"
+            ) from exc
+        except errors.ChannelPrivateError as exc:
+            raise ChannelError(f"@{username}: the channel is private or we are banned") from exc
+        peer = resolved.peer
+        if not isinstance(peer, types.PeerChannel):
+            kind = "a user" if isinstance(peer, types.PeerUser) else "a group"
+            raise ChannelError(f"@{username} is {kind}, not a channel")
+        channel = next((c for c in resolved.chats if c.id == peer.channel_id), None)
+        if not isinstance(channel, types.Channel) or channel.access_hash is None:
+            raise ChannelError(f"@{username}: the channel is private or unavailable")
+        other = await self.store.sources.by_peer(channel.id)
+        if other is not None and other.username != username:
+            raise ChannelError(
+                f"@{username} is the channel already followed as @{other.username} "
+                f"(renamed?); unfollow @{other.username} first"
+            )
+        if channel.left:
+            await self._join(username, channel)
+        src = await self.store.sources.ensure(username, title=channel.title)
+        await self.store.sources.set_peer(src.id, channel.id, channel.access_hash, channel.title)
+        await self.store.sources.set_account_hash(
+            src.id, await self._account(), channel.access_hash
+        )
+        fresh = await self.store.sources.get(src.id)
+        assert fresh is not None
+        peer_in = types.InputPeerChannel(channel.id, channel.access_hash)
+        if fresh.active:
+            self._track(fresh, peer_in)
+        return fresh, peer_in
+
+    async def _join(self, username: str, channel: Any) -> None:
+        try:
+            await self._request(
+                f"join @{username}",
+                lambda: self.client(
+                    functions.channels.JoinChannelRequest(
+                        types.InputChannel(channel.id, channel.access_hash)
+                    )
+                ),
+            )
+        except errors.ChannelsTooMuchError as exc:
+            raise ChannelLimitError(
+                "this Telegram account has joined as many channels as Telegram allows (500, "
+                "1000 with Premium); leave some or use a second listener account"
+            ) from exc
+        except errors.InviteRequestSentError as exc:
+            raise ChannelError(f"@{username}: joining needs an admin's approval") from exc
+        except errors.ChannelPrivateError as exc:
+            raise ChannelError(f"@{username}: the channel is private or we are banned") from exc
+        log.info("joined @%s", username)
+
+    async def follow(self, username_or_link: str) -> Source:
+        """Follow a public channel now: resolve once, join if needed, catch up its recent posts.
+
+        Raises ChannelError (and ChannelLimitError) with a message for the editor.
+        """
+        username = normalize_username(username_or_link)
+        existing = await self.store.sources.by_username(username)
+        # Only channels actually joined count: a name that never resolved takes no slot.
+        followed = {
+            s.id for s in await self.store.sources.list(active_only=True) if s.peer_id
+        } | set(self._peers)
+        if (existing is None or existing.id not in followed) and (
+            len(followed) >= self.settings.max_channels
+        ):
+            raise ChannelLimitError(
+                f"already following {len(followed)} channels, the most this account may "
+                f"(telegram.max_channels = {self.settings.max_channels}); unfollow one first"
+            )
+        if existing is not None and not existing.active:
+            await self.store.sources.set_active(existing.id, True)
+        try:
+            if existing is not None and existing.peer_id:
+                src = await self.store.sources.get(existing.id)
+                assert src is not None
+                await self._input_peer(src)
+            else:
+                src, _ = await self._resolve_and_join(username)
+        except ChannelError as exc:
+            # A name that does not work is not registered; a known source shows the error.
+            if existing is not None:
+                await self.store.sources.set_error(existing.id, str(exc))
+            raise
+        await self.catch_up(src)
+        out = await self.store.sources.get(src.id)
+        assert out is not None
+        return out
+
+    async def unfollow(self, username: str, *, leave: bool = False) -> Source:
+        """Stop following a channel (kept in the database for search); `leave` also leaves it,
+        freeing one of the account's 500 channel slots."""
+        name = normalize_username(username)
+        src = await self.store.sources.by_username(name)
+        if src is None:
+            raise ChannelError(f"@{name} is not a followed channel")
+        await self.store.sources.set_active(src.id, False)
+        self._untrack(src)
+        access_hash = (
+            await self.store.sources.account_hash(src.id, await self._account())
+            if leave and src.peer_id is not None
+            else None
+        )
+        if src.peer_id is not None and access_hash is not None:
+            channel = types.InputChannel(src.peer_id, access_hash)
+            await self._request(
+                f"leave @{name}",
+                lambda: self.client(functions.channels.LeaveChannelRequest(channel)),
+            )
+        out = await self.store.sources.get(src.id)
+        assert out is not None
+        return out
+
+    async def refresh_sources(self) -> list[Source]:
+        """Pick up sources added or removed in the database (sources file, CLI, bot commands).
+
+        A source whose username failed to resolve keeps its error and is not retried here: an
+        editor's `follow` retries it. That keeps us from re-resolving a bad name every cycle.
+        """
+        active = await self.store.sources.list(active_only=True)
+        ids = {s.id for s in active}
+        for gone in [s for s in self._by_peer.values() if s.id not in ids]:
+            self._untrack(gone)
+        ready: list[Source] = []
+        blocked = False  # a long FloodWait: resolve nothing more this round
+        for src in active:
+            if src.id in self._peers:
+                self._by_peer[src.peer_id or 0] = src  # fresher attribution and marks
+                ready.append(src)
+                continue
+            if (src.peer_id is None or src.access_hash is None) and (src.error or blocked):
+                continue
+            if len(self._peers) >= self.settings.max_channels:
+                message = (
+                    f"@{src.username}: not followed, the account already follows "
+                    f"{len(self._peers)} channels (telegram.max_channels)"
+                )
+                await self.store.sources.set_error(src.id, message)
+                log.error("%s", message)
+                continue
+            try:
+                await self._input_peer(src)
+            except ChannelError as exc:
+                await self.store.sources.set_error(src.id, str(exc))
+                log.error("%s", exc)
+                continue
+            except FloodWaitTooLong as exc:
+                await self._error(str(exc))
+                blocked = True
+                continue
+            except (TelegramError, ConnectionError, errors.RPCError) as exc:
+                await self._failed(src, "resolve", exc)
+                continue
+            fresh = await self.store.sources.get(src.id)
+            assert fresh is not None
+            ready.append(fresh)
+        return ready
