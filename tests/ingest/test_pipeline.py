@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -215,3 +216,19 @@ async def test_each_person_gets_the_draft_in_their_own_language_and_zone(store: 
     assert plain[a.id] == plain[d.id]  # same language, zone and rule: the same draft
     assert "said" in plain[b.id] and "повідом" in plain[a.id]
     assert "11:30" in plain[a.id] and "04:30" in plain[c.id]  # 09:30 UTC in Kyiv, New York
+
+
+async def test_a_stored_rule_the_regex_engine_now_refuses_is_skipped_not_fatal(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A rule saved before regexes moved to RE2 may use a look-behind, which RE2 refuses. It
+    # must not stop the pipeline: the post is stored and the other rules still alert.
+    jo = await store.people.add(role="journalist", user_id=11)
+    await store.rules.add("/(?<=обмін )полоненими/", {"regex": "(?<=обмін )полоненими"})
+    await add_rule(store, "обмін полоненими")
+    pipe = Pipeline(store)
+    with caplog.at_level(logging.ERROR, logger="bot.ingest.pipeline"):
+        result = await pipe.handle(post(1, "Відбувся обмін полоненими."))
+    assert (result.stored, result.alerts) == (1, 1)
+    assert len(await store.alerts.for_person(jo.id)) == 1
+    assert any("cannot be loaded" in r.getMessage() for r in caplog.records)
