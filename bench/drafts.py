@@ -31,6 +31,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for bench.common
+
+from bench.common import table_row
 from bot.desk.sources_file import parse_sources
 from bot.drafting.draft import build_draft
 from bot.drafting.sentences import is_emoji_part, split_sentences
@@ -219,6 +222,7 @@ def measure(show: bool = False) -> dict[str, dict[str, int]]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--show", action="store_true", help="print drafts that miss")
+    parser.add_argument("--quick", action="store_true", help="the same (it takes seconds)")
     args = parser.parse_args(argv)
     table = measure(show=args.show)
     print(
@@ -232,6 +236,16 @@ def main(argv: list[str] | None = None) -> int:
             f"| {lang} | {r['drafts']} | {r['clean']}/{r['drafts']} "
             f"| {r['newsworthy']}/{r['labelled']} | {r['anchor']}/{r['labelled']} "
             f"(ratio {ratio:.2f}) | {r['errors']} |"
+        )
+    for lang, r in table.items():
+        ratio = r["newsworthy"] / r["anchor"] if r["anchor"] else float("inf")
+        table_row(
+            f"drafts ({lang}): newsworthy quote, typography errors {r['errors']}",
+            f"{r['newsworthy']}/{r['labelled']}",
+            f"{r['anchor']}/{r['labelled']} (opening sentence)",
+            f"{ratio:.2f}",
+            "0 typography errors",
+            r["errors"] == 0,
         )
     return 0
 
