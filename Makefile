@@ -23,8 +23,11 @@ demo: $(STAMP)
 
 # OCR reads images with the distribution's Tesseract and its Ukrainian, Russian and English data;
 # the tests render Cyrillic with DejaVu. Installed when missing (apt-get, as root); when that is
-# not possible the OCR tests skip and pytest's summary says why.
-APT_PACKAGES := tesseract-ocr tesseract-ocr-ukr tesseract-ocr-rus tesseract-ocr-eng fonts-dejavu-core
+# not possible the OCR tests skip and pytest's summary says why. PostgreSQL: the storage and
+# end-to-end tests also run on it (tests/pg.py starts a throwaway server); without it they skip
+# and say why.
+APT_PACKAGES := tesseract-ocr tesseract-ocr-ukr tesseract-ocr-rus tesseract-ocr-eng fonts-dejavu-core \
+	postgresql
 
 system-packages:
 	@missing=""; \
@@ -36,10 +39,10 @@ system-packages:
 		echo "installing system packages:$$missing"; \
 		( apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 			--no-install-recommends $$missing >/dev/null ) \
-		|| echo "WARNING: could not install$$missing; OCR tests will be skipped"; \
+		|| echo "WARNING: could not install$$missing; OCR or PostgreSQL tests will be skipped"; \
 	else \
 		echo "WARNING: missing system packages:$$missing (run as root with apt-get, or install" \
-			"them); OCR tests will be skipped"; \
+			"them); OCR or PostgreSQL tests will be skipped"; \
 	fi
 
 test: $(STAMP) system-packages

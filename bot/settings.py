@@ -128,7 +128,8 @@ class Settings(BaseSettings):
         extra="ignore",
     )
 
-    db: Path = Path("var/wirewatch.db")
+    # A SQLite file, or a postgresql:// URL for PostgreSQL (several processes, one archive).
+    db: Path | str = Path("var/wirewatch.db")
     tz: str = "Europe/Kyiv"  # the newsroom's time zone: drafts, quiet hours, digests
     lang: Literal["uk", "en", "ru"] = "uk"  # default draft language for new people
     log_level: str = "INFO"

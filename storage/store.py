@@ -7,11 +7,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
+
 from storage.alerts import AlertRepo
 from storage.db import Database, StorageError
 from storage.evidence import EvidenceRepo
 from storage.media import MediaRepo
 from storage.people import PeopleRepo
+from storage.postgres import is_postgres_url
 from storage.posts import PostRepo
 from storage.rules import RuleRepo
 from storage.search import SearchRepo
@@ -21,9 +24,22 @@ from storage.translations import TranslationRepo
 
 # What a failing database raises past the repositories: callers catch these, never a driver's
 # own exception classes.
-DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, StorageError)
-# The database itself failing (locked, disk full, I/O), as opposed to what was asked of it.
-DATABASE_DOWN: tuple[type[Exception], ...] = (sqlite3.OperationalError,)
+DATABASE_ERRORS: tuple[type[Exception], ...] = (
+    sqlite3.Error,
+    StorageError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+# The database itself failing (locked, disk full, I/O, server gone), as opposed to what was
+# asked of it.
+DATABASE_DOWN: tuple[type[Exception], ...] = (
+    sqlite3.OperationalError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    ConnectionError,
+)
 
 
 class Store:
@@ -42,6 +58,12 @@ class Store:
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:
+        """A file path (or ":memory:") opens SQLite; a `postgresql://` URL opens PostgreSQL.
+        The one place the back end is chosen (WIREWATCH_DB)."""
+        if is_postgres_url(path):
+            from storage.postgres.store import PgStore  # imports this module
+
+            return await PgStore.open(path)
         return cls(await Database.open(path))
 
     async def close(self) -> None:

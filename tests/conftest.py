@@ -10,3 +10,67 @@ import os
 TEST_VARIABLES = frozenset({"WIREWATCH_CRASH_SEED"})
 for _key in [k for k in os.environ if k.startswith("WIREWATCH_") and k not in TEST_VARIABLES]:
     del os.environ[_key]
+
+import asyncio  # noqa: E402
+import itertools  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import asyncpg  # noqa: E402
+import pytest  # noqa: E402
+
+from tests import pg  # noqa: E402
+
+_pg_server: pg.PgServer | None = None
+_schemas = itertools.count(1)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[pg.PgServer]:
+    """One PostgreSQL server for the whole session (started on first use)."""
+    global _pg_server
+    _pg_server = pg.start()
+    yield _pg_server
+    _pg_server.stop()
+
+
+async def _create_schema(url: str, schema: str) -> None:
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute(f"CREATE SCHEMA {schema}")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def pg_url(pg_server: pg.PgServer) -> str:
+    """A `postgresql://` URL to an empty schema of its own; skips, saying why, without a server."""
+    if pg_server.url is None:
+        pytest.skip(f"PostgreSQL unavailable: {pg_server.reason}")
+    schema = f"t{os.getpid()}_{next(_schemas)}"
+    # Sync, so sync and async fixtures alike can ask for it: its own loop in its own thread.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, _create_schema(pg_server.url, schema)).result()
+    # asyncpg passes unknown URL parameters on as server settings.
+    return f"{pg_server.url}?search_path={schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where a test's Store lives: a SQLite file, or a PostgreSQL schema (both back ends)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "w.db")
+    return str(request.getfixturevalue("pg_url"))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Said out loud, so a run where PostgreSQL could not start is never mistaken for a pass.
+    if _pg_server is None:
+        return
+    if _pg_server.url is None:
+        terminalreporter.write_line(
+            f"PostgreSQL tests SKIPPED: {_pg_server.reason}", yellow=True, bold=True
+        )
+    else:
+        terminalreporter.write_line(f"PostgreSQL tests ran against {_pg_server.url}")

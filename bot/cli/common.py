@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from bot.settings import Settings
 from storage.db import StorageError
+from storage.postgres import is_postgres_url
 from storage.store import Store
 
 T = TypeVar("T")
@@ -52,7 +53,12 @@ def common_parent() -> argparse.ArgumentParser:
 @asynccontextmanager
 async def open_store(settings: Settings, *, must_exist: bool = False) -> AsyncIterator[Store]:
     """`must_exist` for commands that only read: a typo in --db should not create a new file."""
-    if must_exist and str(settings.db) != ":memory:" and not Path(settings.db).exists():
+    if (
+        must_exist
+        and str(settings.db) != ":memory:"
+        and not is_postgres_url(settings.db)
+        and not Path(settings.db).exists()
+    ):
         raise StorageError(f"no database at {settings.db} (import or run something first)")
     store = await Store.open(settings.db)
     try:

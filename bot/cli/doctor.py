@@ -16,6 +16,8 @@ import aiohttp
 from bot.cli.common import open_store, print_json
 from bot.service.health import is_loopback
 from bot.settings import Settings
+from storage.postgres import is_postgres_url
+from storage.postgres.db import redact
 from storage.db import StorageError
 from storage.models import Source
 from storage.records import SourceError
@@ -54,6 +56,8 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     """Says what is there, what is missing and what is wrong; exit 1 if anything is wrong."""
     out: list[dict[str, str]] = []
     db_path = Path(settings.db)
+    server = is_postgres_url(settings.db)
+    where = redact(str(settings.db)) if server else str(db_path)
     check(out, "time zone", "ok", settings.tz)
     tg = settings.telegram
     if tg.configured:
@@ -82,9 +86,9 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         check(out, "bot token", "missing", "WIREWATCH_BOT__TOKEN unset: alerts wait in the outbox")
     db_admins: list[str] = []  # admins added with `wirewatch people add ... admin`
     parent = db_path.parent if str(db_path.parent) else Path(".")
-    if parent.exists() and not os.access(parent, os.W_OK):
+    if not server and parent.exists() and not os.access(parent, os.W_OK):
         check(out, "database folder", "fail", f"{parent} is not writable")
-    if db_path.exists() and not os.access(db_path, os.W_OK):
+    if not server and db_path.exists() and not os.access(db_path, os.W_OK):
         check(out, "database", "fail", f"{db_path} is not writable")
     else:
         try:
@@ -102,7 +106,7 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                 out,
                 "database",
                 status,
-                f"{db_path}: schema v{version}, integrity {integrity}, {size // 1024} KiB",
+                f"{where}: schema v{version}, integrity {integrity}, {size // 1024} KiB",
             )
             check(out, "archive", "ok", f"{posts} posts, {depth} alerts waiting")
             sources_check(out, sources)
@@ -174,7 +178,7 @@ async def service_checks(out: list[dict[str, str]], settings: Settings) -> None:
             status, detail = "warn", f"{where} is not localhost: firewall it. {detail}"
         check(out, "health endpoint", status, detail)
     db_path = Path(settings.db)
-    if not db_path.exists():
+    if not is_postgres_url(settings.db) and not db_path.exists():
         return
     try:
         async with open_store(settings, must_exist=True) as store:

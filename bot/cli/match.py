@@ -11,6 +11,7 @@ from typing import Any
 from bot.cli.common import UsageError, open_store, print_json
 from bot.matching import Analysis, RuleMatch, RuleSyntaxError, match_rule, parse_rule, to_text
 from bot.settings import Settings
+from storage.postgres import is_postgres_url
 
 _CONTEXT = 40  # characters shown around a highlighted word
 
@@ -84,7 +85,7 @@ async def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if args.limit < 1:
         raise UsageError("--limit must be at least 1")
-    if not await asyncio.to_thread(Path(settings.db).exists):
+    if not is_postgres_url(settings.db) and not await asyncio.to_thread(Path(settings.db).exists):
         raise UsageError(f"no database at {settings.db} (give --text, or --db PATH)")
     async with open_store(settings) as store:
         posts = await store.posts.recent(limit=args.limit)

@@ -10,6 +10,7 @@ from typing import Any
 from bot.cli.common import UsageError
 from bot.settings import Settings
 from storage.backup import backup_database
+from storage.postgres import is_postgres_url
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
@@ -28,6 +29,8 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 
 
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    if is_postgres_url(settings.db):
+        raise UsageError("the database is PostgreSQL: back it up with pg_dump")
     source = Path(settings.db)
     if str(source) == ":memory:" or not source.is_file():
         raise UsageError(f"no database at {source}")

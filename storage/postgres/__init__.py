@@ -1,0 +1,15 @@
+"""PostgreSQL as a second back end behind the same repositories.
+
+The SQLite repositories' SQL is plain enough to run here unchanged once `?` marks become `$n`
+and the few SQLite spellings are translated (`db.py`); what cannot be translated (FTS5, two-
+argument MAX) is overridden in `repos.py`. `Store.open` picks this back end for a
+`postgresql://` URL.
+"""
+
+from __future__ import annotations
+
+URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def is_postgres_url(target: object) -> bool:
+    return isinstance(target, str) and target.startswith(URL_SCHEMES)

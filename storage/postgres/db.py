@@ -1,0 +1,322 @@
+"""The PostgreSQL connection pool, dressed as `storage.db.Database` so the repositories run on it.
+
+The repositories speak SQLite's dialect through `fetchone`, `fetchall`, `execute`,
+`executemany` and `transaction()` (whose connection's `execute` returns a cursor). This module
+offers the same calls on an asyncpg pool and translates the SQL once per statement: `?` marks
+become `$1, $2, ...`, `INSERT OR IGNORE` becomes `ON CONFLICT DO NOTHING`, `IS ?` becomes
+`IS NOT DISTINCT FROM`, and an INSERT into a table with an `id` gets `RETURNING id` so
+`lastrowid` means what it means in SQLite. SQL that only SQLite understands (PRAGMA, FTS5
+MATCH, ...) raises `StorageError` naming the statement instead of failing somewhere deeper.
+
+Transactions are serialised within a process, as SQLite's are, so code written for one writer
+per process behaves the same here; other processes are separate writers (PostgreSQL's row
+locks and `ON CONFLICT` keep them apart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Generator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from importlib import resources
+from typing import Any
+
+import asyncpg
+
+from storage.db import StorageError
+
+log = logging.getLogger(__name__)
+
+_MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# pg_advisory_lock key for migrations: two processes starting at once migrate one at a time.
+MIGRATION_LOCK = 0x77770001
+_SQLITE_ONLY = re.compile(
+    r"\bPRAGMA\b|\bMATCH\b|\bINSERT\s+OR\s+REPLACE\b|\browid\b|\bjson_extract\b|"
+    r"\bstrftime\b|\bjulianday\b|\bGROUP_CONCAT\b|\bposts_fts\b",
+    re.IGNORECASE,
+)
+_ROWS_RE = re.compile(r"^\s*(SELECT|WITH|VALUES)\b", re.I)
+_INSERT_RE = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+([A-Za-z_][A-Za-z0-9_]*)", re.I)
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(number, file name, SQL) for every bundled PostgreSQL migration, in order."""
+    found: list[tuple[int, str, str]] = []
+    for entry in resources.files("storage.postgres.migrations").iterdir():
+        m = _MIGRATION_RE.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    return found
+
+
+def _number_marks(sql: str) -> str:
+    """`?` -> `$n` outside quoted literals and identifiers."""
+    out: list[str] = []
+    n = 0
+    quote: str | None = None
+    for ch in sql:
+        if quote is not None:
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+        elif ch == "?":
+            n += 1
+            out.append(f"${n}")
+            continue
+        out.append(ch)
+    return "".join(out)
+
+
+def translate(sql: str, id_tables: frozenset[str], *, returning: bool = True) -> str:
+    """The repositories' SQLite-flavoured statement in PostgreSQL's dialect."""
+    if _SQLITE_ONLY.search(sql):
+        raise StorageError(f"SQLite-only SQL reached PostgreSQL; give it a twin: {sql[:200]}")
+    out = sql
+    insert = _INSERT_RE.match(out)
+    if insert and insert.group(1):
+        out = _INSERT_RE.sub(f"INSERT INTO {insert.group(2)}", out, count=1)
+        out += " ON CONFLICT DO NOTHING"
+    out = re.sub(r"\bIS\s+\?", "IS NOT DISTINCT FROM ?", out, flags=re.I)
+    out = re.sub(r"\bIFNULL\s*\(", "COALESCE(", out, flags=re.I)
+    if (
+        returning
+        and insert
+        and insert.group(2).lower() in id_tables
+        and not re.search(r"\bRETURNING\b", out, re.I)
+    ):
+        out += " RETURNING id"
+    return _number_marks(out)
+
+
+def _args(params: Sequence[Any] | Iterable[Any]) -> list[Any]:
+    # SQLite stores booleans as 0/1 and the schema keeps those columns BIGINT.
+    return [int(p) if isinstance(p, bool) else p for p in params]
+
+
+def _rowcount(status: str | None) -> int:
+    """asyncpg's command tag ("UPDATE 3", "INSERT 0 1") -> rows affected."""
+    if not status:
+        return 0
+    last = status.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else 0
+
+
+class PgCursor:
+    """What a repository reads after `conn.execute`: rows, lastrowid, rowcount."""
+
+    def __init__(self, rows: list[Any], rowcount: int, lastrowid: int | None) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+        self.lastrowid = lastrowid
+
+    async def fetchone(self) -> Any:
+        return self._rows[0] if self._rows else None
+
+    async def fetchall(self) -> list[Any]:
+        return list(self._rows)
+
+
+class _Pending:
+    """`await conn.execute(...)` and `async with conn.execute(...) as cur`, as in aiosqlite."""
+
+    def __init__(self, run: Any) -> None:
+        self._run = run
+
+    def __await__(self) -> Generator[Any, None, PgCursor]:
+        return self._run.__await__()  # type: ignore[no-any-return]
+
+    async def __aenter__(self) -> PgCursor:
+        return await self._run  # type: ignore[no-any-return]
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class PgConn:
+    """One pooled connection inside a transaction, with aiosqlite's `execute` shape."""
+
+    def __init__(self, db: PgDatabase, conn: Any) -> None:
+        self.db = db
+        self.raw = conn
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> _Pending:
+        return _Pending(self._execute(sql, params))
+
+    async def _execute(self, sql: str, params: Sequence[Any]) -> PgCursor:
+        text = self.db.translate(sql)
+        args = _args(params)
+        if _ROWS_RE.match(text) or text.endswith(" RETURNING id"):
+            # asyncpg's fetch drops the command tag; for these the rows are the count.
+            rows = list(await self.raw.fetch(text, *args))
+            if text.endswith(" RETURNING id"):
+                return PgCursor([], len(rows), int(rows[-1][0]) if rows else None)
+            return PgCursor(rows, len(rows), None)
+        status = await self.raw.execute(text, *args)
+        return PgCursor([], _rowcount(status), None)
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        text = self.db.translate(sql, returning=False)
+        await self.raw.executemany(text, [_args(r) for r in rows])
+
+
+class PgDatabase:
+    """The pool plus the calls `storage.db.Database` offers the repositories."""
+
+    def __init__(self, pool: Any, url: str, id_tables: frozenset[str]) -> None:
+        self.pool = pool
+        self.url = url
+        self.path = url  # what logs and messages show where SQLite shows a file
+        self._id_tables = id_tables
+        self._lock = asyncio.Lock()
+        self._tx: dict[asyncio.Task[Any], PgConn] = {}
+        self._sql: dict[tuple[str, bool], str] = {}
+
+    @classmethod
+    async def open(cls, url: str, *, migrate: bool = True, max_size: int = 10) -> PgDatabase:
+        try:
+            pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StorageError(f"cannot reach PostgreSQL at {redact(url)}: {exc}") from exc
+        try:
+            if migrate:
+                await migrate_pool(pool)
+            rows = await pool.fetch(
+                "SELECT table_name FROM information_schema.columns"
+                " WHERE column_name = 'id' AND table_schema = current_schema()"
+            )
+        except BaseException:
+            await pool.close()
+            raise
+        return cls(pool, url, frozenset(str(r[0]) for r in rows))
+
+    def translate(self, sql: str, *, returning: bool = True) -> str:
+        key = (sql, returning)
+        text = self._sql.get(key)
+        if text is None:
+            text = self._sql[key] = translate(sql, self._id_tables, returning=returning)
+        return text
+
+    async def close(self) -> None:
+        await self.pool.close()
+
+    def _current(self) -> PgConn | None:
+        task = asyncio.current_task()
+        return self._tx.get(task) if task is not None else None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PgConn]:
+        """Re-entrant within one task, like SQLite's: a repository call that writes joins the
+        caller's transaction instead of committing half of it."""
+        task = asyncio.current_task()
+        held = self._current()
+        if held is not None:
+            yield held
+            return
+        assert task is not None
+        async with self._lock, self.pool.acquire() as raw, raw.transaction():
+            conn = PgConn(self, raw)
+            self._tx[task] = conn
+            try:
+                yield conn
+            finally:
+                del self._tx[task]
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        held = self._current()
+        if held is not None:
+            return await (await held.execute(sql, params)).fetchone()
+        return await self.pool.fetchrow(self.translate(sql, returning=False), *_args(params))
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        held = self._current()
+        if held is not None:
+            return await (await held.execute(sql, params)).fetchall()
+        return list(await self.pool.fetch(self.translate(sql, returning=False), *_args(params)))
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One write in its own transaction; returns lastrowid."""
+        async with self.transaction() as conn:
+            cur = await conn.execute(sql, params)
+            return cur.lastrowid or 0
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        async with self.transaction() as conn:
+            await conn.executemany(sql, rows)
+
+    async def user_version(self) -> int:
+        row = await self.pool.fetchrow("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        return int(row[0]) if row else 0
+
+    async def integrity_check(self) -> str:
+        """PostgreSQL checks its own pages; what can be wrong here is the schema's version."""
+        latest = migrations()[-1][0]
+        have = await self.user_version()
+        return "ok" if have == latest else f"schema v{have}, this wirewatch expects v{latest}"
+
+    async def size_bytes(self) -> int:
+        row = await self.pool.fetchrow("SELECT pg_database_size(current_database())")
+        return int(row[0]) if row else 0
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
+
+
+async def migrate_pool(pool: Any) -> None:
+    """Apply the bundled migrations not applied yet, each in its own transaction, one process
+    at a time (an advisory lock), recording each in `schema_migrations`."""
+    async with pool.acquire() as conn:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+        try:
+            await _check_server(conn)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY,"
+                " name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+            )
+            current = int(
+                await conn.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+            )
+            known = migrations()
+            latest = known[-1][0] if known else 0
+            if current > latest:
+                raise StorageError(
+                    f"database schema version {current} is newer than this wirewatch ({latest});"
+                    " upgrade wirewatch"
+                )
+            for number, name, sql in known:
+                if number <= current:
+                    continue
+                log.info("applying PostgreSQL migration %s", name)
+                async with conn.transaction():
+                    await conn.execute(sql)
+                    await conn.execute(
+                        "INSERT INTO schema_migrations (version, name, applied_at)"
+                        " VALUES ($1, $2, $3)",
+                        number,
+                        name,
+                        int(time.time()),
+                    )
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+
+async def _check_server(conn: Any) -> None:
+    """Search tokenises with `[[:alnum:]]`; a database whose character classes are ASCII only
+    (LC_CTYPE=C) would index no Cyrillic word. Refuse it with the fix rather than search
+    nothing."""
+    ok = await conn.fetchval("SELECT 'ї1' ~ '^[[:alnum:]]+$'")
+    if not ok:
+        ctype = await conn.fetchval(
+            "SELECT datctype FROM pg_database WHERE datname = current_database()"
+        )
+        raise StorageError(
+            f"this database's LC_CTYPE ({ctype}) does not class Cyrillic letters as letters:"
+            " create it with LC_CTYPE 'C.UTF-8' (or another UTF-8 locale), ENCODING 'UTF8',"
+            " TEMPLATE template0"
+        )

@@ -1,0 +1,115 @@
+"""The repository methods whose SQL only SQLite speaks, in PostgreSQL's words.
+
+Everything else the SQLite repositories do runs here as written (see `db.py`); the parity
+test in tests/storage runs the same repository tests on both back ends.
+"""
+
+from __future__ import annotations
+
+import re
+
+from storage.models import StoredPost
+from storage.search import (
+    PREFIX_INDEX,
+    AnyOf,
+    Filters,
+    FtsNode,
+    Phrase,
+    SearchRepo,
+    Term,
+)
+from storage.sources import SourceRepo
+
+# unicode61's tokens: runs of letters and digits ("_" separates), as the index sees them.
+_TOKEN_RE = re.compile(r"[^\W_]+")
+_WEIGHT = {"norm": "A", "lemmas": "B"}
+
+
+def _lexeme(word: str, weight: str, *, prefix: bool = False) -> str:
+    quoted = "'" + word.lower().replace("\\", "\\\\").replace("'", "''") + "'"
+    return f"{quoted}:{'*' if prefix else ''}{weight}"
+
+
+def _chain(words: list[str], weight: str, *, prefix_last: bool = False) -> str | None:
+    tokens = [t for w in words for t in _TOKEN_RE.findall(w)]
+    if not tokens:
+        return None
+    parts = [
+        _lexeme(t, weight, prefix=prefix_last and i == len(tokens) - 1)
+        for i, t in enumerate(tokens)
+    ]
+    return parts[0] if len(parts) == 1 else "(" + " <-> ".join(parts) + ")"
+
+
+def to_tsquery(node: FtsNode) -> str | None:
+    """The tsquery text for `node`, matching what `storage.search.to_fts` matches in FTS5: a
+    quoted term of several tokens is a phrase, a prefix is cut to the same indexed length,
+    norm and lemmas are told apart by weight. None when nothing positive remains."""
+    if isinstance(node, Term):
+        if not node.text:
+            return None
+        if node.prefix:
+            return _chain([node.text[:PREFIX_INDEX]], _WEIGHT[node.column], prefix_last=True)
+        return _chain([node.text], _WEIGHT[node.column])
+    if isinstance(node, Phrase):
+        words = [w for w in node.words if w]
+        return _chain(words, _WEIGHT[node.column]) if words else None
+    if isinstance(node, AnyOf):
+        parts = [p for p in (to_tsquery(x) for x in node.parts) if p]
+        if len(parts) != len(node.parts) or not parts:
+            return None
+        return "(" + " | ".join(parts) + ")"
+    pos = [p for p in (to_tsquery(x) for x in node.parts) if p]
+    if not pos:
+        return None
+    expr = "(" + " & ".join(pos) + ")"
+    neg = [p for p in (to_tsquery(x) for x in node.exclude) if p]
+    if neg:
+        expr = f"{expr} & !({' | '.join(neg)})"
+    return expr
+
+
+class PgSearchRepo(SearchRepo):
+    """Search over the `post_search` GIN index; the filters and paging are the SQLite repo's."""
+
+    async def search(
+        self,
+        query: FtsNode | None,
+        filters: Filters | None = None,
+        *,
+        limit: int = 20,
+        before: tuple[int, int] | None = None,
+    ) -> list[StoredPost]:
+        tsq = to_tsquery(query) if query is not None else None
+        if query is not None and tsq is None:
+            return []
+        where, params = self._filters(filters or Filters(), before)
+        if tsq is not None:
+            where.append(
+                "p.id IN (SELECT post_id FROM post_search WHERE fts @@ CAST(? AS tsquery))"
+            )
+            params.append(tsq)
+        return await self._select(where, params, limit)
+
+    async def scan_like(self, patterns: list[str], *, limit: int = 20) -> list[int]:
+        where = " AND ".join("p.norm LIKE ? ESCAPE '\\'" for _ in patterns) or "TRUE"
+        params: list[object] = [
+            "%" + p.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            for p in patterns
+        ]
+        params.append(limit)
+        rows = await self.db.fetchall(
+            f"SELECT p.id FROM posts p WHERE {where} ORDER BY p.date DESC, p.id DESC LIMIT ?",
+            params,
+        )
+        return [int(r[0]) for r in rows]
+
+
+class PgSourceRepo(SourceRepo):
+    async def advance(self, source_id: int, message_id: int, post_ts: int | None) -> None:
+        """Raise the catch-up mark; never lowers it (events may arrive out of order)."""
+        await self.db.execute(
+            "UPDATE sources SET last_message_id = GREATEST(last_message_id, ?),"
+            " last_post_at = GREATEST(COALESCE(last_post_at, 0), COALESCE(?, 0)) WHERE id = ?",
+            (message_id, post_ts, source_id),
+        )

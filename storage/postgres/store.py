@@ -1,0 +1,25 @@
+"""The `Store` on PostgreSQL: the SQLite repositories over `PgDatabase`, plus the twins of the
+few methods PostgreSQL spells differently."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from storage.db import Database
+from storage.postgres.db import PgDatabase
+from storage.postgres.repos import PgSearchRepo, PgSourceRepo
+from storage.store import Store
+
+
+class PgStore(Store):
+    def __init__(self, db: PgDatabase) -> None:
+        # The repositories only call what PgDatabase offers in Database's shape.
+        shaped = cast(Database, db)
+        super().__init__(shaped)
+        self.pg = db
+        self.search = PgSearchRepo(shaped)
+        self.sources = PgSourceRepo(shaped)
+
+    @classmethod
+    async def open(cls, path: object) -> Store:
+        return cls(await PgDatabase.open(str(path)))
