@@ -13,7 +13,7 @@ for _key in [k for k in os.environ if k.startswith("WIREWATCH_") and k not in TE
 
 import asyncio  # noqa: E402
 import itertools  # noqa: E402
-from collections.abc import Iterator  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -54,6 +54,30 @@ def pg_url(pg_server: pg.PgServer) -> str:
         pool.submit(asyncio.run, _create_schema(pg_server.url, schema)).result()
     # asyncpg passes unknown URL parameters on as server settings.
     return f"{pg_server.url}?search_path={schema}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_db(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[], str]:
+    """Makes empty databases on one back end per run of the test: SQLite files, or PostgreSQL
+    schemas (skipped, saying why, when no server can start)."""
+    names = itertools.count(1)
+    if request.param == "sqlite":
+        return lambda: str(tmp_path / f"db{next(names)}.sqlite")
+    server: pg.PgServer = request.getfixturevalue("pg_server")
+    first = str(request.getfixturevalue("pg_url"))
+    made = [first]
+
+    def make() -> str:
+        if next(names) == 1:
+            return first
+        schema = f"t{os.getpid()}_{next(_schemas)}"
+        assert server.url is not None
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, _create_schema(server.url, schema)).result()
+        made.append(f"{server.url}?search_path={schema}")
+        return made[-1]
+
+    return make
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

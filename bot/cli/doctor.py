@@ -16,9 +16,9 @@ import aiohttp
 from bot.cli.common import open_store, print_json
 from bot.service.health import is_loopback
 from bot.settings import Settings
+from storage.db import StorageError
 from storage.postgres import is_postgres_url
 from storage.postgres.db import redact
-from storage.db import StorageError
 from storage.models import Source
 from storage.records import SourceError
 

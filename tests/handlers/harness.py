@@ -178,14 +178,17 @@ async def running_desk(
     status: Callable[[], Any] | None = None,
     extra_posts: int = 0,
     people: bool = True,
+    db: str | None = None,
 ) -> AsyncIterator[DeskBot]:
-    store = await Store.open(tmp_path / "desk.sqlite")
+    """`db`: a SQLite path or PostgreSQL URL for the store (default: a file in tmp_path)."""
+    db = db or str(tmp_path / "desk.sqlite")
+    store = await Store.open(db)
     await seed(store, extra=extra_posts)
     if people:
         await store.people.add(role="editor", user_id=EDITOR, username="desk_editor")
         await store.people.add(role="journalist", user_id=JOURNALIST, lang="en", tz="UTC")
     settings = Settings(
-        db=tmp_path / "desk.sqlite",
+        db=db,
         bot=BotSettings(admins=[ADMIN]),
         drafts=DraftSettings(glossary=tmp_path / "glossary.toml"),
     )
