@@ -35,7 +35,8 @@ _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 MIGRATION_LOCK = 0x77770001
 _SQLITE_ONLY = re.compile(
     r"\bPRAGMA\b|\bMATCH\b|\bINSERT\s+OR\s+REPLACE\b|\browid\b|\bjson_extract\b|"
-    r"\bstrftime\b|\bjulianday\b|\bGROUP_CONCAT\b|\bposts_fts\b",
+    r"\bstrftime\b|\bjulianday\b|\bGROUP_CONCAT\b|\bposts_fts\b|"
+    r"\b(?:MAX|MIN)\s*\([^()]*,",  # SQLite's two-argument MAX/MIN are GREATEST/LEAST here
     re.IGNORECASE,
 )
 _ROWS_RE = re.compile(r"^\s*(SELECT|WITH|VALUES)\b", re.I)

@@ -91,6 +91,11 @@ class PgSearchRepo(SearchRepo):
             params.append(tsq)
         return await self._select(where, params, limit)
 
+    async def _dense(self, fts: str) -> bool:
+        # FTS5 needs the windowed plan for frequent terms; PostgreSQL's planner picks between
+        # the GIN index and the date index itself.
+        return False
+
     async def scan_like(self, patterns: list[str], *, limit: int = 20) -> list[int]:
         where = " AND ".join("p.norm LIKE ? ESCAPE '\\'" for _ in patterns) or "TRUE"
         params: list[object] = [
