@@ -49,6 +49,14 @@ class AlertRepo:
             )
             return int(cur.lastrowid or 0) if cur.rowcount else None
 
+    async def try_lease(self, person_id: int) -> bool:
+        """May this process deliver to `person_id` now? One SQLite file serves one process, so
+        yes; on PostgreSQL several notifiers share the outbox and a chat is leased to one."""
+        return True
+
+    async def release_lease(self, person_id: int) -> None:
+        return None
+
     async def get(self, alert_id: int) -> Alert | None:
         row = await self.db.fetchone("SELECT * FROM alerts WHERE id = ?", (alert_id,))
         return Alert.from_row(row) if row else None

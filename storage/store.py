@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -74,6 +74,11 @@ class Store:
         """Repository calls inside commit together or not at all."""
         async with self.db.transaction():
             yield
+
+    async def listen_outbox(self, wake: Callable[[], None]) -> None:
+        """Call `wake` when another process queues an alert. With SQLite one process does both,
+        and the pipeline wakes its notifier itself."""
+        return None
 
     async def integrity_check(self) -> str:
         return await self.db.integrity_check()

@@ -71,6 +71,7 @@ _TRANSIENT = (
     TimeoutError,
     ConnectionError,
 )
+LEASE_RETRY = 1.0  # seconds before asking again for a chat another notifier delivers
 # The request itself is wrong: retrying the same payload cannot succeed.
 FULL_SWEEP_EVERY = 1.0  # seconds: at most this often a worker's progress re-reads every due alert
 _PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat)
@@ -175,6 +176,9 @@ class Notifier:
         # alert id -> the messages it goes out as (with or without the photo), fixed on the
         # first try so that a retry resumes the same sequence.
         self._plans: dict[int, list[OutMessage]] = {}
+        # Chats another notifier holds the lease of (shared PostgreSQL outbox): person id ->
+        # clock time to ask again.
+        self._elsewhere: dict[int, float] = {}
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -251,8 +255,12 @@ class Notifier:
 
     def _dispatch(self, alerts: Iterable[Alert]) -> int:
         count = 0
+        clock = self.clock()
+        self._elsewhere = {p: at for p, at in self._elsewhere.items() if at > clock}
         for alert in sorted(alerts, key=lambda a: a.id):
             if alert.id in self._inflight:
+                continue
+            if self._elsewhere.get(alert.person_id, -math.inf) > clock:
                 continue
             gate = self._gates.get(alert.person_id)
             if gate is not None and alert.id > gate.alert_id:
@@ -293,6 +301,7 @@ class Notifier:
         # Something is due but in flight or waiting behind a gate: sleep until a worker finishes
         # (the _progress event) or the earliest gate opens.
         opens = [g.next_at - wall for g in self._gates.values()]
+        opens += [at - self.clock() for at in self._elsewhere.values()]
         return max(0.05, min([self.idle_poll, *opens]))
 
     async def _wait_any(self, stop: asyncio.Event, delay: float) -> bool:
@@ -317,7 +326,14 @@ class Notifier:
     async def _worker(self, person_id: int) -> None:
         queue = self._queues[person_id]
         current: Alert | None = None
+        leased = False
         try:
+            if not await self.store.alerts.try_lease(person_id):
+                # Another notifier delivers this chat; ask again shortly (it may die).
+                self._elsewhere[person_id] = self.clock() + LEASE_RETRY
+                return
+            leased = True
+            self._elsewhere.pop(person_id, None)
             person = await self.store.people.get(person_id)
             reason = _unsendable(person)
             if reason is not None:
@@ -354,6 +370,9 @@ class Notifier:
             if current is not None:
                 self._gates[person_id] = _Gate(current.id, now() + 5)
         finally:
+            if leased:
+                with contextlib.suppress(*DATABASE_ERRORS):
+                    await self.store.alerts.release_lease(person_id)
             for alert in queue:
                 self._inflight.discard(alert.id)
             queue.clear()

@@ -202,6 +202,9 @@ class App:
         if self.stop_event.is_set():
             return  # stopped while the bot's stack was importing: nothing more to start
         self._build_bot()
+        if self.notifier is not None:
+            # Alerts queued by other processes (listeners on a shared PostgreSQL) wake it too.
+            await self.store.listen_outbox(self.notifier.wake)
         if self.bot is not None:
             self.dispatcher = self._build_dispatcher()
         notifier, bot, dispatcher = self.notifier, self.bot, self.dispatcher

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Generator, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from typing import Any
@@ -176,6 +176,11 @@ class PgDatabase:
         self._lock = asyncio.Lock()
         self._tx: dict[asyncio.Task[Any], PgConn] = {}
         self._sql: dict[tuple[str, bool], str] = {}
+        # Connections of their own: advisory locks live as long as the session that took them
+        # (so a killed process frees its leases at once), and LISTEN needs one that stays open.
+        self._lease_conn: Any = None
+        self._lease_lock = asyncio.Lock()
+        self._listen_conn: Any = None
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True, max_size: int = 10) -> PgDatabase:
@@ -203,7 +208,33 @@ class PgDatabase:
         return text
 
     async def close(self) -> None:
+        for conn in (self._lease_conn, self._listen_conn):
+            if conn is not None and not conn.is_closed():
+                await conn.close()
         await self.pool.close()
+
+    async def try_advisory_lock(self, space: int, key: int) -> bool:
+        """A session-level advisory lock on (space, key), held until unlocked or until this
+        process's connection ends, however it ends."""
+        async with self._lease_lock:
+            if self._lease_conn is None or self._lease_conn.is_closed():
+                if self._lease_conn is not None:
+                    log.warning("PostgreSQL lease connection lost: its leases were released")
+                self._lease_conn = await asyncpg.connect(self.url)
+            return bool(
+                await self._lease_conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", space, key)
+            )
+
+    async def advisory_unlock(self, space: int, key: int) -> None:
+        async with self._lease_lock:
+            if self._lease_conn is not None and not self._lease_conn.is_closed():
+                await self._lease_conn.execute("SELECT pg_advisory_unlock($1, $2)", space, key)
+
+    async def listen(self, channel: str, callback: Callable[[], None]) -> None:
+        """Call `callback` on every NOTIFY on `channel` (from any process)."""
+        if self._listen_conn is None or self._listen_conn.is_closed():
+            self._listen_conn = await asyncpg.connect(self.url)
+        await self._listen_conn.add_listener(channel, lambda *_: callback())
 
     def _current(self) -> PgConn | None:
         task = asyncio.current_task()

@@ -7,8 +7,11 @@ test in tests/storage runs the same repository tests on both back ends.
 from __future__ import annotations
 
 import re
+from typing import Any
 
+from storage.alerts import AlertRepo
 from storage.models import StoredPost
+from storage.postgres.db import PgDatabase
 from storage.search import (
     PREFIX_INDEX,
     AnyOf,
@@ -118,3 +121,49 @@ class PgSourceRepo(SourceRepo):
             " last_post_at = GREATEST(COALESCE(last_post_at, 0), COALESCE(?, 0)) WHERE id = ?",
             (message_id, post_ts, source_id),
         )
+
+
+# Advisory lock space for chat leases: (OUTBOX_LEASES, person id).
+OUTBOX_LEASES = 0x7777
+# NOTIFY channel: a new or released alert is waiting.
+OUTBOX_CHANNEL = "wirewatch_outbox"
+
+
+class PgAlertRepo(AlertRepo):
+    """The shared outbox. Any number of notifiers (processes) drain it: a chat is delivered by
+    the one holding its lease, an advisory lock that dies with the holder's connection, so a
+    killed notifier's chats go to another at once and a person's alerts keep their order. A
+    notifier re-reads each alert under the lease before sending it, so an alert is sent twice
+    only if its sender died between Telegram's answer and `mark_sent`. Enqueues NOTIFY the
+    notifiers, at commit."""
+
+    def _pg(self) -> PgDatabase:
+        return self.db  # type: ignore[return-value]
+
+    async def _notify(self) -> None:
+        await self.db.execute(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
+
+    async def enqueue(self, *args: Any, **kwargs: Any) -> int | None:
+        async with self.db.transaction():
+            alert_id = await super().enqueue(*args, **kwargs)
+            if alert_id is not None:
+                await self._notify()
+        return alert_id
+
+    async def release_person(self, person_id: int) -> int:
+        async with self.db.transaction():
+            count = await super().release_person(person_id)
+            if count:
+                await self._notify()
+        return count
+
+    async def release(self, alert_ids: list[int]) -> None:
+        async with self.db.transaction():
+            await super().release(alert_ids)
+            await self._notify()
+
+    async def try_lease(self, person_id: int) -> bool:
+        return await self._pg().try_advisory_lock(OUTBOX_LEASES, person_id)
+
+    async def release_lease(self, person_id: int) -> None:
+        await self._pg().advisory_unlock(OUTBOX_LEASES, person_id)

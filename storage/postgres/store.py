@@ -3,11 +3,12 @@ few methods PostgreSQL spells differently."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import cast
 
 from storage.db import Database
 from storage.postgres.db import PgDatabase
-from storage.postgres.repos import PgSearchRepo, PgSourceRepo
+from storage.postgres.repos import OUTBOX_CHANNEL, PgAlertRepo, PgSearchRepo, PgSourceRepo
 from storage.store import Store
 
 
@@ -19,6 +20,10 @@ class PgStore(Store):
         self.pg = db
         self.search = PgSearchRepo(shaped)
         self.sources = PgSourceRepo(shaped)
+        self.alerts = PgAlertRepo(shaped)
+
+    async def listen_outbox(self, wake: Callable[[], None]) -> None:
+        await self.pg.listen(OUTBOX_CHANNEL, wake)
 
     @classmethod
     async def open(cls, path: object) -> Store:
