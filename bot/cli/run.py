@@ -6,9 +6,10 @@ import argparse
 from typing import Any
 
 from bot.cli.common import UsageError
-from bot.service.app import App
+from bot.service.app import ROLES, App
 from bot.service.log import setup_logging
 from bot.settings import Settings
+from storage.postgres import is_postgres_url
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
@@ -35,6 +36,14 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
         metavar="PORT",
         help="override WIREWATCH_HEALTH_PORT (0 turns the endpoint off)",
     )
+    p.add_argument(
+        "--role",
+        choices=ROLES,
+        default="all",
+        help="all (default): everything in this process. With a postgresql:// WIREWATCH_DB the "
+        "service can be split: listener (channels and feeds), notifier (delivers the outbox; "
+        "run as many as you like), bot (commands and digests; run one)",
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -43,5 +52,13 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if not 0 <= args.health_port <= 65535:
             raise UsageError("--health-port must be between 0 and 65535")
         settings = settings.model_copy(update={"health_port": args.health_port})
+    role = getattr(args, "role", "all")
+    if role != "all" and not is_postgres_url(settings.db):
+        raise UsageError(
+            f"--role {role} splits the service across processes, which share a PostgreSQL "
+            "database: set WIREWATCH_DB=postgresql://... (one SQLite file serves one process)"
+        )
+    if args.feed and role not in ("all", "listener"):
+        raise UsageError(f"--feed is read by the listener role, not by --role {role}")
     setup_logging(settings, verbose=bool(getattr(args, "verbose", False)))
-    return await App(settings, feeds=args.feed).run()
+    return await App(settings, feeds=args.feed, role=role).run()

@@ -78,6 +78,13 @@ class ComponentState:
     task: asyncio.Task[None] | None = None
 
 
+# What one `wirewatch run` process does. `all` is everything in one process (SQLite or
+# PostgreSQL); the others split the service across processes sharing a PostgreSQL database:
+# listeners store and match (and queue alerts), notifiers drain the outbox (any number of them),
+# one bot process answers commands and schedules digests.
+ROLES = ("all", "listener", "notifier", "bot")
+
+
 class App:
     """Build with settings and feed paths; `await run()` until a signal (or `request_stop`)."""
 
@@ -88,7 +95,11 @@ class App:
         feeds: Sequence[str | os.PathLike[str]] = (),
         shutdown_budget: float = SHUTDOWN_BUDGET,
         feed_poll: float = 0.5,
+        role: str = "all",
     ) -> None:
+        if role not in ROLES:
+            raise ValueError(f"role must be one of {', '.join(ROLES)}")
+        self.role = role
         self.settings = settings
         self.feeds = [Path(f).expanduser().resolve() for f in feeds]
         self.shutdown_budget = shutdown_budget
@@ -182,10 +193,14 @@ class App:
         )
         await self.pipeline.refresh_rules()
 
-        self._build_listener()
-        self.translations = start_translations(self, settings.translation)
+        role = self.role
+        if role in ("all", "listener"):
+            self._build_listener()
+            self.translations = start_translations(self, settings.translation)
         scheduler = self._build_scheduler()
-        await self._schedule_digests(scheduler)
+        if role in ("all", "bot"):
+            # Once per deployment: a digest is an alert of its own, queued by one process.
+            await self._schedule_digests(scheduler)
         await self._start_health()
         listener = self.listener
         if listener is not None:
@@ -201,11 +216,14 @@ class App:
             await warming
         if self.stop_event.is_set():
             return  # stopped while the bot's stack was importing: nothing more to start
-        self._build_bot()
+        if role != "listener":
+            self._build_bot()
+        if role == "bot":
+            self.notifier = None  # the notifier processes deliver
         if self.notifier is not None:
             # Alerts queued by other processes (listeners on a shared PostgreSQL) wake it too.
             await self.store.listen_outbox(self.notifier.wake)
-        if self.bot is not None:
+        if self.bot is not None and role in ("all", "bot"):
             self.dispatcher = self._build_dispatcher()
         notifier, bot, dispatcher = self.notifier, self.bot, self.dispatcher
         if notifier is not None:
@@ -539,6 +557,7 @@ class App:
         component is down (crashed and waiting to restart). Degraded is still healthy."""
         body: dict[str, Any] = {
             "status": "ok",
+            "role": self.role,
             "pid": os.getpid(),
             "uptime_s": round(time.time() - self.started_at),
             "degraded": list(self.degraded),
