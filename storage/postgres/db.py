@@ -280,6 +280,9 @@ class PgDatabase:
         async with self.transaction() as conn:
             await conn.executemany(sql, rows)
 
+    async def run(self, work: object) -> Any:
+        raise StorageError("Database.run hands SQLite's own connection over; give it a twin")
+
     async def user_version(self) -> int:
         row = await self.pool.fetchrow("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
         return int(row[0]) if row else 0

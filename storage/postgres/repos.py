@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from storage.alerts import AlertRepo
+from storage.media import MediaFile, MediaRepo, _file
 from storage.models import StoredPost
 from storage.postgres.db import PgDatabase
 from storage.search import (
@@ -120,6 +121,18 @@ class PgSearchRepo(SearchRepo):
         # the GIN index and the date index itself.
         return False
 
+    async def plain_fts(self, query: FtsNode, *, limit: int = 20) -> list[int]:
+        """The benchmarks' anchor: the index alone, highest ids first, ids only."""
+        tsq = to_tsquery(query)
+        if tsq is None:
+            return []
+        rows = await self.db.fetchall(
+            "SELECT post_id FROM post_search WHERE fts @@ CAST(? AS tsquery)"
+            " ORDER BY post_id DESC LIMIT ?",
+            (tsq, limit),
+        )
+        return [int(r[0]) for r in rows]
+
     async def scan_like(self, patterns: list[str], *, limit: int = 20) -> list[int]:
         where = " AND ".join("p.norm LIKE ? ESCAPE '\\'" for _ in patterns) or "TRUE"
         params: list[object] = [
@@ -188,3 +201,12 @@ class PgAlertRepo(AlertRepo):
 
     async def release_lease(self, person_id: int) -> None:
         await self._pg().advisory_unlock(OUTBOX_LEASES, person_id)
+
+
+class PgMediaRepo(MediaRepo):
+    async def oldest(self, limit: int) -> list[MediaFile]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM media_files WHERE removed_at IS NULL ORDER BY stored_at, seq LIMIT ?",
+            (limit,),
+        )
+        return [_file(r) for r in rows]

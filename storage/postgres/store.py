@@ -8,7 +8,13 @@ from typing import cast
 
 from storage.db import Database
 from storage.postgres.db import PgDatabase
-from storage.postgres.repos import OUTBOX_CHANNEL, PgAlertRepo, PgSearchRepo, PgSourceRepo
+from storage.postgres.repos import (
+    OUTBOX_CHANNEL,
+    PgAlertRepo,
+    PgMediaRepo,
+    PgSearchRepo,
+    PgSourceRepo,
+)
 from storage.store import Store
 
 
@@ -21,6 +27,7 @@ class PgStore(Store):
         self.search = PgSearchRepo(shaped)
         self.sources = PgSourceRepo(shaped)
         self.alerts = PgAlertRepo(shaped)
+        self.media = PgMediaRepo(shaped)
 
     async def listen_outbox(self, wake: Callable[[], None]) -> None:
         await self.pg.listen(OUTBOX_CHANNEL, wake)

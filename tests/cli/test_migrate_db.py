@@ -63,6 +63,20 @@ async def _archive(path: Path, posts: int) -> None:
         await store.people.mute(ann.id, src.id, None)
         await store.state.audit(302, "rule.add", "водопостачання")
         await store.state.set("listener", "running")
+        album = await store.posts.get_by_link("city_hall_demo", 9001)
+        assert album is not None
+        await store.media.add_file("ab" * 32, 2048, ".jpg", "photo")
+        await store.media.attach(album.id, 9001, "ab" * 32)
+        await store.media.set_ocr("ab" * 32, "Перекрито до 18:00")
+        await store.evidence.record(
+            channel="city_hall_demo",
+            channel_id=None,
+            message_id=9001,
+            kind="version",
+            version=1,
+            origin="record",
+            raw='{"text": "Фото з місця ремонту."}',
+        )
     finally:
         await store.close()
 
