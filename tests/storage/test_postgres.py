@@ -134,7 +134,11 @@ RULES = [
     "хуртовина",
     "2026",
     "міністр -енергетики",
+    "блекаут",
+    '"графік подачі"',
 ]
+# Text read from pictures (OCR), searched alongside the caption on both back ends.
+OCR = {2: "ГРАФІК ПОДАЧІ СВІТЛА: блекаут у двох черговостях", 7: "Графік подачі газу"}
 
 
 async def test_search_finds_the_same_posts_on_both_back_ends(tmp_path: Path, pg_url: str) -> None:
@@ -146,7 +150,10 @@ async def test_search_finds_the_same_posts_on_both_back_ends(tmp_path: Path, pg_
             for n, text in enumerate(TEXTS, 1):
                 a = analyze(text)
                 post = Post("search_demo", n, WHEN + timedelta(minutes=n), text)
-                await store.posts.insert(src.id, post, a.norm, a.lemma_text)
+                post_id = await store.posts.insert(src.id, post, a.norm, a.lemma_text)
+                if n in OCR:
+                    o = analyze(OCR[n])
+                    await store.posts.set_ocr(post_id, OCR[n], o.norm, o.lemma_text)
             results = []
             for rule in RULES:
                 node = rule_to_fts(parse_rule(rule))
@@ -156,8 +163,9 @@ async def test_search_finds_the_same_posts_on_both_back_ends(tmp_path: Path, pg_
         finally:
             await store.close()
     assert found["postgres"] == found["sqlite"]
-    # And the searches found something: this is not two empty lists agreeing.
+    # And the searches found something (the OCR-only words too): not empty lists agreeing.
     assert sum(1 for r in found["sqlite"] if r) >= len(RULES) - 1
+    assert found["sqlite"][RULES.index("блекаут")] == [2]
 
 
 def test_without_a_server_the_reason_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
