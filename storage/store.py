@@ -75,6 +75,11 @@ class Store:
         async with self.db.transaction():
             yield
 
+    async def try_lease(self, name: str) -> bool:
+        """Hold `name` (say, a Telegram session) for as long as this process runs; False if
+        another process holds it. One SQLite file serves one process: always True."""
+        return True
+
     async def listen_outbox(self, wake: Callable[[], None]) -> None:
         """Call `wake` when another process queues an alert. With SQLite one process does both,
         and the pipeline wakes its notifier itself."""

@@ -194,7 +194,7 @@ class App:
         await self.pipeline.refresh_rules()
 
         role = self.role
-        if role in ("all", "listener"):
+        if role in ("all", "listener") and await self._session_lease():
             self._build_listener()
             self.translations = start_translations(self, settings.translation)
         scheduler = self._build_scheduler()
@@ -334,6 +334,20 @@ class App:
             status=self.status,
             notifier=self.notifier,
         )
+
+    async def _session_lease(self) -> bool:
+        """On a shared PostgreSQL, one process per Telegram session across machines (the
+        session file's own lock covers one machine): two users of one session get it revoked
+        (AUTH_KEY_DUPLICATED)."""
+        tg = self.settings.telegram
+        if not tg.configured or self.store is None:
+            return True
+        name = f"telegram-session:{Path(str(tg.session)).name}"
+        if await self.store.try_lease(name):
+            return True
+        self.problems.append(f"{name} is leased by another wirewatch process on this database")
+        self.degraded.append("listener disabled: its session is in use by another process")
+        return False
 
     def _build_listener(self) -> None:
         tg = self.settings.telegram

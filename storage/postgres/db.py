@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # pg_advisory_lock key for migrations: two processes starting at once migrate one at a time.
 MIGRATION_LOCK = 0x77770001
+NAMED_LOCKS = 0x7778  # advisory lock space for named leases: (NAMED_LOCKS, hashtext(name))
 _SQLITE_ONLY = re.compile(
     r"\bPRAGMA\b|\bMATCH\b|\bINSERT\s+OR\s+REPLACE\b|\browid\b|\bjson_extract\b|"
     r"\bstrftime\b|\bjulianday\b|\bGROUP_CONCAT\b|\bposts_fts\b|"
@@ -223,6 +224,16 @@ class PgDatabase:
                 self._lease_conn = await asyncpg.connect(self.url)
             return bool(
                 await self._lease_conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", space, key)
+            )
+
+    async def try_named_lock(self, name: str) -> bool:
+        async with self._lease_lock:
+            if self._lease_conn is None or self._lease_conn.is_closed():
+                self._lease_conn = await asyncpg.connect(self.url)
+            return bool(
+                await self._lease_conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1, hashtext($2))", NAMED_LOCKS, name
+                )
             )
 
     async def advisory_unlock(self, space: int, key: int) -> None:

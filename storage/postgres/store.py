@@ -29,6 +29,11 @@ class PgStore(Store):
         self.alerts = PgAlertRepo(shaped)
         self.media = PgMediaRepo(shaped)
 
+    async def try_lease(self, name: str) -> bool:
+        """An advisory lock on `name`, held by this process's lease connection until it ends,
+        however it ends (a SIGKILLed listener's session is free at once)."""
+        return await self.pg.try_named_lock(name)
+
     async def listen_outbox(self, wake: Callable[[], None]) -> None:
         await self.pg.listen(OUTBOX_CHANNEL, wake)
 

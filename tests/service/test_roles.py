@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from bot.cli.main import main
 from bot.service.app import App
 from bot.settings import BotSettings, Settings
+from sources.telegram.config import TelegramSettings
 from storage.store import Store
 from tests.delivery.test_notifier import Outbox
 from tests.fakebot import FakeBotAPI, fakebot
@@ -76,3 +79,29 @@ def test_a_split_on_sqlite_is_refused_with_the_reason(
 ) -> None:
     assert main(["run", "--role", "notifier", "--db", f"{tmp_path}/w.db"]) == 2
     assert "PostgreSQL" in capsys.readouterr().err
+
+
+async def test_two_listener_processes_never_share_one_session(pg_url: str, tmp_path: Path) -> None:
+    # A session used by two processes at once is revoked by Telegram (AUTH_KEY_DUPLICATED);
+    # on another machine the session file's lock cannot see the other process, the database can.
+    tg = TelegramSettings(api_id=1, api_hash=SecretStr("0" * 32), session=tmp_path / "desk")
+    first = App(Settings(db=pg_url, health_port=0, telegram=tg), role="listener")
+    second = App(Settings(db=pg_url, health_port=0, telegram=tg), role="listener")
+    await first.start()
+    try:
+        await second.start()
+        try:
+            assert any("session is in use by another process" in d for d in second.degraded)
+            assert not any("in use" in d for d in first.degraded)
+        finally:
+            await second.shutdown()
+        # The lease dies with its holder: once the first stops, a newcomer gets it.
+        await first.shutdown()
+        third = App(Settings(db=pg_url, health_port=0, telegram=tg), role="listener")
+        await third.start()
+        try:
+            assert not any("in use" in d for d in third.degraded)
+        finally:
+            await third.shutdown()
+    finally:
+        await first.shutdown()
