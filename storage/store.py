@@ -80,6 +80,15 @@ class Store:
         another process holds it. One SQLite file serves one process: always True."""
         return True
 
+    async def lease_holder(self, name: str) -> int | None:
+        """The server process id of the connection holding lease `name`, None if free (and
+        always None on SQLite, which has no leases)."""
+        return None
+
+    async def server(self) -> str:
+        """What serves the database, for `doctor`."""
+        return f"SQLite {sqlite3.sqlite_version}"
+
     async def listen_outbox(self, wake: Callable[[], None]) -> None:
         """Call `wake` when another process queues an alert. With SQLite one process does both,
         and the pipeline wakes its notifier itself."""

@@ -15,6 +15,7 @@ import aiohttp
 
 from bot.cli.common import open_store, print_json
 from bot.service.health import is_loopback
+from bot.service.roles import session_lease
 from bot.settings import Settings
 from storage.db import StorageError
 from storage.postgres import is_postgres_url
@@ -101,6 +102,9 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                 people = await store.people.list()
                 depth = await store.alerts.depth()
                 size = await store.size_bytes()
+                served_by = await store.server()
+                lease = session_lease(tg)
+                holder = await store.lease_holder(lease) if server and tg.configured else None
             status = "ok" if integrity == "ok" else "fail"
             check(
                 out,
@@ -109,6 +113,17 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                 f"{where}: schema v{version}, integrity {integrity}, {size // 1024} KiB",
             )
             check(out, "archive", "ok", f"{posts} posts, {depth} alerts waiting")
+            if server:
+                check(out, "database server", "ok", served_by)
+                if tg.configured:
+                    check(
+                        out,
+                        "session lease",
+                        "ok",
+                        f"held by a running listener (server pid {holder})"
+                        if holder is not None
+                        else "free: no listener is using this session now",
+                    )
             sources_check(out, sources)
             check(
                 out,

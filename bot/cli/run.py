@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from bot.cli.common import UsageError
-from bot.service.app import ROLES, App
+from bot.service.app import App
 from bot.service.log import setup_logging
+from bot.service.roles import ROLES
 from bot.settings import Settings
 from storage.postgres import is_postgres_url
 

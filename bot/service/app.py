@@ -43,6 +43,7 @@ from bot.service.feeds import FeedFollower
 from bot.service.health import HealthServer, Metrics
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
 from bot.service.log import component
+from bot.service.roles import ROLES, session_lease
 from bot.settings import Settings
 from storage.records import Event
 from storage.store import DATABASE_ERRORS, Store
@@ -76,13 +77,6 @@ class ComponentState:
     last_error: str | None = None
     started_at: float | None = None
     task: asyncio.Task[None] | None = None
-
-
-# What one `wirewatch run` process does. `all` is everything in one process (SQLite or
-# PostgreSQL); the others split the service across processes sharing a PostgreSQL database:
-# listeners store and match (and queue alerts), notifiers drain the outbox (any number of them),
-# one bot process answers commands and schedules digests.
-ROLES = ("all", "listener", "notifier", "bot")
 
 
 class App:
@@ -342,7 +336,7 @@ class App:
         tg = self.settings.telegram
         if not tg.configured or self.store is None:
             return True
-        name = f"telegram-session:{Path(str(tg.session)).name}"
+        name = session_lease(tg)
         if await self.store.try_lease(name):
             return True
         self.problems.append(f"{name} is leased by another wirewatch process on this database")

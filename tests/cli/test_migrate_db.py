@@ -155,3 +155,37 @@ def test_migrate_db_refuses_what_is_not_a_postgres_url(
     db = tmp_path / "archive.db"
     assert main(["migrate-db", str(db), str(tmp_path / "other.db")]) == 2
     assert "not a postgresql:// URL" in capsys.readouterr().err
+
+
+def test_doctor_on_postgres_names_the_server_and_the_session_lease(
+    tmp_path: Path,
+    pg_url: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WIREWATCH_HEALTH_PORT", "0")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_ID", "1")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_HASH", "0" * 32)
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__SESSION", str(tmp_path / "desk"))
+
+    def doctor() -> dict[str, dict[str, str]]:
+        main(["doctor", "--json", "--db", pg_url])
+        return {c["check"]: c for c in json.loads(capsys.readouterr().out)}
+
+    checks = doctor()
+    assert checks["database"]["status"] == "ok"
+    assert "password" not in checks["database"]["detail"]
+    assert checks["database server"]["detail"].startswith("PostgreSQL ")
+    assert checks["session lease"]["detail"].startswith("free")
+
+    async def hold() -> None:
+        holder = await Store.open(pg_url)
+        try:
+            assert await holder.try_lease("telegram-session:desk")
+            # doctor runs in a thread of its own (asyncio.run): the lease is held meanwhile.
+            checks = await asyncio.to_thread(doctor)
+            assert checks["session lease"]["detail"].startswith("held by a running listener")
+        finally:
+            await holder.close()
+
+    asyncio.run(hold())

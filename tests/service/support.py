@@ -136,9 +136,9 @@ class Service:
 
 
 async def start_service(
-    env: dict[str, str], cwd: Path, feeds: list[Path], log: Path, port: int
+    env: dict[str, str], cwd: Path, feeds: list[Path], log: Path, port: int, *, role: str = "all"
 ) -> Service:
-    args = [sys.executable, "-m", "bot.cli.main", "run"]
+    args = [sys.executable, "-m", "bot.cli.main", "run", "--role", role]
     for feed in feeds:
         args += ["--feed", str(feed)]
     handle = open(log, "ab")  # noqa: SIM115, ASYNC230 - the child's log; tiny
