@@ -18,9 +18,9 @@ from bot.service.health import is_loopback
 from bot.service.roles import session_lease
 from bot.settings import Settings
 from storage.db import StorageError
+from storage.models import Source
 from storage.postgres import is_postgres_url
 from storage.postgres.db import redact
-from storage.models import Source
 from storage.records import SourceError
 
 

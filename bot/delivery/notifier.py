@@ -51,13 +51,14 @@ from aiogram.types import (
     ReplyParameters,
 )
 
+from bot.delivery.chats import ChatLeases, unsendable
 from bot.delivery.pacer import Clock, Pacer
 from bot.delivery.payload import OutMessage, PayloadError, parse_payload, with_photo
 from bot.delivery.replies import ALREADY_PACED
 from bot.settings import BotSettings
 from storage.db import now
 from storage.media import MediaFolder
-from storage.models import Alert, Person
+from storage.models import Alert
 from storage.store import DATABASE_ERRORS, Store
 
 log = logging.getLogger(__name__)
@@ -71,7 +72,6 @@ _TRANSIENT = (
     TimeoutError,
     ConnectionError,
 )
-LEASE_RETRY = 1.0  # seconds before asking again for a chat another notifier delivers
 # The request itself is wrong: retrying the same payload cannot succeed.
 FULL_SWEEP_EVERY = 1.0  # seconds: at most this often a worker's progress re-reads every due alert
 _PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat)
@@ -103,21 +103,6 @@ class _Throttled(Exception):
 
 class _Stopped(Exception):
     pass
-
-
-def _unsendable(person: Person | None) -> str | None:
-    """Why alerts to this person must be held instead of sent, or None."""
-    if person is None:
-        return "person not found"
-    if not person.active:
-        return "person removed"
-    if person.paused:
-        return "alerts paused"
-    if not person.reachable:
-        return "person blocked the bot"
-    if person.user_id is None:
-        return "no Telegram user id yet (the person has not written to the bot)"
-    return None
 
 
 class Notifier:
@@ -176,9 +161,7 @@ class Notifier:
         # alert id -> the messages it goes out as (with or without the photo), fixed on the
         # first try so that a retry resumes the same sequence.
         self._plans: dict[int, list[OutMessage]] = {}
-        # Chats another notifier holds the lease of (shared PostgreSQL outbox): person id ->
-        # clock time to ask again.
-        self._elsewhere: dict[int, float] = {}
+        self._leases = ChatLeases(store, clock)
 
     # -- public API ----------------------------------------------------------------------------
 
@@ -255,12 +238,10 @@ class Notifier:
 
     def _dispatch(self, alerts: Iterable[Alert]) -> int:
         count = 0
-        clock = self.clock()
-        self._elsewhere = {p: at for p, at in self._elsewhere.items() if at > clock}
         for alert in sorted(alerts, key=lambda a: a.id):
             if alert.id in self._inflight:
                 continue
-            if self._elsewhere.get(alert.person_id, -math.inf) > clock:
+            if self._leases.elsewhere(alert.person_id):
                 continue
             gate = self._gates.get(alert.person_id)
             if gate is not None and alert.id > gate.alert_id:
@@ -301,7 +282,7 @@ class Notifier:
         # Something is due but in flight or waiting behind a gate: sleep until a worker finishes
         # (the _progress event) or the earliest gate opens.
         opens = [g.next_at - wall for g in self._gates.values()]
-        opens += [at - self.clock() for at in self._elsewhere.values()]
+        opens += self._leases.retry_in()
         return max(0.05, min([self.idle_poll, *opens]))
 
     async def _wait_any(self, stop: asyncio.Event, delay: float) -> bool:
@@ -328,14 +309,10 @@ class Notifier:
         current: Alert | None = None
         leased = False
         try:
-            if not await self.store.alerts.try_lease(person_id):
-                # Another notifier delivers this chat; ask again shortly (it may die).
-                self._elsewhere[person_id] = self.clock() + LEASE_RETRY
-                return
-            leased = True
-            self._elsewhere.pop(person_id, None)
+            if not (leased := await self._leases.take(person_id)):
+                return  # another notifier delivers this chat
             person = await self.store.people.get(person_id)
-            reason = _unsendable(person)
+            reason = unsendable(person)
             if reason is not None:
                 await self._hold(person_id, reason, chat_id=person.user_id if person else None)
                 return
@@ -371,8 +348,7 @@ class Notifier:
                 self._gates[person_id] = _Gate(current.id, now() + 5)
         finally:
             if leased:
-                with contextlib.suppress(*DATABASE_ERRORS):
-                    await self.store.alerts.release_lease(person_id)
+                await self._leases.give_back(person_id)
             for alert in queue:
                 self._inflight.discard(alert.id)
             queue.clear()

@@ -43,7 +43,7 @@ from bot.service.feeds import FeedFollower
 from bot.service.health import HealthServer, Metrics
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
 from bot.service.log import component
-from bot.service.roles import ROLES, session_lease
+from bot.service.roles import may_listen, wire_notifier
 from bot.settings import Settings
 from storage.records import Event
 from storage.store import DATABASE_ERRORS, Store
@@ -91,9 +91,7 @@ class App:
         feed_poll: float = 0.5,
         role: str = "all",
     ) -> None:
-        if role not in ROLES:
-            raise ValueError(f"role must be one of {', '.join(ROLES)}")
-        self.role = role
+        self.role = role  # one of bot.service.roles.ROLES
         self.settings = settings
         self.feeds = [Path(f).expanduser().resolve() for f in feeds]
         self.shutdown_budget = shutdown_budget
@@ -187,13 +185,11 @@ class App:
         )
         await self.pipeline.refresh_rules()
 
-        role = self.role
-        if role in ("all", "listener") and await self._session_lease():
+        if await may_listen(self):
             self._build_listener()
             self.translations = start_translations(self, settings.translation)
         scheduler = self._build_scheduler()
-        if role in ("all", "bot"):
-            # Once per deployment: a digest is an alert of its own, queued by one process.
+        if self.role in ("all", "bot"):  # once per deployment: a digest is an alert of its own
             await self._schedule_digests(scheduler)
         await self._start_health()
         listener = self.listener
@@ -210,14 +206,10 @@ class App:
             await warming
         if self.stop_event.is_set():
             return  # stopped while the bot's stack was importing: nothing more to start
-        if role != "listener":
+        if self.role != "listener":
             self._build_bot()
-        if role == "bot":
-            self.notifier = None  # the notifier processes deliver
-        if self.notifier is not None:
-            # Alerts queued by other processes (listeners on a shared PostgreSQL) wake it too.
-            await self.store.listen_outbox(self.notifier.wake)
-        if self.bot is not None and role in ("all", "bot"):
+        await wire_notifier(self)
+        if self.bot is not None and self.role in ("all", "bot"):
             self.dispatcher = self._build_dispatcher()
         notifier, bot, dispatcher = self.notifier, self.bot, self.dispatcher
         if notifier is not None:
@@ -328,20 +320,6 @@ class App:
             status=self.status,
             notifier=self.notifier,
         )
-
-    async def _session_lease(self) -> bool:
-        """On a shared PostgreSQL, one process per Telegram session across machines (the
-        session file's own lock covers one machine): two users of one session get it revoked
-        (AUTH_KEY_DUPLICATED)."""
-        tg = self.settings.telegram
-        if not tg.configured or self.store is None:
-            return True
-        name = session_lease(tg)
-        if await self.store.try_lease(name):
-            return True
-        self.problems.append(f"{name} is leased by another wirewatch process on this database")
-        self.degraded.append("listener disabled: its session is in use by another process")
-        return False
 
     def _build_listener(self) -> None:
         tg = self.settings.telegram

@@ -4,8 +4,12 @@ leases that keep two processes off one Telegram session."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sources.telegram.config import TelegramSettings
+
+if TYPE_CHECKING:
+    from bot.service.app import App
 
 # What one `wirewatch run` process does. `all` is everything in one process (SQLite or
 # PostgreSQL); the others split the service across processes sharing a PostgreSQL database:
@@ -17,3 +21,29 @@ ROLES = ("all", "listener", "notifier", "bot")
 def session_lease(tg: TelegramSettings) -> str:
     """The database lease a listener holds while it uses this Telegram session."""
     return f"telegram-session:{Path(str(tg.session)).name}"
+
+
+async def may_listen(app: App) -> bool:
+    """Whether this process runs the listener: its role says so and, on a shared PostgreSQL,
+    it holds the session's lease. The session file's own lock covers one machine; two
+    processes anywhere on one session get it revoked (AUTH_KEY_DUPLICATED)."""
+    tg = app.settings.telegram
+    if app.role not in ("all", "listener"):
+        return False
+    if not tg.configured or app.store is None:
+        return True  # _build_listener says what is missing
+    name = session_lease(tg)
+    if await app.store.try_lease(name):
+        return True
+    app.problems.append(f"{name} is leased by another wirewatch process on this database")
+    app.degraded.append("listener disabled: its session is in use by another process")
+    return False
+
+
+async def wire_notifier(app: App) -> None:
+    """The bot role leaves delivery to the notifier processes; a notifier also wakes when
+    another process queues an alert (LISTEN/NOTIFY on PostgreSQL)."""
+    if app.role == "bot":
+        app.notifier = None
+    if app.notifier is not None and app.store is not None:
+        await app.store.listen_outbox(app.notifier.wake)

@@ -1,0 +1,62 @@
+"""Whether this notifier may deliver to a chat now: the person can be reached, and (with
+several notifiers on one PostgreSQL outbox) this process holds the chat's lease."""
+
+from __future__ import annotations
+
+import contextlib
+
+from bot.delivery.pacer import Clock
+from storage.models import Person
+from storage.store import DATABASE_ERRORS, Store
+
+LEASE_RETRY = 1.0  # seconds before asking again for a chat another notifier delivers
+
+
+def unsendable(person: Person | None) -> str | None:
+    """Why alerts to this person must be held instead of sent, or None."""
+    if person is None:
+        return "person not found"
+    if not person.active:
+        return "person removed"
+    if person.paused:
+        return "alerts paused"
+    if not person.reachable:
+        return "person blocked the bot"
+    if person.user_id is None:
+        return "no Telegram user id yet (the person has not written to the bot)"
+    return None
+
+
+class ChatLeases:
+    """Chats another notifier is delivering, skipped until it may have stopped (it can die:
+    its lease dies with it). A chat is one notifier's at a time, so its alerts keep their
+    order and each is re-read by its sender just before it goes out."""
+
+    def __init__(self, store: Store, clock: Clock) -> None:
+        self.store = store
+        self.clock = clock
+        self._elsewhere: dict[int, float] = {}  # person id -> clock time to ask again
+
+    def elsewhere(self, person_id: int) -> bool:
+        at = self._elsewhere.get(person_id)
+        if at is not None and at <= self.clock():
+            del self._elsewhere[person_id]
+            return False
+        return at is not None
+
+    def retry_in(self) -> list[float]:
+        """Seconds until each skipped chat is asked again."""
+        now = self.clock()
+        self._elsewhere = {p: at for p, at in self._elsewhere.items() if at > now}
+        return [at - now for at in self._elsewhere.values()]
+
+    async def take(self, person_id: int) -> bool:
+        if await self.store.alerts.try_lease(person_id):
+            self._elsewhere.pop(person_id, None)
+            return True
+        self._elsewhere[person_id] = self.clock() + LEASE_RETRY
+        return False
+
+    async def give_back(self, person_id: int) -> None:
+        with contextlib.suppress(*DATABASE_ERRORS):
+            await self.store.alerts.release_lease(person_id)
