@@ -28,6 +28,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("evidence", ("id",)),
     ("album_items", ("source_id", "message_id")),
     ("mutes", ("person_id", "source_id")),
+    ("source_peers", ("source_id", "account_id")),
     ("alerts", ("id",)),
     ("audit_log", ("id",)),
     ("state", ("key",)),

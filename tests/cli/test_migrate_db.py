@@ -61,6 +61,7 @@ async def _archive(path: Path, posts: int) -> None:
         src = await store.sources.by_username("city_hall_demo")
         assert src is not None
         await store.people.mute(ann.id, src.id, None)
+        await store.sources.set_account_hash(src.id, 777000, -4_611_686_018_427_387_904)
         await store.state.audit(302, "rule.add", "водопостачання")
         await store.state.set("listener", "running")
         album = await store.posts.get_by_link("city_hall_demo", 9001)

@@ -266,3 +266,15 @@ async def test_prefix_terms_use_the_indexed_prefix_and_stay_a_superset(store: St
     if not isinstance(store, PgStore):
         row = await store.db.fetchone("SELECT sql FROM sqlite_master WHERE name = 'posts_fts'")
         assert row is not None and "prefix" in row[0]
+
+
+async def test_access_hashes_per_account_and_unowned_ones_claimed(store: Store) -> None:
+    src = await store.sources.ensure("chan_one")
+    await store.sources.set_account_hash(src.id, 0, 111)
+    assert await store.sources.claim_unowned_hashes(42) == 1
+    assert await store.sources.account_hash(src.id, 42) == 111
+    assert await store.sources.account_hash(src.id, 0) is None
+    await store.sources.set_account_hash(src.id, 42, 222)
+    assert await store.sources.account_hash(src.id, 42) == 222
+    await store.sources.forget_account_hash(src.id, 42)
+    assert await store.sources.account_hash(src.id, 42) is None
