@@ -43,7 +43,7 @@ from bot.service.feeds import FeedFollower
 from bot.service.health import HealthServer, Metrics
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
 from bot.service.log import component
-from bot.service.roles import may_listen, wire_notifier
+from bot.service.roles import build_delivery, may_listen, schedule_digests
 from bot.settings import Settings
 from storage.records import Event
 from storage.store import DATABASE_ERRORS, Store
@@ -189,8 +189,7 @@ class App:
             self._build_listener()
             self.translations = start_translations(self, settings.translation)
         scheduler = self._build_scheduler()
-        if self.role in ("all", "bot"):  # once per deployment: a digest is an alert of its own
-            await self._schedule_digests(scheduler)
+        await schedule_digests(self, scheduler)
         await self._start_health()
         listener = self.listener
         if listener is not None:
@@ -206,11 +205,7 @@ class App:
             await warming
         if self.stop_event.is_set():
             return  # stopped while the bot's stack was importing: nothing more to start
-        if self.role != "listener":
-            self._build_bot()
-        await wire_notifier(self)
-        if self.bot is not None and self.role in ("all", "bot"):
-            self.dispatcher = self._build_dispatcher()
+        await build_delivery(self)
         notifier, bot, dispatcher = self.notifier, self.bot, self.dispatcher
         if notifier is not None:
             self._spawn("notifier", lambda: notifier.run(self.stop_event))
@@ -379,14 +374,6 @@ class App:
         self, name: str, func: Callable[[], Awaitable[Any]]
     ) -> Callable[[], Awaitable[None]]:
         return guarded(name, func, self.metrics)
-
-    async def _schedule_digests(self, scheduler: AsyncIOScheduler) -> None:
-        from bot.delivery.digest import schedule_digests
-
-        assert self.store is not None
-        self.digests = await schedule_digests(
-            scheduler, self.store, on_enqueue=self._on_enqueue, wrap=self._guard
-        )
 
     async def _start_health(self) -> None:
         port = self.settings.health_port

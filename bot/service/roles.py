@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from sources.telegram.config import TelegramSettings
 
 if TYPE_CHECKING:
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
     from bot.service.app import App
 
 # What one `wirewatch run` process does. `all` is everything in one process (SQLite or
@@ -40,10 +42,26 @@ async def may_listen(app: App) -> bool:
     return False
 
 
-async def wire_notifier(app: App) -> None:
-    """The bot role leaves delivery to the notifier processes; a notifier also wakes when
-    another process queues an alert (LISTEN/NOTIFY on PostgreSQL)."""
+async def schedule_digests(app: App, scheduler: AsyncIOScheduler) -> None:
+    """Digests, once per deployment (a digest is an alert of its own): in `all` or `bot`."""
+    from bot.delivery.digest import schedule_digests
+
+    if app.role in ("all", "bot") and app.store is not None:
+        app.digests = await schedule_digests(
+            scheduler, app.store, on_enqueue=app._on_enqueue, wrap=app._guard
+        )
+
+
+async def build_delivery(app: App) -> None:
+    """The bot client, the notifier and the command dispatcher, as far as the role has them.
+    The bot role leaves delivery to the notifier processes; a notifier also wakes when another
+    process queues an alert (LISTEN/NOTIFY on PostgreSQL)."""
+    if app.role == "listener":
+        return
+    app._build_bot()
     if app.role == "bot":
         app.notifier = None
     if app.notifier is not None and app.store is not None:
         await app.store.listen_outbox(app.notifier.wake)
+    if app.bot is not None and app.role in ("all", "bot"):
+        app.dispatcher = app._build_dispatcher()

@@ -30,6 +30,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("mutes", ("person_id", "source_id")),
     ("source_peers", ("source_id", "account_id")),
     ("alerts", ("id",)),
+    ("translations", ("post_id", "version", "target", "source_hash")),
     ("audit_log", ("id",)),
     ("state", ("key",)),
 )
