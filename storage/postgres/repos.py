@@ -11,7 +11,7 @@ from typing import Any
 
 from storage.alerts import AlertRepo
 from storage.media import MediaFile, MediaRepo, _file
-from storage.models import StoredPost
+from storage.models import Alert, StoredPost
 from storage.postgres.db import PgDatabase
 from storage.search import (
     DENSE_HITS,
@@ -195,6 +195,18 @@ class PgAlertRepo(AlertRepo):
         async with self.db.transaction():
             await super().release(alert_ids)
             await self._notify()
+
+    async def awaiting_translation(self, since: int, limit: int = 50) -> list[Alert]:
+        # ->> is NULL for a missing key and for JSON null, as SQLite's json_extract is.
+        rows = await self.db.fetchall(
+            "SELECT a.* FROM alerts a WHERE a.kind = 'new' AND a.created_at >= ?"
+            " AND (a.payload::jsonb ->> 'translate') IS NOT NULL"
+            " AND NOT EXISTS (SELECT 1 FROM alerts t WHERE t.reply_to_alert = a.id"
+            "   AND t.kind = 'translation')"
+            " ORDER BY a.id LIMIT ?",
+            (since, limit),
+        )
+        return [Alert.from_row(r) for r in rows]
 
     async def try_lease(self, person_id: int) -> bool:
         return await self._pg().try_advisory_lock(OUTBOX_LEASES, person_id)

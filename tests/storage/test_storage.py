@@ -278,3 +278,30 @@ async def test_access_hashes_per_account_and_unowned_ones_claimed(store: Store) 
     assert await store.sources.account_hash(src.id, 42) == 222
     await store.sources.forget_account_hash(src.id, 42)
     assert await store.sources.account_hash(src.id, 42) is None
+
+
+async def test_alerts_awaiting_translation_are_those_asked_and_not_answered(store: Store) -> None:
+    src = await store.sources.ensure("chan_one")
+    person = await store.people.add(role="journalist", user_id=42)
+    ids = []
+    for n, extra in enumerate([{"translate": {"to": "en"}}, {}, {"translate": None}], 1):
+        post_id = await store.posts.insert(src.id, _post(n, "текст"), "текст", "текст")
+        alert_id = await store.alerts.enqueue(
+            person_id=person.id,
+            post_id=post_id,
+            kind="new",
+            version=1,
+            payload={"plain": "x", "messages": [], **extra},
+        )
+        assert alert_id is not None
+        ids.append(alert_id)
+    assert [a.id for a in await store.alerts.awaiting_translation(0)] == [ids[0]]
+    await store.alerts.enqueue(
+        person_id=person.id,
+        post_id=None,
+        kind="translation",
+        version=1,
+        payload={"plain": "y", "messages": []},
+        reply_to_alert=ids[0],
+    )
+    assert await store.alerts.awaiting_translation(0) == []
