@@ -69,6 +69,9 @@ async def _archive(path: Path, posts: int) -> None:
         await store.media.add_file("ab" * 32, 2048, ".jpg", "photo")
         await store.media.attach(album.id, 9001, "ab" * 32)
         await store.media.set_ocr("ab" * 32, "Перекрито до 18:00")
+        await store.translations.put(
+            album.id, 1, "en", "Фото з місця ремонту.", "test", "A photo from the repair site."
+        )
         await store.evidence.record(
             channel="city_hall_demo",
             channel_id=None,
