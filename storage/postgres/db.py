@@ -41,6 +41,7 @@ _SQLITE_ONLY = re.compile(
     re.IGNORECASE,
 )
 _ROWS_RE = re.compile(r"^\s*(SELECT|WITH|VALUES)\b", re.I)
+_RETURNING_RE = re.compile(r"\bRETURNING\b", re.I)
 _INSERT_RE = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+([A-Za-z_][A-Za-z0-9_]*)", re.I)
 
 
@@ -152,7 +153,7 @@ class PgConn:
     async def _execute(self, sql: str, params: Sequence[Any]) -> PgCursor:
         text = self.db.translate(sql)
         args = _args(params)
-        if _ROWS_RE.match(text) or text.endswith(" RETURNING id"):
+        if _ROWS_RE.match(text) or _RETURNING_RE.search(text):
             # asyncpg's fetch drops the command tag; for these the rows are the count.
             rows = list(await self.raw.fetch(text, *args))
             if text.endswith(" RETURNING id"):

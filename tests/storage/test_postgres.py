@@ -180,3 +180,26 @@ def test_postgres_migrations_ship_with_the_package() -> None:
 
     assert migrations()[0][1] == "0001_initial.sql"
     assert Path(storage.__file__).parent.joinpath("postgres", "migrations").is_dir()
+
+
+async def test_the_adapter_gives_lastrowid_rowcount_and_returned_rows(pg_url: str) -> None:
+    store = await Store.open(pg_url)
+    try:
+        async with store.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT INTO sources (username, added_at) VALUES (?, ?)", ("one_demo", 1)
+            )
+            first = cur.lastrowid
+            cur = await conn.execute(
+                "INSERT INTO sources (username, added_at) VALUES (?, ?)", ("two_demo", 1)
+            )
+            assert first and cur.lastrowid == first + 1
+            cur = await conn.execute("UPDATE sources SET active = 0 WHERE added_at = ?", (1,))
+            assert cur.rowcount == 2
+            cur = await conn.execute(
+                "UPDATE sources SET title = ? WHERE username = ? RETURNING id, title",
+                ("Один", "one_demo"),
+            )
+            assert [tuple(r) for r in await cur.fetchall()] == [(first, "Один")]
+    finally:
+        await store.close()
