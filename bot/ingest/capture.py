@@ -58,7 +58,9 @@ def version_record(src: Source, post: Post, message_id: int, version: int) -> di
 def deletion_record(
     src: Source, event: Deletion, message_id: int, post: StoredPost
 ) -> dict[str, Any]:
-    """The evidence record of a deletion, timed when it was noticed."""
+    """The evidence record of a deletion. Its time is when the repository writes it: when we
+    noticed. The event's own date (what the source reported, or a feed's post date) stays in
+    the raw record."""
     return {
         "channel": src.username,
         "channel_id": src.peer_id or event.channel_id,
@@ -67,7 +69,6 @@ def deletion_record(
         "version": post.version,
         "origin": event.origin,
         "raw": event.raw or deletion_json(event),
-        "captured_at": int(event.date.timestamp()),
     }
 
 

@@ -232,3 +232,15 @@ async def test_a_stored_rule_the_regex_engine_now_refuses_is_skipped_not_fatal(
     assert (result.stored, result.alerts) == (1, 1)
     assert len(await store.alerts.for_person(jo.id)) == 1
     assert any("cannot be loaded" in r.getMessage() for r in caplog.records)
+
+
+async def test_evidence_of_a_deletion_is_timed_when_we_noticed_it(store: Store) -> None:
+    # A feed's deletion line carries the post's own date; the trail must say when wirewatch
+    # noticed the deletion, not when the post was published.
+    pipe = Pipeline(store)
+    await pipe.handle(post(1, "Допис, який згодом видалять."))
+    before = datetime.now(UTC).replace(microsecond=0)
+    await pipe.handle(Deletion(channel="sec_council", message_ids=(1,), date=T0))
+    records = await store.evidence.for_message("sec_council", 1)
+    assert [r.kind for r in records] == ["version", "deletion"]
+    assert records[-1].captured_at >= before
