@@ -116,11 +116,19 @@ def channel_label(name: str, lang: str) -> str:
     return f"{left}{name}{right}"
 
 
-def _institution_en(role: str) -> str:
-    """English puts "The" before an institution in a lead ("The General Staff … said")."""
+def _institution_en(role: str, *, article: str = "The") -> str:
+    """English puts "The" before an institution in a lead ("The General Staff … said"); never
+    before a name in another script (a source known only as "Повітряні сили ЗСУ")."""
     if role[:4].casefold() in ("the ", "a ", "an "):
-        return _cap(role)
-    return "The " + role
+        return _cap(role) if article == "The" else role
+    if not _latin_start(role):
+        return role
+    return f"{article} {role}"
+
+
+def _latin_start(text: str) -> bool:
+    first = next((ch for ch in text if ch.isalpha()), "")
+    return "a" <= first.casefold() <= "z"
 
 
 def _subject(source: SourceLike, lang: str) -> str | None:
@@ -506,11 +514,7 @@ def _who_earlier(source: SourceLike | None, channel: str, lang: str) -> str:
     if person:
         return person
     if role:
-        return (
-            ("the " + role if not role.lower().startswith("the ") else role)
-            if lang == "en"
-            else role
-        )
+        return _institution_en(role, article="the") if lang == "en" else role
     return f"@{source.username}"
 
 

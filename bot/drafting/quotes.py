@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.drafting.sentences import is_emoji_part
+from bot.drafting.sentences import ends_with_abbreviation, is_emoji_part
 
 # Outer and inner quotation marks per language.
 MARKS: dict[str, tuple[str, str, str, str]] = {
@@ -107,26 +107,32 @@ def style_quote(post_text: str, start: int, end: int, lang: str) -> StyledQuote:
         s = s[1 : body_end - 1]
     # Inner quotation marks become the inner kind.
     out: list[tuple[str, int]] = []
-    depth = 0
+    opened: list[str] = []  # the opening marks not closed yet, innermost last
     straight_open = False  # straight quotes pair up in turn: "…" is one quotation
     for k, (ch, at) in enumerate(chars):
         if ch == '"':
             opening = not straight_open and (_opens(s, k) or s.count('"', k + 1) % 2 == 1)
             out.append((inner_left if opening else inner_right, at))
             straight_open = opening
+        elif ch == "“" and opened and opened[-1] == "„":
+            # „…“: in uk/ru “ closes what „ opened, whatever the draft's language.
+            out.append((inner_right, at))
+            opened.pop()
         elif ch in "«„" or (ch == "“" and lang == "en"):
             out.append((inner_left, at))
-            depth += 1
-        elif ch in "»”" or (ch == "“" and depth > 0):
+            opened.append(ch)
+        elif ch in "»”" or (ch == "“" and opened):
             out.append((inner_right, at))
-            depth = max(0, depth - 1)
+            if opened:
+                opened.pop()
         else:
             out.append((ch, at))
     text = "".join(c for c, _ in out)
     origin = [a for _, a in out]
     after = ""
     if lang in ("uk", "ru"):
-        if text.endswith(".") and not text.endswith(".."):
+        # The stop of an abbreviation ("2025 р.") is part of the words and stays.
+        if text.endswith(".") and not text.endswith("..") and not ends_with_abbreviation(text):
             text, origin = text[:-1], origin[:-1]
         if not text.endswith(("!", "?", "…", "...")):
             after = "."

@@ -102,6 +102,23 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     return parts[-1] in ABBREVIATIONS and len(parts) > 1
 
 
+def ends_with_abbreviation(text: str) -> bool:
+    """True if the full stop that ends `text` belongs to an abbreviation the splitter knows
+    ("2025 р.", "1 груд.", "т.зв.", "U.S."), so a quote must keep it."""
+    if not text.endswith(".") or text.endswith(".."):
+        return False
+    dot = len(text) - 1
+    m = _WORD_BEFORE_DOT.search(text, max(0, dot - 64), dot)
+    if m is None or m.end() != dot:
+        return False
+    word = m.group(1)
+    folded = word.casefold()
+    if _is_soft(text, m.start(), word) or folded in ABBREVIATIONS:
+        return True
+    parts = folded.split(".")
+    return len(parts) > 1 and (all(len(p) <= 2 for p in parts) or parts[-1] in ABBREVIATIONS)
+
+
 def _is_soft(text: str, start: int, word: str) -> bool:
     """A unit, currency or month abbreviation, or a year marker after a number ("2025 р."):
     these end sentences as often as not, so only the next word decides."""

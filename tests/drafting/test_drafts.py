@@ -117,6 +117,18 @@ def test_lead_falls_back_to_another_language_then_to_the_channel() -> None:
     )
 
 
+def test_english_never_glues_the_to_a_name_in_another_script() -> None:
+    air_force = FakeSource(
+        gender="pl", person=dict(NONE), role={**NONE, "uk": "Повітряні сили ЗСУ"}
+    )
+    assert attribution_lead(air_force, "en") == "Повітряні сили ЗСУ said on Telegram"
+    assert attribution_lead(air_force, "ru") == "Повітряні сили ЗСУ сообщили в Telegram"
+    draft = build_draft(FakePost("Загроза балістики."), air_force, lang="en", tz="Europe/Kyiv")
+    assert draft.subject == "Повітряні сили ЗСУ"
+    english = FakeSource(person=dict(NONE), role={**NONE, "en": "Air Force of Ukraine"})
+    assert attribution_lead(english, "en") == "The Air Force of Ukraine said on Telegram"
+
+
 def test_time_is_local_with_genitive_months() -> None:
     assert format_when(EVENING, "Europe/Kyiv", "uk") == "18:08, 24 листопада"
     assert format_when(EVENING, "Europe/Kyiv", "ru") == "18:08, 24 ноября"

@@ -112,6 +112,44 @@ def test_quote_typography(text: str, lang: str, printed: str, verb: str | None) 
         assert at == -1 or text[at] == ch or (ch in "„“‘’" and text[at] in '«»"')
 
 
+@pytest.mark.parametrize(
+    ("text", "lang", "printed"),
+    [
+        ("Обмін відбувся 1 груд. 2025 р.", "uk", "«Обмін відбувся 1 груд. 2025 р.»."),
+        ("Обмен состоялся 1 дек. 2025 г.", "ru", "«Обмен состоялся 1 дек. 2025 г.»."),
+        ("Зустріч перенесли на 3 груд.", "uk", "«Зустріч перенесли на 3 груд.»."),
+        ("Делегація прибула на вул.", "uk", "«Делегація прибула на вул.»."),
+        ("Обмін відбувся 1 груд. 2025 р.", "en", "“Обмін відбувся 1 груд. 2025 р.”"),
+        # A sentence's own full stop still goes after the guillemet.
+        ("Обмін відбувся у 2025 році.", "uk", "«Обмін відбувся у 2025 році»."),
+    ],
+)
+def test_a_quote_keeps_the_full_stop_of_a_final_abbreviation(
+    text: str, lang: str, printed: str
+) -> None:
+    assert style_quote(text, 0, len(text), lang).text == printed
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "printed"),
+    [
+        ("Це „важливий“ крок.", "en", "“Це ‘важливий’ крок.”"),
+        (
+            "Це „важливий“ крок, а „другий“ — потім.",
+            "en",
+            "“Це ‘важливий’ крок, а ‘другий’ — потім.”",
+        ),
+        ("Це „важливий“ крок.", "uk", "«Це „важливий“ крок»."),
+        ("We call it “the corridor” now.", "en", "“We call it ‘the corridor’ now.”"),
+    ],
+)
+def test_inner_quotes_close_with_a_closing_mark(text: str, lang: str, printed: str) -> None:
+    styled = style_quote(text, 0, len(text), lang)
+    assert styled.text == printed
+    for ch, at in zip(styled.text, styled.origin, strict=True):
+        assert at == -1 or text[at] == ch or (ch in "„“‘’" and text[at] in "„“”")
+
+
 def test_speaker_verb_is_kept_in_its_language_and_translated_for_english() -> None:
     assert speaker_verb("наголосила", "uk", "uk") == "наголосила"
     assert speaker_verb("наголосила", "ru", "uk") is None
