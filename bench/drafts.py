@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for bench.com
 from bench.common import table_row
 from bot.desk.sources_file import parse_sources
 from bot.drafting.draft import build_draft
-from bot.drafting.sentences import is_emoji_part, split_sentences
+from bot.drafting.sentences import ends_with_abbreviation, is_emoji_part, split_sentences
 from bot.matching import Matcher, analyze, parse_rule
 from sources.jsonl import parse_line
 
@@ -77,7 +77,8 @@ def check_draft(plain: str, lang: str) -> list[str]:
                 errors.append(f"text after the closing quote: {after!r}")
             if lang != "en" and after not in ("", "."):
                 errors.append(f"text after the closing guillemet: {after!r}")
-            if lang != "en" and body.endswith("."):
+            # An abbreviation keeps its stop ("…2025 р.»."); a sentence's goes after the mark.
+            if lang != "en" and body.endswith(".") and not ends_with_abbreviation(body):
                 errors.append("full stop inside the closing guillemet")
             if lang != "en" and not after and not body.endswith(("!", "?", "…")):
                 errors.append("no full stop after the closing guillemet")

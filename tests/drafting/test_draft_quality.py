@@ -53,6 +53,8 @@ def test_the_checker_finds_what_a_sub_editor_fixes(plain: str, lang: str, proble
 def test_good_drafts_pass_the_checker() -> None:
     assert bench.check_draft("Умєров повідомив у Telegram: «Процес триває»." + META_UK, "uk") == []
     assert bench.check_draft("Umerov said on Telegram: “Процес ‘триває’.”" + META_EN, "en") == []
+    abbreviation = "Умєров повідомив у Telegram: «Обмін відбувся 1 груд. 2025 р.»."
+    assert bench.check_draft(abbreviation + META_UK, "uk") == []
 
 
 def test_the_benchmark_drafts_have_no_typography_errors_and_beat_the_anchor() -> None:
