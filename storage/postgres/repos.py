@@ -27,51 +27,51 @@ from storage.sources import SourceRepo
 
 # unicode61's tokens: runs of letters and digits ("_" separates), as the index sees them.
 _TOKEN_RE = re.compile(r"[^\W_]+")
-_WEIGHT = {"norm": "A", "lemmas": "B"}
+_COLUMN = {"norm": "fts_norm", "lemmas": "fts_lemmas"}
 
 
-def _lexeme(word: str, weight: str, *, prefix: bool = False) -> str:
+def _lexeme(word: str, *, prefix: bool = False) -> str:
     quoted = "'" + word.lower().replace("\\", "\\\\").replace("'", "''") + "'"
-    return f"{quoted}:{'*' if prefix else ''}{weight}"
+    return quoted + (":*" if prefix else "")
 
 
-def _chain(words: list[str], weight: str, *, prefix_last: bool = False) -> str | None:
+def _chain(words: list[str], *, prefix_last: bool = False) -> str | None:
     tokens = [t for w in words for t in _TOKEN_RE.findall(w)]
     if not tokens:
         return None
-    parts = [
-        _lexeme(t, weight, prefix=prefix_last and i == len(tokens) - 1)
-        for i, t in enumerate(tokens)
-    ]
-    return parts[0] if len(parts) == 1 else "(" + " <-> ".join(parts) + ")"
+    parts = [_lexeme(t, prefix=prefix_last and i == len(tokens) - 1) for i, t in enumerate(tokens)]
+    return parts[0] if len(parts) == 1 else " <-> ".join(parts)
 
 
-def to_tsquery(node: FtsNode) -> str | None:
-    """The tsquery text for `node`, matching what `storage.search.to_fts` matches in FTS5: a
-    quoted term of several tokens is a phrase, a prefix is cut to the same indexed length,
-    norm and lemmas are told apart by weight. None when nothing positive remains."""
-    if isinstance(node, Term):
-        if not node.text:
+def to_condition(node: FtsNode) -> tuple[str, list[object]] | None:
+    """A condition on `post_search` (SQL with `?` marks, and its parameters) matching what
+    `storage.search.to_fts` matches in FTS5: a quoted term of several tokens is a phrase, a
+    prefix is cut to the same indexed length, norm and lemmas are separate vectors (each with
+    its text read from pictures). None when nothing positive remains."""
+    if isinstance(node, Term | Phrase):
+        words = [node.text] if isinstance(node, Term) else [w for w in node.words if w]
+        prefix = isinstance(node, Term) and node.prefix
+        if prefix:
+            words = [words[0][:PREFIX_INDEX]]
+        tsq = _chain(words, prefix_last=prefix) if any(words) else None
+        if tsq is None:
             return None
-        if node.prefix:
-            return _chain([node.text[:PREFIX_INDEX]], _WEIGHT[node.column], prefix_last=True)
-        return _chain([node.text], _WEIGHT[node.column])
-    if isinstance(node, Phrase):
-        words = [w for w in node.words if w]
-        return _chain(words, _WEIGHT[node.column]) if words else None
+        return f"{_COLUMN[node.column]} @@ CAST(? AS tsquery)", [tsq]
     if isinstance(node, AnyOf):
-        parts = [p for p in (to_tsquery(x) for x in node.parts) if p]
+        parts = [p for p in (to_condition(x) for x in node.parts) if p]
         if len(parts) != len(node.parts) or not parts:
             return None
-        return "(" + " | ".join(parts) + ")"
-    pos = [p for p in (to_tsquery(x) for x in node.parts) if p]
+        return "(" + " OR ".join(c for c, _ in parts) + ")", [v for _, ps in parts for v in ps]
+    pos = [p for p in (to_condition(x) for x in node.parts) if p]
     if not pos:
         return None
-    expr = "(" + " & ".join(pos) + ")"
-    neg = [p for p in (to_tsquery(x) for x in node.exclude) if p]
+    sql = "(" + " AND ".join(c for c, _ in pos) + ")"
+    params = [v for _, ps in pos for v in ps]
+    neg = [p for p in (to_condition(x) for x in node.exclude) if p]
     if neg:
-        expr = f"{expr} & !({' | '.join(neg)})"
-    return expr
+        sql += " AND NOT (" + " OR ".join(c for c, _ in neg) + ")"
+        params += [v for _, ps in neg for v in ps]
+    return sql, params
 
 
 class PgSearchRepo(SearchRepo):
@@ -85,34 +85,29 @@ class PgSearchRepo(SearchRepo):
         limit: int = 20,
         before: tuple[int, int] | None = None,
     ) -> list[StoredPost]:
-        tsq = to_tsquery(query) if query is not None else None
-        if query is not None and tsq is None:
+        cond = to_condition(query) if query is not None else None
+        if query is not None and cond is None:
             return []
         where, params = self._filters(filters or Filters(), before)
-        if tsq is not None:
-            if await self._frequent(tsq):
-                # Walk the newest posts (date index) and test each against its vector: the
+        if cond is not None:
+            sql, values = cond
+            if await self._frequent(cond):
+                # Walk the newest posts (date index) and test each against its vectors: the
                 # page fills long before the walk gets far.
-                where.append(
-                    "p.id IN (SELECT post_id FROM post_search WHERE fts @@ CAST(? AS tsquery))"
-                )
+                where.append(f"p.id IN (SELECT post_id FROM post_search WHERE {sql})")
             else:
-                # Few hits: fetch them from the GIN index first (ARRAY() runs once, before the
-                # posts are read), then sort those. Left to itself the planner, which cannot
-                # estimate a rare word, walked the whole date index instead (70 ms on 10,000
-                # posts for a word in one of them; seconds on a million).
-                where.append(
-                    "p.id = ANY(ARRAY(SELECT post_id FROM post_search"
-                    " WHERE fts @@ CAST(? AS tsquery)))"
-                )
-            params.append(tsq)
+                # Few hits: fetch them from the GIN indexes first (ARRAY() runs once, before
+                # the posts are read), then sort those. Left to itself the planner, which
+                # cannot estimate a rare word, walked the whole date index instead (70 ms on
+                # 10,000 posts for a word in one of them; seconds on a million).
+                where.append(f"p.id = ANY(ARRAY(SELECT post_id FROM post_search WHERE {sql}))")
+            params.extend(values)
         return await self._select(where, params, limit)
 
-    async def _frequent(self, tsq: str) -> bool:
+    async def _frequent(self, cond: tuple[str, list[object]]) -> bool:
         row = await self.db.fetchone(
-            "SELECT count(*) FROM (SELECT 1 FROM post_search WHERE fts @@ CAST(? AS tsquery)"
-            " LIMIT ?) AS hits",
-            (tsq, DENSE_HITS),
+            f"SELECT count(*) FROM (SELECT 1 FROM post_search WHERE {cond[0]} LIMIT ?) AS hits",
+            [*cond[1], DENSE_HITS],
         )
         return row is not None and int(row[0]) >= DENSE_HITS
 
@@ -123,13 +118,12 @@ class PgSearchRepo(SearchRepo):
 
     async def plain_fts(self, query: FtsNode, *, limit: int = 20) -> list[int]:
         """The benchmarks' anchor: the index alone, highest ids first, ids only."""
-        tsq = to_tsquery(query)
-        if tsq is None:
+        cond = to_condition(query)
+        if cond is None:
             return []
         rows = await self.db.fetchall(
-            "SELECT post_id FROM post_search WHERE fts @@ CAST(? AS tsquery)"
-            " ORDER BY post_id DESC LIMIT ?",
-            (tsq, limit),
+            f"SELECT post_id FROM post_search WHERE {cond[0]} ORDER BY post_id DESC LIMIT ?",
+            [*cond[1], limit],
         )
         return [int(r[0]) for r in rows]
 
