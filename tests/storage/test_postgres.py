@@ -8,6 +8,7 @@ import inspect
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 import storage
@@ -17,6 +18,7 @@ from storage.db import StorageError
 from storage.postgres.db import translate
 from storage.postgres.store import PgStore
 from storage.records import Post
+from storage.search import Phrase, Term
 from storage.store import Store
 from tests import pg
 
@@ -201,5 +203,40 @@ async def test_the_adapter_gives_lastrowid_rowcount_and_returned_rows(pg_url: st
                 ("Один", "one_demo"),
             )
             assert [tuple(r) for r in await cur.fetchall()] == [(first, "Один")]
+    finally:
+        await store.close()
+
+
+async def test_posts_stored_before_the_search_columns_are_found_after_migrating(
+    pg_url: str,
+) -> None:
+    # A database at migration 4 (one weighted vector) with a post in it, then migration 5.
+    from storage.postgres.db import migrations
+
+    conn = await asyncpg.connect(pg_url)
+    try:
+        await conn.execute(
+            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL,"
+            " applied_at BIGINT NOT NULL)"
+        )
+        for number, name, sql in migrations():
+            if number > 4:
+                break
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2, 0)", number, name)
+        await conn.execute("INSERT INTO sources (username, added_at) VALUES ('old_demo', 0)")
+        await conn.execute(
+            "INSERT INTO posts (source_id, message_id, date, text, norm, lemmas, stored_at)"
+            " VALUES (1, 1, 0, 'Старі новини', 'старі новини', 'старий новина', 0)"
+        )
+    finally:
+        await conn.close()
+    store = await Store.open(pg_url)
+    try:
+        assert await store.schema_version() == migrations()[-1][0]
+        assert [p.message_id for p in await store.search.search(Term("новина"))] == [1]
+        assert [p.message_id for p in await store.search.search(Phrase(("старі", "новини")))] == [
+            1
+        ]
     finally:
         await store.close()
