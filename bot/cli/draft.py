@@ -82,10 +82,19 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         earlier = await earlier_posts(store, post, rule_text, limit=settings.drafts.background)
     # A post that follows one of the same source on the same topic within the thread window is
     # an update: the draft opens with the paragraph to add to the story.
+    # The newest such post is the one its alert replies to: the story itself, not background.
     window = settings.drafts.thread_window
-    update = any(
-        e.post.channel == post.channel and e.post.date >= post.date - window for e in earlier
+    head = next(
+        (
+            e
+            for e in earlier
+            if e.post.channel == post.channel and e.post.date >= post.date - window
+        ),
+        None,
     )
+    update = head is not None
+    thread_date = head.post.date if head is not None else None
+    earlier = [e for e in earlier if e is not head]
     try:
         names = [f.entry for f in load_glossary(settings.drafts.glossary).find(post.text)]
     except GlossaryError as exc:
@@ -103,7 +112,14 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         "glossary": names,
     }
     payload = compose_alert(
-        kind, post, source, rule=rule_text, update=update, background=earlier, **common
+        kind,
+        post,
+        source,
+        rule=rule_text,
+        update=update,
+        thread_date=thread_date,
+        background=earlier,
+        **common,
     )
     draft = build_draft(post, source, **common)
     translation = await _translate(settings, draft.quote, post.text, lang)

@@ -101,6 +101,7 @@ def compose_alert(
     style: HouseStyle = DEFAULT_STYLE,
     rule: str | None = None,
     update: bool = False,
+    thread_date: datetime | None = None,
     background: Sequence[Earlier] = (),
     glossary: Sequence[Entry] = (),
     image_spans: Sequence[SpanLike] = (),
@@ -109,7 +110,8 @@ def compose_alert(
     """The alert for one post. `spans` are where the rule that fired matched (offsets into
     `post.text`): they choose the quote and are highlighted; `rule` (its query) is named at the
     end of the alert, not in the pasted text. `update` (a follow-up on a story the person was
-    alerted about) puts a ready "Updated at …" paragraph first. `previous_text` (edit) is
+    alerted about) puts a ready "Updated at …" paragraph first, with the day when `thread_date`
+    (the date of the post the story's alert was about) falls on another day. `previous_text` (edit) is
     diffed against `post.text`, and the quote is the sentence that changed; `deleted_at`
     (delete) defaults to `post.deleted_at`. `origin_source` is the forward origin's source when
     the caller knows it, so a forward is attributed to the person behind it, and `origin_date`
@@ -155,7 +157,9 @@ def compose_alert(
             runs = join_runs(runs, "\n\n", earlier)
             text += "\n\n" + plain_of(earlier)
         if update:
-            paragraph = update_paragraph(draft, post.date, tz, lang, style=style)
+            paragraph = update_paragraph(
+                draft, post.date, tz, lang, since=thread_date, style=style
+            )
             runs = join_runs(paragraph, "\n\n", runs)
             text = plain_of(paragraph) + "\n\n" + text
         wanted = _translation_wanted(draft, post.text or "", lang) if translate else None

@@ -477,13 +477,15 @@ def update_paragraph(
     tz: str,
     lang: str,
     *,
+    since: datetime | None = None,
     style: HouseStyle = DEFAULT_STYLE,
     tag: Literal["b", "u"] = "b",
 ) -> list[Run]:
     """The paragraph a follow-up adds to the story: "Updated at 6:08 p.m. Umerov also said:
-    “…”" / "Оновлено о 18:08. Умєров також заявив: «…»"."""
+    “…”" / "Оновлено о 18:08. Умєров також заявив: «…»". `since` is when the story's alert
+    was posted: a follow-up on another day names its day ("Оновлено о 03:00, 30 листопада")."""
     lang = _lang(lang)
-    head = texts.UPDATED[lang].format(t=clock_with_home(moment, tz, lang, style))
+    head = updated_line(moment, tz, lang, now=since, style=style)
     head += "" if head.endswith(".") else "."  # "6:08 p.m." already ends the sentence
     who = draft.subject or draft.lead
     if draft.styled is None:

@@ -474,7 +474,10 @@ class Pipeline:
                 before=to_ts(post.date) or 0,
             )
             if head is not None and head.post_id != post.id:
-                # A follow-up on the same story: a reply with a ready update paragraph.
+                # A follow-up on the same story: a reply with a ready update paragraph, dated
+                # when it falls on another day than the story's alert. The post that alert was
+                # about is the story itself, not its background.
+                first = await self.store.posts.get_by_id(head.post_id) if head.post_id else None
                 payload = await self._compose(
                     "new",
                     post,
@@ -483,7 +486,10 @@ class Pipeline:
                     **where,
                     rule=rule.query,
                     update=True,
-                    background=earlier,
+                    thread_date=first.date if first is not None else None,
+                    background=[
+                        e for e in earlier if first is None or e.post.permalink != first.permalink
+                    ],
                     glossary=names,
                     translate=self.translate,
                 )

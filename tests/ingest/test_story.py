@@ -181,3 +181,26 @@ async def test_background_lists_older_posts_on_the_topic_newest_first(tmp_path: 
         assert "<b>Обмін</b> <b>полоненими</b>" in alert.payload["messages"][0]["html"]
     finally:
         await store.close()
+
+
+async def test_a_follow_up_on_another_day_names_the_day_and_not_its_own_story(
+    tmp_path: Path,
+) -> None:
+    store, person_id, _ = await _desk(tmp_path)
+    try:
+        pipe = Pipeline(store, background=3)
+        late = datetime(2025, 11, 29, 21, 0, tzinfo=UTC)  # 23:00 in Kyiv, 29 November
+        await pipe.handle(Post("umerov_demo", 1, late, MEETING))
+        await pipe.handle(Post("umerov_demo", 2, late + timedelta(hours=4), FOLLOW_UP))
+        first, second = await store.alerts.for_person(person_id)
+        assert second.reply_to_alert == first.id
+        paragraph = second.payload["plain"].split("\n\n")[0]
+        assert paragraph.startswith("Updated at 3:00 a.m., Nov. 30. Umarov also said: “")
+        # The post the update replies to is the story, not its background.
+        assert "https://t.me/umerov_demo/1" not in second.payload["plain"]
+        # On the same day the time alone says it.
+        await pipe.handle(Post("umerov_demo", 3, late + timedelta(hours=5), FOLLOW_UP + " Ще."))
+        third = (await store.alerts.for_person(person_id))[-1]
+        assert third.payload["plain"].startswith("Updated at 4:00 a.m. Umarov also said: “")
+    finally:
+        await store.close()
