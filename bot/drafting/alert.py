@@ -111,8 +111,8 @@ def compose_alert(
     `post.text`): they choose the quote and are highlighted; `rule` (its query) is named at the
     end of the alert, not in the pasted text. `update` (a follow-up on a story the person was
     alerted about) puts a ready "Updated at …" paragraph first, with the day when `thread_date`
-    (the date of the post the story's alert was about) falls on another day. `previous_text` (edit) is
-    diffed against `post.text`, and the quote is the sentence that changed; `deleted_at`
+    (the date of the post the story's alert was about) falls on another day. `previous_text`
+    (edit) is diffed against `post.text`, and the quote is the sentence that changed; `deleted_at`
     (delete) defaults to `post.deleted_at`. `origin_source` is the forward origin's source when
     the caller knows it, so a forward is attributed to the person behind it, and `origin_date`
     the original's time when it is stored. `now` adds the year to a date from another year.
