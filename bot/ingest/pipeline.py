@@ -23,7 +23,7 @@ from bot.ingest.capture import Capture, deletion_record, version_record
 from bot.ingest.origins import compose_with_origin, earlier_posts
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
 from storage.db import now
-from storage.models import Person, Rule, Source, StoredPost, to_ts
+from storage.models import Person, PostVersion, Rule, Source, StoredPost, to_ts
 from storage.records import Deletion, Event, Post, SourceError, parse_permalink
 from storage.store import Store
 
@@ -318,6 +318,10 @@ class Pipeline:
         if existing.grouped_id is not None and not post.text.strip():
             # An album item without a caption says nothing about the album's text.
             return IngestResult(duplicates=1)
+        if is_replay(post, await self.store.posts.versions(existing.id)):
+            # Re-reading a feed replays the versions we already hold: storing one again flipped
+            # the text back and told journalists of an edit the official never made.
+            return IngestResult(duplicates=1)
         analysis = analyze(post.text)
         version = await self.store.posts.add_version(
             existing.id,
@@ -596,6 +600,30 @@ class _SpanMap:
     def for_rule(self, rule_id: int | None) -> tuple[Span, ...]:
         """Where one rule matched (empty when it no longer does)."""
         return self.by_rule.get(rule_id, ()) if rule_id is not None else ()
+
+
+# A version stamped with the time we recorded it (its source gave no edit date) carries no date
+# of the source's; the stamp must not make a feed's later, historical edit date look stale.
+_STAMP_SLACK = 2
+
+
+def is_replay(post: Post, versions: Sequence[PostVersion]) -> bool:
+    """Whether `post` (with a text other than the stored current one) is a state of the post we
+    already hold or one superseded by it, rather than a new edit.
+
+    An edit date no newer than the newest the source gave us is an old state; without an edit
+    date (some feeds omit it) only the text can tell, and a text we stored before is old. A
+    dated text equal to an older version but newer than everything stored is the official
+    changing it back: an edit."""
+    if post.edit_date is None:
+        return any(v.text == post.text for v in versions)
+    dated = [
+        v.edit_date
+        for v in versions
+        if v.edit_date is not None
+        and abs((v.edit_date - v.recorded_at).total_seconds()) > _STAMP_SLACK
+    ]
+    return bool(dated) and post.edit_date <= max(dated)
 
 
 def _chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:

@@ -243,3 +243,28 @@ def test_whole_account_import_alerts_in_time_order_across_channels(
     dates = asyncio.run(_alert_dates(db))
     assert len(dates) == 5  # three general staff posts, two intelligence posts
     assert dates == sorted(dates)  # interleaved by time, not channel by channel
+
+
+def test_reimporting_a_feed_with_an_edit_adds_nothing_and_alerts_nobody(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    feed = tmp_path / "ri.jsonl"
+    lines = [
+        {"channel": "sec_council_demo", "id": 100, "date": "2025-12-01T10:00:00+02:00",
+         "text": "Обмін полоненими завтра."},
+        {"channel": "sec_council_demo", "id": 100, "date": "2025-12-01T10:00:00+02:00",
+         "edit_date": "2025-12-01T10:30:00+02:00",
+         "text": "Обмін полоненими відбудеться завтра вранці."},
+    ]  # fmt: skip
+    feed.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
+    db = tmp_path / "ri.db"
+    asyncio.run(_provision(db, "обмін полоненими"))
+    code, out, err = run(capsys, "import", str(feed), "--alert", "--db", str(db))
+    assert code == 0, err
+    assert "1 new posts, 1 edits" in out and "2 alerts queued" in out
+    for _ in range(2):
+        code, out, err = run(capsys, "import", str(feed), "--alert", "--db", str(db))
+        assert code == 0, err
+        assert "0 new posts, 0 edits" in out and "2 unchanged; 0 alerts queued" in out
+    assert asyncio.run(_count(db, "SELECT count(*) FROM post_versions")) == 2
+    assert asyncio.run(_count(db, "SELECT count(*) FROM alerts")) == 2

@@ -244,3 +244,57 @@ async def test_evidence_of_a_deletion_is_timed_when_we_noticed_it(store: Store) 
     records = await store.evidence.for_message("sec_council", 1)
     assert [r.kind for r in records] == ["version", "deletion"]
     assert records[-1].captured_at >= before
+
+
+async def test_replaying_a_feed_with_an_edit_is_no_new_edit(store: Store) -> None:
+    """A feed carries a post and then its edit; reading it again (an import run twice, the demo
+    re-run) replays old versions: none of them is an edit, and nobody hears of one."""
+    jo = await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "обмін полоненими")
+    pipe = Pipeline(store)
+    feed = [
+        post(100, "Обмін полоненими завтра."),
+        post(100, "Обмін полоненими відбудеться зранку.", edit_date=T0 + timedelta(hours=1)),
+    ]
+    first = await pipe.handle_batch(feed)
+    assert (first.stored, first.edited, first.alerts) == (1, 1, 2)
+    for _ in range(2):
+        again = await pipe.handle_batch(feed)
+        assert (again.stored, again.edited, again.alerts) == (0, 0, 0)
+        assert again.duplicates == 2
+    stored = await store.posts.get_by_id(1)
+    assert stored is not None and stored.text == feed[1].text and stored.version == 2
+    assert [a.kind for a in await store.alerts.for_person(jo.id)] == ["new", "edit"]
+
+
+async def test_an_older_edit_date_is_a_replay_and_a_newer_one_an_edit(store: Store) -> None:
+    await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "переговори")
+    pipe = Pipeline(store)
+    await pipe.handle(post(7, "Переговори завтра."))
+    later = T0 + timedelta(hours=2)
+    assert (await pipe.handle(post(7, "Переговори в середу.", edit_date=later))).edited == 1
+    # A state seen earlier than the stored one, with a text we never stored: superseded.
+    stale = post(7, "Переговори у вівторок.", edit_date=T0 + timedelta(hours=1))
+    assert (await pipe.handle(stale)).edited == 0
+    # The official really changed it back, later: that is an edit.
+    back = post(7, "Переговори завтра.", edit_date=later + timedelta(hours=1))
+    assert (await pipe.handle(back)).edited == 1
+    # An undated source with a text never seen is a new edit; with an old text, a replay.
+    assert (await pipe.handle(post(7, "Переговори в четвер."))).edited == 1
+    assert (await pipe.handle(post(7, "Переговори в середу."))).edited == 0
+    assert await store.posts.count_versions() == 4
+
+
+async def test_undated_edit_then_dated_edit_in_one_feed_are_both_edits(store: Store) -> None:
+    """An undated edit is stamped with the time we saw it; that stamp must not make a later
+    line's real (historical) edit date look stale."""
+    pipe = Pipeline(store)
+    feed = [
+        post(8, "Брифінг о 10:00."),
+        post(8, "Брифінг о 11:00."),
+        post(8, "Брифінг о 12:00.", edit_date=T0 + timedelta(hours=1)),
+    ]
+    assert (await pipe.handle_batch(feed)).edited == 2
+    assert (await pipe.handle_batch(feed)).edited == 0
+    assert await store.posts.count_versions() == 3
