@@ -503,12 +503,17 @@ class Earlier:
     post: PostLike
     source: SourceLike | None
     spans: tuple[SpanLike, ...] = ()  # where the rule matched it
+    # A forward is credited to its origin: the origin's source and the original's date, when
+    # the store has them.
+    origin_source: SourceLike | None = None
+    origin_date: datetime | None = None
 
 
 def _who_earlier(source: SourceLike | None, channel: str, lang: str) -> str:
-    """ "NSDC Secretary Rustem Umerov" / "секретар РНБО Рустем Умєров" / "the General Staff"."""
+    """ "NSDC Secretary Rustem Umerov" / "секретар РНБО Рустем Умєров" / "the General Staff";
+    `channel` (an @name or a title) when the source is not known."""
     if source is None:
-        return f"@{channel}"
+        return channel if channel.startswith("@") else channel_label(channel, lang)
     person = _pick(source.person, lang)
     role = _pick(source.short_role, lang) or _pick(source.role, lang)
     if person and role:
@@ -536,12 +541,26 @@ def background_runs(
     runs: list[Run] = [Run(texts.EARLIER[lang], "b")]
     for item in items:
         draft = build_draft(
-            item.post, item.source, lang=lang, tz=tz, spans=item.spans, style=style
+            item.post,
+            item.source,
+            lang=lang,
+            tz=tz,
+            spans=item.spans,
+            origin_source=item.origin_source,
+            origin_date=item.origin_date,
+            style=style,
         )
+        origin = origin_of(item.post)
         moment = item.post.date
+        speaker, channel = item.source, f"@{item.post.channel}"
+        if origin.forwarded:
+            # Credited to whoever said it first, never to the channel that passed it on.
+            moment = item.origin_date or moment
+            speaker = item.origin_source
+            channel = f"@{origin.username}" if origin.username else (origin.name or "?")
         the_day = day(moment, tz, lang, style, with_year=other_year(moment, tz, now))
-        who = _who_earlier(item.source, item.post.channel, lang)
-        gender = item.source.gender if item.source is not None else None
+        who = _who_earlier(speaker, channel, lang)
+        gender = speaker.gender if speaker is not None else None
         if draft.styled is None:
             what = _gendered(texts.POSTED_PHOTO, lang, gender).rsplit(" ", 2)[0]
             line: list[Run] = [

@@ -119,7 +119,11 @@ async def earlier_posts(
     store: Store, post: StoredPost, query: str | None, *, limit: int = 3
 ) -> list[Earlier]:
     """Up to `limit` stored posts older than `post` that match `query` (the rule's), any
-    source, newest first: the background a story adds ("Earlier, on December 11, …")."""
+    source, newest first: the background a story adds ("Earlier, on December 11, …").
+
+    A forward stands for its original: it is credited to the origin, and an original is
+    listed once however many channels forwarded it (as the original itself when stored), and
+    never when `post` is that original or a forward of it."""
     if not query or limit < 1:
         return []
     try:
@@ -127,18 +131,33 @@ async def earlier_posts(
             store,
             query,
             zone=ZoneInfo("UTC"),
-            limit=limit + 2,
+            limit=2 * limit + 2,  # forwards of one original collapse into one line
             before=(to_ts(post.date) or 0, post.id),
         )
     except (QueryError, RuleSyntaxError) as exc:
         log.info("no background for post %s: %s", post.id, exc)
         return []
+    seen = {origin_of(post).link}
     out: list[Earlier] = []
     for hit in page.hits:
         if hit.post.id == post.id or hit.post.deleted_at is not None:
             continue
+        origin = origin_of(hit.post)
+        if origin.link in seen:
+            if not origin.forwarded:
+                # The original itself, after a forward of it: it takes the forward's place.
+                at = next(
+                    (k for k, e in enumerate(out) if origin_of(e.post).link == origin.link),
+                    None,
+                )
+                if at is not None:
+                    source = await store.sources.get(hit.post.source_id)
+                    out[at] = Earlier(hit.post, source, hit.spans)
+            continue
+        seen.add(origin.link)
         source = await store.sources.get(hit.post.source_id)
-        out.append(Earlier(hit.post, source, hit.spans))
+        info = await lookup_origin(store, hit.post)
+        out.append(Earlier(hit.post, source, hit.spans, info.source, info.date))
         if len(out) == limit:
             break
     return out

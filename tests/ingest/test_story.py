@@ -204,3 +204,54 @@ async def test_a_follow_up_on_another_day_names_the_day_and_not_its_own_story(
         assert third.payload["plain"].startswith("Updated at 4:00 a.m. Umarov also said: “")
     finally:
         await store.close()
+
+
+async def test_background_credits_a_forward_to_its_origin_once(tmp_path: Path) -> None:
+    store, person_id, _ = await _desk(tmp_path)
+    try:
+        await store.sources.upsert(
+            "koordshtab_demo",
+            attribution={"short_role_en": "Coordination Headquarters", "role_en": "Koordshtab"},
+            gender="m",
+        )
+        await store.sources.upsert(
+            "intel_demo", attribution={"role_en": "Defence Intelligence"}, gender="n"
+        )
+        await store.sources.upsert("relay_demo", attribution={})
+        quiet = Pipeline(store, alert=False)
+        day = timedelta(days=1)
+        original = "Це вже 40-й обмін полоненими цього року."
+        await quiet.handle(Post("koordshtab_demo", 5, T0 - 2 * day, original))
+        for channel in ("intel_demo", "relay_demo"):
+            await quiet.handle(
+                Post(
+                    channel,
+                    70,
+                    T0 - day,
+                    original,
+                    forward_from="@koordshtab_demo",
+                    forward_link="https://t.me/koordshtab_demo/5",
+                )
+            )
+        # A forward whose original is not stored is still credited to the origin.
+        await quiet.handle(
+            Post(
+                "intel_demo",
+                71,
+                T0 - day + timedelta(hours=1),
+                "Полонені захисники повернулися додому.",
+                forward_from="@ombudsman_demo",
+                forward_link="https://t.me/ombudsman_demo/12",
+            )
+        )
+        await Pipeline(store, background=3).handle(Post("umerov_demo", 1, T0, MEETING))
+        (alert,) = await store.alerts.for_person(person_id)
+        background = alert.payload["plain"].split("Earlier:\n")[1].splitlines()
+        assert background == [
+            "On Jan. 4, @ombudsman_demo said: “Полонені захисники повернулися додому.” "
+            "https://t.me/ombudsman_demo/12",
+            "On Jan. 3, the Coordination Headquarters said: “Це вже 40-й обмін полоненими "
+            "цього року.” https://t.me/koordshtab_demo/5",
+        ]
+    finally:
+        await store.close()
