@@ -129,7 +129,10 @@ def load_export(
             if ctype not in CHANNEL_TYPES:
                 reason = f"not a channel ({ctype})"
             else:
-                reason = "channel username unknown: add the channel as a source or pass source"
+                reason = (
+                    "channel username unknown: add the channel as a source, or import it with "
+                    "--source @name"
+                )
             result.skipped.append(SkippedChat(name, chat_id, reason))
             continue
         # A channel left and rejoined can appear in both lists: merge by message id.

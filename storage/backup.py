@@ -3,6 +3,7 @@ checked for integrity before it is put in place."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -22,6 +23,14 @@ def backup_database(source: Path, target: Path) -> tuple[int, str]:
         return _backup(source, target)
     except sqlite3.Error as exc:
         raise StorageError(f"backup failed: {exc}") from exc
+    except OSError as exc:
+        # A folder we may not write to, a full disk: the person chose the target, so say which
+        # file and why in one line rather than a traceback.
+        with contextlib.suppress(OSError):
+            target.with_name(target.name + ".partial").unlink(missing_ok=True)
+        raise StorageError(
+            f"backup failed: cannot write {exc.filename or target}: {exc.strerror or exc}"
+        ) from exc
 
 
 def _backup(source: Path, target: Path) -> tuple[int, str]:

@@ -57,8 +57,8 @@ def _load_events(path: Path, source: str | None, known: dict[int, str]) -> list[
             raise UsageError("--source applies to Telegram Desktop exports, not JSONL feeds")
         return list(read_feed(path))
     result = load_export(path, source=source, known=known)
-    for skipped in result.skipped:
-        print(f"skipped {skipped}", file=sys.stderr)
+    for chat in result.skipped:
+        print(f'skipped the chat "{chat.name}" (id {chat.id}): {chat.reason}.', file=sys.stderr)
     # The importer groups posts by channel; alerts should reach people in time order.
     return sorted(
         result.posts,
@@ -124,6 +124,10 @@ def _summary(read: int, r: IngestResult) -> str:
 
 
 async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    if not args.query.strip():
+        raise UsageError(
+            'the search query is empty: give words, a "phrase" or filters such as from:@channel'
+        )
     if args.limit < 1 or args.limit > 10_000:
         raise UsageError("--limit must be between 1 and 10000")
     zone = settings.zone

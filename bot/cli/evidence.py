@@ -79,12 +79,19 @@ async def cmd_evidence(args: argparse.Namespace, settings: Settings) -> int:
     text = _as_text(link, records, checks)
     if args.export:
         folder = Path(args.export)
-        folder.mkdir(parents=True, exist_ok=True)
         stem = folder / f"{channel}-{message_id}.evidence"
-        Path(f"{stem}.json").write_text(
-            json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-        )
-        Path(f"{stem}.txt").write_text(text + "\n", encoding="utf-8")
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            Path(f"{stem}.json").write_text(
+                json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+            )
+            Path(f"{stem}.txt").write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            # Exit code 1 means "failed to verify"; a folder we cannot write is the person's
+            # input, exit 2.
+            raise UsageError(
+                f"cannot write the evidence to {exc.filename or folder}: {exc.strerror or exc}"
+            ) from exc
         print(f"wrote {stem}.json and {stem}.txt", file=sys.stderr)
     if args.json:
         print_json(report)

@@ -9,11 +9,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import re
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
 
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 
 from bot.cli import (
     archive,
@@ -73,15 +75,44 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
+    """The settings from the environment and `.env`; anything wrong with them is one line for
+    the person who wrote them (exit 2), never a traceback."""
+    env_file = Settings.model_config.get("env_file")
     try:
         settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(x) for x in first["loc"])
         raise UsageError(f"bad setting {where}: {first['msg']}") from exc
+    except SettingsError as exc:
+        raise UsageError(_settings_error(exc)) from exc
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"the settings file {env_file} is not valid UTF-8 text (byte "
+            f"0x{exc.object[exc.start]:02x} at offset {exc.start}): save it as UTF-8"
+        ) from exc
+    except OSError as exc:
+        raise UsageError(
+            f"cannot read the settings file {exc.filename or env_file}: {exc.strerror or exc}"
+        ) from exc
     if getattr(args, "db", None):
         settings = settings.model_copy(update={"db": args.db})
     return settings
+
+
+_FIELD_RE = re.compile(r'field "(?P<field>\w+)" from source "(?P<source>\w+)"')
+
+
+def _settings_error(exc: SettingsError) -> str:
+    """pydantic-settings says which field and source failed; the JSON error is its cause."""
+    m = _FIELD_RE.search(str(exc))
+    if m is None:
+        return f"bad settings: {exc}"
+    name = f"WIREWATCH_{m['field'].upper()}"
+    where = " in .env" if m["source"].startswith("DotEnv") else ""
+    cause = exc.__cause__
+    why = f": not valid JSON ({cause})" if isinstance(cause, ValueError) else ""
+    return f"bad setting {name}{where}{why}"
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
@@ -129,6 +160,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `wirewatch search ... | head`: the reader left; that is not an error of ours.
         sys.stderr.close()
         return 0
+    except OSError as exc:
+        # A file or folder the person named that cannot be read or written: their input, so
+        # one line and exit 2 (exit 1 means a run-time failure, for `evidence` a failed check).
+        log.debug("file error", exc_info=True)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"wirewatch: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":
