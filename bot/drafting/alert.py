@@ -27,6 +27,7 @@ from bot.drafting.draft import (
     last_text_label,
     no_text_label,
     origin_of,
+    styled_runs,
     update_paragraph,
     updated_line,
 )
@@ -36,14 +37,13 @@ from bot.drafting.html import (
     Button,
     Run,
     button,
-    highlight,
     join_runs,
     split_runs,
     to_html,
 )
 from bot.drafting.html import plain as plain_of
 from bot.drafting.image import image_runs
-from bot.drafting.quotes import MARKS, post_language
+from bot.drafting.quotes import MARKS, post_language, style_quote
 from bot.drafting.sentences import SpanLike
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 
@@ -240,9 +240,11 @@ def _deleted(
     text = post.text or ""
     left, right, _, _ = MARKS[lang_key]
     # The whole last text, not a quote: once deleted, this is the newsroom's only record of it.
-    if text.strip():
-        body = join_runs(left, highlight(text, spans), right)
-        body_plain = f"{left}{text}{right}"
+    # It is pasted like any quote, so it is printed in the same house style.
+    styled = style_quote(text, 0, len(text), lang_key) if text.strip() else None
+    if styled is not None and styled.text.strip(left + right + ". "):
+        body = styled_runs(styled, [(s.start, s.end) for s in spans])
+        body_plain = styled.text
     else:
         body = [Run(no_text_label(lang))]
         body_plain = no_text_label(lang)

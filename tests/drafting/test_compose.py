@@ -177,7 +177,8 @@ def test_long_post_alert_splits_and_deletion_keeps_all_text() -> None:
     assert len(gone["messages"]) >= 3
     assert gone["plain"].startswith("🗑 Допис видалено о 19:30, 24 листопада")
     shown = " ".join(visible(m["html"]) for m in gone["messages"])
-    assert "".join(text.split()) in "".join(shown.split())
+    # All of it, its last full stop after the closing guillemet as in any uk quote.
+    assert "".join(text.removesuffix(".").split()) + "»." in "".join(shown.split())
 
 
 def test_giant_sentence_without_punctuation_is_quoted_whole_in_bounded_messages() -> None:
@@ -216,6 +217,40 @@ def test_edit_without_previous_text_or_real_change_has_no_diff() -> None:
         check_contract(payload)
         assert "Що змінилося" not in payload["plain"]
         assert payload["plain"].startswith("✏️ Оновлено о 18:08")
+
+
+@pytest.mark.parametrize(
+    ("lang", "printed"),
+    [
+        (
+            "uk",
+            "Секретарка РНБО Олена Гайова наголосила у Telegram: «Переговори „у Женеві“ "
+            "перенесено на тиждень. Делегація готова».",
+        ),
+        (
+            "en",
+            "Olena Haiova, NSDC Secretary, stressed on Telegram: “Переговори ‘у Женеві’ "
+            "перенесено на тиждень. Делегація готова.”",
+        ),
+    ],
+)
+def test_a_deletion_prints_the_last_text_in_house_style(lang: str, printed: str) -> None:
+    text = (
+        '«Переговори "у Женеві" перенесено на тиждень. Делегація готова 🇺🇦.», — наголосила Гайова.'
+    )
+    start = text.index("Женеві")
+    payload = compose_alert(
+        "delete",
+        stored(text),
+        source(),
+        lang=lang,
+        tz="Europe/Kyiv",
+        spans=[Span(start, start + 6, "женева")],
+        deleted_at=datetime(2026, 11, 24, 17, 30, tzinfo=UTC),
+    )
+    check_contract(payload)
+    assert payload["plain"].splitlines()[1] == printed
+    assert "<b>Женеві</b>" in payload["messages"][0]["html"]
 
 
 def test_delete_without_time_and_without_text() -> None:
