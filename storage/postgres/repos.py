@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from storage import search as fts_settings
 from storage.alerts import AlertRepo
 from storage.media import MediaFile, MediaRepo, _file
 from storage.models import Alert, StoredPost
 from storage.postgres.db import PgDatabase
 from storage.search import (
-    DENSE_HITS,
     PREFIX_INDEX,
     AnyOf,
     Filters,
@@ -92,9 +92,11 @@ class PgSearchRepo(SearchRepo):
         if cond is not None:
             sql, values = cond
             if await self._frequent(cond):
-                # Walk the newest posts (date index) and test each against its vectors: the
-                # page fills long before the walk gets far.
-                where.append(f"p.id IN (SELECT post_id FROM post_search WHERE {sql})")
+                # Walk the newest posts (date index) and test each one's vectors (a subquery
+                # per row, by primary key): the page fills long before the walk gets far. As
+                # `p.id IN (...)` the planner hashed every hit first: 2-5x slower for two or
+                # three common words and phrases (50,000 posts, same run).
+                where.append(f"(SELECT {sql} FROM post_search s WHERE s.post_id = p.id)")
             else:
                 # Few hits: fetch them from the GIN indexes first (ARRAY() runs once, before
                 # the posts are read), then sort those. Left to itself the planner, which
@@ -107,9 +109,10 @@ class PgSearchRepo(SearchRepo):
     async def _frequent(self, cond: tuple[str, list[object]]) -> bool:
         row = await self.db.fetchone(
             f"SELECT count(*) FROM (SELECT 1 FROM post_search WHERE {cond[0]} LIMIT ?) AS hits",
-            [*cond[1], DENSE_HITS],
+            [*cond[1], fts_settings.DENSE_HITS],
         )
-        return row is not None and int(row[0]) >= DENSE_HITS
+        # Read at call time, so tests can make every term "frequent".
+        return row is not None and int(row[0]) >= fts_settings.DENSE_HITS
 
     async def _dense(self, fts: str) -> bool:
         # FTS5 needs the windowed plan for frequent terms; PostgreSQL's planner picks between
