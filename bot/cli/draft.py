@@ -160,7 +160,10 @@ async def _translate(
     source = post_language(text)
     if quote is None or source is None or source == lang or cfg.provider == "off":
         return None
-    translator = configured_translator(cfg)
+    try:
+        translator = configured_translator(cfg)
+    except TranslationError as exc:
+        return translation_payload(lang, error=str(exc))
     if translator is None:
         why = "Telegram's translation works inside the running service only"
         return translation_payload(lang, error=why)

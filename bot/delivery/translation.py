@@ -20,7 +20,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import aiohttp
-import deepl
 
 from bot.drafting.alert import translation_payload
 from bot.settings import TranslationSettings
@@ -75,6 +74,17 @@ class DeepL:
     name = "DeepL"
 
     def __init__(self, auth_key: str, *, server_url: str | None = None, english: str = "EN-GB"):
+        # Imported here, not at the top: every command imports this module, and an install
+        # made before DeepL support (or one that never uses it) need not have the package.
+        try:
+            import deepl
+        except ImportError as exc:
+            raise TranslationError(
+                "DeepL is configured but its client library (the Python package deepl) is "
+                "not installed: run `make install`, or pick another "
+                "WIREWATCH_TRANSLATION__PROVIDER"
+            ) from exc
+        self._error: type[Exception] = deepl.DeepLException
         # The library retries 429 and 5xx itself with growing pauses; the worker has its own
         # timeout and the alert is already out, so one try is the right number.
         deepl.http_client.max_network_retries = 0
@@ -93,7 +103,7 @@ class DeepL:
 
         try:
             return await asyncio.to_thread(call)
-        except deepl.DeepLException as exc:
+        except self._error as exc:
             status = getattr(exc, "http_status_code", None)
             why = f"HTTP {status}" if status else type(exc).__name__
             raise TranslationError(f"DeepL: {why}") from exc
@@ -109,7 +119,8 @@ def http_translator(
     libretranslate_key: str | None = None,
 ) -> Translator | None:
     """DeepL or LibreTranslate as configured; None for "off", "telegram" (that one needs the
-    listener's account) or DeepL without a key."""
+    listener's account) or DeepL without a key. Raises TranslationError when the configured
+    provider's package is missing."""
     if provider == "deepl":
         if not deepl_key:
             return None
@@ -229,7 +240,10 @@ def make_worker(
         translator = telegram
         problem = "translation via Telegram needs the listener; translations are off"
     else:
-        translator = configured_translator(cfg)
+        try:
+            translator = configured_translator(cfg)
+        except TranslationError as exc:
+            return None, f"translation: {exc}; translations are off"
         problem = "translation: DeepL needs WIREWATCH_TRANSLATION__DEEPL_KEY; translations are off"
     if translator is None:
         return None, problem

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -244,3 +247,52 @@ async def test_wirewatch_draft_translates_through_the_configured_provider() -> N
         server.mode = "500"
         got = await _translate(settings, QUOTE, QUOTE, "en")
         assert got is not None and "LibreTranslate: HTTP 500" in got["plain"]
+
+
+# Python refuses to import a module whose sys.modules entry is None: the package is missing.
+_WITHOUT_DEEPL = "import sys; sys.modules['deepl'] = None\n"
+
+
+def _python(code: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
+    env["WIREWATCH_DB"] = str(tmp_path / "w.db")
+    return subprocess.run(
+        [sys.executable, "-c", _WITHOUT_DEEPL + code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_the_cli_works_without_an_unconfigured_provider_installed(tmp_path: Path) -> None:
+    """An install that predates DeepL support lacks the package: `wirewatch --help`, `draft`
+    and the rest must not need it until someone configures DeepL."""
+    done = _python(
+        "from bot.cli.main import main\n"
+        "import bot.cli.draft, bot.delivery.translation\n"
+        "try:\n    main(['--help'])\nexcept SystemExit as e:\n    sys.exit(e.code)\n",
+        tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "wirewatch" in done.stdout
+
+
+def test_deepl_configured_without_its_package_says_so(tmp_path: Path) -> None:
+    code = (
+        "import asyncio\n"
+        "from bot.cli.draft import _translate\n"
+        "from bot.delivery.translation import make_worker\n"
+        "from bot.settings import Settings, TranslationSettings\n"
+        "cfg = TranslationSettings(provider='deepl', deepl_key='k:fx')\n"
+        "got = asyncio.run(_translate(Settings(translation=cfg), 'Обмін полоненими.', "
+        "'Обмін полоненими.', 'en'))\n"
+        "print(got['plain'])\n"
+        "print(make_worker(cfg, None)[1])\n"  # type: ignore[arg-type]
+    )
+    done = _python(code, tmp_path)
+    assert done.returncode == 0, done.stderr
+    said = done.stdout.strip().splitlines()
+    assert any("deepl" in line and "not installed" in line for line in said), done.stdout
+    assert "not installed" in said[-1] and "translations are off" in said[-1]
