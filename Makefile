@@ -61,7 +61,7 @@ lint: $(STAMP)
 # Every benchmark at its --quick size (under 15 minutes on 2 cores), its output kept in
 # var/bench/bench.txt, and the README's figures table rewritten from that output. Full sizes:
 # run a benchmark without --quick (see README, Benchmarks).
-BENCHES := import_search matching alerts memory startup drafts
+BENCHES := import_search matching alerts memory startup drafts capture
 bench: $(STAMP)
 	@mkdir -p var/bench
 	@bash -o pipefail -c 'echo "BENCH-RUN| $$(date -u +%Y-%m-%d), commit $$(git rev-parse --short HEAD 2>/dev/null || echo unknown), $$(nproc) cores, load $$(cut -d" " -f1 /proc/loadavg), command: make bench" | tee var/bench/bench.txt; \

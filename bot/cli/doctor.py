@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 
 from bot.cli.common import open_store, print_json
+from bot.ingest.ocr import OcrEngine
 from bot.service.health import is_loopback
 from bot.service.roles import session_lease
 from bot.settings import Settings
@@ -156,6 +157,13 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             check(out, "sources file", "ok", f"{tg.sources_file}: {len(specs)} channels")
         except SourceError as exc:
             check(out, "sources file", "fail", str(exc))
+    capture = settings.capture
+    if capture.ocr:
+        reason = OcrEngine(capture.ocr_langs).unavailable()
+        detail = reason or f"tesseract with {capture.ocr_langs}"
+        check(out, "ocr", "missing" if reason else "ok", detail)
+    else:
+        check(out, "ocr", "ok", "off (WIREWATCH_CAPTURE__OCR=false)")
     await service_checks(out, settings)
     if args.json:
         print_json(out)
