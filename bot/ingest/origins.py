@@ -161,3 +161,21 @@ async def earlier_posts(
         if len(out) == limit:
             break
     return out
+
+
+async def alerted_about_origin(store: Store, post: StoredPost) -> set[int]:
+    """People already alerted about the post this one forwards: officials forward each
+    other all day, and the same quote with the same permalink again is noise."""
+    if not post.forward_link:
+        return set()
+    try:
+        username, message_id = parse_permalink(post.forward_link)
+    except SourceError:
+        return set()
+    origin_src = await store.sources.by_username(username)
+    if origin_src is None:
+        return set()
+    origin = await store.posts.get(origin_src.id, message_id)
+    if origin is None:
+        return set()
+    return {a.person_id for a in await store.alerts.originals(origin.id)}

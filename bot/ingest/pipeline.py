@@ -20,11 +20,12 @@ from bot.desk.quiet import in_quiet_hours
 from bot.drafting.draft import Earlier
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.ingest.capture import Capture, deletion_record, version_record
-from bot.ingest.origins import compose_with_origin, earlier_posts
+from bot.ingest.origins import alerted_about_origin, compose_with_origin, earlier_posts
+from bot.ingest.versions import is_replay
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
 from storage.db import now
-from storage.models import Person, PostVersion, Rule, Source, StoredPost, to_ts
-from storage.records import Deletion, Event, Post, SourceError, parse_permalink
+from storage.models import Person, Rule, Source, StoredPost, to_ts
+from storage.records import Deletion, Event, Post
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -430,7 +431,7 @@ class Pipeline:
         matches, spans = self._matches(analysis, src)
         if not matches:
             return 0
-        skip = skip | await self._alerted_about_origin(post)
+        skip = skip | await alerted_about_origin(self.store, post)
         # Who is owed this post: a desk rule alerts everyone, a personal rule its owner.
         desk_rule: Rule | None = None
         personal: dict[int, Rule] = {}
@@ -530,23 +531,6 @@ class Pipeline:
             return None
         return person
 
-    async def _alerted_about_origin(self, post: StoredPost) -> set[int]:
-        """People already alerted about the post this one forwards: officials forward each
-        other all day, and the same quote with the same permalink again is noise."""
-        if not post.forward_link:
-            return set()
-        try:
-            username, message_id = parse_permalink(post.forward_link)
-        except SourceError:
-            return set()
-        origin_src = await self.store.sources.by_username(username)
-        if origin_src is None:
-            return set()
-        origin = await self.store.posts.get(origin_src.id, message_id)
-        if origin is None:
-            return set()
-        return {a.person_id for a in await self.store.alerts.originals(origin.id)}
-
     async def _compose(
         self, kind: str, post: StoredPost, src: Source, person: Person, **extra: Any
     ) -> dict[str, Any]:
@@ -600,30 +584,6 @@ class _SpanMap:
     def for_rule(self, rule_id: int | None) -> tuple[Span, ...]:
         """Where one rule matched (empty when it no longer does)."""
         return self.by_rule.get(rule_id, ()) if rule_id is not None else ()
-
-
-# A version stamped with the time we recorded it (its source gave no edit date) carries no date
-# of the source's; the stamp must not make a feed's later, historical edit date look stale.
-_STAMP_SLACK = 2
-
-
-def is_replay(post: Post, versions: Sequence[PostVersion]) -> bool:
-    """Whether `post` (with a text other than the stored current one) is a state of the post we
-    already hold or one superseded by it, rather than a new edit.
-
-    An edit date no newer than the newest the source gave us is an old state; without an edit
-    date (some feeds omit it) only the text can tell, and a text we stored before is old. A
-    dated text equal to an older version but newer than everything stored is the official
-    changing it back: an edit."""
-    if post.edit_date is None:
-        return any(v.text == post.text for v in versions)
-    dated = [
-        v.edit_date
-        for v in versions
-        if v.edit_date is not None
-        and abs((v.edit_date - v.recorded_at).total_seconds()) > _STAMP_SLACK
-    ]
-    return bool(dated) and post.edit_date <= max(dated)
 
 
 def _chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
