@@ -88,6 +88,8 @@ class StoredPost:
     deleted_at: datetime | None
     version: int
     ocr_text: str = ""  # text read from the post's images: never the official's own words
+    lemmas: str = ""  # the FTS `lemmas` column: every word's keys (see bot.matching.analysis)
+    ocr_lemmas: str = ""
 
     @property
     def permalink(self) -> str:
@@ -115,6 +117,9 @@ class StoredPost:
             deleted_at=ts(r["deleted_at"]),
             version=r["version"],
             ocr_text=r["ocr_text"],
+            # sqlite3.Row's `in` looks at values, not column names: keys() it is.
+            lemmas=r["lemmas"] if "lemmas" in r.keys() else "",  # noqa: SIM118
+            ocr_lemmas=r["ocr_lemmas"] if "ocr_lemmas" in r.keys() else "",  # noqa: SIM118
         )
 
 

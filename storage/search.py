@@ -112,6 +112,16 @@ WINDOW_GROWTH = 8
 class SearchRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._exact_from: int | None = None
+
+    async def exact_keys_from(self) -> int:
+        """The first post id whose stored keys carry their stem marks (migration 0008); it
+        never changes, so it is read once."""
+        if self._exact_from is None:
+            row = await self.db.fetchone("SELECT value FROM state WHERE key = 'exact_keys_from'")
+            # No row: a database older than the mark (cannot happen once migrated); trust none.
+            self._exact_from = int(row[0]) if row is not None else 1 << 62
+        return self._exact_from
 
     async def _dense(self, fts: str) -> bool:
         row = await self.db.fetchone(

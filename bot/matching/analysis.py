@@ -143,10 +143,13 @@ class Analysis:
 
     @cached_property
     def lemma_text(self) -> str:
-        """The FTS `lemmas` column: each word's keys, each key one FTS5 token."""
+        """The FTS `lemmas` column: each word's keys as they are, stem marks included. FTS5's
+        tokenizer reads "~" as a separator, so "~умєров" indexes as the token "умєров" (what
+        `fts_key` looks up), while the stored text still tells a stem from a lemma: search
+        can then decide a plain-word rule from the stored keys without re-reading the post."""
         out: list[str] = []
         for ks in self.keys:
-            out.extend(sorted({fts_key(k) for k in ks}))
+            out.extend(sorted(set(ks)))
         return " ".join(out)
 
 
