@@ -115,7 +115,7 @@ class SearchRepo:
         self._exact_from: int | None = None
 
     async def exact_keys_from(self) -> int:
-        """The first post id whose stored keys carry their stem marks (migration 0008); it
+        """The first post id whose stored keys carry their stem marks (migration 0009); it
         never changes, so it is read once."""
         if self._exact_from is None:
             row = await self.db.fetchone("SELECT value FROM state WHERE key = 'exact_keys_from'")
