@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from bot.drafting.glossary import (
@@ -19,6 +19,34 @@ from bot.drafting.glossary import (
 )
 
 log = logging.getLogger(__name__)
+
+# What a glossary entry may hold when the desk adds one (the bot's /glossary and `wirewatch
+# glossary add` both come through add_entry). The note is printed in every draft that mentions
+# the name, and an entry is repeated in bot replies: a long one made drafts past Telegram's 4,096
+# characters and replies that could not be sent. The longest official title in use is well under
+# these.
+NAME_LIMIT = 120
+NOTE_LIMIT = 300
+ALIAS_LIMIT = 20
+
+
+def check_limits(
+    names: Mapping[str, str | None],
+    note: Mapping[str, str | None] | None = None,
+    aliases: Sequence[str] = (),
+) -> None:
+    """Refuse, with the reason, names, notes and aliases too long for a draft or a reply."""
+    fields = [(f"the {lang} name", v, NAME_LIMIT) for lang, v in names.items()]
+    fields += [(f"the {lang} note", v, NOTE_LIMIT) for lang, v in (note or {}).items()]
+    fields += [(f"alias {n}", v, NAME_LIMIT) for n, v in enumerate(aliases, 1)]
+    for what, value, limit in fields:
+        size = len(value.strip()) if value else 0
+        if size > limit:
+            raise GlossaryError(
+                f"{what} is {size} characters long; at most {limit} fit in a draft"
+            )
+    if len(aliases) > ALIAS_LIMIT:
+        raise GlossaryError(f"{len(aliases)} aliases; an entry may have at most {ALIAS_LIMIT}")
 
 
 def load_glossary(path: Path) -> Glossary:
@@ -72,6 +100,7 @@ def add_entry(
     aliases: list[str] | None = None,
 ) -> tuple[Entry, bool]:
     """Add an entry, or replace the one that shares a name with it; (entry, replaced)."""
+    check_limits(names, note, aliases or ())
     glossary = load_glossary(path)
     entry = make_entry(kind, names, note, aliases or ())
     same = {_key(v) for v in entry.names.values()}

@@ -12,7 +12,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.desk.desk import Desk, DeskError
+from bot.desk.desk import Desk, DeskError, clip
 from bot.desk.glossary_file import GlossaryWatch, add_entry, load_glossary, remove_entry
 from bot.drafting.glossary import GlossaryError
 from bot.drafting.html import Run, join_runs
@@ -21,6 +21,9 @@ from bot.handlers.common import answer_error, answer_runs, answer_usage
 from storage.models import Person
 
 log = logging.getLogger(__name__)
+
+# Characters of a glossary entry repeated in a reply: enough to recognise it.
+_ENTRY_SHOWN = 300
 
 StatusFn = Callable[[], Any]
 
@@ -192,10 +195,15 @@ def editor_router() -> Router:
         try:
             if not args:
                 entries = load_glossary(path).entries
+                # One line per entry, each clipped: a hand-edited file may hold anything, and the
+                # list goes out in as many messages as it needs.
                 lines = [
-                    f"{e.kind}: {e.line('en')} ({' / '.join(e.names.values())})" for e in entries
+                    clip(
+                        f"{e.kind}: {e.line('en')} ({' / '.join(e.names.values())})", _ENTRY_SHOWN
+                    )
+                    for e in entries
                 ]
-                await message.answer("\n".join(lines) or "The glossary is empty.")
+                await answer_runs(message, [Run("\n".join(lines) or "The glossary is empty.")])
                 return
             if verb == "add":
                 kind, _, names = rest.strip().partition(" ")
@@ -210,14 +218,14 @@ def editor_router() -> Router:
                     {"en": fields[3]},
                 )
                 verb_done = "Replaced" if replaced else "Added"
-                await message.answer(f"{verb_done}: {entry.line('en')}")
+                await message.answer(f"{verb_done}: {clip(entry.line('en'), _ENTRY_SHOWN)}")
                 return
             if verb == "remove" and rest.strip():
                 removed = remove_entry(path, rest.strip())
                 if removed is None:
-                    await answer_error(message, f"no glossary entry named {rest.strip()!r}")
+                    await answer_error(message, f"no glossary entry named {clip(rest)!r}")
                     return
-                await message.answer(f"Removed: {removed.line('en')}")
+                await message.answer(f"Removed: {clip(removed.line('en'), _ENTRY_SHOWN)}")
                 return
         except GlossaryError as exc:
             await answer_usage(message, "glossary", str(exc))

@@ -113,3 +113,20 @@ def test_doctor_counts_admins_added_from_the_command_line(
         "status": "ok",
         "detail": "@desk_chief (from the database)",
     }
+
+
+def test_glossary_refuses_names_and_notes_too_long_for_a_draft(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    glossary = tmp_path / "glossary.toml"
+    monkeypatch.setenv("WIREWATCH_DRAFTS__GLOSSARY", str(glossary))
+    base = ["glossary", "add", "--kind", "place", "--uk", "Київ", "--en", "Kyiv"]
+    code, _, err = run(capsys, *base, "--note-en", "x" * 5000)
+    assert code == 2 and "note" in err and "5000" in err and len(err.splitlines()) == 1
+    code, _, err = run(capsys, "glossary", "add", "--uk", "Київ" * 100)
+    assert code == 2 and "name" in err
+    code, _, err = run(capsys, *base, "--alias", "y" * 500)
+    assert code == 2 and "alias" in err
+    assert not glossary.exists()  # nothing was saved
+    code, _, err = run(capsys, *base, "--note-en", "capital of Ukraine")
+    assert code == 0, err

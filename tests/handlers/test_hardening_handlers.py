@@ -11,12 +11,14 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.desk.glossary_file import load_glossary, save_glossary
+from bot.drafting.glossary import Glossary, make_entry
 from bot.handlers import SORRY, access, build_dispatcher
 from bot.handlers.access import REFUSAL
 from bot.settings import BotSettings, Settings
 from storage.store import Store
 from tests.fakebot import FakeBotAPI
-from tests.handlers.harness import ADMIN, JOURNALIST, STRANGER, running_desk, seed
+from tests.handlers.harness import ADMIN, EDITOR, JOURNALIST, STRANGER, running_desk, seed
 
 GROUP = -500_100
 
@@ -151,3 +153,22 @@ async def test_mute_asks_for_a_duration(tmp_path: Path) -> None:
         assert until is not None
         day = timedelta(days=1).total_seconds()
         assert started + day - 60 <= until <= started + day + 60
+
+
+async def test_glossary_long_values_are_refused_and_replies_fit(tmp_path: Path) -> None:
+    """A 4,090-character note was saved, and then no reply about the entry could be sent."""
+    glossary = tmp_path / "glossary.toml"
+    async with running_desk(tmp_path) as desk:
+        (reply,) = await desk.ask(EDITOR, "/glossary add place Київ | Kyiv | Киев | " + "x" * 4090)
+        assert "note" in (reply.text or "") and "4090" in (reply.text or "")
+        assert not load_glossary(glossary).entries
+        # An entry written into the file by hand (or before the limits) is still listed and
+        # removed, with replies that fit in a message.
+        entry = make_entry("place", {"uk": "Київ", "en": "Kyiv"}, {"en": "z" * 4090})
+        save_glossary(glossary, Glossary([entry]))
+        (listed,) = await desk.ask(EDITOR, "/glossary")
+        assert "Kyiv" in (listed.text or "") and len(listed.text or "") < 1000
+        (removed,) = await desk.ask(EDITOR, "/glossary remove Київ")
+        assert (removed.text or "").startswith("Removed: Kyiv")
+        assert len(removed.text or "") < 1000
+        assert not load_glossary(glossary).entries
