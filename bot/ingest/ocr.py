@@ -6,12 +6,11 @@ in a worker thread, never on the event loop.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 from pathlib import Path
-
-import pytesseract
-from PIL import Image, UnidentifiedImageError
+from types import ModuleType
 
 DEFAULT_LANGS = "ukr+rus+eng"
 # Tesseract reads small text poorly: an image narrower than this is scaled up first.
@@ -32,7 +31,11 @@ class OcrEngine:
         os.environ.setdefault("OMP_THREAD_LIMIT", "1")
 
     def unavailable(self) -> str | None:
-        """Why OCR cannot run here (binary or language data missing), or None."""
+        """Why OCR cannot run here (binary, language data or Python package missing), or None."""
+        try:
+            pytesseract = _pytesseract()
+        except OcrError as exc:
+            return str(exc)
         if shutil.which("tesseract") is None:
             return "tesseract is not installed (Debian: apt-get install tesseract-ocr)"
         try:
@@ -49,6 +52,9 @@ class OcrEngine:
 
     def read(self, path: Path) -> str:
         """The text of the image at `path` ('' when there is none)."""
+        pytesseract = _pytesseract()
+        from PIL import Image, UnidentifiedImageError
+
         try:
             with Image.open(path) as img:
                 if img.width * img.height > _MAX_PIXELS:
@@ -68,6 +74,17 @@ class OcrEngine:
         except RuntimeError as exc:  # pytesseract's timeout
             raise OcrError(f"{path.name}: {exc}") from exc
         return tidy(text)
+
+
+def _pytesseract() -> ModuleType:
+    """Imported when an image is read, not when the module is: every command imports this
+    module, and an install made before OCR (or with it turned off) need not have the package."""
+    try:
+        return importlib.import_module("pytesseract")
+    except ImportError as exc:
+        raise OcrError(
+            "the Python package pytesseract is not installed (run `make install`)"
+        ) from exc
 
 
 def tidy(text: str) -> str:

@@ -155,3 +155,30 @@ def test_skipped_chats_are_told_in_a_sentence(
     _, _, err = run(capsys, "import", str(path), "--db", str(tmp_path / "w.db"))
     assert "SkippedChat(" not in err
     assert "Канал без імені" in err and "1700000099" in err
+
+
+def test_the_cli_runs_without_the_ocr_package_and_says_ocr_is_off(tmp_path: Path) -> None:
+    """An install made before OCR lacks pytesseract: every command still works, and OCR says
+    why it is off instead of the import failing at start."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['pytesseract'] = None\n"
+        "from bot.cli.main import main\n"
+        "from bot.ingest.ocr import OcrEngine\n"
+        "print(OcrEngine().unavailable())\n"
+        "try:\n    main(['--help'])\nexcept SystemExit as e:\n    sys.exit(e.code)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "pytesseract is not installed" in done.stdout.splitlines()[0]
