@@ -41,6 +41,9 @@ PRIVATE_MODE = 0o600
 _COMPANIONS = ("-wal", "-shm", "-journal")
 
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
 def private_file(path: Path) -> None:
     """Create `path` if missing, readable and writable by its owner only, and take group and
     other access away from an existing one. The database holds people's Telegram ids and the
@@ -53,8 +56,21 @@ def private_file(path: Path) -> None:
         os.close(fd)
 
 
+def _is_sqlite_or_empty(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(len(_SQLITE_HEADER))
+    except OSError:
+        return False
+    return head in (b"", _SQLITE_HEADER)
+
+
 def private_database(path: Path) -> None:
-    """The database file and whatever WAL, shared-memory or journal file it already has."""
+    """The database file and whatever WAL, shared-memory or journal file it already has. A file
+    that is not an SQLite database is left exactly as it is: opening it fails next, and a
+    mistyped --db must never change a stranger file's permissions."""
+    if path.exists() and not (path.is_file() and _is_sqlite_or_empty(path)):
+        return
     private_file(path)
     for suffix in _COMPANIONS:
         companion = path.with_name(path.name + suffix)
@@ -85,6 +101,13 @@ class Database:
         path = str(path)
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if Path(path).exists() and not (
+                Path(path).is_file() and _is_sqlite_or_empty(Path(path))
+            ):
+                # Refused before SQLite touches it (or its -wal): a mistyped --db is not ours.
+                raise StorageError(
+                    f"{path} is not a usable wirewatch database: not an SQLite database file"
+                )
             try:
                 private_database(Path(path))
             except OSError as exc:

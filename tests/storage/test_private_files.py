@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from storage.backup import backup_database
+from storage.db import StorageError
 from storage.store import Store
 
 
@@ -58,3 +59,21 @@ async def test_an_existing_world_readable_database_is_tightened(
         assert mode(db) == 0o600
     finally:
         await store.close()
+
+
+async def test_a_file_that_is_not_a_database_is_refused_untouched(
+    tmp_path: Path, open_umask: None
+) -> None:
+    # `--db /etc/passwd` by mistake: refused as not a database, and its mode left alone (it
+    # used to be narrowed to 0600 first, which locks every user out of a system file).
+    other = tmp_path / "passwd"
+    other.write_text("root:x:0:0:root:/root:/bin/bash\n", encoding="utf-8")
+    other.chmod(0o644)
+    wal = tmp_path / "passwd-wal"
+    wal.write_text("not ours", encoding="utf-8")
+    wal.chmod(0o644)
+    with pytest.raises(StorageError, match="not a usable wirewatch database"):
+        await Store.open(other)
+    assert mode(other) == 0o644
+    assert mode(wal) == 0o644
+    assert other.read_text(encoding="utf-8").startswith("root:x:0:0")
