@@ -29,6 +29,7 @@ from bot.drafting.style import (
     other_year,
     when,
 )
+from bot.matching.lemmas import grammatical_gender
 from storage.records import SourceError, parse_permalink
 
 LANG_CODES = texts.LANG_CODES
@@ -103,6 +104,29 @@ def _gendered(table: Mapping[str, Mapping[str | None, str]], lang: str, gender: 
     return forms.get(gender if gender in GENDERS else None, forms[None])
 
 
+def speaker_gender(source: SourceLike, lang: str) -> str | None:
+    """The source's gender, else what the dictionaries tell from its name or role (Олена -> f,
+    Генштаб -> m), so a past-tense verb can agree; None when nothing tells."""
+    if source.gender in GENDERS:
+        return source.gender
+    if _lang(lang) == "en":
+        return None
+    words = "ru" if lang == "ru" else "uk"
+    person = source.person.get(words) or source.person.get("uk")
+    role = source.role.get(words) or source.role.get("uk")
+    return grammatical_gender(person, role, "ru" if words == "ru" else "uk")
+
+
+def _past(gender: str | None) -> str:
+    """A past-tense form for `gender`; the plural when it is not known."""
+    return gender if gender in GENDERS else "pl"
+
+
+def _source_channel(source: SourceLike, lang: str) -> str:
+    """The channel as a lead names it when the source has no person or role."""
+    return channel_label(source.title, lang) if source.title else f"@{source.username}"
+
+
 def said_verb(lang: str, gender: str | None) -> str:
     """ "повідомив у Telegram" agreeing with m, f, n or pl; present tense when unknown."""
     return _gendered(texts.SAID, lang, gender)
@@ -173,7 +197,7 @@ def attribution_lead(
             if verb is not None:
                 said = f"{verb} {said.split(' ', 1)[1]}"
             return f"{who} {said}"
-        name = channel_label(source.title, lang) if source.title else f"@{source.username}"
+        name = _source_channel(source, lang)
     else:
         name = channel_label(channel or "?", lang)
     if shown is not None:
@@ -317,6 +341,8 @@ class Draft:
     spans: tuple[tuple[int, int], ...] = field(default=())  # matched words inside the quote
     names: tuple[str, ...] = ()  # glossary entries the post mentions, in the reader's language
     lang: str = "en"
+    channel: str = ""  # the channel as the lead names it, when no person or role is known
+    shown: str | None = None  # "photo"/"video" when the draft says it was posted, not said
 
     def first_line(self) -> str:
         if self.styled is None:
@@ -435,10 +461,18 @@ def build_draft(
         lead = attribution_lead(source, lang, channel=f"@{post.channel}", verb=verb, shown=shown)
     inside = tuple((a, b) for a, b in marks if a < qb and b > qa)
     speaker = origin_source if origin.forwarded else source
+    if speaker is not None:
+        channel = _source_channel(speaker, lang)
+    elif origin.forwarded:
+        channel = (
+            f"@{origin.username}" if origin.username else channel_label(origin.name or "?", lang)
+        )
+    else:
+        channel = f"@{post.channel}"
     return Draft(
         lead=lead,
         subject=second_reference(speaker, lang) if speaker is not None else None,
-        gender=speaker.gender if speaker is not None else None,
+        gender=speaker_gender(speaker, lang) if speaker is not None else None,
         quote=quote,
         quote_start=qa,
         quote_end=qb,
@@ -455,6 +489,8 @@ def build_draft(
         spans=inside,
         names=tuple(e.line(lang) for e in glossary) if post_language(text) != lang else (),
         lang=lang,
+        channel=channel,
+        shown=shown,
     )
 
 
@@ -487,12 +523,29 @@ def update_paragraph(
     lang = _lang(lang)
     head = updated_line(moment, tz, lang, now=since, style=style)
     head += "" if head.endswith(".") else "."  # "6:08 p.m." already ends the sentence
-    who = draft.subject or draft.lead
+    shown = draft.shown or "photo"
+    if draft.subject is None:
+        # Only the channel is known: "У каналі @x також повідомили", never "@x заявляє".
+        if draft.styled is None:
+            what = texts.MEDIA_WORD[shown][lang]
+            return [
+                Run(
+                    texts.UPDATE_CHANNEL_POSTED[lang].format(
+                        head=head, name=draft.channel, what=what
+                    )
+                )
+            ]
+        before, _, after = texts.UPDATE_CHANNEL[lang].partition("{quote}")
+        return join_runs(
+            before.format(head=head, name=draft.channel), draft.quote_runs(tag), after
+        )
+    who = _cap(draft.subject)
     if draft.styled is None:
-        return [Run(f"{head} {_cap(who)} {_gendered(texts.POSTED_PHOTO, lang, draft.gender)}.")]
+        table = texts.POSTED_VIDEO if shown == "video" else texts.POSTED_PHOTO
+        return [Run(f"{head} {who} {_gendered(table, lang, _past(draft.gender))}.")]
     verb = _gendered(texts.ALSO_VERB, lang, draft.gender)
     before, _, after = texts.UPDATE_PARAGRAPH[lang].partition("{quote}")
-    lead = before.format(head=head, who=_cap(who), verb=verb)
+    lead = before.format(head=head, who=who, verb=verb)
     return join_runs(lead, draft.quote_runs(tag), after)
 
 
@@ -509,20 +562,27 @@ class Earlier:
     origin_date: datetime | None = None
 
 
-def _who_earlier(source: SourceLike | None, channel: str, lang: str) -> str:
+def _who_earlier(source: SourceLike, lang: str) -> str | None:
     """ "NSDC Secretary Rustem Umerov" / "секретар РНБО Рустем Умєров" / "the General Staff";
-    `channel` (an @name or a title) when the source is not known."""
-    if source is None:
-        return channel if channel.startswith("@") else channel_label(channel, lang)
+    None when the source has neither person nor role."""
     person = _pick(source.person, lang)
     role = _pick(source.short_role, lang) or _pick(source.role, lang)
     if person and role:
-        return f"{role} {person}"
+        return f"{role} {person}" if lang == "en" else f"{_title_case_off(role)} {person}"
     if person:
         return person
     if role:
         return _institution_en(role, article="the") if lang == "en" else role
-    return f"@{source.username}"
+    return None
+
+
+def _title_case_off(role: str) -> str:
+    """A title before a name mid-sentence is lower case in uk/ru ("секретар РНБО"), an
+    acronym that opens it is not ("МЗС України")."""
+    first = role.split(maxsplit=1)[0] if role.strip() else ""
+    if len(first) > 1 and first.isupper():
+        return role
+    return role[:1].lower() + role[1:]
 
 
 def background_runs(
@@ -552,20 +612,31 @@ def background_runs(
         )
         origin = origin_of(item.post)
         moment = item.post.date
-        speaker, channel = item.source, f"@{item.post.channel}"
+        speaker = item.source
         if origin.forwarded:
             # Credited to whoever said it first, never to the channel that passed it on.
             moment = item.origin_date or moment
             speaker = item.origin_source
-            channel = f"@{origin.username}" if origin.username else (origin.name or "?")
         the_day = day(moment, tz, lang, style, with_year=other_year(moment, tz, now))
-        who = _who_earlier(speaker, channel, lang)
-        gender = speaker.gender if speaker is not None else None
-        if draft.styled is None:
-            what = _gendered(texts.POSTED_PHOTO, lang, gender).rsplit(" ", 2)[0]
-            line: list[Run] = [
-                Run(texts.EARLIER_PHOTO[lang].format(day=the_day, who=who, what=what))
-            ]
+        who = _who_earlier(speaker, lang) if speaker is not None else None
+        gender = draft.gender
+        line: list[Run]
+        if who is None:
+            # Only the channel is known: "3 березня в каналі @x повідомили: …".
+            if draft.styled is None:
+                what = texts.MEDIA_WORD[draft.shown or "photo"][lang]
+                text = texts.EARLIER_CHANNEL_PHOTO[lang].format(
+                    day=the_day, name=draft.channel, what=what
+                )
+                line = [Run(_cap(text))]
+            else:
+                before, _, after = texts.EARLIER_CHANNEL_ITEM[lang].partition("{quote}")
+                head = before.format(day=the_day, name=draft.channel)
+                line = join_runs(_cap(head), draft.quote_runs(), after)
+        elif draft.styled is None:
+            table = texts.POSTED_VIDEO if draft.shown == "video" else texts.POSTED_PHOTO
+            what = _gendered(table, lang, _past(gender)).rsplit(" ", 2)[0]
+            line = [Run(_cap(texts.EARLIER_PHOTO[lang].format(day=the_day, who=who, what=what)))]
         else:
             verb = _gendered(texts.ALSO_VERB, lang, gender)
             before, _, after = texts.EARLIER_ITEM[lang].partition("{quote}")

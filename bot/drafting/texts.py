@@ -143,9 +143,22 @@ UPDATE_PARAGRAPH = {
     "ru": "{head} {who} также {verb}: {quote}",
     "en": "{head} {who} also said: {quote}",
 }
+# Only the channel is known (no person, no role): the impersonal plural, as in CHANNEL_SAID.
+UPDATE_CHANNEL = {
+    "uk": "{head} У каналі {name} також повідомили: {quote}",
+    "ru": "{head} В канале {name} также сообщили: {quote}",
+    "en": "{head} The channel {name} also said: {quote}",
+}
+UPDATE_CHANNEL_POSTED = {
+    "uk": "{head} У каналі {name} також опублікували {what}.",
+    "ru": "{head} В канале {name} также опубликовали {what}.",
+    "en": "{head} The channel {name} also posted {what}.",
+}
+# The past tense agrees with the speaker: when the gender is unknown (and no dictionary tells
+# it from the name or the role), the plural, which reads as "they at the ministry said".
 ALSO_VERB: dict[str, dict[str | None, str]] = {
-    "uk": {"m": "заявив", "f": "заявила", "n": "заявило", "pl": "заявили", None: "заявляє"},
-    "ru": {"m": "заявил", "f": "заявила", "n": "заявило", "pl": "заявили", None: "заявляет"},
+    "uk": {"m": "заявив", "f": "заявила", "n": "заявило", "pl": "заявили", None: "заявили"},
+    "ru": {"m": "заявил", "f": "заявила", "n": "заявило", "pl": "заявили", None: "заявили"},
     "en": {None: "said"},
 }
 
@@ -155,6 +168,16 @@ EARLIER_ITEM = {
     "uk": "{day} {who} {verb}: {quote}",
     "ru": "{day} {who} {verb}: {quote}",
     "en": "On {day}, {who} said: {quote}",
+}
+EARLIER_CHANNEL_ITEM = {
+    "uk": "{day} в каналі {name} повідомили: {quote}",
+    "ru": "{day} в канале {name} сообщили: {quote}",
+    "en": "On {day}, the channel {name} said: {quote}",
+}
+EARLIER_CHANNEL_PHOTO = {
+    "uk": "{day} в каналі {name} опублікували {what}.",
+    "ru": "{day} в канале {name} опубликовали {what}.",
+    "en": "On {day}, the channel {name} posted {what}.",
 }
 EARLIER_PHOTO = {
     "uk": "{day} {who} {what}.",

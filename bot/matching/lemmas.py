@@ -253,3 +253,34 @@ _CYRILLIC: ByteBoundedCache[tuple[str, Lang], tuple[tuple[str, ...], bool]] = By
 _ENGLISH: ByteBoundedCache[str, tuple[str, ...]] = ByteBoundedCache(
     4 * 1024 * 1024, _english_lemmas
 )
+
+
+_GENDER_OF = {"masc": "m", "femn": "f", "neut": "n"}
+
+
+def grammatical_gender(person: str | None, role: str | None, lang: Lang) -> str | None:
+    """The gender a past-tense verb agrees with ("m", "f", "n" or "pl") for a speaker named
+    `person` (its given name: Олена -> f) or, without one, called `role` (its first noun or
+    adjective in the nominative: речниця -> f, Генштаб -> m, Повітряні сили -> pl); None when
+    the dictionaries do not tell. A role's masculine person noun (секретар) is not evidence of
+    a person's gender, so a person's unknown name decides nothing by the role."""
+    analyzer = _analyzer("ru" if lang == "ru" else "uk")
+    if person:
+        first = person.split()[0]
+        for p in analyzer.parse(first):
+            if "Name" in p.tag and "nomn" in p.tag and p.tag.gender in _GENDER_OF:
+                return _GENDER_OF[p.tag.gender]
+        return None
+    for word in (role or "").split():
+        parses = [
+            p
+            for p in analyzer.parse(word)
+            if p.tag.POS in ("NOUN", "ADJF") and ("nomn" in p.tag or "Fixd" in p.tag)
+        ]
+        if not parses:
+            continue
+        first = parses[0]
+        if first.tag.number == "plur":
+            return "pl"
+        return _GENDER_OF.get(str(first.tag.gender))
+    return None

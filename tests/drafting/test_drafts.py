@@ -9,11 +9,14 @@ import pytest
 
 from bot.drafting.diff import diff_plain, diff_runs, word_diff
 from bot.drafting.draft import (
+    Earlier,
     attribution_lead,
+    background_runs,
     build_draft,
     credit_line,
     format_when,
     origin_of,
+    update_paragraph,
     updated_line,
 )
 from bot.drafting.html import plain, to_html
@@ -275,3 +278,85 @@ def test_a_date_from_another_year_carries_the_year() -> None:
     assert format_when(moment, "Europe/Kyiv", "ru", now=next_year) == "11:00, 18 ноября 2024 года"
     assert format_when(moment, "Europe/Kyiv", "en", now=next_year) == "11:00 a.m., Nov. 18, 2024"
     assert format_when(moment, "Europe/Kyiv", "uk") == "11:00, 18 листопада"  # no clock, no year
+
+
+MARCH = datetime(2025, 3, 3, 12, 13, tzinfo=UTC)  # 14:13 in Kyiv
+
+
+def _update(source: FakeSource, lang: str) -> str:
+    post = FakePost("Рух транспорту через міст відновлено.", channel=source.username, date=MARCH)
+    draft = build_draft(post, source, lang=lang, tz="Europe/Kyiv")
+    return plain(update_paragraph(draft, MARCH, "Europe/Kyiv", lang))
+
+
+def _earlier(source: FakeSource, lang: str) -> str:
+    post = FakePost("Рух транспорту через міст відновлено.", channel=source.username, date=MARCH)
+    runs = background_runs([Earlier(post, source)], lang, "Europe/Kyiv", now=EVENING)
+    return plain(runs).splitlines()[1]
+
+
+BARE = FakeSource(
+    username="regional_admin", title=None, gender=None, person=dict(NONE), role=dict(NONE)
+)
+LINK = " https://t.me/regional_admin/321"
+QUOTE = "«Рух транспорту через міст відновлено»"
+QUOTE_EN = "“Рух транспорту через міст відновлено.”"
+
+
+@pytest.mark.parametrize(
+    ("lang", "update", "earlier"),
+    [
+        (
+            "uk",
+            "Оновлено о 14:13. У каналі @regional_admin також повідомили: " + QUOTE + ".",
+            "3 березня 2025 року в каналі @regional_admin повідомили: " + QUOTE + "." + LINK,
+        ),
+        (
+            "ru",
+            "Обновлено в 14:13. В канале @regional_admin также сообщили: " + QUOTE + ".",
+            "3 марта 2025 года в канале @regional_admin сообщили: " + QUOTE + "." + LINK,
+        ),
+        (
+            "en",
+            "Updated at 2:13 p.m. The channel @regional_admin also said: " + QUOTE_EN,
+            "On March 3, 2025, the channel @regional_admin said: " + QUOTE_EN + LINK,
+        ),
+    ],
+)
+def test_a_source_known_only_by_its_channel_reads_as_the_channel(
+    lang: str, update: str, earlier: str
+) -> None:
+    assert _update(BARE, lang) == update
+    assert _earlier(BARE, lang) == earlier
+
+
+def test_update_and_background_speak_in_the_past_when_the_gender_is_not_given() -> None:
+    umerov = FakeSource(
+        username="umerov_demo",
+        gender=None,
+        person={**NONE, "uk": "Рустем Умєров"},
+        role={**NONE, "uk": "Секретар РНБО"},
+    )
+    assert _update(umerov, "uk").startswith("Оновлено о 14:13. Умєров також заявив: «")
+    assert _earlier(umerov, "uk").startswith(
+        "3 березня 2025 року секретар РНБО Рустем Умєров заявив: «"
+    )
+    spokeswoman = FakeSource(
+        username="mfa_demo",
+        gender=None,
+        person={**NONE, "uk": "Олена Петренко"},
+        role={**NONE, "uk": "речниця МЗС"},
+    )
+    assert _earlier(spokeswoman, "uk").startswith(
+        "3 березня 2025 року речниця МЗС Олена Петренко заявила: «"
+    )
+    ministry = FakeSource(
+        username="mod_demo", gender=None, person=dict(NONE), role={**NONE, "uk": "Міноборони"}
+    )
+    assert _update(ministry, "uk").startswith("Оновлено о 14:13. Міноборони також заявило: «")
+    # Nothing tells the gender: never the present tense.
+    unknown = FakeSource(
+        username="x_demo", gender=None, person={**NONE, "uk": "Рахманкулов"}, role=dict(NONE)
+    )
+    for text in (_update(umerov, "uk"), _earlier(ministry, "uk"), _update(unknown, "ru")):
+        assert "заявляє" not in text and "заявляет" not in text

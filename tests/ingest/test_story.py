@@ -248,8 +248,8 @@ async def test_background_credits_a_forward_to_its_origin_once(tmp_path: Path) -
         (alert,) = await store.alerts.for_person(person_id)
         background = alert.payload["plain"].split("Earlier:\n")[1].splitlines()
         assert background == [
-            "On Jan. 4, @ombudsman_demo said: “Полонені захисники повернулися додому.” "
-            "https://t.me/ombudsman_demo/12",
+            "On Jan. 4, the channel @ombudsman_demo said: “Полонені захисники повернулися "
+            "додому.” https://t.me/ombudsman_demo/12",
             "On Jan. 3, the Coordination Headquarters said: “Це вже 40-й обмін полоненими "
             "цього року.” https://t.me/koordshtab_demo/5",
         ]
