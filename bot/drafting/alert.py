@@ -13,14 +13,13 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from bot.drafting import texts
+from bot.drafting.background import Earlier, background_runs
 from bot.drafting.diff import changed_spans, diff_plain, diff_runs, word_diff
 from bot.drafting.draft import (
     Draft,
-    Earlier,
     PostLike,
     SourceLike,
     attribution_lead,
-    background_runs,
     build_draft,
     changes_label,
     deleted_line,

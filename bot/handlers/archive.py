@@ -27,7 +27,7 @@ from aiogram.types import (
 from bot.desk.desk import clip
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.search import QueryError, SearchPage, search_posts
-from bot.drafting.draft import background_runs
+from bot.drafting.background import background_runs
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import Run, escape, join_runs
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle

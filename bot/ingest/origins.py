@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 
 from bot.desk.search import QueryError, search_posts
 from bot.drafting.alert import Kind, compose_alert
-from bot.drafting.draft import Earlier, origin_of
+from bot.drafting.background import Earlier
+from bot.drafting.draft import origin_of
 from bot.matching import RuleSyntaxError, Span, match_rule, rule_from_json
 from storage.models import Rule, Source, StoredPost, to_ts
 from storage.records import SourceError, parse_permalink

@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.quiet import in_quiet_hours
-from bot.drafting.draft import Earlier
+from bot.drafting.background import Earlier
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.ingest.capture import Capture, deletion_record, version_record
 from bot.ingest.origins import alerted_about_origin, compose_with_origin, earlier_posts

@@ -7,11 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.drafting.background import Earlier, background_runs
 from bot.drafting.diff import diff_plain, diff_runs, word_diff
 from bot.drafting.draft import (
-    Earlier,
     attribution_lead,
-    background_runs,
     build_draft,
     credit_line,
     format_when,

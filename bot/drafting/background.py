@@ -1,0 +1,125 @@
+"""The background a story adds: "Earlier:" and one line per older post on the topic.
+
+Pure functions over data, like the draft: each line is a draft of the older post (quote chosen
+by its rule, house style), credited to whoever said it first when it is a forward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.drafting import texts
+from bot.drafting.draft import (
+    PostLike,
+    SourceLike,
+    _cap,
+    _gendered,
+    _institution_en,
+    _lang,
+    _past,
+    _pick,
+    build_draft,
+    origin_of,
+)
+from bot.drafting.html import Run, join_runs
+from bot.drafting.sentences import SpanLike
+from bot.drafting.style import DEFAULT_STYLE, HouseStyle, day, other_year
+
+
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """An older stored post on the same topic, for the draft's background."""
+
+    post: PostLike
+    source: SourceLike | None
+    spans: tuple[SpanLike, ...] = ()  # where the rule matched it
+    # A forward is credited to its origin: the origin's source and the original's date, when
+    # the store has them.
+    origin_source: SourceLike | None = None
+    origin_date: datetime | None = None
+
+
+def _who_earlier(source: SourceLike, lang: str) -> str | None:
+    """ "NSDC Secretary Rustem Umerov" / "секретар РНБО Рустем Умєров" / "the General Staff";
+    None when the source has neither person nor role."""
+    person = _pick(source.person, lang)
+    role = _pick(source.short_role, lang) or _pick(source.role, lang)
+    if person and role:
+        return f"{role} {person}" if lang == "en" else f"{_title_case_off(role)} {person}"
+    if person:
+        return person
+    if role:
+        return _institution_en(role, article="the") if lang == "en" else role
+    return None
+
+
+def _title_case_off(role: str) -> str:
+    """A title before a name mid-sentence is lower case in uk/ru ("секретар РНБО"), an
+    acronym that opens it is not ("МЗС України")."""
+    first = role.split(maxsplit=1)[0] if role.strip() else ""
+    if len(first) > 1 and first.isupper():
+        return role
+    return role[:1].lower() + role[1:]
+
+
+def background_runs(
+    items: Sequence[Earlier],
+    lang: str,
+    tz: str,
+    *,
+    now: datetime | None = None,
+    style: HouseStyle = DEFAULT_STYLE,
+) -> list[Run]:
+    """ "Earlier:" and one line per older post, newest first as given: "On Dec. 11, NSDC
+    Secretary Rustem Umerov said: “…” https://t.me/…", its rule's words in bold."""
+    lang = _lang(lang)
+    if not items:
+        return []
+    runs: list[Run] = [Run(texts.EARLIER[lang], "b")]
+    for item in items:
+        draft = build_draft(
+            item.post,
+            item.source,
+            lang=lang,
+            tz=tz,
+            spans=item.spans,
+            origin_source=item.origin_source,
+            origin_date=item.origin_date,
+            style=style,
+        )
+        origin = origin_of(item.post)
+        moment = item.post.date
+        speaker = item.source
+        if origin.forwarded:
+            # Credited to whoever said it first, never to the channel that passed it on.
+            moment = item.origin_date or moment
+            speaker = item.origin_source
+        the_day = day(moment, tz, lang, style, with_year=other_year(moment, tz, now))
+        who = _who_earlier(speaker, lang) if speaker is not None else None
+        gender = draft.gender
+        line: list[Run]
+        if who is None:
+            # Only the channel is known: "3 березня в каналі @x повідомили: …".
+            if draft.styled is None:
+                what = texts.MEDIA_WORD[draft.shown or "photo"][lang]
+                text = texts.EARLIER_CHANNEL_PHOTO[lang].format(
+                    day=the_day, name=draft.channel, what=what
+                )
+                line = [Run(_cap(text))]
+            else:
+                before, _, after = texts.EARLIER_CHANNEL_ITEM[lang].partition("{quote}")
+                head = before.format(day=the_day, name=draft.channel)
+                line = join_runs(_cap(head), draft.quote_runs(), after)
+        elif draft.styled is None:
+            table = texts.POSTED_VIDEO if draft.shown == "video" else texts.POSTED_PHOTO
+            what = _gendered(table, lang, _past(gender)).rsplit(" ", 2)[0]
+            line = [Run(_cap(texts.EARLIER_PHOTO[lang].format(day=the_day, who=who, what=what)))]
+        else:
+            verb = _gendered(texts.ALSO_VERB, lang, gender)
+            before, _, after = texts.EARLIER_ITEM[lang].partition("{quote}")
+            head = before.format(day=the_day, who=who, verb=verb)
+            line = join_runs(_cap(head), draft.quote_runs(), after)
+        runs = join_runs(runs, "\n", line, " ", draft.link)
+    return runs
