@@ -35,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for bench.com
 
 from bench.common import table_row
 from bot.desk.sources_file import parse_sources
-from bot.drafting.draft import build_draft
+from bot.drafting.draft import DraftOptions, build_draft
 from bot.drafting.sentences import ends_with_abbreviation, is_emoji_part, split_sentences
 from bot.matching import Matcher, analyze, parse_rule
 from sources.jsonl import parse_line
@@ -199,7 +199,9 @@ def measure(show: bool = False) -> dict[str, dict[str, int]]:
             found = matcher.match(analyze(post.text), post.channel)
             spans = min(found, key=lambda m: m.rule_id).spans if found else ()
             draft = build_draft(
-                post, srcs.get(post.channel), lang=lang, tz="Europe/Kyiv", spans=spans, now=NOW
+                post,
+                srcs.get(post.channel),
+                DraftOptions(lang=lang, tz="Europe/Kyiv", spans=spans, now=NOW),
             )
             plain = draft.plain()
             errors = check_draft(plain, lang)

@@ -13,7 +13,7 @@ from bot.cli.common import UsageError, open_store, print_json
 from bot.delivery.translation import configured_translator
 from bot.desk.glossary_file import load_glossary
 from bot.drafting.alert import Kind, compose_alert, translation_payload
-from bot.drafting.draft import build_draft
+from bot.drafting.draft import DraftOptions, build_draft
 from bot.drafting.glossary import GlossaryError
 from bot.drafting.quotes import post_language
 from bot.ingest.origins import best_rule_context, earlier_posts, lookup_origin
@@ -101,27 +101,27 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(str(exc)) from exc
     kind: Kind = "delete" if post.deleted_at is not None else "new"
     now = datetime.now(UTC)
-    common: dict[str, Any] = {
-        "lang": lang,
-        "tz": tz,
-        "spans": spans,
-        "origin_source": origin.source,
-        "origin_date": origin.date,
-        "now": now,
-        "style": style,
-        "glossary": names,
-    }
+    options = DraftOptions(
+        lang=lang,
+        tz=tz,
+        spans=spans,
+        origin_source=origin.source,
+        origin_date=origin.date,
+        now=now,
+        style=style,
+        glossary=names,
+    )
     payload = compose_alert(
         kind,
         post,
         source,
+        options,
         rule=rule_text,
         update=update,
         thread_date=thread_date,
         background=earlier,
-        **common,
     )
-    draft = build_draft(post, source, **common)
+    draft = build_draft(post, source, options)
     translation = await _translate(settings, draft.quote, post.text, lang)
     if not args.json:
         print(payload["plain"])

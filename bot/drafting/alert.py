@@ -17,6 +17,7 @@ from bot.drafting.background import Earlier, background_runs
 from bot.drafting.diff import changed_spans, diff_plain, diff_runs, word_diff
 from bot.drafting.draft import (
     Draft,
+    DraftOptions,
     PostLike,
     SourceLike,
     attribution_lead,
@@ -30,7 +31,6 @@ from bot.drafting.draft import (
     update_paragraph,
     updated_line,
 )
-from bot.drafting.glossary import Entry
 from bot.drafting.html import (
     MESSAGE_LIMIT,
     Button,
@@ -44,7 +44,7 @@ from bot.drafting.html import plain as plain_of
 from bot.drafting.image import image_runs
 from bot.drafting.quotes import MARKS, post_language, style_quote
 from bot.drafting.sentences import SpanLike
-from bot.drafting.style import DEFAULT_STYLE, HouseStyle
+from bot.drafting.style import HouseStyle
 
 Kind = Literal["new", "edit", "delete", "digest"]
 KINDS: tuple[Kind, ...] = ("new", "edit", "delete", "digest")
@@ -88,58 +88,39 @@ def compose_alert(
     kind: Kind,
     post: _PostWithIds,
     source: SourceLike | None,
+    options: DraftOptions,
     *,
-    lang: str,
-    tz: str,
-    spans: Sequence[SpanLike] = (),
     previous_text: str | None = None,
     deleted_at: datetime | None = None,
-    origin_source: SourceLike | None = None,
-    origin_date: datetime | None = None,
-    now: datetime | None = None,
-    style: HouseStyle = DEFAULT_STYLE,
     rule: str | None = None,
     update: bool = False,
     thread_date: datetime | None = None,
     background: Sequence[Earlier] = (),
-    glossary: Sequence[Entry] = (),
     image_spans: Sequence[SpanLike] = (),
     translate: bool = False,
 ) -> dict[str, Any]:
-    """The alert for one post. `spans` are where the rule that fired matched (offsets into
-    `post.text`): they choose the quote and are highlighted; `rule` (its query) is named at the
-    end of the alert, not in the pasted text. `update` (a follow-up on a story the person was
-    alerted about) puts a ready "Updated at …" paragraph first, with the day when `thread_date`
-    (the date of the post the story's alert was about) falls on another day. `previous_text`
-    (edit) is diffed against `post.text`, and the quote is the sentence that changed; `deleted_at`
-    (delete) defaults to `post.deleted_at`. `origin_source` is the forward origin's source when
-    the caller knows it, so a forward is attributed to the person behind it, and `origin_date`
-    the original's time when it is stored. `now` adds the year to a date from another year.
-    `background` (older posts on the topic, newest first) ends a new alert as "Earlier:".
-    `image_spans` (offsets into `post.ocr_text`) say the rule matched words in the post's
-    picture: a new alert then says what the image reads, apart from the official's words.
-    `translate` (a provider is configured): a quote in another language than `lang` is marked
-    for translation (payload "translate"); the translation follows as a reply, so the alert
-    never waits for it."""
+    """The alert for one post, its draft written as `options` say (DraftOptions: language,
+    zone, house style, the rule's spans, which choose the quote and are highlighted, glossary
+    names, a forward's origin). `rule` (the query that fired) is named at the end of the alert,
+    not in the pasted text. `update` (a follow-up on a story the person was alerted about) puts
+    a ready "Updated at …" paragraph first, with the day when `thread_date` (the date of the
+    post the story's alert was about) falls on another day. `previous_text` (edit) is diffed
+    against `post.text`, and the quote is the sentence that changed; `deleted_at` (delete)
+    defaults to `post.deleted_at`. `background` (older posts on the topic, newest first) ends a
+    new alert as "Earlier:". `image_spans` (offsets into `post.ocr_text`) say the rule matched
+    words in the post's picture: a new alert then says what the image reads, apart from the
+    official's words. `translate` (a provider is configured): a quote in another language than
+    `lang` is marked for translation (payload "translate"); the translation follows as a reply,
+    so the alert never waits for it."""
+    lang, tz, spans, style = options.lang, options.tz, options.spans, options.style
+    now = options.now
     if kind not in KINDS:
         raise ValueError(f"unknown alert kind {kind!r}")
     focus: list[_Mark] = []
     if kind == "edit" and previous_text is not None:
         # An edit reply quotes the sentence that changed.
         focus = [_Mark(a, b) for a, b in changed_spans(previous_text, post.text or "")]
-    draft = build_draft(
-        post,
-        source,
-        lang=lang,
-        tz=tz,
-        spans=spans,
-        origin_source=origin_source,
-        origin_date=origin_date,
-        now=now,
-        style=style,
-        focus=focus,
-        glossary=glossary,
-    )
+    draft = build_draft(post, source, options, focus=focus)
     buttons = _buttons(kind, post, lang)
     footer: list[Run] = []
     if rule:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from bot.drafting import texts
 from bot.drafting.draft import (
+    DraftOptions,
     PostLike,
     SourceLike,
     _cap,
@@ -82,12 +83,14 @@ def background_runs(
         draft = build_draft(
             item.post,
             item.source,
-            lang=lang,
-            tz=tz,
-            spans=item.spans,
-            origin_source=item.origin_source,
-            origin_date=item.origin_date,
-            style=style,
+            DraftOptions(
+                lang=lang,
+                tz=tz,
+                spans=item.spans,
+                origin_source=item.origin_source,
+                origin_date=item.origin_date,
+                style=style,
+            ),
         )
         origin = origin_of(item.post)
         moment = item.post.date

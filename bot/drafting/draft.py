@@ -409,19 +409,30 @@ class _Mark:
     end: int
 
 
+@dataclass(frozen=True, slots=True)
+class DraftOptions:
+    """How a draft is written, shared by every surface that writes one (alert, Full text,
+    /post, `wirewatch draft`): for whom (`lang`, `tz`, the desk's `style`), from what (`spans`,
+    where the rule that fired matched; the `glossary` entries the post mentions), and what the
+    caller knows beyond the post (a forward's `origin_source` and `origin_date`; `now`, which
+    adds the year to a date from another year)."""
+
+    lang: str
+    tz: str
+    spans: Sequence[SpanLike] = ()
+    origin_source: SourceLike | None = None
+    origin_date: datetime | None = None
+    now: datetime | None = None
+    style: HouseStyle = DEFAULT_STYLE
+    glossary: Sequence[Entry] = ()
+
+
 def build_draft(
     post: PostLike,
     source: SourceLike | None,
+    options: DraftOptions,
     *,
-    lang: str,
-    tz: str,
-    spans: Iterable[SpanLike] = (),
-    origin_source: SourceLike | None = None,
-    origin_date: datetime | None = None,
-    now: datetime | None = None,
-    style: HouseStyle = DEFAULT_STYLE,
     focus: Iterable[SpanLike] = (),
-    glossary: Sequence[Entry] = (),
 ) -> Draft:
     """The draft of `post` for a journalist reading `lang` in zone `tz`.
 
@@ -434,6 +445,9 @@ def build_draft(
     the post mentions are listed in `lang`, in the nominative, when the post is in another
     language ("Names: Hakan Fidan, Foreign Minister of Türkiye").
     """
+    lang, tz, spans, style = options.lang, options.tz, options.spans, options.style
+    origin_source, origin_date, now = options.origin_source, options.origin_date, options.now
+    glossary = options.glossary
     lang = _lang(lang)
     text = post.text or ""
     span_list = [s for s in spans if 0 <= s.start < s.end <= len(text)]

@@ -28,6 +28,7 @@ from bot.desk.desk import clip
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.search import QueryError, SearchPage, search_posts
 from bot.drafting.background import background_runs
+from bot.drafting.draft import DraftOptions
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import Run, escape, join_runs
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
@@ -418,10 +419,6 @@ async def send_post(
         "new",
         post,
         src,
-        lang=person.lang,
-        tz=person.tz,
-        spans=ctx.spans,
-        style=style,
-        glossary=names,
+        DraftOptions(lang=person.lang, tz=person.tz, spans=ctx.spans, style=style, glossary=names),
     )
     await send_runs(bot, chat_id, join_runs([Run("📝 Draft", "b")], "\n", draft["plain"]))

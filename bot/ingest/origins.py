@@ -4,7 +4,7 @@ original is stored too, when the original was posted (the time a journalist cite
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from bot.desk.search import QueryError, search_posts
 from bot.drafting.alert import Kind, compose_alert
 from bot.drafting.background import Earlier
-from bot.drafting.draft import origin_of
+from bot.drafting.draft import DraftOptions, origin_of
 from bot.matching import RuleSyntaxError, Span, match_rule, rule_from_json
 from storage.models import Rule, Source, StoredPost, to_ts
 from storage.records import SourceError, parse_permalink
@@ -49,24 +49,15 @@ async def compose_with_origin(
     kind: Kind,
     post: StoredPost,
     source: Source | None,
-    *,
-    lang: str,
-    tz: str,
-    **extra: Any,
+    options: DraftOptions,
+    **alert: Any,
 ) -> dict[str, Any]:
     """compose_alert with what the store knows of a forward's origin, dated against now."""
     origin = await lookup_origin(store, post)
-    return compose_alert(
-        kind,
-        post,
-        source,
-        lang=lang,
-        tz=tz,
-        origin_source=origin.source,
-        origin_date=origin.date,
-        now=datetime.now(UTC),
-        **extra,
+    known = replace(
+        options, origin_source=origin.source, origin_date=origin.date, now=datetime.now(UTC)
     )
+    return compose_alert(kind, post, source, known, **alert)
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,7 @@ from typing import Any
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.quiet import in_quiet_hours
 from bot.drafting.background import Earlier
+from bot.drafting.draft import DraftOptions
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.ingest.capture import Capture, deletion_record, version_record
 from bot.ingest.origins import alerted_about_origin, compose_with_origin, earlier_posts
@@ -536,14 +537,19 @@ class Pipeline:
     ) -> dict[str, Any]:
         """The person's draft; a forward is credited to its origin when we know that channel,
         and dated by the original when we have it."""
+        options = DraftOptions(
+            lang=person.lang,
+            tz=person.tz,
+            spans=extra.pop("spans", ()),
+            style=self.style,
+            glossary=extra.pop("glossary", ()),
+        )
         return await compose_with_origin(
             self.store,
             kind,  # type: ignore[arg-type]
             post,
             src,
-            lang=person.lang,
-            tz=person.tz,
-            style=self.style,
+            options,
             **extra,
         )
 

@@ -13,7 +13,7 @@ import pytest
 
 from bot.desk.sources_file import parse_sources
 from bot.drafting.alert import compose_alert
-from bot.drafting.draft import build_draft
+from bot.drafting.draft import DraftOptions, build_draft
 from bot.drafting.html import utf16_len
 from bot.matching import Span, match_rule, parse_rule
 from sources.jsonl import parse_line
@@ -122,9 +122,7 @@ def test_new_alert_matches_the_contract() -> None:
         "new",
         stored(text, media="photo"),
         source(),
-        lang="uk",
-        tz="Europe/Kyiv",
-        spans=match.spans,
+        DraftOptions(lang="uk", tz="Europe/Kyiv", spans=match.spans),
     )
     check_contract(payload)
     assert payload["plain"] == (
@@ -147,7 +145,9 @@ def test_hostile_post_is_shown_as_text() -> None:
         'Увага <b>жирний</b> & <a href="javascript:x">посилання</a> &lt;тег&gt; '
         "\u200fRTL\u200e 🇺🇦👩‍👩‍👧 <script>alert(1)</script>."
     )
-    payload = compose_alert("new", stored(text), source(), lang="en", tz="Europe/Kyiv")
+    payload = compose_alert(
+        "new", stored(text), source(), DraftOptions(lang="en", tz="Europe/Kyiv")
+    )
     check_contract(payload)
     markup = payload["messages"][0]["html"]
     assert "<a " not in markup and "<script" not in markup and "<b>жирний" not in markup
@@ -162,15 +162,16 @@ def test_long_post_alert_splits_and_deletion_keeps_all_text() -> None:
     text = (sentence * 180).strip()  # about 10,600 characters
     start = text.index("енергетику")
     spans = [Span(start, start + 10, "енергетик")]
-    new = compose_alert("new", stored(text), source(), lang="uk", tz="Europe/Kyiv", spans=spans)
+    new = compose_alert(
+        "new", stored(text), source(), DraftOptions(lang="uk", tz="Europe/Kyiv", spans=spans)
+    )
     check_contract(new)
     assert len(new["messages"]) == 1  # the quote is one sentence, not the whole post
     gone = compose_alert(
         "delete",
         stored(text),
         source(),
-        lang="uk",
-        tz="Europe/Kyiv",
+        DraftOptions(lang="uk", tz="Europe/Kyiv"),
         deleted_at=datetime(2026, 11, 24, 17, 30, tzinfo=UTC),
     )
     check_contract(gone)
@@ -183,7 +184,9 @@ def test_long_post_alert_splits_and_deletion_keeps_all_text() -> None:
 
 def test_giant_sentence_without_punctuation_is_quoted_whole_in_bounded_messages() -> None:
     text = " ".join(["безкінечне"] + ["речення"] * 2000)
-    payload = compose_alert("new", stored(text), source(), lang="ru", tz="Europe/Kyiv")
+    payload = compose_alert(
+        "new", stored(text), source(), DraftOptions(lang="ru", tz="Europe/Kyiv")
+    )
     check_contract(payload)
     assert len(payload["messages"]) > 3
     assert text in payload["plain"]
@@ -196,8 +199,7 @@ def test_edit_alert_shows_the_diff_and_the_update_time() -> None:
         "edit",
         stored(new, edit_date=datetime(2026, 11, 24, 16, 40, tzinfo=UTC), version=2),
         source(),
-        lang="ru",
-        tz="Europe/Kyiv",
+        DraftOptions(lang="ru", tz="Europe/Kyiv"),
         previous_text=old,
     )
     check_contract(payload)
@@ -212,7 +214,11 @@ def test_edit_without_previous_text_or_real_change_has_no_diff() -> None:
     text = "Оновлення без змін у словах."
     for prev in (None, "Оновлення   без змін у словах."):
         payload = compose_alert(
-            "edit", stored(text), source(), lang="uk", tz="Europe/Kyiv", previous_text=prev
+            "edit",
+            stored(text),
+            source(),
+            DraftOptions(lang="uk", tz="Europe/Kyiv"),
+            previous_text=prev,
         )
         check_contract(payload)
         assert "Що змінилося" not in payload["plain"]
@@ -243,9 +249,7 @@ def test_a_deletion_prints_the_last_text_in_house_style(lang: str, printed: str)
         "delete",
         stored(text),
         source(),
-        lang=lang,
-        tz="Europe/Kyiv",
-        spans=[Span(start, start + 6, "женева")],
+        DraftOptions(lang=lang, tz="Europe/Kyiv", spans=[Span(start, start + 6, "женева")]),
         deleted_at=datetime(2026, 11, 24, 17, 30, tzinfo=UTC),
     )
     check_contract(payload)
@@ -254,12 +258,14 @@ def test_a_deletion_prints_the_last_text_in_house_style(lang: str, printed: str)
 
 
 def test_delete_without_time_and_without_text() -> None:
-    payload = compose_alert("delete", stored("", media="photo"), None, lang="en", tz="UTC")
+    payload = compose_alert(
+        "delete", stored("", media="photo"), None, DraftOptions(lang="en", tz="UTC")
+    )
     check_contract(payload)
     assert payload["plain"].startswith("🗑 Post deleted. Last stored text:\n")
     assert "(post without text)" in payload["plain"]
     with pytest.raises(ValueError, match="unknown alert kind"):
-        compose_alert("nope", stored("x"), None, lang="en", tz="UTC")  # type: ignore[arg-type]
+        compose_alert("nope", stored("x"), None, DraftOptions(lang="en", tz="UTC"))  # type: ignore[arg-type]
 
 
 def _demo_posts() -> list[tuple[Post, Source]]:
@@ -307,10 +313,12 @@ def test_every_demo_post_gets_a_verbatim_quote_and_a_permalink() -> None:
         match = match_rule(rule, post.text, post.channel)
         spans = match.spans if match else ()
         for lang in ("uk", "en", "ru"):
-            payload = compose_alert("new", row, src, lang=lang, tz="Europe/Kyiv", spans=spans)
+            payload = compose_alert(
+                "new", row, src, DraftOptions(lang=lang, tz="Europe/Kyiv", spans=spans)
+            )
             check_contract(payload)
             first, meta = payload["plain"].splitlines()[:2]
-            draft = build_draft(row, src, lang=lang, tz="Europe/Kyiv", spans=spans)
+            draft = build_draft(row, src, DraftOptions(lang=lang, tz="Europe/Kyiv", spans=spans))
             if draft.styled is not None:
                 assert draft.quote is not None and draft.quote in post.text
                 assert first.endswith(draft.styled.text)

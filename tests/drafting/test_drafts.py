@@ -10,6 +10,7 @@ import pytest
 from bot.drafting.background import Earlier, background_runs
 from bot.drafting.diff import diff_plain, diff_runs, word_diff
 from bot.drafting.draft import (
+    DraftOptions,
     attribution_lead,
     build_draft,
     credit_line,
@@ -125,7 +126,9 @@ def test_english_never_glues_the_to_a_name_in_another_script() -> None:
     )
     assert attribution_lead(air_force, "en") == "Повітряні сили ЗСУ said on Telegram"
     assert attribution_lead(air_force, "ru") == "Повітряні сили ЗСУ сообщили в Telegram"
-    draft = build_draft(FakePost("Загроза балістики."), air_force, lang="en", tz="Europe/Kyiv")
+    draft = build_draft(
+        FakePost("Загроза балістики."), air_force, DraftOptions(lang="en", tz="Europe/Kyiv")
+    )
     assert draft.subject == "Повітряні сили ЗСУ"
     english = FakeSource(person=dict(NONE), role={**NONE, "en": "Air Force of Ukraine"})
     assert attribution_lead(english, "en") == "The Air Force of Ukraine said on Telegram"
@@ -169,7 +172,9 @@ def test_draft_plain_is_what_a_journalist_pastes() -> None:
     post = FakePost(text, media="photo")
     start = text.index("ППО")
     draft = build_draft(
-        post, FakeSource(), lang="uk", tz="Europe/Kyiv", spans=[Mark(start, start + 3)]
+        post,
+        FakeSource(),
+        DraftOptions(lang="uk", tz="Europe/Kyiv", spans=[Mark(start, start + 3)]),
     )
     assert draft.plain() == (
         "Секретар РНБО Іван Петренко повідомив у Telegram: "
@@ -185,7 +190,7 @@ def test_draft_plain_is_what_a_journalist_pastes() -> None:
 
 def test_english_draft_keeps_the_quote_in_the_post_language() -> None:
     text = "Зустрівся з послом. Обговорили «зимовий пакет» допомоги."
-    draft = build_draft(FakePost(text), FakeSource(), lang="en", tz="Europe/Kyiv")
+    draft = build_draft(FakePost(text), FakeSource(), DraftOptions(lang="en", tz="Europe/Kyiv"))
     # Inner quotation marks become the English inner kind.
     assert draft.first_line().endswith(": “Обговорили ‘зимовий пакет’ допомоги.”")
 
@@ -204,7 +209,9 @@ def test_forward_is_attributed_to_its_origin() -> None:
         "https://t.me/minenergy_demo/77",
         True,
     )
-    draft = build_draft(post, FakeSource(username="aggregator_news"), lang="uk", tz="Europe/Kyiv")
+    draft = build_draft(
+        post, FakeSource(username="aggregator_news"), DraftOptions(lang="uk", tz="Europe/Kyiv")
+    )
     assert draft.lead == "У Telegram-каналі @minenergy_demo повідомили"
     assert draft.link == "https://t.me/minenergy_demo/77"
     assert draft.credit == "Фото: t.me/minenergy_demo"
@@ -215,24 +222,30 @@ def test_forward_is_attributed_to_its_origin() -> None:
         person={**NONE, "uk": "Ірина Стельмах"},
         role={**NONE, "uk": "міністерка енергетики"},
     )
-    draft = build_draft(post, None, lang="uk", tz="Europe/Kyiv", origin_source=known)
+    draft = build_draft(post, None, DraftOptions(lang="uk", tz="Europe/Kyiv", origin_source=known))
     assert draft.lead == "Міністерка енергетики Ірина Стельмах повідомила у Telegram"
     # Origin known by title only: the title, and the forwarder's own link to the post.
     titled = FakePost("Текст допису тут.", channel="aggregator_news", forward_from="Уряд")
-    draft = build_draft(titled, None, lang="ru", tz="Europe/Kyiv")
+    draft = build_draft(titled, None, DraftOptions(lang="ru", tz="Europe/Kyiv"))
     assert draft.lead == "В Telegram-канале «Уряд» сообщили"
     assert draft.link == "https://t.me/aggregator_news/321"
 
 
 def test_post_without_text_still_drafts() -> None:
-    draft = build_draft(FakePost("", media="photo"), FakeSource(), lang="uk", tz="Europe/Kyiv")
+    draft = build_draft(
+        FakePost("", media="photo"), FakeSource(), DraftOptions(lang="uk", tz="Europe/Kyiv")
+    )
     assert draft.quote is None
     assert draft.plain().splitlines()[0] == (
         "Секретар РНБО Іван Петренко опублікував фото у Telegram."
     )
-    en = build_draft(FakePost("🇺🇦", media="photo"), FakeSource(), lang="en", tz="Europe/Kyiv")
+    en = build_draft(
+        FakePost("🇺🇦", media="photo"), FakeSource(), DraftOptions(lang="en", tz="Europe/Kyiv")
+    )
     assert en.first_line().endswith(", posted a photo on Telegram.")
-    bare = build_draft(FakePost(""), FakeSource(gender="f"), lang="ru", tz="Europe/Kyiv")
+    bare = build_draft(
+        FakePost(""), FakeSource(gender="f"), DraftOptions(lang="ru", tz="Europe/Kyiv")
+    )
     assert bare.first_line() == "Секретарь СНБО Иван Петренко сообщила в Telegram."
 
 
@@ -284,7 +297,7 @@ MARCH = datetime(2025, 3, 3, 12, 13, tzinfo=UTC)  # 14:13 in Kyiv
 
 def _update(source: FakeSource, lang: str) -> str:
     post = FakePost("Рух транспорту через міст відновлено.", channel=source.username, date=MARCH)
-    draft = build_draft(post, source, lang=lang, tz="Europe/Kyiv")
+    draft = build_draft(post, source, DraftOptions(lang=lang, tz="Europe/Kyiv"))
     return plain(update_paragraph(draft, MARCH, "Europe/Kyiv", lang))
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.cli.main import main
 from bot.desk.glossary_file import GlossaryWatch, load_glossary
-from bot.drafting.draft import build_draft
+from bot.drafting.draft import DraftOptions, build_draft
 from bot.drafting.glossary import GlossaryError, dump_glossary, parse_glossary
 from tests.drafting.test_drafts import FakePost, FakeSource
 
@@ -43,16 +43,16 @@ def test_names_are_found_in_any_case_form_and_listed_in_the_readers_language() -
     draft = build_draft(
         FakePost(text),
         FakeSource(),
-        lang="en",
-        tz="Europe/Kyiv",
-        glossary=[f.entry for f in glossary.find(text)],
+        DraftOptions(lang="en", tz="Europe/Kyiv", glossary=[f.entry for f in glossary.find(text)]),
     )
     assert draft.plain().splitlines()[-1] == (
         "Names: Ankara; Hakan Fidan, Foreign Minister of Türkiye; "
         "İbrahim Kalın, head of Türkiye's National Intelligence Organization"
     )
     # A Ukrainian desk reading a Ukrainian post needs no list of names.
-    uk = build_draft(FakePost(text), FakeSource(), lang="uk", tz="Europe/Kyiv", glossary=[])
+    uk = build_draft(
+        FakePost(text), FakeSource(), DraftOptions(lang="uk", tz="Europe/Kyiv", glossary=[])
+    )
     assert "Імена" not in uk.plain()
     # Round trip through TOML.
     assert [e.names for e in parse_glossary(dump_glossary(glossary)).entries] == [

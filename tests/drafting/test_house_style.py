@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.drafting.draft import attribution_lead, build_draft
+from bot.drafting.draft import DraftOptions, attribution_lead, build_draft
 from bot.drafting.quotes import speaker_verb, style_quote
 from bot.drafting.sentences import choose_quote, split_sentences
 
@@ -198,7 +198,7 @@ def test_sources_agree_in_gender_and_number_and_institutions_take_the() -> None:
     ministry = Src(gender="n", role={**NONE, "uk": "Міноборони", "en": "the Defence Ministry"})
     assert attribution_lead(ministry, "uk") == "Міноборони повідомило у Telegram"
     assert attribution_lead(ministry, "en") == "The Defence Ministry said on Telegram"
-    photo = build_draft(P("", media="photo"), air_force, lang="uk", tz="Europe/Kyiv")
+    photo = build_draft(P("", media="photo"), air_force, DraftOptions(lang="uk", tz="Europe/Kyiv"))
     assert photo.first_line() == "Повітряні сили ЗСУ опублікували фото у Telegram."
     assert photo.credit == "Фото: t.me/pps_demo"
 
@@ -206,11 +206,11 @@ def test_sources_agree_in_gender_and_number_and_institutions_take_the() -> None:
 def test_the_speakers_tail_becomes_the_leads_verb() -> None:
     text = "«Обмін полоненими має відбутися до свят», — наголосила вона."
     src = Src(gender="f", person={"uk": "Олена Гайова", "en": "Olena Haiova", "ru": None})
-    uk = build_draft(P(text), src, lang="uk", tz="Europe/Kyiv")
+    uk = build_draft(P(text), src, DraftOptions(lang="uk", tz="Europe/Kyiv"))
     assert uk.first_line() == (
         "Олена Гайова наголосила у Telegram: «Обмін полоненими має відбутися до свят»."
     )
-    en = build_draft(P(text), src, lang="en", tz="Europe/Kyiv")
+    en = build_draft(P(text), src, DraftOptions(lang="en", tz="Europe/Kyiv"))
     assert en.first_line() == (
         "Olena Haiova stressed on Telegram: “Обмін полоненими має відбутися до свят.”"
     )
