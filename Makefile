@@ -57,6 +57,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/python -m bot.i18n check
 
 # Every benchmark at its --quick size (under 15 minutes on 2 cores), its output kept in
 # var/bench/bench.txt, and the README's figures table rewritten from that output. Full sizes:

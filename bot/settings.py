@@ -131,7 +131,9 @@ class Settings(BaseSettings):
     # A SQLite file, or a postgresql:// URL for PostgreSQL (several processes, one archive).
     db: Path | str = Path("var/wirewatch.db")
     tz: str = "Europe/Kyiv"  # the newsroom's time zone: drafts, quiet hours, digests
-    lang: Literal["uk", "en", "ru"] = "uk"  # default draft language for new people
+    # The desk default language (interface, drafts, digests) for anyone whose Telegram app is
+    # not in uk, en or ru and who has not chosen one with /lang.
+    lang: Literal["uk", "en", "ru"] = "uk"
     log_level: str = "INFO"
     log_json: bool = False
     health_host: str = "127.0.0.1"

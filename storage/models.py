@@ -139,7 +139,7 @@ class Person:
     username: str | None
     display: str | None
     role: Role
-    lang: Lang
+    lang: Lang  # interface, drafts and digests
     tz: str
     quiet_from: str | None
     quiet_to: str | None
@@ -147,6 +147,7 @@ class Person:
     paused: bool
     reachable: bool
     active: bool
+    lang_chosen: bool = False  # set with /lang; otherwise `lang` follows their Telegram app
 
     @classmethod
     def from_row(cls, r: aiosqlite.Row) -> Person:
@@ -164,6 +165,7 @@ class Person:
             paused=bool(r["paused"]),
             reachable=bool(r["reachable"]),
             active=bool(r["active"]),
+            lang_chosen=bool(r["lang_chosen"]),
         )
 
     @property

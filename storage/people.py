@@ -96,6 +96,13 @@ class PeopleRepo:
             raise ValueError(f"unknown preference {field!r}")
         await self.db.execute(f"UPDATE people SET {field} = ? WHERE id = ?", (value, person_id))
 
+    async def set_lang(self, person_id: int, lang: str, *, chosen: bool) -> None:
+        """`chosen`: the person picked it (/lang); otherwise it follows their Telegram app."""
+        await self.db.execute(
+            "UPDATE people SET lang = ?, lang_chosen = ? WHERE id = ?",
+            (lang, int(chosen), person_id),
+        )
+
     async def mute(self, person_id: int, source_id: int, until: int | None) -> None:
         await self.db.execute(
             "INSERT INTO mutes (person_id, source_id, until) VALUES (?, ?, ?)"

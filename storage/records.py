@@ -20,7 +20,16 @@ _LINK_RE = re.compile(
 
 
 class SourceError(ValueError):
-    """Input a source could not turn into posts; the message is meant for a person."""
+    """Input a source could not turn into posts; the message is meant for a person.
+
+    The message may be a msgid with `{name}` placeholders filled from keyword arguments: `str()`
+    is the English text, and the bot answers it in the reader's language (bot.i18n reads
+    `msgid` and `params`; storage cannot import the bot, so the pair is kept here)."""
+
+    def __init__(self, message: str = "", /, **params: object) -> None:
+        self.msgid = message
+        self.params = params
+        super().__init__(message.format(**params) if params else message)
 
 
 def normalize_username(value: str) -> str:
@@ -30,8 +39,9 @@ def normalize_username(value: str) -> str:
     name = m.group("name") if m else raw.lstrip("@")
     if not USERNAME_RE.match(name):
         raise SourceError(
-            f"not a channel username: {value[:64]!r} (expected @name or a t.me link, 4-32 "
-            "letters, digits or _)"
+            "not a channel username: '{value}' (expected @name or a t.me link, 4-32 letters, "
+            "digits or _)",
+            value=value[:64],
         )
     return name.lower()
 
@@ -40,10 +50,14 @@ def parse_permalink(link: str) -> tuple[str, int]:
     """`https://t.me/name/123` -> (`name`, 123); raises SourceError."""
     m = _LINK_RE.match(link.strip())
     if not m or not m.group("id"):
-        raise SourceError(f"not a post link: {link[:80]!r} (expected https://t.me/<channel>/<id>)")
+        raise SourceError(
+            "not a post link: '{value}' (expected https://t.me/<channel>/<id>)", value=link[:80]
+        )
     message_id = int(m.group("id")) if len(m.group("id")) <= 10 else MAX_MESSAGE_ID + 1
     if not 0 < message_id <= MAX_MESSAGE_ID:
-        raise SourceError(f"not a post link: {link[:80]!r} (the message number is out of range)")
+        raise SourceError(
+            "not a post link: '{value}' (the message number is out of range)", value=link[:80]
+        )
     return normalize_username(m.group("name")), message_id
 
 
@@ -102,7 +116,7 @@ class Post:
 
     def __post_init__(self) -> None:
         if self.message_id <= 0:
-            raise SourceError(f"message id must be positive, got {self.message_id}")
+            raise SourceError("message id must be positive, got {n}", n=self.message_id)
         object.__setattr__(self, "date", as_utc(self.date))
         if self.edit_date is not None:
             object.__setattr__(self, "edit_date", as_utc(self.edit_date))

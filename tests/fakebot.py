@@ -570,14 +570,18 @@ class FakeBotAPI:
         username: str | None = None,
         first_name: str | None = None,
         reply_to: int | None = None,
+        language_code: str | None = None,
     ) -> dict[str, Any]:
-        """A text message from a user (in their private chat unless chat_id says otherwise)."""
+        """A text message from a user (in their private chat unless chat_id says otherwise);
+        `language_code` is their Telegram app's language, as Telegram sends it."""
         chat = user_id if chat_id is None else chat_id
         extra: dict[str, Any] = {}
         if username:
             extra["username"] = username
         if first_name:
             extra["first_name"] = first_name
+        if language_code:
+            extra["language_code"] = language_code
         msg = self._store(
             Message(
                 chat_id=chat,

@@ -18,6 +18,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.desk.search import SearchHit
+from bot.i18n import LocalizedError
 from bot.matching import RuleSyntaxError, match_rule, parse_rule, rule_to_json, to_text
 from bot.settings import Settings
 from storage.models import GENDERS, LANGS, ROLES, Person, Role, Rule, Source
@@ -48,11 +49,37 @@ _UNIT_SECONDS = {
     "хв": 60,
     "мин": 60,
 }
-OFF_WORDS = {"off", "no", "none", "вимк", "выкл", "-"}
+OFF_WORDS = {"off", "no", "none", "вимк", "вимкнути", "выкл", "выключить", "-"}
+# Sub-command words a person may type in either alphabet; /help documents them.
+ON_WORDS = {"on", "yes", "увімк", "увімкнути", "вкл", "включить"}
+DAILY_WORDS = {"daily", "щодня", "ежедневно"}
+RULE_VERBS = {
+    "add": "add",
+    "додати": "add",
+    "добавить": "add",
+    "my": "my",
+    "моє": "my",
+    "мое": "my",
+    "remove": "remove",
+    "видалити": "remove",
+    "удалить": "remove",
+    "test": "test",
+    "перевірити": "test",
+    "проверить": "test",
+}
+PEOPLE_VERBS = {
+    "add": "add",
+    "додати": "add",
+    "добавить": "add",
+    "remove": "remove",
+    "видалити": "remove",
+    "удалить": "remove",
+}
 
 
-class DeskError(ValueError):
-    """Input the desk refuses; the message is shown to the person as it is."""
+class DeskError(LocalizedError):
+    """Input the desk refuses. The message is a msgid, answered in the person's language
+    (`tr.error(exc)`); `str(exc)` is the English text the CLI prints."""
 
 
 class Follower(Protocol):
@@ -75,7 +102,9 @@ def parse_hhmm(value: str) -> str:
     """`7:05` -> `07:05`; DeskError otherwise."""
     m = _HHMM_RE.match(value.strip())
     if not m:
-        raise DeskError(f"not a time of day: {clip(value, 20)!r} (use HH:MM, e.g. 07:30)")
+        raise DeskError(
+            "not a time of day: '{value}' (use HH:MM, e.g. 07:30)", value=clip(value, 20)
+        )
     return f"{int(m.group(1)):02d}:{m.group(2)}"
 
 
@@ -106,7 +135,9 @@ def parse_duration(value: str) -> timedelta | None:
         total += int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
         pos = m.end()
     if pos != len(v) or total <= 0:
-        raise DeskError(f"not a duration: {clip(value, 20)!r} (use 30m, 2h, 1d, 1w or forever)")
+        raise DeskError(
+            "not a duration: '{value}' (use 30m, 2h, 1d, 1w or forever)", value=clip(value, 20)
+        )
     delta = timedelta(seconds=total)
     if delta > MAX_MUTE:
         raise DeskError("a mute lasts at most a year (or forever)")
@@ -116,11 +147,13 @@ def parse_duration(value: str) -> timedelta | None:
 def parse_zone(value: str) -> str:
     name = value.strip()
     if not re.fullmatch(r"[A-Za-z0-9_+\-/]{1,64}", name):
-        raise DeskError(f"not a time zone: {clip(value, 30)!r} (e.g. Europe/Kyiv)")
+        raise DeskError("not a time zone: '{value}' (e.g. Europe/Kyiv)", value=clip(value, 30))
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise DeskError(f"unknown time zone {clip(value, 30)!r} (e.g. Europe/Kyiv, UTC)") from exc
+        raise DeskError(
+            "unknown time zone '{value}' (e.g. Europe/Kyiv, UTC)", value=clip(value, 30)
+        ) from exc
     return name
 
 
@@ -129,7 +162,9 @@ def parse_role(value: str) -> Role:
     for role in ROLES:
         if v == role:
             return role
-    raise DeskError(f"role must be one of {', '.join(ROLES)}, not {clip(value, 20)!r}")
+    raise DeskError(
+        "role must be one of {roles}, not '{value}'", roles=", ".join(ROLES), value=clip(value, 20)
+    )
 
 
 def parse_who(value: str) -> tuple[int | None, str | None]:
@@ -143,14 +178,14 @@ def parse_who(value: str) -> tuple[int | None, str | None]:
     m = _USER_RE.match(v)
     if m:
         return None, m.group(1).lower()
-    raise DeskError(f"not a user id or @username: {clip(value, 40)!r}")
+    raise DeskError("not a user id or @username: '{value}'", value=clip(value, 40))
 
 
 def source_ref(value: str) -> str:
     try:
         return normalize_username(value)
     except SourceError as exc:
-        raise DeskError(str(exc)) from exc
+        raise DeskError.wrap(exc) from exc
 
 
 # -- results ---------------------------------------------------------------------------------
@@ -265,13 +300,14 @@ class Desk:
             tz=self.settings.tz,
             added_by=actor,
         )
-        await self.audit(actor, "people.add", f"{person.label} as {checked}")
+        # A record, not prose: read the same in every language.
+        await self.audit(actor, "people.add", f"{person.label} → {checked}")
         return person
 
     async def remove_person(self, who: str, *, actor: int | None) -> Person:
         person = await self.find_person(who)
         if person is None:
-            raise DeskError(f"{clip(who, 40)} is not on the desk")
+            raise DeskError("{who} is not on the desk", who=clip(who, 40))
         if person.user_id is not None and person.user_id == actor:
             raise DeskError("you cannot remove yourself")
         await self.store.people.remove(person.id)
@@ -298,12 +334,14 @@ class Desk:
         """Follow a channel now (with a listener) or register it for the next start."""
         username = source_ref(ref)
         if lang not in LANGS:
-            raise DeskError(f"language must be one of {', '.join(LANGS)}")
+            raise DeskError("language must be one of {langs}", langs=", ".join(LANGS))
         if gender is not None and gender not in GENDERS:
             raise DeskError("gender must be m, f, n (neuter) or pl (plural)")
         for label, value in (("person", person), ("role", role)):
             if value is not None and len(value) > MAX_ATTRIBUTION:
-                raise DeskError(f"{label} is longer than {MAX_ATTRIBUTION} characters")
+                raise DeskError(
+                    "{field} is longer than {n} characters", field=label, n=MAX_ATTRIBUTION
+                )
         existing = await self.store.sources.by_username(username)
         followed = False
         if self.listener is not None:
@@ -316,7 +354,7 @@ class Desk:
                     gone = await self.store.sources.by_username(username)
                     if gone is not None:
                         await self.store.sources.set_active(gone.id, False)
-                raise DeskError(str(exc)) from exc
+                raise DeskError.wrap(exc) from exc
             followed = True
         attribution: dict[str, str | None] = {}
         if person:
@@ -335,12 +373,12 @@ class Desk:
         username = source_ref(ref)
         src = await self.store.sources.by_username(username)
         if src is None or not src.active:
-            raise DeskError(f"@{username} is not a source we follow")
+            raise DeskError("@{channel} is not a source we follow", channel=username)
         if self.listener is not None:
             try:
                 src = await self.listener.unfollow(username)
             except SourceError as exc:
-                raise DeskError(str(exc)) from exc
+                raise DeskError.wrap(exc) from exc
         else:
             await self.store.sources.set_active(src.id, False)
         await self.audit(actor, "sources.remove", f"@{username}")
@@ -352,7 +390,7 @@ class Desk:
         username = source_ref(ref)
         src = await self.store.sources.by_username(username)
         if src is None:
-            raise DeskError(f"@{username} is not a source we follow")
+            raise DeskError("@{channel} is not a source we follow", channel=username)
         return src
 
     # -- rules -------------------------------------------------------------------------------
@@ -370,11 +408,11 @@ class Desk:
         if not q:
             raise DeskError("the rule is empty")
         if len(q) > MAX_QUERY:
-            raise DeskError(f"a rule is at most {MAX_QUERY} characters")
+            raise DeskError("a rule is at most {n} characters", n=MAX_QUERY)
         try:
             return to_text(parse_rule(q))
         except RuleSyntaxError as exc:
-            raise DeskError(f"bad rule: {exc}") from exc
+            raise DeskError("bad rule: {reason}", reason=exc) from exc
 
     async def add_rule(
         self, query: str, *, owner: Person | None, actor: int | None
@@ -398,9 +436,9 @@ class Desk:
         """`by` None is the operator (CLI); a journalist removes only their own rules."""
         rule = await self.store.rules.get(rule_id)
         if rule is None or not rule.active:
-            raise DeskError(f"there is no rule #{rule_id}")
+            raise DeskError("there is no rule #{id}", id=rule_id)
         if by is not None and RANK[by.role] < RANK["editor"] and rule.owner_id != by.id:
-            raise DeskError(f"rule #{rule_id} is not yours; ask an editor")
+            raise DeskError("rule #{id} is not yours; ask an editor", id=rule_id)
         await self.store.rules.remove(rule_id)
         await self.audit(actor, "rules.remove", f"#{rule_id} {rule.query}")
         return rule
@@ -421,7 +459,7 @@ class Desk:
     async def parse_rule_id(self, value: str) -> int:
         v = value.strip().lstrip("#")
         if not re.fullmatch(r"\d{1,9}", v):
-            raise DeskError(f"not a rule number: {clip(value, 20)!r}")
+            raise DeskError("not a rule number: '{value}'", value=clip(value, 20))
         return int(v)
 
     # -- preferences -------------------------------------------------------------------------
@@ -435,8 +473,16 @@ class Desk:
     async def set_lang(self, person: Person, lang: str) -> Person:
         v = lang.strip().lower()
         if v not in LANGS:
-            raise DeskError(f"language must be one of {', '.join(LANGS)}")
-        await self.store.people.set_pref(person.id, "lang", v)
+            raise DeskError("language must be one of {langs}", langs=", ".join(LANGS))
+        await self.store.people.set_lang(person.id, v, chosen=True)
+        fresh = await self._fresh(person)
+        if self.on_prefs is not None:
+            await self.on_prefs(fresh)
+        return fresh
+
+    async def follow_app_lang(self, person: Person, lang: str) -> Person:
+        """Someone who never chose a language: theirs follows their Telegram app's."""
+        await self.store.people.set_lang(person.id, lang, chosen=False)
         return await self._fresh(person)
 
     async def set_tz(self, person: Person, zone: str) -> Person:

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.desk.fts import rule_to_fts
+from bot.i18n import LocalizedError
 from bot.matching import (
     RuleNode,
     RuleSyntaxError,
@@ -36,8 +37,9 @@ SCAN_LIMIT = 5000  # candidates checked per page at most: bounds a page's latenc
 STORED_VERDICT = True
 
 
-class QueryError(ValueError):
-    """A search query an editor typed that we cannot run; the message says why."""
+class QueryError(LocalizedError):
+    """A search query an editor typed that we cannot run; the message (a msgid, bot.i18n)
+    says why."""
 
 
 class SearchHit:
@@ -102,7 +104,7 @@ def parse_date(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime:
             return datetime.combine(day, time(0), zone)
         moment = datetime.fromisoformat(value)
     except ValueError as exc:
-        raise QueryError(f"not a date: {value[:40]!r} (use YYYY-MM-DD)") from exc
+        raise QueryError("not a date: '{value}' (use YYYY-MM-DD)", value=value[:40]) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
@@ -112,7 +114,7 @@ def _flag(name: str, value: str) -> bool:
         return True
     if v in _NO:
         return False
-    raise QueryError(f"{name}: takes yes or no, not {value[:20]!r}")
+    raise QueryError("{name}: takes yes or no, not '{value}'", name=name, value=value[:20])
 
 
 def split_filters(query: str, zone: ZoneInfo) -> ParsedQuery:
@@ -140,9 +142,9 @@ def _take_filters(chunk: str, found: dict[str, str]) -> str:
     def grab(m: re.Match[str]) -> str:
         key = m.group(1).lower()
         if not m.group(2):
-            raise QueryError(f"{key}: needs a value")
+            raise QueryError("{key}: needs a value", key=key)
         if key in found:
-            raise QueryError(f"{key}: given twice")
+            raise QueryError("{key}: given twice", key=key)
         found[key] = m.group(2)
         return " "
 
@@ -201,7 +203,7 @@ async def search_posts(
         (only,) = channels
         src = await store.sources.by_username(only)
         if src is None:
-            raise QueryError(f"@{only} is not a source we follow")
+            raise QueryError("@{channel} is not a source we follow", channel=only)
         source_id = src.id
     filters = Filters(
         source_id=source_id,

@@ -28,18 +28,19 @@ from bot.desk.glossary_file import GlossaryWatch
 from bot.handlers.access import MinRole, RoleMiddleware, stranger_router
 from bot.handlers.admin import admin_router
 from bot.handlers.archive import PageStore, archive_router
-from bot.handlers.common import COMMANDS
+from bot.handlers.common import COMMANDS, ROLE_NAMES
 from bot.handlers.editor import editor_router
 from bot.handlers.journalist import journalist_router
 from bot.handlers.menu import set_commands
 from bot.handlers.order import UpdateOrder
+from bot.i18n import N_, Translator, pick_lang, translator
 from bot.settings import Settings
 from storage.models import Person
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-SORRY = "Something went wrong with that command; it has been logged. Please try again."
+SORRY = N_("Something went wrong with that command; it has been logged. Please try again.")
 
 
 def fallback_router() -> Router:
@@ -49,26 +50,32 @@ def fallback_router() -> Router:
     needs = {name: role for name, role, _, _ in COMMANDS}
 
     @router.message(F.text.startswith("/"))
-    async def unknown_command(message: Message, person: Person) -> None:
+    async def unknown_command(message: Message, person: Person, tr: Translator) -> None:
         word = (message.text or "/").split()[0][1:].split("@")[0].lower()
         role = needs.get(word)
         if role is not None and RANK[person.role] < RANK[role]:
-            await message.answer(f"/{word} is for {role}s; /help lists your commands.")
+            await message.answer(
+                tr.gettext(
+                    "/{command} is for the role {role} and above; /help lists your commands.",
+                    command=word,
+                    role=tr.gettext(ROLE_NAMES[role]),
+                )
+            )
         else:
-            await message.answer("Unknown command; /help lists your commands.")
+            await message.answer(tr.gettext("Unknown command; /help lists your commands."))
 
     @router.message()
-    async def not_a_command(message: Message) -> None:
-        await message.answer("Send a command: /help lists them, /search finds posts.")
+    async def not_a_command(message: Message, tr: Translator) -> None:
+        await message.answer(tr.gettext("Send a command: /help lists them, /search finds posts."))
 
     @router.callback_query()
-    async def unknown_button(query: CallbackQuery) -> None:
-        await query.answer("This button is no longer available.", show_alert=True)
+    async def unknown_button(query: CallbackQuery, tr: Translator) -> None:
+        await query.answer(tr.gettext("This button is no longer available."), show_alert=True)
 
     return router
 
 
-def errors_router() -> Router:
+def errors_router(default_lang: str = "uk") -> Router:
     router = Router(name="errors")
 
     @router.errors()
@@ -80,11 +87,21 @@ def errors_router() -> Router:
             type(event.exception).__name__,
             exc_info=event.exception,
         )
+        # The middleware may not have run (the failure can be its own): the person's language
+        # is not known here, so the reply follows their app's language.
+        user = (
+            update.message.from_user
+            if update.message is not None
+            else update.callback_query.from_user
+            if update.callback_query is not None
+            else None
+        )
+        tr = translator(pick_lang(user.language_code if user else None, default=default_lang))
         try:
             if update.message is not None:
-                await update.message.answer(SORRY)
+                await update.message.answer(tr.gettext(SORRY))
             elif update.callback_query is not None:
-                await update.callback_query.answer(SORRY[:200], show_alert=True)
+                await update.callback_query.answer(tr.gettext(SORRY)[:200], show_alert=True)
         except TelegramAPIError as exc:
             log.error("could not tell the user about the failure: %s", exc)
         return True
@@ -92,10 +109,10 @@ def errors_router() -> Router:
     return router
 
 
-def build_routers() -> list[Router]:
+def build_routers(default_lang: str = "uk") -> list[Router]:
     """Fresh routers (aiogram refuses to attach one router to two dispatchers)."""
     return [
-        errors_router(),
+        errors_router(default_lang),
         stranger_router(),
         admin_router(),
         editor_router(),
@@ -143,7 +160,7 @@ def build_dispatcher(
     middleware = RoleMiddleware()
     dp.message.outer_middleware(middleware)
     dp.callback_query.outer_middleware(middleware)
-    dp.include_routers(*build_routers())
+    dp.include_routers(*build_routers(settings.lang))
 
     cfg = settings.bot
     pacer = (
@@ -161,7 +178,7 @@ def build_dispatcher(
         # Replies share the bot's Telegram budget with alerts: same pacing, same 429 handling.
         replies.install(bot, pacer, cfg)
         try:
-            count = await set_commands(bot, store, settings.bot.admins)
+            count = await set_commands(bot, store, settings.bot.admins, settings.lang)
             log.info("command menus set for %d people", count)
         except TelegramAPIError as exc:
             log.error("could not set the command menu: %s", exc)

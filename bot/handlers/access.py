@@ -1,4 +1,5 @@
-"""Who may do what: the role middleware, role filters for routers, and the stranger's refusal."""
+"""Who may do what, in which language: the role middleware, role filters for routers, and the
+stranger's refusal."""
 
 from __future__ import annotations
 
@@ -12,14 +13,16 @@ from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
 from bot.desk.desk import RANK, Desk, rank
+from bot.handlers.menu import refresh_menu
+from bot.i18n import N_, Translator, pick_lang, translator
 from storage.models import Person
 
 log = logging.getLogger(__name__)
 
-REFUSAL = (
+REFUSAL = N_(
     "Sorry, this bot serves a newsroom's staff only. If you work here, ask an editor to add you."
 )
-GROUP_REFUSAL = (
+GROUP_REFUSAL = N_(
     "This group is not a desk chat, so the bot does not answer here: whatever it sent would be "
     "visible to everyone in the group. An admin can allow it with /deskchat on."
 )
@@ -27,7 +30,13 @@ _AUDIT_EVERY = 3600.0  # a stranger's attempts are audited at most once an hour 
 
 
 class RoleMiddleware(BaseMiddleware):
-    """Puts `person` (a Person, or None for a stranger) into the handler data.
+    """Puts `person` (a Person, or None for a stranger) and `tr` (the Translator of their
+    language) into the handler data.
+
+    A person's language is their /lang choice; until they make one it follows their Telegram
+    app's language when that is uk, en or ru, otherwise the desk default (settings.lang), and
+    is stored so alerts and digests sent later use it too. A stranger is answered in their
+    app's language.
 
     Access is decided per chat: in a private chat by the person's role; in a group only when an
     admin registered the group as a desk chat (/deskchat on), since everything the bot answers
@@ -35,8 +44,8 @@ class RoleMiddleware(BaseMiddleware):
     `outside_desk` is True so that the refusal says why.
 
     Reads only, except in rare cases: binding a person added by @username to their user id,
-    creating the row of an admin from settings, and marking reachable again someone who had
-    blocked the bot and now writes to it.
+    creating the row of an admin from settings, marking reachable again someone who had
+    blocked the bot and now writes to it, and storing a language that changed in their app.
     """
 
     async def __call__(
@@ -48,10 +57,20 @@ class RoleMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         desk: Desk = data["desk"]
         person: Person | None = None
+        default = desk.settings.lang
+        app_lang = user.language_code if user is not None else None
         if user is not None and not user.is_bot:
             person = await desk.identify(user.id, user.username)
             if person is not None and not person.reachable:
                 await desk.store.people.set_pref(person.id, "reachable", 1)
+            if person is not None and not person.lang_chosen:
+                wanted = pick_lang(app_lang, default=default)
+                if wanted != person.lang:
+                    person = await desk.follow_app_lang(person, wanted)
+                    await refresh_menu(data.get("bot"), person)
+        data["tr"] = translator(
+            person.lang if person is not None else pick_lang(app_lang, default=default)
+        )
         chat: Chat | None = data.get("event_chat")
         outside = False
         if person is not None and chat is not None and chat.type != "private":
@@ -117,23 +136,25 @@ def stranger_router() -> Router:
             await desk.audit(uid, "stranger", kind)
 
     @router.message()
-    async def refuse_message(message: Message, desk: Desk, outside_desk: bool = False) -> None:
+    async def refuse_message(
+        message: Message, desk: Desk, tr: Translator, outside_desk: bool = False
+    ) -> None:
         if message.chat.type != "private" and not (message.text or "").startswith("/"):
             return  # group talk not meant for the bot: no answer at all
         if outside_desk:
-            await message.answer(GROUP_REFUSAL)
+            await message.answer(tr.gettext(GROUP_REFUSAL))
             return
         await note(message.from_user, "message", desk)
-        await message.answer(REFUSAL)
+        await message.answer(tr.gettext(REFUSAL))
 
     @router.callback_query()
     async def refuse_callback(
-        query: CallbackQuery, desk: Desk, outside_desk: bool = False
+        query: CallbackQuery, desk: Desk, tr: Translator, outside_desk: bool = False
     ) -> None:
         if outside_desk:
-            await query.answer(GROUP_REFUSAL[:200], show_alert=True)
+            await query.answer(tr.gettext(GROUP_REFUSAL)[:200], show_alert=True)
             return
         await note(query.from_user, "button", desk)
-        await query.answer(REFUSAL[:200], show_alert=True)
+        await query.answer(tr.gettext(REFUSAL)[:200], show_alert=True)
 
     return router

@@ -6,15 +6,15 @@ import logging
 from datetime import UTC, datetime
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.desk.desk import Desk, DeskError
+from bot.desk.desk import PEOPLE_VERBS, Desk, DeskError
 from bot.drafting.html import Run, join_runs
 from bot.handlers.access import MinRole
-from bot.handlers.common import answer_runs, answer_usage
-from bot.handlers.menu import set_person_commands
+from bot.handlers.common import ROLE_NAMES, answer_runs, answer_usage
+from bot.handlers.menu import refresh_menu
+from bot.i18n import Translator
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -26,36 +26,47 @@ def admin_router() -> Router:
 
     @router.message(Command("people"))
     async def people(
-        message: Message, command: CommandObject, person: Person, desk: Desk, bot: Bot
+        message: Message,
+        command: CommandObject,
+        person: Person,
+        desk: Desk,
+        bot: Bot,
+        tr: Translator,
     ) -> None:
         parts = (command.args or "").split()
         actor = message.from_user.id if message.from_user else None
         if not parts:
             items = await desk.people()
-            runs: list[Run] = [Run(f"People ({len(items)})", "b")]
+            runs: list[Run] = [Run(tr.gettext("People ({n})", n=len(items)), "b")]
             for p in items:
-                uid = p.user_id if p.user_id is not None else "not written yet"
-                runs = join_runs(runs, f"\n{p.role} · {p.label} · {uid}")
+                uid = p.user_id if p.user_id is not None else tr.gettext("not written yet")
+                role = tr.gettext(ROLE_NAMES[p.role])
+                runs = join_runs(runs, f"\n{role} · {p.label} · {uid}")
             admins = ", ".join(str(a) for a in desk.settings.bot.admins)
             if admins:
-                runs = join_runs(runs, f"\nAdmins from settings: {admins}")
+                runs = join_runs(
+                    runs, "\n" + tr.gettext("Admins from settings: {ids}", ids=admins)
+                )
             await answer_runs(message, runs)
             return
-        verb = parts[0].lower()
+        verb = PEOPLE_VERBS.get(parts[0].lower(), "")
         try:
             if verb == "add" and len(parts) == 3:
                 added = await desk.add_person(parts[1], parts[2], actor=actor)
-                await message.answer(f"✅ {added.label} is now {added.role}.")
-                await _refresh_menu(bot, added, desk)
+                role = tr.gettext(ROLE_NAMES[added.role])
+                await message.answer(
+                    "✅ " + tr.gettext("{who} is now: {role}.", who=added.label, role=role)
+                )
+                await refresh_menu(bot, added)
                 return
             if verb == "remove" and len(parts) == 2:
                 removed = await desk.remove_person(parts[1], actor=actor)
-                await message.answer(f"🗑 {removed.label} removed.")
+                await message.answer("🗑 " + tr.gettext("{who} removed.", who=removed.label))
                 return
         except DeskError as exc:
-            await answer_usage(message, "people", str(exc))
+            await answer_usage(message, "people", tr, tr.error(exc))
             return
-        await answer_usage(message, "people")
+        await answer_usage(message, "people", tr)
 
     @router.message(Command("deskchat"))
     async def deskchat(message: Message, command: CommandObject, desk: Desk) -> None:
@@ -91,29 +102,18 @@ def admin_router() -> Router:
         )
 
     @router.message(Command("audit"))
-    async def audit(message: Message, desk: Desk, person: Person) -> None:
+    async def audit(message: Message, desk: Desk, person: Person, tr: Translator) -> None:
         entries = await desk.store.state.audit_log(20)
         if not entries:
-            await message.answer("The audit log is empty.")
+            await message.answer(tr.gettext("The audit log is empty."))
             return
         from zoneinfo import ZoneInfo
 
         zone = ZoneInfo(person.tz)
-        runs: list[Run] = [Run("Audit log (newest first)", "b")]
+        runs: list[Run] = [Run(tr.gettext("Audit log (newest first)"), "b")]
         for at, actor, action, detail in entries:
             when = datetime.fromtimestamp(at, UTC).astimezone(zone).strftime("%m-%d %H:%M")
             runs = join_runs(runs, f"\n{when} {actor or 'cli'} {action} {detail[:120]}")
         await answer_runs(message, runs)
 
     return router
-
-
-async def _refresh_menu(bot: Bot, person: Person, desk: Desk) -> None:
-    if person.user_id is None:
-        return  # set when they first write and are bound
-    try:
-        await set_person_commands(bot, person)
-    except TelegramAPIError as exc:
-        # Telegram refuses a chat scope for someone who has never opened the bot; the menu is
-        # set again at the next start.
-        log.info("command menu for %s not set: %s", person.label, exc)

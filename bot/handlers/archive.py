@@ -42,6 +42,7 @@ from bot.handlers.common import (
     reply_target,
     send_runs,
 )
+from bot.i18n import Translator
 from bot.ingest.origins import (
     alert_context,
     best_rule_context,
@@ -95,8 +96,9 @@ def _zone(person: Person) -> ZoneInfo:
     return ZoneInfo(person.tz)
 
 
-def _flags(post: StoredPost) -> str:
-    return (" ✏️ edited" if post.version > 1 else "") + (" 🗑 deleted" if post.deleted_at else "")
+def _flags(post: StoredPost, tr: Translator) -> str:
+    edited = " ✏️ " + tr.gettext("edited") if post.version > 1 else ""
+    return edited + (" 🗑 " + tr.gettext("deleted") if post.deleted_at else "")
 
 
 async def _who(store: Store, post: StoredPost, lang: str) -> str:
@@ -110,14 +112,20 @@ def _page_button(text: str, token: str, number: int) -> InlineKeyboardButton:
 
 
 async def render_page(
-    store: Store, person: Person, query: str, page: SearchPage, number: int, token: str
+    store: Store,
+    person: Person,
+    query: str,
+    page: SearchPage,
+    number: int,
+    token: str,
+    tr: Translator,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     zone = _zone(person)
     head = f"🔎 <b>{escape(clip(query, 80))}</b>"
     if not page.hits:
-        body = "No posts found." if number == 0 else "No more posts."
-        return f"{head}\n{body}", None
-    parts = [f"{head} · page {number + 1}"]
+        body = tr.gettext("No posts found.") if number == 0 else tr.gettext("No more posts.")
+        return f"{head}\n{escape(body)}", None
+    parts = [f"{head} · " + escape(tr.gettext("page {n}", n=number + 1))]
     for n, hit in enumerate(page.hits, start=number * PAGE_SIZE + 1):
         post = hit.post
         when = post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -127,13 +135,14 @@ async def render_page(
             # Read from the post's picture: never shown as the official's words.
             text = f"🖼 <i>{escape(IMAGE_READS['en'])}:</i> {text}"
         parts.append(
-            f"\n{n}. <b>{who}</b> · {when}{_flags(post)}\n{text or '—'}\n{escape(post.permalink)}"
+            f"\n{n}. <b>{who}</b> · {when}{escape(_flags(post, tr))}\n{text or '—'}\n"
+            f"{escape(post.permalink)}"
         )
     row: list[InlineKeyboardButton] = []
     if number > 0:
-        row.append(_page_button("‹ Newer", token, number - 1))
+        row.append(_page_button("‹ " + tr.gettext("Newer"), token, number - 1))
     if page.cursor is not None:
-        row.append(_page_button("Older ›", token, number + 1))
+        row.append(_page_button(tr.gettext("Older") + " ›", token, number + 1))
     markup = InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
     return "\n".join(parts), markup
 
@@ -206,9 +215,14 @@ def archive_router() -> Router:
 
     @router.message(Command("search"))
     async def search(
-        message: Message, command: CommandObject, person: Person, store: Store, pages: PageStore
+        message: Message,
+        command: CommandObject,
+        person: Person,
+        store: Store,
+        pages: PageStore,
+        tr: Translator,
     ) -> None:
-        query = await _query_arg(message, command, "search")
+        query = await _query_arg(message, command, "search", tr)
         if query is None:
             return
         token = pages.new(person.user_id or 0, query)
@@ -217,28 +231,34 @@ def archive_router() -> Router:
         try:
             page = await run_page(store, person, session, 0)
         except (QueryError, RuleSyntaxError) as exc:
-            await answer_usage(message, "search", str(exc))
+            await answer_usage(message, "search", tr, tr.error(exc))
             return
-        text, markup = await render_page(store, person, query, page, 0, token)
+        text, markup = await render_page(store, person, query, page, 0, token, tr)
         await message.answer(
             text, parse_mode="HTML", reply_markup=markup, link_preview_options=NO_PREVIEW
         )
 
     @router.callback_query(lambda q: (q.data or "").startswith("page:"))
-    async def paging(query: CallbackQuery, person: Person, store: Store, pages: PageStore) -> None:
+    async def paging(
+        query: CallbackQuery, person: Person, store: Store, pages: PageStore, tr: Translator
+    ) -> None:
         m = re.fullmatch(r"page:([0-9a-f]{8}):(\d{1,4})", query.data or "")
         session = pages.get(m.group(1), query.from_user.id) if m else None
         number = int(m.group(2)) if m else 0
         if session is None or number >= len(session.cursors):
-            await query.answer("This search has expired; run /search again.", show_alert=True)
+            await query.answer(
+                tr.gettext("This search has expired; run /search again."), show_alert=True
+            )
             return
         try:
             page = await run_page(store, person, session, number)
         except (QueryError, RuleSyntaxError) as exc:
-            await query.answer(clip(str(exc), 190), show_alert=True)
+            await query.answer(clip(tr.error(exc), 190), show_alert=True)
             return
         assert m is not None  # a session was found by it
-        text, markup = await render_page(store, person, session.query, page, number, m.group(1))
+        text, markup = await render_page(
+            store, person, session.query, page, number, m.group(1), tr
+        )
         await query.answer()
         if isinstance(query.message, Message):
             await query.message.edit_text(
@@ -262,19 +282,23 @@ def archive_router() -> Router:
         store: Store,
         style: HouseStyle,
         glossary: GlossaryWatch,
+        tr: Translator,
     ) -> None:
         arg = (command.args or "").strip()
         if not arg:
-            await answer_usage(message, "post")
+            await answer_usage(message, "post", tr)
             return
         try:
             channel, message_id = parse_permalink(arg.split()[0])
-        except SourceError as exc:
-            await answer_usage(message, "post", str(exc))
+        except SourceError:
+            # storage's own wording is English; the reader gets the same point in theirs
+            problem = tr.gettext("not a link to a Telegram post: {text}", text=clip(arg, 80))
+            await answer_usage(message, "post", tr, problem)
             return
         stored = await store.posts.get_by_link(channel, message_id)
         if stored is None:
-            await answer_error(message, f"no stored post at https://t.me/{channel}/{message_id}")
+            link = f"https://t.me/{channel}/{message_id}"
+            await answer_error(message, tr.gettext("no stored post at {link}", link=link))
             return
         assert message.bot is not None
         await send_post(
@@ -283,6 +307,7 @@ def archive_router() -> Router:
             person,
             store,
             stored,
+            tr,
             versions=True,
             style=style,
             glossary=glossary,
@@ -290,25 +315,28 @@ def archive_router() -> Router:
 
     @router.message(Command("export"))
     async def export(
-        message: Message, command: CommandObject, person: Person, store: Store
+        message: Message, command: CommandObject, person: Person, store: Store, tr: Translator
     ) -> None:
-        query = await _query_arg(message, command, "export")
+        query = await _query_arg(message, command, "export", tr)
         if query is None:
             return
-        progress = await message.answer("⏳ Exporting…")
+        progress = await message.answer("⏳ " + tr.gettext("Exporting…"))
         try:
             page = await search_posts(store, query, zone=_zone(person), limit=EXPORT_LIMIT)
         except (QueryError, RuleSyntaxError) as exc:
-            await progress.edit_text("⚠️ " + escape(clip(str(exc), 300)), parse_mode="HTML")
+            await progress.edit_text("⚠️ " + escape(clip(tr.error(exc), 300)), parse_mode="HTML")
             return
         posts = [h.post for h in page.hits]
         if not posts:
-            await progress.edit_text("No posts found; nothing to export.")
+            await progress.edit_text(tr.gettext("No posts found; nothing to export."))
             return
         csv_bytes, json_bytes = export_files(posts, _zone(person))
-        more = f" (the newest {EXPORT_LIMIT}; narrow with since:/until:)" if page.cursor else ""
-        noun = "post" if len(posts) == 1 else "posts"
-        await progress.edit_text(f"✅ {len(posts)} {noun}{more}")
+        done = tr.ngettext("{n} post", "{n} posts", len(posts))
+        if page.cursor:
+            done += " " + tr.gettext(
+                "(the newest {limit}; narrow with since:/until:)", limit=EXPORT_LIMIT
+            )
+        await progress.edit_text(f"✅ {done}")
         await message.answer_document(BufferedInputFile(csv_bytes, "wirewatch-export.csv"))
         await message.answer_document(BufferedInputFile(json_bytes, "wirewatch-export.json"))
 
@@ -319,21 +347,22 @@ def archive_router() -> Router:
         store: Store,
         style: HouseStyle,
         glossary: GlossaryWatch,
+        tr: Translator,
     ) -> None:
-        stored = await _post_from(query, store)
+        stored = await _post_from(query, store, tr)
         if stored is None:
             return
         await query.answer()
         bot, chat_id = reply_target(query)
         await send_post(
-            bot, chat_id, person, store, stored, versions=False, style=style, glossary=glossary
+            bot, chat_id, person, store, stored, tr, versions=False, style=style, glossary=glossary
         )
 
     @router.callback_query(lambda q: (q.data or "").startswith("rel:"))
     async def related(
-        query: CallbackQuery, person: Person, store: Store, style: HouseStyle
+        query: CallbackQuery, person: Person, store: Store, style: HouseStyle, tr: Translator
     ) -> None:
-        stored = await _post_from(query, store)
+        stored = await _post_from(query, store, tr)
         if stored is None:
             return
         # Background, looking back: older posts matching the rule the alert fired on (or, for
@@ -346,7 +375,7 @@ def archive_router() -> Router:
         await query.answer()
         bot, chat_id = reply_target(query)
         if not items:
-            await bot.send_message(chat_id, "No earlier posts on this topic.")
+            await bot.send_message(chat_id, tr.gettext("No earlier posts on this topic."))
             return
         runs = background_runs(items, person.lang, person.tz, now=datetime.now(UTC), style=style)
         await send_runs(bot, chat_id, runs)
@@ -354,24 +383,27 @@ def archive_router() -> Router:
     return router
 
 
-async def _query_arg(message: Message, command: CommandObject, name: str) -> str | None:
+async def _query_arg(
+    message: Message, command: CommandObject, name: str, tr: Translator
+) -> str | None:
     """The query typed after /search or /export; None (usage answered) if missing or too long."""
     query = (command.args or "").strip()
     if not query:
-        await answer_usage(message, name)
+        await answer_usage(message, name, tr)
         return None
     if len(query) > MAX_SEARCH_QUERY:
-        await answer_usage(message, name, f"a query is at most {MAX_SEARCH_QUERY} characters")
+        problem = tr.gettext("a query is at most {n} characters", n=MAX_SEARCH_QUERY)
+        await answer_usage(message, name, tr, problem)
         return None
     return query
 
 
-async def _post_from(query: CallbackQuery, store: Store) -> StoredPost | None:
+async def _post_from(query: CallbackQuery, store: Store, tr: Translator) -> StoredPost | None:
     """The post an alert button names; None (the button answered) when it is gone."""
     m = re.fullmatch(r"[a-z]+:(\d{1,12})", query.data or "")
     stored = await store.posts.get_by_id(int(m.group(1))) if m else None
     if stored is None:
-        await query.answer("That post is no longer stored.", show_alert=True)
+        await query.answer(tr.gettext("That post is no longer stored."), show_alert=True)
     return stored
 
 
@@ -381,6 +413,7 @@ async def send_post(
     person: Person,
     store: Store,
     post: StoredPost,
+    tr: Translator,
     *,
     versions: bool,
     style: HouseStyle = DEFAULT_STYLE,
@@ -391,7 +424,7 @@ async def send_post(
     zone = _zone(person)
     src = await store.sources.get(post.source_id)
     when = post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-    head = f"{await _who(store, post, person.lang)} · {when}{_flags(post)}"
+    head = f"{await _who(store, post, person.lang)} · {when}{_flags(post, tr)}"
     runs: list[Run] = lines([Run(head, "b")], post.permalink)
     history = await store.posts.versions(post.id) if versions else []
     if len(history) > 1:
@@ -403,12 +436,12 @@ async def send_post(
             runs = join_runs(
                 runs,
                 "\n\n",
-                [Run(f"Version {v.version} · {stamp}", "b")],
+                [Run(tr.gettext("Version {n} · {time}", n=v.version, time=stamp), "b")],
                 "\n",
-                v.text or "(no text)",
+                v.text or tr.gettext("(no text)"),
             )
     else:
-        runs = join_runs(runs, "\n\n", post.text or "(no text)")
+        runs = join_runs(runs, "\n\n", post.text or tr.gettext("(no text)"))
     await send_runs(bot, chat_id, runs)
     if not post.text.strip():
         return
@@ -421,4 +454,5 @@ async def send_post(
         src,
         DraftOptions(lang=person.lang, tz=person.tz, spans=ctx.spans, style=style, glossary=names),
     )
-    await send_runs(bot, chat_id, join_runs([Run("📝 Draft", "b")], "\n", draft["plain"]))
+    title = "📝 " + tr.gettext("Draft")
+    await send_runs(bot, chat_id, join_runs([Run(title, "b")], "\n", draft["plain"]))

@@ -1,4 +1,8 @@
-"""What every router shares: the command list per role, usage lines, safe replies."""
+"""What every router shares: the command list per role, usage lines, safe replies.
+
+Every text here is a msgid (English) translated with the reader's `tr` (bot.i18n.Translator),
+which the role middleware puts into the handler data.
+"""
 
 from __future__ import annotations
 
@@ -10,53 +14,60 @@ from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOption
 
 from bot.desk.desk import RANK, DeskError, clip
 from bot.drafting.html import MESSAGE_LIMIT, Run, escape, join_runs, split_runs, to_html
+from bot.i18n import N_, Translator
 from storage.models import Person
 
-# (command, role needed, usage, one-line description): the menu, /help and usage lines.
+# (command, role needed, usage, one-line description): the menu, /help and usage lines. Usage
+# and description are msgids, translated for the reader; the command words stay as typed.
 COMMANDS: tuple[tuple[str, str, str, str], ...] = (
-    ("start", "journalist", "/start", "what this bot does for you"),
-    ("help", "journalist", "/help", "the commands you can use"),
+    ("start", "journalist", "/start", N_("what this bot does for you")),
+    ("help", "journalist", "/help", N_("the commands you can use")),
     (
         "search",
         "journalist",
-        "/search <query> [from:@channel since:YYYY-MM-DD until: edited:yes deleted:no]",
-        "search the archive, newest first",
+        N_("/search <query> [from:@channel since:YYYY-MM-DD until: edited:yes deleted:no]"),
+        N_("search the archive, newest first"),
     ),
     (
         "post",
         "journalist",
-        "/post <https://t.me/channel/123>",
-        "a post with every version and its draft",
+        N_("/post <https://t.me/channel/123>"),
+        N_("a post with every version and its draft"),
     ),
-    ("export", "journalist", "/export <query>", "search results as CSV and JSON files"),
-    ("rules", "journalist", "/rules", "the rules that alert you"),
+    ("export", "journalist", N_("/export <query>"), N_("search results as CSV and JSON files")),
+    ("rules", "journalist", "/rules", N_("the rules that alert you")),
     (
         "rule",
         "journalist",
-        "/rule add <query> | /rule my <query> | /rule remove <id> | /rule test <query>",
-        "add, remove or try an alert rule",
+        N_("/rule add <query> | /rule my <query> | /rule remove <id> | /rule test <query>"),
+        N_("add, remove or try an alert rule"),
     ),
-    ("lang", "journalist", "/lang uk|en|ru", "language of your drafts"),
-    ("tz", "journalist", "/tz <zone, e.g. Europe/Kyiv>", "your time zone"),
+    ("lang", "journalist", "/lang uk|en|ru", N_("the language of the bot and of your drafts")),
+    ("tz", "journalist", N_("/tz <zone, e.g. Europe/Kyiv>"), N_("your time zone")),
     (
         "mute",
         "journalist",
-        "/mute <@channel> [30m|2h|1d|1w|forever]",  # without a duration: buttons ask
-        "stop alerts from a channel",
+        N_("/mute <@channel> [30m|2h|1d|1w|forever]"),  # without a duration: buttons ask
+        N_("stop alerts from a channel"),
     ),
-    ("unmute", "journalist", "/unmute <@channel>", "alerts from a channel again"),
+    ("unmute", "journalist", N_("/unmute <@channel>"), N_("alerts from a channel again")),
     (
         "quiet",
         "journalist",
-        "/quiet <23:00-07:00 | off>",
-        "hold alerts at night, get one digest after",
+        N_("/quiet <23:00-07:00 | off>"),
+        N_("hold alerts at night, get one digest after"),
     ),
-    ("digest", "journalist", "/digest daily <HH:MM> | /digest off", "a daily summary"),
-    ("pause", "journalist", "/pause [on|off]", "pause or resume all your alerts"),
-    ("sources", "journalist", "/sources", "the channels we follow"),
-    ("watch", "editor", "/watch <@username or t.me link> [person | role]", "follow a channel now"),
-    ("unwatch", "editor", "/unwatch <@username>", "stop following a channel"),
-    ("status", "editor", "/status", "listener, outbox, errors, database"),
+    ("digest", "journalist", N_("/digest daily <HH:MM> | /digest off"), N_("a daily summary")),
+    ("pause", "journalist", "/pause [on|off]", N_("pause or resume all your alerts")),
+    ("sources", "journalist", "/sources", N_("the channels we follow")),
+    (
+        "watch",
+        "editor",
+        N_("/watch <@username or t.me link> [person | role]"),
+        N_("follow a channel now"),
+    ),
+    ("unwatch", "editor", N_("/unwatch <@username>"), N_("stop following a channel")),
+    ("status", "editor", "/status", N_("listener, outbox, errors, database")),
     (
         "glossary",
         "editor",
@@ -67,18 +78,26 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     (
         "people",
         "admin",
-        "/people | /people add <user id or @username> "
-        "<admin|editor|journalist> | /people remove <user id or @username>",
-        "who may use the bot",
+        N_(
+            "/people | /people add <user id or @username> <admin|editor|journalist> | "
+            "/people remove <user id or @username>"
+        ),
+        N_("who may use the bot"),
     ),
     (
         "deskchat",
         "admin",
-        "/deskchat on|off (in a group) | /deskchat (list) | /deskchat off <chat id>",
-        "let a group use the bot",
+        N_("/deskchat on|off (in a group) | /deskchat (list) | /deskchat off <chat id>"),
+        N_("let a group use the bot"),
     ),
-    ("audit", "admin", "/audit", "recent admin actions"),
+    ("audit", "admin", "/audit", N_("recent admin actions")),
 )
+# Role names as a person reads them ("for editors", "role: editor").
+ROLE_NAMES = {
+    "journalist": N_("journalist"),
+    "editor": N_("editor"),
+    "admin": N_("admin"),
+}
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 USAGE = {name: usage for name, _, usage, _ in COMMANDS}
 
@@ -89,26 +108,38 @@ def allowed(person: Person) -> list[tuple[str, str, str, str]]:
     return [c for c in COMMANDS if RANK[person.role] >= RANK[c[1]]]
 
 
-def usage_text(command: str, problem: str | None = None) -> str:
+def usage_line(command: str, tr: Translator) -> str:
+    """The command's usage in the reader's language (`/rules` alone is its own translation)."""
+    return tr.gettext(USAGE[command])
+
+
+def usage_text(command: str, tr: Translator, problem: str | None = None) -> str:
+    """The usage line under `problem` (already in the reader's language)."""
     lead = f"{escape(clip(problem, 300))}\n" if problem else ""
-    return f"{lead}Usage: <code>{escape(USAGE[command])}</code>"
+    usage = "<code>" + escape(usage_line(command, tr)) + "</code>"
+    return lead + tr.gettext("Usage: {usage}", usage=usage)
 
 
-async def answer_usage(message: Message, command: str, problem: str | None = None) -> None:
-    await message.answer(usage_text(command, problem), parse_mode="HTML")
+async def answer_usage(
+    message: Message, command: str, tr: Translator, problem: str | None = None
+) -> None:
+    await message.answer(usage_text(command, tr, problem), parse_mode="HTML")
 
 
-async def desk_or_usage(message: Message, command: str, call: Awaitable[T]) -> T | None:
+async def desk_or_usage(
+    message: Message, command: str, tr: Translator, call: Awaitable[T]
+) -> T | None:
     """Await a Desk call; a refusal (DeskError, worded for the person) is answered with the
     command's usage line and gives None, so the handler just returns."""
     try:
         return await call
     except DeskError as exc:
-        await answer_usage(message, command, str(exc))
+        await answer_usage(message, command, tr, tr.error(exc))
         return None
 
 
 async def answer_error(message: Message, problem: str) -> None:
+    """`problem` already in the reader's language."""
     await message.answer("⚠️ " + escape(clip(problem, 600)), parse_mode="HTML")
 
 

@@ -18,6 +18,7 @@ from bot.drafting.glossary import GlossaryError
 from bot.drafting.html import Run, join_runs
 from bot.handlers.access import MinRole
 from bot.handlers.common import answer_error, answer_runs, answer_usage
+from bot.i18n import Translator
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -52,19 +53,19 @@ def _human_size(n: int) -> str:
     return f"{value:.1f} GiB"
 
 
-def _ago(iso: str | None) -> str:
+def _ago(iso: str | None, tr: Translator) -> str:
     if not iso:
-        return "no posts yet"
+        return tr.gettext("no posts yet")
     try:
         moment = datetime.fromisoformat(iso)
     except ValueError:
         return iso
     seconds = int((datetime.now(UTC) - moment).total_seconds())
     if seconds < 3600:
-        return f"{max(0, seconds) // 60} min ago"
+        return tr.ngettext("{n} minute ago", "{n} minutes ago", max(0, seconds) // 60)
     if seconds < 86400 * 2:
-        return f"{seconds // 3600} h ago"
-    return f"{seconds // 86400} days ago"
+        return tr.ngettext("{n} hour ago", "{n} hours ago", seconds // 3600)
+    return tr.ngettext("{n} day ago", "{n} days ago", seconds // 86400)
 
 
 def _still_ahead(value: object) -> bool:
@@ -75,7 +76,7 @@ def _still_ahead(value: object) -> bool:
         return True
 
 
-def status_runs(db: dict[str, Any], live: dict[str, Any]) -> list[Run]:
+def status_runs(db: dict[str, Any], live: dict[str, Any], tr: Translator) -> list[Run]:
     """/status text: the service's live view where it has one, the database's otherwise."""
     nested = live.get("listener")
     listener: dict[str, Any] = nested if isinstance(nested, dict) else live
@@ -84,9 +85,9 @@ def status_runs(db: dict[str, Any], live: dict[str, Any]) -> list[Run]:
     if connected is None and "listener.connected" in state:
         connected = state["listener.connected"] == "yes"
     conn_text = {
-        True: "connected",
-        False: "NOT connected",
-        None: "not running (no Telegram credentials, or not started)",
+        True: tr.gettext("connected"),
+        False: tr.gettext("NOT connected"),
+        None: tr.gettext("not running (no Telegram credentials, or not started)"),
     }[connected]
     flood = listener.get("flood_wait_until") or state.get("listener.flood_wait_until")
     if flood and not _still_ahead(flood):
@@ -97,27 +98,40 @@ def status_runs(db: dict[str, Any], live: dict[str, Any]) -> list[Run]:
         listener.get("last_error")
         or state.get("listener.last_error")
         or notifier.get("last_error")
-        or "none"
+        or tr.gettext("none")
     )
     outbox: dict[str, int] = db.get("outbox", {})
-    depth = f"\nOutbox: {db.get('outbox_depth', 0)} waiting"
+    depth = "\n" + tr.gettext("Outbox: {n} waiting", n=db.get("outbox_depth", 0))
     if outbox:
         depth += " (" + ", ".join(f"{k} {v}" for k, v in sorted(outbox.items())) + ")"
+    posts = int(db.get("posts", 0))
     runs = join_runs(
-        [Run("Status", "b")],
-        f"\nListener: {conn_text}",
-        f"\nFloodWait: until {flood}" if flood else "\nFloodWait: none",
-        f"\nLast error: {last_error}",
+        [Run(tr.gettext("Status"), "b")],
+        "\n" + tr.gettext("Listener: {state}", state=conn_text),
+        "\n"
+        + (
+            tr.gettext("FloodWait: until {time}", time=flood)
+            if flood
+            else tr.gettext("FloodWait: none")
+        ),
+        "\n" + tr.gettext("Last error: {error}", error=last_error),
         depth,
-        f"\nDatabase: {_human_size(int(db.get('db_bytes', 0)))}, {db.get('posts', 0)} posts",
+        "\n"
+        + tr.ngettext(
+            "Database: {size}, {n} post",
+            "Database: {size}, {n} posts",
+            posts,
+            size=_human_size(int(db.get("db_bytes", 0))),
+        ),
     )
     sources = db.get("sources", [])
     if sources:
-        runs = join_runs(runs, "\n\n", [Run("Last post per source", "b")])
+        runs = join_runs(runs, "\n\n", [Run(tr.gettext("Last post per source"), "b")])
         for s in sources:
-            flag = "" if s["active"] else " (not followed)"
+            flag = "" if s["active"] else " " + tr.gettext("(not followed)")
             err = f" ⚠️ {s['error']}" if s.get("error") else ""
-            runs = join_runs(runs, f"\n@{s['username']}{flag}: {_ago(s['last_post_at'])}{err}")
+            ago = _ago(s["last_post_at"], tr)
+            runs = join_runs(runs, f"\n@{s['username']}{flag}: {ago}{err}")
     return runs
 
 
@@ -126,14 +140,18 @@ def editor_router() -> Router:
     router.message.filter(MinRole("editor"))
 
     @router.message(Command("watch"))
-    async def watch(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
+    async def watch(
+        message: Message, command: CommandObject, person: Person, desk: Desk, tr: Translator
+    ) -> None:
         args = (command.args or "").strip()
         if not args:
-            await answer_usage(message, "watch")
+            await answer_usage(message, "watch", tr)
             return
         ref, _, rest = args.partition(" ")
         who, _, role = rest.partition("|")
-        progress = await message.answer(f"⏳ Following {ref[:64]}…")
+        progress = await message.answer(
+            "⏳ " + tr.gettext("Following {channel}…", channel=ref[:64])
+        )
         try:
             res = await desk.watch(
                 ref,
@@ -143,46 +161,55 @@ def editor_router() -> Router:
                 actor=message.from_user.id if message.from_user else None,
             )
         except DeskError as exc:
-            await progress.edit_text(f"⚠️ {str(exc)[:600]}")
+            await progress.edit_text(f"⚠️ {tr.error(exc)[:600]}")
             return
         src = res.source
         who_text = " · ".join(
             x for x in (src.person_in(person.lang), src.role_in(person.lang)) if x
         )
-        tail = (
-            "followed now."
+        text = (
+            tr.gettext("@{channel} followed now.", channel=src.username)
             if res.followed
-            else "registered; the listener is not running here, so it is followed when it starts."
+            else tr.gettext(
+                "@{channel} registered; the listener is not running here, so it is followed "
+                "when it starts.",
+                channel=src.username,
+            )
         )
-        await progress.edit_text(
-            f"✅ @{src.username} {tail}" + (f"\n{who_text}" if who_text else "")
-        )
+        await progress.edit_text("✅ " + text + (f"\n{who_text}" if who_text else ""))
 
     @router.message(Command("unwatch"))
     async def unwatch(
-        message: Message, command: CommandObject, person: Person, desk: Desk
+        message: Message, command: CommandObject, person: Person, desk: Desk, tr: Translator
     ) -> None:
         parts = (command.args or "").split()
         if len(parts) != 1:
-            await answer_usage(message, "unwatch")
+            await answer_usage(message, "unwatch", tr)
             return
         try:
             src = await desk.unwatch(
                 parts[0], actor=message.from_user.id if message.from_user else None
             )
         except DeskError as exc:
-            await answer_error(message, str(exc))
+            await answer_error(message, tr.error(exc))
             return
-        await message.answer(f"@{src.username} is no longer followed; its posts stay searchable.")
+        await message.answer(
+            tr.gettext(
+                "@{channel} is no longer followed; its posts stay searchable.",
+                channel=src.username,
+            )
+        )
 
     @router.message(Command("status"))
-    async def status(message: Message, desk: Desk, status: StatusFn | None = None) -> None:
+    async def status(
+        message: Message, desk: Desk, tr: Translator, status: StatusFn | None = None
+    ) -> None:
         try:
             live = await live_status(status)
         except Exception:  # the status of a failing service must still be shown
             log.exception("status callable failed")
-            live = {"last_error": "the service did not report its status"}
-        await answer_runs(message, status_runs(await desk.status(), live))
+            live = {"last_error": tr.gettext("the service did not report its status")}
+        await answer_runs(message, status_runs(await desk.status(), live, tr))
 
     @router.message(Command("glossary"))
     async def glossary(message: Message, command: CommandObject, glossary: GlossaryWatch) -> None:

@@ -9,11 +9,23 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.desk.desk import RANK, RULE_TEST_POSTS, Desk, DeskError, clip, parse_duration
+from bot.desk.desk import (
+    DAILY_WORDS,
+    OFF_WORDS,
+    ON_WORDS,
+    RANK,
+    RULE_TEST_POSTS,
+    RULE_VERBS,
+    Desk,
+    DeskError,
+    clip,
+    parse_duration,
+)
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import Run, escape, join_runs
 from bot.handlers.access import MinRole
 from bot.handlers.common import (
+    ROLE_NAMES,
     allowed,
     answer_runs,
     answer_usage,
@@ -21,44 +33,69 @@ from bot.handlers.common import (
     lines,
     replace_runs,
     reply_target,
+    usage_line,
 )
+from bot.handlers.menu import refresh_menu
+from bot.i18n import N_, Translator, translator
 from storage.models import Person, Rule, Source
 
 # What a mute button offers: a mute always has an end unless the journalist picks "forever".
-MUTE_CHOICES = (("1 hour", "1h"), ("8 hours", "8h"), ("1 day", "1d"), ("1 week", "1w"),
-                ("forever", "forever"))  # fmt: skip
+MUTE_CHOICES = (
+    (N_("1 hour"), "1h"),
+    (N_("8 hours"), "8h"),
+    (N_("1 day"), "1d"),
+    (N_("1 week"), "1w"),
+    (N_("forever"), "forever"),
+)
 
 
-def mute_choices(source: Source) -> InlineKeyboardMarkup:
+def mute_choices(source: Source, tr: Translator) -> InlineKeyboardMarkup:
     buttons = [
-        InlineKeyboardButton(text=label, callback_data=f"mute:{source.id}:{code}")
+        InlineKeyboardButton(text=tr.gettext(label), callback_data=f"mute:{source.id}:{code}")
         for label, code in MUTE_CHOICES
     ]
     return InlineKeyboardMarkup(inline_keyboard=[buttons[:3], buttons[3:]])
 
 
 _ROLE_INTRO = {
-    "journalist": "You get alerts with ready-to-paste drafts when officials' channels post what "
-    "your desk follows, and you can search the archive.",
-    "editor": "You run the desk: sources, rules and the archive; everyone gets alerts by the "
-    "rules you set.",
-    "admin": "You administer the desk: people and roles, besides everything editors do.",
+    "journalist": N_(
+        "You get alerts with ready-to-paste drafts when officials' channels post what your "
+        "desk follows, and you can search the archive."
+    ),
+    "editor": N_(
+        "You run the desk: sources, rules and the archive; everyone gets alerts by the rules "
+        "you set."
+    ),
+    "admin": N_("You administer the desk: people and roles, besides everything editors do."),
 }
+_HELP_TITLE = {
+    "journalist": N_("Commands for journalists"),
+    "editor": N_("Commands for editors"),
+    "admin": N_("Commands for admins"),
+}
+# How commands can be typed in either alphabet (the parsers accept all of these).
+_HELP_ALPHABETS = N_(
+    "Typed in either alphabet: OR = АБО = ИЛИ, AND = ТА, -word = NOT; durations 30m = 30хв = "
+    "30мин, 2h = 2год = 2ч, 1d = 1д, 1w, forever = назавжди = навсегда; off = вимк = выкл; "
+    "yes = так = да, no = ні = нет."
+)
+_LANG_NAMES = {"uk": "українська", "en": "English", "ru": "русский"}
 
 
-def _until(moment: datetime | None, person: Person) -> str:
+def _until(moment: datetime | None, person: Person, tr: Translator) -> str:
     if moment is None:
-        return "until you unmute it"
+        return tr.gettext("until you unmute it")
     from zoneinfo import ZoneInfo
 
-    return "until " + moment.astimezone(ZoneInfo(person.tz)).strftime("%Y-%m-%d %H:%M")
+    when = moment.astimezone(ZoneInfo(person.tz)).strftime("%Y-%m-%d %H:%M")
+    return tr.gettext("until {time}", time=when)
 
 
-def rule_line(rule: Rule, people: dict[int, Person]) -> str:
+def rule_line(rule: Rule, people: dict[int, Person], tr: Translator) -> str:
     owner = (
-        "desk"
+        tr.gettext("desk")
         if rule.owner_id is None
-        else (people[rule.owner_id].label if rule.owner_id in people else "someone")
+        else (people[rule.owner_id].label if rule.owner_id in people else tr.gettext("someone"))
     )
     return f"#{rule.id} [{owner}] {clip(rule.query, 200)}"
 
@@ -69,174 +106,230 @@ def journalist_router() -> Router:
     router.callback_query.filter(MinRole("journalist"))
 
     @router.message(CommandStart())
-    async def start(message: Message, person: Person) -> None:
-        intro = _ROLE_INTRO[person.role]
+    async def start(message: Message, person: Person, tr: Translator) -> None:
+        role = tr.gettext(ROLE_NAMES[person.role])
+        intro = tr.gettext(_ROLE_INTRO[person.role])
+        bold_role = f"<b>{escape(role)}</b>"
+        hint = tr.gettext("/help lists your commands; /lang uk|en|ru changes the language.")
         await message.answer(
-            f"👋 wirewatch · role: <b>{person.role}</b>\n{escape(intro)}\n\n/help lists your "
-            "commands.",
+            "👋 wirewatch · "
+            + tr.gettext("role: {role}", role=bold_role)
+            + f"\n{escape(intro)}\n\n{escape(hint)}",
             parse_mode="HTML",
         )
 
     @router.message(Command("help"))
-    async def help_(message: Message, person: Person) -> None:
-        runs: list[Run] = [Run(f"Commands for {person.role}s", "b")]
-        for _, _, usage, text in allowed(person):
-            runs = join_runs(runs, "\n", [Run(usage, "code")], f" · {text}")
+    async def help_(message: Message, person: Person, tr: Translator) -> None:
+        runs: list[Run] = [Run(tr.gettext(_HELP_TITLE[person.role]), "b")]
+        for name, _, _, text in allowed(person):
+            runs = join_runs(
+                runs, "\n", [Run(usage_line(name, tr), "code")], f" · {tr.gettext(text)}"
+            )
+        runs = join_runs(runs, "\n\n", tr.gettext(_HELP_ALPHABETS))
         await answer_runs(message, runs)
 
     # -- preferences -------------------------------------------------------------------------
 
     @router.message(Command("lang"))
-    async def lang(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
-        fresh = await desk_or_usage(message, "lang", desk.set_lang(person, command.args or ""))
+    async def lang(
+        message: Message, command: CommandObject, person: Person, desk: Desk, tr: Translator
+    ) -> None:
+        if not (command.args or "").strip():
+            now = tr.gettext("Your language: {lang}.", lang=_LANG_NAMES[person.lang])
+            await answer_usage(message, "lang", tr, now)
+            return
+        fresh = await desk_or_usage(message, "lang", tr, desk.set_lang(person, command.args or ""))
         if fresh is None:
             return
-        await message.answer(f"Drafts will be in {fresh.lang}.")
+        await refresh_menu(message.bot, fresh)
+        new_tr = translator(fresh.lang)  # the answer is already in the new language
+        await message.answer(
+            new_tr.gettext(
+                "The bot, your drafts and digests are now in {lang}.",
+                lang=_LANG_NAMES[fresh.lang],
+            )
+        )
 
     @router.message(Command("tz"))
-    async def tz(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
+    async def tz(
+        message: Message, command: CommandObject, person: Person, desk: Desk, tr: Translator
+    ) -> None:
         if not (command.args or "").strip():
-            await answer_usage(message, "tz", f"Your time zone is {person.tz}.")
+            now = tr.gettext("Your time zone is {zone}.", zone=person.tz)
+            await answer_usage(message, "tz", tr, now)
             return
-        fresh = await desk_or_usage(message, "tz", desk.set_tz(person, command.args or ""))
+        fresh = await desk_or_usage(message, "tz", tr, desk.set_tz(person, command.args or ""))
         if fresh is None:
             return
-        await message.answer(f"Times are now shown in {fresh.tz}.")
+        await message.answer(tr.gettext("Times are now shown in {zone}.", zone=fresh.tz))
 
     @router.message(Command("mute"))
-    async def mute(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
+    async def mute(
+        message: Message, command: CommandObject, person: Person, desk: Desk, tr: Translator
+    ) -> None:
         parts = (command.args or "").split()
         if not parts:
             muted = await desk.mutes(person)
             if not muted:
-                await answer_usage(message, "mute", "Nothing is muted.")
+                await answer_usage(message, "mute", tr, tr.gettext("Nothing is muted."))
                 return
-            text = "\n".join(f"@{s.username} {_until(u, person)}" for s, u in muted)
-            await message.answer("🔇 Muted:\n" + escape(text), parse_mode="HTML")
+            text = "\n".join(f"@{s.username} {_until(u, person, tr)}" for s, u in muted)
+            await message.answer(
+                "🔇 " + escape(tr.gettext("Muted:")) + "\n" + escape(text), parse_mode="HTML"
+            )
             return
         if len(parts) > 2:
-            await answer_usage(message, "mute")
+            await answer_usage(message, "mute", tr)
             return
         if len(parts) == 1:
             # No duration: ask for one rather than mute for ever by default.
-            src = await desk_or_usage(message, "mute", desk.source(parts[0]))
+            src = await desk_or_usage(message, "mute", tr, desk.source(parts[0]))
             if src is not None:
                 await message.answer(
-                    f"Mute @{src.username} for how long?", reply_markup=mute_choices(src)
+                    tr.gettext("Mute @{channel} for how long?", channel=src.username),
+                    reply_markup=mute_choices(src, tr),
                 )
             return
         muting = desk.mute(person, parts[0], parts[1])
-        done = await desk_or_usage(message, "mute", muting)
+        done = await desk_or_usage(message, "mute", tr, muting)
         if done is None:
             return
         src, until = done
-        await message.answer(f"🔇 @{src.username} muted {_until(until, person)}.")
+        await message.answer(
+            "🔇 "
+            + tr.gettext(
+                "@{channel} muted {until}.", channel=src.username, until=_until(until, person, tr)
+            )
+        )
 
     @router.message(Command("unmute"))
-    async def unmute(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
+    async def unmute(
+        message: Message, command: CommandObject, person: Person, desk: Desk, tr: Translator
+    ) -> None:
         parts = (command.args or "").split()
         if len(parts) != 1:
-            await answer_usage(message, "unmute")
+            await answer_usage(message, "unmute", tr)
             return
-        src = await desk_or_usage(message, "unmute", desk.unmute(person, parts[0]))
+        src = await desk_or_usage(message, "unmute", tr, desk.unmute(person, parts[0]))
         if src is None:
             return
-        await message.answer(f"🔔 Alerts from @{src.username} again.")
+        await message.answer(
+            "🔔 " + tr.gettext("Alerts from @{channel} again.", channel=src.username)
+        )
 
     @router.message(Command("quiet"))
-    async def quiet(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
+    async def quiet(
+        message: Message, command: CommandObject, person: Person, desk: Desk, tr: Translator
+    ) -> None:
         arg = (command.args or "").strip()
         if not arg:
             now = (
-                f"Your quiet hours: {person.quiet_from}-{person.quiet_to}."
+                tr.gettext(
+                    "Your quiet hours: {start}-{end}.",
+                    start=person.quiet_from,
+                    end=person.quiet_to,
+                )
                 if person.quiet_from
-                else "No quiet hours set."
+                else tr.gettext("No quiet hours set.")
             )
-            await answer_usage(message, "quiet", now)
+            await answer_usage(message, "quiet", tr, now)
             return
-        fresh = await desk_or_usage(message, "quiet", desk.set_quiet(person, arg))
+        fresh = await desk_or_usage(message, "quiet", tr, desk.set_quiet(person, arg))
         if fresh is None:
             return
         if fresh.quiet_from:
             await message.answer(
-                f"🌙 Quiet hours {fresh.quiet_from}-{fresh.quiet_to} ({fresh.tz}): alerts are "
-                "held and arrive as one digest when they end."
+                "🌙 "
+                + tr.gettext(
+                    "Quiet hours {start}-{end} ({zone}): alerts are held and arrive as one "
+                    "digest when they end.",
+                    start=fresh.quiet_from,
+                    end=fresh.quiet_to,
+                    zone=fresh.tz,
+                )
             )
         else:
-            await message.answer("Quiet hours off.")
+            await message.answer(tr.gettext("Quiet hours off."))
 
     @router.message(Command("digest"))
-    async def digest(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
+    async def digest(
+        message: Message, command: CommandObject, person: Person, desk: Desk, tr: Translator
+    ) -> None:
         parts = (command.args or "").split()
-        if parts[:1] == ["off"] and len(parts) == 1:
+        if len(parts) == 1 and parts[0].lower() in OFF_WORDS:
             await desk.set_digest(person, "off")
-            await message.answer("Daily digest off.")
+            await message.answer(tr.gettext("Daily digest off."))
             return
-        if len(parts) != 2 or parts[0].lower() != "daily":
-            await answer_usage(message, "digest")
+        if len(parts) != 2 or parts[0].lower() not in DAILY_WORDS:
+            await answer_usage(message, "digest", tr)
             return
-        fresh = await desk_or_usage(message, "digest", desk.set_digest(person, parts[1]))
+        fresh = await desk_or_usage(message, "digest", tr, desk.set_digest(person, parts[1]))
         if fresh is None:
             return
-        await message.answer(f"🗞 Daily digest at {fresh.digest_at} ({fresh.tz}).")
+        await message.answer(
+            "🗞 "
+            + tr.gettext("Daily digest at {time} ({zone}).", time=fresh.digest_at, zone=fresh.tz)
+        )
 
     @router.message(Command("pause", "resume"))
-    async def pause(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
+    async def pause(
+        message: Message, command: CommandObject, person: Person, desk: Desk, tr: Translator
+    ) -> None:
         arg = (command.args or "").strip().lower()
         if command.command == "resume":
             arg = "off"
-        if arg not in ("", "on", "off"):
-            await answer_usage(message, "pause")
+        if arg and arg not in ON_WORDS and arg not in OFF_WORDS:
+            await answer_usage(message, "pause", tr)
             return
-        paused = (not person.paused) if arg == "" else arg == "on"
+        paused = (not person.paused) if arg == "" else arg in ON_WORDS
         await desk.set_paused(person, paused)
         await message.answer(
-            "⏸ Alerts paused; /pause again to resume." if paused else "▶️ Alerts resumed."
+            "⏸ " + tr.gettext("Alerts paused; /pause again to resume.")
+            if paused
+            else "▶️ " + tr.gettext("Alerts resumed.")
         )
 
     # -- sources (read) and rules --------------------------------------------------------------
 
     @router.message(Command("sources"))
-    async def sources(message: Message, person: Person, desk: Desk) -> None:
+    async def sources(message: Message, person: Person, desk: Desk, tr: Translator) -> None:
         items = await desk.sources()
         if not items:
-            await message.answer(
-                "No sources yet."
-                + (
-                    " Add one with /watch @username."
-                    if RANK[person.role] >= RANK["editor"]
-                    else ""
-                )
-            )
+            text = tr.gettext("No sources yet.")
+            if RANK[person.role] >= RANK["editor"]:
+                text += " " + tr.gettext("Add one with /watch @username.")
+            await message.answer(text)
             return
-        runs: list[Run] = [Run(f"Sources ({len(items)})", "b")]
+        runs: list[Run] = [Run(tr.gettext("Sources ({n})", n=len(items)), "b")]
         for s in items:
             who = " · ".join(x for x in (s.person_in(person.lang), s.role_in(person.lang)) if x)
-            state = "" if s.active else " (not followed)"
+            state = "" if s.active else " " + tr.gettext("(not followed)")
             err = f" ⚠️ {s.error}" if s.error else ""
             runs = join_runs(runs, "\n", f"@{s.username}{state} {who}{err}".rstrip())
         await answer_runs(message, runs)
 
     @router.message(Command("rules"))
-    async def rules(message: Message, person: Person, desk: Desk) -> None:
+    async def rules(message: Message, person: Person, desk: Desk, tr: Translator) -> None:
         items = await desk.rules(viewer=person)
         if not items:
-            await answer_usage(message, "rule", "No rules yet.")
+            await answer_usage(message, "rule", tr, tr.gettext("No rules yet."))
             return
         people = {p.id: p for p in await desk.people()}
-        runs: list[Run] = [Run(f"Rules ({len(items)})", "b")]
+        runs: list[Run] = [Run(tr.gettext("Rules ({n})", n=len(items)), "b")]
         for r in items:
-            runs = join_runs(runs, "\n", rule_line(r, people))
+            runs = join_runs(runs, "\n", rule_line(r, people, tr))
         await answer_runs(message, runs)
 
     @router.message(Command("rule"))
-    async def rule(message: Message, command: CommandObject, person: Person, desk: Desk) -> None:
+    async def rule(
+        message: Message, command: CommandObject, person: Person, desk: Desk, tr: Translator
+    ) -> None:
         args = (command.args or "").strip()
         verb, _, rest = args.partition(" ")
-        verb = verb.lower()
+        verb = RULE_VERBS.get(verb.lower(), "")
         rest = rest.strip()
-        if verb not in ("add", "my", "remove", "test") or not rest:
-            await answer_usage(message, "rule")
+        if not verb or not rest:
+            await answer_usage(message, "rule", tr)
             return
         try:
             if verb in ("add", "my"):
@@ -247,70 +340,103 @@ def journalist_router() -> Router:
                     owner=None if desk_rule else person,
                     actor=message.from_user.id if message.from_user else None,
                 )
-                whose = "the desk's" if created_rule.owner_id is None else "yours"
-                verb_text = "added" if created else "already exists"
-                await message.answer(
-                    f"✅ Rule #{created_rule.id} {verb_text} ({whose}): "
-                    f"<code>{escape(clip(created_rule.query, 300))}</code>",
-                    parse_mode="HTML",
-                )
+                query = f"<code>{escape(clip(created_rule.query, 300))}</code>"
+                if created_rule.owner_id is None:
+                    text = (
+                        tr.gettext(
+                            "Desk rule #{id} added: {query}", id=created_rule.id, query=query
+                        )
+                        if created
+                        else tr.gettext(
+                            "Desk rule #{id} already exists: {query}",
+                            id=created_rule.id,
+                            query=query,
+                        )
+                    )
+                else:
+                    text = (
+                        tr.gettext(
+                            "Your rule #{id} added: {query}", id=created_rule.id, query=query
+                        )
+                        if created
+                        else tr.gettext(
+                            "Your rule #{id} already exists: {query}",
+                            id=created_rule.id,
+                            query=query,
+                        )
+                    )
+                await message.answer("✅ " + text, parse_mode="HTML")
             elif verb == "remove":
                 rule_id = await desk.parse_rule_id(rest)
                 removed = await desk.remove_rule(
                     rule_id, by=person, actor=message.from_user.id if message.from_user else None
                 )
+                query = f"<code>{escape(clip(removed.query, 300))}</code>"
                 await message.answer(
-                    f"🗑 Rule #{removed.id} removed: <code>{escape(clip(removed.query, 300))}"
-                    "</code>",
+                    "🗑 " + tr.gettext("Rule #{id} removed: {query}", id=removed.id, query=query),
                     parse_mode="HTML",
                 )
             else:
-                await _test(message, desk, rest)
+                await _test(message, desk, rest, tr)
         except DeskError as exc:
-            await answer_usage(message, "rule", str(exc))
+            await answer_usage(message, "rule", tr, tr.error(exc))
 
     @router.callback_query(lambda q: (q.data or "").startswith("mute:"))
-    async def mute_button(query: CallbackQuery, person: Person, desk: Desk) -> None:
+    async def mute_button(
+        query: CallbackQuery, person: Person, desk: Desk, tr: Translator
+    ) -> None:
         m = re.fullmatch(r"mute:(\d{1,12})(?::(\w{1,8}))?", query.data or "")
         src = await desk.store.sources.get(int(m.group(1))) if m else None
         if m is None or src is None:
-            await query.answer("That source is no longer known.", show_alert=True)
+            await query.answer(tr.gettext("That source is no longer known."), show_alert=True)
             return
         if m.group(2) is None:
             # The alert's button: one tap asks how long, it never mutes for ever by itself.
             await query.answer()
             bot, chat_id = reply_target(query)
             await bot.send_message(
-                chat_id, f"Mute @{src.username} for how long?", reply_markup=mute_choices(src)
+                chat_id,
+                tr.gettext("Mute @{channel} for how long?", channel=src.username),
+                reply_markup=mute_choices(src, tr),
             )
             return
         try:
             delta = parse_duration(m.group(2))
         except DeskError:
-            await query.answer("This button is no longer available.", show_alert=True)
+            await query.answer(tr.gettext("This button is no longer available."), show_alert=True)
             return
         until = await desk.mute_id(person, src.id, delta, now=datetime.now(UTC))
-        await query.answer(
-            f"Muted @{src.username} {_until(until, person)}. /unmute @{src.username} to undo."[
-                :200
-            ],
-            show_alert=True,
+        text = tr.gettext(
+            "Muted @{channel} {until}. /unmute @{channel} to undo.",
+            channel=src.username,
+            until=_until(until, person, tr),
         )
+        await query.answer(text[:200], show_alert=True)
 
     return router
 
 
-async def _test(message: Message, desk: Desk, query: str) -> None:
+async def _test(message: Message, desk: Desk, query: str, tr: Translator) -> None:
     understood = desk.parse(query)  # a bad rule is refused before any work
-    progress = await message.answer(f"⏳ Trying the rule on the last {RULE_TEST_POSTS} posts…")
-    result = await desk.test_rule(query)
-    runs: list[Run] = lines(
-        [Run(f"{len(result.hits)} of the last {result.tried} posts match", "b")],
-        [Run(clip(understood, 300), "code")],
+    progress = await message.answer(
+        "⏳ " + tr.gettext("Trying the rule on the last {n} posts…", n=RULE_TEST_POSTS)
     )
+    result = await desk.test_rule(query)
+    matched = tr.ngettext(
+        "{hits} of the last {n} post matches",
+        "{hits} of the last {n} posts match",
+        result.tried,
+        hits=len(result.hits),
+    )
+    runs: list[Run] = lines([Run(matched, "b")], [Run(clip(understood, 300), "code")])
     for h in result.hits[:10]:
         runs = join_runs(runs, "\n\n", h.post.permalink, "\n", snippet(h.text, h.spans, width=140))
     if len(result.hits) > 10:
-        runs = join_runs(runs, "\n\n", f"… and {len(result.hits) - 10} more")
-    runs = join_runs(runs, "\n\n", "Save it with ", [Run(f"/rule add {clip(query, 200)}", "code")])
+        runs = join_runs(runs, "\n\n", tr.gettext("… and {n} more", n=len(result.hits) - 10))
+    runs = join_runs(
+        runs,
+        "\n\n",
+        tr.gettext("Save it with") + " ",
+        [Run(f"/rule add {clip(query, 200)}", "code")],
+    )
     await replace_runs(progress, runs)

@@ -78,13 +78,16 @@ def _to_re2(pattern: str, pos: int) -> tuple[str, bool, bool]:
             esc = body[i : i + 2]
             if in_class and esc == "\\W":
                 raise RuleSyntaxError(
-                    f"\\W inside [...] is not supported at character {pos}; use [^...]", pos
+                    "\\W inside [...] is not supported at character {pos}; use [^...]",
+                    pos,
+                    pos=pos,
                 )
             if esc in ("\\b", "\\B") and not pattern.isascii():
                 raise RuleSyntaxError(
-                    f"\\b or \\B inside a pattern with non-Latin letters at character {pos}: "
+                    "\\b or \\B inside a pattern with non-Latin letters at character {pos}: "
                     "only a \\b at its very start or end is supported",
                     pos,
+                    pos=pos,
                 )
             out.append((_IN_CLASS if in_class else _UNICODE_CLASSES).get(esc, esc))
             i += 2
@@ -129,23 +132,25 @@ def compile_regex(pattern: str, pos: int = 0) -> CompiledRegex:
     import re2
 
     if not pattern:
-        raise RuleSyntaxError(f"empty regular expression at character {pos}", pos)
+        raise RuleSyntaxError("empty regular expression at character {pos}", pos, pos=pos)
     if len(pattern) > MAX_REGEX_LENGTH:
         raise RuleSyntaxError(
-            f"regular expression longer than {MAX_REGEX_LENGTH} characters at character {pos}",
+            "regular expression longer than {n} characters at character {pos}",
             pos,
+            n=MAX_REGEX_LENGTH,
+            pos=pos,
         )
     translated, lead, trail = _to_re2(pattern, pos)
     try:
         rx = _compiled(translated)
     except re2.error as exc:
-        reason = exc.args[0] if exc.args else exc
-        if isinstance(reason, bytes):
-            reason = reason.decode("utf-8", "replace")
+        # RE2's own wording is English-only: the reader gets where, in their language, and the
+        # exception chain keeps RE2's detail for the log.
         raise RuleSyntaxError(
-            f"bad regular expression at character {pos}: {reason} (back-references and "
-            "look-arounds are not supported)",
+            "bad regular expression at character {pos} (back-references and look-arounds are "
+            "not supported)",
             pos,
+            pos=pos,
         ) from exc
     # Sized as written (with RE2's ASCII \\w): the Unicode letter class adds a thousand
     # instructions that the DFA runs as byte ranges at no extra cost per character.
@@ -155,13 +160,15 @@ def compile_regex(pattern: str, pos: int = 0) -> CompiledRegex:
         size = rx.programsize
     if size > MAX_REGEX_PROGRAM:
         raise RuleSyntaxError(
-            f"regular expression at character {pos} is too complex (large repeat counts); "
+            "regular expression at character {pos} is too complex (large repeat counts); "
             "simplify it",
             pos,
+            pos=pos,
         )
     if rx.search("") is not None:
         raise RuleSyntaxError(
-            f"regular expression matches empty text at character {pos}; it would match every post",
+            "regular expression matches empty text at character {pos}; it would match every post",
             pos,
+            pos=pos,
         )
     return CompiledRegex(rx, lead, trail)

@@ -159,7 +159,7 @@ def _lex(query: str) -> list[_Tok]:
             if end < 0 and close != '"':
                 end = query.find('"', i + 1)
             if end < 0:
-                raise RuleSyntaxError(f"unclosed quote at character {i}", i)
+                raise RuleSyntaxError("unclosed quote at character {pos}", i, pos=i)
             out.append(_Tok("phrase", query[i + 1 : end], i))
             i = end + 1
         elif ch == "/" and (not out or out[-1].kind != "atom" or _separated(query, i)):
@@ -199,8 +199,9 @@ def _regex_end(query: str, start: int) -> int:
         if query[i] == "/":
             return i
         i += 1
-    raise RuleSyntaxError(f"regular expression not closed with / (opened at character {start})",
-                          start)  # fmt: skip
+    raise RuleSyntaxError(
+        "regular expression not closed with / (opened at character {pos})", start, pos=start
+    )
 
 
 # ----------------------------------------------------------------------------- parser
@@ -223,8 +224,12 @@ class _Parser:
         tok = self.peek()
         if tok is not None:
             if tok.kind == ")":
-                raise RuleSyntaxError(f"unbalanced parenthesis at character {tok.pos}", tok.pos)
-            raise RuleSyntaxError(f"unexpected {tok.text!r} at character {tok.pos}", tok.pos)
+                raise RuleSyntaxError(
+                    "unbalanced parenthesis at character {pos}", tok.pos, pos=tok.pos
+                )
+            raise RuleSyntaxError(
+                "unexpected '{word}' at character {pos}", tok.pos, word=tok.text, pos=tok.pos
+            )
         return node
 
     def or_expr(self, depth: int) -> RuleNode:
@@ -233,8 +238,12 @@ class _Parser:
             self.i += 1
             nxt = self.peek()
             if nxt is None or nxt.kind in (")", "or", "and"):
-                raise RuleSyntaxError(f"{tok.text} needs a term after it at character {tok.pos}",
-                                      tok.pos)  # fmt: skip
+                raise RuleSyntaxError(
+                    "{word} needs a term after it at character {pos}",
+                    tok.pos,
+                    word=tok.text,
+                    pos=tok.pos,
+                )
             parts.append(self.and_expr(depth))
         return parts[0] if len(parts) == 1 else Or(tuple(parts))
 
@@ -244,13 +253,19 @@ class _Parser:
             if tok.kind == "and":
                 if not parts:
                     raise RuleSyntaxError(
-                        f"{tok.text} needs a term before it at character {tok.pos}", tok.pos
+                        "{word} needs a term before it at character {pos}",
+                        tok.pos,
+                        word=tok.text,
+                        pos=tok.pos,
                     )
                 self.i += 1
                 nxt = self.peek()
                 if nxt is None or nxt.kind in (")", "or", "and"):
                     raise RuleSyntaxError(
-                        f"{tok.text} needs a term after it at character {tok.pos}", tok.pos
+                        "{word} needs a term after it at character {pos}",
+                        tok.pos,
+                        word=tok.text,
+                        pos=tok.pos,
                     )
                 continue
             parts.append(self.unary(depth))
@@ -258,11 +273,15 @@ class _Parser:
             tok = self.peek()
             if tok is None:
                 pos = len(self.query)
-                raise RuleSyntaxError(f"a term is missing at character {pos}", pos)
+                raise RuleSyntaxError("a term is missing at character {pos}", pos, pos=pos)
             if tok.kind == "or":
-                raise RuleSyntaxError(f"{tok.text} needs a term before it at character {tok.pos}",
-                                      tok.pos)  # fmt: skip
-            raise RuleSyntaxError(f"empty parentheses at character {tok.pos}", tok.pos)
+                raise RuleSyntaxError(
+                    "{word} needs a term before it at character {pos}",
+                    tok.pos,
+                    word=tok.text,
+                    pos=tok.pos,
+                )
+            raise RuleSyntaxError("empty parentheses at character {pos}", tok.pos, pos=tok.pos)
         return parts[0] if len(parts) == 1 else And(tuple(parts))
 
     def unary(self, depth: int) -> RuleNode:
@@ -272,10 +291,14 @@ class _Parser:
             self.i += 1
             nxt = self.peek()
             if nxt is None or nxt.kind in (")", "or", "and"):
-                raise RuleSyntaxError(f"{tok.text} needs a term after it at character {tok.pos}",
-                                      tok.pos)  # fmt: skip
+                raise RuleSyntaxError(
+                    "{word} needs a term after it at character {pos}",
+                    tok.pos,
+                    word=tok.text,
+                    pos=tok.pos,
+                )
             if nxt.kind in ("-", "not"):
-                raise RuleSyntaxError(f"double negation at character {nxt.pos}", nxt.pos)
+                raise RuleSyntaxError("double negation at character {pos}", nxt.pos, pos=nxt.pos)
             return Not(self.unary(depth))
         return self.primary(depth)
 
@@ -285,21 +308,28 @@ class _Parser:
         self.i += 1
         if tok.kind == "(":
             if depth >= MAX_DEPTH:
-                raise RuleSyntaxError(f"too many nested parentheses at character {tok.pos}",
-                                      tok.pos)  # fmt: skip
+                raise RuleSyntaxError(
+                    "too many nested parentheses at character {pos}", tok.pos, pos=tok.pos
+                )
             nxt = self.peek()
             if nxt is None:
-                raise RuleSyntaxError(f"unbalanced parenthesis at character {tok.pos}", tok.pos)
+                raise RuleSyntaxError(
+                    "unbalanced parenthesis at character {pos}", tok.pos, pos=tok.pos
+                )
             if nxt.kind == ")":
-                raise RuleSyntaxError(f"empty parentheses at character {tok.pos}", tok.pos)
+                raise RuleSyntaxError("empty parentheses at character {pos}", tok.pos, pos=tok.pos)
             node = self.or_expr(depth + 1)
             close = self.peek()
             if close is None or close.kind != ")":
-                raise RuleSyntaxError(f"unbalanced parenthesis at character {tok.pos}", tok.pos)
+                raise RuleSyntaxError(
+                    "unbalanced parenthesis at character {pos}", tok.pos, pos=tok.pos
+                )
             self.i += 1
             return node
         if tok.kind == ")":
-            raise RuleSyntaxError(f"unbalanced parenthesis at character {tok.pos}", tok.pos)
+            raise RuleSyntaxError(
+                "unbalanced parenthesis at character {pos}", tok.pos, pos=tok.pos
+            )
         self.count(tok)
         if tok.kind == "phrase":
             return self.phrase(tok)
@@ -311,13 +341,16 @@ class _Parser:
         self.terms += 1
         if self.terms > MAX_TERMS:
             raise RuleSyntaxError(
-                f"too many terms (more than {MAX_TERMS}) at character {tok.pos}", tok.pos
+                "too many terms (more than {n}) at character {pos}",
+                tok.pos,
+                n=MAX_TERMS,
+                pos=tok.pos,
             )
 
     def phrase(self, tok: _Tok) -> RuleNode:
         found = words(tok.text)
         if not found:
-            raise RuleSyntaxError(f"empty phrase at character {tok.pos}", tok.pos)
+            raise RuleSyntaxError("empty phrase at character {pos}", tok.pos, pos=tok.pos)
         if len(found) == 1:
             return Word(found[0])
         return Phrase(tuple(Word(w) for w in found))
@@ -330,17 +363,19 @@ class _Parser:
         if low.startswith(SEARCH_ONLY_FILTERS):
             name = low.split(":", 1)[0]
             raise RuleSyntaxError(
-                f"{name}: is a search filter, not part of a rule (a rule watches new posts as "
-                f"they arrive); use it with /search, or leave it out, at character {pos}",
+                "{name}: is a search filter, not part of a rule (a rule watches new posts as they "
+                "arrive); use it with /search, or leave it out, at character {pos}",
                 pos,
+                name=name,
+                pos=pos,
             )
         if text.startswith("="):
             found = words(text[1:])
             if not found:
-                raise RuleSyntaxError(f"= needs a word after it at character {pos}", pos)
+                raise RuleSyntaxError("= needs a word after it at character {pos}", pos, pos=pos)
             if len(found) > 1:
                 raise RuleSyntaxError(
-                    f"= takes one word; quote a phrase instead at character {pos}", pos
+                    "= takes one word; quote a phrase instead at character {pos}", pos, pos=pos
                 )
             return Exact(found[0])
         if text.endswith("*"):
@@ -348,25 +383,29 @@ class _Parser:
             found = words(stem)
             if len(found) != 1 or normalize_word(stem) != found[0]:
                 raise RuleSyntaxError(
-                    f"a prefix must be one word followed by * at character {pos}", pos
+                    "a prefix must be one word followed by * at character {pos}", pos, pos=pos
                 )
             if len(found[0]) < 3:
-                raise RuleSyntaxError(f"a prefix needs at least 3 letters at character {pos}",
-                                      pos)  # fmt: skip
+                raise RuleSyntaxError(
+                    "a prefix needs at least 3 letters at character {pos}", pos, pos=pos
+                )
             return Prefix(found[0])
         if "*" in text:
             star = pos + text.index("*")
-            raise RuleSyntaxError(f"* is allowed only at the end of a word at character {star}",
-                                  star)  # fmt: skip
+            raise RuleSyntaxError(
+                "* is allowed only at the end of a word at character {pos}", star, pos=star
+            )
         if _ACRONYM_RE.fullmatch(text):
             return Exact(text.lower(), cased=text)
         found = words(text)
         if not found and text.strip("-—–") == "":
             raise RuleSyntaxError(
-                f"put - right before the word to leave out (-word) at character {pos}", pos
+                "put - right before the word to leave out (-word) at character {pos}", pos, pos=pos
             )
         if not found:
-            raise RuleSyntaxError(f"{text!r} has no letters or digits at character {pos}", pos)
+            raise RuleSyntaxError(
+                "'{word}' has no letters or digits at character {pos}", pos, word=text, pos=pos
+            )
         if len(found) == 1:
             return Word(found[0])
         # Івано-Франківськ, F-16, U.S.: the parts next to each other.
@@ -377,7 +416,7 @@ def _source(name: str, pos: int) -> FromSource:
     name = _LINK_RE.sub("", name).lstrip("@").rstrip("/").lower()
     if not _CHANNEL_RE.fullmatch(name):
         raise RuleSyntaxError(
-            f"from: needs a channel like from:@channel_name at character {pos}", pos
+            "from: needs a channel like from:@channel_name at character {pos}", pos, pos=pos
         )
     return FromSource(name)
 
@@ -410,8 +449,10 @@ def parse_rule(query: str) -> RuleNode:
     """Parse an editor's rule; raises RuleSyntaxError with a message for people."""
     if len(query) > MAX_RULE_LENGTH:
         raise RuleSyntaxError(
-            f"the rule is too long ({len(query)} characters, at most {MAX_RULE_LENGTH})",
+            "the rule is too long ({length} characters, at most {n})",
             MAX_RULE_LENGTH,
+            length=len(query),
+            n=MAX_RULE_LENGTH,
         )
     node = _Parser(query).parse()
     _check(node)
@@ -454,13 +495,13 @@ def _from_json(value: Any, depth: int) -> RuleNode:
     ((key, arg),) = value.items()
     if key in ("word", "exact", "prefix") and isinstance(arg, str) and arg:
         if words(arg) != [arg]:
-            raise RuleSyntaxError(f"stored rule has a bad {key}: {arg!r}", 0)
+            raise RuleSyntaxError("stored rule has a bad {key}: '{value}'", 0, key=key, value=arg)
         if key == "word":
             return Word(arg)
         if key == "exact":
             return Exact(arg)
         if len(arg) < 3:
-            raise RuleSyntaxError(f"stored rule has a short prefix: {arg!r}", 0)
+            raise RuleSyntaxError("stored rule has a short prefix: '{value}'", 0, value=arg)
         return Prefix(arg)
     if key == "phrase" and isinstance(arg, list) and len(arg) >= 2:
         parts = [_from_json({"word": w}, depth + 1) for w in arg]

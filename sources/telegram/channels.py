@@ -144,23 +144,31 @@ class Channels(ABC):
             )
         except (errors.UsernameNotOccupiedError, errors.UsernameInvalidError) as exc:
             raise ChannelError(
-                f"@{username}: no such channel on Telegram (missing, or renamed: check the "
-                "channel's current link)"
+                "@{channel}: no such channel on Telegram (missing, or renamed: check the "
+                "channel's current link)",
+                channel=username,
             ) from exc
         except errors.ChannelPrivateError as exc:
-            raise ChannelError(f"@{username}: the channel is private or we are banned") from exc
+            raise ChannelError(
+                "@{channel}: the channel is private or we are banned", channel=username
+            ) from exc
         peer = resolved.peer
         if not isinstance(peer, types.PeerChannel):
-            kind = "a user" if isinstance(peer, types.PeerUser) else "a group"
-            raise ChannelError(f"@{username} is {kind}, not a channel")
+            if isinstance(peer, types.PeerUser):
+                raise ChannelError("@{channel} is a user, not a channel", channel=username)
+            raise ChannelError("@{channel} is a group, not a channel", channel=username)
         channel = next((c for c in resolved.chats if c.id == peer.channel_id), None)
         if not isinstance(channel, types.Channel) or channel.access_hash is None:
-            raise ChannelError(f"@{username}: the channel is private or unavailable")
+            raise ChannelError(
+                "@{channel}: the channel is private or unavailable", channel=username
+            )
         other = await self.store.sources.by_peer(channel.id)
         if other is not None and other.username != username:
             raise ChannelError(
-                f"@{username} is the channel already followed as @{other.username} "
-                f"(renamed?); unfollow @{other.username} first"
+                "@{channel} is the channel already followed as @{other} (renamed?); unfollow "
+                "@{other} first",
+                channel=username,
+                other=other.username,
             )
         if channel.left:
             await self._join(username, channel)
@@ -192,9 +200,13 @@ class Channels(ABC):
                 "1000 with Premium); leave some or use a second listener account"
             ) from exc
         except errors.InviteRequestSentError as exc:
-            raise ChannelError(f"@{username}: joining needs an admin's approval") from exc
+            raise ChannelError(
+                "@{channel}: joining needs an admin's approval", channel=username
+            ) from exc
         except errors.ChannelPrivateError as exc:
-            raise ChannelError(f"@{username}: the channel is private or we are banned") from exc
+            raise ChannelError(
+                "@{channel}: the channel is private or we are banned", channel=username
+            ) from exc
         log.info("joined @%s", username)
 
     async def follow(self, username_or_link: str) -> Source:
@@ -212,8 +224,10 @@ class Channels(ABC):
             len(followed) >= self.settings.max_channels
         ):
             raise ChannelLimitError(
-                f"already following {len(followed)} channels, the most this account may "
-                f"(telegram.max_channels = {self.settings.max_channels}); unfollow one first"
+                "already following {n} channels, the most this account may "
+                "(telegram.max_channels = {limit}); unfollow one first",
+                n=len(followed),
+                limit=self.settings.max_channels,
             )
         if existing is not None and not existing.active:
             await self.store.sources.set_active(existing.id, True)
@@ -240,7 +254,7 @@ class Channels(ABC):
         name = normalize_username(username)
         src = await self.store.sources.by_username(name)
         if src is None:
-            raise ChannelError(f"@{name} is not a followed channel")
+            raise ChannelError("@{channel} is not a followed channel", channel=name)
         await self.store.sources.set_active(src.id, False)
         self._untrack(src)
         access_hash = (

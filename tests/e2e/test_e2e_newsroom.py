@@ -21,39 +21,42 @@ from tests.handlers.harness import EDITOR, JOURNALIST, running_desk
 
 
 async def test_search_with_exactly_one_full_page_offers_no_older_button(
-    tmp_path: Path, new_db: Callable[[], str]
+    tmp_path: Path, new_db: Callable[[], str], lang: str
 ) -> None:
     # Five posts match and a page holds five: "Older ›" used to lead to "No more posts."
-    async with running_desk(tmp_path, extra_posts=5, db=new_db()) as desk:
+    async with running_desk(tmp_path, extra_posts=5, db=new_db(), lang=lang) as desk:
+        older = desk.t("Older") + " ›"
         (page1,) = await desk.ask(JOURNALIST, "/search енергосистема")
         assert (page1.text or "").count("https://t.me/grid_ministry_demo/") == 5
         assert page1.reply_markup is None or not any(
-            b["text"] == "Older ›" for row in page1.reply_markup["inline_keyboard"] for b in row
+            b["text"] == older for row in page1.reply_markup["inline_keyboard"] for b in row
         )
-    async with running_desk(tmp_path / "six", extra_posts=6, db=new_db()) as desk:
+    async with running_desk(tmp_path / "six", extra_posts=6, db=new_db(), lang=lang) as desk:
         (page1,) = await desk.ask(JOURNALIST, "/search енергосистема")
         assert page1.reply_markup is not None
-        (older,) = page1.reply_markup["inline_keyboard"][0]
-        await desk.press(JOURNALIST, older["callback_data"], page1.message_id)
+        (button,) = page1.reply_markup["inline_keyboard"][0]
+        await desk.press(JOURNALIST, button["callback_data"], page1.message_id)
         page2 = desk.api.find_message(JOURNALIST, page1.message_id)
-        assert page2 is not None and "page 2" in (page2.text or "")
+        assert page2 is not None and desk.t("page {n}", n=2) in (page2.text or "")
         assert (page2.text or "").count("https://t.me/grid_ministry_demo/") == 1
         assert page2.reply_markup is not None
-        assert [b["text"] for b in page2.reply_markup["inline_keyboard"][0]] == ["‹ Newer"]
+        assert [b["text"] for b in page2.reply_markup["inline_keyboard"][0]] == [
+            "‹ " + desk.t("Newer")
+        ]
 
 
 async def test_post_dates_the_first_version_by_the_post_not_by_our_clock(
-    tmp_path: Path, new_db: Callable[[], str]
+    tmp_path: Path, new_db: Callable[[], str], lang: str
 ) -> None:
     # The first version has no edit date; it was stamped with the time we stored it.
-    async with running_desk(tmp_path, db=new_db()) as desk:
+    async with running_desk(tmp_path, db=new_db(), lang=lang) as desk:
         body, _draft = await desk.ask(
             JOURNALIST, "/post https://t.me/grid_ministry_demo/11", replies=2
         )
         text = body.text or ""
         # The journalist's zone is UTC; the post is dated 10:00, edited at 13:00.
-        assert "Version 1 · 2025-12-03 10:00" in text
-        assert "Version 2 · 2025-12-03 13:00" in text
+        assert desk.t("Version {n} · {time}", n=1, time="2025-12-03 10:00") in text
+        assert desk.t("Version {n} · {time}", n=2, time="2025-12-03 13:00") in text
 
 
 async def test_a_forward_of_a_post_already_alerted_does_not_alert_the_same_people_again(

@@ -15,12 +15,14 @@ from typing import Any
 from aiogram import Dispatcher
 
 from bot.handlers import build_dispatcher
+from bot.i18n import translator
 from bot.ingest.pipeline import Pipeline
 from bot.settings import BotSettings, DraftSettings, Settings
 from storage.models import Source
 from storage.records import Deletion, Post, SourceError
 from storage.store import Store
 from tests.fakebot import FakeBotAPI, Message
+from tests.handlers.english import english_sentences, words_of
 
 ADMIN = 7001
 EDITOR = 7002
@@ -28,6 +30,21 @@ JOURNALIST = 7003
 STRANGER = 6666
 
 BASE = datetime(2025, 12, 3, 9, 0, tzinfo=UTC)
+
+
+# What the real listener says about these (sources.telegram.listener): msgids, as it raises them.
+NO_SUCH_CHANNEL = (
+    "@{channel}: no such channel on Telegram (missing, or renamed: check the channel's current "
+    "link)"
+)
+NOT_A_USERNAME = (
+    "not a channel username: '{value}' (expected @name or a t.me link, 4-32 letters, digits or _)"
+)
+
+
+# The listener's own note on a source (shown in /sources and /status as it stored it, in
+# English: a diagnostic, data to the checker like a post's text).
+LISTENER_NOTE = "@{name}: no such channel"
 
 
 class FakeListener:
@@ -48,8 +65,8 @@ class FakeListener:
             raise RuntimeError("internal listener state /secret/path is corrupt")
         if name in self.missing:
             src = await self.store.sources.ensure(name)
-            await self.store.sources.set_error(src.id, f"@{name}: no such channel")
-            raise SourceError(f"@{name}: no such channel (check the spelling)")
+            await self.store.sources.set_error(src.id, LISTENER_NOTE.format(name=name))
+            raise SourceError(NO_SUCH_CHANNEL, channel=name)
         self.followed.append(name)
         src = await self.store.sources.ensure(name)
         await self.store.sources.set_active(src.id, True)
@@ -66,6 +83,10 @@ class FakeListener:
         out = await self.store.sources.get(src.id)
         assert out is not None
         return out
+
+
+# Names the seed stores in English only (data: shown as they are in every language).
+SEED_DATA = ("Ivanna Kovalenko", "Minister of Energy", "Taras Melnyk")
 
 
 async def seed(store: Store, *, extra: int = 0) -> None:
@@ -129,10 +150,35 @@ async def seed(store: Store, *, extra: int = 0) -> None:
 
 
 class DeskBot:
-    def __init__(self, api: FakeBotAPI, store: Store, dp: Dispatcher) -> None:
+    def __init__(self, api: FakeBotAPI, store: Store, dp: Dispatcher, lang: str = "en") -> None:
         self.api = api
         self.store = store
         self.dp = dp
+        self.lang = lang
+        self.tr = translator(lang)
+        self.typed: list[str] = []  # what people sent: echoed back, it is data, not interface
+
+    def t(self, msgid: str, /, **params: Any) -> str:
+        """An interface text as the people of this desk read it."""
+        return self.tr.gettext(msgid, **params)
+
+    def everything_said(self) -> list[str]:
+        """Every text the bot showed anyone: messages (as they stand after edits), button
+        labels, button answers and command menus for this desk's language."""
+        out: list[str] = []
+        for m in self.api.sent_messages():
+            out.append(m.text or "")
+            markup = m.reply_markup or {}
+            out.extend(b.get("text", "") for row in markup.get("inline_keyboard", []) for b in row)
+        out.extend(str(a.get("text") or "") for a in self.api.callback_answers.values())
+        for (_scope, code), commands in self.api.commands.items():
+            if code in ("", self.lang):
+                out.extend(c["description"] for c in commands)
+        return out
+
+    def english_sentences(self, records: list[str] | None = None) -> list[str]:
+        data = words_of([*self.typed, *SEED_DATA, LISTENER_NOTE, *(records or [])])
+        return [run for text in self.everything_said() for run in english_sentences(text, data)]
 
     def bot_messages(self, chat_id: int) -> list[Message]:
         return self.api.sent_messages(chat_id)
@@ -146,12 +192,16 @@ class DeskBot:
         username: str | None = None,
         chat_id: int | None = None,
         within: float = 10.0,
+        language_code: str | None = None,
     ) -> list[Message]:
         """Send a message as `user_id`; wait for `replies` new bot messages in the chat and for
         every progress note to be replaced by its result."""
         chat = user_id if chat_id is None else chat_id
         before = len(self.bot_messages(chat))
-        await self.api.inject_message(user_id, text, username=username, chat_id=chat_id)
+        self.typed.append(text)
+        await self.api.inject_message(
+            user_id, text, username=username, chat_id=chat_id, language_code=language_code
+        )
 
         def done(api: FakeBotAPI) -> bool:
             msgs = self.bot_messages(chat)
@@ -179,18 +229,24 @@ async def running_desk(
     extra_posts: int = 0,
     people: bool = True,
     db: str | None = None,
+    lang: str = "en",
 ) -> AsyncIterator[DeskBot]:
-    """`db`: a SQLite path or PostgreSQL URL for the store (default: a file in tmp_path)."""
+    """A running desk whose people all read `lang` (the desk default too, so an admin from
+    settings and a stranger read it as well). With `lang` other than English, leaving the block
+    fails on any English sentence the bot showed anyone: interface text that escaped the
+    catalogues. `db`: a SQLite path or PostgreSQL URL for the store (default: a file in
+    tmp_path)."""
     db = db or str(tmp_path / "desk.sqlite")
     store = await Store.open(db)
     await seed(store, extra=extra_posts)
     if people:
-        await store.people.add(role="editor", user_id=EDITOR, username="desk_editor")
-        await store.people.add(role="journalist", user_id=JOURNALIST, lang="en", tz="UTC")
+        await store.people.add(role="editor", user_id=EDITOR, username="desk_editor", lang=lang)
+        await store.people.add(role="journalist", user_id=JOURNALIST, lang=lang, tz="UTC")
     settings = Settings(
         db=db,
         bot=BotSettings(admins=[ADMIN]),
         drafts=DraftSettings(glossary=tmp_path / "glossary.toml"),
+        lang=lang,
     )
     async with FakeBotAPI() as api:
         bot = api.bot()
@@ -199,7 +255,15 @@ async def running_desk(
         task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
         try:
             await api.wait_for(lambda a: bool(a.calls("getupdates")))
-            yield DeskBot(api, store, dp)
+            desk = DeskBot(api, store, dp, lang)
+            yield desk
+            if lang != "en":
+                # The audit log's records (action names, details) are data, shown as stored.
+                records = [
+                    f"{act} {detail}" for _, _, act, detail in await store.state.audit_log()
+                ]
+                escaped = desk.english_sentences(records)
+                assert not escaped, f"interface text outside the catalogues: {escaped}"
         finally:
             await dp.stop_polling()
             await asyncio.wait_for(task, 10)
