@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bot.drafting import texts as draft_texts
 from bot.handlers import SORRY
 from bot.handlers.access import REFUSAL
 from bot.handlers.common import COMMANDS, USAGE
