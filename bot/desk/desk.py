@@ -67,6 +67,12 @@ RULE_VERBS = {
     "перевірити": "test",
     "проверить": "test",
 }
+GLOSSARY_VERBS = {
+    "додати": "add",
+    "добавить": "add",
+    "видалити": "remove",
+    "удалить": "remove",
+}
 PEOPLE_VERBS = {
     "add": "add",
     "додати": "add",

@@ -9,7 +9,7 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.desk.desk import PEOPLE_VERBS, Desk, DeskError
+from bot.desk.desk import OFF_WORDS, ON_WORDS, PEOPLE_VERBS, Desk, DeskError
 from bot.drafting.html import Run, join_runs
 from bot.handlers.access import MinRole
 from bot.handlers.common import ROLE_NAMES, answer_runs, answer_usage
@@ -69,36 +69,43 @@ def admin_router() -> Router:
         await answer_usage(message, "people", tr)
 
     @router.message(Command("deskchat"))
-    async def deskchat(message: Message, command: CommandObject, desk: Desk) -> None:
+    async def deskchat(
+        message: Message, command: CommandObject, desk: Desk, tr: Translator
+    ) -> None:
         arg = (command.args or "").strip().lower()
         actor = message.from_user.id if message.from_user else None
         if message.chat.type == "private":
             parts = arg.split()
             if not parts:
                 chats = sorted(await desk.desk_chats())
-                listed = ", ".join(str(c) for c in chats) if chats else "none"
-                await message.answer(f"Desk chats (groups the bot answers in): {listed}")
-                return
-            if len(parts) == 2 and parts[0] == "off" and parts[1].lstrip("-").isdigit():
-                changed = await desk.set_desk_chat(int(parts[1]), False, actor=actor)
+                listed = ", ".join(str(c) for c in chats) if chats else tr.gettext("none")
                 await message.answer(
-                    f"Group {parts[1]} is no longer a desk chat."
-                    if changed
-                    else f"Group {parts[1]} was not a desk chat."
+                    tr.gettext("Desk chats (groups the bot answers in): {chats}", chats=listed)
                 )
                 return
-            await answer_usage(message, "deskchat")
+            if len(parts) == 2 and parts[0] in OFF_WORDS and parts[1].lstrip("-").isdigit():
+                changed = await desk.set_desk_chat(int(parts[1]), False, actor=actor)
+                await message.answer(
+                    tr.gettext("Group {id} is no longer a desk chat.", id=parts[1])
+                    if changed
+                    else tr.gettext("Group {id} was not a desk chat.", id=parts[1])
+                )
+                return
+            await answer_usage(message, "deskchat", tr)
             return
-        if arg not in ("on", "off"):
-            await answer_usage(message, "deskchat")
+        if arg not in ON_WORDS and arg not in OFF_WORDS:
+            await answer_usage(message, "deskchat", tr)
             return
-        on = arg == "on"
+        on = arg in ON_WORDS
         await desk.set_desk_chat(message.chat.id, on, actor=actor)
         await message.answer(
-            "✅ This group is now a desk chat: people on the desk can use the bot here, and "
-            "everyone in the group sees its answers."
+            "✅ "
+            + tr.gettext(
+                "This group is now a desk chat: people on the desk can use the bot here, and "
+                "everyone in the group sees its answers."
+            )
             if on
-            else "This group is no longer a desk chat; the bot will not answer here."
+            else tr.gettext("This group is no longer a desk chat; the bot will not answer here.")
         )
 
     @router.message(Command("audit"))

@@ -71,9 +71,11 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
     (
         "glossary",
         "editor",
-        "/glossary | /glossary add <person|place|institution> <uk> | <en> | <ru> | <en note>"
-        " | /glossary remove <name>",
-        "names in uk/en/ru for drafts",
+        N_(
+            "/glossary | /glossary add <person|place|institution> <uk> | <en> | <ru> | <en note>"
+            " | /glossary remove <name>"
+        ),
+        N_("names in uk/en/ru for drafts"),
     ),
     (
         "people",

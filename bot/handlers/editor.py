@@ -12,7 +12,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.desk.desk import Desk, DeskError, clip
+from bot.desk.desk import GLOSSARY_VERBS, Desk, DeskError, clip
 from bot.desk.glossary_file import GlossaryWatch, add_entry, load_glossary, remove_entry
 from bot.drafting.glossary import GlossaryError
 from bot.drafting.html import Run, join_runs
@@ -212,13 +212,17 @@ def editor_router() -> Router:
         await answer_runs(message, status_runs(await desk.status(), live, tr))
 
     @router.message(Command("glossary"))
-    async def glossary(message: Message, command: CommandObject, glossary: GlossaryWatch) -> None:
+    async def glossary(
+        message: Message, command: CommandObject, glossary: GlossaryWatch, tr: Translator
+    ) -> None:
         args = (command.args or "").strip()
         verb, _, rest = args.partition(" ")
+        verb = GLOSSARY_VERBS.get(verb.lower(), verb)
         path = glossary.path
         if path is None:
-            await answer_error(message, "no glossary file is configured")
+            await answer_error(message, tr.gettext("no glossary file is configured"))
             return
+        lang = tr.lang
         try:
             if not args:
                 entries = load_glossary(path).entries
@@ -226,17 +230,19 @@ def editor_router() -> Router:
                 # list goes out in as many messages as it needs.
                 lines = [
                     clip(
-                        f"{e.kind}: {e.line('en')} ({' / '.join(e.names.values())})", _ENTRY_SHOWN
+                        f"{e.kind}: {e.line(lang)} ({' / '.join(e.names.values())})",
+                        _ENTRY_SHOWN,
                     )
                     for e in entries
                 ]
-                await answer_runs(message, [Run("\n".join(lines) or "The glossary is empty.")])
+                empty = tr.gettext("The glossary is empty.")
+                await answer_runs(message, [Run("\n".join(lines) or empty)])
                 return
             if verb == "add":
                 kind, _, names = rest.strip().partition(" ")
                 fields = [f.strip() for f in names.split("|")] + [""] * 4
                 if not names.strip():
-                    await answer_usage(message, "glossary")
+                    await answer_usage(message, "glossary", tr)
                     return
                 entry, replaced = add_entry(
                     path,
@@ -244,19 +250,26 @@ def editor_router() -> Router:
                     {"uk": fields[0], "en": fields[1], "ru": fields[2]},
                     {"en": fields[3]},
                 )
-                verb_done = "Replaced" if replaced else "Added"
-                await message.answer(f"{verb_done}: {clip(entry.line('en'), _ENTRY_SHOWN)}")
+                shown = clip(entry.line(lang), _ENTRY_SHOWN)
+                done = (
+                    tr.gettext("Replaced: {entry}", entry=shown)
+                    if replaced
+                    else tr.gettext("Added: {entry}", entry=shown)
+                )
+                await message.answer(done)
                 return
             if verb == "remove" and rest.strip():
                 removed = remove_entry(path, rest.strip())
                 if removed is None:
-                    await answer_error(message, f"no glossary entry named {clip(rest)!r}")
+                    missing = tr.gettext("no glossary entry named '{name}'", name=clip(rest))
+                    await answer_error(message, missing)
                     return
-                await message.answer(f"Removed: {clip(removed.line('en'), _ENTRY_SHOWN)}")
+                shown = clip(removed.line(lang), _ENTRY_SHOWN)
+                await message.answer(tr.gettext("Removed: {entry}", entry=shown))
                 return
         except GlossaryError as exc:
-            await answer_usage(message, "glossary", str(exc))
+            await answer_usage(message, "glossary", tr, tr.error(exc))
             return
-        await answer_usage(message, "glossary")
+        await answer_usage(message, "glossary", tr)
 
     return router
