@@ -18,6 +18,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.desk.search import SearchHit
+from bot.desk.words import OFF_WORDS
 from bot.i18n import LocalizedError
 from bot.matching import RuleSyntaxError, match_rule, parse_rule, rule_to_json, to_text
 from bot.settings import Settings
@@ -48,38 +49,6 @@ _UNIT_SECONDS = {
     "min": 60,
     "хв": 60,
     "мин": 60,
-}
-OFF_WORDS = {"off", "no", "none", "вимк", "вимкнути", "выкл", "выключить", "-"}
-# Sub-command words a person may type in either alphabet; /help documents them.
-ON_WORDS = {"on", "yes", "увімк", "увімкнути", "вкл", "включить"}
-DAILY_WORDS = {"daily", "щодня", "ежедневно"}
-RULE_VERBS = {
-    "add": "add",
-    "додати": "add",
-    "добавить": "add",
-    "my": "my",
-    "моє": "my",
-    "мое": "my",
-    "remove": "remove",
-    "видалити": "remove",
-    "удалить": "remove",
-    "test": "test",
-    "перевірити": "test",
-    "проверить": "test",
-}
-GLOSSARY_VERBS = {
-    "додати": "add",
-    "добавить": "add",
-    "видалити": "remove",
-    "удалить": "remove",
-}
-PEOPLE_VERBS = {
-    "add": "add",
-    "додати": "add",
-    "добавить": "add",
-    "remove": "remove",
-    "видалити": "remove",
-    "удалить": "remove",
 }
 
 

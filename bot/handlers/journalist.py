@@ -10,17 +10,14 @@ from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.desk.desk import (
-    DAILY_WORDS,
-    OFF_WORDS,
-    ON_WORDS,
     RANK,
     RULE_TEST_POSTS,
-    RULE_VERBS,
     Desk,
     DeskError,
     clip,
     parse_duration,
 )
+from bot.desk.words import DAILY_WORDS, OFF_WORDS, ON_WORDS, RULE_VERBS
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import Run, escape, join_runs
 from bot.handlers.access import MinRole
