@@ -20,11 +20,10 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale
-
 from bot.desk.quiet import in_quiet_hours, parse_hhmm_time, person_zone
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import MESSAGE_LIMIT, Run, join_runs, split_runs, to_html
+from bot.i18n import translator
 from storage.models import Alert, Person, Source, StoredPost
 from storage.store import Store
 
@@ -37,66 +36,34 @@ QUIET_TICK = 60  # seconds between checks for quiet hours that ended
 DAY = 86400
 _SNIPPET = 160
 
-_QUIET_TITLE = {
-    "en": "While you were in quiet hours: {n}",
-    "uk": "Поки у вас були тихі години: {n}",
-    "ru": "Пока у вас были тихие часы: {n}",
-}
-# Alerts held because the person blocked the bot or paused, not because of quiet hours.
-_HELD_TITLE = {
-    "en": "While your alerts were on hold: {n}",
-    "uk": "Поки ваші сповіщення були призупинені: {n}",
-    "ru": "Пока ваши оповещения были приостановлены: {n}",
-}
-_DAILY_TITLE = {
-    "en": "Daily digest: {n} in the last 24 hours",
-    "uk": "Щоденний дайджест: {n} за останні 24 години",
-    "ru": "Ежедневный дайджест: {n} за последние 24 часа",
-}
-# The noun after a number, by CLDR plural category (Babel knows each language's rule:
-# 1 / 21 сповіщення, 3 / 22 сповіщення, 5 / 11 сповіщень).
-_QUIET_NOUN = {
-    "en": {"one": "alert", "other": "alerts"},
-    "uk": {"one": "сповіщення", "few": "сповіщення", "many": "сповіщень"},
-    "ru": {"one": "оповещение", "few": "оповещения", "many": "оповещений"},
-}
-_DAILY_NOUN = {
-    "en": {"one": "matching post", "other": "matching posts"},
-    "uk": {"one": "допис", "few": "дописи", "many": "дописів"},
-    "ru": {"one": "пост", "few": "поста", "many": "постов"},
-}
-_NOTHING = {
-    "en": "Nothing matched your rules in the last 24 hours.",
-    "uk": "За останні 24 години нічого не збіглося з вашими правилами.",
-    "ru": "За последние 24 часа ничего не совпало с вашими правилами.",
-}
 _KIND_MARK = {"edit": "✏️ ", "delete": "🗑 ", "new": "", "digest": ""}
 _WEIGHT = {"new": 0, "edit": 1, "delete": 2}  # which mark a post with several alerts keeps
 
 
-def _counted(n: int, lang: str, nouns: dict[str, dict[str, str]]) -> str:
-    if lang not in nouns:
-        lang = "en"
-    forms = nouns[lang]
-    category = Locale.parse(lang).plural_form(n)
-    return f"{n} {forms.get(category) or forms.get('many') or forms['other']}"
-
-
 def quiet_title(n: int, lang: str) -> str:
-    """The quiet-hours digest's first line, the count in the right grammatical form."""
-    template = _QUIET_TITLE.get(lang, _QUIET_TITLE["en"])
-    return template.format(n=_counted(n, lang, _QUIET_NOUN))
+    """The quiet-hours digest's first line, the count in the language's plural form (1 / 21
+    сповіщення, 3 / 22 сповіщення, 5 / 11 сповіщень: the catalogue's plural rule)."""
+    return translator(lang).ngettext(
+        "While you were in quiet hours: {n} alert", "While you were in quiet hours: {n} alerts", n
+    )
 
 
 def held_title(n: int, lang: str) -> str:
-    """The first line of the digest of alerts held for another reason than quiet hours."""
-    template = _HELD_TITLE.get(lang, _HELD_TITLE["en"])
-    return template.format(n=_counted(n, lang, _QUIET_NOUN))
+    """The first line of the digest of alerts held for another reason than quiet hours (the
+    person blocked the bot or paused)."""
+    return translator(lang).ngettext(
+        "While your alerts were on hold: {n} alert",
+        "While your alerts were on hold: {n} alerts",
+        n,
+    )
 
 
 def daily_title(n: int, lang: str) -> str:
-    template = _DAILY_TITLE.get(lang, _DAILY_TITLE["en"])
-    return template.format(n=_counted(n, lang, _DAILY_NOUN))
+    return translator(lang).ngettext(
+        "Daily digest: {n} matching post in the last 24 hours",
+        "Daily digest: {n} matching posts in the last 24 hours",
+        n,
+    )
 
 
 def _label(source: Source | None, post: StoredPost, lang: str) -> str:
@@ -241,7 +208,7 @@ async def daily_digest(
         items,
         lang=person.lang,
         tz=person.tz,
-        empty=_NOTHING.get(person.lang, _NOTHING["en"]),
+        empty=translator(person.lang).gettext("Nothing matched your rules in the last 24 hours."),
     )
     async with store.transaction():
         alert_id = await store.alerts.enqueue(

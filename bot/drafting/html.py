@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from bot.drafting.sentences import SpanLike, break_points, grapheme_safe
+from bot.i18n import N_, translator
 
 MESSAGE_LIMIT = 4096
 CALLBACK_LIMIT = 64  # bytes of callback_data
@@ -242,13 +243,13 @@ class Button:
         return {"text": self.text, "callback_data": self.callback_data}
 
 
-_BUTTON_LABELS: dict[str, dict[str, str]] = {
-    "full": {"en": "Full text", "uk": "Повний текст", "ru": "Полный текст"},
-    "mute": {"en": "Mute this source", "uk": "Вимкнути це джерело", "ru": "Отключить источник"},
-    "rel": {"en": "Earlier posts", "uk": "Раніше", "ru": "Ранее"},
+_BUTTON_LABELS: dict[str, str] = {
+    "full": N_("Full text"),
+    "mute": N_("Mute this source"),
+    "rel": N_("Earlier posts"),
 }
 
 
 def button(action: Literal["full", "mute", "rel"], ident: int, lang: str) -> Button:
-    labels = _BUTTON_LABELS[action]
-    return Button(labels.get(lang, labels["en"]), f"{action}:{ident}")
+    """An alert's button, labelled in the reader's language (the catalogue)."""
+    return Button(translator(lang).gettext(_BUTTON_LABELS[action]), f"{action}:{ident}")
