@@ -22,6 +22,7 @@ uk en ru English on off yes no id admin editor journalist
 NEUTRAL = frozenset(w.casefold() for w in _NEUTRAL_WORDS.split())
 _TAGS = re.compile(r"<[^>]*>")
 _LINKS = re.compile(r"(?:https?://|t\.me/)\S+")
+_ZONES = re.compile(r"\b[A-Z][a-z]+/[A-Za-z_]+(?:/[A-Za-z_]+)?")  # Europe/Kyiv: an identifier
 _HANDLES = re.compile(r"[@/#][\w.]+")
 _FILTERS = re.compile(r"\b(?:from|since|until|edited|deleted):\S*", re.IGNORECASE)
 _RUN = re.compile(r"[A-Za-z]{2,}(?:[ ,;’'-]+[A-Za-z]{2,})+")
@@ -35,7 +36,7 @@ def words_of(texts: Iterable[str]) -> set[str]:
 def english_sentences(text: str, data_words: AbstractSet[str] = frozenset()) -> list[str]:
     """The English runs in `text` (Telegram HTML or plain) that are not data."""
     plain = html.unescape(_TAGS.sub(" ", text))
-    for pattern in (_LINKS, _FILTERS, _HANDLES):
+    for pattern in (_LINKS, _ZONES, _FILTERS, _HANDLES):
         plain = pattern.sub(" ", plain)
     found = []
     for run in _RUN.finditer(plain):

@@ -15,7 +15,8 @@ def test_an_english_sentence_is_found_and_its_translation_is_not() -> None:
 def test_links_handles_filters_markup_and_data_are_not_sentences() -> None:
     text = (
         "<b>Taras Melnyk (@border_service)</b> · https://t.me/border_service/20\n"
-        "/search &lt;запит&gt; [from:@канал since:РРРР-ММ-ДД edited:так] · OR = АБО"
+        "/search &lt;запит&gt; [from:@канал since:РРРР-ММ-ДД edited:так] · OR = АБО\n"
+        "невідомий часовий пояс (напр. Europe/Kyiv, UTC)"
     )
     assert english_sentences(text) == ["Taras Melnyk"]
     assert english_sentences(text, words_of(["Taras Melnyk"])) == []
