@@ -67,6 +67,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Watch officials' Telegram channels; store, match, draft and alert.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    # Also before the command (`wirewatch --db x.db search ...`); after it, the command's own
+    # --db wins.
+    parser.add_argument(
+        "--db", dest="global_db", metavar="PATH", help="database file or postgresql:// URL"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     parent = common_parent()
     for module in COMMANDS:
@@ -95,8 +100,9 @@ def load_settings(args: argparse.Namespace) -> Settings:
         raise UsageError(
             f"cannot read the settings file {exc.filename or env_file}: {exc.strerror or exc}"
         ) from exc
-    if getattr(args, "db", None):
-        settings = settings.model_copy(update={"db": args.db})
+    db = getattr(args, "db", None) or getattr(args, "global_db", None)
+    if db:
+        settings = settings.model_copy(update={"db": db})
     return settings
 
 

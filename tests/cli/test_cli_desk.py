@@ -130,3 +130,13 @@ def test_glossary_refuses_names_and_notes_too_long_for_a_draft(
     assert not glossary.exists()  # nothing was saved
     code, _, err = run(capsys, *base, "--note-en", "capital of Ukraine")
     assert code == 0, err
+
+
+def test_db_may_come_before_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "desk.db"
+    assert main(["--db", str(db), "rules", "add", "обмін полоненими"]) == 0
+    capsys.readouterr()
+    assert main(["rules", "list", "--db", str(db), "--json"]) == 0
+    assert "обмін полоненими" in capsys.readouterr().out
