@@ -244,7 +244,12 @@ async def running_desk(
         await store.people.add(role="journalist", user_id=JOURNALIST, lang=lang, tz="UTC")
     settings = Settings(
         db=db,
-        bot=BotSettings(admins=[ADMIN]),
+        # Replies are paced like alerts (1 s apart to one chat in production); a desk test
+        # sends dozens of commands to a chat, so it paces as fast as the fake allows. Pacing
+        # itself is tested in tests/delivery and test_hardening_handlers with its own settings.
+        bot=BotSettings(
+            admins=[ADMIN], chat_interval=0.0, global_rate=1000.0, group_per_minute=60_000
+        ),
         drafts=DraftSettings(glossary=tmp_path / "glossary.toml"),
         lang=lang,
     )
