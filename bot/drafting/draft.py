@@ -23,7 +23,6 @@ from bot.drafting.sentences import SpanLike, choose_quote
 from bot.drafting.style import (
     DEFAULT_STYLE,
     HouseStyle,
-    clock,
     clock_with_home,
     day,
     other_year,
@@ -220,10 +219,6 @@ def format_when(
     zone's time added when the reader's differs; with the year ("24 листопада 2024 року") when
     `now` is given and falls in another year."""
     return when(moment, tz, _lang(lang), style, now=now)
-
-
-def format_clock(moment: datetime, tz: str, lang: str = "uk") -> str:
-    return clock(moment, tz, _lang(lang))
 
 
 def updated_line(
