@@ -100,7 +100,17 @@ class Database:
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
         path = str(path)
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(path).parent
+            if not folder.parent.is_dir():
+                # Only the last level is ours to create (var/ on a fresh clone); a deeper
+                # missing tree is a mistyped --db, and an empty archive there would hide it.
+                raise StorageError(
+                    f"cannot open database {path}: the folder {folder.parent} does not exist"
+                )
+            try:
+                folder.mkdir(exist_ok=True)
+            except OSError as exc:
+                raise StorageError(f"cannot open database {path}: {exc}") from exc
             if Path(path).exists() and not (
                 Path(path).is_file() and _is_sqlite_or_empty(Path(path))
             ):

@@ -62,6 +62,21 @@ async def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
         await Database.open(path)
 
 
+async def test_mistyped_folder_is_refused_not_created(tmp_path: Path) -> None:
+    # `--db /srv/wirewtach/data/w.db` must not quietly start an empty archive in a new tree.
+    path = tmp_path / "typo" / "data" / "w.db"
+    with pytest.raises(StorageError, match=r"folder .*typo.* does not exist"):
+        await Database.open(path)
+    assert not (tmp_path / "typo").exists()
+
+
+async def test_missing_last_folder_is_created(tmp_path: Path) -> None:
+    # The default var/wirewatch.db on a fresh clone: one missing level is ours to create.
+    db = await Database.open(tmp_path / "var" / "w.db")
+    await db.close()
+    assert (tmp_path / "var" / "w.db").is_file()
+
+
 async def test_transaction_rolls_back_everything(store: Store) -> None:
     src = await store.sources.ensure("chan_one")
     with pytest.raises(RuntimeError):
