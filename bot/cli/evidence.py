@@ -3,9 +3,10 @@
 For every version of the post the trail holds the message as its source gave it (Telethon's TL
 object as JSON, the export's entry, the feed's line), the SHA-256 taken when it was captured and
 the capture time; a deletion is a record of its own, timed when we noticed it. The command
-recomputes every hash (and the hash of every kept file, which is its name), prints the trail as
-text an editor or a lawyer can read, or as JSON, and can write both to a folder. Exit code 1
-when anything fails to verify, with the record and both hashes named.
+recomputes every hash (and the hash of every kept file, which is its name), compares each
+version's text with the archive's copy (what search and drafts show), prints the trail as text
+an editor or a lawyer can read, or as JSON, and can write both to a folder. Exit code 1 when
+anything fails to verify, with the record and both hashes (or both texts) named.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.cli.common import UsageError, open_store, print_json
 from bot.settings import Settings
 from storage.evidence import EvidenceRecord
 from storage.media import PostFile, hash_file
+from storage.models import PostVersion
 from storage.records import parse_permalink
 
 _TEXT_SHOWN = 400  # characters of a version's text in the readable report
@@ -71,12 +73,20 @@ async def cmd_evidence(args: argparse.Namespace, settings: Settings) -> int:
             channel, message_id, src.peer_id if src else None
         )
         files = await store.media.of_post(post.id) if post is not None else []
+        # An album's archive text is assembled from several messages' captions, so only a
+        # single message's versions can be compared one to one with its records.
+        versions = (
+            await store.posts.versions(post.id)
+            if post is not None and post.grouped_id is None
+            else []
+        )
     if not records:
         raise UsageError(f"no evidence of {args.link}: this database never captured that post")
     checks = [await asyncio.to_thread(_check_file, settings, pf) for pf in files]
+    archive = _archive_checks(records, versions)
     link = f"https://t.me/{channel}/{message_id}"
-    report = _as_json(link, records, checks)
-    text = _as_text(link, records, checks)
+    report = _as_json(link, records, checks, archive)
+    text = _as_text(link, records, checks, archive)
     if args.export:
         folder = Path(args.export)
         stem = folder / f"{channel}-{message_id}.evidence"
@@ -113,16 +123,54 @@ def _check_file(settings: Settings, pf: PostFile) -> _FileCheck:
     return _FileCheck(f.kind, f.name, f.sha256, f.size, state, computed)
 
 
+@dataclass(frozen=True, slots=True)
+class _ArchiveCheck:
+    record: int  # 1-based, as the report numbers records
+    version: int
+    archived: str | None  # None: the archive holds no such version
+    said: str
+
+
+def _archive_checks(
+    records: list[EvidenceRecord], versions: list[PostVersion]
+) -> list[_ArchiveCheck]:
+    """Each version record whose raw message gives a text, against the archive's copy of that
+    version: a difference means the archive (what search and drafts quote) was changed, or lost
+    a version, after the evidence was captured."""
+    by_version = {v.version: v.text for v in versions}
+    if not by_version:
+        return []
+    out = []
+    for n, r in enumerate(records, 1):
+        if r.kind != "version" or r.version is None or not r.intact:
+            continue  # a broken record is already reported; its text proves nothing
+        said, _ = _said(r.raw)
+        if said is None:
+            continue
+        out.append(_ArchiveCheck(n, r.version, by_version.get(r.version), said))
+    return out
+
+
+def _archive_differs(check: _ArchiveCheck) -> bool:
+    return check.archived is None or check.archived.strip() != check.said.strip()
+
+
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _as_json(link: str, records: list[EvidenceRecord], files: list[_FileCheck]) -> dict[str, Any]:
+def _as_json(
+    link: str,
+    records: list[EvidenceRecord],
+    files: list[_FileCheck],
+    archive: list[_ArchiveCheck],
+) -> dict[str, Any]:
     broken = [r for r in records if not r.intact]
     bad_files = [f for f in files if f.state in ("changed", "missing")]
+    differs = [a for a in archive if _archive_differs(a)]
     return {
         "link": link,
-        "verified": not broken and not bad_files,
+        "verified": not broken and not bad_files and not differs,
         "hash": "SHA-256 of `raw` encoded as UTF-8",
         "records": [
             {
@@ -154,6 +202,15 @@ def _as_json(link: str, records: list[EvidenceRecord], files: list[_FileCheck]) 
             }
             for f in files
         ],
+        "archive": [
+            {
+                "record": a.record,
+                "version": a.version,
+                "matches": not _archive_differs(a),
+                "archived_text": a.archived,
+            }
+            for a in archive
+        ],
     }
 
 
@@ -172,7 +229,12 @@ def _said(raw: str) -> tuple[str | None, str | None]:
     return (text if isinstance(text, str) else None), (str(edited) if edited else None)
 
 
-def _as_text(link: str, records: list[EvidenceRecord], files: list[_FileCheck]) -> str:
+def _as_text(
+    link: str,
+    records: list[EvidenceRecord],
+    files: list[_FileCheck],
+    archive: list[_ArchiveCheck],
+) -> str:
     first = records[0]
     peer = f", peer id {first.channel_id}" if first.channel_id else ""
     lines = [
@@ -211,8 +273,14 @@ def _as_text(link: str, records: list[EvidenceRecord], files: list[_FileCheck]) 
         lines.append("")
     broken = [(n, r) for n, r in enumerate(records, 1) if not r.intact]
     bad_files = [f for f in files if f.state in ("changed", "missing")]
-    if not broken and not bad_files:
+    differs = [a for a in archive if _archive_differs(a)]
+    if not broken and not bad_files and not differs:
         lines.append(f"Verified: all {len(records)} records match their SHA-256 hashes.")
+        if archive:
+            lines.append(
+                f"The archive's copy of {_versions(len(archive))} (what search and drafts"
+                " quote) is the text the records hold."
+            )
     for n, r in broken:
         what = "deletion" if r.kind == "deletion" else f"version {r.version}"
         lines.append(
@@ -222,4 +290,21 @@ def _as_text(link: str, records: list[EvidenceRecord], files: list[_FileCheck]) 
         )
     for f in bad_files:
         lines.append(f"VERIFICATION FAILED: {f.kind} {f.name} is {f.state}.")
+    for a in differs:
+        if a.archived is None:
+            lines.append(
+                f"VERIFICATION FAILED: the archive holds no version {a.version}, which record"
+                f" #{a.record} captured."
+            )
+            continue
+        shown = a.archived if len(a.archived) <= _TEXT_SHOWN else a.archived[:_TEXT_SHOWN] + "…"
+        lines.append(
+            f"VERIFICATION FAILED: the archive's copy of version {a.version} differs from record"
+            f" #{a.record}: it reads {shown!r}. Search and drafts quote the archive, so it was"
+            " changed after capture."
+        )
     return "\n".join(lines)
+
+
+def _versions(n: int) -> str:
+    return "1 version" if n == 1 else f"{n} versions"

@@ -233,6 +233,7 @@ async def test_evidence_of_an_edited_then_deleted_post(
     text = capsys.readouterr().out
     assert "#1  version 1" in text and "#3  deletion noticed" in text
     assert "Verified: all 3 records match their SHA-256 hashes." in text
+    assert "The archive's copy of 2 versions (what search and drafts quote)" in text
     exported = tmp_path / "out" / "gen_staff-2.evidence"
     assert json.loads(Path(f"{exported}.json").read_text())["verified"] is True
     assert Path(f"{exported}.txt").read_text().strip() == text.strip()
@@ -255,6 +256,44 @@ async def test_evidence_of_an_edited_then_deleted_post(
     assert "VERIFICATION FAILED: record #2 (version 2" in text
     assert "the stored message was changed afterwards" in text
     assert text.count("DOES NOT MATCH") == 1
+
+
+async def test_evidence_finds_an_archive_copy_changed_after_capture(
+    store: Store, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    world = World(store, tmp_path, None)
+    db = tmp_path / "wirewatch.db"
+    try:
+        await world.start()
+        ch = world.channel
+        await world.client.dispatch(
+            world.fake.new_update(ch, world.fake.message(ch, 2, "Штурмів за добу: 14."))
+        )
+        await world.client.dispatch(world.fake.edit_update(ch, 2, "Штурмів за добу: 41."))
+        await world.settle()
+    finally:
+        await world.close()
+    link = "https://t.me/gen_staff/2"
+    assert await cli(["evidence", link, "--db", str(db), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [a["matches"] for a in report["archive"]] == [True, True]
+
+    # The evidence is untouched, but the archive's first version (what background quotes) is.
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE post_versions SET text = 'Штурмів за добу: 4.' WHERE version = 1")
+    assert await cli(["evidence", link, "--db", str(db)]) == 1
+    text = capsys.readouterr().out
+    assert "VERIFICATION FAILED: the archive's copy of version 1 differs from record #1" in text
+    assert "'Штурмів за добу: 4.'" in text and "Verified" not in text
+    with sqlite3.connect(db) as conn:
+        conn.execute("DELETE FROM post_versions WHERE version = 2")
+    assert await cli(["evidence", link, "--db", str(db), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["verified"] is False
+    assert [(a["version"], a["archived_text"]) for a in report["archive"]] == [
+        (1, "Штурмів за добу: 4."),
+        (2, None),
+    ]
 
 
 async def test_evidence_of_an_unknown_post_is_a_clear_error(
