@@ -23,6 +23,7 @@ from bot.drafting.draft import (
     _pick,
     build_draft,
     origin_of,
+    person_name,
 )
 from bot.drafting.html import Run, join_runs
 from bot.drafting.sentences import SpanLike
@@ -45,7 +46,7 @@ class Earlier:
 def _who_earlier(source: SourceLike, lang: str) -> str | None:
     """ "NSDC Secretary Rustem Umerov" / "секретар РНБО Рустем Умєров" / "the General Staff";
     None when the source has neither person nor role."""
-    person = _pick(source.person, lang)
+    person = person_name(source, lang)
     role = _pick(source.short_role, lang) or _pick(source.role, lang)
     if person and role:
         return f"{role} {person}" if lang == "en" else f"{_title_case_off(role)} {person}"

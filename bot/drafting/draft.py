@@ -15,6 +15,8 @@ from datetime import datetime
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
+from translitua import RussianInternationalPassport, UkrainianKMU, translit
+
 from bot.drafting import texts
 from bot.drafting.glossary import Entry
 from bot.drafting.html import Run, join_runs
@@ -98,6 +100,25 @@ def _pick(values: Mapping[str, str | None], lang: str) -> str | None:
     return None
 
 
+def person_name(source: SourceLike, lang: str) -> str | None:
+    """The speaker's name for a draft in `lang`. An English draft of a source named only in
+    Cyrillic gets the name in the official Latin spelling (Ukraine's 2010 passport system for
+    a Ukrainian name, the international passport one for a Russian name): "Rustem Umierov",
+    never a Cyrillic name inside an English sentence. A name given in English for the source
+    (`sources add … --lang en`, or the sources file) overrides it."""
+    lang = _lang(lang)
+    if lang != "en":
+        return _pick(source.person, lang)
+    own = source.person.get("en")
+    if own and own.strip():
+        return own.strip()
+    for other, system in (("uk", UkrainianKMU), ("ru", RussianInternationalPassport)):
+        name = source.person.get(other)
+        if name and name.strip():
+            return str(translit(name.strip(), system))
+    return _pick(source.person, lang)
+
+
 def _gendered(table: Mapping[str, Mapping[str | None, str]], lang: str, gender: str | None) -> str:
     forms = table[_lang(lang)]
     return forms.get(gender if gender in GENDERS else None, forms[None])
@@ -157,7 +178,7 @@ def _latin_start(text: str) -> bool:
 def _subject(source: SourceLike, lang: str) -> str | None:
     """Who speaks, as the lead names them: "Секретар РНБО Іван Петренко" / "Ivan Petrenko,
     Secretary of …," / "The General Staff …"; None when only the channel is known."""
-    person = _pick(source.person, lang)
+    person = person_name(source, lang)
     role = _pick(source.role, lang)
     if person and role:
         return f"{person}, {role}," if lang == "en" else f"{_cap(role)} {person}"
@@ -507,7 +528,7 @@ def second_reference(source: SourceLike, lang: str) -> str | None:
     """How a story names the speaker again: the surname ("Umerov", "Умєров"), else the short
     role ("The NSDC", "Генштаб"), else the role."""
     lang = _lang(lang)
-    person = _pick(source.person, lang)
+    person = person_name(source, lang)
     if person:
         return person.split()[-1]
     role = _pick(source.short_role, lang) or _pick(source.role, lang)

@@ -109,7 +109,7 @@ def test_lead_for_an_institution_without_a_person() -> None:
 
 def test_lead_falls_back_to_another_language_then_to_the_channel() -> None:
     only_uk = FakeSource(person={**NONE, "uk": "Іван Петренко"}, role=dict(NONE))
-    assert attribution_lead(only_uk, "en") == "Іван Петренко said on Telegram"
+    assert attribution_lead(only_uk, "en") == "Ivan Petrenko said on Telegram"
     titled = FakeSource(person=dict(NONE), role=dict(NONE), title="Новини громади")
     assert attribution_lead(titled, "uk") == "У Telegram-каналі «Новини громади» повідомили"
     assert attribution_lead(titled, "en") == "The Telegram channel “Новини громади” said"
@@ -132,6 +132,29 @@ def test_english_never_glues_the_to_a_name_in_another_script() -> None:
     assert draft.subject == "Повітряні сили ЗСУ"
     english = FakeSource(person=dict(NONE), role={**NONE, "en": "Air Force of Ukraine"})
     assert attribution_lead(english, "en") == "The Air Force of Ukraine said on Telegram"
+
+
+def test_english_draft_spells_a_cyrillic_only_name_in_latin() -> None:
+    # An editor added the source in Ukrainian only; the English desk must not get Cyrillic
+    # inside its sentence, in the lead, the second reference or the background.
+    uk_only = FakeSource(
+        person={**NONE, "uk": "Юлія Свириденко"}, role={**NONE, "uk": "прем'єр-міністерка"}
+    )
+    lead = attribution_lead(uk_only, "en")
+    assert lead.startswith("Yuliia Svyrydenko, прем'єр-міністерка,")
+    draft = build_draft(
+        FakePost("Уряд ухвалив рішення."), uk_only, DraftOptions(lang="en", tz="Europe/Kyiv")
+    )
+    assert draft.subject == "Svyrydenko"  # the second reference, in updates
+    earlier = Earlier(FakePost("Уряд продовжив програму.", message_id=1), uk_only)
+    shown = plain(background_runs([earlier], "en", "Europe/Kyiv"))
+    assert "Svyrydenko" in shown and "Свириденко" not in shown
+    # A Russian-only name takes the Russian passport spelling; Ukrainian drafts keep Cyrillic,
+    # and a name the editor gave in English wins.
+    ru_only = FakeSource(person={**NONE, "ru": "Сергей Лавров"}, role=dict(NONE))
+    assert attribution_lead(ru_only, "en").startswith("Sergey Lavrov said")
+    assert attribution_lead(uk_only, "uk").startswith("Прем'єр-міністерка Юлія Свириденко")
+    assert attribution_lead(FakeSource(), "en").startswith("Ivan Petrenko,")
 
 
 def test_time_is_local_with_genitive_months() -> None:
