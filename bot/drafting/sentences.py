@@ -297,6 +297,7 @@ def choose_quote(
     spans: Iterable[SpanLike] = (),
     *,
     max_chars: int = 600,
+    max_sentences: int = 3,
     focus: Iterable[SpanLike] = (),
 ) -> tuple[int, int] | None:
     """(start, end) of the sentence(s) to quote: `text[start:end]` verbatim.
@@ -307,7 +308,8 @@ def choose_quote(
     headings, link tails and name-only sentences lose); the best wins, earliest on a tie. The
     neighbours of its paragraph join while they hold terms too, and the next one joins when it
     carries the figure the chosen sentence lacks (else the previous one), as long as the quote
-    stays under `max_chars`.
+    stays under `max_chars` and `max_sentences` (a reporter quotes two or three sentences and
+    paraphrases the rest; a paragraph that names the rule's words in every line stays short).
     A sentence touching `focus` (what an edit changed) wins over any other. Never cuts a
     sentence. None for a text with no sentence (empty, or a bare photo).
     """
@@ -339,7 +341,7 @@ def choose_quote(
     para = _paragraph_of(text, sentences[lo])
 
     def fits(a: int, b: int) -> bool:
-        return sentences[b].end - sentences[a].start <= max_chars
+        return sentences[b].end - sentences[a].start <= max_chars and b - a < max_sentences
 
     def joinable(k: int) -> bool:
         if not 0 <= k < len(sentences):

@@ -157,3 +157,16 @@ def test_sentences_are_ordered_trimmed_slices(text: str) -> None:
     # Nothing but whitespace is left out.
     covered = "".join(s.text(text) for s in split_sentences(text))
     assert "".join(text.split()) == "".join(covered.split())
+
+
+def test_choose_quote_stops_at_three_sentences_when_every_one_holds_the_word() -> None:
+    # A briefing that names the rule's word in each line: the quote stays a quote, not the post.
+    text = (
+        "Енергетики працюють цілодобово. Енергетики відновили живлення на Київщині. "
+        "Енергетики ремонтують підстанції на Одещині. Енергетики просять економити ввечері. "
+        "Енергетики дякують громадам. Енергетики звітуватимуть завтра."
+    )
+    spans = [mark(text, "Енергетики", n) for n in range(6)]
+    got = quote(text, spans)
+    assert len(split_sentences(got)) == 3
+    assert text.startswith(got)
