@@ -47,7 +47,10 @@ NOW = datetime(2025, 12, 31, tzinfo=UTC)
 # -- the typography checker ------------------------------------------------------------------
 
 _TAIL = re.compile(r"[,»]\s*[—–]\s*(наголоси|зазначи|заяви|сказа|подчеркну|отмети)\w*", re.I)
-_EN_CLOCK = re.compile(r"^\d{1,2}:\d{2} [ap]\.m\.")
+# AP: "6:08 p.m.", "6 p.m." on the hour, "noon", "midnight"; never "6:00 p.m." or "12 p.m.".
+_EN_CLOCK = re.compile(
+    r"^(?:(?:[1-9]|1[0-2]):(?!00)\d{2} [ap]\.m\.|(?:[1-9]|1[01]) [ap]\.m\.|noon|midnight)"
+)
 _UK_CLOCK = re.compile(r"^\d{2}:\d{2}")
 
 

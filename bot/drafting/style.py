@@ -32,12 +32,16 @@ DEFAULT_STYLE = HouseStyle()
 
 
 def clock(moment: datetime, tz: str, lang: str) -> str:
-    """ "18:08" (uk/ru) or "6:08 p.m." (en) in zone `tz`."""
+    """ "18:08" (uk/ru) or "6:08 p.m." (en) in zone `tz`. English follows AP: "6 p.m." on the
+    hour, "noon" and "midnight" rather than 12 p.m./12 a.m., which readers confuse."""
     local = moment.astimezone(ZoneInfo(tz))
     if lang != "en":
         return f"{local.hour:02d}:{local.minute:02d}"
+    if local.minute == 0 and local.hour in (0, 12):
+        return "midnight" if local.hour == 0 else "noon"
     hour = local.hour % 12 or 12
-    return f"{hour}:{local.minute:02d} {'a.m.' if local.hour < 12 else 'p.m.'}"
+    minutes = f":{local.minute:02d}" if local.minute else ""
+    return f"{hour}{minutes} {'a.m.' if local.hour < 12 else 'p.m.'}"
 
 
 def day(

@@ -157,6 +157,16 @@ def test_english_draft_spells_a_cyrillic_only_name_in_latin() -> None:
     assert attribution_lead(FakeSource(), "en").startswith("Ivan Petrenko,")
 
 
+def test_english_clock_follows_ap_on_the_hour_noon_and_midnight() -> None:
+    noon = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # 12:00 in Kyiv
+    assert format_when(noon, "Europe/Kyiv", "en") == "noon, Nov. 24"
+    assert updated_line(noon, "Europe/Kyiv", "en") == "Updated at noon"
+    midnight = datetime(2026, 11, 23, 22, 0, tzinfo=UTC)
+    assert format_when(midnight, "Europe/Kyiv", "en") == "midnight, Nov. 24"
+    assert format_when(midnight, "Europe/Kyiv", "uk") == "00:00, 24 листопада"
+    assert format_when(noon.replace(minute=5), "Europe/Kyiv", "en") == "12:05 p.m., Nov. 24"
+
+
 def test_time_is_local_with_genitive_months() -> None:
     assert format_when(EVENING, "Europe/Kyiv", "uk") == "18:08, 24 листопада"
     assert format_when(EVENING, "Europe/Kyiv", "ru") == "18:08, 24 ноября"
@@ -174,9 +184,9 @@ def test_time_is_local_with_genitive_months() -> None:
     )
     summer = datetime(2026, 7, 1, 5, 0, tzinfo=UTC)
     assert format_when(summer, "Europe/Kyiv", "uk") == "08:00, 1 липня"
-    assert format_when(summer, "Europe/Kyiv", "en") == "8:00 a.m., July 1"
+    assert format_when(summer, "Europe/Kyiv", "en") == "8 a.m., July 1"
     assert updated_line(summer, "Europe/Kyiv", "ru") == "Обновлено в 08:00"
-    assert updated_line(summer, "Europe/Kyiv", "en") == "Updated at 8:00 a.m."
+    assert updated_line(summer, "Europe/Kyiv", "en") == "Updated at 8 a.m."
     # An edit of an old post says which day the edit was.
     later = datetime(2026, 7, 3, 12, 0, tzinfo=UTC)
     assert updated_line(summer, "Europe/Kyiv", "uk", now=later) == "Оновлено о 08:00, 1 липня"
@@ -311,7 +321,7 @@ def test_a_date_from_another_year_carries_the_year() -> None:
         "11:00, 18 листопада 2024 року"
     )
     assert format_when(moment, "Europe/Kyiv", "ru", now=next_year) == "11:00, 18 ноября 2024 года"
-    assert format_when(moment, "Europe/Kyiv", "en", now=next_year) == "11:00 a.m., Nov. 18, 2024"
+    assert format_when(moment, "Europe/Kyiv", "en", now=next_year) == "11 a.m., Nov. 18, 2024"
     assert format_when(moment, "Europe/Kyiv", "uk") == "11:00, 18 листопада"  # no clock, no year
 
 

@@ -195,13 +195,13 @@ async def test_a_follow_up_on_another_day_names_the_day_and_not_its_own_story(
         first, second = await store.alerts.for_person(person_id)
         assert second.reply_to_alert == first.id
         paragraph = second.payload["plain"].split("\n\n")[0]
-        assert paragraph.startswith("Updated at 3:00 a.m., Nov. 30. Umarov also said: “")
+        assert paragraph.startswith("Updated at 3 a.m., Nov. 30. Umarov also said: “")
         # The post the update replies to is the story, not its background.
         assert "https://t.me/umerov_demo/1" not in second.payload["plain"]
         # On the same day the time alone says it.
         await pipe.handle(Post("umerov_demo", 3, late + timedelta(hours=5), FOLLOW_UP + " Ще."))
         third = (await store.alerts.for_person(person_id))[-1]
-        assert third.payload["plain"].startswith("Updated at 4:00 a.m. Umarov also said: “")
+        assert third.payload["plain"].startswith("Updated at 4 a.m. Umarov also said: “")
     finally:
         await store.close()
 
