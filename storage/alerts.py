@@ -11,6 +11,10 @@ from storage.models import Alert
 
 
 class AlertRepo:
+    # Seconds a notifier's claim on a chat lasts unless renewed; None: no claims to keep (one
+    # SQLite file serves one process).
+    claim_ttl: float | None = None
+
     def __init__(self, db: Database) -> None:
         self.db = db
 
@@ -53,6 +57,9 @@ class AlertRepo:
         """May this process deliver to `person_id` now? One SQLite file serves one process, so
         yes; on PostgreSQL several notifiers share the outbox and a chat is leased to one."""
         return True
+
+    async def renew_leases(self, person_ids: list[int]) -> None:
+        return None
 
     async def release_lease(self, person_id: int) -> None:
         return None

@@ -29,7 +29,7 @@ def unsendable(person: Person | None) -> str | None:
 
 class ChatLeases:
     """Chats another notifier is delivering, skipped until it may have stopped (it can die:
-    its lease dies with it). A chat is one notifier's at a time, so its alerts keep their
+    its claim then runs out). A chat is one notifier's at a time, so its alerts keep their
     order and each is re-read by its sender just before it goes out."""
 
     def __init__(self, store: Store, clock: Clock) -> None:

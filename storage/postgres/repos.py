@@ -6,14 +6,17 @@ test in tests/storage runs the same repository tests on both back ends.
 
 from __future__ import annotations
 
+import os
 import re
+import secrets
+import socket
 from typing import Any
 
 from storage import search as fts_settings
 from storage.alerts import AlertRepo
+from storage.db import Database, now
 from storage.media import MediaFile, MediaRepo, _file
 from storage.models import Alert, StoredPost
-from storage.postgres.db import PgDatabase
 from storage.search import (
     PREFIX_INDEX,
     AnyOf,
@@ -154,22 +157,39 @@ class PgSourceRepo(SourceRepo):
         )
 
 
-# Advisory lock space for chat leases: (OUTBOX_LEASES, person id).
-OUTBOX_LEASES = 0x7777
 # NOTIFY channel: a new or released alert is waiting.
 OUTBOX_CHANNEL = "wirewatch_outbox"
+# Seconds a chat stays claimed without renewal: a killed notifier's chats go to another after
+# this long. The notifier renews its chats' claims every third of it while it works on them.
+CLAIM_TTL = 30.0
+
+# No earlier alert of the same chat waits for a retry (what keeps a chat's order in `due`).
+_NOT_GATED = (
+    "NOT EXISTS (SELECT 1 FROM alerts b WHERE b.person_id = a.person_id"
+    " AND b.status = 'pending' AND b.id < a.id AND b.next_attempt_at > ?)"
+)
+# Nobody else holds the chat (never claimed, given back, claimed by us, or run out).
+_FREE = "(c.claimed_by IS NULL OR c.claimed_by = ? OR c.claim_until <= clock_timestamp())"
 
 
 class PgAlertRepo(AlertRepo):
-    """The shared outbox. Any number of notifiers (processes) drain it: a chat is delivered by
-    the one holding its lease, an advisory lock that dies with the holder's connection, so a
-    killed notifier's chats go to another at once and a person's alerts keep their order. A
-    notifier re-reads each alert under the lease before sending it, so an alert is sent twice
-    only if its sender died between Telegram's answer and `mark_sent`. Enqueues NOTIFY the
-    notifiers, at commit."""
+    """The shared outbox. Any number of notifiers (processes) drain it, each chat (person) by
+    one notifier at a time: `due` claims chats in a short transaction (`FOR UPDATE SKIP
+    LOCKED` on their `outbox_chats` rows, which it marks `claimed_by` this notifier until
+    `claim_until`) and commits; the notifier then sends outside any transaction, re-claiming
+    (`try_lease`) and re-reading each alert just before it goes out, marks it sent, and gives
+    the chat back. A killed notifier's chats are claimable again once their claims run out,
+    so an alert is sent twice only if its sender died between Telegram's answer and
+    `mark_sent`, and a chat's alerts never overtake each other. Enqueues NOTIFY the notifiers,
+    at commit."""
 
-    def _pg(self) -> PgDatabase:
-        return self.db  # type: ignore[return-value]
+    claim_ttl: float | None = CLAIM_TTL
+
+    def __init__(self, db: Database) -> None:
+        super().__init__(db)
+        # Who holds a claim: unique per process and per start, so a restarted notifier does
+        # not mistake its dead predecessor's claims for its own.
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
     async def _notify(self) -> None:
         await self.db.execute(f"SELECT pg_notify('{OUTBOX_CHANNEL}', '')")
@@ -193,6 +213,123 @@ class PgAlertRepo(AlertRepo):
             await super().release(alert_ids)
             await self._notify()
 
+    async def due(
+        self, *, at: int | None = None, limit: int = 200, after_id: int = 0
+    ) -> list[Alert]:
+        """Claim the chats with alerts due that no other notifier holds (at most `limit`),
+        and return their due alerts, oldest first, with the same per-chat gate as SQLite's.
+
+        `after_id` reads only newer alerts of chats this notifier already held; a chat it
+        has just claimed comes with all its due alerts, or a newer alert could go out before
+        an older one another notifier had left behind."""
+        at = now() if at is None else at
+        ttl = self.claim_ttl or CLAIM_TTL
+        async with self.db.transaction() as conn:
+            # Rows for chats never claimed before, in key order so that two notifiers adding
+            # the same chats cannot deadlock.
+            await conn.execute(
+                "INSERT INTO outbox_chats (person_id) SELECT DISTINCT a.person_id FROM alerts a"
+                " WHERE a.status = 'pending' AND NOT EXISTS"
+                " (SELECT 1 FROM outbox_chats c WHERE c.person_id = a.person_id)"
+                " ORDER BY a.person_id ON CONFLICT DO NOTHING"
+            )
+            # SKIP LOCKED passes over chats another notifier is claiming right now; a chat it
+            # claimed and committed meanwhile is re-checked against _FREE on its new row.
+            claimed = await (
+                await conn.execute(
+                    "WITH picked AS (SELECT c.person_id,"
+                    "  (c.claimed_by IS NOT DISTINCT FROM ?"
+                    "   AND c.claim_until > clock_timestamp()) AS held"
+                    f" FROM outbox_chats c WHERE {_FREE}"
+                    "  AND EXISTS (SELECT 1 FROM alerts a WHERE a.person_id = c.person_id"
+                    "   AND a.status = 'pending' AND a.next_attempt_at <= ? AND a.id > ?"
+                    f"   AND {_NOT_GATED})"
+                    " ORDER BY c.person_id LIMIT ? FOR UPDATE OF c SKIP LOCKED)"
+                    " UPDATE outbox_chats c SET claimed_by = ?,"
+                    "  claim_until = clock_timestamp() + make_interval(secs => CAST(? AS float8))"
+                    " FROM picked WHERE c.person_id = picked.person_id"
+                    " RETURNING c.person_id, picked.held",
+                    (self.owner, self.owner, at, after_id, at, limit, self.owner, ttl),
+                )
+            ).fetchall()
+            if not claimed:
+                return []
+            mine = [int(r[0]) for r in claimed]
+            fresh = [int(r[0]) for r in claimed if not r[1]]
+            rows = await (
+                await conn.execute(
+                    "SELECT a.* FROM alerts a WHERE a.status = 'pending'"
+                    " AND a.next_attempt_at <= ? AND a.person_id = ANY(CAST(? AS bigint[]))"
+                    " AND (a.id > ? OR a.person_id = ANY(CAST(? AS bigint[])))"
+                    f" AND {_NOT_GATED} ORDER BY a.id LIMIT ?",
+                    (at, mine, after_id, fresh, at, limit),
+                )
+            ).fetchall()
+        return [Alert.from_row(r) for r in rows]
+
+    async def next_due_at(self) -> int | None:
+        """When this notifier may next have something to send: the earliest due time of a
+        pending alert, or, for a chat another notifier holds, when that claim runs out."""
+        row = await self.db.fetchone(
+            "SELECT MIN(CASE WHEN c.claimed_by IS NOT NULL AND c.claimed_by <> ?"
+            "  AND c.claim_until > clock_timestamp()"
+            "  THEN GREATEST(a.next_attempt_at, CEIL(EXTRACT(EPOCH FROM c.claim_until))::bigint)"
+            "  ELSE a.next_attempt_at END)"
+            " FROM alerts a LEFT JOIN outbox_chats c ON c.person_id = a.person_id"
+            " WHERE a.status = 'pending'",
+            (self.owner,),
+        )
+        return int(row[0]) if row and row[0] is not None else None
+
+    async def try_lease(self, person_id: int) -> bool:
+        """Claim (or renew the claim on) one chat; False while another notifier holds it.
+        Called before every alert goes out, so a notifier whose claim ran out (it stalled
+        longer than the claim lasts) stops instead of racing the chat's new holder."""
+        ttl = self.claim_ttl or CLAIM_TTL
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO outbox_chats (person_id) VALUES (?) ON CONFLICT DO NOTHING",
+                (person_id,),
+            )
+            row = await (
+                await conn.execute(
+                    "UPDATE outbox_chats SET claimed_by = ?,"
+                    " claim_until = clock_timestamp() + make_interval(secs => CAST(? AS float8))"
+                    " WHERE person_id = (SELECT c.person_id FROM outbox_chats c"
+                    f"  WHERE c.person_id = ? AND {_FREE} FOR UPDATE SKIP LOCKED)"
+                    " RETURNING person_id",
+                    (self.owner, ttl, person_id, self.owner),
+                )
+            ).fetchone()
+        return row is not None
+
+    async def renew_leases(self, person_ids: list[int]) -> None:
+        """Push back the claims this notifier still holds on these chats (a heartbeat)."""
+        if person_ids:
+            await self.db.execute(
+                "UPDATE outbox_chats SET"
+                " claim_until = clock_timestamp() + make_interval(secs => CAST(? AS float8))"
+                " WHERE claimed_by = ? AND claim_until > clock_timestamp()"
+                " AND person_id = ANY(CAST(? AS bigint[]))",
+                (self.claim_ttl or CLAIM_TTL, self.owner, person_ids),
+            )
+
+    async def release_lease(self, person_id: int) -> None:
+        """Give the chat back; if alerts are still due there (this notifier is stopping),
+        wake the others rather than leave them until their next look."""
+        async with self.db.transaction() as conn:
+            row = await (
+                await conn.execute(
+                    "WITH r AS (UPDATE outbox_chats SET claimed_by = NULL, claim_until = NULL"
+                    " WHERE person_id = ? AND claimed_by = ? RETURNING person_id)"
+                    " SELECT EXISTS (SELECT 1 FROM r JOIN alerts a ON a.person_id = r.person_id"
+                    " WHERE a.status = 'pending' AND a.next_attempt_at <= ?)",
+                    (person_id, self.owner, now()),
+                )
+            ).fetchone()
+            if row is not None and row[0]:
+                await self._notify()
+
     async def awaiting_translation(self, since: int, limit: int = 50) -> list[Alert]:
         # ->> is NULL for a missing key and for JSON null, as SQLite's json_extract is.
         rows = await self.db.fetchall(
@@ -204,12 +341,6 @@ class PgAlertRepo(AlertRepo):
             (since, limit),
         )
         return [Alert.from_row(r) for r in rows]
-
-    async def try_lease(self, person_id: int) -> bool:
-        return await self._pg().try_advisory_lock(OUTBOX_LEASES, person_id)
-
-    async def release_lease(self, person_id: int) -> None:
-        await self._pg().advisory_unlock(OUTBOX_LEASES, person_id)
 
 
 class PgMediaRepo(MediaRepo):
