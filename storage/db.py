@@ -32,6 +32,10 @@ class StorageError(RuntimeError):
     """The database cannot be used (wrong file, newer schema, ...); the message is for a person."""
 
 
+class DatabaseDown(StorageError):
+    """The database server cannot be reached or went away (PostgreSQL): try again later."""
+
+
 def now() -> int:
     return int(time.time())
 

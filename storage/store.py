@@ -7,10 +7,8 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
-
 from storage.alerts import AlertRepo
-from storage.db import Database, StorageError
+from storage.db import Database, DatabaseDown, StorageError
 from storage.evidence import EvidenceRepo
 from storage.media import MediaRepo
 from storage.people import PeopleRepo
@@ -23,21 +21,14 @@ from storage.state import StateRepo
 from storage.translations import TranslationRepo
 
 # What a failing database raises past the repositories: callers catch these, never a driver's
-# own exception classes.
-DATABASE_ERRORS: tuple[type[Exception], ...] = (
-    sqlite3.Error,
-    StorageError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-)
+# own exception classes (storage/postgres turns asyncpg's into StorageError at its boundary, so
+# a SQLite deployment never imports the PostgreSQL driver).
+DATABASE_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, StorageError)
 # The database itself failing (locked, disk full, I/O, server gone), as opposed to what was
 # asked of it.
 DATABASE_DOWN: tuple[type[Exception], ...] = (
     sqlite3.OperationalError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.AdminShutdownError,
+    DatabaseDown,
     ConnectionError,
 )
 

@@ -20,8 +20,7 @@ from bot.service.roles import session_lease
 from bot.settings import Settings
 from storage.db import StorageError
 from storage.models import Source
-from storage.postgres import is_postgres_url
-from storage.postgres.db import redact
+from storage.postgres import is_postgres_url, redact
 from storage.records import SourceError
 
 

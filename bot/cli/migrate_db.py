@@ -10,9 +10,7 @@ from tqdm import tqdm
 
 from bot.cli.common import UsageError, print_json
 from bot.settings import Settings
-from storage.postgres import is_postgres_url
-from storage.postgres.copy import copy_archive
-from storage.postgres.db import redact
+from storage.postgres import is_postgres_url, redact
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
@@ -36,6 +34,10 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 async def cmd_migrate_db(args: argparse.Namespace, settings: Settings) -> int:
     if not is_postgres_url(args.postgres_url):
         raise UsageError(f"{args.postgres_url!r} is not a postgresql:// URL")
+    # Here, not at the top: every `wirewatch` command imports this module, and the copy
+    # brings the PostgreSQL driver with it.
+    from storage.postgres.copy import copy_archive
+
     bars: dict[str, tqdm] = {}
 
     def progress(table: str, done: int, total: int) -> None:

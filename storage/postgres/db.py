@@ -19,14 +19,15 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from importlib import resources
 from typing import Any
 
 import asyncpg
 
-from storage.db import StorageError
+from storage.db import DatabaseDown, StorageError
+from storage.postgres import redact
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,28 @@ _SQLITE_ONLY = re.compile(
 _ROWS_RE = re.compile(r"^\s*(SELECT|WITH|VALUES)\b", re.I)
 _RETURNING_RE = re.compile(r"\bRETURNING\b", re.I)
 _INSERT_RE = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+([A-Za-z_][A-Za-z0-9_]*)", re.I)
+
+
+# The server went away or cannot be reached (the rest is an error in what was asked).
+_DOWN = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.AdminShutdownError,
+    OSError,
+)
+
+
+@contextmanager
+def driver_errors() -> Iterator[None]:
+    """asyncpg's exceptions as ours: callers catch `storage.store.DATABASE_ERRORS`, which must
+    not name a driver class (that would load asyncpg in every SQLite deployment)."""
+    try:
+        yield
+    except _DOWN as exc:
+        raise DatabaseDown(f"PostgreSQL unavailable: {type(exc).__name__}: {exc}") from exc
+    except asyncpg.PostgresError as exc:
+        raise StorageError(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
 
 
 def migrations() -> list[tuple[int, str, str]]:
@@ -151,6 +174,10 @@ class PgConn:
         return _Pending(self._execute(sql, params))
 
     async def _execute(self, sql: str, params: Sequence[Any]) -> PgCursor:
+        with driver_errors():
+            return await self._run(sql, params)
+
+    async def _run(self, sql: str, params: Sequence[Any]) -> PgCursor:
         text = self.db.translate(sql)
         args = _args(params)
         if _ROWS_RE.match(text) or _RETURNING_RE.search(text):
@@ -164,7 +191,8 @@ class PgConn:
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         text = self.db.translate(sql, returning=False)
-        await self.raw.executemany(text, [_args(r) for r in rows])
+        with driver_errors():
+            await self.raw.executemany(text, [_args(r) for r in rows])
 
 
 class PgDatabase:
@@ -189,7 +217,7 @@ class PgDatabase:
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StorageError(f"cannot reach PostgreSQL at {redact(url)}: {exc}") from exc
+            raise DatabaseDown(f"cannot reach PostgreSQL at {redact(url)}: {exc}") from exc
         try:
             if migrate:
                 await migrate_pool(pool)
@@ -215,38 +243,23 @@ class PgDatabase:
                 await conn.close()
         await self.pool.close()
 
-    async def try_advisory_lock(self, space: int, key: int) -> bool:
-        """A session-level advisory lock on (space, key), held until unlocked or until this
-        process's connection ends, however it ends."""
-        async with self._lease_lock:
-            if self._lease_conn is None or self._lease_conn.is_closed():
-                if self._lease_conn is not None:
-                    log.warning("PostgreSQL lease connection lost: its leases were released")
-                self._lease_conn = await asyncpg.connect(self.url)
-            return bool(
-                await self._lease_conn.fetchval("SELECT pg_try_advisory_lock($1, $2)", space, key)
-            )
-
     async def try_named_lock(self, name: str) -> bool:
         async with self._lease_lock:
-            if self._lease_conn is None or self._lease_conn.is_closed():
-                self._lease_conn = await asyncpg.connect(self.url)
-            return bool(
-                await self._lease_conn.fetchval(
-                    "SELECT pg_try_advisory_lock($1, hashtext($2))", NAMED_LOCKS, name
+            with driver_errors():
+                if self._lease_conn is None or self._lease_conn.is_closed():
+                    self._lease_conn = await asyncpg.connect(self.url)
+                return bool(
+                    await self._lease_conn.fetchval(
+                        "SELECT pg_try_advisory_lock($1, hashtext($2))", NAMED_LOCKS, name
+                    )
                 )
-            )
-
-    async def advisory_unlock(self, space: int, key: int) -> None:
-        async with self._lease_lock:
-            if self._lease_conn is not None and not self._lease_conn.is_closed():
-                await self._lease_conn.execute("SELECT pg_advisory_unlock($1, $2)", space, key)
 
     async def listen(self, channel: str, callback: Callable[[], None]) -> None:
         """Call `callback` on every NOTIFY on `channel` (from any process)."""
-        if self._listen_conn is None or self._listen_conn.is_closed():
-            self._listen_conn = await asyncpg.connect(self.url)
-        await self._listen_conn.add_listener(channel, lambda *_: callback())
+        with driver_errors():
+            if self._listen_conn is None or self._listen_conn.is_closed():
+                self._listen_conn = await asyncpg.connect(self.url)
+            await self._listen_conn.add_listener(channel, lambda *_: callback())
 
     def _current(self) -> PgConn | None:
         task = asyncio.current_task()
@@ -262,25 +275,31 @@ class PgDatabase:
             yield held
             return
         assert task is not None
-        async with self._lock, self.pool.acquire() as raw, raw.transaction():
-            conn = PgConn(self, raw)
-            self._tx[task] = conn
-            try:
-                yield conn
-            finally:
-                del self._tx[task]
+        # Translated around the whole block: BEGIN, COMMIT and losing the connection raise too.
+        async with self._lock:
+            with driver_errors():
+                async with self.pool.acquire() as raw, raw.transaction():
+                    conn = PgConn(self, raw)
+                    self._tx[task] = conn
+                    try:
+                        yield conn
+                    finally:
+                        del self._tx[task]
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         held = self._current()
         if held is not None:
             return await (await held.execute(sql, params)).fetchone()
-        return await self.pool.fetchrow(self.translate(sql, returning=False), *_args(params))
+        with driver_errors():
+            return await self.pool.fetchrow(self.translate(sql, returning=False), *_args(params))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         held = self._current()
         if held is not None:
             return await (await held.execute(sql, params)).fetchall()
-        return list(await self.pool.fetch(self.translate(sql, returning=False), *_args(params)))
+        with driver_errors():
+            rows = await self.pool.fetch(self.translate(sql, returning=False), *_args(params))
+        return list(rows)
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One write in its own transaction; returns lastrowid."""
@@ -296,7 +315,10 @@ class PgDatabase:
         raise StorageError("Database.run hands SQLite's own connection over; give it a twin")
 
     async def user_version(self) -> int:
-        row = await self.pool.fetchrow("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        with driver_errors():
+            row = await self.pool.fetchrow(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations"
+            )
         return int(row[0]) if row else 0
 
     async def integrity_check(self) -> str:
@@ -306,13 +328,9 @@ class PgDatabase:
         return "ok" if have == latest else f"schema v{have}, this wirewatch expects v{latest}"
 
     async def size_bytes(self) -> int:
-        row = await self.pool.fetchrow("SELECT pg_database_size(current_database())")
+        with driver_errors():
+            row = await self.pool.fetchrow("SELECT pg_database_size(current_database())")
         return int(row[0]) if row else 0
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
 async def migrate_pool(pool: Any) -> None:

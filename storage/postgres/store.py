@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import cast
 
 from storage.db import Database
-from storage.postgres.db import NAMED_LOCKS, PgDatabase
+from storage.postgres.db import NAMED_LOCKS, PgDatabase, driver_errors
 from storage.postgres.repos import (
     OUTBOX_CHANNEL,
     PgAlertRepo,
@@ -35,17 +35,19 @@ class PgStore(Store):
         return await self.pg.try_named_lock(name)
 
     async def lease_holder(self, name: str) -> int | None:
-        row = await self.pg.pool.fetchrow(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            " AND classid = $1 AND objid::int8 = (hashtext($2)::int8 & 4294967295)"
-            " AND objsubid = 2",
-            NAMED_LOCKS,
-            name,
-        )
+        with driver_errors():
+            row = await self.pg.pool.fetchrow(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                " AND classid = $1 AND objid::int8 = (hashtext($2)::int8 & 4294967295)"
+                " AND objsubid = 2",
+                NAMED_LOCKS,
+                name,
+            )
         return int(row[0]) if row else None
 
     async def server(self) -> str:
-        version = await self.pg.pool.fetchval("SHOW server_version")
+        with driver_errors():
+            version = await self.pg.pool.fetchval("SHOW server_version")
         return f"PostgreSQL {version}"
 
     async def listen_outbox(self, wake: Callable[[], None]) -> None:
