@@ -1,14 +1,21 @@
 """Benchmark: PostgreSQL next to SQLite, same posts, same pipeline, same searches, one run.
 
-    .venv/bin/python bench/postgres.py                    # 1,000,000 posts (long)
-    .venv/bin/python bench/postgres.py --posts 100000     # the README's figures
+    nice .venv/bin/python bench/postgres.py                    # 1,000,000 posts (the issue's)
+    nice .venv/bin/python bench/postgres.py --quick            # 100,000 posts
 
 Ingest: the archive corpus of bench/import_search.py (official-news sentences, an invented
 surname in 1 post of 200) through the real pipeline in bulk (store, version row, search index,
-matching with no rules) into a fresh SQLite file and a fresh PostgreSQL database; posts/s.
+matching with no rules); posts/s. A million posts through the pipeline would take hours here,
+nearly all of it lemmatising, so the archive grows in three steps, each on both back ends:
+  1. seed: --seed posts through the pipeline into an empty store (rate "from empty");
+  2. fill: the seed's analysed posts copied by SQL (storage/fill.py: new message ids, older
+     dates; the search index built by the same triggers) up to --posts minus --seed;
+  3. at scale: --seed more posts through the pipeline into that archive (rate "at scale").
+With --posts at most twice --seed there is no fill: everything goes through the pipeline.
 Search: bot.desk.search.search_posts (parse, index, newest first, every hit verified by the rule
-matcher), first page of 20, the six query classes of bench/import_search.py, p50 and p95 per
-back end. The anchor is SQLite measured in the same run: the ratio column is PostgreSQL/SQLite.
+matcher), first page of 20, the six query classes of bench/import_search.py, SQLite and
+PostgreSQL alternating query by query; p50 and p95 per back end. The anchor is SQLite in the
+same run: the ratio column is PostgreSQL/SQLite.
 
 PostgreSQL: --url, or else a throwaway server (tests/pg.py: initdb into a temp dir, fsync off
 as in the tests, so ingest is an upper bound for a durable server).
@@ -35,64 +42,91 @@ from import_search import QUERIES, _search_posts, percentile, surnames  # noqa: 
 
 from bot.desk.search import search_posts  # noqa: E402
 from bot.ingest.pipeline import Pipeline  # noqa: E402
+from storage.fill import copy_posts  # noqa: E402
 from storage.records import Post  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests import pg  # noqa: E402
 
+NAMES = ("SQLite", "PostgreSQL")
 
-async def ingest(target: str, n: int, names: list[str]) -> float:
-    """posts/s of a bulk ingest of the corpus into an empty store at `target`."""
+
+async def ingest(target: str, posts: list[Post]) -> float:
+    """posts/s of a bulk ingest of `posts` into the store at `target`."""
     store = await Store.open(target)
     try:
         pipeline = Pipeline(store, alert=False)
+        before = await store.posts.count()
         t = time.perf_counter()
-        chunk: list[Post] = []
-        done = 0
-        for post in _search_posts(n, names):
-            chunk.append(post)
-            if len(chunk) == 50_000:
-                await pipeline.handle_batch(chunk, chunk=2000)
-                done += len(chunk)
-                chunk = []
-                print(f"    {done}/{n} ({done / (time.perf_counter() - t):.0f}/s)", flush=True)
-        if chunk:
+        for i in range(0, len(posts), 50_000):
+            chunk = posts[i : i + 50_000]
             await pipeline.handle_batch(chunk, chunk=2000)
+            done = i + len(chunk)
+            print(
+                f"    {done}/{len(posts)} ({done / (time.perf_counter() - t):.0f}/s)", flush=True
+            )
         seconds = time.perf_counter() - t
-        assert await store.posts.count() == n
-        return n / seconds
+        assert await store.posts.count() == before + len(posts)
+        return len(posts) / seconds
     finally:
         await store.close()
 
 
-async def search(target: str, reps: int) -> dict[str, list[float]]:
-    kyiv = ZoneInfo("Europe/Kyiv")
-    out: dict[str, list[float]] = {}
+async def fill(target: str, copies: int, seed: int) -> float:
+    """Seconds to copy the seed `copies` times."""
     store = await Store.open(target)
     try:
-        for q in QUERIES["1 word"][:2]:  # warm caches and the lemmatiser
-            await search_posts(store, q, zone=kyiv)
-        for klass, queries in QUERIES.items():
-            times: list[float] = []
-            for q in queries:
-                for _ in range(reps):
-                    t = time.perf_counter()
-                    await search_posts(store, q, zone=kyiv)
-                    times.append((time.perf_counter() - t) * 1000)
-            out[klass] = times
+        t = time.perf_counter()
+        await copy_posts(store.db, copies=copies, rows=seed)
+        return time.perf_counter() - t
     finally:
         await store.close()
+
+
+async def search(targets: list[str], reps: int) -> list[dict[str, list[float]]]:
+    """Each query on each target in turn, so both see the same moments of machine load."""
+    kyiv = ZoneInfo("Europe/Kyiv")
+    out: list[dict[str, list[float]]] = [{} for _ in targets]
+    stores = [await Store.open(t) for t in targets]
+    try:
+        for store in stores:
+            for q in QUERIES["1 word"][:2]:  # warm caches and the lemmatiser
+                await search_posts(store, q, zone=kyiv)
+        for klass, queries in QUERIES.items():
+            for q in queries:
+                for _ in range(reps):
+                    for n, store in enumerate(stores):
+                        t = time.perf_counter()
+                        await search_posts(store, q, zone=kyiv)
+                        out[n].setdefault(klass, []).append((time.perf_counter() - t) * 1000)
+    finally:
+        for store in stores:
+            await store.close()
     return out
 
 
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--posts", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=50_000, help="posts per pipeline step")
+    parser.add_argument("--quick", action="store_true", help="100,000 posts")
     parser.add_argument("--reps", type=int, default=5, help="runs of each query")
     parser.add_argument("--url", help="a postgresql:// URL to an empty database (default: own)")
     args = parser.parse_args(argv)
-    print(f"postgres: python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.posts} posts")
+    if args.quick:
+        args.posts = 100_000
+    seed = min(args.seed, args.posts)
+    late = min(seed, args.posts - seed)
+    copies = (args.posts - seed - late) // seed
+    if seed + copies * seed + late != args.posts:
+        parser.error(f"--posts minus twice --seed must be a multiple of --seed ({seed})")
+    print(
+        f"postgres: python {sys.version.split()[0]}, {os.cpu_count()} cpus, {args.posts} posts"
+        f" (seed {seed} through the pipeline, {copies} copies by SQL, {late} more through the"
+        " pipeline)"
+    )
     names = surnames(400)
     QUERIES["rare name"] = random.Random(11).sample(names, 6)
+    posts = list(_search_posts(seed + late, names))
     server = None
     url = args.url
     if url is None:
@@ -103,17 +137,37 @@ async def main(argv: list[str] | None = None) -> int:
         url = server.url
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            sqlite = str(Path(tmp) / "bench.db")
-            print("  ingest SQLite")
-            lite_rate = await ingest(sqlite, args.posts, names)
-            print("  ingest PostgreSQL")
-            pg_rate = await ingest(url, args.posts, names)
-            lite = await search(sqlite, args.reps)
-            post = await search(url, args.reps)
+            targets = [str(Path(tmp) / "bench.db"), url]
+            first: list[float] = []
+            for name, target in zip(NAMES, targets, strict=True):
+                print(f"  seed {name}", flush=True)
+                first.append(await ingest(target, posts[:seed]))
+            filled: list[float] = []
+            if copies:
+                for name, target in zip(NAMES, targets, strict=True):
+                    print(f"  fill {name}: {copies} copies of the seed", flush=True)
+                    filled.append(await fill(target, copies, seed))
+            later: list[float] = []
+            if late:
+                for name, target in zip(NAMES, targets, strict=True):
+                    print(f"  at scale {name}", flush=True)
+                    later.append(await ingest(target, posts[seed:]))
+            lite, post = await search(targets, args.reps)
         print(
-            f"\n  ingest: SQLite {lite_rate:.0f} posts/s, PostgreSQL {pg_rate:.0f} posts/s"
-            f" (ratio {pg_rate / lite_rate:.2f})"
+            f"\n  ingest from empty ({seed} posts): SQLite {first[0]:.0f} posts/s,"
+            f" PostgreSQL {first[1]:.0f} posts/s (ratio {first[1] / first[0]:.2f})"
         )
+        if filled:
+            print(
+                f"  fill ({copies * seed} posts copied): SQLite {filled[0]:.0f} s,"
+                f" PostgreSQL {filled[1]:.0f} s"
+            )
+        if later:
+            print(
+                f"  ingest at scale ({late} posts into {args.posts - late}): SQLite"
+                f" {later[0]:.0f} posts/s, PostgreSQL {later[1]:.0f} posts/s"
+                f" (ratio {later[1] / later[0]:.2f})"
+            )
         print(
             f"  {'search':10} {'SQLite p50':>10} {'p95':>8} {'PG p50':>9} {'p95':>8}"
             f" {'p95 ratio':>9}"
