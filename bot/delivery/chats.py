@@ -3,7 +3,9 @@ several notifiers on one PostgreSQL outbox) this process holds the chat's lease.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+from collections.abc import Iterable
 
 from bot.delivery.pacer import Clock
 from storage.models import Person
@@ -60,3 +62,16 @@ class ChatLeases:
     async def give_back(self, person_id: int) -> None:
         with contextlib.suppress(*DATABASE_ERRORS):
             await self.store.alerts.release_lease(person_id)
+
+    async def keep(self, chats: Iterable[int]) -> None:
+        """On a shared outbox a chat's claim runs out unless renewed: renew the claims of
+        `chats` (those being delivered, read each time) every third of the claim's time, so
+        a live notifier keeps them through pacing and 429 waits and a dead one's run out.
+        Returns at once where there are no claims (SQLite)."""
+        ttl = self.store.alerts.claim_ttl
+        if not ttl:
+            return
+        while True:
+            await asyncio.sleep(ttl / 3)
+            with contextlib.suppress(*DATABASE_ERRORS):
+                await self.store.alerts.renew_leases(list(chats))

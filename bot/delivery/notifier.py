@@ -188,8 +188,7 @@ class Notifier:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; then finish the message in flight and return."""
         self._stop = stop
-        ttl = self.store.alerts.claim_ttl
-        keeper = asyncio.create_task(self._keep_claims(ttl / 3)) if ttl else None
+        keeper = asyncio.create_task(self._leases.keep(self._workers))
         try:
             await self._loop(stop)
         except asyncio.CancelledError:
@@ -198,19 +197,9 @@ class Notifier:
             raise
         finally:
             await self._join()
-            if keeper is not None:
-                keeper.cancel()
-                await asyncio.gather(keeper, return_exceptions=True)
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
             self._stop = asyncio.Event()
-
-    async def _keep_claims(self, every: float) -> None:
-        """On a shared outbox a chat's claim runs out unless renewed: renew the claims of the
-        chats being delivered while they wait out pacing or a 429, so a live notifier keeps
-        them and a dead one's run out."""
-        while True:
-            await asyncio.sleep(every)
-            with contextlib.suppress(*DATABASE_ERRORS):
-                await self.store.alerts.renew_leases(list(self._workers))
 
     async def _loop(self, stop: asyncio.Event) -> None:
         # A full read of the due alerts costs up to `batch` rows with their payloads. New
@@ -331,13 +320,10 @@ class Notifier:
                 await self._hold(person_id, reason, chat_id=person.user_id if person else None)
                 return
             assert person is not None and person.user_id is not None
-            first = True
             while queue and not self._stop.is_set():
-                # Still this notifier's chat? (Renews the claim; a notifier that stalled past
-                # it stops here rather than send beside the chat's new holder.)
-                if not first and not await self._leases.take(person_id):
+                # Renews the chat's claim; a notifier that stalled past it stops here.
+                if not await self._leases.take(person_id):
                     return
-                first = False
                 current = queue[0]
                 # Re-read the row: a batch read just before another worker settled this alert
                 # is stale, and an editor may have held or released it meanwhile. This check is
