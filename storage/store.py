@@ -16,6 +16,7 @@ from storage.postgres import is_postgres_url
 from storage.posts import PostRepo
 from storage.rules import RuleRepo
 from storage.search import SearchRepo
+from storage.search_sessions import SearchSessionRepo
 from storage.sources import SourceRepo
 from storage.state import StateRepo
 from storage.translations import TranslationRepo
@@ -46,6 +47,7 @@ class Store:
         self.evidence = EvidenceRepo(db)
         self.media = MediaRepo(db)
         self.translations = TranslationRepo(db)
+        self.search_sessions = SearchSessionRepo(db)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

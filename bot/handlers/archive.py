@@ -9,7 +9,6 @@ import json
 import logging
 import re
 import secrets
-from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -59,37 +58,32 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 5
 EXPORT_LIMIT = 2000  # posts in one export file
 MAX_SEARCH_QUERY = 500
-_PAGES_KEPT = 1000
 
 
 @dataclass
 class SearchSession:
+    token: str
     user_id: int
     query: str
     cursors: list[tuple[int, int] | None] = field(default_factory=lambda: [None])
 
 
 class PageStore:
-    """Search sessions kept server side, so a paging button's callback_data stays tiny:
-    `page:<8 hex>:<page number>`. Bounded; an expired session asks for a new search."""
+    """Search sessions kept in the database, so a paging button's callback_data stays tiny
+    (`page:<8 hex>:<page number>`) and still works after a restart. Bounded by count and age
+    (storage.search_sessions); an unknown or pruned session asks for a new search."""
 
-    def __init__(self, capacity: int = _PAGES_KEPT) -> None:
-        self.capacity = capacity
-        self._items: OrderedDict[str, SearchSession] = OrderedDict()
-
-    def new(self, user_id: int, query: str) -> str:
+    async def new(self, store: Store, user_id: int, query: str) -> SearchSession:
         token = secrets.token_hex(4)
-        self._items[token] = SearchSession(user_id, query)
-        while len(self._items) > self.capacity:
-            self._items.popitem(last=False)
-        return token
+        await store.search_sessions.create(token, user_id, query)
+        return SearchSession(token, user_id, query)
 
-    def get(self, token: str, user_id: int) -> SearchSession | None:
-        item = self._items.get(token)
-        if item is None or item.user_id != user_id:
+    async def get(self, store: Store, token: str, user_id: int) -> SearchSession | None:
+        found = await store.search_sessions.get(token, user_id)
+        if found is None:
             return None
-        self._items.move_to_end(token)
-        return item
+        query, cursors = found
+        return SearchSession(token, user_id, query, cursors)
 
 
 def _zone(person: Person) -> ZoneInfo:
@@ -155,6 +149,7 @@ async def run_page(
     )
     if page.cursor is not None and len(session.cursors) == number + 1:
         session.cursors.append(page.cursor)
+        await store.search_sessions.save(session.token, session.cursors)
     return page
 
 
@@ -225,9 +220,8 @@ def archive_router() -> Router:
         query = await _query_arg(message, command, "search", tr)
         if query is None:
             return
-        token = pages.new(person.user_id or 0, query)
-        session = pages.get(token, person.user_id or 0)
-        assert session is not None
+        session = await pages.new(store, person.user_id or 0, query)
+        token = session.token
         try:
             page = await run_page(store, person, session, 0)
         except (QueryError, RuleSyntaxError) as exc:
@@ -243,7 +237,7 @@ def archive_router() -> Router:
         query: CallbackQuery, person: Person, store: Store, pages: PageStore, tr: Translator
     ) -> None:
         m = re.fullmatch(r"page:([0-9a-f]{8}):(\d{1,4})", query.data or "")
-        session = pages.get(m.group(1), query.from_user.id) if m else None
+        session = await pages.get(store, m.group(1), query.from_user.id) if m else None
         number = int(m.group(2)) if m else 0
         if session is None or number >= len(session.cursors):
             await query.answer(

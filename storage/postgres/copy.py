@@ -33,6 +33,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("translations", ("post_id", "version", "target", "source_hash")),
     ("audit_log", ("id",)),
     ("state", ("key",)),
+    ("search_sessions", ("token",)),
 )
 BATCH = 2000
 

@@ -64,6 +64,7 @@ async def _archive(path: Path, posts: int) -> None:
         await store.sources.set_account_hash(src.id, 777000, -4_611_686_018_427_387_904)
         await store.state.audit(302, "rule.add", "водопостачання")
         await store.state.set("listener", "running")
+        await store.search_sessions.create("0badc0de", 301, "ремонт дороги")
         album = await store.posts.get_by_link("city_hall_demo", 9001)
         assert album is not None
         await store.media.add_file("ab" * 32, 2048, ".jpg", "photo")

@@ -164,6 +164,29 @@ async def test_search_highlights_and_pages(tmp_path: Path, lang: str) -> None:
         assert desk.api.callback_answers[qid]["text"] == expired
 
 
+async def test_search_paging_survives_a_restart(tmp_path: Path, lang: str) -> None:
+    async with running_desk(tmp_path, extra_posts=12, lang=lang) as desk:
+        (page1,) = await desk.ask(JOURNALIST, "/search енергосистема")
+        buttons = page1.reply_markup["inline_keyboard"][0]  # type: ignore[index]
+        older = buttons[0]["callback_data"]
+    # A new service on the same database: the buttons of a result sent before still page.
+    async with running_desk(tmp_path, extra_posts=12, lang=lang, people=False) as desk:
+        qid = await desk.press(JOURNALIST, older)
+        assert desk.api.callback_answers[qid].get("text") in (None, "")
+        (page2,) = desk.api.sent_messages(JOURNALIST)
+        assert desk.t("page {n}", n=2) in (page2.text or "")
+        assert "/106" in (page2.text or "") and "/111" not in (page2.text or "")
+        # The next page's button works too: its cursor was saved when page 2 was shown.
+        further = page2.reply_markup["inline_keyboard"][0][-1]["callback_data"]  # type: ignore[index]
+        await desk.press(JOURNALIST, further)
+        page3 = desk.api.sent_messages(JOURNALIST)[-1]
+        assert desk.t("page {n}", n=3) in (page3.text or "")
+        # Someone else still cannot use them.
+        qid = await desk.press(EDITOR, older)
+        expired = desk.t("This search has expired; run /search again.")
+        assert desk.api.callback_answers[qid]["text"] == expired
+
+
 async def test_search_filters_and_hostile_markup(tmp_path: Path, lang: str) -> None:
     async with running_desk(tmp_path, lang=lang) as desk:
         (r,) = await desk.ask(JOURNALIST, "/search кордон from:@border_service_demo")
