@@ -16,3 +16,14 @@ def test_every_migration_number_is_used_once() -> None:
     assert [n for n, c in numbers.items() if c > 1] == []
     found = [number for number, _, _ in migrations()]
     assert found == list(range(1, len(found) + 1))  # no gaps either
+
+
+def test_every_postgres_migration_number_is_used_once() -> None:
+    from storage.postgres.db import _MIGRATION_RE as PG_RE
+    from storage.postgres.db import migrations as pg_migrations
+
+    names = [e.name for e in resources.files("storage.postgres.migrations").iterdir()]
+    numbers = Counter(int(m.group(1)) for n in names if (m := PG_RE.match(n)))
+    assert [n for n, c in numbers.items() if c > 1] == []
+    found = [number for number, _, _ in pg_migrations()]
+    assert found == list(range(1, len(found) + 1))
