@@ -90,6 +90,8 @@ class StoredPost:
     ocr_text: str = ""  # text read from the post's images: never the official's own words
     lemmas: str = ""  # the FTS `lemmas` column: every word's keys (see bot.matching.analysis)
     ocr_lemmas: str = ""
+    norm: str = ""  # the FTS `norm` column: the normalised text (search's checks read it)
+    ocr_norm: str = ""
 
     @property
     def permalink(self) -> str:
@@ -98,6 +100,8 @@ class StoredPost:
     @classmethod
     def from_row(cls, r: aiosqlite.Row) -> StoredPost:
         links = tuple(json.loads(r["links"])) if r["links"] else ()
+        # sqlite3.Row's `in` looks at values, not column names: keys() it is.
+        names = r.keys()
         date = ts(r["date"])
         assert date is not None
         return cls(
@@ -117,9 +121,10 @@ class StoredPost:
             deleted_at=ts(r["deleted_at"]),
             version=r["version"],
             ocr_text=r["ocr_text"],
-            # sqlite3.Row's `in` looks at values, not column names: keys() it is.
-            lemmas=r["lemmas"] if "lemmas" in r.keys() else "",  # noqa: SIM118
-            ocr_lemmas=r["ocr_lemmas"] if "ocr_lemmas" in r.keys() else "",  # noqa: SIM118
+            lemmas=r["lemmas"] if "lemmas" in names else "",
+            ocr_lemmas=r["ocr_lemmas"] if "ocr_lemmas" in names else "",
+            norm=r["norm"] if "norm" in names else "",
+            ocr_norm=r["ocr_norm"] if "ocr_norm" in names else "",
         )
 
 

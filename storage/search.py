@@ -112,16 +112,31 @@ WINDOW_GROWTH = 8
 class SearchRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._exact_from: int | None = None
+        self._marks_found: tuple[int, int] | None = None
 
     async def exact_keys_from(self) -> int:
         """The first post id whose stored keys carry their stem marks (migration 0009); it
         never changes, so it is read once."""
-        if self._exact_from is None:
-            row = await self.db.fetchone("SELECT value FROM state WHERE key = 'exact_keys_from'")
-            # No row: a database older than the mark (cannot happen once migrated); trust none.
-            self._exact_from = int(row[0]) if row is not None else 1 << 62
-        return self._exact_from
+        return (await self._marks())[0]
+
+    async def word_keys_from(self) -> int:
+        """The first post id whose stored keys are kept word by word with the sentence breaks
+        (migration 0011); read once."""
+        return (await self._marks())[1]
+
+    async def _marks(self) -> tuple[int, int]:
+        if self._marks_found is None:
+            rows = await self.db.fetchall(
+                "SELECT key, value FROM state WHERE key IN ('exact_keys_from', 'word_keys_from')"
+            )
+            found = {str(k): int(v) for k, v in rows}
+            # No row: a database older than the mark (cannot happen once migrated, nor on
+            # PostgreSQL, whose posts are always re-read); trust none.
+            self._marks_found = (
+                found.get("exact_keys_from", 1 << 62),
+                found.get("word_keys_from", 1 << 62),
+            )
+        return self._marks_found
 
     async def _dense(self, fts: str) -> bool:
         row = await self.db.fetchone(

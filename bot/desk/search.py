@@ -23,7 +23,7 @@ from bot.matching import (
     parse_rule,
     rule_sources,
 )
-from bot.matching.verdict import stored_verdict
+from bot.matching.verdict import StoredText, stored_verdict
 from storage.models import StoredPost, to_ts
 from storage.search import Filters
 from storage.store import Store
@@ -151,18 +151,25 @@ def _take_filters(chunk: str, found: dict[str, str]) -> str:
     return _FILTER_RE.sub(grab, chunk)
 
 
-def _check(node: RuleNode, post: StoredPost, stored_keys: bool) -> SearchHit | None:
-    """The hit `post` is for `node`, or None. `stored_keys`: the post's stored keys carry their
-    stem marks, so plain-word rules are decided from them (bot/matching/verdict.py) and the
-    text is read only for what they cannot decide."""
-    if stored_keys:
-        verdict = stored_verdict(node, set(post.lemmas.split()), post.channel)
+def _check(node: RuleNode, post: StoredPost, exact_keys: bool, by_word: bool) -> SearchHit | None:
+    """The hit `post` is for `node`, or None. `exact_keys`: the post's stored keys carry their
+    stem marks, so what they can decide is decided from them (bot/matching/verdict.py);
+    `by_word`: they are also stored word by word, so phrases, prefixes and exact forms are
+    too. The text is re-read only for what the stored keys cannot decide."""
+    if exact_keys:
+        verdict = stored_verdict(
+            node, StoredText(post.text, post.norm, post.lemmas, by_word=by_word), post.channel
+        )
         if verdict:
             return SearchHit(post, None, node=node)
         if verdict is False:
             if not post.ocr_text:
                 return None
-            in_image = stored_verdict(node, set(post.ocr_lemmas.split()), post.channel)
+            in_image = stored_verdict(
+                node,
+                StoredText(post.ocr_text, post.ocr_norm, post.ocr_lemmas, by_word=by_word),
+                post.channel,
+            )
             if in_image is not None:
                 return SearchHit(post, None, in_image=True, node=node) if in_image else None
             m = match_rule(node, post.ocr_text, post.channel)
@@ -217,6 +224,7 @@ async def search_posts(
     scanned = 0
     cursor = before
     exact_from = await store.search.exact_keys_from() if STORED_VERDICT else None
+    words_from = await store.search.word_keys_from() if STORED_VERDICT else None
     # Verifying a candidate re-analyses its text (~0.25 ms), so ask for little more than a
     # page first and widen only when the matcher turns candidates down.
     batch = limit + 5
@@ -232,7 +240,12 @@ async def search_posts(
             if node is None:
                 hits.append(SearchHit(post, ()))
             else:
-                hit = _check(node, post, exact_from is not None and post.id >= exact_from)
+                hit = _check(
+                    node,
+                    post,
+                    exact_from is not None and post.id >= exact_from,
+                    words_from is not None and post.id >= words_from,
+                )
                 if hit is not None:
                     hits.append(hit)
             if len(hits) > limit:

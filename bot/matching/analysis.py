@@ -14,6 +14,7 @@ from bot.matching.cache import ByteBoundedCache
 from bot.matching.lemmas import STEM_MARK, Lang, text_keys, text_lang
 from bot.matching.lemmas import clear_caches as clear_lemma_caches
 from bot.matching.normalize import (
+    SENTENCE_BREAK_RE,
     normalize_gap,
     normalize_word,
     normalize_word_uncached,
@@ -143,13 +144,28 @@ class Analysis:
 
     @cached_property
     def lemma_text(self) -> str:
-        """The FTS `lemmas` column: each word's keys as they are, stem marks included. FTS5's
-        tokenizer reads "~" as a separator, so "~умєров" indexes as the token "умєров" (what
-        `fts_key` looks up), while the stored text still tells a stem from a lemma: search
-        can then decide a plain-word rule from the stored keys without re-reading the post."""
+        """The FTS `lemmas` column: each word's keys as they are, stem marks included, the keys
+        of one word joined by "|", "-" for a word without keys and "." between two words a
+        sentence break parts. FTS5's tokenizer reads "~", "|", "-" and "." as separators, so
+        "~умєров" indexes as the token "умєров" (what `fts_key` looks up) and the index is
+        what a plain list of keys gives, while the stored text still tells a stem from a lemma,
+        one word from the next and where sentences end: search can then decide a rule of
+        words and phrases from the stored keys without re-reading the post
+        (bot/matching/verdict.py)."""
+        text, spans = self.text, self.spans
+        breaks = [m.start() for m in SENTENCE_BREAK_RE.finditer(text)]
+        b, nb = 0, len(breaks)
         out: list[str] = []
-        for ks in self.keys:
-            out.extend(sorted(set(ks)))
+        for i, ks in enumerate(self.keys):
+            if b < nb and i:
+                # Every break lies in one gap between words (none of its characters is part of
+                # a word): is there one between this word and the previous?
+                start = spans[i][0]
+                while b < nb and breaks[b] < spans[i - 1][1]:
+                    b += 1
+                if b < nb and breaks[b] < start:
+                    out.append(".")
+            out.append("|".join(sorted(set(ks))) if ks else "-")
         return " ".join(out)
 
 

@@ -4,13 +4,12 @@ their boolean parts are evaluated. Adding or removing a rule touches only its ow
 
 from __future__ import annotations
 
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from bot.matching.analysis import Analysis
 from bot.matching.lemmas import rule_keys
-from bot.matching.normalize import strip_format
+from bot.matching.normalize import SENTENCE_BREAK_RE, strip_format
 from bot.matching.regex import compile_regex
 from bot.matching.rules import (
     And,
@@ -25,7 +24,6 @@ from bot.matching.rules import (
     term_text,
 )
 
-_BREAK_RE = re.compile(r"[.!?;…]\s|\n")
 _MAX_REGEX_HITS = 50  # spans reported per regex; the match itself needs only one
 
 
@@ -181,7 +179,9 @@ class _Phrase(_Part):
                 if not all(not w.keys.isdisjoint(keys[i + 1 + j]) for j, w in enumerate(rest)):
                     continue
                 # Words on either side of a sentence break are not a phrase.
-                if not any(_BREAK_RE.search(text, ends[k], starts[k + 1]) for k in range(i, end)):
+                if not any(
+                    SENTENCE_BREAK_RE.search(text, ends[k], starts[k + 1]) for k in range(i, end)
+                ):
                     got.append(Span(starts[i], ends[end], self.term))
         memo[self.memo_key] = got
         return got

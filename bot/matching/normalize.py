@@ -24,6 +24,10 @@ TOKEN_RE = re.compile(
     rf"(?:{_WORD}|[{_MARK}])+(?:[{re.escape(APOSTROPHES)}](?:{_WORD}|[{_MARK}])+)*"
 )
 
+# Where a sentence ends: words on either side of one are not a phrase. It never matches inside
+# a word (none of these characters is part of one).
+SENTENCE_BREAK_RE = re.compile(r"[.!?;…]\s|\n")
+
 # Format characters (Unicode category Cf, Unicode 14; tests/matching checks the list against
 # unicodedata). They are invisible, so a soft hyphen or a zero-width space inside "Умєров" must
 # not split the word nor hide it: a word runs on across them, and normalisation removes them.
