@@ -42,6 +42,24 @@ _WORD_END = rf"(?!{_WORD})(?!'{_WORD})"
 _ALL_WORD_RE = re.compile(rf"{_WORD}+")
 
 
+def _key_at(keys: str, key: str, start: int = 0) -> int:
+    """Where `key` starts as a whole key of the stored keys text (keys end at " " and "|") at
+    or after `start`; -1 if nowhere. A few `str.find` calls: cheaper than any split."""
+    size = len(key)
+    end = len(keys)
+    pos = keys.find(key, start)
+    while pos >= 0:
+        after = pos + size
+        if (pos == 0 or keys[pos - 1] in " |") and (after == end or keys[after] in " |"):
+            return pos
+        pos = keys.find(key, pos + 1)
+    return -1
+
+
+def _has_any(keys: str, wanted: frozenset[str]) -> bool:
+    return any(_key_at(keys, k) >= 0 for k in wanted)
+
+
 @lru_cache(maxsize=1024)
 def _prefix_re(prefix: str) -> re.Pattern[str]:
     return re.compile(_WORD_START + re.escape(prefix))
@@ -57,43 +75,14 @@ class StoredText:
     `norm` as `Analysis.norm` did, `text` as written. `by_word`: the keys were stored word by
     word with the sentence breaks (else only the set of keys is trusted)."""
 
-    __slots__ = ("_keyset", "_simple", "_words", "by_word", "keys", "norm", "text")
+    __slots__ = ("_simple", "by_word", "keys", "norm", "text")
 
     def __init__(self, text: str, norm: str, keys: str, *, by_word: bool) -> None:
         self.text = text
         self.norm = norm
         self.keys = keys
         self.by_word = by_word
-        self._keyset: frozenset[str] | None = None
-        self._words: tuple[list[frozenset[str]], list[bool]] | None = None
         self._simple: bool | None = None
-
-    @property
-    def keyset(self) -> frozenset[str]:
-        """Every key of every word."""
-        if self._keyset is None:
-            keys = self.keys
-            self._keyset = frozenset(
-                (keys.replace(WORD_SEP, " ") if WORD_SEP in keys else keys).split()
-            )
-        return self._keyset
-
-    @property
-    def words(self) -> tuple[list[frozenset[str]], list[bool]]:
-        """Each word's keys, and for each word whether a sentence break comes before it."""
-        if self._words is None:
-            words: list[frozenset[str]] = []
-            breaks: list[bool] = []
-            after_break = False
-            for chunk in self.keys.split():
-                if chunk == BREAK:
-                    after_break = True
-                    continue
-                words.append(frozenset() if chunk == NO_KEYS else frozenset(chunk.split(WORD_SEP)))
-                breaks.append(after_break)
-                after_break = False
-            self._words = (words, breaks)
-        return self._words
 
     @property
     def simple(self) -> bool:
@@ -105,24 +94,39 @@ class StoredText:
         return self._simple
 
 
+def _carries(word: str, wanted: frozenset[str]) -> bool:
+    """Whether the stored word `word` ("a|b") carries one of `wanted`."""
+    if "|" not in word:
+        return word in wanted
+    return not wanted.isdisjoint(word.split("|"))
+
+
 def _phrase(node: Phrase, st: StoredText) -> bool | None:
-    """The matcher's phrase walk (bot/matching/matcher.py, _Phrase.found) over stored keys."""
+    """The matcher's phrase walk (bot/matching/matcher.py, _Phrase.found) over the stored
+    keys: a word carrying one of the first word's keys, followed by words carrying the next
+    ones, with no sentence break (".") between them."""
     if not st.by_word:
         return None
     wanted = [rule_keys(w.form) for w in node.words]
-    keyset = st.keyset
-    if any(k.isdisjoint(keyset) for k in wanted):
+    keys = st.keys
+    if not all(_has_any(keys, k) for k in wanted):
         return False
-    words, breaks = st.words
-    n, span = len(words), len(wanted)
-    first = wanted[0]
-    for i in range(n - span + 1):
-        if first.isdisjoint(words[i]):
-            continue
-        if all(
-            not wanted[j].isdisjoint(words[i + j]) and not breaks[i + j] for j in range(1, span)
-        ):
-            return True
+    size = len(keys)
+    for key in wanted[0]:
+        pos = _key_at(keys, key)
+        while pos >= 0:
+            end = keys.find(" ", pos)
+            for want in wanted[1:]:
+                if end < 0:
+                    break  # the text ends before the phrase does
+                start = end + 1
+                end = keys.find(" ", start)
+                word = keys[start : end if end >= 0 else size]
+                if word == BREAK or not _carries(word, want):
+                    break
+            else:
+                return True
+            pos = _key_at(keys, key, pos + 1)
     return False
 
 
@@ -130,7 +134,8 @@ def stored_verdict(node: RuleNode, st: StoredText, channel: str) -> bool | None:
     """Whether `node` matches the text `st` stands for (in a post of `channel`); None when
     only the text itself can tell."""
     if isinstance(node, Word):
-        return not rule_keys(node.form).isdisjoint(st.keyset)
+        # A few searches of the stored text cost less than splitting it into a set of keys.
+        return _has_any(st.keys, rule_keys(node.form))
     if isinstance(node, FromSource):
         return channel.lower().lstrip("@") == node.channel
     if isinstance(node, Not):
