@@ -7,6 +7,7 @@ double-quoted here, and the expression is bound as a parameter.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
@@ -152,8 +153,14 @@ class SearchRepo:
         *,
         limit: int = 20,
         before: tuple[int, int] | None = None,
+        accept: Callable[[StoredPost], bool] | None = None,
     ) -> list[StoredPost]:
-        """Newest first. `before` = (date, id) of the last row of the previous page (keyset)."""
+        """Newest first. `before` = (date, id) of the last row of the previous page (keyset).
+
+        `accept`: the caller's own test of a hit (FTS5 answers a superset of what a rule
+        means). The walk by id applies it as it reads the hits, in the database thread, so a
+        page of a query whose hits it mostly turns down still costs one round trip; the other
+        plans may return posts it would turn down: callers test what they get."""
         f = filters or Filters()
         fts = to_fts(query) if query is not None else None
         if query is not None and fts is None:
@@ -162,11 +169,17 @@ class SearchRepo:
         if fts is not None:
             found = await self.db.run(
                 partial(
-                    _newest_by_id, fts=fts, where=where, params=params, limit=limit, since=f.since
+                    _newest_by_id,
+                    fts=fts,
+                    where=where,
+                    params=params,
+                    limit=limit,
+                    since=f.since,
+                    accept=accept,
                 )
             )
             if found is not None:
-                return [StoredPost.from_row(r) for r in found]
+                return found
         if fts is not None and await self._dense(fts):
             # A frequent term: search a window of the newest posts first. Posts are stored
             # roughly in date order, so the window's ids start at some id R and FTS5 decodes
@@ -296,22 +309,25 @@ def _newest_by_id(
     params: list[object],
     limit: int,
     since: int | None,
-) -> list[sqlite3.Row] | None:
-    """The first `limit` posts matching `fts` and `where`, newest first (date, then id), or None
-    when the hits are too far out of id order for this plan (more than SCAN_BUDGET walked).
+    accept: Callable[[StoredPost], bool] | None = None,
+) -> list[StoredPost] | None:
+    """The first `limit` posts matching `fts` and `where` (and `accept`), newest first (date,
+    then id), or None when the hits are too far out of id order for this plan (more than
+    SCAN_BUDGET walked).
 
     Runs in the database thread, all steps in one round trip. FTS5 returns a term's hits by
     descending id without decoding the rest of its doclist, so a page costs about what a plain
     `MATCH ... ORDER BY rowid DESC LIMIT n` costs. Dates, not ids, order the page: after each
     step the post_order bound says how new any post below the lowest id walked can be, and the
     walk stops when that is no newer than the page's last post (same date: a lower id sorts
-    after it) or older than `since`.
+    after it) or older than `since`. With `accept`, each hit's row is read and tested as it is
+    walked, and the next step is sized by the share of hits it kept.
     """
     cond = "".join(f" AND {w}" for w in where)
-    top: list[tuple[int, int]] = []  # (date, id), newest first
+    top: list[tuple[int, int, StoredPost | None]] = []  # (date, id, post), newest first
     upper = 1 << 62
     batch = limit + FIRST_BATCH
-    walked = 0
+    walked = kept = 0
     while True:
         ids = [
             int(r[0])
@@ -323,14 +339,21 @@ def _newest_by_id(
         ]
         if ids:
             marks = ",".join("?" * len(ids))
-            top.extend(
-                (int(r[0]), int(r[1]))
-                for r in conn.execute(
-                    f"SELECT p.date, p.id FROM posts p WHERE p.id IN ({marks}){cond}",
-                    [*ids, *params],
+            if accept is None:
+                top.extend(
+                    (int(r[0]), int(r[1]), None)
+                    for r in conn.execute(
+                        f"SELECT p.date, p.id FROM posts p WHERE p.id IN ({marks}){cond}",
+                        [*ids, *params],
+                    )
                 )
-            )
-            top.sort(reverse=True)
+            else:
+                for r in conn.execute(f"{_SELECT} WHERE p.id IN ({marks}){cond}", [*ids, *params]):
+                    post = StoredPost.from_row(r)
+                    if accept(post):
+                        kept += 1
+                        top.append((int(r["date"]), post.id, post))
+            top.sort(key=lambda t: (t[0], t[1]), reverse=True)
             del top[limit:]
         if len(ids) < batch:
             break  # every hit below `upper` has been seen
@@ -353,13 +376,20 @@ def _newest_by_id(
         if walked >= SCAN_BUDGET:
             return None
         upper = low
-        batch = min(batch * 4, 1000)
+        if accept is not None and kept and len(top) < limit:
+            # As many hits again as the share kept so far says the page still needs.
+            batch = min(max(FIRST_BATCH, (limit - len(top)) * walked * 5 // (kept * 4)), 1000)
+        else:
+            batch = min(batch * 4, 1000)
     if not top:
         return []
+    if accept is not None:
+        return [post for _, _, post in top if post is not None]
     marks = ",".join("?" * len(top))
-    return list(
-        conn.execute(
+    return [
+        StoredPost.from_row(r)
+        for r in conn.execute(
             f"{_SELECT} WHERE p.id IN ({marks}) ORDER BY p.date DESC, p.id DESC",
-            [i for _, i in top],
+            [i for _, i, _ in top],
         )
-    )
+    ]

@@ -151,32 +151,51 @@ def _take_filters(chunk: str, found: dict[str, str]) -> str:
     return _FILTER_RE.sub(grab, chunk)
 
 
+def _from_stored(node: RuleNode, post: StoredPost, by_word: bool) -> tuple[bool, SearchHit | None]:
+    """(decided, hit): what the post's stored keys (stem marks kept; `by_word`: word by word
+    with the sentence breaks) and norm say, without reading its text; bot/matching/verdict.py.
+    Not decided: the text has to be read."""
+    verdict = stored_verdict(
+        node, StoredText(post.text, post.norm, post.lemmas, by_word=by_word), post.channel
+    )
+    if verdict:
+        return True, SearchHit(post, None, node=node)
+    if verdict is None:
+        return False, None
+    if not post.ocr_text:
+        return True, None
+    in_image = stored_verdict(
+        node,
+        StoredText(post.ocr_text, post.ocr_norm, post.ocr_lemmas, by_word=by_word),
+        post.channel,
+    )
+    if in_image is None:
+        return False, None
+    return True, SearchHit(post, None, in_image=True, node=node) if in_image else None
+
+
 def _check(node: RuleNode, post: StoredPost, exact_keys: bool, by_word: bool) -> SearchHit | None:
     """The hit `post` is for `node`, or None. `exact_keys`: the post's stored keys carry their
-    stem marks, so what they can decide is decided from them (bot/matching/verdict.py);
-    `by_word`: they are also stored word by word, so phrases, prefixes and exact forms are
-    too. The text is re-read only for what the stored keys cannot decide."""
+    stem marks, so what they can decide is decided from them (`_from_stored`); `by_word`: they
+    are also stored word by word, so phrases, prefixes and exact forms are too. The text is
+    re-read only for what the stored keys cannot decide."""
+    text_first = True
     if exact_keys:
-        verdict = stored_verdict(
-            node, StoredText(post.text, post.norm, post.lemmas, by_word=by_word), post.channel
-        )
-        if verdict:
-            return SearchHit(post, None, node=node)
-        if verdict is False:
-            if not post.ocr_text:
-                return None
-            in_image = stored_verdict(
-                node,
-                StoredText(post.ocr_text, post.ocr_norm, post.ocr_lemmas, by_word=by_word),
-                post.channel,
+        found, hit = _from_stored(node, post, by_word)
+        if found:
+            return hit
+        # Not decided: by the text (the post's own words first), or, when the text's keys
+        # ruled the post out, by the picture's text alone.
+        text_first = (
+            stored_verdict(
+                node, StoredText(post.text, post.norm, post.lemmas, by_word=by_word), post.channel
             )
-            if in_image is not None:
-                return SearchHit(post, None, in_image=True, node=node) if in_image else None
-            m = match_rule(node, post.ocr_text, post.channel)
-            return SearchHit(post, m.spans, in_image=True) if m is not None else None
-    m = match_rule(node, post.text, post.channel)
-    if m is not None:
-        return SearchHit(post, m.spans)
+            is None
+        )
+    if text_first:
+        m = match_rule(node, post.text, post.channel)
+        if m is not None:
+            return SearchHit(post, m.spans)
     if post.ocr_text:
         # Words in the post's picture: a hit, reported as the image's, not the post's words
         # (spans are offsets into the OCR text).
@@ -225,11 +244,30 @@ async def search_posts(
     cursor = before
     exact_from = await store.search.exact_keys_from() if STORED_VERDICT else None
     words_from = await store.search.word_keys_from() if STORED_VERDICT else None
-    # Verifying a candidate re-analyses its text (~0.25 ms), so ask for little more than a
-    # page first and widen only when the matcher turns candidates down.
-    batch = limit + 5
+    # Hits the walk by id already decided from their stored keys (in the database thread).
+    decided: dict[int, SearchHit | None] = {}
+
+    def accept(post: StoredPost) -> bool:
+        """Storage's test of a hit as it walks them: only what the stored keys decide (no
+        re-reading, which stays in this thread); a hit they cannot decide is kept."""
+        assert node is not None and exact_from is not None and words_from is not None
+        if post.id < exact_from:
+            return True
+        found, hit = _from_stored(node, post, post.id >= words_from)
+        if not found:
+            return True
+        decided[post.id] = hit
+        return hit is not None
+
+    walk_test = accept if node is not None and STORED_VERDICT else None
+    # Verifying a candidate may re-read its text (0.1-0.2 ms), so ask for little more than a
+    # page first and widen only when candidates are turned down. Hits the walk tests itself
+    # come back already sifted: one past the page is enough.
+    batch = limit + 1 if walk_test is not None else limit + 5
     while scanned < SCAN_LIMIT:
-        rows = await store.search.search(fts, filters, limit=batch, before=cursor)
+        rows = await store.search.search(
+            fts, filters, limit=batch, before=cursor, accept=walk_test
+        )
         if not rows:
             return SearchPage(hits, None)
         for post in rows:
@@ -240,12 +278,15 @@ async def search_posts(
             if node is None:
                 hits.append(SearchHit(post, ()))
             else:
-                hit = _check(
-                    node,
-                    post,
-                    exact_from is not None and post.id >= exact_from,
-                    words_from is not None and post.id >= words_from,
-                )
+                if post.id in decided:
+                    hit = decided.pop(post.id)
+                else:
+                    hit = _check(
+                        node,
+                        post,
+                        exact_from is not None and post.id >= exact_from,
+                        words_from is not None and post.id >= words_from,
+                    )
                 if hit is not None:
                     hits.append(hit)
             if len(hits) > limit:

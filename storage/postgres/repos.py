@@ -10,6 +10,7 @@ import os
 import re
 import secrets
 import socket
+from collections.abc import Callable
 from typing import Any
 
 from storage import search as fts_settings
@@ -87,6 +88,7 @@ class PgSearchRepo(SearchRepo):
         *,
         limit: int = 20,
         before: tuple[int, int] | None = None,
+        accept: Callable[[StoredPost], bool] | None = None,  # a hint the walk by id uses
     ) -> list[StoredPost]:
         cond = to_condition(query) if query is not None else None
         if query is not None and cond is None:
