@@ -122,7 +122,7 @@ class SearchRepo:
 
     async def word_keys_from(self) -> int:
         """The first post id whose stored keys are kept word by word with the sentence breaks
-        (migration 0011); read once."""
+        (migration 0012); read once."""
         return (await self._marks())[1]
 
     async def _marks(self) -> tuple[int, int]:

@@ -8,7 +8,7 @@ cost microseconds and decide exactly what `match_rule` would decide:
 - words, AND, OR, NOT and from: from the keys stored with the post (`Analysis.lemma_text`,
   stem marks kept): a set lookup per word;
 - phrases from the same keys when they are stored word by word with the sentence breaks
-  (posts from migration 0011 on): the matcher's walk over the words' keys, on the stored ones;
+  (posts from migration 0012 on): the matcher's walk over the words' keys, on the stored ones;
 - prefixes and exact forms from the stored `norm` (of the same posts) when the text is made
   only of characters whose normalisation is one character for one (plain Cyrillic and ASCII,
   common punctuation): then the words of `norm` are exactly the forms the matcher compares;
