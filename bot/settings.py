@@ -6,6 +6,7 @@ Nested sections use `__`: `WIREWATCH_TELEGRAM__API_ID=12345`. Every key is docum
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
@@ -18,6 +19,21 @@ from bot.drafting.style import HouseStyle
 from sources.telegram.config import TelegramSettings
 
 TELEGRAM_BOT_API = "https://api.telegram.org"
+# The account the `telegram` section describes (`WIREWATCH_TELEGRAM__API_ID`, ...): a
+# single-account setup keeps working as this one.
+DEFAULT_ACCOUNT = "default"
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+class AccountSettings(BaseModel):
+    """One more listener account (`WIREWATCH_ACCOUNTS__<NAME>__*`): its own credentials, session
+    file and channel limit; everything else (server, pacing, lease) comes from `telegram`."""
+
+    api_id: int | None = None
+    api_hash: SecretStr | None = None
+    session: Path | None = None  # default var/<name>.session
+    # Channels this account may join: Telegram allows 500, 1,000 with Premium.
+    max_channels: int = Field(default=500, ge=1, le=1000)
 
 
 class BotSettings(BaseModel):
@@ -139,6 +155,9 @@ class Settings(BaseSettings):
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=8787, ge=0, le=65535)  # 0 disables /healthz and /metrics
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    # Listener accounts by name, each run by its own `wirewatch run --role listener --account
+    # NAME` process; channels are shared out among them (see README, "Several accounts").
+    accounts: dict[str, AccountSettings] = Field(default_factory=dict)
     bot: BotSettings = Field(default_factory=BotSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     drafts: DraftSettings = Field(default_factory=DraftSettings)
@@ -154,6 +173,53 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("accounts")
+    @classmethod
+    def _account_names(cls, value: dict[str, AccountSettings]) -> dict[str, AccountSettings]:
+        for name in value:
+            if name == DEFAULT_ACCOUNT:
+                raise ValueError(
+                    f"account name {name!r} is the telegram section's own: set "
+                    "WIREWATCH_TELEGRAM__* for it, or give this account another name"
+                )
+            if not _ACCOUNT_NAME.match(name):
+                raise ValueError(
+                    f"account name {name!r}: use lower-case letters, digits, '_' or '-' "
+                    "(at most 32)"
+                )
+        return value
+
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.tz)
+
+    @property
+    def pooled(self) -> bool:
+        """Whether channels are shared out among several named accounts."""
+        return bool(self.accounts)
+
+    def account_names(self) -> list[str]:
+        """Every listener account: `default` (the telegram section) when it has credentials
+        or no other account is named, then the named ones."""
+        names = sorted(self.accounts)
+        if self.telegram.configured or not names:
+            names.insert(0, DEFAULT_ACCOUNT)
+        return names
+
+    def account(self, name: str) -> TelegramSettings:
+        """The listener settings of account `name`; KeyError names the accounts there are."""
+        if name == DEFAULT_ACCOUNT:
+            return self.telegram
+        extra = self.accounts.get(name)
+        if extra is None:
+            raise KeyError(
+                f"no account {name!r}: configured are {', '.join(self.account_names())}"
+            )
+        return self.telegram.model_copy(
+            update={
+                "api_id": extra.api_id,
+                "api_hash": extra.api_hash,
+                "session": extra.session or Path(f"var/{name}.session"),
+                "max_channels": extra.max_channels,
+            }
+        )

@@ -244,3 +244,28 @@ class Alert:
             created_at=r["created_at"],
             spans=spans,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class AccountLease:
+    """A listener account's lease: which process runs the account, and until when."""
+
+    account: str
+    holder: str | None  # "pid N on HOST"; None: never held
+    taken_at: datetime | None
+    renewed_at: datetime | None
+    expires_at: datetime | None
+    created_at: datetime
+    failed: str | None  # why it was marked failed; None: not marked
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """Which account reads an active channel (None: none yet), and which one reads it now."""
+
+    source_id: int
+    username: str
+    account: str | None
+    pinned: bool
+    reader: str | None
+    refused: frozenset[str]

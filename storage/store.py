@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from storage.accounts import AccountRepo
 from storage.alerts import AlertRepo
 from storage.db import Database, DatabaseDown, StorageError
 from storage.evidence import EvidenceRepo
@@ -48,6 +49,7 @@ class Store:
         self.media = MediaRepo(db)
         self.translations = TranslationRepo(db)
         self.search_sessions = SearchSessionRepo(db)
+        self.accounts = AccountRepo(db)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

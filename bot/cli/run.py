@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from bot.cli.common import UsageError
+from bot.service.accounts import AccountInUseError
 from bot.service.app import App
 from bot.service.log import setup_logging
 from bot.service.roles import ROLES
@@ -45,6 +47,12 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
         "service can be split: listener (channels and feeds), notifier (delivers the outbox; "
         "run as many as you like), bot (commands and digests; run one)",
     )
+    p.add_argument(
+        "--account",
+        metavar="NAME",
+        help="the listener account this process runs (WIREWATCH_ACCOUNTS__NAME__*, or "
+        "'default' for WIREWATCH_TELEGRAM__*); one process per account, with --role listener",
+    )
     p.set_defaults(func=cmd_run)
 
 
@@ -61,5 +69,24 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.feed and role not in ("all", "listener"):
         raise UsageError(f"--feed is read by the listener role, not by --role {role}")
+    account = getattr(args, "account", None)
+    if account is not None:
+        if role not in ("all", "listener"):
+            raise UsageError(f"--account is run by the listener role, not by --role {role}")
+        if account not in settings.account_names():
+            raise UsageError(
+                f"no account {account!r}: configured are {', '.join(settings.account_names())} "
+                "(WIREWATCH_ACCOUNTS__NAME__API_ID, ...)"
+            )
+    elif settings.pooled and role == "listener":
+        raise UsageError(
+            "several accounts are configured: name the one this process runs with --account "
+            f"({', '.join(settings.account_names())})"
+        )
     setup_logging(settings, verbose=bool(getattr(args, "verbose", False)))
-    return await App(settings, feeds=args.feed, role=role).run()
+    app = App(settings, feeds=args.feed, role=role, account=account)
+    try:
+        return await app.run()
+    except AccountInUseError as exc:
+        print(f"wirewatch: {exc}", file=sys.stderr)
+        return 3

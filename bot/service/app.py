@@ -56,6 +56,8 @@ if TYPE_CHECKING:
 
     from bot.delivery.digest import DigestJobs
     from bot.delivery.notifier import Notifier
+    from bot.service.accounts import AccountRunner
+    from sources.telegram.config import TelegramSettings
     from sources.telegram.listener import Listener
 
 log = logging.getLogger(__name__)
@@ -90,8 +92,12 @@ class App:
         shutdown_budget: float = SHUTDOWN_BUDGET,
         feed_poll: float = 0.5,
         role: str = "all",
+        account: str | None = None,
     ) -> None:
         self.role = role  # one of bot.service.roles.ROLES
+        # The listener account this process runs (`run --account`); with several accounts
+        # configured, `default` when not given.
+        self.account = account
         self.settings = settings
         self.feeds = [Path(f).expanduser().resolve() for f in feeds]
         self.shutdown_budget = shutdown_budget
@@ -112,6 +118,7 @@ class App:
         self.translations: TranslationWorker | None = None
         self.scheduler: AsyncIOScheduler | None = None
         self.digests: DigestJobs | None = None
+        self.runner: AccountRunner | None = None
         self.health: HealthServer | None = None
         self._session_path: Path | None = None
         self._stop: asyncio.Event | None = None
@@ -185,6 +192,8 @@ class App:
         )
         await self.pipeline.refresh_rules()
 
+        if self.pooled:
+            await self._take_account()
         if await may_listen(self):
             self._build_listener()
             self.translations = start_translations(self, settings.translation)
@@ -192,6 +201,8 @@ class App:
         await schedule_digests(self, scheduler)
         await self._start_health()
         listener = self.listener
+        if listener is not None and self.runner is not None:
+            await self._start_account(self.runner, listener)
         if listener is not None:
             self._spawn("listener", listener.run)
         for path in self.feeds:
@@ -282,6 +293,55 @@ class App:
         await apply_sources(self.store, specs)
         log.info("sources file %s: %d channels", path, len(specs))
 
+    @property
+    def pooled(self) -> bool:
+        """Whether this process runs one of several accounts sharing the channels."""
+        return self.role in ("all", "listener") and (
+            self.settings.pooled or self.account is not None
+        )
+
+    @property
+    def telegram(self) -> TelegramSettings:
+        """The settings of the account this process listens with."""
+        from bot.settings import DEFAULT_ACCOUNT
+
+        return self.settings.account(self.account or DEFAULT_ACCOUNT)
+
+    async def _take_account(self) -> None:
+        """Hold the account's session file and lease before anything reads with it; another
+        process running the account stops this one (AccountInUseError)."""
+        from bot.service.accounts import AccountInUseError, AccountRunner
+        from bot.settings import DEFAULT_ACCOUNT
+        from sources.telegram.session import SessionInUseError, lock_session, session_path
+
+        assert self.store is not None
+        name = self.account or DEFAULT_ACCOUNT
+        tg = self.telegram
+        if not tg.configured:
+            return  # _build_listener says what is missing
+        path = session_path(tg)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            lock_session(path)
+        except SessionInUseError as exc:
+            raise AccountInUseError(f"account {name}: {exc}") from None
+        self._session_path = path
+        runner = AccountRunner(self.store, self.settings, name)
+        refused = await runner.take()
+        if refused is not None:
+            raise AccountInUseError(refused)
+        self.runner = runner
+
+    async def _start_account(self, runner: AccountRunner, listener: Listener) -> None:
+        """The listener starts with its assigned channels only, then follows the assignment."""
+        from bot.service.accounts import run_account
+
+        read, drop = await runner.look()
+        await listener.reassign(read)
+        await runner.let_go(drop)
+        listener.on_inaccessible = runner.inaccessible
+        self._spawn("accounts", lambda: run_account(runner, listener, self.stop_event))
+
     def _build_bot(self) -> None:
         cfg = self.settings.bot
         if not cfg.configured:
@@ -317,11 +377,16 @@ class App:
         )
 
     def _build_listener(self) -> None:
-        tg = self.settings.telegram
+        tg = self.telegram
         if not tg.configured:
+            where = (
+                f"WIREWATCH_ACCOUNTS__{self.account.upper()}__API_ID / API_HASH"
+                if self.account not in (None, "default")
+                else "WIREWATCH_TELEGRAM__API_ID / API_HASH"
+            )
             self.degraded.append(
-                "no Telegram API credentials (WIREWATCH_TELEGRAM__API_ID / API_HASH): running "
-                "without the listener; feeds and imports still work"
+                f"no Telegram API credentials ({where}): running without the listener; feeds "
+                "and imports still work"
             )
             return
         from sources.telegram.client import make_client
@@ -344,7 +409,9 @@ class App:
             self.degraded.append("listener disabled: its session is in use elsewhere")
             return
         self._session_path = path
-        self.listener = Listener(client, self.store, self.ingest, tg, self.settings.jobs)
+        self.listener = Listener(
+            client, self.store, self.ingest, tg, self.settings.jobs, name=self.account or "default"
+        )
         if self.capture is not None:
             self.capture.listen(self.listener, documents=self.settings.capture.documents)
 
@@ -525,6 +592,18 @@ class App:
             )
         return rows
 
+    def _account_status(self) -> dict[str, Any] | None:
+        runner = self.runner
+        if runner is None:
+            return None
+        return {
+            "name": runner.name,
+            "holder": runner.holder,
+            "channels": len(runner.reading),
+            "lease_fresh": not runner.fenced,
+            "moves": runner.moves,
+        }
+
     async def status(self) -> tuple[bool, dict[str, Any]]:
         """(healthy, body) for /healthz. Unhealthy: the database does not answer or a
         component is down (crashed and waiting to restart). Degraded is still healthy."""
@@ -541,6 +620,7 @@ class App:
             },
             "bot": "enabled" if self.bot is not None else "disabled",
             "listener": "enabled" if self.listener is not None else "disabled",
+            "account": self._account_status(),
             "feeds": dict(self.feed_offsets),
             "feed_skipped": self.feed_skipped,
         }

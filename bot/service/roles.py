@@ -32,8 +32,10 @@ async def may_listen(app: App) -> bool:
     tg = app.settings.telegram
     if app.role not in ("all", "listener"):
         return False
-    if not tg.configured or app.store is None:
-        return True  # _build_listener says what is missing
+    if not tg.configured or app.store is None or app.pooled:
+        # Missing credentials: _build_listener says so. Several accounts: the process already
+        # holds its account's lease (App._take_account).
+        return True
     name = session_lease(tg)
     if await app.store.try_lease(name):
         return True

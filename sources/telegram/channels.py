@@ -47,6 +47,9 @@ class Channels(ABC):
     _peers: dict[int, Any]
     _seen: dict[int, int]
     _reresolved: set[int]
+    state_key: str
+    allowed: frozenset[int] | None
+    on_inaccessible: Callable[[Source, str], Awaitable[None]] | None
 
     @abstractmethod
     async def _request(self, what: str, call: Callable[[], Awaitable[T]]) -> T: ...
@@ -84,7 +87,7 @@ class Channels(ABC):
         if me is None:
             raise TelegramError("the Telegram session is not logged in: run `wirewatch login`")
         account = int(me.user_id)
-        previous = await self.store.state.get("listener.account")
+        previous = await self.store.state.get(f"{self.state_key}.account")
         if previous is None:
             await self.store.sources.claim_unowned_hashes(account)
         elif previous[0] != str(account):
@@ -94,7 +97,7 @@ class Channels(ABC):
                 previous[0],
                 account,
             )
-        await self.store.state.set("listener.account", str(account))
+        await self.store.state.set(f"{self.state_key}.account", str(account))
         self.account = account
         return account
 
@@ -216,6 +219,15 @@ class Channels(ABC):
         """
         username = normalize_username(username_or_link)
         existing = await self.store.sources.by_username(username)
+        if self.allowed is not None:
+            # Channels are shared out among accounts: register it; the account it is given
+            # to resolves, joins and catches it up.
+            known = existing or await self.store.sources.ensure(username)
+            if not known.active:
+                await self.store.sources.set_active(known.id, True)
+            out = await self.store.sources.get(known.id)
+            assert out is not None
+            return out
         # Only channels actually joined count: a name that never resolved takes no slot.
         followed = {
             s.id for s in await self.store.sources.list(active_only=True) if s.peer_id
@@ -278,7 +290,11 @@ class Channels(ABC):
         A source whose username failed to resolve keeps its error and is not retried here: an
         editor's `follow` retries it. That keeps us from re-resolving a bad name every cycle.
         """
-        active = await self.store.sources.list(active_only=True)
+        active = [
+            s
+            for s in await self.store.sources.list(active_only=True)
+            if self.allowed is None or s.id in self.allowed
+        ]
         ids = {s.id for s in active}
         for gone in [s for s in self._by_peer.values() if s.id not in ids]:
             self._untrack(gone)
@@ -304,6 +320,8 @@ class Channels(ABC):
             except ChannelError as exc:
                 await self.store.sources.set_error(src.id, str(exc))
                 log.error("%s", exc)
+                if self.on_inaccessible is not None:
+                    await self.on_inaccessible(src, str(exc))
                 continue
             except FloodWaitTooLong as exc:
                 await self._error(str(exc))

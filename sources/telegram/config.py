@@ -34,6 +34,12 @@ class TelegramSettings(BaseModel):
     dc_id: int = Field(default=2, ge=1, le=1000)
     test_servers: bool = False
     server_key: str | None = None
+    # Several accounts (WIREWATCH_ACCOUNTS__<NAME>__*): the database lease a listener process
+    # holds for its account lasts this long without renewal, seconds; after that the account
+    # counts as failed and its channels move to the other accounts. Renewed, and the channel
+    # assignment looked at again, every `assign_interval` seconds.
+    lease_ttl: int = Field(default=60, ge=3)
+    assign_interval: float = Field(default=15.0, gt=0)
 
     @property
     def configured(self) -> bool:

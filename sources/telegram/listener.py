@@ -82,7 +82,18 @@ class Listener(Channels, Reconciliation):
         jobs: ReconcileConfig | None = None,
         *,
         sleep: Sleep = asyncio.sleep,
+        name: str = "default",
     ) -> None:
+        self.name = name  # the account's name in the settings
+        # Operational state keys: the default account keeps the keys it always had.
+        self.state_key = "listener" if name == "default" else f"listener.{name}"
+        # The channels this account may read (source ids); None: every active one. Several
+        # accounts share the channels out (the service's assignment sets this).
+        self.allowed: frozenset[int] | None = None
+        # Told when Telegram says this account cannot read a channel (private to it, banned).
+        self.on_inaccessible: Callable[[Source, str], Awaitable[None]] | None = None
+        self._started = False
+        self._adopting: asyncio.Task[None] | None = None
         self.client = client
         self.store = store
         self.handle = handle
@@ -117,7 +128,7 @@ class Listener(Channels, Reconciliation):
 
     async def _error(self, message: str) -> None:
         self._last_error = message
-        await self.store.state.set("listener.last_error", message)
+        await self.store.state.set(f"{self.state_key}.last_error", message)
 
     async def _set_connected(self, value: bool) -> None:
         if value:
@@ -126,7 +137,7 @@ class Listener(Channels, Reconciliation):
             self._down_since = now()
         if value != self._connected:
             self._connected = value
-            await self.store.state.set("listener.connected", "yes" if value else "no")
+            await self.store.state.set(f"{self.state_key}.connected", "yes" if value else "no")
 
     async def status(self) -> dict[str, Any]:
         """What /status and /healthz show: connection, FloodWait, last error, lag per source."""
@@ -194,7 +205,9 @@ class Listener(Channels, Reconciliation):
 
     async def _flood(self, seconds: int, what: str) -> None:
         too_long = self.gate.record_flood(seconds, what)
-        await self.store.state.set("listener.flood_wait_until", iso_time(self.gate.flood_until))
+        await self.store.state.set(
+            f"{self.state_key}.flood_wait_until", iso_time(self.gate.flood_until)
+        )
         if too_long is not None:
             log.error("%s", too_long)
             await self._error(too_long)
@@ -241,6 +254,43 @@ class Listener(Channels, Reconciliation):
         self._add_handlers()
         await self._account()
         await self.catch_up_all("catch-up", refresh=True)
+        self._started = True
+
+    async def reassign(self, ids: Iterable[int] | None) -> None:
+        """Read only these channels (source ids; None: every active one) from now on.
+
+        Returns once every channel left out is let go: no post of it is handed over after
+        that, so another account may take it. Channels new to the set are resolved and caught
+        up in the background (once the listener has started).
+        """
+        self.allowed = None if ids is None else frozenset(ids)
+        for src in list(self._by_peer.values()):
+            if not self._may_read(src.id):
+                async with self._lock(src.id):  # a catch-up or live post in hand finishes first
+                    self._untrack(src)
+                log.info("@%s: no longer read by account %s", src.username, self.name)
+        if not self._started or (self._adopting is not None and not self._adopting.done()):
+            return
+        if self.allowed is not None and self.allowed <= set(self._peers):
+            return
+        task = asyncio.get_running_loop().create_task(self._adopt())
+        task.add_done_callback(_log_failure)
+        self._adopting = task
+
+    async def _adopt(self) -> None:
+        known = set(self._peers)
+        for src in await self.refresh_sources():
+            if src.id in known:
+                continue
+            try:
+                await self.catch_up(src)
+            except (TelegramError, ConnectionError, errors.RPCError) as exc:
+                await self._failed(src, "catch-up", exc)
+                if isinstance(exc, FloodWaitTooLong):
+                    break
+
+    def _may_read(self, source_id: int) -> bool:
+        return self.allowed is None or source_id in self.allowed
 
     async def catch_up_all(self, what: str = "catch-up", *, refresh: bool = False) -> int:
         """Catch up every followed channel; failures are recorded per channel. A long FloodWait
@@ -385,6 +435,8 @@ class Listener(Channels, Reconciliation):
     async def _hand(self, src: Source, messages: Iterable[Any], *, backfill: bool = False) -> int:
         count = 0
         for message in sorted(messages, key=lambda m: int(m.id)):
+            if not self._may_read(src.id):
+                break  # given to another account meanwhile: it reads from the stored mark
             self._seen[src.id] = max(self._seen.get(src.id, 0), int(message.id))
             post = to_post(message, src)
             if post is not None:
@@ -559,6 +611,8 @@ class Listener(Channels, Reconciliation):
                 f"({error_name(exc)})"
             )
             await self.store.sources.set_error(src.id, message)
+            if self.on_inaccessible is not None:
+                await self.on_inaccessible(src, message)
         elif isinstance(exc, errors.RPCError):
             message = f"@{src.username}: Telegram said {error_name(exc)}"
         else:

@@ -29,6 +29,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("album_items", ("source_id", "message_id")),
     ("mutes", ("person_id", "source_id")),
     ("source_peers", ("source_id", "account_id")),
+    ("source_accounts", ("source_id",)),
     ("alerts", ("id",)),
     ("translations", ("post_id", "version", "target", "source_hash")),
     ("audit_log", ("id",)),

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import cast
 
 from storage.db import Database
+from storage.postgres.accounts import PgAccountRepo
 from storage.postgres.db import NAMED_LOCKS, PgDatabase, driver_errors
 from storage.postgres.repos import (
     OUTBOX_CHANNEL,
@@ -28,6 +29,7 @@ class PgStore(Store):
         self.sources = PgSourceRepo(shaped)
         self.alerts = PgAlertRepo(shaped)
         self.media = PgMediaRepo(shaped)
+        self.accounts = PgAccountRepo(shaped)
 
     async def try_lease(self, name: str) -> bool:
         """An advisory lock on `name`, held by this process's lease connection until it ends,

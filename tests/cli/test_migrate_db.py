@@ -62,6 +62,7 @@ async def _archive(path: Path, posts: int) -> None:
         assert src is not None
         await store.people.mute(ann.id, src.id, None)
         await store.sources.set_account_hash(src.id, 777000, -4_611_686_018_427_387_904)
+        await store.accounts.assign(src.id, "alpha", pinned=True)
         await store.state.audit(302, "rule.add", "водопостачання")
         await store.state.set("listener", "running")
         await store.search_sessions.create("0badc0de", 301, "ремонт дороги")

@@ -1,0 +1,192 @@
+"""Several listener accounts: the lease of the account this process runs, and the assignment
+of channels to accounts, looked at every `telegram.assign_interval` seconds.
+
+`wirewatch run --role listener --account NAME` runs one account. Its process holds the
+account's lease: on PostgreSQL an advisory lock (dies with the process: a restarted listener
+takes it back at once) plus a row that says who holds it and until when, renewed on every look.
+An account whose lease expired (its process gone for `telegram.lease_ttl` seconds), or that an
+operator marked failed, loses its channels to the others (bot/desk/assignment.py decides).
+
+No channel is read by two accounts at once: a listener that could not renew its lease stops
+reading before the lease expires, and a moved channel is taken up by its new account only
+after the old one let it go (`reader`), or once the old account's lease expired.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from datetime import UTC, datetime, timedelta
+
+from bot.desk.assignment import AccountView, Move, assign, health
+from bot.settings import Settings
+from storage.models import AccountLease, Assignment, Source
+from storage.store import DATABASE_ERRORS, Store
+
+log = logging.getLogger(__name__)
+
+
+def account_lease_name(account: str) -> str:
+    """The advisory lock a listener process holds while it runs `account`."""
+    return f"telegram-account:{account}"
+
+
+def holder_name() -> str:
+    return f"pid {os.getpid()} on {socket.gethostname()}"
+
+
+def account_views(
+    settings: Settings, leases: dict[str, AccountLease], at: datetime
+) -> list[AccountView]:
+    grace = timedelta(seconds=settings.telegram.lease_ttl)
+    out = []
+    for name in settings.account_names():
+        lease = leases.get(name)
+        out.append(
+            AccountView(
+                name=name,
+                limit=settings.account(name).max_channels,
+                health=health(lease, at, grace),
+            )
+        )
+    return out
+
+
+async def rebalance(store: Store, settings: Settings) -> list[Move]:
+    """Run the assignment once, in one transaction, one process at a time; the moves made."""
+    async with store.transaction():
+        await store.accounts.lock()
+        await store.accounts.ensure(settings.account_names())
+        leases = {lease.account: lease for lease in await store.accounts.leases()}
+        views = account_views(settings, leases, datetime.now(UTC))
+        moves = assign(await store.accounts.assignments(), views)
+        for move in moves:
+            await store.accounts.assign(move.source_id, move.account)
+    for move in moves:
+        log.info(
+            "channel %d: %s -> %s (%s)",
+            move.source_id,
+            move.was or "none",
+            move.account or "none",
+            move.why,
+        )
+    return moves
+
+
+class LeaseLost(Exception):
+    """Another process holds this account's lease."""
+
+
+class AccountInUseError(Exception):
+    """`run --account NAME` while another process runs that account."""
+
+
+class AccountRunner:
+    """The lease and the channel set of the one account this process runs."""
+
+    def __init__(self, store: Store, settings: Settings, name: str) -> None:
+        self.store = store
+        self.settings = settings
+        self.name = name
+        self.holder = holder_name()
+        self.ttl = settings.telegram.lease_ttl
+        self.renewed = 0.0  # monotonic time of the last renewal
+        self.reading: frozenset[int] = frozenset()
+        self.moves = 0
+
+    async def take(self) -> str | None:
+        """Take the account's lease; the reason it cannot when another process holds it."""
+        name = account_lease_name(self.name)
+        if not await self.store.try_lease(name):
+            pid = await self.store.lease_holder(name)
+            held = {lease.account: lease for lease in await self.store.accounts.leases()}
+            lease = held.get(self.name)
+            who = lease.holder if lease and lease.holder else f"server pid {pid}"
+            until = (
+                f", lease renewed {lease.renewed_at:%Y-%m-%d %H:%M:%S} UTC"
+                if lease and lease.renewed_at
+                else ""
+            )
+            return f"account {self.name} is already run by another process ({who}{until})"
+        await self.store.accounts.ensure(self.settings.account_names())
+        await self.store.accounts.take(self.name, self.holder, self.ttl)
+        self.renewed = time.monotonic()
+        return None
+
+    @property
+    def fenced(self) -> bool:
+        """Whether the lease may have expired for the others: stop reading. A quarter of the
+        lease is the margin for clocks and a slow database."""
+        return time.monotonic() - self.renewed > self.ttl * 0.75
+
+    async def look(self) -> tuple[set[int], set[int]]:
+        """Renew the lease, run the assignment, claim this account's channels. Returns (the
+        channels to read, the channels to let go)."""
+        if not await self.store.accounts.renew(self.name, self.holder, self.ttl):
+            raise LeaseLost(f"account {self.name}: another process took the lease")
+        self.renewed = time.monotonic()
+        self.moves += len(await rebalance(self.store, self.settings))
+        leases = {lease.account: lease for lease in await self.store.accounts.leases()}
+        at = datetime.now(UTC)
+        views = {v.name: v for v in account_views(self.settings, leases, at)}
+        read: set[int] = set()
+        drop: set[int] = set()
+        for row in await self.store.accounts.assignments():
+            if row.account == self.name:
+                if row.reader == self.name or await self._claim(row, views):
+                    read.add(row.source_id)
+            elif row.reader == self.name:
+                drop.add(row.source_id)
+        return read, drop
+
+    async def _claim(self, row: Assignment, views: dict[str, AccountView]) -> bool:
+        """Take up a channel given to this account once nobody reads it, or its reader's
+        account is no longer usable (its process stopped reading before its lease expired)."""
+        reader = views.get(row.reader) if row.reader is not None else None
+        if row.reader is not None and reader is not None and reader.usable:
+            return False  # the old account lets go on its next look
+        return await self.store.accounts.set_reader(row.source_id, self.name, was=row.reader)
+
+    async def let_go(self, ids: set[int]) -> None:
+        for source_id in ids:
+            await self.store.accounts.set_reader(source_id, None, was=self.name)
+
+    async def inaccessible(self, src: Source, why: str) -> None:
+        log.warning(
+            "account %s cannot read @%s (%s): it goes to another account",
+            self.name,
+            src.username,
+            why,
+        )
+        await self.store.accounts.refuse(src.id, self.name)
+
+
+async def run_account(runner: AccountRunner, listener: object, stop: asyncio.Event) -> None:
+    """Look at the assignment every `assign_interval` seconds and give the listener its
+    channels; read nothing while the lease cannot be renewed."""
+    from sources.telegram.listener import Listener
+
+    assert isinstance(listener, Listener)
+    every = runner.settings.telegram.assign_interval
+    while not stop.is_set():
+        try:
+            async with asyncio.timeout(max(1.0, runner.ttl * 0.25)):
+                read, drop = await runner.look()
+        except (TimeoutError, LeaseLost, *DATABASE_ERRORS) as exc:  # type: ignore[misc]
+            log.error("account %s: %s", runner.name, exc or "the database did not answer")
+            if runner.fenced or isinstance(exc, LeaseLost):
+                if listener.allowed:
+                    log.error("account %s: lease not renewed; reading nothing", runner.name)
+                await listener.reassign(())
+                runner.reading = frozenset()
+        else:
+            await listener.reassign(read)
+            runner.reading = frozenset(read)
+            if drop:
+                await runner.let_go(drop)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=every)
