@@ -7,7 +7,9 @@ import argparse
 import logging
 import os
 import stat
-from datetime import UTC, datetime
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +21,10 @@ from bot.service.health import is_loopback
 from bot.service.roles import session_lease
 from bot.settings import Settings
 from storage.db import StorageError
-from storage.models import Source
+from storage.models import AccountLease, Assignment, Source
 from storage.postgres import is_postgres_url, redact
 from storage.records import SourceError
+from storage.store import Store
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
@@ -51,6 +54,77 @@ def sources_check(out: list[dict[str, str]], sources: list[Source]) -> None:
     shown = "; ".join(str(s.error) for s in failing[:5])
     more = f"; and {len(failing) - 5} more (`sources list`)" if len(failing) > 5 else ""
     check(out, "sources", "fail", f"{detail}, {len(failing)} with errors: {shown}{more}")
+
+
+@dataclass
+class PoolFacts:
+    leases: dict[str, AccountLease]
+    holders: dict[str, int | None]  # account -> server pid of the connection holding its lock
+    assignments: list[Assignment]
+
+
+async def pool_facts(store: Store, settings: Settings) -> PoolFacts:
+    from bot.service.accounts import account_lease_name
+
+    names = settings.account_names()
+    return PoolFacts(
+        leases={lease.account: lease for lease in await store.accounts.leases()},
+        holders={n: await store.lease_holder(account_lease_name(n)) for n in names},
+        assignments=await store.accounts.assignments(),
+    )
+
+
+def account_checks(out: list[dict[str, str]], settings: Settings, pool: PoolFacts) -> None:
+    """Every account: credentials, session file, its lease (held, by whom, expired) and its
+    share of the channels; then the channels no account has room for."""
+    from bot.desk.assignment import health
+
+    stamp = datetime.now(UTC)
+    grace = timedelta(seconds=settings.telegram.lease_ttl)
+    load = Counter(a.account for a in pool.assignments)
+    for name in settings.account_names():
+        tg = settings.account(name)
+        label = f"account {name}"
+        if not tg.configured:
+            check(out, label, "missing", "no API id / hash: set WIREWATCH_ACCOUNTS__NAME__API_ID")
+            continue
+        session = Path(str(tg.session))
+        if session.suffix != ".session":
+            session = session.with_name(session.name + ".session")
+        lease = pool.leases.get(name)
+        state = health(lease, stamp, grace)
+        share = f"{load.get(name, 0)}/{tg.max_channels} channels"
+        holder = pool.holders.get(name)
+        if lease is None or lease.expires_at is None:
+            status, detail = "missing", "never run: start `wirewatch run --role listener "
+            detail += f"--account {name}`"
+        elif lease.failed:
+            status, detail = "fail", f"marked failed ({lease.failed}); its channels moved"
+        elif state == "live":
+            status = "ok"
+            detail = f"lease held by {lease.holder}" + (
+                f" (server pid {holder})" if holder is not None else ""
+            )
+            if lease.renewed_at is not None:
+                detail += f", renewed {int((stamp - lease.renewed_at).total_seconds())}s ago"
+        else:
+            ago = int((stamp - lease.expires_at).total_seconds())
+            status = "fail"
+            detail = f"lease expired {ago}s ago (last held by {lease.holder}); its channels move"
+        if not session.exists():
+            status, detail = "missing", f"{session}: run `wirewatch login --account {name}`"
+        check(out, label, status, f"{detail}; {share}")
+    unassigned = [a.username for a in pool.assignments if a.account is None]
+    if unassigned:
+        check(
+            out,
+            "assignment",
+            "fail",
+            f"{len(unassigned)} channels have no account with room (e.g. @{unassigned[0]}): "
+            "add an account or raise max_channels",
+        )
+    else:
+        check(out, "assignment", "ok", f"{len(pool.assignments)} channels, each with an account")
 
 
 async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
@@ -105,6 +179,7 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                 served_by = await store.server()
                 lease = session_lease(tg)
                 holder = await store.lease_holder(lease) if server and tg.configured else None
+                pool = await pool_facts(store, settings) if settings.pooled else None
             status = "ok" if integrity == "ok" else "fail"
             check(
                 out,
@@ -115,7 +190,7 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
             check(out, "archive", "ok", f"{posts} posts, {depth} alerts waiting")
             if server:
                 check(out, "database server", "ok", served_by)
-                if tg.configured:
+                if tg.configured and not settings.pooled:
                     check(
                         out,
                         "session lease",
@@ -124,6 +199,8 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                         if holder is not None
                         else "free: no listener is using this session now",
                     )
+            if pool is not None:
+                account_checks(out, settings, pool)
             sources_check(out, sources)
             check(
                 out,

@@ -25,6 +25,13 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
         ),
     )
     p.add_argument("--phone", metavar="+380...", help="phone number; asked when omitted")
+    p.add_argument(
+        "--account",
+        metavar="NAME",
+        default="default",
+        help="which account to sign in (WIREWATCH_ACCOUNTS__NAME__*); default: the telegram "
+        "section's",
+    )
     p.set_defaults(func=cmd_login)
 
 
@@ -32,15 +39,22 @@ async def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
     from sources.telegram.login import login_with_settings
     from sources.telegram.session import session_path
 
-    if not settings.telegram.configured:
-        raise UsageError(
-            "set WIREWATCH_TELEGRAM__API_ID and WIREWATCH_TELEGRAM__API_HASH first "
-            "(https://my.telegram.org -> API development tools)"
-        )
+    name = getattr(args, "account", "default")
     try:
-        line = await login_with_settings(settings.telegram, phone=args.phone)
+        tg = settings.account(name)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+    if not tg.configured:
+        where = (
+            "WIREWATCH_TELEGRAM__API_ID and WIREWATCH_TELEGRAM__API_HASH"
+            if name == "default"
+            else f"WIREWATCH_ACCOUNTS__{name.upper()}__API_ID and __API_HASH"
+        )
+        raise UsageError(f"set {where} first (https://my.telegram.org -> API development tools)")
+    try:
+        line = await login_with_settings(tg, phone=args.phone)
     except EOFError as exc:
         raise UsageError("login is interactive: run it in a terminal") from exc
     print(line)
-    print(f"session saved to {session_path(settings.telegram)} (owner-only, mode 0600)")
+    print(f"session saved to {session_path(tg)} (owner-only, mode 0600)")
     return 0

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from pydantic_settings import SettingsError
 
 from bot.cli import (
+    accounts,
     archive,
     demo,
     doctor,
@@ -44,6 +45,7 @@ Handler = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
 COMMANDS = (
+    accounts,
     archive,
     demo,
     doctor,

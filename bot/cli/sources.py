@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.cli.accounts import register_assign
 from bot.cli.common import add_verb, open_store, print_listing, print_result, verb_group
 from bot.desk.desk import Desk
 from bot.settings import Settings
@@ -40,6 +41,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     add_verb(
         verbs, "list", parent=parent, help_text="every channel, followed or not", func=cmd_list
     )
+    register_assign(verbs, parent)
 
 
 def source_json(s: Source) -> dict[str, Any]:

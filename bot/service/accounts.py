@@ -126,8 +126,9 @@ class AccountRunner:
     async def look(self) -> tuple[set[int], set[int]]:
         """Renew the lease, run the assignment, claim this account's channels. Returns (the
         channels to read, the channels to let go)."""
-        if not await self.store.accounts.renew(self.name, self.holder, self.ttl):
-            raise LeaseLost(f"account {self.name}: another process took the lease")
+        async with asyncio.timeout(max(1.0, self.ttl * 0.25)):
+            if not await self.store.accounts.renew(self.name, self.holder, self.ttl):
+                raise LeaseLost(f"account {self.name}: another process took the lease")
         self.renewed = time.monotonic()
         self.moves += len(await rebalance(self.store, self.settings))
         leases = {lease.account: lease for lease in await self.store.accounts.leases()}
@@ -174,10 +175,15 @@ async def run_account(runner: AccountRunner, listener: object, stop: asyncio.Eve
     every = runner.settings.telegram.assign_interval
     while not stop.is_set():
         try:
-            async with asyncio.timeout(max(1.0, runner.ttl * 0.25)):
+            # The renewal inside has its own, shorter limit; this bounds a stuck database.
+            async with asyncio.timeout(max(2.0, runner.ttl * 0.5)):
                 read, drop = await runner.look()
         except (TimeoutError, LeaseLost, *DATABASE_ERRORS) as exc:  # type: ignore[misc]
-            log.error("account %s: %s", runner.name, exc or "the database did not answer")
+            log.error(
+                "account %s: %s",
+                runner.name,
+                str(exc) or f"{type(exc).__name__}: the database did not answer in time",
+            )
             if runner.fenced or isinstance(exc, LeaseLost):
                 if listener.allowed:
                     log.error("account %s: lease not renewed; reading nothing", runner.name)

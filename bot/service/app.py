@@ -308,8 +308,8 @@ class App:
         return self.settings.account(self.account or DEFAULT_ACCOUNT)
 
     async def _take_account(self) -> None:
-        """Hold the account's session file and lease before anything reads with it; another
-        process running the account stops this one (AccountInUseError)."""
+        """Hold the account's session file and lease before anything reads with it. While
+        another process runs the account this one waits (stopped meanwhile: AccountInUseError)."""
         from bot.service.accounts import AccountInUseError, AccountRunner
         from bot.settings import DEFAULT_ACCOUNT
         from sources.telegram.session import SessionInUseError, lock_session, session_path
@@ -321,15 +321,28 @@ class App:
             return  # _build_listener says what is missing
         path = session_path(tg)
         path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            lock_session(path)
-        except SessionInUseError as exc:
-            raise AccountInUseError(f"account {name}: {exc}") from None
-        self._session_path = path
         runner = AccountRunner(self.store, self.settings, name)
-        refused = await runner.take()
-        if refused is not None:
-            raise AccountInUseError(refused)
+        said = 0.0
+        # Another process runs the account (this machine: the session file's lock; any
+        # machine: the lease): wait for it. A restart after a crash finds it free at once; a
+        # second process for one account stands by until the first ends.
+        while True:
+            try:
+                lock_session(path)
+            except SessionInUseError as exc:
+                refused: str | None = f"account {name}: {exc}"
+            else:
+                self._session_path = path
+                refused = await runner.take()
+            if refused is None:
+                break
+            if time.monotonic() - said > 60:
+                log.warning("%s; waiting for it to end", refused)
+                said = time.monotonic()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop_event.wait(), timeout=1.0)
+            if self.stop_event.is_set():
+                raise AccountInUseError(refused)
         self.runner = runner
 
     async def _start_account(self, runner: AccountRunner, listener: Listener) -> None:

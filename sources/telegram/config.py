@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 
 
 class TelegramSettings(BaseModel):
@@ -40,6 +40,17 @@ class TelegramSettings(BaseModel):
     # assignment looked at again, every `assign_interval` seconds.
     lease_ttl: int = Field(default=60, ge=3)
     assign_interval: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _renewed_in_time(self) -> TelegramSettings:
+        # A listener stops reading at three quarters of its lease unless renewed: renew often
+        # enough that a slow look or two does not cost the account its channels.
+        if self.assign_interval * 3 > self.lease_ttl:
+            raise ValueError(
+                f"telegram.assign_interval ({self.assign_interval:g}s) must be at most a third "
+                f"of telegram.lease_ttl ({self.lease_ttl}s)"
+            )
+        return self
 
     @property
     def configured(self) -> bool:

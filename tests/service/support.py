@@ -136,9 +136,16 @@ class Service:
 
 
 async def start_service(
-    env: dict[str, str], cwd: Path, feeds: list[Path], log: Path, port: int, *, role: str = "all"
+    env: dict[str, str],
+    cwd: Path,
+    feeds: list[Path],
+    log: Path,
+    port: int,
+    *,
+    role: str = "all",
+    extra: list[str] | None = None,
 ) -> Service:
-    args = [sys.executable, "-m", "bot.cli.main", "run", "--role", role]
+    args = [sys.executable, "-m", "bot.cli.main", "run", "--role", role, *(extra or [])]
     for feed in feeds:
         args += ["--feed", str(feed)]
     handle = open(log, "ab")  # noqa: SIM115, ASYNC230 - the child's log; tiny
