@@ -8,11 +8,13 @@ reconcile_every = 300            # optional, seconds
 person = { uk = "...", en = "...", ru = "..." }
 role = { uk = "...", en = "...", ru = "..." }
 short_role = { uk = "...", en = "...", ru = "..." }   # second references, optional
+account = "alpha"                # the listener account that reads it (several accounts), optional
 ```
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,6 +33,7 @@ class SourceSpec:
     gender: str | None = None
     reconcile_every: int | None = None
     short_role: dict[str, str] = field(default_factory=dict)
+    account: str | None = None  # pinned to this listener account
 
     def attribution(self) -> dict[str, str | None]:
         out: dict[str, str | None] = {}
@@ -87,6 +90,11 @@ def parse_sources(text: str, *, name: str = "sources file") -> list[SourceSpec]:
         every = entry.get("reconcile_every")
         if every is not None and (not isinstance(every, int) or every < 30):
             raise SourceError(f"{where}: 'reconcile_every' must be a number of seconds >= 30")
+        account = entry.get("account")
+        if account is not None and (
+            not isinstance(account, str) or not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,31}", account)
+        ):
+            raise SourceError(f"{where}: 'account' must be an account name like \"alpha\"")
         specs.append(
             SourceSpec(
                 username=username,
@@ -95,6 +103,7 @@ def parse_sources(text: str, *, name: str = "sources file") -> list[SourceSpec]:
                 gender=gender,
                 reconcile_every=every,
                 short_role=_lang_map(entry.get("short_role"), where, "short_role"),
+                account=account,
             )
         )
     return specs
@@ -110,15 +119,17 @@ def load_sources_file(path: str | Path) -> list[SourceSpec]:
 
 
 async def apply_sources(store: Store, specs: list[SourceSpec]) -> list[Source]:
-    """Add or update every listed source (attribution included); others are left alone."""
+    """Add or update every listed source (attribution included, and the account it is pinned
+    to where the file names one); others are left alone."""
     out = []
     for spec in specs:
-        out.append(
-            await store.sources.upsert(
-                spec.username,
-                attribution=spec.attribution(),
-                gender=spec.gender,
-                reconcile_every=spec.reconcile_every,
-            )
+        src = await store.sources.upsert(
+            spec.username,
+            attribution=spec.attribution(),
+            gender=spec.gender,
+            reconcile_every=spec.reconcile_every,
         )
+        if spec.account is not None:
+            await store.accounts.assign(src.id, spec.account, pinned=True)
+        out.append(src)
     return out

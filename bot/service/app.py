@@ -290,6 +290,14 @@ class App:
             # The channels already in the database keep working; the operator fixes the file.
             self.problems.append(f"sources file not applied: {exc}")
             return
+        names = self.settings.account_names()
+        unknown = sorted({s.account for s in specs if s.account and s.account not in names})
+        if unknown:
+            self.problems.append(
+                f"sources file not applied: account {', '.join(unknown)} is not configured "
+                f"(configured: {', '.join(names)})"
+            )
+            return
         await apply_sources(self.store, specs)
         log.info("sources file %s: %d channels", path, len(specs))
 

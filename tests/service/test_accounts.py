@@ -128,3 +128,23 @@ def test_cli_assigns_a_channel_and_lists_the_accounts(
     monkeypatch.setenv("WIREWATCH_DB", "postgresql://nobody@127.0.0.1:1/none")
     assert main(["run", "--role", "listener"]) == 2
     assert "--account" in capsys.readouterr().err
+
+
+async def test_the_sources_file_pins_a_channel_to_an_account(db_target: str) -> None:
+    from bot.desk.sources_file import apply_sources, parse_sources
+    from storage.records import SourceError
+
+    specs = parse_sources(
+        '[[source]]\nusername = "mayor_news"\naccount = "beta"\n'
+        '[[source]]\nusername = "oblast_news"\n'
+    )
+    store = await Store.open(db_target)
+    try:
+        await apply_sources(store, specs)
+        rows = {r.username: r for r in await store.accounts.assignments()}
+        assert rows["mayor_news"].account == "beta" and rows["mayor_news"].pinned
+        assert rows["oblast_news"].account is None and not rows["oblast_news"].pinned
+    finally:
+        await store.close()
+    with pytest.raises(SourceError, match="account"):
+        parse_sources('[[source]]\nusername = "x_news"\naccount = "Beta Team"\n')
