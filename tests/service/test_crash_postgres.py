@@ -4,13 +4,16 @@ keep arriving, each restarted at once. At the end every post is stored once, eve
 delivered, and the duplicates are at most one per kill (counted exactly, as in test_crash.py:
 the fake Bot API keeps every message it accepted; a message no alert points to is a repeat).
 
-Several Telegram accounts are not built yet, so the listeners here read feeds, not Telegram.
+The listeners here read feeds; tests/service/test_crash_accounts.py runs them as two Telegram
+accounts. Bounded for `make test`; WIREWATCH_CRASH_FULL=1 runs 2,000 posts in 200 channels with
+20 SIGKILLs (WIREWATCH_CRASH_POSTS / _CHANNELS / _KILLS set each).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
 from datetime import timedelta
 from pathlib import Path
@@ -30,9 +33,10 @@ from tests.service.support import (
 )
 from tests.service.test_crash import READY_WITHIN, crash_seed
 
-KILLS = 20
-CHANNELS = 200
-POSTS = 2000  # fixed work, whatever the machine's speed
+FULL = os.environ.get("WIREWATCH_CRASH_FULL") == "1"
+KILLS = int(os.environ.get("WIREWATCH_CRASH_KILLS", 20 if FULL else 10))
+CHANNELS = int(os.environ.get("WIREWATCH_CRASH_CHANNELS", 200 if FULL else 100))
+POSTS = int(os.environ.get("WIREWATCH_CRASH_POSTS", 2000 if FULL else 1000))  # fixed work
 BURST = 20  # posts appended per step of the writers
 STEP = 0.2  # seconds between steps: ~100 posts/s over both feeds
 PEOPLE = (6001, 6002)
@@ -97,7 +101,7 @@ async def test_sigkill_of_listeners_and_notifiers_loses_nothing(
                 while written < POSTS:
                     for _ in range(BURST):
                         written += 1
-                        # Channels split between the feeds: each listener owns 100 of them.
+                        # Channels split between the feeds: each listener owns half of them.
                         out = outs[(written % CHANNELS) % 2]
                         out.write(_line(written) + "\n")
                     for out in outs:
