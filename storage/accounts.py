@@ -126,6 +126,28 @@ class AccountRepo:
             )
             return int(cur.rowcount) == 1
 
+    async def claim(self, account: str, others: Iterable[str]) -> None:
+        """Take up reading every channel given to `account` that nobody reads or whose reader
+        is not one of `others` (the other accounts still usable: their process stops reading
+        before their lease expires)."""
+        keep = sorted(set(others) - {account})
+        held = f" OR reader NOT IN ({', '.join('?' * len(keep))})" if keep else " OR 1 = 1"
+        await self.db.execute(
+            f"UPDATE source_accounts SET reader = ? WHERE account = ? AND (reader IS NULL{held})",
+            (account, account, *keep),
+        )
+
+    async def let_go(self, account: str, source_ids: Iterable[int]) -> None:
+        """`account` no longer reads these channels: their new account may take them up."""
+        ids = sorted(source_ids)
+        if not ids:
+            return
+        await self.db.execute(
+            "UPDATE source_accounts SET reader = NULL WHERE reader = ?"
+            f" AND source_id IN ({', '.join('?' * len(ids))})",
+            (account, *ids),
+        )
+
     async def refuse(self, source_id: int, account: str) -> None:
         """`account` cannot read this channel (private to it, banned): never assign it there."""
         row = await self.db.fetchone(

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.desk.assignment import AccountView, Move, assign, health
 from bot.settings import Settings
-from storage.models import AccountLease, Assignment, Source
+from storage.models import AccountLease, Source
 from storage.store import DATABASE_ERRORS, Store
 
 log = logging.getLogger(__name__)
@@ -123,38 +123,39 @@ class AccountRunner:
         lease is the margin for clocks and a slow database."""
         return time.monotonic() - self.renewed > self.ttl * 0.75
 
-    async def look(self) -> tuple[set[int], set[int]]:
-        """Renew the lease, run the assignment, claim this account's channels. Returns (the
-        channels to read, the channels to let go)."""
-        async with asyncio.timeout(max(1.0, self.ttl * 0.25)):
-            if not await self.store.accounts.renew(self.name, self.holder, self.ttl):
-                raise LeaseLost(f"account {self.name}: another process took the lease")
+    async def renew(self) -> None:
+        """Extend the lease (LeaseLost if another process took it)."""
+        if not await self.store.accounts.renew(self.name, self.holder, self.ttl):
+            raise LeaseLost(f"account {self.name}: another process took the lease")
         self.renewed = time.monotonic()
+
+    async def assignment(self) -> tuple[set[int], set[int]]:
+        """Run the assignment and claim this account's channels. Returns (the channels to
+        read, the channels to let go)."""
         self.moves += len(await rebalance(self.store, self.settings))
         leases = {lease.account: lease for lease in await self.store.accounts.leases()}
-        at = datetime.now(UTC)
-        views = {v.name: v for v in account_views(self.settings, leases, at)}
+        usable = [
+            v.name
+            for v in account_views(self.settings, leases, datetime.now(UTC))
+            if v.usable and v.name != self.name
+        ]
+        await self.store.accounts.claim(self.name, usable)
         read: set[int] = set()
         drop: set[int] = set()
         for row in await self.store.accounts.assignments():
-            if row.account == self.name:
-                if row.reader == self.name or await self._claim(row, views):
-                    read.add(row.source_id)
-            elif row.reader == self.name:
+            if row.account == self.name and row.reader == self.name:
+                read.add(row.source_id)
+            elif row.account != self.name and row.reader == self.name:
                 drop.add(row.source_id)
         return read, drop
 
-    async def _claim(self, row: Assignment, views: dict[str, AccountView]) -> bool:
-        """Take up a channel given to this account once nobody reads it, or its reader's
-        account is no longer usable (its process stopped reading before its lease expired)."""
-        reader = views.get(row.reader) if row.reader is not None else None
-        if row.reader is not None and reader is not None and reader.usable:
-            return False  # the old account lets go on its next look
-        return await self.store.accounts.set_reader(row.source_id, self.name, was=row.reader)
+    async def look(self) -> tuple[set[int], set[int]]:
+        """Renew the lease, then run the assignment: (the channels to read, to let go)."""
+        await self.renew()
+        return await self.assignment()
 
     async def let_go(self, ids: set[int]) -> None:
-        for source_id in ids:
-            await self.store.accounts.set_reader(source_id, None, was=self.name)
+        await self.store.accounts.let_go(self.name, ids)
 
     async def inaccessible(self, src: Source, why: str) -> None:
         log.warning(
@@ -175,9 +176,12 @@ async def run_account(runner: AccountRunner, listener: object, stop: asyncio.Eve
     every = runner.settings.telegram.assign_interval
     while not stop.is_set():
         try:
-            # The renewal inside has its own, shorter limit; this bounds a stuck database.
+            # The renewal first, on its own short limit: the assignment below may wait behind
+            # this process's ingest; the lease must not.
+            async with asyncio.timeout(max(1.0, runner.ttl * 0.25)):
+                await runner.renew()
             async with asyncio.timeout(max(2.0, runner.ttl * 0.5)):
-                read, drop = await runner.look()
+                read, drop = await runner.assignment()
         except (TimeoutError, LeaseLost, *DATABASE_ERRORS) as exc:  # type: ignore[misc]
             log.error(
                 "account %s: %s",

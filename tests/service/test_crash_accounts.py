@@ -48,11 +48,16 @@ ACCOUNTS = {"alpha": 880001, "beta": 880002}  # account name -> Telegram user id
 PEOPLE = (6101, 6102)
 BURST = 10  # posts per step of the writer
 STEP = 0.1  # seconds between steps: ~100 posts/s
-LEASE_TTL = 6  # seconds; the held-down listener stays away longer than this
+LEASE_TTL = 8  # seconds; the held-down listener stays away longer than this
 ASSIGN_EVERY = 0.5
 DELIVER_WITHIN = 120.0 + 0.05 * POSTS * len(PEOPLE)
 TIMEOUT = int(
-    (KILLS + 1) * (READY_WITHIN + 5) + POSTS / BURST * STEP + LEASE_TTL * 4 + DELIVER_WITHIN + 180
+    (KILLS + 1) * (READY_WITHIN + 5)
+    + POSTS / BURST * STEP
+    + LEASE_TTL * 4
+    + 2 * CHANNELS
+    + 2 * DELIVER_WITHIN
+    + 180
 )
 
 
@@ -248,7 +253,7 @@ async def test_two_accounts_and_two_notifiers_survive_sigkills(
         try:
             for svc in services:
                 await svc.wait_ready(within=READY_WITHIN)
-            await _until_stored(pg_url, CHANNELS, READY_WITHIN * 2)  # every first look done
+            await _until_stored(pg_url, CHANNELS, READY_WITHIN + 2 * CHANNELS)  # first looks
             writer_task = asyncio.create_task(writer())
             for k in range(KILLS):
                 await asyncio.sleep(rng.uniform(0.3, 2.0))
