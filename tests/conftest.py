@@ -7,7 +7,15 @@ import os
 
 # An operator's shell may carry WIREWATCH_* variables; tests start from the defaults. Variables
 # that steer the tests themselves (not the service) are kept.
-TEST_VARIABLES = frozenset({"WIREWATCH_CRASH_SEED"})
+TEST_VARIABLES = frozenset(
+    {
+        "WIREWATCH_CRASH_SEED",
+        "WIREWATCH_CRASH_FULL",
+        "WIREWATCH_CRASH_POSTS",
+        "WIREWATCH_CRASH_CHANNELS",
+        "WIREWATCH_CRASH_KILLS",
+    }
+)
 for _key in [k for k in os.environ if k.startswith("WIREWATCH_") and k not in TEST_VARIABLES]:
     del os.environ[_key]
 
