@@ -21,11 +21,17 @@ import os
 import socket
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from bot.desk.assignment import AccountView, Move, assign, health
-from bot.settings import Settings
+from bot.settings import DEFAULT_ACCOUNT, Settings
+from sources.telegram.config import TelegramSettings
 from storage.models import AccountLease, Source
 from storage.store import DATABASE_ERRORS, Store
+
+if TYPE_CHECKING:
+    from bot.service.app import App
+    from sources.telegram.listener import Listener
 
 log = logging.getLogger(__name__)
 
@@ -167,12 +173,9 @@ class AccountRunner:
         await self.store.accounts.refuse(src.id, self.name)
 
 
-async def run_account(runner: AccountRunner, listener: object, stop: asyncio.Event) -> None:
+async def run_account(runner: AccountRunner, listener: Listener, stop: asyncio.Event) -> None:
     """Look at the assignment every `assign_interval` seconds and give the listener its
     channels; read nothing while the lease cannot be renewed."""
-    from sources.telegram.listener import Listener
-
-    assert isinstance(listener, Listener)
     every = runner.settings.telegram.assign_interval
     while not stop.is_set():
         try:
@@ -200,3 +203,83 @@ async def run_account(runner: AccountRunner, listener: object, stop: asyncio.Eve
                 await runner.let_go(drop)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)
+
+
+# -- what `wirewatch run` does with an account (the App's side) --------------------------------
+
+
+def pooled(app: App) -> bool:
+    """Whether this process runs one of several accounts sharing the channels."""
+    return app.role in ("all", "listener") and (app.settings.pooled or app.account is not None)
+
+
+def credentials_hint(account: str | None) -> str:
+    """The settings that give `account` its API credentials."""
+    if account in (None, DEFAULT_ACCOUNT):
+        return "WIREWATCH_TELEGRAM__API_ID / API_HASH"
+    return f"WIREWATCH_ACCOUNTS__{str(account).upper()}__API_ID / API_HASH"
+
+
+def listener_settings(app: App) -> TelegramSettings:
+    """The settings of the account this process listens with."""
+    return app.settings.account(app.account or DEFAULT_ACCOUNT)
+
+
+async def take_account(app: App) -> AccountRunner | None:
+    """Hold the account's session file and lease before anything reads with it; None when the
+    account has no credentials (the listener says what is missing). While another process runs
+    the account this one waits (stopped meanwhile: AccountInUseError)."""
+    from sources.telegram.session import SessionInUseError, lock_session, session_path
+
+    assert app.store is not None
+    name = app.account or DEFAULT_ACCOUNT
+    tg = listener_settings(app)
+    if not tg.configured:
+        return None
+    path = session_path(tg)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    runner = AccountRunner(app.store, app.settings, name)
+    said = 0.0
+    # Another process runs the account (this machine: the session file's lock; any machine:
+    # the lease): wait for it. A restart after a crash finds it free at once; a second process
+    # for one account stands by until the first ends.
+    while True:
+        try:
+            lock_session(path)
+        except SessionInUseError as exc:
+            refused: str | None = f"account {name}: {exc}"
+        else:
+            app._session_path = path
+            refused = await runner.take()
+        if refused is None:
+            return runner
+        if time.monotonic() - said > 60:
+            log.warning("%s; waiting for it to end", refused)
+            said = time.monotonic()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(app.stop_event.wait(), timeout=1.0)
+        if app.stop_event.is_set():
+            raise AccountInUseError(refused)
+
+
+async def start_account(app: App, runner: AccountRunner, listener: Listener) -> None:
+    """The listener starts with its assigned channels only, then follows the assignment."""
+    read, drop = await runner.look()
+    await listener.reassign(read)
+    await runner.let_go(drop)
+    runner.reading = frozenset(read)
+    listener.on_inaccessible = runner.inaccessible
+    app._spawn("accounts", lambda: run_account(runner, listener, app.stop_event))
+
+
+def account_status(runner: AccountRunner | None) -> dict[str, Any] | None:
+    """The account this process runs, for /healthz."""
+    if runner is None:
+        return None
+    return {
+        "name": runner.name,
+        "holder": runner.holder,
+        "channels": len(runner.reading),
+        "lease_fresh": not runner.fenced,
+        "moves": runner.moves,
+    }

@@ -39,11 +39,20 @@ from bot.delivery.translation import TranslationWorker, start_translations
 from bot.desk.glossary_file import GlossaryWatch
 from bot.ingest.capture import Capture, build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
+from bot.service.accounts import (
+    account_status,
+    credentials_hint,
+    listener_settings,
+    pooled,
+    start_account,
+    take_account,
+)
 from bot.service.feeds import FeedFollower
 from bot.service.health import HealthServer, Metrics
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
 from bot.service.log import component
 from bot.service.roles import build_delivery, may_listen, schedule_digests
+from bot.service.sources import apply_sources_file
 from bot.settings import Settings
 from storage.records import Event
 from storage.store import DATABASE_ERRORS, Store
@@ -57,7 +66,6 @@ if TYPE_CHECKING:
     from bot.delivery.digest import DigestJobs
     from bot.delivery.notifier import Notifier
     from bot.service.accounts import AccountRunner
-    from sources.telegram.config import TelegramSettings
     from sources.telegram.listener import Listener
 
 log = logging.getLogger(__name__)
@@ -95,9 +103,7 @@ class App:
         account: str | None = None,
     ) -> None:
         self.role = role  # one of bot.service.roles.ROLES
-        # The listener account this process runs (`run --account`); with several accounts
-        # configured, `default` when not given.
-        self.account = account
+        self.account = account  # the listener account this process runs (`run --account`)
         self.settings = settings
         self.feeds = [Path(f).expanduser().resolve() for f in feeds]
         self.shutdown_budget = shutdown_budget
@@ -179,7 +185,7 @@ class App:
         self.store = store = await Store.open(settings.db)
         log.info("database %s open", settings.db)
         if settings.telegram.sources_file is not None:
-            await self._apply_sources_file(settings.telegram.sources_file)
+            await apply_sources_file(self, settings.telegram.sources_file)
         self.capture = build_capture(store, settings.capture)
         self.pipeline = Pipeline(
             store,
@@ -192,8 +198,8 @@ class App:
         )
         await self.pipeline.refresh_rules()
 
-        if self.pooled:
-            await self._take_account()
+        if pooled(self):
+            self.runner = await take_account(self)
         if await may_listen(self):
             self._build_listener()
             self.translations = start_translations(self, settings.translation)
@@ -202,7 +208,7 @@ class App:
         await self._start_health()
         listener = self.listener
         if listener is not None and self.runner is not None:
-            await self._start_account(self.runner, listener)
+            await start_account(self, self.runner, listener)
         if listener is not None:
             self._spawn("listener", listener.run)
         for path in self.feeds:
@@ -279,90 +285,6 @@ class App:
 
     # -- building ----------------------------------------------------------------------------
 
-    async def _apply_sources_file(self, path: Path) -> None:
-        from bot.desk.sources_file import apply_sources, load_sources_file
-        from storage.records import SourceError
-
-        assert self.store is not None
-        try:
-            specs = load_sources_file(path)
-        except SourceError as exc:
-            # The channels already in the database keep working; the operator fixes the file.
-            self.problems.append(f"sources file not applied: {exc}")
-            return
-        names = self.settings.account_names()
-        unknown = sorted({s.account for s in specs if s.account and s.account not in names})
-        if unknown:
-            self.problems.append(
-                f"sources file not applied: account {', '.join(unknown)} is not configured "
-                f"(configured: {', '.join(names)})"
-            )
-            return
-        await apply_sources(self.store, specs)
-        log.info("sources file %s: %d channels", path, len(specs))
-
-    @property
-    def pooled(self) -> bool:
-        """Whether this process runs one of several accounts sharing the channels."""
-        return self.role in ("all", "listener") and (
-            self.settings.pooled or self.account is not None
-        )
-
-    @property
-    def telegram(self) -> TelegramSettings:
-        """The settings of the account this process listens with."""
-        from bot.settings import DEFAULT_ACCOUNT
-
-        return self.settings.account(self.account or DEFAULT_ACCOUNT)
-
-    async def _take_account(self) -> None:
-        """Hold the account's session file and lease before anything reads with it. While
-        another process runs the account this one waits (stopped meanwhile: AccountInUseError)."""
-        from bot.service.accounts import AccountInUseError, AccountRunner
-        from bot.settings import DEFAULT_ACCOUNT
-        from sources.telegram.session import SessionInUseError, lock_session, session_path
-
-        assert self.store is not None
-        name = self.account or DEFAULT_ACCOUNT
-        tg = self.telegram
-        if not tg.configured:
-            return  # _build_listener says what is missing
-        path = session_path(tg)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        runner = AccountRunner(self.store, self.settings, name)
-        said = 0.0
-        # Another process runs the account (this machine: the session file's lock; any
-        # machine: the lease): wait for it. A restart after a crash finds it free at once; a
-        # second process for one account stands by until the first ends.
-        while True:
-            try:
-                lock_session(path)
-            except SessionInUseError as exc:
-                refused: str | None = f"account {name}: {exc}"
-            else:
-                self._session_path = path
-                refused = await runner.take()
-            if refused is None:
-                break
-            if time.monotonic() - said > 60:
-                log.warning("%s; waiting for it to end", refused)
-                said = time.monotonic()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stop_event.wait(), timeout=1.0)
-            if self.stop_event.is_set():
-                raise AccountInUseError(refused)
-        self.runner = runner
-
-    async def _start_account(self, runner: AccountRunner, listener: Listener) -> None:
-        """The listener starts with its assigned channels only, then follows the assignment."""
-        from bot.service.accounts import run_account
-
-        read, drop = await runner.look()
-        await listener.reassign(read)
-        await runner.let_go(drop)
-        listener.on_inaccessible = runner.inaccessible
-        self._spawn("accounts", lambda: run_account(runner, listener, self.stop_event))
-
     def _build_bot(self) -> None:
         cfg = self.settings.bot
         if not cfg.configured:
@@ -398,16 +320,11 @@ class App:
         )
 
     def _build_listener(self) -> None:
-        tg = self.telegram
+        tg = listener_settings(self)
         if not tg.configured:
-            where = (
-                f"WIREWATCH_ACCOUNTS__{self.account.upper()}__API_ID / API_HASH"
-                if self.account not in (None, "default")
-                else "WIREWATCH_TELEGRAM__API_ID / API_HASH"
-            )
             self.degraded.append(
-                f"no Telegram API credentials ({where}): running without the listener; feeds "
-                "and imports still work"
+                f"no Telegram API credentials ({credentials_hint(self.account)}): running "
+                "without the listener; feeds and imports still work"
             )
             return
         from sources.telegram.client import make_client
@@ -613,18 +530,6 @@ class App:
             )
         return rows
 
-    def _account_status(self) -> dict[str, Any] | None:
-        runner = self.runner
-        if runner is None:
-            return None
-        return {
-            "name": runner.name,
-            "holder": runner.holder,
-            "channels": len(runner.reading),
-            "lease_fresh": not runner.fenced,
-            "moves": runner.moves,
-        }
-
     async def status(self) -> tuple[bool, dict[str, Any]]:
         """(healthy, body) for /healthz. Unhealthy: the database does not answer or a
         component is down (crashed and waiting to restart). Degraded is still healthy."""
@@ -641,7 +546,7 @@ class App:
             },
             "bot": "enabled" if self.bot is not None else "disabled",
             "listener": "enabled" if self.listener is not None else "disabled",
-            "account": self._account_status(),
+            "account": account_status(self.runner),
             "feeds": dict(self.feed_offsets),
             "feed_skipped": self.feed_skipped,
         }

@@ -29,10 +29,12 @@ async def may_listen(app: App) -> bool:
     """Whether this process runs the listener: its role says so and, on a shared PostgreSQL,
     it holds the session's lease. The session file's own lock covers one machine; two
     processes anywhere on one session get it revoked (AUTH_KEY_DUPLICATED)."""
+    from bot.service.accounts import pooled
+
     tg = app.settings.telegram
     if app.role not in ("all", "listener"):
         return False
-    if not tg.configured or app.store is None or app.pooled:
+    if not tg.configured or app.store is None or pooled(app):
         # Missing credentials: _build_listener says so. Several accounts: the process already
         # holds its account's lease (App._take_account).
         return True

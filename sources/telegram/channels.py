@@ -1,4 +1,5 @@
-"""Following channels with the listener account: resolving, joining, the peer cache.
+"""Following channels with the listener account: resolving, joining, the peer cache, and the
+channels the service assigns to this account (`reassign`: several accounts share them out).
 
 A channel's access hash belongs to the account that resolved it, so the cache is kept per
 account (storage: source_peers). A new account resolves and joins every channel again; a hash
@@ -8,9 +9,10 @@ hash) is resolved again once per run.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 from telethon import TelegramClient, errors, functions, types
@@ -31,6 +33,12 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+
+def _log_failure(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("catching up newly assigned channels failed", exc_info=task.exception())
+
+
 # Errors that say the cached access hash is not this account's: resolve the channel again.
 _STALE_PEER = (errors.ChannelInvalidError, errors.PeerIdInvalidError)
 
@@ -50,6 +58,9 @@ class Channels(ABC):
     state_key: str
     allowed: frozenset[int] | None
     on_inaccessible: Callable[[Source, str], Awaitable[None]] | None
+    name: str
+    _started: bool
+    _adopting: asyncio.Task[None] | None
 
     @abstractmethod
     async def _request(self, what: str, call: Callable[[], Awaitable[T]]) -> T: ...
@@ -61,7 +72,46 @@ class Channels(ABC):
     async def _error(self, message: str) -> None: ...
 
     @abstractmethod
+    def _lock(self, source_id: int) -> asyncio.Lock: ...
+
+    @abstractmethod
     async def _failed(self, src: Source, what: str, exc: BaseException) -> None: ...
+
+    async def reassign(self, ids: Iterable[int] | None) -> None:
+        """Read only these channels (source ids; None: every active one) from now on.
+
+        Returns once every channel left out is let go: no post of it is handed over after
+        that, so another account may take it. Channels new to the set are resolved and caught
+        up in the background (once the listener has started).
+        """
+        self.allowed = None if ids is None else frozenset(ids)
+        for src in list(self._by_peer.values()):
+            if not self._may_read(src.id):
+                async with self._lock(src.id):  # a catch-up or live post in hand finishes first
+                    self._untrack(src)
+                log.info("@%s: no longer read by account %s", src.username, self.name)
+        if not self._started or (self._adopting is not None and not self._adopting.done()):
+            return
+        if self.allowed is not None and self.allowed <= set(self._peers):
+            return
+        task = asyncio.get_running_loop().create_task(self._adopt())
+        task.add_done_callback(_log_failure)
+        self._adopting = task
+
+    async def _adopt(self) -> None:
+        known = set(self._peers)
+        for src in await self.refresh_sources():
+            if src.id in known:
+                continue
+            try:
+                await self.catch_up(src)
+            except (TelegramError, ConnectionError, errors.RPCError) as exc:
+                await self._failed(src, "catch-up", exc)
+                if isinstance(exc, FloodWaitTooLong):
+                    break
+
+    def _may_read(self, source_id: int) -> bool:
+        return self.allowed is None or source_id in self.allowed
 
     def _track(self, src: Source, peer: Any) -> None:
         assert src.peer_id is not None

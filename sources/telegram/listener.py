@@ -256,42 +256,6 @@ class Listener(Channels, Reconciliation):
         await self.catch_up_all("catch-up", refresh=True)
         self._started = True
 
-    async def reassign(self, ids: Iterable[int] | None) -> None:
-        """Read only these channels (source ids; None: every active one) from now on.
-
-        Returns once every channel left out is let go: no post of it is handed over after
-        that, so another account may take it. Channels new to the set are resolved and caught
-        up in the background (once the listener has started).
-        """
-        self.allowed = None if ids is None else frozenset(ids)
-        for src in list(self._by_peer.values()):
-            if not self._may_read(src.id):
-                async with self._lock(src.id):  # a catch-up or live post in hand finishes first
-                    self._untrack(src)
-                log.info("@%s: no longer read by account %s", src.username, self.name)
-        if not self._started or (self._adopting is not None and not self._adopting.done()):
-            return
-        if self.allowed is not None and self.allowed <= set(self._peers):
-            return
-        task = asyncio.get_running_loop().create_task(self._adopt())
-        task.add_done_callback(_log_failure)
-        self._adopting = task
-
-    async def _adopt(self) -> None:
-        known = set(self._peers)
-        for src in await self.refresh_sources():
-            if src.id in known:
-                continue
-            try:
-                await self.catch_up(src)
-            except (TelegramError, ConnectionError, errors.RPCError) as exc:
-                await self._failed(src, "catch-up", exc)
-                if isinstance(exc, FloodWaitTooLong):
-                    break
-
-    def _may_read(self, source_id: int) -> bool:
-        return self.allowed is None or source_id in self.allowed
-
     async def catch_up_all(self, what: str = "catch-up", *, refresh: bool = False) -> int:
         """Catch up every followed channel; failures are recorded per channel. A long FloodWait
         ends the round: the next reconciliation round resumes once the wait is over."""
