@@ -8,7 +8,7 @@ from typing import cast
 
 from storage.accounts import AccountRepo
 from storage.db import now
-from storage.postgres.db import PgDatabase
+from storage.postgres.db import PgDatabase, driver_errors
 
 ASSIGNMENT_LOCK = (0x7779, 1)  # advisory lock key: (space, key)
 
@@ -20,12 +20,13 @@ class PgAccountRepo(AccountRepo):
     async def renew(self, account: str, holder: str, ttl: int) -> bool:
         pg = cast(PgDatabase, self.db)
         stamp = now()
-        status = await pg.pool.execute(
-            "UPDATE account_leases SET renewed_at = $1, expires_at = $2"
-            " WHERE account = $3 AND holder = $4",
-            stamp,
-            stamp + ttl,
-            account,
-            holder,
-        )
+        with driver_errors():
+            status = await pg.pool.execute(
+                "UPDATE account_leases SET renewed_at = $1, expires_at = $2"
+                " WHERE account = $3 AND holder = $4",
+                stamp,
+                stamp + ttl,
+                account,
+                holder,
+            )
         return str(status).endswith(" 1")
