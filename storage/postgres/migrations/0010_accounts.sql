@@ -1,4 +1,4 @@
--- SQLite's migration 0012 on PostgreSQL: account leases and the channels' accounts.
+-- SQLite's migration 0013 on PostgreSQL: account leases and the channels' accounts.
 CREATE TABLE account_leases (
     account    TEXT COLLATE "C" PRIMARY KEY,
     holder     TEXT,
