@@ -28,7 +28,12 @@ from pathlib import Path  # noqa: E402
 import asyncpg  # noqa: E402
 import pytest  # noqa: E402
 
+# aiogram imported and its types built as the service does (bot/delivery/lazy_types.py), before
+# any test imports it.
+from bot.delivery.lazy_types import warm  # noqa: E402
 from tests import pg  # noqa: E402
+
+warm()
 
 _pg_server: pg.PgServer | None = None
 _schemas = itertools.count(1)

@@ -591,8 +591,12 @@ class App:
 
 
 def _import_bot_stack() -> None:
-    """Import what the bot needs (aiogram, the handlers) in a worker thread; the next import
-    on the event loop finds the modules ready."""
+    """Import what the bot needs (aiogram, the handlers) and build the validators of the
+    Telegram types it uses (bot/delivery/lazy_types.py) in a worker thread; the next import on
+    the event loop finds the modules ready."""
     import bot.delivery.client
     import bot.delivery.notifier
     import bot.handlers  # noqa: F401
+    from bot.delivery.lazy_types import warm
+
+    warm()
