@@ -99,6 +99,8 @@ class Database:
         self.path = path
         self._lock = asyncio.Lock()
         self._owner: asyncio.Task[Any] | None = None
+        self._lazy = False  # the owner's transaction began lazily (see transaction())
+        self._open = False  # BEGIN was sent and no COMMIT/ROLLBACK yet
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -177,26 +179,43 @@ class Database:
                 )
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self, *, lazy: bool = False) -> AsyncIterator[aiosqlite.Connection]:
         """All writes go through here. Re-entrant within one task, so a repository method that
-        writes joins the caller's transaction instead of committing half of it."""
+        writes joins the caller's transaction instead of committing half of it.
+
+        `lazy`: BEGIN rides on the first `run()` (or on the first write of a repository method)
+        instead of a round trip of its own, and a `run()` whose work commits the transaction
+        itself (say, a post that needs nothing more) saves the COMMIT trip too; whatever runs
+        after that in the block gets a transaction of its own, committed at the end.
+        """
         task = asyncio.current_task()
         if task is not None and self._owner is task:
+            if self._lazy and not self._open:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                self._open = True
             yield self.conn
             return
         async with self._lock:
             self._owner = task
+            self._lazy = lazy
+            self._open = False
             try:
-                await self.conn.execute("BEGIN IMMEDIATE")
+                if not lazy:
+                    await self.conn.execute("BEGIN IMMEDIATE")
+                    self._open = True
                 try:
                     yield self.conn
                 except BaseException:
-                    await self.conn.execute("ROLLBACK")
+                    if self._open:
+                        await self.conn.execute("ROLLBACK")
                     raise
                 else:
-                    await self.conn.execute("COMMIT")
+                    if self._open:
+                        await self.conn.execute("COMMIT")
             finally:
                 self._owner = None
+                self._lazy = False
+                self._open = False
 
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(connection)` in the database thread, as one round trip.
@@ -205,9 +224,27 @@ class Database:
         machine), so a query plan of several dependent statements costs more in hops than in
         SQLite. aiosqlite has no public call for this; `_execute` is how its own methods queue
         work, and the version is pinned in pyproject.toml. Rows come back as sqlite3.Row.
+
+        Inside a lazy `transaction()` of this task, the transaction begins in the same trip,
+        and `work` may end it with COMMIT.
         """
         conn = self.conn
-        return cast(T, await conn._execute(work, conn._conn))  # type: ignore[no-untyped-call]
+        task = asyncio.current_task()
+        if not (self._lazy and task is not None and self._owner is task):
+            return cast(T, await conn._execute(work, conn._conn))  # type: ignore[no-untyped-call]
+
+        def begun(raw: sqlite3.Connection) -> tuple[T, bool]:
+            if not raw.in_transaction:
+                raw.execute("BEGIN IMMEDIATE")
+            try:
+                return work(raw), raw.in_transaction
+            except BaseException:
+                # The block's exit rolls back; the flag must say there is something to undo.
+                self._open = raw.in_transaction
+                raise
+
+        result, self._open = await conn._execute(begun, conn._conn)  # type: ignore[no-untyped-call]
+        return cast(T, result)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
         async with self.conn.execute(sql, params) as cur:

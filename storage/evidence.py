@@ -21,6 +21,11 @@ from storage.records import Deletion, Post
 
 EvidenceKind = Literal["version", "deletion"]
 
+INSERT_EVIDENCE = (
+    "INSERT INTO evidence (channel, channel_id, message_id, kind, version, origin, raw,"
+    " sha256, captured_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
 
 def sha256_text(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
@@ -119,8 +124,7 @@ class EvidenceRepo:
         """Append one record. Inside the pipeline's transaction, the post and its evidence
         commit together."""
         return await self.db.execute(
-            "INSERT INTO evidence (channel, channel_id, message_id, kind, version, origin, raw,"
-            " sha256, captured_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            INSERT_EVIDENCE,
             (
                 channel,
                 channel_id,
@@ -140,8 +144,7 @@ class EvidenceRepo:
             return
         stamp = now()
         await self.db.executemany(
-            "INSERT INTO evidence (channel, channel_id, message_id, kind, version, origin, raw,"
-            " sha256, captured_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            INSERT_EVIDENCE,
             [
                 (
                     r["channel"],

@@ -1,16 +1,56 @@
-"""Posts, their versions and album members. The FTS index follows `posts` through triggers."""
+"""Posts, their versions and album members.
+
+The FTS index follows `posts` through triggers on edit, OCR text and deletion; a new post's row
+is inserted by the code that stores the post, after its other writes (migration 0011 says why).
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from storage.db import Database, now
 from storage.models import PostVersion, StoredPost, to_ts, ts
 from storage.records import Post
 
 _SELECT = "SELECT p.*, s.username FROM posts p JOIN sources s ON s.id = p.source_id"
+SELECT_POST = _SELECT
+
+INSERT_POST = (
+    "INSERT INTO posts (source_id, message_id, date, text, norm, lemmas, media,"
+    " grouped_id, forward_from, forward_link, reply_to, links, edit_date, stored_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+INSERT_FIRST_VERSION = (
+    "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at)"
+    " VALUES (?, 1, ?, ?, ?)"
+)
+# A new post has no text read from its pictures yet (set_ocr re-indexes through the trigger).
+INDEX_POST = (
+    "INSERT INTO posts_fts (rowid, norm, lemmas, ocr_norm, ocr_lemmas) VALUES (?, ?, ?, '', '')"
+)
+
+
+def post_params(source_id: int, post: Post, norm: str, lemmas: str, stamp: int) -> tuple[Any, ...]:
+    """INSERT_POST's parameters."""
+    return (
+        source_id,
+        post.message_id,
+        to_ts(post.date),
+        post.text,
+        norm,
+        lemmas,
+        post.media,
+        post.grouped_id,
+        post.forward_from,
+        post.forward_link,
+        post.reply_to,
+        json.dumps(list(post.links)) if post.links else None,
+        to_ts(post.edit_date),
+        stamp,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,36 +114,20 @@ class PostRepo:
     async def insert(self, source_id: int, post: Post, norm: str, lemmas: str) -> int:
         """A new post and its first version; returns the post's row id."""
         stamp = now()
-        edit_ts = to_ts(post.edit_date)
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "INSERT INTO posts (source_id, message_id, date, text, norm, lemmas, media,"
-                " grouped_id, forward_from, forward_link, reply_to, links, edit_date, stored_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    source_id,
-                    post.message_id,
-                    to_ts(post.date),
-                    post.text,
-                    norm,
-                    lemmas,
-                    post.media,
-                    post.grouped_id,
-                    post.forward_from,
-                    post.forward_link,
-                    post.reply_to,
-                    json.dumps(list(post.links)) if post.links else None,
-                    edit_ts,
-                    stamp,
-                ),
+                INSERT_POST, post_params(source_id, post, norm, lemmas, stamp)
             )
             post_id = int(cur.lastrowid or 0)
             await conn.execute(
-                "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at)"
-                " VALUES (?, 1, ?, ?, ?)",
-                (post_id, post.text, edit_ts, stamp),
+                INSERT_FIRST_VERSION, (post_id, post.text, to_ts(post.edit_date), stamp)
             )
+            await self._index(conn, [(post_id, norm, lemmas)])
         return post_id
+
+    async def _index(self, conn: Any, rows: Sequence[tuple[int, str, str]]) -> None:
+        """FTS rows of new posts: (post id, norm, lemmas). PostgreSQL's twin indexes by trigger."""
+        await conn.executemany(INDEX_POST, rows)
 
     async def known_ids(self, source_id: int, message_ids: Sequence[int]) -> set[int]:
         """Which of these message ids we already hold, as posts or as album members."""
@@ -131,33 +155,10 @@ class PostRepo:
         if not rows:
             return {}
         stamp = now()
-        params = [
-            (
-                source_id,
-                p.message_id,
-                to_ts(p.date),
-                p.text,
-                norm,
-                lemmas,
-                p.media,
-                p.grouped_id,
-                p.forward_from,
-                p.forward_link,
-                p.reply_to,
-                json.dumps(list(p.links)) if p.links else None,
-                to_ts(p.edit_date),
-                stamp,
-            )
-            for p, norm, lemmas in rows
-        ]
+        params = [post_params(source_id, p, norm, lemmas, stamp) for p, norm, lemmas in rows]
         ids: dict[int, int] = {}
         async with self.db.transaction() as conn:
-            await conn.executemany(
-                "INSERT INTO posts (source_id, message_id, date, text, norm, lemmas, media,"
-                " grouped_id, forward_from, forward_link, reply_to, links, edit_date, stored_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                params,
-            )
+            await conn.executemany(INSERT_POST, params)
             message_ids = [p.message_id for p, _, _ in rows]
             for i in range(0, len(message_ids), 500):
                 part = message_ids[i : i + 500]
@@ -174,6 +175,11 @@ class PostRepo:
                     [source_id, *part],
                 ) as cur:
                     ids.update({int(r[0]): int(r[1]) for r in await cur.fetchall()})
+            # Last: a statement with a journal of its own (the inserts above) makes FTS5 flush
+            # what it holds, so the index is written once per transaction, not once per post.
+            await self._index(
+                conn, [(ids[p.message_id], norm, lemmas) for p, norm, lemmas in rows]
+            )
         return ids
 
     async def add_version(

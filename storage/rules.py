@@ -8,6 +8,9 @@ from typing import Any
 from storage.db import Database, now
 from storage.models import Rule
 
+# Changes whenever a rule is added, removed or (de)activated.
+RULES_VERSION = "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(id * active), 0) FROM rules"
+
 
 class RuleRepo:
     def __init__(self, db: Database) -> None:
@@ -73,8 +76,6 @@ class RuleRepo:
 
     async def version(self) -> tuple[int, int, int]:
         """Changes whenever a rule is added or removed, so a compiled matcher knows to rebuild."""
-        row = await self.db.fetchone(
-            "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(id * active), 0) FROM rules"
-        )
+        row = await self.db.fetchone(RULES_VERSION)
         assert row is not None
         return int(row[0]), int(row[1]), int(row[2])

@@ -7,6 +7,18 @@ from collections.abc import Mapping
 from storage.db import Database, now
 from storage.models import Source
 
+ENSURE_SOURCE = (
+    "INSERT INTO sources (username, peer_id, title, added_at) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (username) DO UPDATE SET "
+    "  peer_id = COALESCE(sources.peer_id, excluded.peer_id),"
+    "  title = COALESCE(excluded.title, sources.title)"
+)
+# Raises the catch-up mark, never lowers it. (message id, post date, source id)
+ADVANCE = (
+    "UPDATE sources SET last_message_id = MAX(last_message_id, ?),"
+    " last_post_at = MAX(COALESCE(last_post_at, 0), COALESCE(?, 0)) WHERE id = ?"
+)
+
 _ATTR_COLUMNS = tuple(
     f"{k}_{lang}" for k in ("person", "role", "short_role") for lang in ("uk", "en", "ru")
 )
@@ -44,10 +56,7 @@ class SourceRepo:
         username = username.lstrip("@").lower()
         async with self.db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO sources (username, peer_id, title, added_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (username) DO UPDATE SET "
-                "  peer_id = COALESCE(sources.peer_id, excluded.peer_id),"
-                "  title = COALESCE(excluded.title, sources.title)",
+                ENSURE_SOURCE,
                 (username, peer_id, title, now()),
             )
         src = await self.by_username(username)
@@ -144,8 +153,7 @@ class SourceRepo:
     async def advance(self, source_id: int, message_id: int, post_ts: int | None) -> None:
         """Raise the catch-up mark; never lowers it (events may arrive out of order)."""
         await self.db.execute(
-            "UPDATE sources SET last_message_id = MAX(last_message_id, ?),"
-            " last_post_at = MAX(COALESCE(last_post_at, 0), COALESCE(?, 0)) WHERE id = ?",
+            ADVANCE,
             (message_id, post_ts, source_id),
         )
 

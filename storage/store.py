@@ -11,6 +11,7 @@ from storage.accounts import AccountRepo
 from storage.alerts import AlertRepo
 from storage.db import Database, DatabaseDown, StorageError
 from storage.evidence import EvidenceRepo
+from storage.ingest import IngestRepo
 from storage.media import MediaRepo
 from storage.people import PeopleRepo
 from storage.postgres import is_postgres_url
@@ -50,6 +51,7 @@ class Store:
         self.translations = TranslationRepo(db)
         self.search_sessions = SearchSessionRepo(db)
         self.accounts = AccountRepo(db)
+        self.ingest = IngestRepo(db)
 
     @classmethod
     async def open(cls, path: str | Path) -> Store:

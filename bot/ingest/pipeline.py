@@ -25,6 +25,8 @@ from bot.ingest.origins import alerted_about_origin, compose_with_origin, earlie
 from bot.ingest.versions import is_replay
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
 from storage.db import now
+from storage.evidence import post_json
+from storage.ingest import NewPost
 from storage.models import Person, Rule, Source, StoredPost, to_ts
 from storage.records import Deletion, Event, Post
 from storage.store import Store
@@ -114,9 +116,17 @@ class Pipeline:
     # -- entry points ----------------------------------------------------------------------
 
     async def handle(self, event: Event) -> IngestResult:
-        await self.refresh_rules()
-        async with self.store.transaction():
-            result = await self._dispatch(event)
+        if isinstance(event, Deletion):
+            await self.refresh_rules()
+            async with self.store.transaction():
+                result = await self._delete(event)
+        else:
+            # Analysed and matched before the database is asked anything: a new post no rule
+            # wants is stored and committed in one round trip to the database thread, the
+            # rules' version checked in the same trip (storage/ingest.py).
+            analysis = analyze(event.text)
+            async with self.store.ingest.transaction():
+                result = await self._post(event, analysis, may_commit=True)
         if result.alerts and self.on_enqueue is not None:
             self.on_enqueue()
         return result
@@ -136,7 +146,7 @@ class Pipeline:
         await self.refresh_rules()
         total = IngestResult()
 
-        async def flush(batch: list[Event], analyses: dict[int, Analysis]) -> None:
+        async def flush(batch: list[Event], analyses: dict[int, _Prepared]) -> None:
             async with self.store.transaction():
                 lane: list[Post] = []
                 for ev in batch:
@@ -150,14 +160,16 @@ class Pipeline:
             if progress is not None:
                 progress(len(batch))
 
-        async def prepare(batch: list[Event]) -> dict[int, Analysis]:
+        async def prepare(batch: list[Event]) -> dict[int, _Prepared]:
             # Lemmatising is pure Python and SQLite's FTS insert runs in the database thread
             # without the GIL: analysing the next chunk while the previous one is written
             # uses both cores. Yield now and then so the writer's next step can start.
-            out: dict[int, Analysis] = {}
+            # The analysis's texts are computed when first read: read them here, or they are
+            # computed while the writer waits.
+            out: dict[int, _Prepared] = {}
             for n, ev in enumerate(batch):
                 if isinstance(ev, Post) and ev.grouped_id is None:
-                    out[id(ev)] = analyze(ev.text)
+                    out[id(ev)] = _prepare(ev)
                 if n % 25 == 24:
                     await asyncio.sleep(0)
             return out
@@ -179,7 +191,7 @@ class Pipeline:
             self.on_enqueue()
         return total
 
-    async def _bulk(self, posts: list[Post], analyses: dict[int, Analysis]) -> IngestResult:
+    async def _bulk(self, posts: list[Post], analyses: dict[int, _Prepared]) -> IngestResult:
         """Plain posts: new ones inserted together per channel; then, in the batch's order,
         their alerts and the rest (edits, repeats) one by one."""
         res = IngestResult()
@@ -191,42 +203,28 @@ class Pipeline:
         # (position in the batch, source, post, analysis, row id); source None for an event
         # that takes the per-event path (an edit or a repeat).
         steps: list[tuple[int, Source | None, Post, Any, int]] = []
-        for channel, numbered in by_channel.items():
-            group = [p for _, p in numbered]
-            first = group[0]
-            src = await self._source(channel, first.channel_id, first.channel_title)
-            known = await self.store.posts.known_ids(src.id, [p.message_id for p in group])
-            fresh: list[tuple[int, Post, Any]] = []
-            for n, p in numbered:
-                if p.message_id in known:
+        for numbered in by_channel.values():
+            lane = [(n, p, *(analyses.get(id(p)) or _prepare(p))) for n, p in numbered]
+            done = await self.store.ingest.store_many([item for _, _, _, item in lane])
+            src = done.source
+            if done.created:
+                log.info("new source @%s registered from an incoming post", src.username)
+            res.stored += len(done.ids)
+            known = set(done.known)
+            for k, (n, p, analysis, _) in enumerate(lane):
+                if k in known:
                     # An edit or a repeat: the per-event path decides.
-                    steps.append((n, None, p, None, 0))
-                else:
-                    known.add(p.message_id)
-                    fresh.append((n, p, analyses.get(id(p)) or analyze(p.text)))
-            ids = await self.store.posts.insert_many(
-                src.id, [(p, a.norm, a.lemma_text) for _, p, a in fresh]
-            )
-            res.stored += len(ids)
-            await self.store.evidence.record_many(
-                [version_record(src, p, p.message_id, 1) for _, p, _ in fresh]
-            )
-            if self.capture is not None:
-                for _, p, _ in fresh:
+                    steps.append((n, None, p, analysis, 0))
+                    continue
+                if self.capture is not None:
                     self.capture.submit_post(p, p.message_id, alert=self.alert)
-            top = max(group, key=lambda p: p.message_id)
-            await self.store.sources.advance(
-                src.id, top.message_id, max(to_ts(p.date) or 0 for p in group)
-            )
-            if self.alert and src.active:
-                for n, p, analysis in fresh:
-                    if not p.backfill:
-                        steps.append((n, src, p, analysis, ids[p.message_id]))
+                if self.alert and src.active and not p.backfill:
+                    steps.append((n, src, p, analysis, done.ids[p.message_id]))
         # Alerts in the order the events came, as handle() one by one would queue them: an
         # import read channel by channel must not reach a journalist channel by channel.
         for _, step_src, p, analysis, post_id in sorted(steps, key=lambda step: step[0]):
             if step_src is None:
-                res.add(await self._post(p))
+                res.add(await self._post(p, analysis))
                 continue
             if not self._rules.matcher.match(analysis, step_src.username):
                 continue
@@ -251,35 +249,50 @@ class Pipeline:
             src = await self.store.sources.ensure(channel, peer_id=channel_id, title=title)
         return src
 
-    async def _post(self, post: Post) -> IngestResult:
-        res = IngestResult()
-        src = await self._source(post.channel, post.channel_id, post.channel_title)
-        await self.store.sources.advance(src.id, post.message_id, to_ts(post.date))
-        existing = await self.store.posts.get(src.id, post.message_id)
-        if existing is None:
-            album_post = await self.store.posts.album_post_id(src.id, post.message_id)
-            if album_post is not None:
-                return await self._album_member_update(src, album_post, post)
-            if post.grouped_id is not None:
-                head = await self.store.posts.by_album(src.id, post.grouped_id)
-                if head is not None:
-                    await self.store.posts.add_album_item(src.id, post.message_id, head.id)
-                    return await self._album_member_update(src, head.id, post)
-            analysis = analyze(post.text)
-            post_id = await self.store.posts.insert(
-                src.id, post, analysis.norm, analysis.lemma_text
-            )
-            res.stored = 1
-            await self.store.evidence.record(**version_record(src, post, post.message_id, 1))
-            if self.capture is not None:
-                self.capture.submit_post(post, post.message_id, alert=self.alert)
-            stored = await self.store.posts.get_by_id(post_id)
-            assert stored is not None
-            res.alerts = await self._alert_new(
-                src, stored, analysis, set(), backfill=post.backfill
-            )
+    async def _post(
+        self, post: Post, analysis: Analysis | None = None, *, may_commit: bool = False
+    ) -> IngestResult:
+        """`may_commit`: the caller's transaction is `store.ingest.transaction()` of its own,
+        which a new post that alerts nobody may end in the trip that stores it."""
+        analysis = analysis or analyze(post.text)
+        quiet_as: str | None = None
+        if may_commit:
+            channel = post.channel.lstrip("@").lower()
+            if not self.alert or post.backfill or not self._rules.matcher.match(analysis, channel):
+                quiet_as = channel
+        done = await self.store.ingest.store_post(
+            _new_post(post, analysis), rules_version=self._rules.version, quiet_as=quiet_as
+        )
+        src = done.source
+        if done.created:
+            log.info("new source @%s registered from an incoming post", src.username)
+        if done.rules_version != self._rules.version:
+            await self.refresh_rules()
+        if done.outcome == "known":
+            return await self._known_post(src, post, analysis)
+        if self.capture is not None:
+            self.capture.submit_post(post, post.message_id, alert=self.alert)
+        res = IngestResult(stored=1)
+        if done.committed:
             return res
-        return await self._maybe_edit(src, existing, post)
+        assert done.post is not None
+        res.alerts = await self._alert_new(src, done.post, analysis, set(), backfill=post.backfill)
+        return res
+
+    async def _known_post(self, src: Source, post: Post, analysis: Analysis) -> IngestResult:
+        """A message id we hold (an edit, a repeat) or an album's (its other messages)."""
+        existing = await self.store.posts.get(src.id, post.message_id)
+        if existing is not None:
+            return await self._maybe_edit(src, existing, post, analysis)
+        album_post = await self.store.posts.album_post_id(src.id, post.message_id)
+        if album_post is not None:
+            return await self._album_member_update(src, album_post, post)
+        head = None
+        if post.grouped_id is not None:
+            head = await self.store.posts.by_album(src.id, post.grouped_id)
+        assert head is not None, "storage found the post known"
+        await self.store.posts.add_album_item(src.id, post.message_id, head.id)
+        return await self._album_member_update(src, head.id, post)
 
     async def _album_member_update(self, src: Source, post_id: int, item: Post) -> IngestResult:
         """Another message of an album: its caption (if the album had none) becomes the text."""
@@ -312,7 +325,9 @@ class Pipeline:
             return IngestResult(duplicates=1)
         return await self._maybe_edit(src, head, item)
 
-    async def _maybe_edit(self, src: Source, existing: StoredPost, post: Post) -> IngestResult:
+    async def _maybe_edit(
+        self, src: Source, existing: StoredPost, post: Post, analysis: Analysis | None = None
+    ) -> IngestResult:
         if post.text == existing.text:
             if post.media and not existing.media:
                 await self.store.posts.set_media(existing.id, post.media)
@@ -324,7 +339,7 @@ class Pipeline:
             # Re-reading a feed replays the versions we already hold: storing one again flipped
             # the text back and told journalists of an edit the official never made.
             return IngestResult(duplicates=1)
-        analysis = analyze(post.text)
+        analysis = analysis or analyze(post.text)
         version = await self.store.posts.add_version(
             existing.id,
             post.text,
@@ -590,6 +605,21 @@ class _SpanMap:
     def for_rule(self, rule_id: int | None) -> tuple[Span, ...]:
         """Where one rule matched (empty when it no longer does)."""
         return self.by_rule.get(rule_id, ()) if rule_id is not None else ()
+
+
+def _new_post(post: Post, analysis: Analysis) -> NewPost:
+    """The post as storage takes it; the evidence as capture.version_record makes it."""
+    return NewPost(
+        post, analysis.norm, analysis.lemma_text, post.origin, post.raw or post_json(post)
+    )
+
+
+_Prepared = tuple[Analysis, NewPost]
+
+
+def _prepare(post: Post) -> _Prepared:
+    analysis = analyze(post.text)
+    return analysis, _new_post(post, analysis)
 
 
 def _chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:

@@ -9,6 +9,7 @@ from typing import cast
 from storage.db import Database
 from storage.postgres.accounts import PgAccountRepo
 from storage.postgres.db import NAMED_LOCKS, PgDatabase, driver_errors
+from storage.postgres.ingest import PgIngestRepo, PgPostRepo
 from storage.postgres.repos import (
     OUTBOX_CHANNEL,
     PgAlertRepo,
@@ -30,6 +31,8 @@ class PgStore(Store):
         self.alerts = PgAlertRepo(shaped)
         self.media = PgMediaRepo(shaped)
         self.accounts = PgAccountRepo(shaped)
+        self.posts = PgPostRepo(shaped)
+        self.ingest = PgIngestRepo(self)
 
     async def try_lease(self, name: str) -> bool:
         """An advisory lock on `name`, held by this process's lease connection until it ends,

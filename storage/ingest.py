@@ -1,0 +1,235 @@
+"""The pipeline's writes for new posts in one round trip to the database thread.
+
+Each `await` on aiosqlite is a hop to its thread and back, and storing one post took a dozen of
+them (the source, the catch-up mark, is it known, the row, its version, its evidence, reading it
+back) besides BEGIN and COMMIT. Here each of those plans is one function run in that thread
+(`Database.run`): one trip per live post, one per channel and chunk of an import. The SQL is the
+repositories' own (storage/posts.py, sources.py, evidence.py, rules.py), in the same order.
+
+PostgreSQL has no database thread: its twin (storage/postgres/ingest.py) makes the same calls
+one by one through the repositories.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
+
+from storage.db import Database, now
+from storage.evidence import INSERT_EVIDENCE, sha256_text
+from storage.models import Source, StoredPost, to_ts
+from storage.posts import (
+    INDEX_POST,
+    INSERT_FIRST_VERSION,
+    INSERT_POST,
+    SELECT_POST,
+    post_params,
+)
+from storage.records import Post
+from storage.rules import RULES_VERSION
+from storage.sources import ADVANCE, ENSURE_SOURCE
+
+RulesVersion = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class NewPost:
+    """A post as the pipeline hands it over: its analysed text and its evidence (the origin
+    and the message as the source gave it)."""
+
+    post: Post
+    norm: str
+    lemmas: str
+    origin: str
+    raw: str
+
+
+@dataclass(slots=True)
+class Stored:
+    """What `store_post` did.
+
+    `outcome`: "stored" (a new post: `post` is its row), or "known" (the message id is a stored
+    post or an album's, or the album is stored: the caller decides, in the same transaction).
+    `committed`: the transaction is over (the caller said nothing follows a new post, and the
+    rules had not changed).
+    """
+
+    source: Source
+    created: bool  # the source was registered by this post
+    outcome: Literal["stored", "known"]
+    rules_version: RulesVersion
+    post: StoredPost | None = None
+    committed: bool = False
+
+
+@dataclass(slots=True)
+class StoredMany:
+    """What `store_many` did: `ids` maps the message id of each inserted post to its row id;
+    `known` lists the positions (in the posts given) of those it left to the caller (stored
+    already, an album's, or a repeat within the batch)."""
+
+    source: Source
+    created: bool
+    ids: dict[int, int] = field(default_factory=dict)
+    known: list[int] = field(default_factory=list)
+
+
+def _resolve(
+    conn: sqlite3.Connection, channel: str, channel_id: int | None, title: str | None
+) -> tuple[Source, bool]:
+    """SourceRepo.by_username, then by_peer, then ensure: the pipeline's `_source`."""
+    username = channel.lstrip("@").lower()
+    row = conn.execute("SELECT * FROM sources WHERE username = ?", (username,)).fetchone()
+    if row is None and channel_id is not None:
+        row = conn.execute("SELECT * FROM sources WHERE peer_id = ?", (channel_id,)).fetchone()
+    if row is not None:
+        return Source.from_row(row), False
+    conn.execute(ENSURE_SOURCE, (username, channel_id, title, now()))
+    row = conn.execute("SELECT * FROM sources WHERE username = ?", (username,)).fetchone()
+    assert row is not None
+    return Source.from_row(row), True
+
+
+def _known(conn: sqlite3.Connection, source_id: int, message_id: int, grouped: int | None) -> bool:
+    """Whether the per-event path must decide: the id is stored (a post or an album member's),
+    or it belongs to a stored album."""
+    for sql, key in (
+        ("SELECT 1 FROM posts WHERE source_id = ? AND message_id = ?", message_id),
+        ("SELECT 1 FROM album_items WHERE source_id = ? AND message_id = ?", message_id),
+        ("SELECT 1 FROM posts WHERE source_id = ? AND grouped_id = ? LIMIT 1", grouped),
+    ):
+        if key is not None and conn.execute(sql, (source_id, key)).fetchone() is not None:
+            return True
+    return False
+
+
+def _evidence(src: Source, item: NewPost, stamp: int) -> tuple[Any, ...]:
+    """INSERT_EVIDENCE's parameters for a first version: bot/ingest/capture.version_record."""
+    return (
+        src.username,
+        src.peer_id or item.post.channel_id,
+        item.post.message_id,
+        "version",
+        1,
+        item.origin,
+        item.raw,
+        sha256_text(item.raw),
+        stamp,
+    )
+
+
+def _store_post(
+    conn: sqlite3.Connection,
+    item: NewPost,
+    *,
+    rules_version: RulesVersion,
+    quiet_as: str | None,
+) -> Stored:
+    post = item.post
+    src, created = _resolve(conn, post.channel, post.channel_id, post.channel_title)
+    conn.execute(ADVANCE, (post.message_id, to_ts(post.date), src.id))
+    row = conn.execute(RULES_VERSION).fetchone()
+    version = (int(row[0]), int(row[1]), int(row[2]))
+    if _known(conn, src.id, post.message_id, post.grouped_id):
+        return Stored(src, created, "known", version)
+    stamp = now()
+    cur = conn.execute(INSERT_POST, post_params(src.id, post, item.norm, item.lemmas, stamp))
+    post_id = int(cur.lastrowid or 0)
+    conn.execute(INSERT_FIRST_VERSION, (post_id, post.text, to_ts(post.edit_date), stamp))
+    conn.execute(INSERT_EVIDENCE, _evidence(src, item, stamp))
+    conn.execute(INDEX_POST, (post_id, item.norm, item.lemmas))
+    stored = conn.execute(SELECT_POST + " WHERE p.id = ?", (post_id,)).fetchone()
+    assert stored is not None
+    done = quiet_as == src.username and version == rules_version
+    if done:
+        conn.execute("COMMIT")
+    return Stored(src, created, "stored", version, StoredPost.from_row(stored), done)
+
+
+def _store_many(conn: sqlite3.Connection, items: Sequence[NewPost]) -> StoredMany:
+    first = items[0].post
+    src, created = _resolve(conn, first.channel, first.channel_id, first.channel_title)
+    out = StoredMany(src, created)
+    wanted = [it.post.message_id for it in items]
+    known: set[int] = set()
+    for i in range(0, len(wanted), 500):
+        part = wanted[i : i + 500]
+        marks = ",".join("?" * len(part))
+        for table in ("posts", "album_items"):
+            known.update(
+                int(r[0])
+                for r in conn.execute(
+                    f"SELECT message_id FROM {table} WHERE source_id = ?"
+                    f" AND message_id IN ({marks})",
+                    [src.id, *part],
+                )
+            )
+    fresh: list[NewPost] = []
+    for n, it in enumerate(items):
+        if it.post.message_id in known:
+            out.known.append(n)
+        else:
+            known.add(it.post.message_id)
+            fresh.append(it)
+    stamp = now()
+    conn.executemany(
+        INSERT_POST, [post_params(src.id, it.post, it.norm, it.lemmas, stamp) for it in fresh]
+    )
+    for i in range(0, len(fresh), 500):
+        part = [it.post.message_id for it in fresh[i : i + 500]]
+        marks = ",".join("?" * len(part))
+        conn.execute(
+            "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at)"
+            " SELECT id, 1, text, edit_date, stored_at FROM posts"
+            f" WHERE source_id = ? AND message_id IN ({marks})",
+            [src.id, *part],
+        )
+        out.ids.update(
+            (int(r[0]), int(r[1]))
+            for r in conn.execute(
+                "SELECT message_id, id FROM posts"
+                f" WHERE source_id = ? AND message_id IN ({marks})",
+                [src.id, *part],
+            )
+        )
+    conn.executemany(INSERT_EVIDENCE, [_evidence(src, it, stamp) for it in fresh])
+    top = max(it.post.message_id for it in items)
+    conn.execute(ADVANCE, (top, max(to_ts(it.post.date) or 0 for it in items), src.id))
+    # Last, so that FTS5 writes the chunk's terms once, at commit (migration 0011).
+    conn.executemany(
+        INDEX_POST, [(out.ids[it.post.message_id], it.norm, it.lemmas) for it in fresh]
+    )
+    return out
+
+
+class IngestRepo:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[None]:
+        """The transaction `store_post` may begin and end in its own round trip."""
+        async with self.db.transaction(lazy=True):
+            yield
+
+    async def store_post(
+        self, item: NewPost, *, rules_version: RulesVersion, quiet_as: str | None
+    ) -> Stored:
+        """Register the source if new, raise its catch-up mark, and store the post with its
+        first version, evidence and FTS row, unless its id is known ("known": nothing stored).
+
+        `quiet_as`: the source's username if the caller knows nothing follows a new post from
+        it (no rule of `rules_version` matches): then the transaction commits in the same trip.
+        Inside `transaction()`."""
+        return await self.db.run(
+            partial(_store_post, item=item, rules_version=rules_version, quiet_as=quiet_as)
+        )
+
+    async def store_many(self, items: Sequence[NewPost]) -> StoredMany:
+        """New posts of one channel (the first post's) in the caller's transaction, each as
+        `store_post` stores it; ids stored already or repeated are left to the caller."""
+        return await self.db.run(partial(_store_many, items=items))
