@@ -9,6 +9,46 @@ from typing import Any
 from storage.db import Database, now
 from storage.models import Alert
 
+ENQUEUE = (
+    "INSERT INTO alerts (person_id, post_id, kind, version, rule_id, payload, status,"
+    " reply_to_alert, created_at, spans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (person_id, post_id, kind, version) DO NOTHING"
+)
+# (person id, rule id, source id, since, before)
+THREAD_HEAD = (
+    "SELECT a.* FROM alerts a JOIN posts p ON p.id = a.post_id"
+    " WHERE a.person_id = ? AND a.rule_id = ? AND a.kind = 'new'"
+    " AND p.source_id = ? AND p.date >= ? AND p.date < ?"
+    " ORDER BY p.date DESC, a.id DESC LIMIT 1"
+)
+
+
+def enqueue_params(
+    *,
+    person_id: int,
+    post_id: int | None,
+    kind: str,
+    version: int,
+    payload: dict[str, Any],
+    rule_id: int | None = None,
+    reply_to_alert: int | None = None,
+    held: bool = False,
+    spans: Sequence[tuple[int, int, str]] | None = None,
+) -> tuple[Any, ...]:
+    """ENQUEUE's parameters, from AlertRepo.enqueue's arguments."""
+    return (
+        person_id,
+        post_id,
+        kind,
+        version,
+        rule_id,
+        json.dumps(payload, ensure_ascii=False),
+        "held" if held else "pending",
+        reply_to_alert,
+        now(),
+        None if spans is None else json.dumps([list(s) for s in spans]),
+    )
+
 
 class AlertRepo:
     # Seconds a notifier's claim on a chat lasts unless renewed; None: no claims to keep (one
@@ -35,20 +75,17 @@ class AlertRepo:
         `spans` are where the rule that fired matched, kept so every surface quotes alike."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "INSERT INTO alerts (person_id, post_id, kind, version, rule_id, payload, status,"
-                " reply_to_alert, created_at, spans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                " ON CONFLICT (person_id, post_id, kind, version) DO NOTHING",
-                (
-                    person_id,
-                    post_id,
-                    kind,
-                    version,
-                    rule_id,
-                    json.dumps(payload, ensure_ascii=False),
-                    "held" if held else "pending",
-                    reply_to_alert,
-                    now(),
-                    None if spans is None else json.dumps([list(s) for s in spans]),
+                ENQUEUE,
+                enqueue_params(
+                    person_id=person_id,
+                    post_id=post_id,
+                    kind=kind,
+                    version=version,
+                    payload=payload,
+                    rule_id=rule_id,
+                    reply_to_alert=reply_to_alert,
+                    held=held,
+                    spans=spans,
                 ),
             )
             return int(cur.lastrowid or 0) if cur.rowcount else None
@@ -82,13 +119,7 @@ class AlertRepo:
     ) -> Alert | None:
         """The person's latest 'new' alert for `rule_id` about a post of `source_id` dated in
         [since, before): a follow-up from the same official on the same story replies to it."""
-        row = await self.db.fetchone(
-            "SELECT a.* FROM alerts a JOIN posts p ON p.id = a.post_id"
-            " WHERE a.person_id = ? AND a.rule_id = ? AND a.kind = 'new'"
-            " AND p.source_id = ? AND p.date >= ? AND p.date < ?"
-            " ORDER BY p.date DESC, a.id DESC LIMIT 1",
-            (person_id, rule_id, source_id, since, before),
-        )
+        row = await self.db.fetchone(THREAD_HEAD, (person_id, rule_id, source_id, since, before))
         return Alert.from_row(row) if row else None
 
     async def awaiting_translation(self, since: int, limit: int = 50) -> list[Alert]:

@@ -15,6 +15,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -91,6 +92,14 @@ def migrations() -> list[tuple[int, str, str]]:
             found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort()
     return found
+
+
+def _fetchone(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Any:
+    return conn.execute(sql, params).fetchone()
+
+
+def _fetchall(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list[Any]:
+    return conn.execute(sql, params).fetchall()
 
 
 class Database:
@@ -246,13 +255,12 @@ class Database:
         result, self._open = await conn._execute(begun, conn._conn)  # type: ignore[no-untyped-call]
         return cast(T, result)
 
+    # One trip each: aiosqlite's cursor takes three (execute, fetch, close).
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
-        async with self.conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        return await self.run(partial(_fetchone, sql=sql, params=params))
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[aiosqlite.Row]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return await self.run(partial(_fetchall, sql=sql, params=params))
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One write in its own transaction; returns lastrowid."""

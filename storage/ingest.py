@@ -13,15 +13,16 @@ one by one through the repositories.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
+from storage.alerts import ENQUEUE, THREAD_HEAD, enqueue_params
 from storage.db import Database, now
 from storage.evidence import INSERT_EVIDENCE, sha256_text
-from storage.models import Source, StoredPost, to_ts
+from storage.models import Alert, Source, StoredPost, to_ts
 from storage.posts import (
     INDEX_POST,
     INSERT_FIRST_VERSION,
@@ -233,3 +234,41 @@ class IngestRepo:
         """New posts of one channel (the first post's) in the caller's transaction, each as
         `store_post` stores it; ids stored already or repeated are left to the caller."""
         return await self.db.run(partial(_store_many, items=items))
+
+    async def thread_heads(
+        self, person_ids: Sequence[int], *, rule_id: int, source_id: int, since: int, before: int
+    ) -> dict[int, Alert]:
+        """AlertRepo.thread_head for each of these people: person id -> their latest alert."""
+        return await self.db.run(
+            partial(
+                _thread_heads,
+                person_ids=person_ids,
+                params=(rule_id, source_id, since, before),
+            )
+        )
+
+    async def enqueue(self, alerts: Sequence[Mapping[str, Any]]) -> list[int | None]:
+        """AlertRepo.enqueue(**a) for each, in order: the new alert ids (None: queued before)."""
+        if not alerts:
+            return []
+        async with self.db.transaction():
+            return await self.db.run(partial(_enqueue, alerts=alerts))
+
+
+def _thread_heads(
+    conn: sqlite3.Connection, person_ids: Sequence[int], params: tuple[int, ...]
+) -> dict[int, Alert]:
+    out: dict[int, Alert] = {}
+    for person_id in person_ids:
+        row = conn.execute(THREAD_HEAD, (person_id, *params)).fetchone()
+        if row is not None:
+            out[person_id] = Alert.from_row(row)
+    return out
+
+
+def _enqueue(conn: sqlite3.Connection, alerts: Sequence[Mapping[str, Any]]) -> list[int | None]:
+    out: list[int | None] = []
+    for a in alerts:
+        cur = conn.execute(ENQUEUE, enqueue_params(**a))
+        out.append(int(cur.lastrowid or 0) if cur.rowcount else None)
+    return out

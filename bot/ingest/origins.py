@@ -131,6 +131,13 @@ async def earlier_posts(
         return []
     seen = {origin_of(post).link}
     out: list[Earlier] = []
+    sources: dict[int, Source | None] = {}  # a story's background is mostly one channel's
+
+    async def source_of(hit: StoredPost) -> Source | None:
+        if hit.source_id not in sources:
+            sources[hit.source_id] = await store.sources.get(hit.source_id)
+        return sources[hit.source_id]
+
     for hit in page.hits:
         if hit.post.id == post.id or hit.post.deleted_at is not None:
             continue
@@ -143,11 +150,11 @@ async def earlier_posts(
                     None,
                 )
                 if at is not None:
-                    source = await store.sources.get(hit.post.source_id)
+                    source = await source_of(hit.post)
                     out[at] = Earlier(hit.post, source, hit.spans)
             continue
         seen.add(origin.link)
-        source = await store.sources.get(hit.post.source_id)
+        source = await source_of(hit.post)
         info = await lookup_origin(store, hit.post)
         out.append(Earlier(hit.post, source, hit.spans, info.source, info.date))
         if len(out) == limit:

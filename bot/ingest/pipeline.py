@@ -27,7 +27,7 @@ from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_
 from storage.db import now
 from storage.evidence import post_json
 from storage.ingest import NewPost
-from storage.models import Person, Rule, Source, StoredPost, to_ts
+from storage.models import Alert, Person, Rule, Source, StoredPost, to_ts
 from storage.records import Deletion, Event, Post
 from storage.store import Store
 
@@ -462,19 +462,33 @@ class Pipeline:
                 personal[rule.owner_id] = rule
         if desk_rule is None and not personal:
             return 0
-        count = 0
         # A desk rule alerts everyone with the same draft, up to language, zone and rule:
         # compose each distinct one once (a desk of 50 would otherwise cost 50 compositions).
         drafts: dict[tuple[str, str, int], dict[str, Any]] = {}
+        # A follow-up's draft depends on the person only through language and zone too, and on
+        # the story they were alerted about: everyone alerted by a desk rule shares it.
+        updates: dict[tuple[str, str, int, int | None], dict[str, Any]] = {}
         backgrounds: dict[int, list[Earlier]] = {}
         names = [f.entry for f in self.glossary.current().find(analysis)]
         since = to_ts(post.date - self.thread_window) or 0
+        owed: list[tuple[Person, Rule]] = []
         for person in await self.store.people.recipients(src.id):
-            if person.id in skip:
-                continue
             rule = personal.get(person.id) or desk_rule
-            if rule is None:
-                continue
+            if person.id not in skip and rule is not None:
+                owed.append((person, rule))
+        # Each person's latest alert on the story, all in one round trip per rule.
+        heads: dict[tuple[int, int], Alert] = {}
+        for rule_id in dict.fromkeys(rule.id for _, rule in owed):
+            found = await self.store.ingest.thread_heads(
+                [person.id for person, rule in owed if rule.id == rule_id],
+                rule_id=rule_id,
+                source_id=src.id,
+                since=since,
+                before=to_ts(post.date) or 0,
+            )
+            heads.update(((person_id, rule_id), a) for person_id, a in found.items())
+        queued: list[dict[str, Any]] = []
+        for person, rule in owed:
             # The quote is chosen by where THIS rule matched: names and places that other
             # rules look for must not outvote the story's own words.
             rule_spans = spans.for_rule(rule.id)
@@ -487,33 +501,34 @@ class Pipeline:
                     self.store, post, rule.query, limit=self.background
                 )
             earlier = backgrounds[rule.id]
-            head = await self.store.alerts.thread_head(
-                person_id=person.id,
-                rule_id=rule.id,
-                source_id=src.id,
-                since=since,
-                before=to_ts(post.date) or 0,
-            )
+            head = heads.get((person.id, rule.id))
             if head is not None and head.post_id != post.id:
                 # A follow-up on the same story: a reply with a ready update paragraph, dated
                 # when it falls on another day than the story's alert. The post that alert was
                 # about is the story itself, not its background.
-                first = await self.store.posts.get_by_id(head.post_id) if head.post_id else None
-                payload = await self._compose(
-                    "new",
-                    post,
-                    src,
-                    person,
-                    **where,
-                    rule=rule.query,
-                    update=True,
-                    thread_date=first.date if first is not None else None,
-                    background=[
-                        e for e in earlier if first is None or e.post.permalink != first.permalink
-                    ],
-                    glossary=names,
-                    translate=self.translate,
-                )
+                update_key = (person.lang, person.tz, rule.id, head.post_id)
+                if update_key not in updates:
+                    first = (
+                        await self.store.posts.get_by_id(head.post_id) if head.post_id else None
+                    )
+                    updates[update_key] = await self._compose(
+                        "new",
+                        post,
+                        src,
+                        person,
+                        **where,
+                        rule=rule.query,
+                        update=True,
+                        thread_date=first.date if first is not None else None,
+                        background=[
+                            e
+                            for e in earlier
+                            if first is None or e.post.permalink != first.permalink
+                        ],
+                        glossary=names,
+                        translate=self.translate,
+                    )
+                payload = updates[update_key]
             else:
                 head = None
                 key = (person.lang, person.tz, rule.id)
@@ -531,11 +546,12 @@ class Pipeline:
                     )
                 payload = drafts[key]
             reply_to = head.id if head is not None else None
-            if await self._enqueue(
-                person, post, "new", payload, rule.id, reply_to, version, spans=where["spans"]
-            ):
-                count += 1
-        return count
+            queued.append(
+                _alert_args(
+                    person, post, "new", payload, rule.id, reply_to, version, spans=where["spans"]
+                )
+            )
+        return sum(alert_id is not None for alert_id in await self.store.ingest.enqueue(queued))
 
     async def _follow_up_to(self, person_id: int, src: Source) -> Person | None:
         """Who gets an edit or deletion of a post they were alerted about: not someone removed,
@@ -580,20 +596,35 @@ class Pipeline:
         *,
         spans: Sequence[Span] | None = None,
     ) -> bool:
-        alert_id = await self.store.alerts.enqueue(
-            spans=None if spans is None else [(s.start, s.end, s.term) for s in spans],
-            person_id=person.id,
-            post_id=post.id,
-            kind=kind,
-            version=post.version if version is None else version,
-            payload=payload,
-            rule_id=rule_id,
-            reply_to_alert=reply_to,
-            # A person who blocked the bot keeps their alerts, parked until they return; in
-            # quiet hours they are parked too and arrive as one digest afterwards.
-            held=not person.reachable or in_quiet_hours(person, datetime.now(UTC)),
-        )
-        return alert_id is not None
+        args = _alert_args(person, post, kind, payload, rule_id, reply_to, version, spans=spans)
+        return await self.store.alerts.enqueue(**args) is not None
+
+
+def _alert_args(
+    person: Person,
+    post: StoredPost,
+    kind: str,
+    payload: dict[str, Any],
+    rule_id: int | None,
+    reply_to: int | None,
+    version: int | None = None,
+    *,
+    spans: Sequence[Span] | None = None,
+) -> dict[str, Any]:
+    """AlertRepo.enqueue's arguments."""
+    return {
+        "spans": None if spans is None else [(s.start, s.end, s.term) for s in spans],
+        "person_id": person.id,
+        "post_id": post.id,
+        "kind": kind,
+        "version": post.version if version is None else version,
+        "payload": payload,
+        "rule_id": rule_id,
+        "reply_to_alert": reply_to,
+        # A person who blocked the bot keeps their alerts, parked until they return; in quiet
+        # hours they are parked too and arrive as one digest afterwards.
+        "held": not person.reachable or in_quiet_hours(person, datetime.now(UTC)),
+    }
 
 
 @dataclass(frozen=True, slots=True)

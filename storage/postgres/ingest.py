@@ -4,12 +4,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
 from storage.ingest import IngestRepo, NewPost, RulesVersion, Stored, StoredMany
-from storage.models import Source, to_ts
+from storage.models import Alert, Source, to_ts
 from storage.posts import PostRepo
 from storage.store import Store
 
@@ -99,3 +99,22 @@ class PgIngestRepo(IngestRepo):
             max(to_ts(it.post.date) or 0 for it in items),
         )
         return out
+
+    async def thread_heads(
+        self, person_ids: Sequence[int], *, rule_id: int, source_id: int, since: int, before: int
+    ) -> dict[int, Alert]:
+        out: dict[int, Alert] = {}
+        for person_id in person_ids:
+            head = await self.store.alerts.thread_head(
+                person_id=person_id,
+                rule_id=rule_id,
+                source_id=source_id,
+                since=since,
+                before=before,
+            )
+            if head is not None:
+                out[person_id] = head
+        return out
+
+    async def enqueue(self, alerts: Sequence[Mapping[str, Any]]) -> list[int | None]:
+        return [await self.store.alerts.enqueue(**a) for a in alerts]
