@@ -53,7 +53,7 @@ class NewPost:
 class Stored:
     """What `store_post` did.
 
-    `outcome`: "stored" (a new post: `post` is its row), or "known" (the message id is a stored
+    `outcome`: "stored" (a new post: `post` is its row, unless committed), or "known" (the message id is a stored
     post or an album's, or the album is stored: the caller decides, in the same transaction).
     `committed`: the transaction is over (the caller said nothing follows a new post, and the
     rules had not changed).
@@ -143,12 +143,12 @@ def _store_post(
     conn.execute(INSERT_FIRST_VERSION, (post_id, post.text, to_ts(post.edit_date), stamp))
     conn.execute(INSERT_EVIDENCE, _evidence(src, item, stamp))
     conn.execute(INDEX_POST, (post_id, item.norm, item.lemmas))
+    if quiet_as == src.username and version == rules_version:
+        conn.execute("COMMIT")
+        return Stored(src, created, "stored", version, committed=True)
     stored = conn.execute(SELECT_POST + " WHERE p.id = ?", (post_id,)).fetchone()
     assert stored is not None
-    done = quiet_as == src.username and version == rules_version
-    if done:
-        conn.execute("COMMIT")
-    return Stored(src, created, "stored", version, StoredPost.from_row(stored), done)
+    return Stored(src, created, "stored", version, StoredPost.from_row(stored))
 
 
 def _store_many(conn: sqlite3.Connection, items: Sequence[NewPost]) -> StoredMany:
