@@ -186,7 +186,7 @@ async def bench_import(workdir: Path, n: int) -> None:
 def _bare_import(workdir: Path, texts: list[str]) -> float:
     """Posts per second into one plain table and one FTS5 index over the same texts, in
     transactions of IMPORT_CHUNK, straight through sqlite3: the floor of storing them
-    searchably. The FTS row is inserted by the statement, not a trigger (migration 0011 of
+    searchably. The FTS row is inserted by the statement, not a trigger (migration 0012 of
     storage says why a trigger costs 3x here)."""
     path = workdir / "bare.db"
     bare = _bare(path)

@@ -53,8 +53,9 @@ class NewPost:
 class Stored:
     """What `store_post` did.
 
-    `outcome`: "stored" (a new post: `post` is its row, unless committed), or "known" (the message id is a stored
-    post or an album's, or the album is stored: the caller decides, in the same transaction).
+    `outcome`: "stored" (a new post: `post` is its row, unless committed), or "known" (the
+    message id is a stored post or an album's, or the album is stored: the caller decides, in
+    the same transaction).
     `committed`: the transaction is over (the caller said nothing follows a new post, and the
     rules had not changed).
     """
@@ -200,7 +201,7 @@ def _store_many(conn: sqlite3.Connection, items: Sequence[NewPost]) -> StoredMan
     conn.executemany(INSERT_EVIDENCE, [_evidence(src, it, stamp) for it in fresh])
     top = max(it.post.message_id for it in items)
     conn.execute(ADVANCE, (top, max(to_ts(it.post.date) or 0 for it in items), src.id))
-    # Last, so that FTS5 writes the chunk's terms once, at commit (migration 0011).
+    # Last, so that FTS5 writes the chunk's terms once, at commit (migration 0012).
     conn.executemany(
         INDEX_POST, [(out.ids[it.post.message_id], it.norm, it.lemmas) for it in fresh]
     )
