@@ -9,45 +9,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import islice
 from typing import Any
 
 from bot.desk.glossary_file import GlossaryWatch
-from bot.desk.quiet import in_quiet_hours
 from bot.drafting.background import Earlier
 from bot.drafting.draft import DraftOptions
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.ingest.capture import Capture, deletion_record, version_record
 from bot.ingest.origins import alerted_about_origin, compose_with_origin, earlier_posts
+from bot.ingest.steps import (
+    IngestResult,
+    Prepared,
+    SpanMap,
+    alert_args,
+    chunks,
+    new_post,
+    prepare,
+)
 from bot.ingest.versions import is_replay
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
 from storage.db import now
-from storage.evidence import post_json
-from storage.ingest import NewPost
 from storage.models import Alert, Person, Rule, Source, StoredPost, to_ts
 from storage.records import Deletion, Event, Post
 from storage.store import Store
 
 log = logging.getLogger(__name__)
 
-
-@dataclass
-class IngestResult:
-    stored: int = 0  # new posts
-    edited: int = 0  # new versions of stored posts
-    deleted: int = 0
-    duplicates: int = 0  # events that changed nothing
-    alerts: int = 0  # alerts enqueued
-
-    def add(self, other: IngestResult) -> None:
-        self.stored += other.stored
-        self.edited += other.edited
-        self.deleted += other.deleted
-        self.duplicates += other.duplicates
-        self.alerts += other.alerts
+__all__ = ["IngestResult", "Pipeline"]
 
 
 @dataclass
@@ -146,7 +137,7 @@ class Pipeline:
         await self.refresh_rules()
         total = IngestResult()
 
-        async def flush(batch: list[Event], analyses: dict[int, _Prepared]) -> None:
+        async def flush(batch: list[Event], analyses: dict[int, Prepared]) -> None:
             async with self.store.transaction():
                 lane: list[Post] = []
                 for ev in batch:
@@ -160,24 +151,24 @@ class Pipeline:
             if progress is not None:
                 progress(len(batch))
 
-        async def prepare(batch: list[Event]) -> dict[int, _Prepared]:
+        async def prepare_batch(batch: list[Event]) -> dict[int, Prepared]:
             # Lemmatising is pure Python and SQLite's FTS insert runs in the database thread
             # without the GIL: analysing the next chunk while the previous one is written
             # uses both cores. Yield now and then so the writer's next step can start.
             # The analysis's texts are computed when first read: read them here, or they are
             # computed while the writer waits.
-            out: dict[int, _Prepared] = {}
+            out: dict[int, Prepared] = {}
             for n, ev in enumerate(batch):
                 if isinstance(ev, Post) and ev.grouped_id is None:
-                    out[id(ev)] = _prepare(ev)
+                    out[id(ev)] = prepare(ev)
                 if n % 25 == 24:
                     await asyncio.sleep(0)
             return out
 
         writing: asyncio.Task[None] | None = None
         try:
-            for batch in _chunks(events, chunk):
-                analyses = await prepare(batch)
+            for batch in chunks(events, chunk):
+                analyses = await prepare_batch(batch)
                 if writing is not None:
                     await writing
                 writing = asyncio.create_task(flush(batch, analyses))
@@ -191,7 +182,7 @@ class Pipeline:
             self.on_enqueue()
         return total
 
-    async def _bulk(self, posts: list[Post], analyses: dict[int, _Prepared]) -> IngestResult:
+    async def _bulk(self, posts: list[Post], analyses: dict[int, Prepared]) -> IngestResult:
         """Plain posts: new ones inserted together per channel; then, in the batch's order,
         their alerts and the rest (edits, repeats) one by one."""
         res = IngestResult()
@@ -204,7 +195,7 @@ class Pipeline:
         # that takes the per-event path (an edit or a repeat).
         steps: list[tuple[int, Source | None, Post, Any, int]] = []
         for numbered in by_channel.values():
-            lane = [(n, p, *(analyses.get(id(p)) or _prepare(p))) for n, p in numbered]
+            lane = [(n, p, *(analyses.get(id(p)) or prepare(p))) for n, p in numbered]
             done = await self.store.ingest.store_many([item for _, _, _, item in lane])
             src = done.source
             if done.created:
@@ -261,7 +252,7 @@ class Pipeline:
             if not self.alert or post.backfill or not self._rules.matcher.match(analysis, channel):
                 quiet_as = channel
         done = await self.store.ingest.store_post(
-            _new_post(post, analysis), rules_version=self._rules.version, quiet_as=quiet_as
+            new_post(post, analysis), rules_version=self._rules.version, quiet_as=quiet_as
         )
         src = done.source
         if done.created:
@@ -421,13 +412,13 @@ class Pipeline:
 
     # -- alerts ----------------------------------------------------------------------------
 
-    def _matches(self, analysis: Any, src: Source) -> tuple[list[RuleMatch], _SpanMap]:
+    def _matches(self, analysis: Any, src: Source) -> tuple[list[RuleMatch], SpanMap]:
         matches = self._rules.matcher.match(analysis, src.username)
         by_rule: dict[int, tuple[Span, ...]] = {}
         for m in matches:
             if m.rule_id in self._rules.by_id:
                 by_rule[m.rule_id] = tuple(sorted(set(m.spans), key=lambda s: (s.start, s.end)))
-        return matches, _SpanMap(by_rule)
+        return matches, SpanMap(by_rule)
 
     async def _alert_new(
         self,
@@ -547,7 +538,7 @@ class Pipeline:
                 payload = drafts[key]
             reply_to = head.id if head is not None else None
             queued.append(
-                _alert_args(
+                alert_args(
                     person, post, "new", payload, rule.id, reply_to, version, spans=where["spans"]
                 )
             )
@@ -596,64 +587,5 @@ class Pipeline:
         *,
         spans: Sequence[Span] | None = None,
     ) -> bool:
-        args = _alert_args(person, post, kind, payload, rule_id, reply_to, version, spans=spans)
+        args = alert_args(person, post, kind, payload, rule_id, reply_to, version, spans=spans)
         return await self.store.alerts.enqueue(**args) is not None
-
-
-def _alert_args(
-    person: Person,
-    post: StoredPost,
-    kind: str,
-    payload: dict[str, Any],
-    rule_id: int | None,
-    reply_to: int | None,
-    version: int | None = None,
-    *,
-    spans: Sequence[Span] | None = None,
-) -> dict[str, Any]:
-    """AlertRepo.enqueue's arguments."""
-    return {
-        "spans": None if spans is None else [(s.start, s.end, s.term) for s in spans],
-        "person_id": person.id,
-        "post_id": post.id,
-        "kind": kind,
-        "version": post.version if version is None else version,
-        "payload": payload,
-        "rule_id": rule_id,
-        "reply_to_alert": reply_to,
-        # A person who blocked the bot keeps their alerts, parked until they return; in quiet
-        # hours they are parked too and arrive as one digest afterwards.
-        "held": not person.reachable or in_quiet_hours(person, datetime.now(UTC)),
-    }
-
-
-@dataclass(frozen=True, slots=True)
-class _SpanMap:
-    """Where each rule that matched a post matched it."""
-
-    by_rule: dict[int, tuple[Span, ...]] = field(default_factory=dict)
-
-    def for_rule(self, rule_id: int | None) -> tuple[Span, ...]:
-        """Where one rule matched (empty when it no longer does)."""
-        return self.by_rule.get(rule_id, ()) if rule_id is not None else ()
-
-
-def _new_post(post: Post, analysis: Analysis) -> NewPost:
-    """The post as storage takes it; the evidence as capture.version_record makes it."""
-    return NewPost(
-        post, analysis.norm, analysis.lemma_text, post.origin, post.raw or post_json(post)
-    )
-
-
-_Prepared = tuple[Analysis, NewPost]
-
-
-def _prepare(post: Post) -> _Prepared:
-    analysis = analyze(post.text)
-    return analysis, _new_post(post, analysis)
-
-
-def _chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
-    it = iter(events)
-    while batch := list(islice(it, size)):
-        yield batch

@@ -1,0 +1,92 @@
+"""The pipeline's plain parts: its result, the alert's arguments, where rules matched, and how
+events are prepared for storage and cut into chunks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any
+
+from bot.desk.quiet import in_quiet_hours
+from bot.matching import Analysis, Span, analyze
+from storage.evidence import post_json
+from storage.ingest import NewPost
+from storage.models import Person, StoredPost
+from storage.records import Event, Post
+
+
+@dataclass
+class IngestResult:
+    stored: int = 0  # new posts
+    edited: int = 0  # new versions of stored posts
+    deleted: int = 0
+    duplicates: int = 0  # events that changed nothing
+    alerts: int = 0  # alerts enqueued
+
+    def add(self, other: IngestResult) -> None:
+        self.stored += other.stored
+        self.edited += other.edited
+        self.deleted += other.deleted
+        self.duplicates += other.duplicates
+        self.alerts += other.alerts
+
+
+def alert_args(
+    person: Person,
+    post: StoredPost,
+    kind: str,
+    payload: dict[str, Any],
+    rule_id: int | None,
+    reply_to: int | None,
+    version: int | None = None,
+    *,
+    spans: Sequence[Span] | None = None,
+) -> dict[str, Any]:
+    """AlertRepo.enqueue's arguments."""
+    return {
+        "spans": None if spans is None else [(s.start, s.end, s.term) for s in spans],
+        "person_id": person.id,
+        "post_id": post.id,
+        "kind": kind,
+        "version": post.version if version is None else version,
+        "payload": payload,
+        "rule_id": rule_id,
+        "reply_to_alert": reply_to,
+        # A person who blocked the bot keeps their alerts, parked until they return; in quiet
+        # hours they are parked too and arrive as one digest afterwards.
+        "held": not person.reachable or in_quiet_hours(person, datetime.now(UTC)),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class SpanMap:
+    """Where each rule that matched a post matched it."""
+
+    by_rule: dict[int, tuple[Span, ...]] = field(default_factory=dict)
+
+    def for_rule(self, rule_id: int | None) -> tuple[Span, ...]:
+        """Where one rule matched (empty when it no longer does)."""
+        return self.by_rule.get(rule_id, ()) if rule_id is not None else ()
+
+
+def new_post(post: Post, analysis: Analysis) -> NewPost:
+    """The post as storage takes it; the evidence as capture.version_record makes it."""
+    return NewPost(
+        post, analysis.norm, analysis.lemma_text, post.origin, post.raw or post_json(post)
+    )
+
+
+Prepared = tuple[Analysis, NewPost]
+
+
+def prepare(post: Post) -> Prepared:
+    analysis = analyze(post.text)
+    return analysis, new_post(post, analysis)
+
+
+def chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
+    it = iter(events)
+    while batch := list(islice(it, size)):
+        yield batch
