@@ -188,7 +188,7 @@ async def bench_import(workdir: Path, n: int) -> None:
 def _bare_import(workdir: Path, texts: list[str], *, trigger: bool = False) -> float:
     """Posts per second into one plain table and one FTS5 index over the same texts, in
     transactions of IMPORT_CHUNK, straight through sqlite3: the floor of storing them
-    searchably. The FTS row is inserted by the statement, not a trigger (migration 0012 of
+    searchably. The FTS row is inserted by the statement, not a trigger (migration 0014 of
     storage says why a trigger costs 3x here); `trigger` measures that."""
     path = workdir / "bare.db"
     bare = _bare(path)

@@ -201,7 +201,7 @@ def _store_many(conn: sqlite3.Connection, items: Sequence[NewPost]) -> StoredMan
     conn.executemany(INSERT_EVIDENCE, [_evidence(src, it, stamp) for it in fresh])
     top = max(it.post.message_id for it in items)
     conn.execute(ADVANCE, (top, max(to_ts(it.post.date) or 0 for it in items), src.id))
-    # Last, so that FTS5 writes the chunk's terms once, at commit (migration 0012).
+    # Last, so that FTS5 writes the chunk's terms once, at commit (migration 0014).
     conn.executemany(
         INDEX_POST, [(out.ids[it.post.message_id], it.norm, it.lemmas) for it in fresh]
     )

@@ -1,7 +1,7 @@
 """Posts, their versions and album members.
 
 The FTS index follows `posts` through triggers on edit, OCR text and deletion; a new post's row
-is inserted by the code that stores the post, after its other writes (migration 0012 says why).
+is inserted by the code that stores the post, after its other writes (migration 0014 says why).
 """
 
 from __future__ import annotations
