@@ -10,10 +10,16 @@ lemma cache has not seen). Rules are 1-3 words, phrases, OR and NOT, in the rule
 
 For each rule count (1,000 and 10,000) it measures, in the same run:
 - wirewatch: analyze(text) (normalisation and lemmatisation, caches cleared first) and
-  Matcher.match over all rules;
+  Matcher.match over all rules, reading the spans of the first match of each post (what an
+  alert shows; the other matches' spans are never worked out); then again with the caches warm;
 - baseline: for each rule, a case-insensitive re.search per word (all must be found), in a loop.
 The regex loop is slow (~50-100 posts/s at 1,000 rules here), so it runs on the posts in order
 for --baseline-seconds (20 by default) and its rate is the posts it finished over the time taken.
+
+Correctness first: outside the timings, every post's analysis is compared with a word-by-word
+reference (words, keys, the norm and lemma columns search reads), and every post's matches with
+evaluating each rule's tree on its own (no index), spans included for every match; any
+difference prints FAILED and exits 1.
 """
 
 from __future__ import annotations
@@ -31,10 +37,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import table_row
-from bot.matching import Matcher, analyze, parse_rule
+from bench.common import fail, table_row
+from bot.matching import Matcher, RuleNode, analyze, match_rule, normalize, parse_rule
 from bot.matching.analysis import clear_caches
-from bot.matching.lemmas import _analyzer
+from bot.matching.lemmas import _analyzer, text_keys, text_lang
+from bot.matching.normalize import SENTENCE_BREAK_RE, normalize_word_uncached, token_re
+from bot.matching.parts import compile_part
 
 UK = """
 обмін полонений переговори делегація міністр посол ракета дрон удар область місто село
@@ -233,10 +241,68 @@ def run_baseline(
 
 
 def run_wirewatch(posts: Sequence[str], matcher: Matcher) -> int:
+    """Match every post, and find where the first matching rule matched: what an alert shows
+    (the pipeline reads the spans of the one rule each alert is drafted for)."""
     hits = 0
     for text in posts:
-        hits += len(matcher.match(analyze(text), "bench_channel"))
+        found = matcher.match(analyze(text), CHANNEL)
+        if found:
+            found[0].spans  # noqa: B018  (read: the alert's spans are worked out here)
+        hits += len(found)
     return hits
+
+
+CHANNEL = "bench_channel"
+
+
+def reference_words(text: str) -> tuple[list[tuple[int, int, str, tuple[str, ...]]], str, str]:
+    """A post's words, norm and lemma columns the plain way, word by word with no cache: what
+    analysis must still give (search reads the stored columns)."""
+    lang = text_lang(text)
+    words = []
+    for m in token_re(text).finditer(text):
+        form = normalize_word_uncached(m.group())
+        keys = text_keys(form, lang, m.group()[:1].isupper())
+        words.append((m.start(), m.end(), form, tuple(sorted(set(keys)))))
+    breaks = [m.start() for m in SENTENCE_BREAK_RE.finditer(text)]
+    lemmas: list[str] = []
+    for i, (start, _, _, keys) in enumerate(words):
+        if i and any(words[i - 1][1] <= b < start for b in breaks):
+            lemmas.append(".")  # a sentence break parts the two words
+        lemmas.append("|".join(keys) if keys else "-")
+    return words, normalize(text), " ".join(lemmas)
+
+
+def check_analysis(posts: Sequence[str]) -> None:
+    """Exit 1 unless analysis gives every post the same words, keys and columns."""
+    for n, text in enumerate(posts):
+        a = analyze(text)
+        got = [(t.start, t.end, t.form, tuple(sorted(t.keys))) for t in a.tokens]
+        words, norm, lemmas = reference_words(text)
+        if got != words or a.norm != norm or a.lemma_text != lemmas:
+            fail(f"post {n}: analysis differs from the word-by-word reference")
+
+
+def check_matches(posts: Sequence[str], matcher: Matcher, parsed: Sequence[RuleNode]) -> int:
+    """Exit 1 unless the matcher finds, for every post, the rules that evaluating each rule's
+    tree on its own finds (no index, no clauses), and the same spans for each of them.
+    Returns the matches compared."""
+    trees = [compile_part(node) for node in parsed]
+    compared = 0
+    for n, text in enumerate(posts):
+        got = matcher.match(analyze(text), CHANNEL)
+        ref = analyze(text)  # a fresh analysis: nothing shared with the matcher's
+        want = [i for i, tree in enumerate(trees) if tree.test(ref, CHANNEL)]
+        if [m.rule_id for m in got] != want:
+            missing = sorted(set(want) - {m.rule_id for m in got})
+            extra = sorted({m.rule_id for m in got} - set(want))
+            fail(f"post {n}: rules differ (missing {missing[:10]}, extra {extra[:10]})")
+        for m in got:
+            want_spans = match_rule(parsed[m.rule_id], ref, CHANNEL)
+            if want_spans is None or m.spans != want_spans.spans:
+                fail(f"post {n}, rule {m.rule_id}: spans differ")
+        compared += len(got)
+    return compared
 
 
 def timed(fn: Callable[[], int]) -> tuple[float, int]:
@@ -293,6 +359,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"analyze, caches warm:          {len(posts) / t:,.0f} posts/s"
           f" ({n_words / t:,.0f} words/s)")  # fmt: skip
 
+    t0 = time.perf_counter()
+    check_analysis(posts)
+    print(f"analysis checked against the word-by-word reference on every post: the same words,"
+          f" keys, norm and lemma columns ({time.perf_counter() - t0:.1f}s)")  # fmt: skip
+
     checks: list[tuple[str, bool]] = []
     for count in (int(x) for x in args.rules.split(",")):
         rules = make_rules(count, vocab, rng)
@@ -312,6 +383,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the caches on other posts (same generator, other seed), then time the same posts.
         run_wirewatch(warmup, matcher)
         t_warm, _ = timed(partial(run_wirewatch, posts, matcher))
+        t0 = time.perf_counter()
+        compared = check_matches(posts, matcher, parsed)
+        took = time.perf_counter() - t0
+        print(f"  checked: on every post the same rules as each rule's tree alone, and the same"
+              f" spans for all {compared:,} matches ({took:.1f}s)")  # fmt: skip
         patterns = baseline_patterns(rules)
         done, hits_re, t_re = run_baseline(posts, patterns, args.baseline_seconds)
         ww = len(posts) / t_ww
@@ -319,16 +395,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         base = done / t_re
         ratio = ww / base
         ratio_warm = ww_warm / base
-        need = 20.0 if count >= 10_000 else 2.0
         print(f"\n{count:,} rules (parsed and indexed in {t_build:.2f}s):")
         print(f"  wirewatch, cold caches (lemmatisation included): {ww:8,.0f} posts/s"
               f" over {len(posts):,} posts, {hits_ww:,} matches")  # fmt: skip
         print(f"  wirewatch, steady state (caches warmed on other posts): {ww_warm:,.0f} posts/s")
         print(f"  regex loop (re.search per rule, IGNORECASE):     {base:8,.0f} posts/s"
               f" over {done:,} posts, {hits_re:,} matches")  # fmt: skip
-        print(f"  ratio: {ratio:.1f}x cold, {ratio_warm:.1f}x steady (target >= {need:.0f}x)")
-        checks.append((f"{count:,} rules: >= {need:.0f}x the regex loop, cold", ratio >= need))
+        print(f"  ratio: {ratio:.1f}x cold, {ratio_warm:.1f}x steady")
         want = 3000 if count <= 1000 else 1000
+        checks.append((f"{count:,} rules: >= {want:,} posts/s, steady state", ww_warm >= want))
+        if count == 1000:
+            checks.append(("1,000 rules: >= 20x the regex loop, steady state", ratio_warm >= 20))
         table_row(
             f"matching, {count:,} rules, {args.words}-word posts, warm",
             f"{ww_warm:,.0f} posts/s ({ww:,.0f} cold)",
@@ -337,9 +414,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"≥ {want:,} posts/s" + (", ≥ 20× the loop" if count == 1000 else ""),
             ww_warm >= want and (count != 1000 or ratio_warm >= 20),
         )
-        if count == 1000:
-            checks.append(("1,000 rules: >= 1,000 posts/s, cold", ww >= 1000))
-            checks.append(("1,000 rules: >= 1,000 posts/s, steady state", ww_warm >= 1000))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"\npeak memory of this process: {rss:,.0f} MB")
     for what, met in checks:

@@ -414,10 +414,7 @@ class Pipeline:
 
     def _matches(self, analysis: Any, src: Source) -> tuple[list[RuleMatch], SpanMap]:
         matches = self._rules.matcher.match(analysis, src.username)
-        by_rule: dict[int, tuple[Span, ...]] = {}
-        for m in matches:
-            if m.rule_id in self._rules.by_id:
-                by_rule[m.rule_id] = tuple(sorted(set(m.spans), key=lambda s: (s.start, s.end)))
+        by_rule = {m.rule_id: m for m in matches if m.rule_id in self._rules.by_id}
         return matches, SpanMap(by_rule)
 
     async def _alert_new(

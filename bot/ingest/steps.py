@@ -10,7 +10,7 @@ from itertools import islice
 from typing import Any
 
 from bot.desk.quiet import in_quiet_hours
-from bot.matching import Analysis, Span, analyze
+from bot.matching import Analysis, RuleMatch, Span, analyze
 from storage.evidence import post_json
 from storage.ingest import NewPost
 from storage.models import Person, StoredPost
@@ -62,13 +62,16 @@ def alert_args(
 
 @dataclass(frozen=True, slots=True)
 class SpanMap:
-    """Where each rule that matched a post matched it."""
+    """Where each rule that matched a post matched it, worked out for the rules an alert is
+    drafted for (a post may match a hundred rules; an alert shows one)."""
 
-    by_rule: dict[int, tuple[Span, ...]] = field(default_factory=dict)
+    by_rule: dict[int, RuleMatch] = field(default_factory=dict)
 
     def for_rule(self, rule_id: int | None) -> tuple[Span, ...]:
-        """Where one rule matched (empty when it no longer does)."""
-        return self.by_rule.get(rule_id, ()) if rule_id is not None else ()
+        """Where one rule matched, in the text's order, each place once (RuleMatch.spans
+        are); empty when it no longer does."""
+        found = self.by_rule.get(rule_id) if rule_id is not None else None
+        return found.spans if found is not None else ()
 
 
 def new_post(post: Post, analysis: Analysis) -> NewPost:

@@ -199,7 +199,7 @@ def _is_proper(tag: Any) -> bool:
 def text_keys(form: str, lang: Lang, capitalised: bool) -> tuple[str, ...]:
     """Keys a word of a post carries. `form` is normalised; `capitalised` as written.
 
-    Not cached here: its one caller in the hot path, analysis._token, caches the result."""
+    Not cached here: its one caller in the hot path, analysis's token cache, caches it."""
     if not form:
         return ()
     if _CYR_RE.search(form):

@@ -58,11 +58,30 @@ _PLAIN_TOKEN_RE = re.compile(rf"{_WORD}+(?:[{re.escape(APOSTROPHES)}]{_WORD}+)*"
 _MARK_RE = re.compile(f"[{_MARK}]")
 
 
+# Either kind of character that needs the slower patterns: one scan of a text tells whether
+# it has any (nearly no post does).
+_SPECIAL_RE = re.compile(f"[{FORMAT_CHARS}{_MARK}]")
+
+
 def token_re(text: str) -> re.Pattern[str]:
     """The word pattern to use for `text`; all of them find the same words in it."""
+    if not _SPECIAL_RE.search(text):
+        return _PLAIN_TOKEN_RE
     if _FORMAT_RE.search(text):
         return _FORMAT_TOKEN_RE
     return TOKEN_RE if _MARK_RE.search(text) else _PLAIN_TOKEN_RE
+
+
+# The same patterns as one group: `split` gives gap, word, gap, ..., gap in one pass.
+_SPLITTERS = {
+    rx: re.compile(f"({rx.pattern})") for rx in (TOKEN_RE, _PLAIN_TOKEN_RE, _FORMAT_TOKEN_RE)
+}
+
+
+def split_words(text: str) -> list[str]:
+    """The text cut at its words: gap, word, gap, ..., word, gap (one more gap than words;
+    gaps may be empty). The words are those `token_re(text)` finds."""
+    return _SPLITTERS[token_re(text)].split(text)
 
 
 # Words normalize_word may take the short way with: only Cyrillic (no look-alike can hide in a
