@@ -6,10 +6,12 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import storage.search as search_mod
+from storage.models import StoredPost
 from storage.records import Post
 from storage.search import AnyOf, Filters, FtsNode, Term
 from storage.store import Store
@@ -108,6 +110,51 @@ async def test_every_plan_pages_exactly_as_a_full_sort(
                     assert got == _expected(rows, words, f), (node, f, size)
         # Both plans answered pages (the small budget hands the late import to the date plan).
         assert all(plans) if budget > 1000 else (True in plans and False in plans)
+    finally:
+        await store.close()
+
+
+async def test_the_walk_with_a_test_of_its_own_pages_as_a_sifted_full_sort(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`accept` (the caller's test of a hit, applied as the walk reads it) turns down most
+    hits of one word here: the pages are still exactly a full sort of what it keeps, each one
+    a single round trip."""
+    store = await Store.open(tmp_path / "w.db")
+    try:
+        rows = await _archive(store, random.Random(4), 600)
+        kept_ids = {i for _, i, _, _ in rows if i % 5 == 0}  # 1 hit in 5 kept
+
+        def accept(post: StoredPost) -> bool:
+            return post.id in kept_ids
+
+        calls: list[str] = []
+        for name in ("run", "fetchone", "fetchall", "execute"):
+            real = getattr(store.db, name)
+
+            def counted(*args: object, _real: Any = real, _name: str = name) -> Any:
+                calls.append(_name)
+                return _real(*args)
+
+            monkeypatch.setattr(store.db, name, counted)
+
+        for f in (Filters(), Filters(since=sorted(d for d, *_ in rows)[300])):
+            expected = [i for i in _expected(rows, {"сума"}, f) if i in kept_ids]
+            for size in (1, 7, 50):
+                out: list[int] = []
+                before = None
+                while True:
+                    calls.clear()
+                    page = await store.search.search(
+                        Term("сума", "norm"), f, limit=size, before=before, accept=accept
+                    )
+                    assert calls == ["run"]  # one round trip to the database thread
+                    assert all(p.id in kept_ids for p in page)
+                    out.extend(p.id for p in page)
+                    if len(page) < size:
+                        break
+                    before = (int(page[-1].date.timestamp()), page[-1].id)
+                assert out == expected, (f, size)
     finally:
         await store.close()
 
