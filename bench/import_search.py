@@ -505,6 +505,7 @@ async def bench_search(path: Path, names: list[str], reps: int, like: bool) -> N
                 if page.cursor is not None:
                     pages.append(await search_posts(store, q, zone=kyiv, before=page.cursor))
                 search_mod.SCAN_BUDGET = 0
+                search_mod.NARROW_PREFIXES = False
                 desk_search.STORED_VERDICT = False
                 try:
                     references = [await search_posts(store, q, zone=kyiv)]
@@ -514,6 +515,7 @@ async def bench_search(path: Path, names: list[str], reps: int, like: bool) -> N
                         )
                 finally:
                     search_mod.SCAN_BUDGET = budget
+                    search_mod.NARROW_PREFIXES = True
                     desk_search.STORED_VERDICT = True
                 for n, (ours_page, reference) in enumerate(zip(pages, references, strict=False)):
                     if (

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import bot.desk.search as search_mod
+import storage.search as storage_search
 from bot.desk.search import SearchPage, search_posts
 from bot.matching import analyze, match_rule, parse_rule
 from bot.matching.verdict import StoredText, stored_verdict
@@ -80,6 +81,7 @@ async def test_stored_keys_give_the_pages_rereading_gives(
                 pages: dict[bool, list[object]] = {}
                 for stored in (True, False):
                     monkeypatch.setattr(search_mod, "STORED_VERDICT", stored)
+                    monkeypatch.setattr(storage_search, "NARROW_PREFIXES", stored)
                     out: list[object] = []
                     before = None
                     while True:
@@ -230,9 +232,24 @@ async def test_posts_stored_before_the_word_mark_are_reread_for_phrases(tmp_path
             "обмін. полонених",
             "обмін полонений",
         )
-        await store.db.execute("UPDATE state SET value = '2' WHERE key = 'word_keys_from'")
+        # And a norm an older normalisation wrote ("полонєних" for a word now read полонених):
+        # the text decides, not the stored norm.
+        await store.posts.insert(
+            src.id,
+            Post(
+                channel="chan_one",
+                message_id=2,
+                date=datetime(2025, 1, 2, tzinfo=UTC),
+                text="Полонених обміняли",
+            ),
+            "полонєних обміняли",
+            "полонений обміняти",
+        )
+        await store.db.execute("UPDATE state SET value = '3' WHERE key = 'word_keys_from'")
         store.search._marks_found = None
         assert (await search_posts(store, '"обмін полонених"', zone=KYIV)).hits == []
         assert len((await search_posts(store, "обмін полонених", zone=KYIV)).hits) == 1
+        found = await search_posts(store, "полоне*", zone=KYIV)
+        assert [h.post.message_id for h in found.hits] == [2, 1]
     finally:
         await store.close()
