@@ -276,8 +276,10 @@ async def test_prefix_terms_use_the_indexed_prefix_and_stay_a_superset(store: St
     for n, text in enumerate(["енергосистема працює", "енергія сонця", "погода"], 1):
         await store.posts.insert(src.id, _post(n, text), text, text)
     hits = await store.search.search(Term("енергосист", column="norm", prefix=True))
-    # Both енер- words come back: the caller's matcher keeps only what the rule says.
-    assert sorted(p.message_id for p in hits) == [1, 2]
+    # FTS5 answers both енер- words. SQLite narrows them by the whole prefix in the stored norm
+    # (every word is written out there); PostgreSQL leaves it to the caller's matcher.
+    expected = [1, 2] if isinstance(store, PgStore) else [1]
+    assert sorted(p.message_id for p in hits) == expected
     if not isinstance(store, PgStore):
         row = await store.db.fetchone("SELECT sql FROM sqlite_master WHERE name = 'posts_fts'")
         assert row is not None and "prefix" in row[0]
