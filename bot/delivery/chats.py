@@ -1,5 +1,5 @@
 """Whether this notifier may deliver to a chat now: the person can be reached, and (with
-several notifiers on one PostgreSQL outbox) this process holds the chat's lease."""
+several notifiers on one PostgreSQL outbox) this process holds the chat's claim."""
 
 from __future__ import annotations
 
