@@ -41,7 +41,7 @@ _SQLITE_ONLY = re.compile(
     r"\b(?:MAX|MIN)\s*\([^()]*,",  # SQLite's two-argument MAX/MIN are GREATEST/LEAST here
     re.IGNORECASE,
 )
-_ROWS_RE = re.compile(r"^\s*(SELECT|WITH|VALUES)\b", re.I)
+_ROWS_RE = re.compile(r"^\s*(SELECT|WITH|VALUES|EXPLAIN)\b", re.I)
 _RETURNING_RE = re.compile(r"\bRETURNING\b", re.I)
 _INSERT_RE = re.compile(r"^\s*INSERT\s+(OR\s+IGNORE\s+)?INTO\s+([A-Za-z_][A-Za-z0-9_]*)", re.I)
 
