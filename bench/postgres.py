@@ -43,7 +43,9 @@ from import_search import QUERIES, _search_posts, percentile, surnames  # noqa: 
 from bot.desk.search import search_posts  # noqa: E402
 from bot.ingest.pipeline import Pipeline  # noqa: E402
 from storage.fill import copy_posts  # noqa: E402
+from storage.postgres import is_postgres_url  # noqa: E402
 from storage.records import Post  # noqa: E402
+from storage.search import Term  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests import pg  # noqa: E402
 
@@ -75,9 +77,14 @@ async def fill(target: str, copies: int, seed: int) -> float:
     """Seconds to copy the seed `copies` times."""
     store = await Store.open(target)
     try:
+        word = Term("на", "norm")  # in about a post of four
+        before = len(await store.search.plain_fts(word, limit=10**7))
         t = time.perf_counter()
-        await copy_posts(store.db, copies=copies, rows=seed)
-        return time.perf_counter() - t
+        await copy_posts(store.db, copies=copies, rows=seed, fts=not is_postgres_url(target))
+        seconds = time.perf_counter() - t
+        # Every copy is searchable: a word's hits grew with the posts.
+        assert len(await store.search.plain_fts(word, limit=10**7)) == (copies + 1) * before
+        return seconds
     finally:
         await store.close()
 
