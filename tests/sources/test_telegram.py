@@ -1015,3 +1015,37 @@ async def test_busy_channel_is_polled_between_reconciliations(
     await listener.reconcile_due()
     assert rec.post_ids()[-1] == 4
     assert len(await alerts(store)) == 1
+
+
+async def test_the_listener_reads_only_its_assigned_channels_and_follows_reassignment(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    # Several accounts share the channels: this one reads what the service assigns it.
+    await desk(store)
+    origin = await store.sources.upsert("origin_news")
+    ministry_src = await store.sources.by_username("energy_ministry_ua")
+    assert ministry_src is not None
+    ch, other = ministry(fake), fake.channels[ORIGIN]
+    fake.post(ch, 1, quiet_text(1))
+    fake.post(other, 1, quiet_text(1))
+    listener, client, rec, _ = await build()
+    await listener.reassign({ministry_src.id})
+    await listener.start()
+    assert (await store.posts.get(origin.id, 1)) is None  # not this account's
+    await client.dispatch(fake.new_update(other, fake.message(other, 2, energy_text(2))))
+    assert all(e.channel == "energy_ministry_ua" for e in rec.events)
+
+    # The origin channel is given to this account: joined and caught up in the background.
+    await listener.reassign({ministry_src.id, origin.id})
+    assert listener._adopting is not None
+    await listener._adopting
+    assert await store.posts.get(origin.id, 2) is not None
+    # The ministry goes to another account: once reassign returns nothing of it is handed over.
+    await listener.reassign({origin.id})
+    before = len(rec.events)
+    await client.dispatch(fake.new_update(ch, fake.message(ch, 3, energy_text(3))))
+    assert len(rec.events) == before
+    assert (await store.posts.get(ministry_src.id, 3)) is None
+    # Following a channel from the bot registers it; the assignment decides who reads it.
+    src = await listener.follow("not_followed")
+    assert src.active and src.peer_id is None and OTHER not in fake.joined
