@@ -103,6 +103,7 @@ class AccountRunner:
         self.renewed = 0.0  # monotonic time of the last renewal
         self.reading: frozenset[int] = frozenset()
         self.moves = 0
+        self.lost = False  # another process took the lease: read nothing until taken back
 
     async def take(self) -> str | None:
         """Take the account's lease; the reason it cannot when another process holds it."""
@@ -125,9 +126,9 @@ class AccountRunner:
 
     @property
     def fenced(self) -> bool:
-        """Whether the lease may have expired for the others: stop reading. A quarter of the
-        lease is the margin for clocks and a slow database."""
-        return time.monotonic() - self.renewed > self.ttl * 0.75
+        """Whether the lease may have expired for the others, or another process took it: stop
+        reading. A quarter of the lease is the margin for clocks and a slow database."""
+        return self.lost or time.monotonic() - self.renewed > self.ttl * 0.75
 
     async def renew(self) -> None:
         """Extend the lease (LeaseLost if another process took it)."""
@@ -174,35 +175,65 @@ class AccountRunner:
 
 
 async def run_account(runner: AccountRunner, listener: Listener, stop: asyncio.Event) -> None:
-    """Look at the assignment every `assign_interval` seconds and give the listener its
-    channels; read nothing while the lease cannot be renewed."""
+    """Renew the lease and look at the assignment every `assign_interval` seconds, giving the
+    listener its channels; read nothing while the lease cannot be renewed. Two loops: the
+    assignment may wait behind this process's ingest (one transaction at a time), the lease
+    must not."""
     every = runner.settings.telegram.assign_interval
-    while not stop.is_set():
-        try:
-            # The renewal first, on its own short limit: the assignment below may wait behind
-            # this process's ingest; the lease must not.
-            async with asyncio.timeout(max(1.0, runner.ttl * 0.25)):
-                await runner.renew()
-            async with asyncio.timeout(max(2.0, runner.ttl * 0.5)):
-                read, drop = await runner.assignment()
-        except (TimeoutError, LeaseLost, *DATABASE_ERRORS) as exc:  # type: ignore[misc]
-            log.error(
-                "account %s: %s",
-                runner.name,
-                str(exc) or f"{type(exc).__name__}: the database did not answer in time",
-            )
-            if runner.fenced or isinstance(exc, LeaseLost):
-                if listener.allowed:
-                    log.error("account %s: lease not renewed; reading nothing", runner.name)
-                await listener.reassign(())
-                runner.reading = frozenset()
-        else:
-            await listener.reassign(read)
-            runner.reading = frozenset(read)
-            if drop:
-                await runner.let_go(drop)
+    fence = asyncio.Lock()  # a fence and a new channel set never interleave
+
+    async def pause() -> None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=every)
+
+    async def lease() -> None:
+        while not stop.is_set():
+            try:
+                async with asyncio.timeout(max(1.0, runner.ttl * 0.25)):
+                    if runner.lost:
+                        # Taken back only when no other process holds the account.
+                        if (why := await runner.take()) is not None:
+                            raise LeaseLost(why)
+                        runner.lost = False
+                    await runner.renew()
+            except (TimeoutError, LeaseLost, *DATABASE_ERRORS) as exc:  # type: ignore[misc]
+                log.error("account %s: lease not renewed: %s", runner.name, _said(exc))
+                if isinstance(exc, LeaseLost):
+                    runner.lost = True
+                if runner.fenced:
+                    async with fence:
+                        if listener.allowed:
+                            log.error("account %s: reading nothing until it is", runner.name)
+                        await listener.reassign(())
+                        runner.reading = frozenset()
+            await pause()
+
+    async def assignment() -> None:
+        while not stop.is_set():
+            try:
+                async with asyncio.timeout(max(10.0, runner.ttl * 2.0)):
+                    read, drop = await runner.assignment()
+            except (TimeoutError, *DATABASE_ERRORS) as exc:  # type: ignore[misc]
+                log.error("account %s: assignment: %s", runner.name, _said(exc))
+            else:
+                async with fence:
+                    # Fenced: the lease loop stops the reading; let nothing go while unsure.
+                    fenced = runner.fenced
+                    if not fenced:
+                        await listener.reassign(read)
+                        runner.reading = frozenset(read)
+                if drop and not fenced:
+                    await runner.let_go(drop)
+            await pause()
+
+    # One failing takes the other down with it; the supervisor restarts both.
+    async with asyncio.TaskGroup() as group:
+        group.create_task(lease())
+        group.create_task(assignment())
+
+
+def _said(exc: BaseException) -> str:
+    return str(exc) or f"{type(exc).__name__}: the database did not answer in time"
 
 
 # -- what `wirewatch run` does with an account (the App's side) --------------------------------

@@ -148,3 +148,58 @@ async def test_the_sources_file_pins_a_channel_to_an_account(db_target: str) -> 
         await store.close()
     with pytest.raises(SourceError, match="account"):
         parse_sources('[[source]]\nusername = "x_news"\naccount = "Beta Team"\n')
+
+
+class _Listener:
+    """What run_account asks of the listener: the channel set it reads."""
+
+    def __init__(self) -> None:
+        self.allowed: frozenset[int] | None = None
+        self.sets: list[frozenset[int]] = []
+
+    async def reassign(self, ids: object) -> None:
+        self.allowed = frozenset(ids)  # type: ignore[arg-type]
+        self.sets.append(self.allowed)
+
+
+async def _until(check: object, within: float = 20.0) -> None:
+    async with asyncio.timeout(within):
+        while not check():  # type: ignore[operator]  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+
+async def test_a_listener_stops_reading_when_its_lease_is_taken_or_not_renewed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.service.accounts import run_account
+    from storage.db import StorageError
+
+    settings = _settings(str(tmp_path / "w.db"), tmp_path, alpha=5)
+    store = await Store.open(settings.db)
+    stop = asyncio.Event()
+    try:
+        ids = {(await store.sources.ensure(f"chan_{n}")).id for n in range(3)}
+        runner = AccountRunner(store, settings, "alpha")
+        assert await runner.take() is None
+        listener = _Listener()
+        task = asyncio.create_task(run_account(runner, listener, stop))  # type: ignore[arg-type]
+        await _until(lambda: listener.allowed == ids)
+        # Another process wrote itself into the lease: read nothing until it is ours again.
+        await store.accounts.take("alpha", "pid 2 on elsewhere", 30)
+        await _until(lambda: frozenset() in listener.sets)
+        await _until(lambda: listener.allowed == ids)  # taken back (SQLite: no other holder)
+        # The database stops answering the renewal: at 3/4 of the lease, nothing is read.
+        listener.sets.clear()
+
+        async def down(*_: object) -> bool:
+            raise StorageError("database is down")
+
+        monkeypatch.setattr(store.accounts, "renew", down)
+        runner.renewed -= settings.telegram.lease_ttl
+        await _until(lambda: listener.allowed == frozenset())
+        await asyncio.sleep(1.0)  # the assignment loop does not turn reading back on
+        assert listener.allowed == frozenset()
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, timeout=10)
+        await store.close()
