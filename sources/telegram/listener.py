@@ -417,6 +417,8 @@ class Listener(Channels, Reconciliation):
         rather than its whole history. Returns the number of posts handed over.
         """
         async with self._lock(source.id):
+            if not self._may_read(source.id):
+                return 0  # given to another account while this waited
             return await self._catch_up(source, before=before)
 
     async def _catch_up(self, source: Source, *, before: int = 0) -> int:
@@ -501,6 +503,8 @@ class Listener(Channels, Reconciliation):
             return  # a chat or channel we do not follow
         try:
             async with self._lock(src.id):
+                if not self._may_read(src.id):
+                    return  # given to another account while this waited
                 seen = self._seen.get(src.id)
                 if seen is None:
                     # Catch-up has not run (or failed): the stored mark is what we have seen.

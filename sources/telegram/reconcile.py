@@ -67,6 +67,9 @@ class Reconciliation(ABC):
     async def _request(self, what: str, call: Callable[[], Awaitable[T]]) -> T: ...
 
     @abstractmethod
+    def _may_read(self, source_id: int) -> bool: ...
+
+    @abstractmethod
     async def _peer_request(
         self, src: Source, what: str, call: Callable[[Any], Awaitable[T]]
     ) -> T: ...
@@ -109,6 +112,8 @@ class Reconciliation(ABC):
         what changed while nobody was told: new texts (with their edit dates), vanished ids,
         and posts we never stored."""
         async with self._lock(source.id):
+            if not self._may_read(source.id):
+                return ReconcileResult()  # given to another account while this waited
             result = await self._reconcile(source)
         self._reconciled[source.id] = now()
         return result
