@@ -203,3 +203,38 @@ async def test_a_listener_stops_reading_when_its_lease_is_taken_or_not_renewed(
         stop.set()
         await asyncio.wait_for(task, timeout=10)
         await store.close()
+
+
+async def test_doctor_shows_every_accounts_lease(
+    pg_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name in ("alpha", "beta", "gamma"):
+        session = tmp_path / f"{name}.session"
+        session.touch(mode=0o600)
+        monkeypatch.setenv(f"WIREWATCH_ACCOUNTS__{name.upper()}__API_ID", "7")
+        monkeypatch.setenv(f"WIREWATCH_ACCOUNTS__{name.upper()}__API_HASH", "0" * 32)
+        monkeypatch.setenv(f"WIREWATCH_ACCOUNTS__{name.upper()}__SESSION", str(session))
+    settings = _settings(pg_url, tmp_path, alpha=500, beta=500, gamma=500)
+    store = await Store.open(pg_url)
+    try:
+        await store.sources.ensure("mayor_news")
+        alpha = AccountRunner(store, settings, "alpha")
+        assert await alpha.take() is None  # this process holds alpha's lease
+        await store.accounts.take("beta", "pid 9 on gone-host", -30)  # expired 30 s ago
+        await rebalance(store, settings)
+        code = await asyncio.to_thread(main, ["doctor", "--db", pg_url])
+    finally:
+        await store.close()
+    lines = {
+        line.split()[2]: line
+        for line in capsys.readouterr().out.splitlines()
+        if line.split()[1:2] == ["account"]
+    }
+    assert "lease held by pid" in lines["alpha"] and "server pid" in lines["alpha"]
+    assert lines["alpha"].startswith("OK")
+    assert "lease expired" in lines["beta"] and "gone-host" in lines["beta"]
+    assert lines["beta"].startswith("FAIL") and code == 1
+    assert "never run" in lines["gamma"]
