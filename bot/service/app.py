@@ -39,14 +39,7 @@ from bot.delivery.translation import TranslationWorker, start_translations
 from bot.desk.glossary_file import GlossaryWatch
 from bot.ingest.capture import Capture, build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
-from bot.service.accounts import (
-    account_status,
-    credentials_hint,
-    listener_settings,
-    pooled,
-    start_account,
-    take_account,
-)
+from bot.service import accounts
 from bot.service.feeds import FeedFollower
 from bot.service.health import HealthServer, Metrics
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
@@ -198,8 +191,8 @@ class App:
         )
         await self.pipeline.refresh_rules()
 
-        if pooled(self):
-            self.runner = await take_account(self)
+        if accounts.pooled(self):
+            self.runner = await accounts.take_account(self)
         if await may_listen(self):
             self._build_listener()
             self.translations = start_translations(self, settings.translation)
@@ -208,7 +201,7 @@ class App:
         await self._start_health()
         listener = self.listener
         if listener is not None and self.runner is not None:
-            await start_account(self, self.runner, listener)
+            await accounts.start_account(self, self.runner, listener)
         if listener is not None:
             self._spawn("listener", listener.run)
         for path in self.feeds:
@@ -320,11 +313,11 @@ class App:
         )
 
     def _build_listener(self) -> None:
-        tg = listener_settings(self)
+        tg = accounts.listener_settings(self)
         if not tg.configured:
             self.degraded.append(
-                f"no Telegram API credentials ({credentials_hint(self.account)}): running "
-                "without the listener; feeds and imports still work"
+                f"no Telegram API credentials ({accounts.credentials_hint(self.account)}): "
+                "running without the listener; feeds and imports still work"
             )
             return
         from sources.telegram.client import make_client
@@ -546,7 +539,7 @@ class App:
             },
             "bot": "enabled" if self.bot is not None else "disabled",
             "listener": "enabled" if self.listener is not None else "disabled",
-            "account": account_status(self.runner),
+            "account": accounts.account_status(self.runner),
             "feeds": dict(self.feed_offsets),
             "feed_skipped": self.feed_skipped,
         }
