@@ -59,7 +59,7 @@ def _infos(words: list[str], lang: Lang) -> list[WordInfo]:
     """The cached (form, keys) of each word; the words the cache lacks computed once each."""
     young = _TOKENS.young(lang)
     infos: list[WordInfo | None] = list(map(young.get, words))
-    if None not in infos:
+    if all(infos):  # a (form, keys) pair is never false; all() tests truth, not equality
         return infos  # type: ignore[return-value]  # no None: checked just above
     # Each distinct new word once, however often the post repeats it.
     new = {w: _TOKENS.miss(lang, w) for w in set(words).difference(young)}
@@ -179,7 +179,7 @@ class Analysis:
         so they are joined as they are."""
         keys = self.keys
         out = list(map("|".join, keys))
-        if () in keys:
+        if not all(keys):
             out = [joined if k else "-" for joined, k in zip(out, keys, strict=True)]
         # A break never lies inside a word, so gaps[i] (between words i - 1 and i) holds it;
         # inserted from the end so that the indices ahead stay put.
