@@ -80,9 +80,8 @@ class Analysis:
         self.lang: Lang = text_lang(text)
         # One pass of the word pattern: the words, and the text around them (before the
         # first, between each two: gaps[k + 1] lies between words k and k + 1, after the last).
-        pieces = split_words(text)
-        self._words: list[str] = pieces[1::2]
-        self.gaps: list[str] = pieces[0::2]
+        self._words: list[str]
+        self._words, self.gaps = split_words(text)
         self._infos = _infos(self._words, self.lang)
         # Per-post results the matcher shares between rules (a word's spans, a phrase's hits).
         self.memo: dict[object, Any] = {}

@@ -78,10 +78,18 @@ _SPLITTERS = {
 }
 
 
-def split_words(text: str) -> list[str]:
-    """The text cut at its words: gap, word, gap, ..., word, gap (one more gap than words;
-    gaps may be empty). The words are those `token_re(text)` finds."""
-    return _SPLITTERS[token_re(text)].split(text)
+def split_words(text: str) -> tuple[list[str], list[str]]:
+    """(words, gaps): the words `token_re(text)` finds and the text around them (one more gap
+    than words: before the first, between each two, after the last; gaps may be empty)."""
+    # The plain pattern first: no character it leaves out of words is a format character or
+    # a mark, so if the gaps have none the text has none, and the plain words are the words.
+    # Scanning the gaps is cheaper than scanning the text first.
+    pieces = _SPLITTERS[_PLAIN_TOKEN_RE].split(text)
+    gaps = pieces[0::2]
+    if _SPECIAL_RE.search("".join(gaps)):
+        pieces = _SPLITTERS[token_re(text)].split(text)
+        gaps = pieces[0::2]
+    return pieces[1::2], gaps
 
 
 # Words normalize_word may take the short way with: only Cyrillic (no look-alike can hide in a
