@@ -124,7 +124,8 @@ def compose_alert(
     buttons = _buttons(kind, post, lang)
     footer: list[Run] = []
     if rule:
-        footer = [Run("\n\n"), Run(f"{texts.RULE_FIRED[_key(lang)]}: {rule}", "i")]
+        # i18n: at the end of an alert: the rule (query) that fired.
+        footer = [Run("\n\n"), Run(texts.words(lang).gettext("Rule: {rule}", rule=rule), "i")]
     if kind in ("new", "digest"):
         runs = draft.runs()
         text = draft.plain()
@@ -144,9 +145,7 @@ def compose_alert(
             text = plain_of(paragraph) + "\n\n" + text
         wanted = _translation_wanted(draft, post.text or "", lang) if translate else None
         if wanted is not None:
-            footer = join_runs(
-                [Run("\n"), Run(texts.TRANSLATION_FOLLOWS[_key(lang)], "i")], footer
-            )
+            footer = join_runs([Run("\n"), Run(_translation_follows(lang), "i")], footer)
         payload = _payload(join_runs(runs, footer), text, buttons)
         if wanted is not None:
             payload["translate"] = wanted
@@ -180,11 +179,15 @@ def translation_payload(
     """The reply that carries a quote's translation, labelled unofficial, or says why there is
     none; the verbatim quote in the alert above stays the one to cite."""
     key = _key(lang)
+    tr = texts.words(key)
     left, right, _, _ = MARKS[key]
     if translated is None:
-        line = texts.NO_TRANSLATION[key].format(why=error or "?")
+        line = tr.gettext(
+            "Translation unavailable ({why}); the quote is in the original language",
+            why=error or "?",
+        )
         return _payload([Run("🌐 " + line)], line, [])
-    head = f"{texts.TRANSLATION[key]} ({provider}):"
+    head = tr.gettext("Unofficial translation — check before use") + f" ({provider}):"
     runs = join_runs([Run("🌐 "), Run(head, "b")], "\n", f"{left}{translated}{right}")
     return _payload(runs, f"{head}\n{left}{translated}{right}", [])
 
@@ -193,6 +196,10 @@ def translation_payload(
 class _Mark:
     start: int
     end: int
+
+
+def _translation_follows(lang: str) -> str:
+    return texts.words(lang).gettext("A machine translation of the quote follows as a reply.")
 
 
 def _key(lang: str) -> str:
@@ -211,11 +218,11 @@ def _deleted(
     style: HouseStyle,
 ) -> dict[str, Any]:
     moment = deleted_at or getattr(post, "deleted_at", None)
-    lang_key = lang if lang in texts.DELETED_NO_TIME else "en"
+    lang_key = _key(lang)
     header = _DELETE_MARK + (
         deleted_line(moment, tz, lang, now=now, style=style)
         if moment is not None
-        else texts.DELETED_NO_TIME[lang_key]
+        else texts.words(lang_key).gettext("Post deleted")
     )
     text = post.text or ""
     left, right, _, _ = MARKS[lang_key]

@@ -16,7 +16,6 @@ from bot.drafting.draft import (
     PostLike,
     SourceLike,
     _cap,
-    _gendered,
     _institution_en,
     _lang,
     _past,
@@ -79,7 +78,8 @@ def background_runs(
     lang = _lang(lang)
     if not items:
         return []
-    runs: list[Run] = [Run(texts.EARLIER[lang], "b")]
+    tr = texts.words(lang)
+    runs: list[Run] = [Run(tr.gettext("Earlier:"), "b")]
     for item in items:
         draft = build_draft(
             item.post,
@@ -107,22 +107,28 @@ def background_runs(
         if who is None:
             # Only the channel is known: "3 березня в каналі @x повідомили: …".
             if draft.styled is None:
-                what = texts.MEDIA_WORD[draft.shown or "photo"][lang]
-                text = texts.EARLIER_CHANNEL_PHOTO[lang].format(
-                    day=the_day, name=draft.channel, what=what
+                text = tr.gettext(
+                    "On {day}, the channel {name} posted {what}.",
+                    day=the_day,
+                    name=draft.channel,
+                    what=texts.media_word(tr, draft.shown),
                 )
                 line = [Run(_cap(text))]
             else:
-                before, _, after = texts.EARLIER_CHANNEL_ITEM[lang].partition("{quote}")
+                said = tr.gettext("On {day}, the channel {name} said: {quote}")
+                before, _, after = said.partition("{quote}")
                 head = before.format(day=the_day, name=draft.channel)
                 line = join_runs(_cap(head), draft.quote_runs(), after)
         elif draft.styled is None:
-            table = texts.POSTED_VIDEO if draft.shown == "video" else texts.POSTED_PHOTO
-            what = _gendered(table, lang, _past(gender)).rsplit(" ", 2)[0]
-            line = [Run(_cap(texts.EARLIER_PHOTO[lang].format(day=the_day, who=who, what=what)))]
+            what = texts.posted(tr, draft.shown, _past(gender))
+            # i18n: {what} is "posted a photo", agreeing with the speaker.
+            text = tr.gettext("On {day}, {who} {what}.", day=the_day, who=who, what=what)
+            line = [Run(_cap(text))]
         else:
-            verb = _gendered(texts.ALSO_VERB, lang, gender)
-            before, _, after = texts.EARLIER_ITEM[lang].partition("{quote}")
+            verb = texts.also_said(tr, gender)
+            # i18n: {verb} is the follow-up verb agreeing with the speaker ("said", "заявив").
+            said = tr.gettext("On {day}, {who} {verb}: {quote}")
+            before, _, after = said.partition("{quote}")
             head = before.format(day=the_day, who=who, verb=verb)
             line = join_runs(_cap(head), draft.quote_runs(), after)
         runs = join_runs(runs, "\n", line, " ", draft.link)

@@ -14,12 +14,6 @@ from typing import Literal
 
 from bot.drafting import texts
 from bot.drafting.html import Run, join_runs
-from bot.drafting.texts import LANG_CODES
-
-
-def _lang(lang: str) -> str:
-    return lang if lang in LANG_CODES else "en"
-
 
 DiffKind = Literal["equal", "delete", "insert"]
 
@@ -137,7 +131,7 @@ def diff_runs(diff: WordDiff, lang: str = "en") -> list[Run]:
         if not hunk.at_end:
             parts.append("…")
     if diff.more:
-        parts.append("\n" + texts.MORE_CHANGES[_lang(lang)].format(n=diff.more))
+        parts.append("\n" + _more(lang, diff.more))
     return join_runs(*parts)
 
 
@@ -159,7 +153,7 @@ def diff_plain(diff: WordDiff, lang: str = "en") -> str:
         tail = "" if hunk.at_end else "…"
         lines.append(lead + "".join(words) + tail)
     if diff.more:
-        lines.append(texts.MORE_CHANGES[_lang(lang)].format(n=diff.more))
+        lines.append(_more(lang, diff.more))
     return "\n".join(lines)
 
 
@@ -177,3 +171,8 @@ def changed_spans(old: str, new: str) -> list[tuple[int, int]]:
             at = b_matches[min(j1, len(b_matches) - 1)]
             out.append((at.start(), at.end()))
     return out
+
+
+def _more(lang: str, n: int) -> str:
+    """ "…and 3 more changes": the changed stretches left out of the diff."""
+    return texts.words(lang).ngettext("…and {n} more change", "…and {n} more changes", n)

@@ -34,7 +34,7 @@ from bot.matching.lemmas import grammatical_gender
 from storage.records import SourceError, parse_permalink
 
 LANG_CODES = texts.LANG_CODES
-GENDERS = ("m", "f", "n", "pl")
+GENDERS = texts.GENDERS
 
 
 class PostLike(Protocol):
@@ -119,11 +119,6 @@ def person_name(source: SourceLike, lang: str) -> str | None:
     return _pick(source.person, lang)
 
 
-def _gendered(table: Mapping[str, Mapping[str | None, str]], lang: str, gender: str | None) -> str:
-    forms = table[_lang(lang)]
-    return forms.get(gender if gender in GENDERS else None, forms[None])
-
-
 def speaker_gender(source: SourceLike, lang: str) -> str | None:
     """The source's gender, else what the dictionaries tell from its name or role (Олена -> f,
     Генштаб -> m), so a past-tense verb can agree; None when nothing tells."""
@@ -149,7 +144,8 @@ def _source_channel(source: SourceLike, lang: str) -> str:
 
 def said_verb(lang: str, gender: str | None) -> str:
     """ "повідомив у Telegram" agreeing with m, f, n or pl; present tense when unknown."""
-    return _gendered(texts.SAID, lang, gender)
+    tr = texts.words(lang)
+    return texts.on_telegram(tr, texts.said(tr, gender))
 
 
 def channel_label(name: str, lang: str) -> str:
@@ -207,22 +203,24 @@ def attribution_lead(
     for a post with nothing to quote.
     """
     lang = _lang(lang)
+    tr = texts.words(lang)
     if source is not None:
         who = _subject(source, lang)
         if who is not None:
             if shown is not None:
-                table = texts.POSTED_PHOTO if shown == "photo" else texts.POSTED_VIDEO
-                return f"{who} {_gendered(table, lang, source.gender)}"
-            said = said_verb(lang, source.gender)
-            if verb is not None:
-                said = f"{verb} {said.split(' ', 1)[1]}"
-            return f"{who} {said}"
+                return f"{who} {texts.on_telegram(tr, texts.posted(tr, shown, source.gender))}"
+            return f"{who} {texts.on_telegram(tr, verb or texts.said(tr, source.gender))}"
         name = _source_channel(source, lang)
     else:
         name = channel_label(channel or "?", lang)
     if shown is not None:
-        return texts.CHANNEL_POSTED[lang].format(name=name, what=texts.MEDIA_WORD[shown][lang])
-    return texts.CHANNEL_SAID[lang].format(name=name)
+        # i18n: only the channel's title or @name is known: an impersonal plural, no gender.
+        return tr.gettext(
+            "The Telegram channel {name} posted {what}",
+            name=name,
+            what=texts.media_word(tr, shown),
+        )
+    return tr.gettext("The Telegram channel {name} said", name=name)
 
 
 # -- time -----------------------------------------------------------------------------------
@@ -256,7 +254,7 @@ def updated_line(
     t = clock_with_home(moment, tz, lang, style)
     if now is not None and _local_date(moment, tz) != _local_date(now, tz):
         t = f"{t}, {day(moment, tz, lang, style, with_year=other_year(moment, tz, now))}"
-    return texts.UPDATED[lang].format(t=t)
+    return texts.words(lang).gettext("Updated at {t}", t=t)
 
 
 def _local_date(moment: datetime, tz: str) -> tuple[int, int, int]:
@@ -272,15 +270,16 @@ def deleted_line(
     now: datetime | None = None,
     style: HouseStyle = DEFAULT_STYLE,
 ) -> str:
-    return texts.DELETED[_lang(lang)].format(t=format_when(moment, tz, lang, now=now, style=style))
+    t = format_when(moment, tz, lang, now=now, style=style)
+    return texts.words(lang).gettext("Post deleted at {t}", t=t)
 
 
 def last_text_label(lang: str) -> str:
-    return texts.LAST_TEXT[_lang(lang)]
+    return texts.words(lang).gettext("Last stored text")
 
 
 def changes_label(lang: str) -> str:
-    return texts.CHANGES[_lang(lang)]
+    return texts.words(lang).gettext("What changed:")
 
 
 # -- credit and origin ----------------------------------------------------------------------
@@ -333,7 +332,7 @@ def credit_line(post: PostLike, lang: str, origin: Origin | None = None) -> str 
     if kind is None:
         return None
     origin = origin or origin_of(post)
-    label = texts.CREDIT[kind][_lang(lang)]
+    label = texts.credit_label(texts.words(lang), kind)
     if origin.username:
         return f"{label}: t.me/{origin.username}"
     return f"{label}: {origin.name or 't.me/' + post.channel}"
@@ -378,7 +377,7 @@ class Draft:
         return "\n".join(lines)
 
     def names_line(self) -> str:
-        return f"{texts.NAMES[self.lang]} " + "; ".join(self.names)
+        return texts.words(self.lang).gettext("Names:") + " " + "; ".join(self.names)
 
     def quote_runs(self, tag: Literal["b", "u"] = "b") -> list[Run]:
         """The printed quote with the matched words highlighted."""
@@ -551,33 +550,40 @@ def update_paragraph(
     “…”" / "Оновлено о 18:08. Умєров також заявив: «…»". `since` is when the story's alert
     was posted: a follow-up on another day names its day ("Оновлено о 03:00, 30 листопада")."""
     lang = _lang(lang)
+    tr = texts.words(lang)
     head = updated_line(moment, tz, lang, now=since, style=style)
     head += "" if head.endswith(".") else "."  # "6:08 p.m." already ends the sentence
     shown = draft.shown or "photo"
     if draft.subject is None:
         # Only the channel is known: "У каналі @x також повідомили", never "@x заявляє".
         if draft.styled is None:
-            what = texts.MEDIA_WORD[shown][lang]
-            return [
-                Run(
-                    texts.UPDATE_CHANNEL_POSTED[lang].format(
-                        head=head, name=draft.channel, what=what
-                    )
-                )
-            ]
-        before, _, after = texts.UPDATE_CHANNEL[lang].partition("{quote}")
+            what = texts.media_word(tr, shown)
+            # i18n: {head} is "Updated at 6:08 p.m."; only the channel is known.
+            line = tr.gettext(
+                "{head} The channel {name} also posted {what}.",
+                head=head,
+                name=draft.channel,
+                what=what,
+            )
+            return [Run(line)]
+        # i18n: {head} is "Updated at 6:08 p.m."; only the channel is known.
+        before, _, after = tr.gettext("{head} The channel {name} also said: {quote}").partition(
+            "{quote}"
+        )
         return join_runs(
             before.format(head=head, name=draft.channel), draft.quote_runs(tag), after
         )
     who = _cap(draft.subject)
     if draft.styled is None:
-        table = texts.POSTED_VIDEO if shown == "video" else texts.POSTED_PHOTO
-        return [Run(f"{head} {who} {_gendered(table, lang, _past(draft.gender))}.")]
-    verb = _gendered(texts.ALSO_VERB, lang, draft.gender)
-    before, _, after = texts.UPDATE_PARAGRAPH[lang].partition("{quote}")
+        verb = texts.on_telegram(tr, texts.posted(tr, shown, _past(draft.gender)))
+        return [Run(f"{head} {who} {verb}.")]
+    verb = texts.also_said(tr, draft.gender)
+    # i18n: {head} is "Updated at 6:08 p.m.", {who} the speaker's surname or short role, {verb}
+    # the follow-up verb agreeing with the speaker.
+    before, _, after = tr.gettext("{head} {who} also {verb}: {quote}").partition("{quote}")
     lead = before.format(head=head, who=who, verb=verb)
     return join_runs(lead, draft.quote_runs(tag), after)
 
 
 def no_text_label(lang: str) -> str:
-    return texts.NO_TEXT[_lang(lang)]
+    return texts.words(lang).gettext("(post without text)")

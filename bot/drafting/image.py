@@ -21,5 +21,6 @@ def image_runs(ocr_text: str, spans: Sequence[SpanLike], lang: str) -> list[Run]
     start, end = chosen
     styled = style_quote(ocr_text, start, end, lang)
     marks = [(s.start, s.end) for s in spans if s.start < end and s.end > start]
-    label = texts.IMAGE_READS.get(lang, texts.IMAGE_READS["en"])
+    # i18n: the words a rule found in the post's picture follow, quoted.
+    label = texts.words(lang).gettext("The image reads")
     return join_runs(f"{label}: ", styled_runs(styled, marks))

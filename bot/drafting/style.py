@@ -53,9 +53,12 @@ def day(
     if lang == "en":
         months = texts.AP_MONTHS if style.en_months == "ap" else texts.FULL_MONTHS
         text = f"{months[local.month - 1]} {local.day}"
-        return f"{text}, {local.year}" if with_year else text
-    text = format_datetime(moment, "d MMMM", tzinfo=zone, locale=lang)
-    return f"{text} {local.year} {texts.YEAR_WORD[lang]}" if with_year else text
+    else:
+        text = format_datetime(moment, "d MMMM", tzinfo=zone, locale=lang)
+    if not with_year:
+        return text
+    # i18n: a day and its year: "Jan. 5, 2025", "5 січня 2025 року".
+    return texts.words(lang).pgettext("date", "{day}, {year}", day=text, year=local.year)
 
 
 def other_year(moment: datetime, tz: str, now: datetime | None) -> bool:
@@ -71,7 +74,8 @@ def clock_with_home(
     here = moment.astimezone(ZoneInfo(tz)).utcoffset()
     home = moment.astimezone(ZoneInfo(style.home_tz)).utcoffset()
     if here != home:
-        t = f"{t} ({texts.HOME_TIME[lang].format(t=clock(moment, style.home_tz, lang))})"
+        home_t = clock(moment, style.home_tz, lang)
+        t = t + " (" + texts.words(lang).gettext("{t} Kyiv time", t=home_t) + ")"
     return t
 
 

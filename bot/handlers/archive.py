@@ -31,7 +31,6 @@ from bot.drafting.draft import DraftOptions
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import Run, escape, join_runs
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
-from bot.drafting.texts import IMAGE_READS
 from bot.handlers.access import MinRole
 from bot.handlers.common import (
     NO_PREVIEW,
@@ -127,7 +126,8 @@ async def render_page(
         text = snippet(hit.text, hit.spans, width=220, escape=escape, mark=("<b>", "</b>"))
         if hit.in_image:
             # Read from the post's picture: never shown as the official's words.
-            text = f"🖼 <i>{escape(IMAGE_READS['en'])}:</i> {text}"
+            label = escape(tr.gettext("The image reads"))
+            text = f"🖼 <i>{label}:</i> {text}"
         parts.append(
             f"\n{n}. <b>{who}</b> · {when}{escape(_flags(post, tr))}\n{text or '—'}\n"
             f"{escape(post.permalink)}"

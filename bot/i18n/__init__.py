@@ -85,6 +85,11 @@ class Translator:
         text = self._cat.ngettext(singular, plural, n)
         return _fill(text, {"n": n, **self._params(params)})
 
+    def pgettext(self, context: str, msgid: str, /, **params: Any) -> str:
+        """`msgid` in a context: the same English word with different translations (a verb
+        agreeing with a masculine or a feminine speaker)."""
+        return _fill(self._cat.pgettext(context, msgid), self._params(params))
+
     def _params(self, params: Mapping[str, Any]) -> dict[str, Any]:
         # A parameter that is itself a message (an error's cause) is read in this language too.
         out: dict[str, Any] = {}

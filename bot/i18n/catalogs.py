@@ -7,11 +7,12 @@ language's `.po`, and check that every language has every message.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import copy
 import io
 import string
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from babel.messages.catalog import Catalog
@@ -86,14 +87,20 @@ def read(lang: str, path: Path | None = None) -> Catalog:
         return read_po(fh, locale=lang, domain=DOMAIN)
 
 
+def _key(msgid: str | tuple[str, ...] | list[str], context: str | None) -> str:
+    """How a problem names a message: its (singular) id, and its context when it has one."""
+    text = msgid if isinstance(msgid, str) else msgid[0]
+    return f"{text} [{context}]" if context else text
+
+
 def problems(template: Catalog, lang: str, catalog: Catalog) -> Iterable[str]:
     """What is wrong with one language's catalogue against the code's messages."""
-    wanted = {m.id for m in template if m.id}
+    wanted = {(m.id, m.context) for m in template if m.id}
     for msg in template:
         if not msg.id:
             continue
-        key = msg.id[0] if isinstance(msg.id, tuple) else msg.id
-        have = catalog.get(msg.id)
+        key = _key(msg.id, msg.context)
+        have = catalog.get(msg.id, msg.context)
         if have is None:
             yield f"{lang}: missing {key!r}"
             continue
@@ -111,14 +118,54 @@ def problems(template: Catalog, lang: str, catalog: Catalog) -> Iterable[str]:
                     f"{lang}: {key!r} placeholders {sorted(_fields(form))} != {sorted(expected)}"
                 )
     for have in catalog:
-        if have.id and have.id not in wanted:
-            key = have.id[0] if isinstance(have.id, tuple) else have.id
+        if have.id and (have.id, have.context) not in wanted:
+            key = _key(have.id, have.context)
             yield f"{lang}: {key!r} is no longer used by the code (run python -m bot.i18n update)"
+
+
+def _sources(root: Path) -> Iterator[Path]:
+    """The files Babel extracts from, by the same rules (the first pattern that fits wins)."""
+    seen: set[Path] = set()
+    for pattern, method in _METHODS:
+        for path in sorted(root.glob(pattern.replace("**.py", "**/*.py"))):
+            if path not in seen:
+                seen.add(path)
+                if method == "python":
+                    yield path
+
+
+def _literal(node: ast.expr) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def unextracted(template: Catalog, root: Path = ROOT) -> Iterator[str]:
+    """Calls Babel did not see: a `gettext("…")` inside an f-string's braces is not extracted
+    on Python 3.11, so it would be answered in English whatever the reader's language."""
+    for path in _sources(root):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+            args = [_literal(a) for a in node.args]
+            msgid: str | tuple[str, str] | None = None
+            context: str | None = None
+            if name in ("gettext", "N_", *ERROR_KEYWORDS) and args:
+                msgid = args[0]
+            elif name == "ngettext" and len(args) >= 2 and args[0] and args[1]:
+                msgid = (args[0], args[1])
+            elif name == "pgettext" and len(args) >= 2:
+                context, msgid = args[0], args[1]
+            if msgid and template.get(msgid, context) is None:
+                where = f"{path.relative_to(root)}:{node.lineno}"
+                key = _key(msgid, context)
+                yield f"{where}: {key!r} is not extracted (a message inside an f-string?)"
 
 
 def check() -> list[str]:
     template, warnings = extract_with_warnings()
     out: list[str] = list(warnings)
+    out.extend(unextracted(template))
     for lang in LANGS:
         if not po_path(lang).exists():
             out.append(f"{lang}: no catalogue at {po_path(lang)}")

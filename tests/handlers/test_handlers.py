@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-from bot.drafting import texts as draft_texts
 from bot.handlers import SORRY
 from bot.handlers.access import REFUSAL
 from bot.handlers.common import COMMANDS, USAGE
@@ -426,7 +425,7 @@ async def test_alert_buttons(tmp_path: Path, lang: str) -> None:
         await desk.press(JOURNALIST, f"rel:{post.id}")
         await desk.api.wait_for(lambda a: len(a.sent_messages(JOURNALIST)) > before)
         related = desk.bot_messages(JOURNALIST)[-1].text or ""
-        earlier = draft_texts.EARLIER[lang]  # the drafts' own table (bot.drafting.texts)
+        earlier = desk.t("Earlier:")  # the drafts' own heading, from the same catalogue
         nothing = desk.t("No earlier posts on this topic.")
         assert related.startswith(earlier) or related == nothing
         # The mute button asks for how long; "forever" is one of the answers, never the default.

@@ -3,10 +3,19 @@ carry a msgid, and the language a person gets."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from babel.messages.catalog import Catalog
 
 from bot.i18n import LANGS, LocalizedError, pick_lang, translator
-from bot.i18n.catalogs import check, extract, problems, read
+from bot.i18n.catalogs import (
+    check,
+    extract,
+    extract_with_warnings,
+    problems,
+    read,
+    unextracted,
+)
 
 
 def test_every_message_of_the_code_is_translated_in_every_language() -> None:
@@ -71,3 +80,42 @@ def test_the_language_follows_the_app_when_it_is_one_of_ours() -> None:
     assert pick_lang(None, default="en") == "en"
     assert pick_lang("uk", "en") == "uk"
     assert set(LANGS) == {"uk", "en", "ru"}
+
+
+def test_a_form_missing_in_its_context_is_reported() -> None:
+    # The verb agreeing with a feminine speaker is its own entry: "said" in English, "повідомила"
+    # in Ukrainian. Losing it must fail the check, not fall back to another gender's form.
+    template = extract()
+    catalog = read("uk")
+    context = "lead verb, feminine speaker"
+    assert translator("uk").pgettext(context, "said") == "повідомила"
+    catalog.delete("said", context)
+    found = list(problems(template, "uk", catalog))
+    assert found == [f"uk: missing 'said [{context}]'"]
+
+
+def test_a_fuzzy_translation_is_reported() -> None:
+    template = extract()
+    catalog = read("ru")
+    victim = next(m for m in catalog if m.id == "Earlier:")
+    victim.flags.add("fuzzy")
+    assert list(problems(template, "ru", catalog)) == ["ru: fuzzy (unreviewed) 'Earlier:'"]
+
+
+def test_a_message_babel_cannot_see_is_reported(tmp_path: Path) -> None:
+    # On Python 3.11 Babel does not look inside an f-string's braces: that message would never
+    # reach a catalogue and would be answered in English.
+    code = tmp_path / "bot" / "handlers"
+    code.mkdir(parents=True)
+    (code / "planted.py").write_text(
+        "def reply(tr):\n"
+        "    ok = tr.gettext('Seen by Babel')\n"
+        "    return f\"{tr.gettext('Hidden from Babel')}: {ok}\"\n",
+        encoding="utf-8",
+    )
+    template, _ = extract_with_warnings(tmp_path)
+    assert [m.id for m in template if m.id] == ["Seen by Babel"]
+    assert list(unextracted(template, tmp_path)) == [
+        "bot/handlers/planted.py:3: 'Hidden from Babel' is not extracted (a message inside an "
+        "f-string?)"
+    ]
