@@ -7,7 +7,9 @@ says that message ids vanished from a channel.
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -30,6 +32,66 @@ class SourceError(ValueError):
         self.msgid = message
         self.params = params
         super().__init__(message.format(**params) if params else message)
+
+
+# A note stored for people to read later (a source's error, the listener's last error): the
+# msgid and its parameters as JSON, so /status and /sources answer each reader in their language.
+# Older notes (plain English text) are read as they are.
+_NOTE_KEY = "note"
+
+
+def person_note(msgid: str, /, **params: object) -> str:
+    """A note to store: `msgid` (English, with `{name}` placeholders) and its parameters. A
+    parameter that is itself an error raised with a msgid is kept as a note, so it is read in the
+    reader's language too; anything else is kept as text."""
+    return json.dumps({_NOTE_KEY: msgid, "params": _note_params(params)}, ensure_ascii=False)
+
+
+def note_of(exc: BaseException) -> str:
+    """The note that says what `exc` says (translatable when it was raised with a msgid)."""
+    msgid, params = getattr(exc, "msgid", None), getattr(exc, "params", None)
+    if isinstance(msgid, str) and isinstance(params, Mapping):
+        return person_note(msgid, **params)
+    return person_note("{reason}", reason=str(exc))
+
+
+def read_note(text: str | None) -> tuple[str, dict[str, object]] | None:
+    """(msgid, params) of a stored note; None for plain text (an older note, or none)."""
+    if not text or not text.startswith("{"):
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get(_NOTE_KEY), str):
+        return None
+    params = data.get("params")
+    return data[_NOTE_KEY], dict(params) if isinstance(params, dict) else {}
+
+
+def note_text(text: str | None) -> str:
+    """A stored note in English (logs, the CLI, metrics); plain text as it is."""
+    found = read_note(text)
+    if found is None:
+        return text or ""
+    msgid, params = found
+    filled = {k: note_text(v) if isinstance(v, str) else v for k, v in params.items()}
+    try:
+        return msgid.format(**filled) if filled else msgid
+    except (KeyError, IndexError, ValueError):
+        return msgid
+
+
+def _note_params(params: Mapping[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in params.items():
+        if isinstance(value, BaseException) and isinstance(getattr(value, "msgid", None), str):
+            out[key] = note_of(value)
+        elif isinstance(value, int | float | str) and not isinstance(value, bool):
+            out[key] = value
+        else:
+            out[key] = str(value)
+    return out
 
 
 def normalize_username(value: str) -> str:

@@ -23,7 +23,7 @@ from bot.settings import Settings
 from storage.db import StorageError
 from storage.models import AccountLease, Assignment, Source
 from storage.postgres import is_postgres_url, redact
-from storage.records import SourceError
+from storage.records import SourceError, note_text
 from storage.store import Store
 
 
@@ -51,7 +51,7 @@ def sources_check(out: list[dict[str, str]], sources: list[Source]) -> None:
     if not failing:
         check(out, "sources", "ok", detail)
         return
-    shown = "; ".join(str(s.error) for s in failing[:5])
+    shown = "; ".join(note_text(s.error) for s in failing[:5])
     more = f"; and {len(failing) - 5} more (`sources list`)" if len(failing) > 5 else ""
     check(out, "sources", "fail", f"{detail}, {len(failing)} with errors: {shown}{more}")
 
@@ -297,7 +297,7 @@ async def service_checks(out: list[dict[str, str]], settings: Settings) -> None:
     if "listener.last_error" in state:
         value, at = state["listener.last_error"]
         when = datetime.fromtimestamp(at, UTC).isoformat(timespec="seconds")
-        check(out, "listener", "warn", f"last error at {when}: {value}")
+        check(out, "listener", "warn", f"last error at {when}: {note_text(value)}")
     feeds = {k: v for k, v in state.items() if k.startswith("feed.offset:")}
     for key, (value, _) in sorted(feeds.items()):
         check(out, "feed", "ok", f"{key.split(':', 1)[1]} consumed to byte {value}")

@@ -14,6 +14,7 @@ from bot.cli.common import add_verb, open_store, print_listing, print_result, ve
 from bot.desk.desk import Desk
 from bot.settings import Settings
 from storage.models import LANGS, Source
+from storage.records import note_text
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
@@ -53,14 +54,14 @@ def source_json(s: Source) -> dict[str, Any]:
         "role": {k: v for k, v in s.role.items() if v},
         "gender": s.gender,
         "last_post_at": s.last_post_at.isoformat() if s.last_post_at else None,
-        "error": s.error,
+        "error": note_text(s.error) or None,
     }
 
 
 def source_line(s: Source, lang: str) -> str:
     who = " · ".join(x for x in (s.person_in(lang), s.role_in(lang)) if x) or "-"
     state = "" if s.active else "  (not followed)"
-    err = f"  error: {s.error}" if s.error else ""
+    err = f"  error: {note_text(s.error)}" if s.error else ""
     return f"@{s.username:32} {who}{state}{err}"
 
 

@@ -18,7 +18,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.desk.search import SearchHit
-from bot.desk.words import OFF_WORDS
+from bot.desk.words import DURATION_UNITS, FOREVER_WORDS, LANG_WORDS, OFF_WORDS, ROLE_WORDS
 from bot.i18n import LocalizedError
 from bot.matching import RuleSyntaxError, match_rule, parse_rule, rule_to_json, to_text
 from bot.settings import Settings
@@ -37,19 +37,10 @@ DESK_CHATS_KEY = "desk_chats"  # state key: JSON list of group chat ids register
 
 _USER_RE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
 _HHMM_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-_DURATION_RE = re.compile(r"(\d{1,4})\s*(w|d|h|m|min|хв|год|д|ч|мин)", re.IGNORECASE)
-_UNIT_SECONDS = {
-    "w": 7 * 86400,
-    "d": 86400,
-    "д": 86400,
-    "h": 3600,
-    "год": 3600,
-    "ч": 3600,
-    "m": 60,
-    "min": 60,
-    "хв": 60,
-    "мин": 60,
-}
+# Longest unit first, so "2год" is two hours, not "2г" and a stray "од".
+_DURATION_RE = re.compile(
+    r"(\d{1,4})(" + "|".join(sorted(map(re.escape, DURATION_UNITS), key=len, reverse=True)) + ")"
+)
 
 
 class DeskError(LocalizedError):
@@ -98,16 +89,17 @@ def parse_quiet(value: str) -> tuple[str, str] | None:
 
 
 def parse_duration(value: str) -> timedelta | None:
-    """`30m`, `2h`, `1d`, `1w`, `2h30m`; `forever`/`off`-like words -> None (no end)."""
+    """`30m`, `2h`, `1d`, `1w`, `2h30m` (and `30хв`, `2год`, `1д`, `1тиж`, `1нед`, ...: the units
+    of bot.desk.words); `forever`-like words -> None (no end)."""
     v = value.strip().lower().replace(" ", "")
-    if v in {"forever", "always", "назавжди", "навсегда"}:
+    if v in FOREVER_WORDS:
         return None
     pos = 0
     total = 0
     for m in _DURATION_RE.finditer(v):
         if m.start() != pos:
             break
-        total += int(m.group(1)) * _UNIT_SECONDS[m.group(2).lower()]
+        total += int(m.group(1)) * DURATION_UNITS[m.group(2)]
         pos = m.end()
     if pos != len(v) or total <= 0:
         raise DeskError(
@@ -133,7 +125,7 @@ def parse_zone(value: str) -> str:
 
 
 def parse_role(value: str) -> Role:
-    v = value.strip().lower()
+    v = ROLE_WORDS.get(value.strip().lower(), "")
     for role in ROLES:
         if v == role:
             return role
@@ -446,7 +438,7 @@ class Desk:
         return replace(out, role=person.role)
 
     async def set_lang(self, person: Person, lang: str) -> Person:
-        v = lang.strip().lower()
+        v = LANG_WORDS.get(lang.strip().lower(), "")
         if v not in LANGS:
             raise DeskError("language must be one of {langs}", langs=", ".join(LANGS))
         await self.store.people.set_lang(person.id, v, chosen=True)

@@ -14,6 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.desk.fts import rule_to_fts
+from bot.desk.words import NO_WORDS, YES_WORDS
 from bot.i18n import LocalizedError
 from bot.matching import (
     RuleNode,
@@ -23,14 +24,18 @@ from bot.matching import (
     parse_rule,
     rule_sources,
 )
+from bot.matching.rules import FILTER_NAMES, SEARCH_ONLY_FILTERS
 from bot.matching.verdict import StoredText, stored_verdict
 from storage.models import StoredPost, to_ts
 from storage.search import Filters
 from storage.store import Store
 
-_FILTER_RE = re.compile(r"(?<!\S)(since|until|edited|deleted):(\S*)", re.IGNORECASE)
-_YES = {"yes", "y", "true", "1", "так", "да"}
-_NO = {"no", "n", "false", "0", "ні", "нет"}
+# since:/until:/edited:/deleted: in either alphabet (bot.matching.rules.FILTER_NAMES).
+_SEARCH_FILTERS = [name for name, kind in FILTER_NAMES.items() if kind in SEARCH_ONLY_FILTERS]
+_FILTER_RE = re.compile(
+    r"(?<!\S)(" + "|".join(sorted(_SEARCH_FILTERS, key=len, reverse=True)) + r"):(\S*)",
+    re.IGNORECASE,
+)
 SCAN_LIMIT = 5000  # candidates checked per page at most: bounds a page's latency
 # Decide plain-word rules from the posts' stored keys (bot/matching/verdict.py) instead of
 # re-reading every candidate; the benchmark turns it off for its reference run.
@@ -110,9 +115,9 @@ def parse_date(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime:
 
 def _flag(name: str, value: str) -> bool:
     v = value.lower()
-    if v in _YES:
+    if v in YES_WORDS:
         return True
-    if v in _NO:
+    if v in NO_WORDS:
         return False
     raise QueryError("{name}: takes yes or no, not '{value}'", name=name, value=value[:20])
 
@@ -140,7 +145,7 @@ def split_filters(query: str, zone: ZoneInfo) -> ParsedQuery:
 
 def _take_filters(chunk: str, found: dict[str, str]) -> str:
     def grab(m: re.Match[str]) -> str:
-        key = m.group(1).lower()
+        key = FILTER_NAMES[m.group(1).lower()]
         if not m.group(2):
             raise QueryError("{key}: needs a value", key=key)
         if key in found:

@@ -95,9 +95,11 @@ def status_runs(db: dict[str, Any], live: dict[str, Any], tr: Translator) -> lis
         flood = None
     raw_notifier = live.get("notifier")
     notifier: dict[str, Any] = raw_notifier if isinstance(raw_notifier, dict) else {}
+    # Notes are stored as msgid and parameters (storage.records.person_note): each editor
+    # reads them in their language; the notifier's last error is Telegram's own words.
     last_error = (
-        listener.get("last_error")
-        or state.get("listener.last_error")
+        tr.note(listener.get("last_error_note") or listener.get("last_error"))
+        or tr.note(state.get("listener.last_error"))
         or notifier.get("last_error")
         or tr.gettext("none")
     )
@@ -130,7 +132,7 @@ def status_runs(db: dict[str, Any], live: dict[str, Any], tr: Translator) -> lis
         runs = join_runs(runs, "\n\n", [Run(tr.gettext("Last post per source"), "b")])
         for s in sources:
             flag = "" if s["active"] else " " + tr.gettext("(not followed)")
-            err = f" ⚠️ {s['error']}" if s.get("error") else ""
+            err = f" ⚠️ {tr.note(s['error'])}" if s.get("error") else ""
             ago = _ago(s["last_post_at"], tr)
             runs = join_runs(runs, f"\n@{s['username']}{flag}: {ago}{err}")
     return runs

@@ -72,9 +72,17 @@ _HELP_TITLE = {
 }
 # How commands can be typed in either alphabet (the parsers accept all of these).
 _HELP_ALPHABETS = N_(
-    "Typed in either alphabet: OR = АБО = ИЛИ, AND = ТА, -word = NOT; durations 30m = 30хв = "
-    "30мин, 2h = 2год = 2ч, 1d = 1д, 1w, forever = назавжди = навсегда; off = вимк = выкл; "
-    "yes = так = да, no = ні = нет."
+    "Typed in either alphabet:\n"
+    "• rules and /search: OR = АБО = ИЛИ, AND = ТА = І = И, NOT = НЕ = -word; from: = від: = "
+    "от:, since: = з: = с:, until: = до:, edited: = змінено: = изменено:, deleted: = "
+    "видалено: = удалено:\n"
+    "• durations: 30m = 30хв = 30мин, 2h = 2год = 2ч, 1d = 1д = 1дн, 1w = 1тиж = 1нед, "
+    "forever = назавжди = навсегда\n"
+    "• on = увімк = вкл, off = вимк = выкл; yes = так = да, no = ні = нет; daily = щодня = "
+    "ежедневно\n"
+    "• add = додати = добавить, remove = видалити = удалить, my = моє = мое, test = "
+    "перевірити = проверить\n"
+    "• uk = укр, en = англ, ru = рус; journalist = журналіст, editor = редактор, admin = адмін"
 )
 _LANG_NAMES = {"uk": "українська", "en": "English", "ru": "русский"}
 
@@ -301,7 +309,7 @@ def journalist_router() -> Router:
         for s in items:
             who = " · ".join(x for x in (s.person_in(person.lang), s.role_in(person.lang)) if x)
             state = "" if s.active else " " + tr.gettext("(not followed)")
-            err = f" ⚠️ {s.error}" if s.error else ""
+            err = f" ⚠️ {tr.note(s.error)}" if s.error else ""
             runs = join_runs(runs, "\n", f"@{s.username}{state} {who}{err}".rstrip())
         await answer_runs(message, runs)
 

@@ -27,6 +27,8 @@ from typing import Any, Self
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from storage.records import read_note
+
 LANGS: tuple[str, ...] = ("uk", "en", "ru")
 DOMAIN = "wirewatch"
 LOCALES = Path(__file__).parent / "locales"
@@ -40,6 +42,9 @@ ERROR_KEYWORDS = (
     "SourceError",
     "ChannelError",
     "ChannelLimitError",
+    "TelegramError",
+    "FloodWaitTooLong",
+    "person_note",  # storage.records: a note stored for people to read later
 )
 
 
@@ -102,6 +107,19 @@ class Translator:
         if msg.plural is not None:
             return self.ngettext(msg.msgid, msg.plural, msg.n, **msg.params)
         return self.gettext(msg.msgid, **msg.params)
+
+    def note(self, text: str | None) -> str:
+        """A note stored for people (a source's error, the listener's last error), in this
+        language; a note stored as plain text (from an older version) as it is."""
+        found = read_note(text)
+        if found is None:
+            return text or ""
+        msgid, params = found
+        filled = {k: self.note(v) if isinstance(v, str) else v for k, v in params.items()}
+        try:
+            return self.gettext(msgid, **filled)
+        except (KeyError, IndexError, ValueError):
+            return msgid  # a note whose message changed since it was stored
 
     def error(self, exc: BaseException) -> str:
         """An exception's text for a person: translated when it was raised with a msgid."""

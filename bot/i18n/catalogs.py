@@ -31,6 +31,10 @@ _METHODS = [
     ("bot/**.py", "python"),
     ("storage/records.py", "python"),
     ("sources/telegram/channels.py", "python"),
+    # Notes the listener stores for /status and /sources (storage.records.person_note).
+    ("sources/telegram/listener.py", "python"),
+    ("sources/telegram/reconcile.py", "python"),
+    ("sources/telegram/pacing.py", "python"),
 ]
 
 

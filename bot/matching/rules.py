@@ -2,10 +2,10 @@
 
     обмін полоненими                   words: all of them, in any grammatical form
     "гуманітарний трек"                a phrase: these words next to each other, any form
-    Умєров OR Umerov                   either (also АБО, ИЛИ)
-    Умєров -Туреччина, NOT Туреччина   without
+    Умєров OR Umerov                   either (also АБО, ИЛИ); AND (ТА, І, И) is implied
+    Умєров -Туреччина, NOT Туреччина   without (also НЕ)
     (a OR b) c                         grouping
-    from:@channel                      only posts of that channel
+    from:@channel                      only posts of that channel (also від:, от:)
     =полонених                         exactly this form
     мобіліз*                           any word starting with it (3+ letters)
     US, NATO                           an all-capitals Latin word of 2-5 letters: that acronym,
@@ -34,11 +34,19 @@ MAX_DEPTH = 16
 # An acronym rule word: US, NATO, EU (not "us", "nato" written in lower case).
 _ACRONYM_RE = re.compile(r"[A-Z]{2,5}")
 
+# Filter names in either alphabet (rules and /search take the same), to the code's name.
+FILTER_NAMES = {
+    **dict.fromkeys(("from", "від", "от"), "from"),
+    **dict.fromkeys(("since", "з", "с"), "since"),
+    **dict.fromkeys(("until", "до"), "until"),
+    **dict.fromkeys(("edited", "змінено", "изменено"), "edited"),
+    **dict.fromkeys(("deleted", "видалено", "удалено"), "deleted"),
+}
 # Filters /search understands that mean nothing to a rule watching new posts.
-SEARCH_ONLY_FILTERS = ("since:", "until:", "edited:", "deleted:")
+SEARCH_ONLY_FILTERS = ("since", "until", "edited", "deleted")
 _OR_WORDS = frozenset({"OR", "АБО", "ИЛИ", "|"})
-_AND_WORDS = frozenset({"AND", "ТА", "&"})
-_NOT_WORDS = frozenset({"NOT"})
+_AND_WORDS = frozenset({"AND", "ТА", "І", "И", "&"})
+_NOT_WORDS = frozenset({"NOT", "НЕ"})
 _CHANNEL_RE = re.compile(r"[a-z][a-z0-9_]{2,31}")
 _LINK_RE = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/", re.IGNORECASE)
 
@@ -357,11 +365,12 @@ class _Parser:
 
     def atom(self, tok: _Tok) -> RuleNode:
         text, pos = tok.text, tok.pos
-        low = text.lower()
-        if low.startswith("from:"):
-            return _source(text[5:], pos)
-        if low.startswith(SEARCH_ONLY_FILTERS):
-            name = low.split(":", 1)[0]
+        name, colon, rest = text.partition(":")
+        name = name.lower()
+        kind = FILTER_NAMES.get(name) if colon else None
+        if kind == "from":
+            return _source(rest, pos)
+        if kind in SEARCH_ONLY_FILTERS:
             raise RuleSyntaxError(
                 "{name}: is a search filter, not part of a rule (a rule watches new posts as they "
                 "arrive); use it with /search, or leave it out, at character {pos}",

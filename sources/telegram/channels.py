@@ -26,7 +26,7 @@ from sources.telegram.errors import (
     TelegramError,
 )
 from storage.models import Source
-from storage.records import normalize_username
+from storage.records import normalize_username, note_of, note_text, person_note
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -303,7 +303,7 @@ class Channels(ABC):
         except ChannelError as exc:
             # A name that does not work is not registered; a known source shows the error.
             if existing is not None:
-                await self.store.sources.set_error(existing.id, str(exc))
+                await self.store.sources.set_error(existing.id, note_of(exc))
             raise
         await self.catch_up(src)
         out = await self.store.sources.get(src.id)
@@ -358,23 +358,25 @@ class Channels(ABC):
             if (src.peer_id is None or src.access_hash is None) and (src.error or blocked):
                 continue
             if len(self._peers) >= self.settings.max_channels:
-                message = (
-                    f"@{src.username}: not followed, the account already follows "
-                    f"{len(self._peers)} channels (telegram.max_channels)"
+                message = person_note(
+                    "@{channel}: not followed, the account already follows {n} channels "
+                    "(telegram.max_channels)",
+                    channel=src.username,
+                    n=len(self._peers),
                 )
                 await self.store.sources.set_error(src.id, message)
-                log.error("%s", message)
+                log.error("%s", note_text(message))
                 continue
             try:
                 await self._input_peer(src)
             except ChannelError as exc:
-                await self.store.sources.set_error(src.id, str(exc))
+                await self.store.sources.set_error(src.id, note_of(exc))
                 log.error("%s", exc)
                 if self.on_inaccessible is not None:
                     await self.on_inaccessible(src, str(exc))
                 continue
             except FloodWaitTooLong as exc:
-                await self._error(str(exc))
+                await self._error(note_of(exc))
                 blocked = True
                 continue
             except (TelegramError, ConnectionError, errors.RPCError) as exc:

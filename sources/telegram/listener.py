@@ -43,7 +43,7 @@ from sources.telegram.media import MediaFetcher
 from sources.telegram.pacing import RequestGate, Sleep, iso_time, now
 from sources.telegram.reconcile import Reconciliation
 from storage.models import Source
-from storage.records import Deletion, Event
+from storage.records import Deletion, Event, note_of, note_text, person_note
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -126,9 +126,11 @@ class Listener(Channels, Reconciliation):
 
     # -- status --------------------------------------------------------------------------
 
-    async def _error(self, message: str) -> None:
-        self._last_error = message
-        await self.store.state.set(f"{self.state_key}.last_error", message)
+    async def _error(self, note: str) -> None:
+        """The last error /status shows: a note (storage.records.person_note), read in each
+        person's language."""
+        self._last_error = note
+        await self.store.state.set(f"{self.state_key}.last_error", note)
 
     async def _set_connected(self, value: bool) -> None:
         if value:
@@ -157,7 +159,9 @@ class Listener(Channels, Reconciliation):
                     "behind": max(0, top - src.last_message_id) if top is not None else None,
                     "reconciled_ago": round(stamp - reconciled) if reconciled else None,
                     "reconcile_every": self.interval(src),
-                    "error": src.error,
+                    # English for operators; the note itself for the bot, which translates it.
+                    "error": note_text(src.error) or None,
+                    "error_note": src.error,
                 }
             )
         return {
@@ -168,7 +172,8 @@ class Listener(Channels, Reconciliation):
             ),
             "account": self.account,
             "flood_wait_until": self.gate.flood_wait_until(),
-            "last_error": self._last_error,
+            "last_error": note_text(self._last_error) or None,
+            "last_error_note": self._last_error,
             "reconnects": self.reconnects,
             "gaps": self.gaps,
             "channels": len(self._peers),
@@ -189,7 +194,9 @@ class Listener(Channels, Reconciliation):
             except ConnectionError as exc:
                 # Telethon raises ConnectionError for requests made while it is disconnected.
                 await self._set_connected(False)
-                await self._error(f"{what}: connection lost ({exc})")
+                await self._error(
+                    person_note("{what}: connection lost ({error})", what=what, error=str(exc))
+                )
                 if attempt == _MAX_RETRIES:
                     raise
                 await self._sleep(min(2.0**attempt, _RECONNECT_MAX))
@@ -201,7 +208,7 @@ class Listener(Channels, Reconciliation):
             else:
                 await self._set_connected(True)
                 return result
-        raise TelegramError(f"{what}: gave up after {_MAX_RETRIES} FloodWaits")
+        raise TelegramError("{what}: gave up after {n} FloodWaits", what=what, n=_MAX_RETRIES)
 
     async def _flood(self, seconds: int, what: str) -> None:
         too_long = self.gate.record_flood(seconds, what)
@@ -210,10 +217,10 @@ class Listener(Channels, Reconciliation):
         )
         if too_long is not None:
             log.error("%s", too_long)
-            await self._error(too_long)
-            raise FloodWaitTooLong(too_long)
+            await self._error(note_of(too_long))
+            raise too_long
         log.warning("FloodWait %ss on %s; waiting", seconds, what)
-        await self._error(f"{what}: FloodWait {seconds}s")
+        await self._error(person_note("{what}: FloodWait {seconds}s", what=what, seconds=seconds))
         await self._sleep(seconds)
 
     async def _reconnect(self) -> None:
@@ -307,7 +314,7 @@ class Listener(Channels, Reconciliation):
         await self._set_connected(up)
         if not up:
             log.warning("the connection to Telegram is down; Telethon is reconnecting")
-            await self._error("connection to Telegram lost; reconnecting")
+            await self._error(person_note("connection to Telegram lost; reconnecting"))
             return
         self.reconnects += 1
         log.info(
@@ -346,7 +353,7 @@ class Listener(Channels, Reconciliation):
                 # are caught up by the watcher.
                 await self.client.disconnected
             except (ConnectionError, OSError) as exc:
-                await self._error(f"connection: {exc}")
+                await self._error(person_note("connection: {error}", error=str(exc)))
                 log.warning("Telegram connection failed: %s", exc)
             await self._set_connected(False)
             if self._stop.is_set():
@@ -483,7 +490,7 @@ class Listener(Channels, Reconciliation):
             try:
                 found += await self.catch_up(fresh)
             except FloodWaitTooLong as exc:
-                await self._error(str(exc))
+                await self._error(note_of(exc))
                 break
             except (TelegramError, ConnectionError, errors.RPCError) as exc:
                 await self._failed(fresh, "poll", exc)
@@ -519,11 +526,19 @@ class Listener(Channels, Reconciliation):
                 await self._hand(src, [message])
                 self._looked[src.id] = now()
         except (TelegramError, ConnectionError) as exc:
-            await self._error(f"live @{src.username}: {exc}")
+            await self._error(
+                person_note("live @{channel}: {error}", channel=src.username, error=exc)
+            )
             log.error("live update of @%s failed: %s", src.username, exc)
         except Exception as exc:
             # The client must keep listening; catch-up and reconciliation will retry this post.
-            await self._error(f"live @{src.username}: {type(exc).__name__}: {exc}")
+            await self._error(
+                person_note(
+                    "live @{channel}: {error}",
+                    channel=src.username,
+                    error=_describe(exc),
+                )
+            )
             log.exception("handling message %s of @%s failed", message.id, src.username)
 
     async def _fetch_gap(self, src: Source, after: int, before: int) -> None:
@@ -534,12 +549,16 @@ class Listener(Channels, Reconciliation):
         except (TelegramError, ConnectionError, errors.RPCError) as exc:
             # Left for the next catch-up (reconnect, poll, reconciliation) to fill.
             self._holes.setdefault(src.id, []).append((after, before))
-            message = (
-                f"live @{src.username}: fetching posts {after + 1}-{before - 1} failed "
-                f"({error_name(exc)}); the next catch-up fetches them"
+            note = person_note(
+                "live @{channel}: fetching posts {first}-{last} failed ({error}); the next "
+                "catch-up fetches them",
+                channel=src.username,
+                first=after + 1,
+                last=before - 1,
+                error=error_name(exc),
             )
-            await self._error(message)
-            log.warning("%s", message)
+            await self._error(note)
+            log.warning("%s", note_text(note))
             return
         await self._hand(src, messages)
 
@@ -563,7 +582,13 @@ class Listener(Channels, Reconciliation):
             async with self._lock(src.id):
                 await self.handle(deletion)
         except Exception as exc:
-            await self._error(f"live deletion @{src.username}: {type(exc).__name__}: {exc}")
+            await self._error(
+                person_note(
+                    "live deletion @{channel}: {error}",
+                    channel=src.username,
+                    error=_describe(exc),
+                )
+            )
             log.exception("handling a deletion in @%s failed", src.username)
 
     @property
@@ -574,16 +599,24 @@ class Listener(Channels, Reconciliation):
     async def _failed(self, src: Source, what: str, exc: BaseException) -> None:
         """Record a per-channel failure where /status shows it."""
         if isinstance(exc, errors.ChannelPrivateError | errors.ChannelInvalidError):
-            message = (
-                f"@{src.username}: the channel became private, or we were removed or banned "
-                f"({error_name(exc)})"
+            message = person_note(
+                "@{channel}: the channel became private, or we were removed or banned ({error})",
+                channel=src.username,
+                error=error_name(exc),
             )
             await self.store.sources.set_error(src.id, message)
             if self.on_inaccessible is not None:
                 await self.on_inaccessible(src, message)
         elif isinstance(exc, errors.RPCError):
-            message = f"@{src.username}: Telegram said {error_name(exc)}"
+            message = person_note(
+                "@{channel}: Telegram said {error}", channel=src.username, error=error_name(exc)
+            )
         else:
-            message = f"@{src.username}: {exc}"
-        await self._error(f"{what} {message}")
+            message = person_note("@{channel}: {error}", channel=src.username, error=exc)
+        await self._error(person_note("{what} {reason}", what=what, reason=message))
         log.error("%s of @%s failed: %s", what, src.username, exc)
+
+
+def _describe(exc: BaseException) -> str:
+    """An unexpected failure as /status shows it: the kind of error and what it says."""
+    return f"{type(exc).__name__}: {exc}"

@@ -41,8 +41,9 @@ class RequestGate:
         if remaining > 0:
             if remaining > self.settings.flood_wait_max:
                 raise FloodWaitTooLong(
-                    f"{what}: Telegram asked to wait until {iso_time(self.flood_until)}; "
-                    "skipped until then"
+                    "{what}: Telegram asked to wait until {time}; skipped until then",
+                    what=what,
+                    time=iso_time(self.flood_until),
                 )
             await self._sleep(remaining)
         pause = self.settings.request_pause - (now() - self._last_request)
@@ -50,16 +51,19 @@ class RequestGate:
             await self._sleep(pause)
         self._last_request = now()
 
-    def record_flood(self, seconds: int, what: str) -> str | None:
-        """Note a FloodWait; returns why it is too long to sleep through, or None."""
+    def record_flood(self, seconds: int, what: str) -> FloodWaitTooLong | None:
+        """Note a FloodWait; returns the error to raise when it is too long to sleep through."""
         self.flood_seconds += seconds
         self.flood_until = max(self.flood_until, now() + seconds)
         if seconds <= self.settings.flood_wait_max:
             return None
-        return (
-            f"{what}: FloodWait of {seconds}s exceeds telegram.flood_wait_max "
-            f"({self.settings.flood_wait_max}s); requests paused until "
-            f"{iso_time(self.flood_until)}"
+        return FloodWaitTooLong(
+            "{what}: FloodWait of {seconds}s exceeds telegram.flood_wait_max ({limit}s); "
+            "requests paused until {time}",
+            what=what,
+            seconds=seconds,
+            limit=self.settings.flood_wait_max,
+            time=iso_time(self.flood_until),
         )
 
     def flood_wait_until(self) -> str | None:

@@ -23,7 +23,7 @@ from sources.telegram.convert import to_post
 from sources.telegram.errors import FloodWaitTooLong, TelegramError
 from sources.telegram.pacing import now
 from storage.models import Source
-from storage.records import Deletion, Event, Post
+from storage.records import Deletion, Event, Post, note_text, person_note
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -191,12 +191,14 @@ class Reconciliation(ABC):
         """A renamed channel still answers by its cached peer, but its permalinks changed."""
         current = getattr(channel, "username", None)
         if current and current.lower() != src.username:
-            message = (
-                f"@{src.username} was renamed to @{current.lower()} on Telegram; its posts are "
-                "still followed, but links use the old name until the source is renamed"
+            message = person_note(
+                "@{old} was renamed to @{new} on Telegram; its posts are still followed, but "
+                "links use the old name until the source is renamed",
+                old=src.username,
+                new=current.lower(),
             )
             if src.error != message:
-                log.warning("%s", message)
+                log.warning("%s", note_text(message))
                 await self.store.sources.set_error(src.id, message)
 
     async def due(self) -> list[Source]:

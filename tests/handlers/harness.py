@@ -19,7 +19,7 @@ from bot.i18n import translator
 from bot.ingest.pipeline import Pipeline
 from bot.settings import BotSettings, DraftSettings, Settings
 from storage.models import Source
-from storage.records import Deletion, Post, SourceError
+from storage.records import Deletion, Post, SourceError, note_of
 from storage.store import Store
 from tests.fakebot import FakeBotAPI, Message
 from tests.handlers.english import english_sentences, words_of
@@ -42,11 +42,6 @@ NOT_A_USERNAME = (
 )
 
 
-# The listener's own note on a source (shown in /sources and /status as it stored it, in
-# English: a diagnostic, data to the checker like a post's text).
-LISTENER_NOTE = "@{name}: no such channel"
-
-
 class FakeListener:
     """The Telethon listener at its boundary: follow/unfollow as the Protocol says."""
 
@@ -65,8 +60,11 @@ class FakeListener:
             raise RuntimeError("internal listener state /secret/path is corrupt")
         if name in self.missing:
             src = await self.store.sources.ensure(name)
-            await self.store.sources.set_error(src.id, LISTENER_NOTE.format(name=name))
-            raise SourceError(NO_SUCH_CHANNEL, channel=name)
+            # As the real listener does: the note is the error's msgid and parameters, so
+            # /sources and /status read it in each person's language.
+            refused = SourceError(NO_SUCH_CHANNEL, channel=name)
+            await self.store.sources.set_error(src.id, note_of(refused))
+            raise refused
         self.followed.append(name)
         src = await self.store.sources.ensure(name)
         await self.store.sources.set_active(src.id, True)
@@ -177,7 +175,7 @@ class DeskBot:
         return out
 
     def english_sentences(self, records: list[str] | None = None) -> list[str]:
-        data = words_of([*self.typed, *SEED_DATA, LISTENER_NOTE, *(records or [])])
+        data = words_of([*self.typed, *SEED_DATA, *(records or [])])
         return [run for text in self.everything_said() for run in english_sentences(text, data)]
 
     def bot_messages(self, chat_id: int) -> list[Message]:

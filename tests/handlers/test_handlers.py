@@ -274,6 +274,8 @@ async def test_watch_unwatch_with_listener(tmp_path: Path, lang: str) -> None:
         (r,) = await desk.ask(JOURNALIST, "/sources")
         assert "@rail_news_demo" in (r.text or "")
         assert "@no_such_chan " + desk.t("(not followed)") in (r.text or "")
+        # The listener's note on the source, in the reader's language.
+        assert "⚠️ " + missing in (r.text or "")
         (r,) = await desk.ask(EDITOR, "/unwatch @rail_news_demo")
         unfollowed = "@{channel} is no longer followed; its posts stay searchable."
         assert r.text == desk.t(unfollowed, channel="rail_news_demo")

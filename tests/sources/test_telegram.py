@@ -20,6 +20,7 @@ from pydantic import SecretStr
 from telethon import errors, functions, types
 
 from bot.cli.main import main
+from bot.i18n import translator
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
 from bot.settings import JobSettings, Settings, TelegramSettings
@@ -36,7 +37,7 @@ from sources.telegram.errors import (
 from sources.telegram.listener import Listener
 from sources.telegram.login import login
 from sources.telegram.session import session_path, unlock_session
-from storage.records import Event, Post
+from storage.records import Event, Post, note_text
 from storage.store import Store
 from tests.telethon_seam import BASE_DATE, FakeChannel, FakeTelegram, SeamClient
 
@@ -556,7 +557,7 @@ async def test_follow_errors_are_clear(store: Store, fake: FakeTelegram, build: 
     await store.sources.upsert("renamed_away")
     await listener.start()
     gone = await store.sources.by_username("renamed_away")
-    assert gone is not None and gone.error and "no such channel" in gone.error
+    assert gone is not None and "no such channel" in note_text(gone.error)
     with pytest.raises(ChannelError, match="is a user, not a channel"):
         await listener.follow("some_person")
     await listener.follow("energy_ministry_ua")
@@ -731,14 +732,19 @@ async def test_renamed_or_private_channel_is_reported_on_the_source(
     assert src is not None
     await listener.reconcile(src)
     src = await store.sources.by_username("energy_ministry_ua")
-    assert src is not None and src.error and "renamed to @energy_ministry_new" in src.error
+    assert src is not None and "renamed to @energy_ministry_new" in note_text(src.error)
+    # Stored as a message and its parameters: /sources and /status read it in each person's
+    # language, the CLI and the logs in English.
+    assert "перейменовано на @energy_ministry_new" in translator("uk").note(src.error)
 
     fake.fail(lambda req: errors.ChannelPrivateError(request=req))
     listener._reconciled.clear()
     assert await listener.reconcile_due() == {}
     src = await store.sources.by_username("energy_ministry_ua")
-    assert src is not None and src.error and "became private" in src.error
-    assert "became private" in ((await listener.status())["last_error"] or "")
+    assert src is not None and "became private" in note_text(src.error)
+    status = await listener.status()
+    assert "became private" in (status["last_error"] or "")
+    assert "канал стал приватным" in translator("ru").note(status["last_error_note"])
 
 
 async def test_long_flood_wait_at_start_does_not_stop_the_listener(
