@@ -36,17 +36,40 @@ def check_limits(
     aliases: Sequence[str] = (),
 ) -> None:
     """Refuse, with the reason, names, notes and aliases too long for a draft or a reply."""
-    fields = [(f"the {lang} name", v, NAME_LIMIT) for lang, v in names.items()]
-    fields += [(f"the {lang} note", v, NOTE_LIMIT) for lang, v in (note or {}).items()]
-    fields += [(f"alias {n}", v, NAME_LIMIT) for n, v in enumerate(aliases, 1)]
-    for what, value, limit in fields:
-        size = len(value.strip()) if value else 0
-        if size > limit:
+    for lang, value in names.items():
+        if _size(value) > NAME_LIMIT:
             raise GlossaryError(
-                f"{what} is {size} characters long; at most {limit} fit in a draft"
+                "the {lang} name is {size} characters long; at most {limit} fit in a draft",
+                lang=lang,
+                size=_size(value),
+                limit=NAME_LIMIT,
+            )
+    for lang, value in (note or {}).items():
+        if _size(value) > NOTE_LIMIT:
+            raise GlossaryError(
+                "the {lang} note is {size} characters long; at most {limit} fit in a draft",
+                lang=lang,
+                size=_size(value),
+                limit=NOTE_LIMIT,
+            )
+    for n, value in enumerate(aliases, 1):
+        if _size(value) > NAME_LIMIT:
+            raise GlossaryError(
+                "alias {n} is {size} characters long; at most {limit} fit in a draft",
+                n=n,
+                size=_size(value),
+                limit=NAME_LIMIT,
             )
     if len(aliases) > ALIAS_LIMIT:
-        raise GlossaryError(f"{len(aliases)} aliases; an entry may have at most {ALIAS_LIMIT}")
+        raise GlossaryError(
+            "{count} aliases; an entry may have at most {limit}",
+            count=len(aliases),
+            limit=ALIAS_LIMIT,
+        )
+
+
+def _size(value: str | None) -> int:
+    return len(value.strip()) if value else 0
 
 
 def load_glossary(path: Path) -> Glossary:
@@ -56,13 +79,15 @@ def load_glossary(path: Path) -> Glossary:
     except FileNotFoundError:
         return Glossary()
     except OSError as exc:
-        raise GlossaryError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise GlossaryError(
+            "cannot read {path}: {reason}", path=str(path), reason=exc.strerror or str(exc)
+        ) from exc
     except UnicodeDecodeError as exc:
-        raise GlossaryError(f"{path} is not UTF-8 text") from exc
+        raise GlossaryError("{path} is not UTF-8 text", path=str(path)) from exc
     try:
         return parse_glossary(source)
     except GlossaryError as exc:
-        raise GlossaryError(f"{path}: {exc}") from exc
+        raise GlossaryError("{path}: {reason}", path=str(path), reason=exc) from exc
 
 
 def save_glossary(path: Path, glossary: Glossary) -> None:

@@ -26,14 +26,16 @@ from typing import Any
 import tomli_w
 
 from bot.drafting import texts
+from bot.i18n import LocalizedError
 from bot.matching import Analysis, Matcher, analyze, parse_rule
 from bot.matching.rules import RuleSyntaxError
 
 KINDS = ("person", "place", "institution")
 
 
-class GlossaryError(ValueError):
-    """A glossary file or entry that cannot be used; the message says where and why."""
+class GlossaryError(LocalizedError):
+    """A glossary file or entry that cannot be used; the message says where and why, as a
+    msgid: `str(exc)` is English (the CLI), the bot answers it in the editor's language."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +95,9 @@ class Glossary:
             try:
                 self._matcher.add(n, parse_rule(query))
             except RuleSyntaxError as exc:
-                raise GlossaryError(f"entry {entry.name_in('en')!r}: {exc}") from exc
+                raise GlossaryError(
+                    "entry '{name}': {reason}", name=entry.name_in("en"), reason=exc
+                ) from exc
 
     def __len__(self) -> int:
         return len(self.entries)
@@ -108,17 +112,19 @@ class Glossary:
         return sorted(found, key=lambda f: f.first)
 
 
-def _str_map(value: Any, where: str, what: str) -> dict[str, str]:
+def _str_map(value: Any, what: str) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise GlossaryError(f"{where}: '{what}' must be a table like {{ en = \"...\" }}")
+        raise GlossaryError("'{what}' must be a table like {{ en = \"...\" }}", what=what)
     out: dict[str, str] = {}
     for lang, text in value.items():
         if lang not in texts.LANG_CODES:
-            raise GlossaryError(f"{where}: '{what}' has unknown language {lang!r} (uk, en, ru)")
+            raise GlossaryError(
+                "'{what}' has unknown language '{lang}' (uk, en, ru)", what=what, lang=lang
+            )
         if not isinstance(text, str):
-            raise GlossaryError(f"{where}: '{what}.{lang}' must be text")
+            raise GlossaryError("'{what}.{lang}' must be text", what=what, lang=lang)
         if text.strip():
             out[lang] = text.strip()
     return out
@@ -129,15 +135,15 @@ def make_entry(
     names: Mapping[str, str | None],
     note: Mapping[str, str | None] | None = None,
     aliases: Iterable[str] = (),
-    *,
-    where: str = "entry",
 ) -> Entry:
     """A checked entry: a known kind, at least one name, text only."""
     if kind not in KINDS:
-        raise GlossaryError(f"{where}: kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        raise GlossaryError(
+            "kind must be one of {kinds}, not '{kind}'", kinds=", ".join(KINDS), kind=kind
+        )
     clean = {k: v.strip() for k, v in names.items() if v and v.strip()}
     if not clean:
-        raise GlossaryError(f"{where}: needs a name in at least one of uk, en, ru")
+        raise GlossaryError("an entry needs a name in at least one of uk, en, ru")
     notes = {k: v.strip() for k, v in (note or {}).items() if v and v.strip()}
     return Entry(kind, clean, notes, tuple(a.strip() for a in aliases if a.strip()))
 
@@ -147,34 +153,33 @@ def parse_glossary(source: str) -> Glossary:
     try:
         data = tomllib.loads(source)
     except tomllib.TOMLDecodeError as exc:
-        raise GlossaryError(f"not valid TOML: {exc}") from exc
+        raise GlossaryError("not valid TOML: {reason}", reason=str(exc)) from exc
     raw = data.get("entry", [])
     if not isinstance(raw, list):
         raise GlossaryError("entries are [[entry]] tables")
     entries: list[Entry] = []
     for n, item in enumerate(raw, 1):
-        where = f"entry {n}"
-        if not isinstance(item, dict):
-            raise GlossaryError(f"{where}: must be a table")
-        names = {}
-        for lang in texts.LANG_CODES:
-            value = item.get(lang)
-            if value is not None and not isinstance(value, str):
-                raise GlossaryError(f"{where}: '{lang}' must be text")
-            names[lang] = value
-        aliases = item.get("aliases", [])
-        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            raise GlossaryError(f"{where}: 'aliases' must be a list of text")
-        entries.append(
-            make_entry(
-                str(item.get("kind", "person")),
-                names,
-                _str_map(item.get("note"), where, "note"),
-                aliases,
-                where=where,
-            )
-        )
+        try:
+            entries.append(_entry(item))
+        except GlossaryError as exc:
+            raise GlossaryError("entry {n}: {reason}", n=n, reason=exc) from exc
     return Glossary(entries)
+
+
+def _entry(item: object) -> Entry:
+    if not isinstance(item, dict):
+        raise GlossaryError("must be a table")
+    names = {}
+    for lang in texts.LANG_CODES:
+        value = item.get(lang)
+        if value is not None and not isinstance(value, str):
+            raise GlossaryError("'{lang}' must be text", lang=lang)
+        names[lang] = value
+    aliases = item.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise GlossaryError("'aliases' must be a list of text")
+    note = _str_map(item.get("note"), "note")
+    return make_entry(str(item.get("kind", "person")), names, note, aliases)
 
 
 def dump_glossary(glossary: Glossary) -> str:

@@ -44,6 +44,7 @@ ERROR_KEYWORDS = (
     "ChannelLimitError",
     "TelegramError",
     "FloodWaitTooLong",
+    "GlossaryError",
     "person_note",  # storage.records: a note stored for people to read later
 )
 
