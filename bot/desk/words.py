@@ -19,6 +19,13 @@ DURATION_UNITS = {
     **dict.fromkeys(("m", "min", "mins", "minute", "minutes", "хв", "хвилин", "хвилини"), 60),
     **dict.fromkeys(("м", "мин", "минут", "минуты"), 60),
 }
+# /glossary add: the kind of an entry.
+KIND_WORDS = {
+    **dict.fromkeys(("person", "особа", "людина", "персона", "лицо", "человек"), "person"),
+    **dict.fromkeys(("place", "місце", "место"), "place"),
+    **dict.fromkeys(("institution", "установа", "організація", "учреждение"), "institution"),
+    **dict.fromkeys(("организация",), "institution"),
+}
 # /lang and /people: the language and role words in either alphabet, to the code's name.
 LANG_WORDS = {
     **dict.fromkeys(("uk", "ua", "укр", "українська", "украинский", "ukrainian"), "uk"),

@@ -4,7 +4,7 @@ Pure functions over data. The draft is written in the journalist's language (uk/
 stays in the post's own language and is always a verbatim slice of the post text, chosen by
 `bot.drafting.sentences.choose_quote` and printed in house style (`bot.drafting.quotes`). Dates
 and times follow each language's newsroom style (`bot.drafting.style`); every word around the
-quote comes from `bot.drafting.texts`.
+quote comes from the message catalogues, through `bot.drafting.texts`.
 """
 
 from __future__ import annotations

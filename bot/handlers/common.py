@@ -58,7 +58,7 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
         N_("hold alerts at night, get one digest after"),
     ),
     ("digest", "journalist", N_("/digest daily <HH:MM> | /digest off"), N_("a daily summary")),
-    ("pause", "journalist", "/pause [on|off]", N_("pause or resume all your alerts")),
+    ("pause", "journalist", N_("/pause [on|off]"), N_("pause or resume all your alerts")),
     ("sources", "journalist", "/sources", N_("the channels we follow")),
     (
         "watch",

@@ -14,18 +14,20 @@ from aiogram.types import Message
 
 from bot.desk.desk import Desk, DeskError, clip
 from bot.desk.glossary_file import GlossaryWatch, add_entry, load_glossary, remove_entry
-from bot.desk.words import GLOSSARY_VERBS
-from bot.drafting.glossary import GlossaryError
+from bot.desk.words import GLOSSARY_VERBS, KIND_WORDS
+from bot.drafting.glossary import Entry, GlossaryError
 from bot.drafting.html import Run, join_runs
 from bot.handlers.access import MinRole
 from bot.handlers.common import answer_error, answer_runs, answer_usage
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from storage.models import Person
 
 log = logging.getLogger(__name__)
 
 # Characters of a glossary entry repeated in a reply: enough to recognise it.
 _ENTRY_SHOWN = 300
+# The glossary's kinds as /glossary lists them (typed in either alphabet: bot.desk.words).
+_KIND_NAMES = {"person": N_("person"), "place": N_("place"), "institution": N_("institution")}
 
 StatusFn = Callable[[], Any]
 
@@ -138,6 +140,13 @@ def status_runs(db: dict[str, Any], live: dict[str, Any], tr: Translator) -> lis
     return runs
 
 
+def _entry_line(entry: Entry, tr: Translator) -> str:
+    """One /glossary line, clipped: a hand-edited file may hold anything."""
+    kind = tr.gettext(_KIND_NAMES[entry.kind]) if entry.kind in _KIND_NAMES else entry.kind
+    names = " / ".join(entry.names.values())
+    return clip(f"{kind}: {entry.line(tr.lang)} ({names})", _ENTRY_SHOWN)
+
+
 def editor_router() -> Router:
     router = Router(name="editor")
     router.message.filter(MinRole("editor"))
@@ -231,18 +240,13 @@ def editor_router() -> Router:
                 entries = load_glossary(path).entries
                 # One line per entry, each clipped: a hand-edited file may hold anything, and the
                 # list goes out in as many messages as it needs.
-                lines = [
-                    clip(
-                        f"{e.kind}: {e.line(lang)} ({' / '.join(e.names.values())})",
-                        _ENTRY_SHOWN,
-                    )
-                    for e in entries
-                ]
+                lines = [_entry_line(e, tr) for e in entries]
                 empty = tr.gettext("The glossary is empty.")
                 await answer_runs(message, [Run("\n".join(lines) or empty)])
                 return
             if verb == "add":
                 kind, _, names = rest.strip().partition(" ")
+                kind = KIND_WORDS.get(kind.lower(), kind)  # "особа", "місце", "установа"
                 fields = [f.strip() for f in names.split("|")] + [""] * 4
                 if not names.strip():
                     await answer_usage(message, "glossary", tr)
