@@ -25,6 +25,11 @@ _NAMES: dict[type, str] = {cls: name for name, cls in errors.rpc_errors_dict.ite
 _PATTERNS: dict[type, str] = {cls: pattern for pattern, cls in errors.rpc_errors_re}
 
 
+def describe(exc: BaseException) -> str:
+    """An unexpected failure as /status shows it: the kind of error and what it says."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 def error_name(exc: BaseException) -> str:
     """Telegram's name for an RPC error (PHONE_NUMBER_INVALID, FLOOD_WAIT_30, ...); for other
     exceptions, the exception's own text."""

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from telethon import TelegramClient, errors, events, types
 
 from sources.telegram.channels import Channels
-from sources.telegram.client import error_name, link_up
+from sources.telegram.client import describe, error_name, link_up
 from sources.telegram.config import ReconcileConfig, ReconcileDefaults, TelegramSettings
 from sources.telegram.convert import raw_json, to_post
 from sources.telegram.errors import (
@@ -536,7 +536,7 @@ class Listener(Channels, Reconciliation):
                 person_note(
                     "live @{channel}: {error}",
                     channel=src.username,
-                    error=_describe(exc),
+                    error=describe(exc),
                 )
             )
             log.exception("handling message %s of @%s failed", message.id, src.username)
@@ -586,7 +586,7 @@ class Listener(Channels, Reconciliation):
                 person_note(
                     "live deletion @{channel}: {error}",
                     channel=src.username,
-                    error=_describe(exc),
+                    error=describe(exc),
                 )
             )
             log.exception("handling a deletion in @%s failed", src.username)
@@ -615,8 +615,3 @@ class Listener(Channels, Reconciliation):
             message = person_note("@{channel}: {error}", channel=src.username, error=exc)
         await self._error(person_note("{what} {reason}", what=what, reason=message))
         log.error("%s of @%s failed: %s", what, src.username, exc)
-
-
-def _describe(exc: BaseException) -> str:
-    """An unexpected failure as /status shows it: the kind of error and what it says."""
-    return f"{type(exc).__name__}: {exc}"
