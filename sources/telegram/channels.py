@@ -373,7 +373,7 @@ class Channels(ABC):
                 await self.store.sources.set_error(src.id, note_of(exc))
                 log.error("%s", exc)
                 if self.on_inaccessible is not None:
-                    await self.on_inaccessible(src, str(exc))
+                    await self.on_inaccessible(src, str(exc))  # for the log: English
                 continue
             except FloodWaitTooLong as exc:
                 await self._error(note_of(exc))

@@ -31,8 +31,9 @@ from typing import Any, TypeVar
 
 from telethon import TelegramClient, errors, events, types
 
+from sources.telegram import notes
 from sources.telegram.channels import Channels
-from sources.telegram.client import describe, error_name, link_up
+from sources.telegram.client import link_up
 from sources.telegram.config import ReconcileConfig, ReconcileDefaults, TelegramSettings
 from sources.telegram.convert import raw_json, to_post
 from sources.telegram.errors import (
@@ -194,9 +195,7 @@ class Listener(Channels, Reconciliation):
             except ConnectionError as exc:
                 # Telethon raises ConnectionError for requests made while it is disconnected.
                 await self._set_connected(False)
-                await self._error(
-                    person_note("{what}: connection lost ({error})", what=what, error=str(exc))
-                )
+                await self._error(notes.connection_lost(what, exc))
                 if attempt == _MAX_RETRIES:
                     raise
                 await self._sleep(min(2.0**attempt, _RECONNECT_MAX))
@@ -220,7 +219,7 @@ class Listener(Channels, Reconciliation):
             await self._error(note_of(too_long))
             raise too_long
         log.warning("FloodWait %ss on %s; waiting", seconds, what)
-        await self._error(person_note("{what}: FloodWait {seconds}s", what=what, seconds=seconds))
+        await self._error(notes.flood_wait(what, seconds))
         await self._sleep(seconds)
 
     async def _reconnect(self) -> None:
@@ -526,19 +525,11 @@ class Listener(Channels, Reconciliation):
                 await self._hand(src, [message])
                 self._looked[src.id] = now()
         except (TelegramError, ConnectionError) as exc:
-            await self._error(
-                person_note("live @{channel}: {error}", channel=src.username, error=exc)
-            )
+            await self._error(notes.live_failed(src.username, exc, expected=True))
             log.error("live update of @%s failed: %s", src.username, exc)
         except Exception as exc:
             # The client must keep listening; catch-up and reconciliation will retry this post.
-            await self._error(
-                person_note(
-                    "live @{channel}: {error}",
-                    channel=src.username,
-                    error=describe(exc),
-                )
-            )
+            await self._error(notes.live_failed(src.username, exc, expected=False))
             log.exception("handling message %s of @%s failed", message.id, src.username)
 
     async def _fetch_gap(self, src: Source, after: int, before: int) -> None:
@@ -549,14 +540,7 @@ class Listener(Channels, Reconciliation):
         except (TelegramError, ConnectionError, errors.RPCError) as exc:
             # Left for the next catch-up (reconnect, poll, reconciliation) to fill.
             self._holes.setdefault(src.id, []).append((after, before))
-            note = person_note(
-                "live @{channel}: fetching posts {first}-{last} failed ({error}); the next "
-                "catch-up fetches them",
-                channel=src.username,
-                first=after + 1,
-                last=before - 1,
-                error=error_name(exc),
-            )
+            note = notes.gap_failed(src.username, after + 1, before - 1, exc)
             await self._error(note)
             log.warning("%s", note_text(note))
             return
@@ -582,13 +566,7 @@ class Listener(Channels, Reconciliation):
             async with self._lock(src.id):
                 await self.handle(deletion)
         except Exception as exc:
-            await self._error(
-                person_note(
-                    "live deletion @{channel}: {error}",
-                    channel=src.username,
-                    error=describe(exc),
-                )
-            )
+            await self._error(notes.deletion_failed(src.username, exc))
             log.exception("handling a deletion in @%s failed", src.username)
 
     @property
@@ -598,20 +576,10 @@ class Listener(Channels, Reconciliation):
 
     async def _failed(self, src: Source, what: str, exc: BaseException) -> None:
         """Record a per-channel failure where /status shows it."""
-        if isinstance(exc, errors.ChannelPrivateError | errors.ChannelInvalidError):
-            message = person_note(
-                "@{channel}: the channel became private, or we were removed or banned ({error})",
-                channel=src.username,
-                error=error_name(exc),
-            )
+        message, out_of_reach = notes.channel_failed(src.username, exc)
+        if out_of_reach:
             await self.store.sources.set_error(src.id, message)
             if self.on_inaccessible is not None:
-                await self.on_inaccessible(src, message)
-        elif isinstance(exc, errors.RPCError):
-            message = person_note(
-                "@{channel}: Telegram said {error}", channel=src.username, error=error_name(exc)
-            )
-        else:
-            message = person_note("@{channel}: {error}", channel=src.username, error=exc)
+                await self.on_inaccessible(src, note_text(message))
         await self._error(person_note("{what} {reason}", what=what, reason=message))
         log.error("%s of @%s failed: %s", what, src.username, exc)
