@@ -345,12 +345,18 @@ async def bench_live(workdir: Path, n: int) -> None:
         with _RoundTrips() as trips:
             # Ours and the anchor post by post, so that both see the same load.
             for post in posts[1:]:
+                before = trips.count
                 t = time.perf_counter()
                 result = await pipeline.handle(post)
                 spent = (time.perf_counter() - t) * 1000
                 ours.append(spent)
                 if not result.alerts:
                     quiet.append(spent)
+                    if trips.count - before != 1:
+                        fail(
+                            f"live path: post {post.message_id} alerted nobody in "
+                            f"{trips.count - before} round trips, not one"
+                        )
                 alerts += result.alerts
                 t = time.perf_counter()  # sqlite3 itself: no trips to count
                 matcher.match(analyze(post.text), post.channel)
@@ -387,7 +393,7 @@ async def bench_live(workdir: Path, n: int) -> None:
         f" ms, p99 {percentile(quiet, 0.99):.2f} ms; the others draft for 5 journalists"
     )
     print(f"  anchor, analyse + match + bare insert: p50 {a50:.2f} ms, p99 {a99:.2f} ms")
-    print("  stored rows and alerts equal the import path's")
+    print("  stored rows and alerts equal the import path's; one round trip per quiet post")
     table_row(
         "live path, one post per transaction (store + FTS + match + enqueue)",
         f"p50 {p50:.2f} ms, p99 {p99:.2f} ms ({per_post:.0f} round trips a post)",
