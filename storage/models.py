@@ -99,33 +99,50 @@ class StoredPost:
 
     @classmethod
     def from_row(cls, r: aiosqlite.Row) -> StoredPost:
-        links = tuple(json.loads(r["links"])) if r["links"] else ()
-        # sqlite3.Row's `in` looks at values, not column names: keys() it is.
-        names = r.keys()
-        date = ts(r["date"])
+        # By position, through the row's column names looked up once per shape of row: a
+        # sqlite3.Row lookup by name scans the names case-insensitively, and a search page
+        # builds 20 of these (bench/import_search.py).
+        i = _column_index(r)
+        v = tuple(r)
+        raw_links = v[i["links"]]
+        date = ts(v[i["date"]])
         assert date is not None
         return cls(
-            id=r["id"],
-            source_id=r["source_id"],
-            channel=r["username"],
-            message_id=r["message_id"],
+            id=v[i["id"]],
+            source_id=v[i["source_id"]],
+            channel=v[i["username"]],
+            message_id=v[i["message_id"]],
             date=date,
-            text=r["text"],
-            media=r["media"],
-            grouped_id=r["grouped_id"],
-            forward_from=r["forward_from"],
-            forward_link=r["forward_link"],
-            reply_to=r["reply_to"],
-            links=links,
-            edit_date=ts(r["edit_date"]),
-            deleted_at=ts(r["deleted_at"]),
-            version=r["version"],
-            ocr_text=r["ocr_text"],
-            lemmas=r["lemmas"] if "lemmas" in names else "",
-            ocr_lemmas=r["ocr_lemmas"] if "ocr_lemmas" in names else "",
-            norm=r["norm"] if "norm" in names else "",
-            ocr_norm=r["ocr_norm"] if "ocr_norm" in names else "",
+            text=v[i["text"]],
+            media=v[i["media"]],
+            grouped_id=v[i["grouped_id"]],
+            forward_from=v[i["forward_from"]],
+            forward_link=v[i["forward_link"]],
+            reply_to=v[i["reply_to"]],
+            links=tuple(json.loads(raw_links)) if raw_links else (),
+            edit_date=ts(v[i["edit_date"]]),
+            deleted_at=ts(v[i["deleted_at"]]),
+            version=v[i["version"]],
+            ocr_text=v[i["ocr_text"]],
+            lemmas=v[i["lemmas"]] if "lemmas" in i else "",
+            ocr_lemmas=v[i["ocr_lemmas"]] if "ocr_lemmas" in i else "",
+            norm=v[i["norm"]] if "norm" in i else "",
+            ocr_norm=v[i["ocr_norm"]] if "ocr_norm" in i else "",
         )
+
+
+# Column name -> position, per tuple of column names a query returns (a handful in all).
+_COLUMNS: dict[tuple[str, ...], dict[str, int]] = {}
+
+
+def _column_index(r: Any) -> dict[str, int]:
+    names = tuple(r.keys())
+    found = _COLUMNS.get(names)
+    if found is None:
+        # The first of two like-named columns, as a lookup by name gives.
+        found = {n: pos for pos, n in reversed(list(enumerate(names)))}
+        _COLUMNS[names] = found
+    return found
 
 
 @dataclass(frozen=True, slots=True)
