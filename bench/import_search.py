@@ -481,7 +481,7 @@ async def bench_search(path: Path, names: list[str], reps: int, like: bool) -> N
             await search_posts(store, q, zone=kyiv)
         print(
             f"  {'class':10} {'ours p50':>9} {'ours p95':>9} {'FTS5 p50':>9} {'FTS5 p95':>9}"
-            f" {'p95 ratio':>9}"
+            f" {'p95 ratio':>9} {'p50 ratio':>9}"
             + (f" {'LIKE p50':>9} {'LIKE p95':>9}" if like else "")
             + "  hits(first page)"
         )
@@ -544,6 +544,7 @@ async def bench_search(path: Path, names: list[str], reps: int, like: bool) -> N
                 f"  {klass:10} {statistics.median(ours):8.2f}ms {percentile(ours, 0.95):8.2f}ms"
                 f" {statistics.median(anchor):8.2f}ms {percentile(anchor, 0.95):8.2f}ms"
                 f" {percentile(ours, 0.95) / percentile(anchor, 0.95):8.1f}x"
+                f" {statistics.median(ours) / statistics.median(anchor):8.1f}x"
                 + (
                     f" {statistics.median(scans):8.0f}ms {percentile(scans, 0.95):8.0f}ms"
                     if like
@@ -555,6 +556,7 @@ async def bench_search(path: Path, names: list[str], reps: int, like: bool) -> N
         a50, a95 = statistics.median(all_anchor), percentile(all_anchor, 0.95)
         print(
             f"  {'all':10} {p50:8.2f}ms {p95:8.2f}ms {a50:8.2f}ms {a95:8.2f}ms {p95 / a95:8.1f}x"
+            f" {p50 / a50:8.1f}x"
         )
         print("  every first and second page equals the reference plan's")
         posts = await store.posts.count()
@@ -562,7 +564,9 @@ async def bench_search(path: Path, names: list[str], reps: int, like: bool) -> N
             f"search, {posts:,} posts, first page newest-first, all query classes",
             f"p50 {p50:.2f} ms, p95 {p95:.2f} ms",
             f"plain FTS5 MATCH … ORDER BY rowid DESC LIMIT 20: p50 {a50:.2f} ms, p95 {a95:.2f} ms",
-            f"{p95 / a95:.1f}× at p95",
+            # The p95 of both sides is mostly the machine's load on a shared machine; the p50
+            # ratio says what a query costs beyond the anchor's bare ids.
+            f"{p95 / a95:.1f}× at p95 ({p50 / a50:.1f}× at p50)",
             "≤ 2× at p95",
             p95 / a95 <= 2,
         )
