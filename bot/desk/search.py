@@ -24,7 +24,16 @@ from bot.matching import (
     parse_rule,
     rule_sources,
 )
-from bot.matching.rules import FILTER_NAMES, SEARCH_ONLY_FILTERS
+from bot.matching.lemmas import rule_keys
+from bot.matching.rules import (
+    FILTER_NAMES,
+    SEARCH_ONLY_FILTERS,
+    And,
+    Not,
+    Or,
+    Phrase,
+    Word,
+)
 from bot.matching.verdict import StoredText, stored_verdict
 from storage.models import StoredPost, to_ts
 from storage.search import Filters
@@ -156,6 +165,22 @@ def _take_filters(chunk: str, found: dict[str, str]) -> str:
     return _FILTER_RE.sub(grab, chunk)
 
 
+def _look_up_keys(node: RuleNode) -> None:
+    """Every word's keys looked up here, in the event loop's thread: the walk's test runs in
+    the database thread and then finds them cached instead of asking the dictionaries there
+    (rule_to_fts skips the words under NOT)."""
+    if isinstance(node, Word):
+        rule_keys(node.form)
+    elif isinstance(node, Phrase):
+        for word in node.words:
+            rule_keys(word.form)
+    elif isinstance(node, Not):
+        _look_up_keys(node.part)
+    elif isinstance(node, And | Or):
+        for part in node.parts:
+            _look_up_keys(part)
+
+
 def _from_stored(node: RuleNode, post: StoredPost, by_word: bool) -> tuple[bool, SearchHit | None]:
     """(decided, hit): what the post's stored keys (stem marks kept; `by_word`: word by word
     with the sentence breaks) and norm say, without reading its text; bot/matching/verdict.py.
@@ -265,6 +290,8 @@ async def search_posts(
         return hit is not None
 
     walk_test = accept if node is not None and STORED_VERDICT else None
+    if walk_test is not None and node is not None:
+        _look_up_keys(node)
     # Verifying a candidate may re-read its text (0.1-0.2 ms), so ask for little more than a
     # page first and widen only when candidates are turned down. Hits the walk tests itself
     # come back already sifted: one past the page is enough.
