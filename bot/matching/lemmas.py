@@ -11,6 +11,7 @@ FTS5 token.
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from functools import lru_cache
 from typing import Any, Literal
@@ -134,27 +135,77 @@ def english_lemmas(form: str) -> tuple[str, ...]:
 
 
 def _english_lemmas(form: str) -> tuple[str, ...]:
-    word = _english_form(form)
+    word = _english_form(form).lower()
     if not word:
         return ()
-    found = {
-        lemma.lower() for lemmas in _english().getAllLemmas(word).values() for lemma in lemmas
-    }
-    return tuple(sorted(found)) if found else (word,)
+    return _english().get(word) or (word,)
 
 
-def _english() -> Any:
-    """lemminflect, imported on first use (numpy and its tables cost about 0.4 s)."""
+def _english() -> dict[str, tuple[str, ...]]:
+    """lemminflect's English lemma dictionary, loaded on first use, keeping only the words
+    whose lemmas are not just the word itself."""
     found = _analyzers.get("en")
     if found is None:
         with _lock:
             found = _analyzers.get("en")
             if found is None:
-                import lemminflect
-
-                found = lemminflect
-                _analyzers["en"] = found
+                found = _analyzers["en"] = english_lemma_table()
     return found
+
+
+def english_lemma_table() -> dict[str, tuple[str, ...]]:
+    """Word -> its lemmas for every part of speech (lower case, sorted), as lemminflect's
+    `getAllLemmas` gives them, for the words where that is not just the word itself.
+
+    Read from lemminflect's own files (`resources/lemma_lu.csv.gz`: word,category,lemma/lemma;
+    `lemma_overrides.csv`: word,UPOS,lemma, replacing the category's lemmas) without importing
+    lemminflect: its import brings numpy (19 MiB) and its dictionary is a dict of dicts of
+    tuples for 70,000 words (36 MiB); this table of the 35,000 that matter is 10 MiB.
+    tests/matching/test_english_table.py checks it against `getAllLemmas` word by word."""
+    import gzip
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("lemminflect")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("lemminflect is not installed")
+    resources = Path(next(iter(spec.submodule_search_locations))) / "resources"
+    overrides: dict[str, dict[str, tuple[str, ...]]] = {}
+    for line in (resources / "lemma_overrides.csv").read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#"):
+            word_in, upos, word_out = line.split(",")
+            overrides.setdefault(word_in, {})[upos] = (word_out,)
+    table: dict[str, tuple[str, ...]] = {}
+    intern = sys.intern
+    pending = set(overrides)  # override words the dictionary lacks are added at the end
+
+    def add(word: str, by_pos: dict[str, tuple[str, ...]]) -> None:
+        pending.discard(word)
+        if word != word.lower():
+            return  # getAllLemmas looks words up in lower case: never reached
+        merged = {**by_pos, **overrides.get(word, {})}
+        lemmas = tuple(sorted({lemma.lower() for forms in merged.values() for lemma in forms}))
+        if lemmas and lemmas != (word,):
+            table[intern(word)] = tuple(intern(lemma) for lemma in lemmas)
+
+    current: str | None = None
+    by_pos: dict[str, tuple[str, ...]] = {}
+    with gzip.open(resources / "lemma_lu.csv.gz", "rt", encoding="utf-8") as lines:
+        # Sorted by word: a word's lines (one per category) are together.
+        for line in lines:
+            word, category, forms = line.strip().split(",")
+            if word != current:
+                if current is not None:
+                    add(current, by_pos)
+                current, by_pos = word, {}
+            upos = "AUX" if category == "modal" else category.upper()
+            by_pos[upos] = tuple(forms.split("/"))
+    if current is not None:
+        add(current, by_pos)
+    for word in list(pending):
+        add(word, {})
+    return table
 
 
 def english_rule_keys(form: str) -> frozenset[str]:
