@@ -154,6 +154,9 @@ class Settings(BaseSettings):
     log_json: bool = False
     health_host: str = "127.0.0.1"
     health_port: int = Field(default=8787, ge=0, le=65535)  # 0 disables /healthz and /metrics
+    # `wirewatch run`: what the word caches together may hold (MiB as estimated; resident about
+    # 0.7 of it). Smaller: less memory, more dictionary lookups for words met again.
+    word_cache_mb: int = Field(default=24, ge=1, le=4096)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     # Listener accounts by name, each run by its own `wirewatch run --role listener --account
     # NAME` process; channels are shared out among them (see README, "Several accounts").

@@ -155,6 +155,8 @@ class PartitionedCache(Generic[P, K, V]):
             d.clear()
         self._old = {}
         self._young_bytes = self._old_bytes = 0
+
+
 def set_budget(total_bytes: int | None) -> None:
     """Size every word cache so that together they hold at most `total_bytes` (estimated),
     each keeping its default share; None restores the defaults. Empties them."""

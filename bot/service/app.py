@@ -39,6 +39,7 @@ from bot.delivery.translation import TranslationWorker, start_translations
 from bot.desk.glossary_file import GlossaryWatch
 from bot.ingest.capture import Capture, build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
+from bot.matching.cache import set_budget as set_word_cache_budget
 from bot.service import accounts
 from bot.service.feeds import FeedFollower
 from bot.service.health import HealthServer, Metrics
@@ -166,9 +167,9 @@ class App:
 
     async def start(self) -> None:
         """Ready (health answering, posts ingested and alerts queued) before the bot's stack is
-        imported: aiogram builds some 600 pydantic models at import, seconds of CPU, which a
-        worker thread does meanwhile. The notifier and polling start once it is done; alerts
-        wait in the outbox and commands in Telegram's queue until then."""
+        imported: aiogram and the validators of the types the bot uses (lazy_types.py) are
+        seconds of CPU, which a worker thread spends meanwhile. Notifier and polling start then;
+        alerts wait in the outbox and commands in Telegram's queue until then."""
         settings = self.settings
         warming = (
             asyncio.create_task(asyncio.to_thread(_import_bot_stack), name="import-bot")
@@ -180,6 +181,7 @@ class App:
         if settings.telegram.sources_file is not None:
             await apply_sources_file(self, settings.telegram.sources_file)
         self.capture = build_capture(store, settings.capture)
+        set_word_cache_budget(settings.word_cache_mb * 1024 * 1024)  # a long run's new words
         self.pipeline = Pipeline(
             store,
             capture=self.capture,
