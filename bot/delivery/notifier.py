@@ -152,7 +152,9 @@ class Notifier:
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._progress = asyncio.Event()  # a chat worker finished
-        self._queues: dict[int, deque[Alert]] = {}
+        # Alert ids only: a worker re-reads each row before sending it; whole rows held for a
+        # long backlog (a paced chat, thousands of matches) grew the service without bound.
+        self._queues: dict[int, deque[int]] = {}
         self._workers: dict[int, asyncio.Task[None]] = {}
         self._inflight: set[int] = set()
         self._hwm = 0  # highest alert id read from the outbox so far
@@ -250,7 +252,7 @@ class Notifier:
             if gate is not None and alert.id > gate.alert_id:
                 continue
             self._inflight.add(alert.id)
-            self._queues.setdefault(alert.person_id, deque()).append(alert)
+            self._queues.setdefault(alert.person_id, deque()).append(alert.id)
             count += 1
             if alert.person_id not in self._workers:
                 self._workers[alert.person_id] = asyncio.create_task(
@@ -309,7 +311,7 @@ class Notifier:
 
     async def _worker(self, person_id: int) -> None:
         queue = self._queues[person_id]
-        current: Alert | None = None
+        current_id: int | None = None
         leased = False
         try:
             if not (leased := await self._leases.take(person_id)):
@@ -324,21 +326,20 @@ class Notifier:
                 # Renews the chat's claim; a notifier that stalled past it stops here.
                 if not await self._leases.take(person_id):
                     return
-                current = queue[0]
+                current_id = queue[0]
                 # Re-read the row: a batch read just before another worker settled this alert
                 # is stale, and an editor may have held or released it meanwhile. This check is
                 # what makes "never sent twice" hold.
-                fresh = await self.store.alerts.get(current.id)
+                fresh = await self.store.alerts.get(current_id)
                 if fresh is None or fresh.status != "pending" or fresh.next_attempt_at > now():
                     queue.popleft()
-                    self._inflight.discard(current.id)
-                    current = None
+                    self._inflight.discard(current_id)
+                    current_id = None
                     continue
-                current = fresh
-                outcome = await self._deliver(current, person.user_id)
+                outcome = await self._deliver(fresh, person.user_id)
                 queue.popleft()
-                self._inflight.discard(current.id)
-                current = None
+                self._inflight.discard(current_id)
+                current_id = None
                 if outcome not in (_Outcome.SENT, _Outcome.FAILED):
                     return  # held, deferred, waiting or stopping: the rest of the chat waits
         except Exception as exc:
@@ -348,15 +349,15 @@ class Notifier:
             log.exception(
                 "notifier: delivery to person %s stopped at alert %s",
                 person_id,
-                current.id if current else None,
+                current_id,
             )
-            if current is not None:
-                self._gates[person_id] = _Gate(current.id, now() + 5)
+            if current_id is not None:
+                self._gates[person_id] = _Gate(current_id, now() + 5)
         finally:
             if leased:
                 await self._leases.give_back(person_id)
-            for alert in queue:
-                self._inflight.discard(alert.id)
+            for alert_id in queue:
+                self._inflight.discard(alert_id)
             queue.clear()
             self._queues.pop(person_id, None)
             self._workers.pop(person_id, None)
