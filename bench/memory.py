@@ -143,7 +143,7 @@ def _name(rng: random.Random, latin: bool) -> str:
     )
 
 
-def _write_feed(path: Path, n: int) -> None:
+def _write_feed(path: Path, n: int, channel: str) -> None:
     """Varied posts: news sentences, now and then English or Russian, and new names in most of
     them (Cyrillic and Latin), so that the word caches keep meeting words they have not seen
     (a long run's vocabulary keeps growing)."""
@@ -162,7 +162,7 @@ def _write_feed(path: Path, n: int) -> None:
             if i % 10 == 0:
                 text += " Енергосистема працює стабільно."
             when = (start + timedelta(minutes=i)).isoformat()
-            line = {"channel": "memory_probe", "id": i, "date": when, "text": text}
+            line = {"channel": channel, "id": i, "date": when, "text": text}
             out.write(json.dumps(line, ensure_ascii=False) + "\n")
 
 
@@ -176,6 +176,13 @@ async def _prepare(db: Path) -> None:
         await store.close()
 
 
+def _run_name() -> str:
+    """A feed file and channel new to the database each run: the service resumes a feed it has
+    read before at the saved offset, and posts it has stored are not new (the search database
+    is kept between runs)."""
+    return f"memprobe_{time.time_ns() // 1_000_000 % 10**10}"  # a valid channel username
+
+
 async def measure(db: Path, feed_posts: int, workdir: Path, settle: float) -> dict[str, float]:
     async with FakeBotAPI() as api:
         return await _measure(db, feed_posts, workdir, settle, api)
@@ -185,8 +192,9 @@ async def _measure(
     db: Path, feed_posts: int, workdir: Path, settle: float, api: FakeBotAPI
 ) -> dict[str, float]:
     await _prepare(db)
-    feed = workdir / f"memory-feed-{db.stem}.jsonl"
-    _write_feed(feed, feed_posts)
+    name = _run_name()
+    feed = workdir / f"{name}.jsonl"
+    _write_feed(feed, feed_posts, name)
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("WIREWATCH_")}
     env.update(
@@ -319,8 +327,8 @@ async def main(argv: list[str] | None = None) -> int:
         print(f"  {name:30} {rss:6.1f} MiB (+{rss - last:5.1f}; anonymous {anon:6.1f})")
         last = rss
     print(
-        f"  aiogram imported by itself (every type's validator built at import):"
-        f" +{eager[1][1] - eager[0][1]:.0f} MiB; all the steps then {eager[-1][1]:.0f} MiB"
+        f"  aiogram as it imports itself (every type's validator built): {eager[1][1]:.0f} MiB"
+        f" after `import aiogram` alone; all the steps above then {eager[-1][1]:.0f} MiB"
     )
 
     print(f"memory: `wirewatch run`, feed of {args.feed_posts} posts, bot on (fake Bot API)")

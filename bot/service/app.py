@@ -234,6 +234,7 @@ class App:
 
     async def shutdown(self) -> None:
         self._stopping = True
+        set_word_cache_budget(None)  # the defaults again for what this process does next
         self.stop_event.set()
         deadline = time.monotonic() + self.shutdown_budget
         if self.scheduler is not None and self.scheduler.running:

@@ -29,7 +29,7 @@ def test_every_word_cache_answers_to_the_budget() -> None:
 
 
 def test_the_budget_splits_by_default_shares_and_restores() -> None:
-    defaults = {id(c): c.max_bytes for c in cache._CACHES}
+    defaults = {id(c): c.default_bytes for c in cache._CACHES}
     try:
         cache.set_budget(6 * 1024 * 1024)
         assert 6 * 1024 * 1024 - len(defaults) <= cache.budget() <= 6 * 1024 * 1024

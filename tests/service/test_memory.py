@@ -16,4 +16,5 @@ async def test_the_service_sizes_the_word_caches_from_the_setting(tmp_path: Path
         assert 5 * 1024 * 1024 - len(cache._CACHES) <= cache.budget() <= 5 * 1024 * 1024
     finally:
         await app.shutdown()
-        cache.set_budget(None)
+    # Back to the defaults for whatever the process does next (other tests here).
+    assert all(c.max_bytes == c.default_bytes for c in cache._CACHES)
