@@ -172,12 +172,15 @@ async def test_search_paging_survives_a_restart(tmp_path: Path, lang: str) -> No
     async with running_desk(tmp_path, extra_posts=12, lang=lang, people=False) as desk:
         qid = await desk.press(JOURNALIST, older)
         assert desk.api.callback_answers[qid].get("text") in (None, "")
+        # The page is sent after the button's answer: wait for it, not for a fixed time.
+        await desk.api.wait_for(lambda api: len(api.sent_messages(JOURNALIST)) >= 1)
         (page2,) = desk.api.sent_messages(JOURNALIST)
         assert desk.t("page {n}", n=2) in (page2.text or "")
         assert "/106" in (page2.text or "") and "/111" not in (page2.text or "")
         # The next page's button works too: its cursor was saved when page 2 was shown.
         further = page2.reply_markup["inline_keyboard"][0][-1]["callback_data"]  # type: ignore[index]
         await desk.press(JOURNALIST, further)
+        await desk.api.wait_for(lambda api: len(api.sent_messages(JOURNALIST)) >= 2)
         page3 = desk.api.sent_messages(JOURNALIST)[-1]
         assert desk.t("page {n}", n=3) in (page3.text or "")
         # Someone else still cannot use them.
