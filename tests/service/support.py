@@ -13,6 +13,7 @@ import os
 import socket
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -47,13 +48,18 @@ def post_line(n: int, *, text: str | None = None) -> str:
     )
 
 
-async def provision(db: Path, *, people: tuple[int, ...] = (5001,)) -> None:
-    """The journalists and the desk rule, written through storage before the service starts."""
+async def provision(
+    db: Path | str, *, people: tuple[int, ...] = (5001,), sources: Sequence[str] = ()
+) -> None:
+    """The journalists, the desk rule and any `sources`, written through storage before the
+    service starts (a SQLite path or a PostgreSQL URL)."""
     store = await Store.open(db)
     try:
         for user_id in people:
             await store.people.add(role="journalist", user_id=user_id, lang="uk")
         await store.rules.add(RULE, rule_to_json(parse_rule(RULE)))
+        for username in sources:
+            await store.sources.upsert(username)
     finally:
         await store.close()
 

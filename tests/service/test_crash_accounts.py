@@ -32,11 +32,10 @@ from telethon import functions, types
 from telethon.crypto import AuthKey
 from telethon.sessions import SQLiteSession
 
-from bot.matching import parse_rule, rule_to_json
 from storage.store import Store
 from tests.fakebot import FakeBotAPI
 from tests.mtproto_server import MTProtoServer
-from tests.service.support import RULE, Service, free_port, service_env, start_service
+from tests.service.support import Service, free_port, provision, service_env, start_service
 from tests.service.test_crash import READY_WITHIN, crash_seed
 from tests.telethon_seam import FakeChannel, FakeTelegram
 
@@ -173,15 +172,7 @@ async def test_two_accounts_and_two_notifiers_survive_sigkills(
     rng = random.Random(seed)
     print(f"accounts crash test seed {seed} (set WIREWATCH_CRASH_SEED to replay)")
     usernames = [f"hromada_{n:03d}_news" for n in range(CHANNELS)]
-    store = await Store.open(pg_url)
-    try:
-        for user_id in PEOPLE:
-            await store.people.add(role="journalist", user_id=user_id, lang="uk")
-        await store.rules.add(RULE, rule_to_json(parse_rule(RULE)))
-        for username in usernames:
-            await store.sources.upsert(username)
-    finally:
-        await store.close()
+    await provision(pg_url, people=PEOPLE, sources=usernames)
     telegram = Telegram()
     await telegram.start(usernames)
     # One post per channel before anyone listens: a channel's first look back is stored

@@ -20,14 +20,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.matching import parse_rule, rule_to_json
 from storage.store import Store
 from tests.fakebot import FakeBotAPI
 from tests.service.support import (
-    RULE,
     START,
     Service,
     free_port,
+    provision,
     service_env,
     start_service,
 )
@@ -62,13 +61,7 @@ async def test_sigkill_of_listeners_and_notifiers_loses_nothing(
     seed = crash_seed()
     rng = random.Random(seed)
     print(f"crash test seed {seed} (set WIREWATCH_CRASH_SEED to replay)")
-    store = await Store.open(pg_url)
-    try:
-        for user_id in PEOPLE:
-            await store.people.add(role="journalist", user_id=user_id, lang="uk")
-        await store.rules.add(RULE, rule_to_json(parse_rule(RULE)))
-    finally:
-        await store.close()
+    await provision(pg_url, people=PEOPLE)
     feeds = [tmp_path / "feed-a.jsonl", tmp_path / "feed-b.jsonl"]
     for feed in feeds:
         feed.touch()
