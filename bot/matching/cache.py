@@ -25,7 +25,7 @@ _ENTRY_OVERHEAD = 104  # a dict slot, its hash table share and the key/value ref
 # Every word cache, so that the service can size them all at once from one setting
 # (WIREWATCH_WORD_CACHE_MB, `set_budget`). Measured over 100,000 varied posts: the resident
 # memory they take is about 0.7 of the estimate (shared strings are counted each time).
-_CACHES: weakref.WeakSet[Any] = weakref.WeakSet()
+_CACHES: weakref.WeakSet[_Generations] = weakref.WeakSet()
 
 
 def deep_size(value: Any) -> int:
@@ -36,16 +36,36 @@ def deep_size(value: Any) -> int:
     return size
 
 
-class ByteBoundedCache(Generic[K, V]):
-    def __init__(self, max_bytes: int, compute: Callable[[K], V]) -> None:
+class _Generations:
+    """What both caches share: a byte limit, its share of the budget, two generations' byte
+    counts, and their registration with `set_budget`."""
+
+    def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self.default_bytes = max_bytes  # its share of a budget (set_budget)
-        self._compute = compute
-        _CACHES.add(self)
-        self.young: dict[K, V] = {}
-        self._old: dict[K, V] = {}
         self._young_bytes = 0
         self._old_bytes = 0
+        _CACHES.add(self)
+
+    @property
+    def bytes(self) -> int:
+        """Estimated bytes held (both generations); never above max_bytes."""
+        return self._young_bytes + self._old_bytes
+
+    def resize(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.clear()
+
+    def clear(self) -> None:
+        raise NotImplementedError
+
+
+class ByteBoundedCache(_Generations, Generic[K, V]):
+    def __init__(self, max_bytes: int, compute: Callable[[K], V]) -> None:
+        super().__init__(max_bytes)
+        self._compute = compute
+        self.young: dict[K, V] = {}
+        self._old: dict[K, V] = {}
 
     def get(self, key: K) -> V:
         """The cached value, computing it on a miss."""
@@ -70,17 +90,8 @@ class ByteBoundedCache(Generic[K, V]):
         self._young_bytes += size
         return value
 
-    @property
-    def bytes(self) -> int:
-        """Estimated bytes held (both generations); never above max_bytes."""
-        return self._young_bytes + self._old_bytes
-
     def __len__(self) -> int:
         return len(self.young) + len(self._old)
-
-    def resize(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.clear()
 
     def clear(self) -> None:
         self.young.clear()
@@ -91,21 +102,17 @@ class ByteBoundedCache(Generic[K, V]):
 P = TypeVar("P", bound=Hashable)
 
 
-class PartitionedCache(Generic[P, K, V]):
+class PartitionedCache(_Generations, Generic[P, K, V]):
     """A ByteBoundedCache whose keys fall into a few partitions (the token cache: one per text
     language) under ONE budget. Each partition's young generation is a plain dict keyed by
     the bare key, so a whole post's words are looked up with one `map(young.get, words)`
     (C speed, no key tuple built per word)."""
 
     def __init__(self, max_bytes: int, compute: Callable[[P, K], V]) -> None:
-        self.max_bytes = max_bytes
-        self.default_bytes = max_bytes  # its share of a budget (set_budget)
+        super().__init__(max_bytes)
         self._compute = compute
-        _CACHES.add(self)
         self._young: dict[P, dict[K, V]] = {}
         self._old: dict[P, dict[K, V]] = {}
-        self._young_bytes = 0
-        self._old_bytes = 0
 
     def young(self, part: P) -> dict[K, V]:
         """The young generation of `part`: the same dict object for the cache's whole life
@@ -138,17 +145,8 @@ class PartitionedCache(Generic[P, K, V]):
         self._young_bytes += size
         return value
 
-    @property
-    def bytes(self) -> int:
-        """Estimated bytes held (both generations); never above max_bytes."""
-        return self._young_bytes + self._old_bytes
-
     def __len__(self) -> int:
         return sum(map(len, self._young.values())) + sum(map(len, self._old.values()))
-
-    def resize(self, max_bytes: int) -> None:
-        self.max_bytes = max_bytes
-        self.clear()
 
     def clear(self) -> None:
         for d in self._young.values():
