@@ -152,6 +152,19 @@ def _store_post(
     return Stored(src, created, "stored", version, StoredPost.from_row(stored))
 
 
+def split_known(items: Sequence[NewPost], known: set[int], out: StoredMany) -> list[NewPost]:
+    """The items to insert: not stored before (`known`) and not repeated within `items`; the
+    others' positions go to `out.known`."""
+    fresh: list[NewPost] = []
+    for n, it in enumerate(items):
+        if it.post.message_id in known:
+            out.known.append(n)
+        else:
+            known.add(it.post.message_id)
+            fresh.append(it)
+    return fresh
+
+
 def _store_many(conn: sqlite3.Connection, items: Sequence[NewPost]) -> StoredMany:
     first = items[0].post
     src, created = _resolve(conn, first.channel, first.channel_id, first.channel_title)
@@ -170,13 +183,7 @@ def _store_many(conn: sqlite3.Connection, items: Sequence[NewPost]) -> StoredMan
                     [src.id, *part],
                 )
             )
-    fresh: list[NewPost] = []
-    for n, it in enumerate(items):
-        if it.post.message_id in known:
-            out.known.append(n)
-        else:
-            known.add(it.post.message_id)
-            fresh.append(it)
+    fresh = split_known(items, known, out)
     stamp = now()
     conn.executemany(
         INSERT_POST, [post_params(src.id, it.post, it.norm, it.lemmas, stamp) for it in fresh]

@@ -8,7 +8,14 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from storage.ingest import IngestRepo, NewPost, RulesVersion, Stored, StoredMany
+from storage.ingest import (
+    IngestRepo,
+    NewPost,
+    RulesVersion,
+    Stored,
+    StoredMany,
+    split_known,
+)
 from storage.models import Alert, Source, to_ts
 from storage.posts import PostRepo
 from storage.store import Store
@@ -82,13 +89,7 @@ class PgIngestRepo(IngestRepo):
         src, created = await self._resolve(first.channel, first.channel_id, first.channel_title)
         out = StoredMany(src, created)
         known = await self.store.posts.known_ids(src.id, [it.post.message_id for it in items])
-        fresh: list[NewPost] = []
-        for n, it in enumerate(items):
-            if it.post.message_id in known:
-                out.known.append(n)
-            else:
-                known.add(it.post.message_id)
-                fresh.append(it)
+        fresh = split_known(items, known, out)
         out.ids = await self.store.posts.insert_many(
             src.id, [(it.post, it.norm, it.lemmas) for it in fresh]
         )
