@@ -6,14 +6,15 @@ double-quoted here, and the expression is bound as a parameter.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Literal
+from typing import Any, Literal
 
 from storage.db import Database
-from storage.models import StoredPost
+from storage.models import StoredPost, ts
 
 Column = Literal["norm", "lemmas"]
 PREFIX_INDEX = 4  # characters: the FTS5 prefix index the schema keeps
@@ -116,6 +117,28 @@ FIRST_BATCH = 5  # hits fetched beyond the page in the first step
 SCAN_BUDGET = 4000  # hits walked by id before the plan by date below takes over
 
 _SELECT = "SELECT p.*, s.username FROM posts p JOIN sources s ON s.id = p.source_id"
+# The walk's rows: StoredPost's fields in their order, read as plain tuples (_post). A page
+# builds ~21 posts; through sqlite3.Row and from_row each cost twice as much (1M posts, bench/
+# import_search.py), about a sixth of a page's time beyond the plain FTS5 anchor.
+_POST_FIELDS = (
+    "p.id, p.source_id, s.username, p.message_id, p.date, p.text, p.media, p.grouped_id,"
+    " p.forward_from, p.forward_link, p.reply_to, p.links, p.edit_date, p.deleted_at, p.version,"
+    " p.ocr_text, p.lemmas, p.ocr_lemmas, p.norm, p.ocr_norm"
+)
+_SELECT_POSTS = f"SELECT {_POST_FIELDS} FROM posts p JOIN sources s ON s.id = p.source_id"
+
+
+def _post(v: tuple[Any, ...]) -> StoredPost:
+    """A row of _SELECT_POSTS as a StoredPost (what StoredPost.from_row gives for it)."""
+    date = ts(v[4])
+    assert date is not None
+    raw_links = v[11]
+    return StoredPost(
+        v[0], v[1], v[2], v[3], date, v[5], v[6], v[7], v[8], v[9], v[10],
+        tuple(json.loads(raw_links)) if raw_links else (),
+        ts(v[12]), ts(v[13]), v[14], v[15], v[16], v[17], v[18], v[19],
+    )  # fmt: skip
+
 
 # The plan by date, for archives whose ids are far out of date order (a big old archive
 # imported after live posts). FTS hits from which it walks the date index instead of sorting.
@@ -348,6 +371,8 @@ def _newest_by_id(
     walked, and the next step is sized by the share of hits it kept.
     """
     cond = "".join(f" AND {w}" for w in where)
+    rows = conn.cursor()
+    rows.row_factory = None  # plain tuples: _post reads them by position
     top: list[tuple[int, int, StoredPost | None]] = []  # (date, id, post), newest first
     upper = 1 << 62
     # A caller that tests hits itself asked for what it needs, one past its page.
@@ -373,11 +398,13 @@ def _newest_by_id(
                     )
                 )
             else:
-                for r in conn.execute(f"{_SELECT} WHERE p.id IN ({marks}){cond}", [*ids, *params]):
-                    post = StoredPost.from_row(r)
+                for v in rows.execute(
+                    f"{_SELECT_POSTS} WHERE p.id IN ({marks}){cond}", [*ids, *params]
+                ):
+                    post = _post(v)
                     if accept(post):
                         kept += 1
-                        top.append((int(r["date"]), post.id, post))
+                        top.append((v[4], v[0], post))
             top.sort(key=lambda t: (t[0], t[1]), reverse=True)
             del top[limit:]
         if len(ids) < batch:
@@ -412,9 +439,9 @@ def _newest_by_id(
         return [post for _, _, post in top if post is not None]
     marks = ",".join("?" * len(top))
     return [
-        StoredPost.from_row(r)
-        for r in conn.execute(
-            f"{_SELECT} WHERE p.id IN ({marks}) ORDER BY p.date DESC, p.id DESC",
+        _post(v)
+        for v in rows.execute(
+            f"{_SELECT_POSTS} WHERE p.id IN ({marks}) ORDER BY p.date DESC, p.id DESC",
             [i for _, i, _ in top],
         )
     ]

@@ -18,7 +18,6 @@ cost microseconds and decide exactly what `match_rule` would decide:
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
 from bot.matching.lemmas import rule_keys
 from bot.matching.rules import And, Exact, FromSource, Not, Or, Phrase, Prefix, RuleNode, Word
@@ -34,12 +33,7 @@ _SIMPLE_TEXT_RE = re.compile(
     "[\t\n\r\x20-\x7e\u00a0\u00ab\u00bb\u02bc\u0400-\u045f\u0490\u0491"
     "\u2013\u2014\u2018\u2019\u201c\u201d\u201e\u2022\u2026]*"
 )
-_WORD = r"[^\W_]"
-# A word of `norm` starts where a word character follows neither a word character nor a word
-# character and one apostrophe (м'ясо is one word).
-_WORD_START = rf"(?<!{_WORD})(?<!{_WORD}')"
-_WORD_END = rf"(?!{_WORD})(?!'{_WORD})"
-_ALL_WORD_RE = re.compile(rf"{_WORD}+")
+_ALL_WORD_RE = re.compile(r"[^\W_]+")
 
 
 def _key_at(keys: str, key: str, start: int = 0) -> int:
@@ -60,14 +54,35 @@ def _has_any(keys: str, wanted: frozenset[str]) -> bool:
     return any(_key_at(keys, k) >= 0 for k in wanted)
 
 
-@lru_cache(maxsize=1024)
-def _prefix_re(prefix: str) -> re.Pattern[str]:
-    return re.compile(_WORD_START + re.escape(prefix))
-
-
-@lru_cache(maxsize=1024)
-def _form_re(form: str) -> re.Pattern[str]:
-    return re.compile(_WORD_START + re.escape(form) + _WORD_END)
+def _word_at(norm: str, piece: str, *, whole: bool) -> bool:
+    """Whether a word of `norm` starts with `piece` (`whole`: is `piece`), `piece` being word
+    characters only. A word starts where a word character follows neither a word character
+    nor a word character and one apostrophe (м'ясо is one word), and ends likewise; a word
+    character is what `[^\\W_]` matches, which is `str.isalnum`. `str.find` and a look at the
+    characters around each place: a regex with these look-behinds tries every position of
+    the text (3 µs a post against 0.3 µs; a page of prefix hits tests 21)."""
+    size = len(piece)
+    end = len(norm)
+    pos = norm.find(piece)
+    while pos >= 0:
+        if not (
+            pos
+            and (
+                norm[pos - 1].isalnum()
+                or (pos > 1 and norm[pos - 1] == "'" and norm[pos - 2].isalnum())
+            )
+        ):
+            after = pos + size
+            if not whole or not (
+                after < end
+                and (
+                    norm[after].isalnum()
+                    or (norm[after] == "'" and after + 1 < end and norm[after + 1].isalnum())
+                )
+            ):
+                return True
+        pos = norm.find(piece, pos + 1)
+    return False
 
 
 class StoredText:
@@ -166,7 +181,7 @@ def stored_verdict(node: RuleNode, st: StoredText, channel: str) -> bool | None:
             return False  # every form is written out in norm
         if not st.simple:
             return None
-        return _prefix_re(node.prefix).search(st.norm) is not None
+        return _word_at(st.norm, node.prefix, whole=False)
     if isinstance(node, Exact):
         if not st.by_word or node.cased is not None or not _ALL_WORD_RE.fullmatch(node.form):
             return None
@@ -174,5 +189,5 @@ def stored_verdict(node: RuleNode, st: StoredText, channel: str) -> bool | None:
             return False
         if not st.simple:
             return None
-        return _form_re(node.form).search(st.norm) is not None
+        return _word_at(st.norm, node.form, whole=True)
     return None

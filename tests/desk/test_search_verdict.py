@@ -7,6 +7,7 @@ spelled alike, a phrase's words apart, a prefix cut to four characters)."""
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -17,7 +18,7 @@ import bot.desk.search as search_mod
 import storage.search as storage_search
 from bot.desk.search import SearchPage, search_posts
 from bot.matching import analyze, match_rule, parse_rule
-from bot.matching.verdict import StoredText, stored_verdict
+from bot.matching.verdict import StoredText, _word_at, stored_verdict
 from storage.records import Post
 from storage.store import Store
 
@@ -253,3 +254,24 @@ async def test_posts_stored_before_the_word_mark_are_reread_for_phrases(tmp_path
         assert [h.post.message_id for h in found.hits] == [2, 1]
     finally:
         await store.close()
+
+
+def test_word_at_finds_what_the_word_boundary_regex_finds() -> None:
+    """`_word_at` (str.find and the characters around) against the regex it replaced: a word
+    of norm starts where a word character follows neither a word character nor a word
+    character and an apostrophe, and ends likewise."""
+    word, start = r"[^\W_]", r"(?<![^\W_])(?<![^\W_]')"
+    end = r"(?![^\W_])(?!'[^\W_])"
+    rng = random.Random(17)
+    chars = [*"аб'' _.1їй", "ʼ", "\u0301", "²", "Ⅻ", "-"]
+    found = {True: 0, False: 0}
+    for _ in range(20_000):
+        norm = "".join(rng.choice(chars) for _ in range(rng.randint(0, 12)))
+        piece = "".join(rng.choice("аб1їй") for _ in range(rng.randint(1, 3)))
+        assert re.fullmatch(word + "+", piece)
+        for whole in (False, True):
+            pattern = start + re.escape(piece) + (end if whole else "")
+            expected = re.search(pattern, norm) is not None
+            assert _word_at(norm, piece, whole=whole) == expected, (norm, piece, whole)
+            found[whole] += expected
+    assert min(found.values()) > 300

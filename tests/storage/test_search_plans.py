@@ -207,3 +207,48 @@ async def test_migration_fills_post_order_for_an_existing_archive(tmp_path: Path
         assert [p.id for p in page] == [98, 93, 88]  # date 900, newest id first
     finally:
         await store.close()
+
+
+async def test_the_walk_reads_posts_as_from_row_does(tmp_path: Path) -> None:
+    """The walk builds its posts from plain tuples by position (storage.search._post); they
+    must be the posts StoredPost.from_row makes of the same rows, every field set."""
+    store = await Store.open(tmp_path / "w.db")
+    try:
+        src = await store.sources.ensure("chan_one")
+        when = datetime(2025, 5, 1, 9, tzinfo=UTC)
+        full = Post(
+            channel="chan_one",
+            message_id=7,
+            date=when,
+            text="обмін заява",
+            edit_date=when + timedelta(minutes=5),
+            media="photo",
+            grouped_id=99,
+            forward_from="@other",
+            forward_link="https://t.me/other/3",
+            reply_to=4,
+            links=("https://example.org/a", "https://example.org/b"),
+        )
+        first = await store.posts.insert(src.id, full, "обмін заява", "обмін заява")
+        await store.posts.set_ocr(first, "порт", "порт", "порт")
+        await store.posts.add_version(first, "обмін заява сума", "обмін заява сума", "обмін", 9)
+        await store.posts.mark_deleted(first, int(when.timestamp()) + 600)
+        bare = Post(channel="chan_one", message_id=8, date=when, text="обмін")
+        await store.posts.insert(src.id, bare, "обмін", "обмін")
+        expected = {
+            int(r["id"]): StoredPost.from_row(r)
+            for r in await store.db.fetchall(f"{search_mod._SELECT} ORDER BY p.id")
+        }
+        seen: list[StoredPost] = []
+
+        def keep(post: StoredPost) -> bool:
+            seen.append(post)
+            return True
+
+        got = await store.search.search(Term("обмін"), limit=5, accept=keep)
+        assert {p.id: p for p in seen} == expected
+        assert got == sorted(expected.values(), key=lambda p: (p.date, p.id), reverse=True)
+        got = await store.search.search(Term("обмін"), limit=5)  # the plan without a test
+        assert got == sorted(expected.values(), key=lambda p: (p.date, p.id), reverse=True)
+    finally:
+        await store.close()
