@@ -24,17 +24,11 @@ from bot.matching import (
     parse_rule,
     rule_sources,
 )
-from bot.matching.lemmas import rule_keys
 from bot.matching.rules import (
     FILTER_NAMES,
     SEARCH_ONLY_FILTERS,
-    And,
-    Not,
-    Or,
-    Phrase,
-    Word,
 )
-from bot.matching.verdict import StoredText, stored_verdict
+from bot.matching.verdict import StoredText, Verdict, compile_verdict
 from storage.models import StoredPost, to_ts
 from storage.search import Filters
 from storage.store import Store
@@ -165,37 +159,20 @@ def _take_filters(chunk: str, found: dict[str, str]) -> str:
     return _FILTER_RE.sub(grab, chunk)
 
 
-def _look_up_keys(node: RuleNode) -> None:
-    """Every word's keys looked up here, in the event loop's thread: the walk's test runs in
-    the database thread and then finds them cached instead of asking the dictionaries there
-    (rule_to_fts skips the words under NOT)."""
-    if isinstance(node, Word):
-        rule_keys(node.form)
-    elif isinstance(node, Phrase):
-        for word in node.words:
-            rule_keys(word.form)
-    elif isinstance(node, Not):
-        _look_up_keys(node.part)
-    elif isinstance(node, And | Or):
-        for part in node.parts:
-            _look_up_keys(part)
-
-
-def _from_stored(node: RuleNode, post: StoredPost, by_word: bool) -> tuple[bool, SearchHit | None]:
+def _from_stored(
+    verdict: Verdict, node: RuleNode, post: StoredPost, by_word: bool
+) -> tuple[bool, SearchHit | None]:
     """(decided, hit): what the post's stored keys (stem marks kept; `by_word`: word by word
-    with the sentence breaks) and norm say, without reading its text; bot/matching/verdict.py.
-    Not decided: the text has to be read."""
-    verdict = stored_verdict(
-        node, StoredText(post.text, post.norm, post.lemmas, by_word=by_word), post.channel
-    )
-    if verdict:
+    with the sentence breaks) and norm say of `node` (`verdict`: compiled from it), without
+    reading its text; bot/matching/verdict.py. Not decided: the text has to be read."""
+    found = verdict(StoredText(post.text, post.norm, post.lemmas, by_word=by_word), post.channel)
+    if found:
         return True, SearchHit(post, None, node=node)
-    if verdict is None:
+    if found is None:
         return False, None
     if not post.ocr_text:
         return True, None
-    in_image = stored_verdict(
-        node,
+    in_image = verdict(
         StoredText(post.ocr_text, post.ocr_norm, post.ocr_lemmas, by_word=by_word),
         post.channel,
     )
@@ -204,22 +181,22 @@ def _from_stored(node: RuleNode, post: StoredPost, by_word: bool) -> tuple[bool,
     return True, SearchHit(post, None, in_image=True, node=node) if in_image else None
 
 
-def _check(node: RuleNode, post: StoredPost, exact_keys: bool, by_word: bool) -> SearchHit | None:
+def _check(
+    node: RuleNode, verdict: Verdict, post: StoredPost, exact_keys: bool, by_word: bool
+) -> SearchHit | None:
     """The hit `post` is for `node`, or None. `exact_keys`: the post's stored keys carry their
     stem marks, so what they can decide is decided from them (`_from_stored`); `by_word`: they
     are also stored word by word, so phrases, prefixes and exact forms are too. The text is
     re-read only for what the stored keys cannot decide."""
     text_first = True
     if exact_keys:
-        found, hit = _from_stored(node, post, by_word)
+        found, hit = _from_stored(verdict, node, post, by_word)
         if found:
             return hit
         # Not decided: by the text (the post's own words first), or, when the text's keys
         # ruled the post out, by the picture's text alone.
         text_first = (
-            stored_verdict(
-                node, StoredText(post.text, post.norm, post.lemmas, by_word=by_word), post.channel
-            )
+            verdict(StoredText(post.text, post.norm, post.lemmas, by_word=by_word), post.channel)
             is None
         )
     if text_first:
@@ -276,22 +253,25 @@ async def search_posts(
     words_from = await store.search.word_keys_from() if STORED_VERDICT else None
     # Hits the walk by id already decided from their stored keys (in the database thread).
     decided: dict[int, SearchHit | None] = {}
+    # Compiled here, in the event loop's thread: every rule word's keys are looked up now, so
+    # the walk's test in the database thread never asks the dictionaries (words under NOT
+    # included, which rule_to_fts skips).
+    verdict = compile_verdict(node) if node is not None else None
 
     def accept(post: StoredPost) -> bool:
         """Storage's test of a hit as it walks them: only what the stored keys decide (no
         re-reading, which stays in this thread); a hit they cannot decide is kept."""
-        assert node is not None and exact_from is not None and words_from is not None
+        assert node is not None and verdict is not None
+        assert exact_from is not None and words_from is not None
         if post.id < exact_from:
             return True
-        found, hit = _from_stored(node, post, post.id >= words_from)
+        found, hit = _from_stored(verdict, node, post, post.id >= words_from)
         if not found:
             return True
         decided[post.id] = hit
         return hit is not None
 
     walk_test = accept if node is not None and STORED_VERDICT else None
-    if walk_test is not None and node is not None:
-        _look_up_keys(node)
     # Verifying a candidate may re-read its text (0.1-0.2 ms), so ask for little more than a
     # page first and widen only when candidates are turned down. Hits the walk tests itself
     # come back already sifted: one past the page is enough.
@@ -307,7 +287,7 @@ async def search_posts(
             cursor = (to_ts(post.date) or 0, post.id)
             if source and post.channel != source.lstrip("@").lower():
                 continue
-            if node is None:
+            if node is None or verdict is None:
                 hits.append(SearchHit(post, ()))
             else:
                 if post.id in decided:
@@ -315,6 +295,7 @@ async def search_posts(
                 else:
                     hit = _check(
                         node,
+                        verdict,
                         post,
                         exact_from is not None and post.id >= exact_from,
                         words_from is not None and post.id >= words_from,

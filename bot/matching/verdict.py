@@ -18,6 +18,7 @@ cost microseconds and decide exactly what `match_rule` would decide:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from bot.matching.lemmas import rule_keys
 from bot.matching.rules import And, Exact, FromSource, Not, Or, Phrase, Prefix, RuleNode, Word
@@ -116,13 +117,12 @@ def _carries(word: str, wanted: frozenset[str]) -> bool:
     return not wanted.isdisjoint(word.split("|"))
 
 
-def _phrase(node: Phrase, st: StoredText) -> bool | None:
+def _phrase(wanted: list[frozenset[str]], st: StoredText) -> bool | None:
     """The matcher's phrase walk (bot/matching/matcher.py, _Phrase.found) over the stored
-    keys: a word carrying one of the first word's keys, followed by words carrying the next
-    ones, with no sentence break (".") between them."""
+    keys: a word carrying one of the first word's keys (`wanted`: each word's), followed by
+    words carrying the next ones, with no sentence break (".") between them."""
     if not st.by_word:
         return None
-    wanted = [rule_keys(w.form) for w in node.words]
     keys = st.keys
     if not all(_has_any(keys, k) for k in wanted):
         return False
@@ -145,49 +145,80 @@ def _phrase(node: Phrase, st: StoredText) -> bool | None:
     return False
 
 
+Verdict = Callable[[StoredText, str], bool | None]
+
+
+def _undecided(st: StoredText, channel: str) -> bool | None:
+    return None
+
+
+def compile_verdict(node: RuleNode) -> Verdict:
+    """`node` as a test of a stored text in a post of a channel: whether the node matches it,
+    None when only the text itself can tell. The rule's keys are looked up here, once (in the
+    caller's thread), and the tree is dispatched once: search tests every hit of a page with
+    the same rule (a page of three words took 4.5 µs a hit through `stored_verdict`)."""
+    if isinstance(node, Word):
+        wanted = tuple(rule_keys(node.form))
+
+        def word(st: StoredText, channel: str) -> bool | None:
+            # A few searches of the stored text cost less than splitting it into a set of keys.
+            keys = st.keys
+            return any(_key_at(keys, key) >= 0 for key in wanted)
+
+        return word
+    if isinstance(node, FromSource):
+        source = node.channel
+        return lambda st, channel: channel.lower().lstrip("@") == source
+    if isinstance(node, Not):
+        inner = compile_verdict(node.part)
+
+        def negated(st: StoredText, channel: str) -> bool | None:
+            v = inner(st, channel)
+            return None if v is None else not v
+
+        return negated
+    if isinstance(node, And | Or):
+        parts = tuple(compile_verdict(part) for part in node.parts)
+        # And: a False part decides; Or: a True one. Otherwise decided only if every part is.
+        decisive = isinstance(node, Or)
+
+        def either(st: StoredText, channel: str) -> bool | None:
+            undecided = False
+            for part in parts:
+                v = part(st, channel)
+                if v is decisive:
+                    return decisive
+                undecided = undecided or v is None
+            return None if undecided else not decisive
+
+        return either
+    if isinstance(node, Phrase):
+        keys = [rule_keys(w.form) for w in node.words]
+        return lambda st, channel: _phrase(keys, st)
+    if isinstance(node, Prefix | Exact):
+        if isinstance(node, Prefix):
+            piece, whole = node.prefix, False
+        elif node.cased is None:
+            piece, whole = node.form, True
+        else:
+            return _undecided
+        if not _ALL_WORD_RE.fullmatch(piece):
+            return _undecided
+
+        def written(st: StoredText, channel: str) -> bool | None:
+            if not st.by_word:
+                return None
+            if piece not in st.norm:
+                return False  # every form is written out in norm
+            if not st.simple:
+                return None
+            return _word_at(st.norm, piece, whole=whole)
+
+        return written
+    return _undecided
+
+
 def stored_verdict(node: RuleNode, st: StoredText, channel: str) -> bool | None:
     """Whether `node` matches the text `st` stands for (in a post of `channel`); None when
-    only the text itself can tell."""
-    if isinstance(node, Word):
-        # A few searches of the stored text cost less than splitting it into a set of keys.
-        return _has_any(st.keys, rule_keys(node.form))
-    if isinstance(node, FromSource):
-        return channel.lower().lstrip("@") == node.channel
-    if isinstance(node, Not):
-        inner = stored_verdict(node.part, st, channel)
-        return None if inner is None else not inner
-    if isinstance(node, And):
-        undecided = False
-        for part in node.parts:
-            v = stored_verdict(part, st, channel)
-            if v is False:
-                return False
-            undecided = undecided or v is None
-        return None if undecided else True
-    if isinstance(node, Or):
-        undecided = False
-        for part in node.parts:
-            v = stored_verdict(part, st, channel)
-            if v is True:
-                return True
-            undecided = undecided or v is None
-        return None if undecided else False
-    if isinstance(node, Phrase):
-        return _phrase(node, st)
-    if isinstance(node, Prefix):
-        if not st.by_word or not _ALL_WORD_RE.fullmatch(node.prefix):
-            return None
-        if node.prefix not in st.norm:
-            return False  # every form is written out in norm
-        if not st.simple:
-            return None
-        return _word_at(st.norm, node.prefix, whole=False)
-    if isinstance(node, Exact):
-        if not st.by_word or node.cased is not None or not _ALL_WORD_RE.fullmatch(node.form):
-            return None
-        if node.form not in st.norm:
-            return False
-        if not st.simple:
-            return None
-        return _word_at(st.norm, node.form, whole=True)
-    return None
+    only the text itself can tell. For many texts, compile the node once: compile_verdict."""
+    return compile_verdict(node)(st, channel)

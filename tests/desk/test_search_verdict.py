@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import bot.desk.search as search_mod
+import bot.matching.verdict as verdict_mod
 import storage.search as storage_search
 from bot.desk.search import SearchPage, search_posts
 from bot.matching import analyze, match_rule, parse_rule
@@ -275,3 +277,28 @@ def test_word_at_finds_what_the_word_boundary_regex_finds() -> None:
             assert _word_at(norm, piece, whole=whole) == expected, (norm, piece, whole)
             found[whole] += expected
     assert min(found.values()) > 300
+
+
+async def test_the_walk_never_asks_the_dictionaries_in_the_database_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The walk tests hits in the database thread with the rule compiled beforehand
+    (compile_verdict): every word's keys, those under NOT included, are looked up in the
+    event loop's thread, where the dictionaries' caches are filled."""
+    store = await Store.open(tmp_path / "w.db")
+    try:
+        await _archive(store, random.Random(3), 120)
+        threads: list[int] = []
+        real = verdict_mod.rule_keys
+
+        def recording(form: str) -> frozenset[str]:
+            threads.append(threading.get_ident())
+            return real(form)
+
+        monkeypatch.setattr(verdict_mod, "rule_keys", recording)
+        for query in ("обмін -санкції", '"обмін полоненими" OR (мій -кий)', "дрон"):
+            page = await search_posts(store, query, zone=KYIV, limit=5)
+            assert page.hits, query
+        assert threads and set(threads) == {threading.get_ident()}
+    finally:
+        await store.close()
