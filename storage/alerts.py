@@ -14,6 +14,12 @@ ENQUEUE = (
     " reply_to_alert, created_at, spans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (person_id, post_id, kind, version) DO NOTHING"
 )
+# No earlier alert of the same chat waits for a retry or for its draft: what keeps a chat's
+# order in `due` (one parameter: now).
+NOT_GATED = (
+    "NOT EXISTS (SELECT 1 FROM alerts b WHERE b.person_id = a.person_id AND b.id < a.id"
+    " AND (b.status = 'drafting' OR (b.status = 'pending' AND b.next_attempt_at > ?)))"
+)
 # (person id, rule id, source id, since, before)
 THREAD_HEAD = (
     "SELECT a.* FROM alerts a JOIN posts p ON p.id = a.post_id"
@@ -34,6 +40,7 @@ def enqueue_params(
     reply_to_alert: int | None = None,
     held: bool = False,
     spans: Sequence[tuple[int, int, str]] | None = None,
+    drafting: bool = False,
 ) -> tuple[Any, ...]:
     """ENQUEUE's parameters, from AlertRepo.enqueue's arguments."""
     return (
@@ -43,7 +50,7 @@ def enqueue_params(
         version,
         rule_id,
         json.dumps(payload, ensure_ascii=False),
-        "held" if held else "pending",
+        "drafting" if drafting else "held" if held else "pending",
         reply_to_alert,
         now(),
         None if spans is None else json.dumps([list(s) for s in spans]),
@@ -70,9 +77,12 @@ class AlertRepo:
         reply_to_alert: int | None = None,
         held: bool = False,
         spans: Sequence[tuple[int, int, str]] | None = None,
+        drafting: bool = False,
     ) -> int | None:
         """Queue an alert; None if this person already has it (re-imports alert nobody twice).
-        `spans` are where the rule that fired matched, kept so every surface quotes alike."""
+        `spans` are where the rule that fired matched, kept so every surface quotes alike.
+        `drafting`: the payload says what to draft, and the drafter writes the draft later
+        (`drafting`, `set_drafted`); until then nobody sends it."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 ENQUEUE,
@@ -86,6 +96,7 @@ class AlertRepo:
                     reply_to_alert=reply_to_alert,
                     held=held,
                     spans=spans,
+                    drafting=drafting,
                 ),
             )
             return int(cur.lastrowid or 0) if cur.rowcount else None
@@ -104,6 +115,19 @@ class AlertRepo:
     async def get(self, alert_id: int) -> Alert | None:
         row = await self.db.fetchone("SELECT * FROM alerts WHERE id = ?", (alert_id,))
         return Alert.from_row(row) if row else None
+
+    async def posts_of(self, alert_ids: Sequence[int]) -> dict[int, int | None]:
+        """The post each of these alerts is about (alert id -> post id), for those that exist."""
+        out: dict[int, int | None] = {}
+        ids = list(dict.fromkeys(alert_ids))
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            rows = await self.db.fetchall(
+                f"SELECT id, post_id FROM alerts WHERE id IN ({marks})", part
+            )
+            out.update((int(r[0]), None if r[1] is None else int(r[1])) for r in rows)
+        return out
 
     async def original_for(self, post_id: int, person_id: int) -> Alert | None:
         """The first ('new') alert a person got for a post, with the rule and spans it fired on."""
@@ -147,18 +171,48 @@ class AlertRepo:
     ) -> list[Alert]:
         """Pending alerts whose time has come, oldest first (per-chat order is id order).
 
-        An alert never overtakes an earlier pending alert of the same person that is waiting
-        for a retry, so a person's alerts keep their order across restarts too.
+        An alert never overtakes an earlier alert of the same person that is waiting for a
+        retry or for its draft, so a person's alerts keep their order across restarts too.
         """
         at = now() if at is None else at
         rows = await self.db.fetchall(
-            "SELECT * FROM alerts a WHERE a.status = 'pending' AND a.next_attempt_at <= ?"
-            " AND a.id > ? AND NOT EXISTS (SELECT 1 FROM alerts b WHERE b.person_id = a.person_id"
-            "   AND b.status = 'pending' AND b.id < a.id AND b.next_attempt_at > ?)"
-            " ORDER BY a.id LIMIT ?",
+            f"SELECT * FROM alerts a WHERE a.status = 'pending' AND a.next_attempt_at <= ?"
+            f" AND a.id > ? AND {NOT_GATED} ORDER BY a.id LIMIT ?",
             (at, after_id, at, limit),
         )
         return [Alert.from_row(r) for r in rows]
+
+    async def drafting(self, limit: int = 200) -> list[Alert]:
+        """Alerts queued before their draft was written, oldest first."""
+        rows = await self.db.fetchall(
+            "SELECT * FROM alerts WHERE status = 'drafting' ORDER BY id LIMIT ?", (limit,)
+        )
+        return [Alert.from_row(r) for r in rows]
+
+    async def set_drafted(
+        self,
+        drafted: Sequence[tuple[int, dict[str, Any], bool]],
+        failed: Sequence[tuple[int, str]] = (),
+    ) -> None:
+        """Write drafts: (alert id, payload, held) each, the alert 'held' or 'pending' from now
+        on; `failed`: (alert id, why) for drafts that could not be written. Only alerts still
+        'drafting' change (another process may have drafted them first)."""
+        async with self.db.transaction() as conn:
+            if drafted:
+                await conn.executemany(
+                    "UPDATE alerts SET payload = ?, status = ?"
+                    " WHERE id = ? AND status = 'drafting'",
+                    [
+                        (json.dumps(p, ensure_ascii=False), "held" if held else "pending", i)
+                        for i, p, held in drafted
+                    ],
+                )
+            if failed:
+                await conn.executemany(
+                    "UPDATE alerts SET status = 'failed', last_error = ?"
+                    " WHERE id = ? AND status = 'drafting'",
+                    [(error[:500], i) for i, error in failed],
+                )
 
     async def next_due_at(self) -> int | None:
         row = await self.db.fetchone(
@@ -215,7 +269,7 @@ class AlertRepo:
 
     async def depth(self) -> int:
         row = await self.db.fetchone(
-            "SELECT COUNT(*) FROM alerts WHERE status IN ('pending', 'held')"
+            "SELECT COUNT(*) FROM alerts WHERE status IN ('drafting', 'pending', 'held')"
         )
         return int(row[0]) if row else 0
 

@@ -22,7 +22,8 @@ from typing import Any, Literal
 from storage.alerts import ENQUEUE, THREAD_HEAD, enqueue_params
 from storage.db import Database, now
 from storage.evidence import INSERT_EVIDENCE, sha256_text
-from storage.models import Alert, Source, StoredPost, to_ts
+from storage.models import Person, Source, StoredPost, to_ts
+from storage.people import RECIPIENTS
 from storage.posts import (
     INDEX_POST,
     INSERT_FIRST_VERSION,
@@ -35,6 +36,16 @@ from storage.rules import RULES_VERSION
 from storage.sources import ADVANCE, ENSURE_SOURCE
 
 RulesVersion = tuple[int, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """Where a new alert's story may have begun: a post of `source_id` dated in
+    [since, before) (timestamps)."""
+
+    source_id: int
+    since: int
+    before: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +77,7 @@ class Stored:
     rules_version: RulesVersion
     post: StoredPost | None = None
     committed: bool = False
+    recipients: list[Person] | None = None  # the source's, when asked for
 
 
 @dataclass(slots=True)
@@ -130,6 +142,7 @@ def _store_post(
     *,
     rules_version: RulesVersion,
     quiet_as: str | None,
+    recipients: bool,
 ) -> Stored:
     post = item.post
     src, created = _resolve(conn, post.channel, post.channel_id, post.channel_title)
@@ -149,7 +162,12 @@ def _store_post(
         return Stored(src, created, "stored", version, committed=True)
     stored = conn.execute(SELECT_POST + " WHERE p.id = ?", (post_id,)).fetchone()
     assert stored is not None
-    return Stored(src, created, "stored", version, StoredPost.from_row(stored))
+    people = (
+        [Person.from_row(r) for r in conn.execute(RECIPIENTS, (src.id, stamp))]
+        if recipients
+        else None
+    )
+    return Stored(src, created, "stored", version, StoredPost.from_row(stored), recipients=people)
 
 
 def split_known(items: Sequence[NewPost], known: set[int], out: StoredMany) -> list[NewPost]:
@@ -226,16 +244,28 @@ class IngestRepo:
             yield
 
     async def store_post(
-        self, item: NewPost, *, rules_version: RulesVersion, quiet_as: str | None
+        self,
+        item: NewPost,
+        *,
+        rules_version: RulesVersion,
+        quiet_as: str | None,
+        recipients: bool = False,
     ) -> Stored:
         """Register the source if new, raise its catch-up mark, and store the post with its
         first version, evidence and FTS row, unless its id is known ("known": nothing stored).
 
         `quiet_as`: the source's username if the caller knows nothing follows a new post from
         it (no rule of `rules_version` matches): then the transaction commits in the same trip.
-        Inside `transaction()`."""
+        `recipients`: a new post's `recipients` are its source's (PeopleRepo.recipients), read
+        in the same trip. Inside `transaction()`."""
         return await self.db.run(
-            partial(_store_post, item=item, rules_version=rules_version, quiet_as=quiet_as)
+            partial(
+                _store_post,
+                item=item,
+                rules_version=rules_version,
+                quiet_as=quiet_as,
+                recipients=recipients,
+            )
         )
 
     async def store_many(self, items: Sequence[NewPost]) -> StoredMany:
@@ -243,40 +273,51 @@ class IngestRepo:
         `store_post` stores it; ids stored already or repeated are left to the caller."""
         return await self.db.run(partial(_store_many, items=items))
 
-    async def thread_heads(
-        self, person_ids: Sequence[int], *, rule_id: int, source_id: int, since: int, before: int
-    ) -> dict[int, Alert]:
-        """AlertRepo.thread_head for each of these people: person id -> their latest alert."""
-        return await self.db.run(
-            partial(
-                _thread_heads,
-                person_ids=person_ids,
-                params=(rule_id, source_id, since, before),
-            )
-        )
+    async def enqueue(
+        self,
+        alerts: Sequence[Mapping[str, Any]],
+        *,
+        thread: Thread | None = None,
+        commit: bool = False,
+    ) -> list[int | None]:
+        """AlertRepo.enqueue(**a) for each, in order: the new alert ids (None: queued before).
 
-    async def enqueue(self, alerts: Sequence[Mapping[str, Any]]) -> list[int | None]:
-        """AlertRepo.enqueue(**a) for each, in order: the new alert ids (None: queued before)."""
+        `thread`: a 'new' alert replies to the person's latest 'new' alert for the same rule
+        about a post of `thread.source_id` dated in [since, before) (AlertRepo.thread_head), if
+        any: a follow-up on the story. `commit`: nothing follows in the caller's own
+        `transaction()`, which ends in the same trip."""
         if not alerts:
             return []
         async with self.db.transaction():
-            return await self.db.run(partial(_enqueue, alerts=alerts))
+            return await self.db.run(
+                partial(_enqueue, alerts=alerts, thread=thread, commit=commit)
+            )
 
 
-def _thread_heads(
-    conn: sqlite3.Connection, person_ids: Sequence[int], params: tuple[int, ...]
-) -> dict[int, Alert]:
-    out: dict[int, Alert] = {}
-    for person_id in person_ids:
-        row = conn.execute(THREAD_HEAD, (person_id, *params)).fetchone()
-        if row is not None:
-            out[person_id] = Alert.from_row(row)
-    return out
-
-
-def _enqueue(conn: sqlite3.Connection, alerts: Sequence[Mapping[str, Any]]) -> list[int | None]:
+def _enqueue(
+    conn: sqlite3.Connection,
+    alerts: Sequence[Mapping[str, Any]],
+    thread: Thread | None,
+    commit: bool,
+) -> list[int | None]:
     out: list[int | None] = []
     for a in alerts:
+        head = thread_head_of(a, thread)
+        if head is not None:
+            row = conn.execute(THREAD_HEAD, head).fetchone()
+            if row is not None:
+                a = {**a, "reply_to_alert": int(row["id"])}
         cur = conn.execute(ENQUEUE, enqueue_params(**a))
         out.append(int(cur.lastrowid or 0) if cur.rowcount else None)
+    if commit and conn.in_transaction:
+        conn.execute("COMMIT")
     return out
+
+
+def thread_head_of(alert: Mapping[str, Any], thread: Thread | None) -> tuple[int, ...] | None:
+    """THREAD_HEAD's parameters for an alert that may be a follow-up, else None."""
+    if thread is None or alert["kind"] != "new" or alert.get("reply_to_alert") is not None:
+        return None
+    if alert.get("rule_id") is None:
+        return None
+    return (alert["person_id"], alert["rule_id"], thread.source_id, thread.since, thread.before)

@@ -10,6 +10,14 @@ from storage.models import ROLES, Person
 _PREFS = {"lang", "tz", "quiet_from", "quiet_to", "digest_at", "paused", "reachable", "display"}
 
 
+# (source id, now): active, unpaused people who have not muted the source.
+RECIPIENTS = (
+    "SELECT p.* FROM people p WHERE p.active = 1 AND p.paused = 0 AND NOT EXISTS ("
+    " SELECT 1 FROM mutes m WHERE m.person_id = p.id AND m.source_id = ?"
+    " AND (m.until IS NULL OR m.until > ?)) ORDER BY p.id"
+)
+
+
 class PeopleRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -127,10 +135,5 @@ class PeopleRepo:
     async def recipients(self, source_id: int, at: int | None = None) -> builtins.list[Person]:
         """Active, unpaused people who have not muted this source."""
         at = now() if at is None else at
-        rows = await self.db.fetchall(
-            "SELECT p.* FROM people p WHERE p.active = 1 AND p.paused = 0 AND NOT EXISTS ("
-            " SELECT 1 FROM mutes m WHERE m.person_id = p.id AND m.source_id = ?"
-            " AND (m.until IS NULL OR m.until > ?)) ORDER BY p.id",
-            (source_id, at),
-        )
+        rows = await self.db.fetchall(RECIPIENTS, (source_id, at))
         return [Person.from_row(r) for r in rows]

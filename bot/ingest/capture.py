@@ -234,8 +234,7 @@ async def apply_ocr(pipeline: Pipeline, post_id: int, text: str, *, alert: bool 
             backfill=not alert,
             image=True,
         )
-    if alerts and pipeline.on_enqueue is not None:
-        pipeline.on_enqueue()
+    await pipeline.queued(alerts)
     return alerts
 
 

@@ -15,11 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.desk.glossary_file import GlossaryWatch
-from bot.drafting.background import Earlier
-from bot.drafting.draft import DraftOptions
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.ingest.capture import Capture, deletion_record, version_record
-from bot.ingest.origins import alerted_about_origin, compose_with_origin, earlier_posts
+from bot.ingest.drafter import Drafter, request
+from bot.ingest.origins import alerted_about_origin
 from bot.ingest.steps import (
     IngestResult,
     Prepared,
@@ -32,7 +31,8 @@ from bot.ingest.steps import (
 from bot.ingest.versions import is_replay
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
 from storage.db import now
-from storage.models import Alert, Person, Rule, Source, StoredPost, to_ts
+from storage.ingest import Thread
+from storage.models import Person, Rule, Source, StoredPost, to_ts
 from storage.records import Deletion, Event, Post
 from storage.store import Store
 
@@ -61,24 +61,52 @@ class Pipeline:
         glossary: GlossaryWatch | None = None,
         capture: Capture | None = None,
         translate: bool = False,
+        drafter: Drafter | None = None,
+        defer_drafts: bool = False,
     ) -> None:
         self.store = store
         self.alert = alert  # False for back-fills: store and index, tell nobody
+        # Called when alerts were queued: with `defer_drafts`, the drafter's wake-up.
         self.on_enqueue = on_enqueue
-        self.style = style  # the desk's house style for drafts
         # A post from the same source matching the same rule this soon after an alert is a
         # follow-up: it replies to that alert with an update paragraph.
         self.thread_window = thread_window
-        self.background = background  # older posts a new alert lists under "Earlier:"
         self.glossary = glossary or GlossaryWatch(None)
+        # Writes the drafts: the desk's house style, the older posts a new alert lists under
+        # "Earlier:", glossary names; `translate`: a translator is running, so quotes in
+        # another language than the reader's are marked for it (the translation follows as a
+        # reply).
+        self.drafter = drafter or Drafter(
+            store, style=style, background=background, glossary=self.glossary, translate=translate
+        )
+        # A new post's alerts are queued with what to draft, in its transaction; their drafts
+        # are written after the commit: by `handle` itself before it returns, or, with
+        # `defer_drafts`, by the drafter's own task (the service), so that storing the next
+        # post never waits for a draft.
+        self.defer_drafts = defer_drafts
         # Media of stored posts and the text in their images, read off the event loop.
         self.capture = capture
         if capture is not None:
             capture.pipeline = self
-        # A translator is running: quotes in another language than the reader's are marked
-        # for it, and the translation follows as a reply.
-        self.translate = translate
         self._rules = _Rules()
+
+    @property
+    def translate(self) -> bool:
+        return self.drafter.translate
+
+    @translate.setter
+    def translate(self, on: bool) -> None:
+        self.drafter.translate = on
+
+    async def queued(self, alerts: int) -> None:
+        """`alerts` were queued and committed: write their drafts unless deferred, and wake
+        whoever waits for them."""
+        if not alerts:
+            return
+        if not self.defer_drafts:
+            await self.drafter.run()
+        if self.on_enqueue is not None:
+            self.on_enqueue()
 
     # -- rules -----------------------------------------------------------------------------
 
@@ -118,8 +146,7 @@ class Pipeline:
             analysis = analyze(event.text)
             async with self.store.ingest.transaction():
                 result = await self._post(event, analysis, may_commit=True)
-        if result.alerts and self.on_enqueue is not None:
-            self.on_enqueue()
+        await self.queued(result.alerts)
         return result
 
     async def handle_batch(
@@ -178,8 +205,7 @@ class Pipeline:
             if writing is not None and not writing.done():
                 writing.cancel()
                 await asyncio.gather(writing, return_exceptions=True)
-        if total.alerts and self.on_enqueue is not None:
-            self.on_enqueue()
+        await self.queued(total.alerts)
         return total
 
     async def _bulk(self, posts: list[Post], analyses: dict[int, Prepared]) -> IngestResult:
@@ -252,7 +278,11 @@ class Pipeline:
             if not self.alert or post.backfill or not self._rules.matcher.match(analysis, channel):
                 quiet_as = channel
         done = await self.store.ingest.store_post(
-            new_post(post, analysis), rules_version=self._rules.version, quiet_as=quiet_as
+            new_post(post, analysis),
+            rules_version=self._rules.version,
+            quiet_as=quiet_as,
+            # A post that will alert: whom to, read in the same trip.
+            recipients=may_commit and quiet_as is None,
         )
         src = done.source
         if done.created:
@@ -267,7 +297,15 @@ class Pipeline:
         if done.committed:
             return res
         assert done.post is not None
-        res.alerts = await self._alert_new(src, done.post, analysis, set(), backfill=post.backfill)
+        res.alerts = await self._alert_new(
+            src,
+            done.post,
+            analysis,
+            set(),
+            backfill=post.backfill,
+            recipients=done.recipients,
+            commit=may_commit,
+        )
         return res
 
     async def _known_post(self, src: Source, post: Post, analysis: Analysis) -> IngestResult:
@@ -427,9 +465,13 @@ class Pipeline:
         version: int = 1,
         backfill: bool = False,
         image: bool = False,
+        recipients: list[Person] | None = None,
+        commit: bool = False,
     ) -> int:
         """Alert the people whose rules match. `image`: `analysis` is of the text read from
-        the post's pictures, and the drafts say so instead of quoting it as the post's words."""
+        the post's pictures, and the drafts say so instead of quoting it as the post's words.
+        `recipients`: the source's, when the caller has them; `commit`: the alerts are the
+        last writes of the caller's own transaction (Pipeline.handle), which ends with them."""
         if backfill or not (self.alert and src.active) or post.deleted_at is not None:
             return 0
         matches, spans = self._matches(analysis, src)
@@ -450,96 +492,37 @@ class Pipeline:
                 personal[rule.owner_id] = rule
         if desk_rule is None and not personal:
             return 0
-        # A desk rule alerts everyone with the same draft, up to language, zone and rule:
-        # compose each distinct one once (a desk of 50 would otherwise cost 50 compositions).
-        drafts: dict[tuple[str, str, int], dict[str, Any]] = {}
-        # A follow-up's draft depends on the person only through language and zone too, and on
-        # the story they were alerted about: everyone alerted by a desk rule shares it.
-        updates: dict[tuple[str, str, int, int | None], dict[str, Any]] = {}
-        backgrounds: dict[int, list[Earlier]] = {}
-        names = [f.entry for f in self.glossary.current().find(analysis)]
-        since = to_ts(post.date - self.thread_window) or 0
-        owed: list[tuple[Person, Rule]] = []
-        for person in await self.store.people.recipients(src.id):
-            rule = personal.get(person.id) or desk_rule
-            if person.id not in skip and rule is not None:
-                owed.append((person, rule))
-        # Each person's latest alert on the story, all in one round trip per rule.
-        heads: dict[tuple[int, int], Alert] = {}
-        for rule_id in dict.fromkeys(rule.id for _, rule in owed):
-            found = await self.store.ingest.thread_heads(
-                [person.id for person, rule in owed if rule.id == rule_id],
-                rule_id=rule_id,
-                source_id=src.id,
-                since=since,
-                before=to_ts(post.date) or 0,
-            )
-            heads.update(((person_id, rule_id), a) for person_id, a in found.items())
+        if recipients is None:
+            recipients = await self.store.people.recipients(src.id)
         queued: list[dict[str, Any]] = []
-        for person, rule in owed:
+        for person in recipients:
+            rule = personal.get(person.id) or desk_rule
+            if person.id in skip or rule is None:
+                continue
             # The quote is chosen by where THIS rule matched: names and places that other
             # rules look for must not outvote the story's own words.
             rule_spans = spans.for_rule(rule.id)
-            # Words found in the picture are offsets into the OCR text, not the post's.
-            where: dict[str, Any] = (
-                {"spans": (), "image_spans": rule_spans} if image else {"spans": rule_spans}
-            )
-            if rule.id not in backgrounds:
-                backgrounds[rule.id] = await earlier_posts(
-                    self.store, post, rule.query, limit=self.background
-                )
-            earlier = backgrounds[rule.id]
-            head = heads.get((person.id, rule.id))
-            if head is not None and head.post_id != post.id:
-                # A follow-up on the same story: a reply with a ready update paragraph, dated
-                # when it falls on another day than the story's alert. The post that alert was
-                # about is the story itself, not its background.
-                update_key = (person.lang, person.tz, rule.id, head.post_id)
-                if update_key not in updates:
-                    first = (
-                        await self.store.posts.get_by_id(head.post_id) if head.post_id else None
-                    )
-                    updates[update_key] = await self._compose(
-                        "new",
-                        post,
-                        src,
-                        person,
-                        **where,
-                        rule=rule.query,
-                        update=True,
-                        thread_date=first.date if first is not None else None,
-                        background=[
-                            e
-                            for e in earlier
-                            if first is None or e.post.permalink != first.permalink
-                        ],
-                        glossary=names,
-                        translate=self.translate,
-                    )
-                payload = updates[update_key]
-            else:
-                head = None
-                key = (person.lang, person.tz, rule.id)
-                if key not in drafts:
-                    drafts[key] = await self._compose(
-                        "new",
-                        post,
-                        src,
-                        person,
-                        **where,
-                        rule=rule.query,
-                        background=earlier,
-                        glossary=names,
-                        translate=self.translate,
-                    )
-                payload = drafts[key]
-            reply_to = head.id if head is not None else None
+            payload = request(person, rule=rule.query, spans=rule_spans, image=image)
             queued.append(
                 alert_args(
-                    person, post, "new", payload, rule.id, reply_to, version, spans=where["spans"]
+                    person,
+                    post,
+                    "new",
+                    payload,
+                    rule.id,
+                    None,
+                    version,
+                    # Words found in the picture are offsets into the OCR text, not the post's.
+                    spans=() if image else rule_spans,
+                    drafting=True,
                 )
             )
-        return sum(alert_id is not None for alert_id in await self.store.ingest.enqueue(queued))
+        # A follow-up on the same story (the person's latest alert for the rule about a post
+        # of the source within the thread window) replies to that alert; its draft then opens
+        # with a ready update paragraph (bot/ingest/drafter.py).
+        thread = Thread(src.id, to_ts(post.date - self.thread_window) or 0, to_ts(post.date) or 0)
+        ids = await self.store.ingest.enqueue(queued, thread=thread, commit=commit)
+        return sum(alert_id is not None for alert_id in ids)
 
     async def _follow_up_to(self, person_id: int, src: Source) -> Person | None:
         """Who gets an edit or deletion of a post they were alerted about: not someone removed,
@@ -554,23 +537,7 @@ class Pipeline:
     async def _compose(
         self, kind: str, post: StoredPost, src: Source, person: Person, **extra: Any
     ) -> dict[str, Any]:
-        """The person's draft; a forward is credited to its origin when we know that channel,
-        and dated by the original when we have it."""
-        options = DraftOptions(
-            lang=person.lang,
-            tz=person.tz,
-            spans=extra.pop("spans", ()),
-            style=self.style,
-            glossary=extra.pop("glossary", ()),
-        )
-        return await compose_with_origin(
-            self.store,
-            kind,  # type: ignore[arg-type]
-            post,
-            src,
-            options,
-            **extra,
-        )
+        return await self.drafter.compose(kind, post, src, person, **extra)  # type: ignore[arg-type]
 
     async def _enqueue(
         self,

@@ -43,9 +43,12 @@ def alert_args(
     version: int | None = None,
     *,
     spans: Sequence[Span] | None = None,
+    drafting: bool = False,
 ) -> dict[str, Any]:
-    """AlertRepo.enqueue's arguments."""
+    """AlertRepo.enqueue's arguments. `drafting`: `payload` says what to draft (the drafter
+    writes it after the commit, bot/ingest/drafter.py)."""
     return {
+        "drafting": drafting,
         "spans": None if spans is None else [(s.start, s.end, s.term) for s in spans],
         "person_id": person.id,
         "post_id": post.id,

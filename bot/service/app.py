@@ -36,13 +36,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.delivery.translation import TranslationWorker, start_translations
-from bot.desk.glossary_file import GlossaryWatch
 from bot.ingest.capture import Capture, build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.matching.cache import set_budget as set_word_cache_budget
 from bot.service import accounts
 from bot.service.feeds import FeedFollower
 from bot.service.health import HealthServer, Metrics
+from bot.service.ingest import build_pipeline
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
 from bot.service.log import component
 from bot.service.roles import build_delivery, may_listen, schedule_digests
@@ -182,15 +182,7 @@ class App:
             await apply_sources_file(self, settings.telegram.sources_file)
         self.capture = build_capture(store, settings.capture)
         set_word_cache_budget(settings.word_cache_mb * 1024 * 1024)  # a long run's new words
-        self.pipeline = Pipeline(
-            store,
-            capture=self.capture,
-            on_enqueue=self._on_enqueue,
-            style=settings.drafts.house_style(),
-            thread_window=settings.drafts.thread_window,
-            background=settings.drafts.background,
-            glossary=GlossaryWatch(settings.drafts.glossary),
-        )
+        self.pipeline = build_pipeline(store, settings, self.capture, self._on_enqueue)
         await self.pipeline.refresh_rules()
 
         if accounts.pooled(self):
@@ -204,6 +196,10 @@ class App:
         listener = self.listener
         if listener is not None and self.runner is not None:
             await accounts.start_account(self, self.runner, listener)
+        drafter = self.pipeline.drafter
+        if self.role != "bot":
+            # Also in a notifier process: it writes the drafts a stopped listener left.
+            self._spawn("drafter", drafter.serve)
         if listener is not None:
             self._spawn("listener", listener.run)
         for path in self.feeds:

@@ -8,15 +8,18 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from storage.alerts import THREAD_HEAD
 from storage.ingest import (
     IngestRepo,
     NewPost,
     RulesVersion,
     Stored,
     StoredMany,
+    Thread,
     split_known,
+    thread_head_of,
 )
-from storage.models import Alert, Source, to_ts
+from storage.models import Source, to_ts
 from storage.posts import PostRepo
 from storage.store import Store
 
@@ -70,7 +73,12 @@ class PgIngestRepo(IngestRepo):
         }
 
     async def store_post(
-        self, item: NewPost, *, rules_version: RulesVersion, quiet_as: str | None
+        self,
+        item: NewPost,
+        *,
+        rules_version: RulesVersion,
+        quiet_as: str | None,
+        recipients: bool = False,
     ) -> Stored:
         post = item.post
         src, created = await self._resolve(post.channel, post.channel_id, post.channel_title)
@@ -82,7 +90,8 @@ class PgIngestRepo(IngestRepo):
         await self.store.evidence.record(**self._evidence(src, item))
         stored = await self.store.posts.get_by_id(post_id)
         assert stored is not None
-        return Stored(src, created, "stored", version, stored)
+        people = await self.store.people.recipients(src.id) if recipients else None
+        return Stored(src, created, "stored", version, stored, recipients=people)
 
     async def store_many(self, items: Sequence[NewPost]) -> StoredMany:
         first = items[0].post
@@ -101,21 +110,19 @@ class PgIngestRepo(IngestRepo):
         )
         return out
 
-    async def thread_heads(
-        self, person_ids: Sequence[int], *, rule_id: int, source_id: int, since: int, before: int
-    ) -> dict[int, Alert]:
-        out: dict[int, Alert] = {}
-        for person_id in person_ids:
-            head = await self.store.alerts.thread_head(
-                person_id=person_id,
-                rule_id=rule_id,
-                source_id=source_id,
-                since=since,
-                before=before,
-            )
+    async def enqueue(
+        self,
+        alerts: Sequence[Mapping[str, Any]],
+        *,
+        thread: Thread | None = None,
+        commit: bool = False,
+    ) -> list[int | None]:
+        out: list[int | None] = []
+        for a in alerts:
+            head = thread_head_of(a, thread)
             if head is not None:
-                out[person_id] = head
+                row = await self.db.fetchone(THREAD_HEAD, head)
+                if row is not None:
+                    a = {**a, "reply_to_alert": int(row["id"])}
+            out.append(await self.store.alerts.enqueue(**a))
         return out
-
-    async def enqueue(self, alerts: Sequence[Mapping[str, Any]]) -> list[int | None]:
-        return [await self.store.alerts.enqueue(**a) for a in alerts]

@@ -11,10 +11,11 @@ import os
 import re
 import secrets
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from storage import search as fts_settings
+from storage.alerts import NOT_GATED as _NOT_GATED
 from storage.alerts import AlertRepo
 from storage.db import Database, now
 from storage.media import MediaFile, MediaRepo, _file
@@ -180,11 +181,6 @@ OUTBOX_CHANNEL = "wirewatch_outbox"
 # this long. The notifier renews its chats' claims every third of it while it works on them.
 CLAIM_TTL = 30.0
 
-# No earlier alert of the same chat waits for a retry (what keeps a chat's order in `due`).
-_NOT_GATED = (
-    "NOT EXISTS (SELECT 1 FROM alerts b WHERE b.person_id = a.person_id"
-    " AND b.status = 'pending' AND b.id < a.id AND b.next_attempt_at > ?)"
-)
 # Nobody else holds the chat (never claimed, given back, claimed by us, or run out).
 _FREE = "(c.claimed_by IS NULL OR c.claimed_by = ? OR c.claim_until <= clock_timestamp())"
 
@@ -224,6 +220,16 @@ class PgAlertRepo(AlertRepo):
             if count:
                 await self._notify()
         return count
+
+    async def set_drafted(
+        self,
+        drafted: Sequence[tuple[int, dict[str, Any], bool]],
+        failed: Sequence[tuple[int, str]] = (),
+    ) -> None:
+        async with self.db.transaction():
+            await super().set_drafted(drafted, failed)
+            if drafted:
+                await self._notify()
 
     async def release(self, alert_ids: list[int]) -> None:
         async with self.db.transaction():
