@@ -8,7 +8,7 @@ Metrics (all prefixed `wirewatch_`):
 - `posts_ingested_total{result}`: new, edited, deleted, duplicate events through the pipeline;
 - `alerts_enqueued_total`, `alerts_sent_total`, `alerts_failed_total`, `alerts_retried_total`,
   `alerts_throttled_total` (sent/failed/... count since the process started);
-- `outbox_alerts{status}`: the outbox by status (pending, held, failed, sent);
+- `outbox_alerts{status}`: the outbox by status (drafting, pending, held, failed, sent);
 - `listener_connected` (the connection is up, not merely wanted),
   `listener_last_update_age_seconds`, `listener_behind_messages{source}`,
   `source_last_post_age_seconds{source}`,
@@ -133,7 +133,7 @@ class Metrics:
             self.enqueued.inc(alerts)
 
     def set_outbox(self, counts: dict[str, int]) -> None:
-        for status in ("pending", "held", "sent", "failed"):
+        for status in ("drafting", "pending", "held", "sent", "failed"):
             self.outbox.labels(status).set(counts.get(status, 0))
 
     def set_sources(self, rows: list[dict[str, Any]], now: float) -> None:
