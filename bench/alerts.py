@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fak
 
 from bench.common import table_row
 from bot.delivery.notifier import Notifier
+from bot.ingest.drafter import Drafter
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
 from bot.settings import BotSettings
@@ -111,10 +112,14 @@ async def pipeline_run(
 
     settings = BotSettings(token=api.token, api_url=api.url, chat_interval=chat_interval)
     notifier = Notifier(store, api.bot(), settings)
-    pipeline = Pipeline(store, on_enqueue=notifier.wake)
+    # Wired as `wirewatch run` wires them (bot/service/ingest.py): the drafter writes the
+    # drafts after each post's commit and wakes the notifier.
+    drafter = Drafter(store, on_drafted=notifier.wake)
+    pipeline = Pipeline(store, drafter=drafter, defer_drafts=True, on_enqueue=drafter.wake)
     await pipeline.refresh_rules()
     stop = asyncio.Event()
     runner = asyncio.create_task(notifier.run(stop))
+    drafting = asyncio.create_task(drafter.serve())
 
     rng = random.Random(args.seed)
     api.requests.clear()
@@ -144,6 +149,7 @@ async def pipeline_run(
     await api.wait_for(all_arrived, within=120)
     stop.set()
     await runner
+    drafting.cancel()
     run = Run([], [], [], achieved, total, notifier)
     for req in api.calls("sendMessage", ok=True):
         m = link.search(req.params["text"])
