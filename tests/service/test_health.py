@@ -50,7 +50,13 @@ async def running(tmp_path: Path) -> Any:
 
 async def test_healthz_says_degraded_and_why(running: Any) -> None:
     app, base = running
-    await _until(lambda: app.metrics.ingested.labels("new")._value.get() == 3)
+    # Stored, queued, and drafted by the drafter's task just after each commit.
+    await _until(
+        lambda: (
+            app.metrics.ingested.labels("new")._value.get() == 3
+            and app.pipeline.drafter.drafted == 3
+        )
+    )
     status, text = await _get(base + "/healthz")
     body = json.loads(text)
     assert status == 200
@@ -64,7 +70,12 @@ async def test_healthz_says_degraded_and_why(running: Any) -> None:
 
 async def test_metrics_count_what_happened(running: Any) -> None:
     app, base = running
-    await _until(lambda: app.metrics.ingested.labels("new")._value.get() == 3)
+    await _until(
+        lambda: (
+            app.metrics.ingested.labels("new")._value.get() == 3
+            and app.pipeline.drafter.drafted == 3
+        )
+    )
     status, text = await _get(base + "/metrics")
     assert status == 200
     assert 'wirewatch_posts_ingested_total{result="new"} 3.0' in text

@@ -108,7 +108,10 @@ async def test_without_credentials_it_ingests_and_keeps_alerts_waiting(tmp_path:
     svc = await start_service(env, tmp_path, [feed], tmp_path / "a.log", port)
     try:
         await svc.wait_ready()
-        body = await svc.wait_for(lambda b: b.get("posts") == 5)
+        # Stored, queued, and drafted by the drafter's task just after each commit.
+        body = await svc.wait_for(
+            lambda b: b.get("posts") == 5 and b.get("outbox") == {"pending": 5}
+        )
         status = await svc.health()
         assert status is not None and status[0] == 200
     finally:
