@@ -114,16 +114,21 @@ async def test_every_plan_pages_exactly_as_a_full_sort(
         await store.close()
 
 
+@pytest.mark.parametrize("keep", [5, -7], ids=["1 in 5 kept", "6 in 7 kept"])
 async def test_the_walk_with_a_test_of_its_own_pages_as_a_sifted_full_sort(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keep: int
 ) -> None:
     """`accept` (the caller's test of a hit, applied as the walk reads it) turns down most
-    hits of one word here: the pages are still exactly a full sort of what it keeps, each one
-    a single round trip."""
+    hits of one word, or a few: the pages are still exactly a full sort of what it keeps, each
+    one a single round trip. Mostly kept, a step stops reading at a page of kept hits and the
+    next step starts below the last one read."""
     store = await Store.open(tmp_path / "w.db")
     try:
         rows = await _archive(store, random.Random(4), 600)
-        kept_ids = {i for _, i, _, _ in rows if i % 5 == 0}  # 1 hit in 5 kept
+        if keep > 0:
+            kept_ids = {i for _, i, _, _ in rows if i % keep == 0}
+        else:
+            kept_ids = {i for _, i, _, _ in rows if i % -keep != 0}
 
         def accept(post: StoredPost) -> bool:
             return post.id in kept_ids
