@@ -284,7 +284,6 @@ async def search_posts(
             return SearchPage(hits, None)
         for post in rows:
             scanned += 1
-            cursor = (to_ts(post.date) or 0, post.id)
             if source and post.channel != source.lstrip("@").lower():
                 continue
             if node is None or verdict is None:
@@ -309,6 +308,7 @@ async def search_posts(
                 return SearchPage(hits[:limit], (to_ts(last.date) or 0, last.id))
         if len(rows) < batch:
             return SearchPage(hits, None)
+        cursor = (to_ts(rows[-1].date) or 0, rows[-1].id)  # the scan position
         batch = min(batch * 4, 1000)
     # The scan budget ran out: more may exist beyond the scan position.
     return SearchPage(hits, cursor)
