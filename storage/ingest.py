@@ -13,7 +13,7 @@ one by one through the repositories.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
@@ -48,6 +48,15 @@ class Thread:
     before: int
 
 
+# Given the source, the stored post and the source's recipients: the alerts to queue for a new
+# post (AlertRepo.enqueue's arguments) and where a follow-up's story may be; None when the
+# caller wants to decide after the trip instead. Pure: it may run in the database thread.
+AlertPlan = Callable[
+    [Source, StoredPost, Sequence[Person]],
+    "tuple[Sequence[Mapping[str, Any]], Thread] | None",
+]
+
+
 @dataclass(frozen=True, slots=True)
 class NewPost:
     """A post as the pipeline hands it over: its analysed text and its evidence (the origin
@@ -78,6 +87,7 @@ class Stored:
     post: StoredPost | None = None
     committed: bool = False
     recipients: list[Person] | None = None  # the source's, when asked for
+    alerts: int | None = None  # alerts queued by the caller's plan (None: it did not run)
 
 
 @dataclass(slots=True)
@@ -143,6 +153,7 @@ def _store_post(
     rules_version: RulesVersion,
     quiet_as: str | None,
     recipients: bool,
+    plan: AlertPlan | None,
 ) -> Stored:
     post = item.post
     src, created = _resolve(conn, post.channel, post.channel_id, post.channel_title)
@@ -162,12 +173,20 @@ def _store_post(
         return Stored(src, created, "stored", version, committed=True)
     stored = conn.execute(SELECT_POST + " WHERE p.id = ?", (post_id,)).fetchone()
     assert stored is not None
+    row_post = StoredPost.from_row(stored)
     people = (
         [Person.from_row(r) for r in conn.execute(RECIPIENTS, (src.id, stamp))]
-        if recipients
+        if recipients or plan is not None
         else None
     )
-    return Stored(src, created, "stored", version, StoredPost.from_row(stored), recipients=people)
+    out = Stored(src, created, "stored", version, row_post, recipients=people)
+    if plan is not None and version == rules_version and people is not None:
+        planned = plan(src, row_post, people)
+        if planned is not None:
+            alerts, thread = planned
+            ids = _enqueue(conn, alerts, thread, commit=True)
+            out.alerts, out.committed = sum(i is not None for i in ids), True
+    return out
 
 
 def split_known(items: Sequence[NewPost], known: set[int], out: StoredMany) -> list[NewPost]:
@@ -250,6 +269,7 @@ class IngestRepo:
         rules_version: RulesVersion,
         quiet_as: str | None,
         recipients: bool = False,
+        plan: AlertPlan | None = None,
     ) -> Stored:
         """Register the source if new, raise its catch-up mark, and store the post with its
         first version, evidence and FTS row, unless its id is known ("known": nothing stored).
@@ -257,7 +277,9 @@ class IngestRepo:
         `quiet_as`: the source's username if the caller knows nothing follows a new post from
         it (no rule of `rules_version` matches): then the transaction commits in the same trip.
         `recipients`: a new post's `recipients` are its source's (PeopleRepo.recipients), read
-        in the same trip. Inside `transaction()`."""
+        in the same trip. `plan`: if the rules are still `rules_version`, the new post's alerts
+        are queued as it says (`enqueue`) and the transaction commits, in the same trip.
+        Inside `transaction()`."""
         return await self.db.run(
             partial(
                 _store_post,
@@ -265,6 +287,7 @@ class IngestRepo:
                 rules_version=rules_version,
                 quiet_as=quiet_as,
                 recipients=recipients,
+                plan=plan,
             )
         )
 

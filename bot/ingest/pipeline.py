@@ -17,21 +17,23 @@ from typing import Any
 from bot.desk.glossary_file import GlossaryWatch
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.ingest.capture import Capture, deletion_record, version_record
-from bot.ingest.drafter import Drafter, request
+from bot.ingest.drafter import Drafter
 from bot.ingest.origins import alerted_about_origin
 from bot.ingest.steps import (
     IngestResult,
+    Owed,
     Prepared,
     SpanMap,
     alert_args,
     chunks,
     new_post,
+    owed,
     prepare,
 )
 from bot.ingest.versions import is_replay
 from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
 from storage.db import now
-from storage.ingest import Thread
+from storage.ingest import AlertPlan, Thread
 from storage.models import Person, Rule, Source, StoredPost, to_ts
 from storage.records import Deletion, Event, Post
 from storage.store import Store
@@ -273,16 +275,27 @@ class Pipeline:
         which a new post that alerts nobody may end in the trip that stores it."""
         analysis = analysis or analyze(post.text)
         quiet_as: str | None = None
+        plan: AlertPlan | None = None
         if may_commit:
             channel = post.channel.lstrip("@").lower()
-            if not self.alert or post.backfill or not self._rules.matcher.match(analysis, channel):
+            matches = (
+                self._rules.matcher.match(analysis, channel)
+                if self.alert and not post.backfill
+                else []
+            )
+            if not matches:
                 quiet_as = channel
+            elif not post.forward_link:
+                # Who is owed it is known now; storage queues their alerts and commits in the
+                # trip that stores the post (a forward first asks who had its original).
+                plan = self._plan(channel, owed(matches, self._rules.by_id))
         done = await self.store.ingest.store_post(
             new_post(post, analysis),
             rules_version=self._rules.version,
             quiet_as=quiet_as,
             # A post that will alert: whom to, read in the same trip.
             recipients=may_commit and quiet_as is None,
+            plan=plan,
         )
         src = done.source
         if done.created:
@@ -293,8 +306,8 @@ class Pipeline:
             return await self._known_post(src, post, analysis)
         if self.capture is not None:
             self.capture.submit_post(post, post.message_id, alert=self.alert)
-        res = IngestResult(stored=1)
-        if done.committed:
+        res = IngestResult(stored=1, alerts=done.alerts or 0)
+        if done.committed or done.alerts is not None:
             return res
         assert done.post is not None
         res.alerts = await self._alert_new(
@@ -450,6 +463,26 @@ class Pipeline:
 
     # -- alerts ----------------------------------------------------------------------------
 
+    def _plan(self, channel: str, owing: Owed | None) -> AlertPlan:
+        """The alerts storage queues in the trip that stores a new post from `channel`, or
+        None there (the caller goes the long way): the source turned out to be known by
+        another name, or is inactive."""
+
+        def plan(
+            src: Source, post: StoredPost, recipients: Sequence[Person]
+        ) -> tuple[list[dict[str, Any]], Thread] | None:
+            if src.username != channel or not src.active or owing is None:
+                return None
+            return owing.alerts(post, recipients), self._thread(src, post)
+
+        return plan
+
+    def _thread(self, src: Source, post: StoredPost) -> Thread:
+        """Where a follow-up's story is: the person's latest alert for the rule about a post of
+        the source within the thread window; the follow-up replies to it and its draft opens
+        with a ready update paragraph (bot/ingest/drafter.py)."""
+        return Thread(src.id, to_ts(post.date - self.thread_window) or 0, to_ts(post.date) or 0)
+
     def _matches(self, analysis: Any, src: Source) -> tuple[list[RuleMatch], SpanMap]:
         matches = self._rules.matcher.match(analysis, src.username)
         by_rule = {m.rule_id: m for m in matches if m.rule_id in self._rules.by_id}
@@ -474,54 +507,18 @@ class Pipeline:
         last writes of the caller's own transaction (Pipeline.handle), which ends with them."""
         if backfill or not (self.alert and src.active) or post.deleted_at is not None:
             return 0
-        matches, spans = self._matches(analysis, src)
+        matches = self._rules.matcher.match(analysis, src.username)
         if not matches:
             return 0
         skip = skip | await alerted_about_origin(self.store, post)
-        # Who is owed this post: a desk rule alerts everyone, a personal rule its owner.
-        desk_rule: Rule | None = None
-        personal: dict[int, Rule] = {}
-        for m in matches:
-            rule = self._rules.by_id.get(m.rule_id)
-            if rule is None:
-                continue
-            if rule.owner_id is None:
-                if desk_rule is None or rule.priority > desk_rule.priority:
-                    desk_rule = rule
-            elif rule.owner_id not in personal or rule.priority > personal[rule.owner_id].priority:
-                personal[rule.owner_id] = rule
-        if desk_rule is None and not personal:
+        owing = owed(matches, self._rules.by_id, skip=skip, version=version, image=image)
+        if owing is None:
             return 0
         if recipients is None:
             recipients = await self.store.people.recipients(src.id)
-        queued: list[dict[str, Any]] = []
-        for person in recipients:
-            rule = personal.get(person.id) or desk_rule
-            if person.id in skip or rule is None:
-                continue
-            # The quote is chosen by where THIS rule matched: names and places that other
-            # rules look for must not outvote the story's own words.
-            rule_spans = spans.for_rule(rule.id)
-            payload = request(person, rule=rule.query, spans=rule_spans, image=image)
-            queued.append(
-                alert_args(
-                    person,
-                    post,
-                    "new",
-                    payload,
-                    rule.id,
-                    None,
-                    version,
-                    # Words found in the picture are offsets into the OCR text, not the post's.
-                    spans=() if image else rule_spans,
-                    drafting=True,
-                )
-            )
-        # A follow-up on the same story (the person's latest alert for the rule about a post
-        # of the source within the thread window) replies to that alert; its draft then opens
-        # with a ready update paragraph (bot/ingest/drafter.py).
-        thread = Thread(src.id, to_ts(post.date - self.thread_window) or 0, to_ts(post.date) or 0)
-        ids = await self.store.ingest.enqueue(queued, thread=thread, commit=commit)
+        ids = await self.store.ingest.enqueue(
+            owing.alerts(post, recipients), thread=self._thread(src, post), commit=commit
+        )
         return sum(alert_id is not None for alert_id in ids)
 
     async def _follow_up_to(self, person_id: int, src: Source) -> Person | None:

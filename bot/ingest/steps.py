@@ -3,17 +3,18 @@ events are prepared for storage and cut into chunks."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice
 from typing import Any
 
 from bot.desk.quiet import in_quiet_hours
+from bot.ingest.drafter import request
 from bot.matching import Analysis, RuleMatch, Span, analyze
 from storage.evidence import post_json
 from storage.ingest import NewPost
-from storage.models import Person, StoredPost
+from storage.models import Person, Rule, StoredPost
 from storage.records import Event, Post
 
 
@@ -96,3 +97,77 @@ def chunks(events: Iterable[Event], size: int) -> Iterator[list[Event]]:
     it = iter(events)
     while batch := list(islice(it, size)):
         yield batch
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """Who is owed a new post, decided from the rules that matched it before anyone asks who
+    the source's recipients are: a desk rule alerts everyone, a personal rule its owner (the
+    highest priority wins). Each rule's spans are worked out here, on the event loop, so that
+    `alerts` is plain work (storage may run it in its database thread, storage/ingest.py)."""
+
+    desk: tuple[Rule, tuple[Span, ...]] | None
+    personal: dict[int, tuple[Rule, tuple[Span, ...]]]
+    skip: frozenset[int] = frozenset()
+    version: int = 1
+    image: bool = False  # the rules matched the text read from the post's pictures
+
+    def alerts(self, post: StoredPost, recipients: Sequence[Person]) -> list[dict[str, Any]]:
+        """AlertRepo.enqueue's arguments for each recipient owed the post, drafts to follow."""
+        out: list[dict[str, Any]] = []
+        for person in recipients:
+            owed = self.personal.get(person.id) or self.desk
+            if person.id in self.skip or owed is None:
+                continue
+            # The quote is chosen by where THIS rule matched: names and places that other
+            # rules look for must not outvote the story's own words.
+            rule, spans = owed
+            out.append(
+                alert_args(
+                    person,
+                    post,
+                    "new",
+                    request(person, rule=rule.query, spans=spans, image=self.image),
+                    rule.id,
+                    None,
+                    self.version,
+                    # Words found in the picture are offsets into the OCR text, not the post's.
+                    spans=() if self.image else spans,
+                    drafting=True,
+                )
+            )
+        return out
+
+
+def owed(
+    matches: Sequence[RuleMatch],
+    rules: Mapping[int, Rule],
+    *,
+    skip: Iterable[int] = (),
+    version: int = 1,
+    image: bool = False,
+) -> Owed | None:
+    """Owed for these matches (of rules known in `rules`); None when none of them alerts."""
+    desk: Rule | None = None
+    personal: dict[int, Rule] = {}
+    found: dict[int, RuleMatch] = {}
+    for m in matches:
+        rule = rules.get(m.rule_id)
+        if rule is None:
+            continue
+        found[rule.id] = m
+        if rule.owner_id is None:
+            if desk is None or rule.priority > desk.priority:
+                desk = rule
+        elif rule.owner_id not in personal or rule.priority > personal[rule.owner_id].priority:
+            personal[rule.owner_id] = rule
+    if desk is None and not personal:
+        return None
+    spans = SpanMap(found)
+    return Owed(
+        (desk, spans.for_rule(desk.id)) if desk is not None else None,
+        {owner: (rule, spans.for_rule(rule.id)) for owner, rule in personal.items()},
+        frozenset(skip),
+        version,
+        image,
+    )

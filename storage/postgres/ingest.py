@@ -10,6 +10,7 @@ from typing import Any
 
 from storage.alerts import THREAD_HEAD
 from storage.ingest import (
+    AlertPlan,
     IngestRepo,
     NewPost,
     RulesVersion,
@@ -79,6 +80,7 @@ class PgIngestRepo(IngestRepo):
         rules_version: RulesVersion,
         quiet_as: str | None,
         recipients: bool = False,
+        plan: AlertPlan | None = None,
     ) -> Stored:
         post = item.post
         src, created = await self._resolve(post.channel, post.channel_id, post.channel_title)
@@ -90,8 +92,16 @@ class PgIngestRepo(IngestRepo):
         await self.store.evidence.record(**self._evidence(src, item))
         stored = await self.store.posts.get_by_id(post_id)
         assert stored is not None
-        people = await self.store.people.recipients(src.id) if recipients else None
-        return Stored(src, created, "stored", version, stored, recipients=people)
+        wanted = recipients or plan is not None
+        people = await self.store.people.recipients(src.id) if wanted else None
+        out = Stored(src, created, "stored", version, stored, recipients=people)
+        if plan is not None and version == rules_version and people is not None:
+            planned = plan(src, stored, people)
+            if planned is not None:
+                alerts, thread = planned
+                ids = await self.enqueue(alerts, thread=thread)
+                out.alerts = sum(i is not None for i in ids)
+        return out
 
     async def store_many(self, items: Sequence[NewPost]) -> StoredMany:
         first = items[0].post
