@@ -35,7 +35,7 @@ from storage.records import Post
 from storage.rules import RULES_VERSION
 from storage.sources import ADVANCE, ENSURE_SOURCE
 
-RulesVersion = tuple[int, int, int]
+RulesVersion = int
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,7 +159,7 @@ def _store_post(
     src, created = _resolve(conn, post.channel, post.channel_id, post.channel_title)
     conn.execute(ADVANCE, (post.message_id, to_ts(post.date), src.id))
     row = conn.execute(RULES_VERSION).fetchone()
-    version = (int(row[0]), int(row[1]), int(row[2]))
+    version = int(row[0])
     if _known(conn, src.id, post.message_id, post.grouped_id):
         return Stored(src, created, "known", version)
     stamp = now()

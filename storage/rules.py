@@ -8,8 +8,8 @@ from typing import Any
 from storage.db import Database, now
 from storage.models import Rule
 
-# Changes whenever a rule is added, removed or (de)activated.
-RULES_VERSION = "SELECT COUNT(*), COALESCE(MAX(id), 0), COALESCE(SUM(id * active), 0) FROM rules"
+# Changes whenever a rule is added, changed or removed (triggers of migration 0016).
+RULES_VERSION = "SELECT n FROM rules_version WHERE id = 1"
 
 
 class RuleRepo:
@@ -74,8 +74,9 @@ class RuleRepo:
             )
             return cur.rowcount > 0
 
-    async def version(self) -> tuple[int, int, int]:
-        """Changes whenever a rule is added or removed, so a compiled matcher knows to rebuild."""
+    async def version(self) -> int:
+        """Changes whenever a rule is added, changed or removed, so a compiled matcher knows
+        to rebuild."""
         row = await self.db.fetchone(RULES_VERSION)
         assert row is not None
-        return int(row[0]), int(row[1]), int(row[2])
+        return int(row[0])

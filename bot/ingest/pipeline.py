@@ -45,7 +45,7 @@ __all__ = ["IngestResult", "Pipeline"]
 
 @dataclass
 class _Rules:
-    version: tuple[int, int, int] = (-1, -1, -1)
+    version: int = -1
     matcher: Matcher = field(default_factory=Matcher)
     by_id: dict[int, Rule] = field(default_factory=dict)
 
