@@ -89,6 +89,17 @@ class Stored:
     recipients: list[Person] | None = None  # the source's, when asked for
     alerts: int | None = None  # alerts queued by the caller's plan (None: it did not run)
 
+    def planned(
+        self, plan: AlertPlan | None, rules_version: RulesVersion
+    ) -> tuple[Sequence[Mapping[str, Any]], Thread] | None:
+        """The alerts `plan` queues for this new post, unless the rules it was made with are
+        stale or it leaves the decision to the caller."""
+        if plan is None or self.rules_version != rules_version:
+            return None
+        if self.post is None or self.recipients is None:
+            return None
+        return plan(self.source, self.post, self.recipients)
+
 
 @dataclass(slots=True)
 class StoredMany:
@@ -180,12 +191,10 @@ def _store_post(
         else None
     )
     out = Stored(src, created, "stored", version, row_post, recipients=people)
-    if plan is not None and version == rules_version and people is not None:
-        planned = plan(src, row_post, people)
-        if planned is not None:
-            alerts, thread = planned
-            ids = _enqueue(conn, alerts, thread, commit=True)
-            out.alerts, out.committed = sum(i is not None for i in ids), True
+    planned = out.planned(plan, rules_version)
+    if planned is not None:
+        ids = _enqueue(conn, *planned, commit=True)
+        out.alerts, out.committed = sum(i is not None for i in ids), True
     return out
 
 

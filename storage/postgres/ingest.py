@@ -95,12 +95,10 @@ class PgIngestRepo(IngestRepo):
         wanted = recipients or plan is not None
         people = await self.store.people.recipients(src.id) if wanted else None
         out = Stored(src, created, "stored", version, stored, recipients=people)
-        if plan is not None and version == rules_version and people is not None:
-            planned = plan(src, stored, people)
-            if planned is not None:
-                alerts, thread = planned
-                ids = await self.enqueue(alerts, thread=thread)
-                out.alerts = sum(i is not None for i in ids)
+        planned = out.planned(plan, rules_version)
+        if planned is not None:
+            ids = await self.enqueue(planned[0], thread=planned[1])
+            out.alerts = sum(i is not None for i in ids)
         return out
 
     async def store_many(self, items: Sequence[NewPost]) -> StoredMany:
