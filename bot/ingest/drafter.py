@@ -80,13 +80,14 @@ class Drafter:
         """Alerts were queued: draft them now (`serve`)."""
         self._wake.set()
 
-    async def serve(self) -> None:
-        """Draft whatever is queued, then wait for a wake-up or `poll` seconds; forever.
+    async def serve(self, stop: asyncio.Event | None = None) -> None:
+        """Draft whatever is queued, then wait for a wake-up or `poll` seconds; until `stop`.
 
         Every wake-up is passed on (`on_drafted`) even when nothing needed a draft: edits and
         deletions are queued with their drafts written, and the pipeline wakes only us."""
+        stop = stop or asyncio.Event()
         woken = True  # what was queued before we started
-        while True:
+        while not stop.is_set():
             self._wake.clear()
             try:
                 await self.run()
@@ -94,11 +95,20 @@ class Drafter:
                 log.exception("drafting failed; retrying in %.0f s", self.poll)
             if woken and self.on_drafted is not None:
                 self.on_drafted()
+            # The service's stop ends the wait too: it would otherwise spend its whole
+            # shutdown budget on us and cancel us, perhaps while drafts are being written.
+            waiters = [
+                asyncio.ensure_future(self._wake.wait()),
+                asyncio.ensure_future(stop.wait()),
+            ]
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll)
-                woken = True
-            except TimeoutError:
-                woken = False
+                done, _ = await asyncio.wait(
+                    waiters, timeout=self.poll, return_when=asyncio.FIRST_COMPLETED
+                )
+            finally:
+                for w in waiters:
+                    w.cancel()
+            woken = bool(done)
 
     async def run(self) -> int:
         """Write every queued draft, oldest first; returns how many alerts it settled."""

@@ -199,7 +199,7 @@ class App:
         drafter = self.pipeline.drafter
         if self.role != "bot":
             # Also in a notifier process: it writes the drafts a stopped listener left.
-            self._spawn("drafter", drafter.serve)
+            self._spawn("drafter", lambda: drafter.serve(self.stop_event))
         if listener is not None:
             self._spawn("listener", listener.run)
         for path in self.feeds:
