@@ -251,6 +251,18 @@ def make_worker(
     return worker, None
 
 
+def listeners_translate(cfg: TranslationSettings) -> bool:
+    """Whether a listener process with these settings runs a worker (`start_translations`):
+    what a notifier process's drafter must know, since the drafts it writes for the listeners
+    ask for their translations as the listeners' own drafts do."""
+    if cfg.provider == "telegram":
+        return True
+    try:
+        return configured_translator(cfg) is not None
+    except TranslationError:
+        return False
+
+
 def configured_translator(cfg: TranslationSettings) -> Translator | None:
     """DeepL or LibreTranslate from the settings (None for off, telegram, or no DeepL key)."""
     return http_translator(

@@ -35,7 +35,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.delivery.translation import TranslationWorker, start_translations
+from bot.delivery.translation import (
+    TranslationWorker,
+    listeners_translate,
+    start_translations,
+)
 from bot.ingest.capture import Capture, build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.matching.cache import set_budget as set_word_cache_budget
@@ -190,6 +194,10 @@ class App:
         if await may_listen(self):
             self._build_listener()
             self.translations = start_translations(self, settings.translation)
+        elif self.role == "notifier":
+            # Its drafter writes the drafts a stopped or busy listener left: they must ask for
+            # the translation the listeners' worker writes, as the listeners' drafts do.
+            self.pipeline.translate = listeners_translate(settings.translation)
         scheduler = self._build_scheduler()
         await schedule_digests(self, scheduler)
         await self._start_health()
