@@ -291,6 +291,7 @@ async def service_checks(out: list[dict[str, str]], settings: Settings) -> None:
         out,
         "outbox",
         "warn" if failed else "ok",
+        f"{counts.get('drafting', 0)} drafting, "
         f"{counts.get('pending', 0)} pending, {held} held, {failed} failed, "
         f"{counts.get('sent', 0)} sent",
     )
