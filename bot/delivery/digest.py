@@ -148,10 +148,13 @@ async def release_quiet(
         held = await store.alerts.held(person.id)
         if not held:
             continue
-        digests = [a.id for a in held if a.kind == "digest"]
-        others = [a for a in held if a.kind != "digest"]
+        as_is = ("digest", "translation")
+        digests = [a.id for a in held if a.kind in as_is]
+        others = [a for a in held if a.kind not in as_is]
         if digests:
-            # A digest parked by the notifier (person unreachable at the time) is sent as is.
+            # A digest parked by the notifier (person unreachable at the time) is sent as is;
+            # so is a translation, which a digest has no room for (after its alert, or on its
+            # own when the alert went into the digest).
             await store.alerts.release(digests)
         if len(others) == 1:
             await store.alerts.release([others[0].id])

@@ -17,10 +17,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import aiohttp
 
+from bot.desk.quiet import in_quiet_hours
 from bot.drafting.alert import translation_payload
 from bot.settings import TranslationSettings
 from sources.translation import TranslationError, Translator
@@ -210,7 +212,14 @@ class TranslationWorker:
                     target, translated=translated, provider=self.translator.name
                 )
         person = await self.store.people.get(alert.person_id)
-        held = person is None or not person.reachable
+        # Parked with its alert: sent on its own, a reply to an alert held for the night
+        # woke the reader with a translation of something they had not been sent.
+        held = (
+            person is None
+            or not person.reachable
+            or alert.status == "held"
+            or in_quiet_hours(person, datetime.now(UTC))
+        )
         alert_id = await self.store.alerts.enqueue(
             person_id=alert.person_id,
             post_id=alert.post_id,
