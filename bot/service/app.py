@@ -194,9 +194,10 @@ class App:
         if await may_listen(self):
             self._build_listener()
             self.translations = start_translations(self, settings.translation)
-        elif self.role == "notifier":
-            # Its drafter writes the drafts a stopped or busy listener left: they must ask for
-            # the translation the listeners' worker writes, as the listeners' drafts do.
+        elif self.role != "bot":
+            # A notifier, or a listener standing by (another process holds the session): its
+            # drafter writes the drafts a stopped or busy listener left, and they must ask for
+            # the translation the listening process's worker writes, as that one's drafts do.
             self.pipeline.translate = listeners_translate(settings.translation)
         scheduler = self._build_scheduler()
         await schedule_digests(self, scheduler)
