@@ -35,11 +35,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.delivery.translation import (
-    TranslationWorker,
-    listeners_translate,
-    start_translations,
-)
+from bot.delivery.translation import TranslationWorker, listeners_translate, start_translations
 from bot.ingest.capture import Capture, build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.matching.cache import set_budget as set_word_cache_budget
@@ -194,10 +190,7 @@ class App:
         if await may_listen(self):
             self._build_listener()
             self.translations = start_translations(self, settings.translation)
-        elif self.role != "bot":
-            # A notifier, or a listener standing by (another process holds the session): its
-            # drafter writes the drafts a stopped or busy listener left, and they must ask for
-            # the translation the listening process's worker writes, as that one's drafts do.
+        elif self.role != "bot":  # our drafts ask the listening process's worker too
             self.pipeline.translate = listeners_translate(settings.translation)
         scheduler = self._build_scheduler()
         await schedule_digests(self, scheduler)
