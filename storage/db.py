@@ -22,6 +22,8 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from storage.checkpoint import BACKSTOP_FRAMES, WAL_SIZE_LIMIT, Checkpointer
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -110,6 +112,9 @@ class Database:
         self._owner: asyncio.Task[Any] | None = None
         self._lazy = False  # the owner's transaction began lazily (see transaction())
         self._open = False  # BEGIN was sent and no COMMIT/ROLLBACK yet
+        # Copies the write-ahead log back into the file off the commit path (file databases
+        # in WAL mode; storage/checkpoint.py).
+        self.checkpointer: Checkpointer | None = None
 
     @classmethod
     async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
@@ -144,25 +149,43 @@ class Database:
         conn.row_factory = aiosqlite.Row
         db = cls(conn, path)
         try:
-            await conn.execute("PRAGMA journal_mode=WAL")
+            row = await db.fetchone("PRAGMA journal_mode=WAL")
             await conn.execute("PRAGMA synchronous=NORMAL")
             await conn.execute("PRAGMA foreign_keys=ON")
             await conn.execute("PRAGMA busy_timeout=5000")
+            if row is not None and str(row[0]).lower() == "wal" and path != ":memory:":
+                await db.fetchone(f"PRAGMA wal_autocheckpoint={BACKSTOP_FRAMES}")
+                await db.fetchone(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
+                db.checkpointer = Checkpointer(path, backstop=BACKSTOP_FRAMES)
+                db.checkpointer.start()
             if migrate:
                 await db.migrate()
         except sqlite3.DatabaseError as exc:
-            await conn.close()
+            await db._close()
             raise StorageError(f"{path} is not a usable wirewatch database: {exc}") from exc
         except BaseException:
-            await conn.close()
+            await db._close()
             raise
         return db
 
     async def close(self) -> None:
         # No PRAGMA optimize here: closing must never write, so a failed import leaves the file
-        # byte-for-byte as it was.
+        # byte-for-byte as it was. The checkpointer's last TRUNCATE copies committed pages
+        # only, as SQLite's own checkpoint on closing would.
         async with self._lock:
+            await self._close()
+
+    async def _close(self) -> None:
+        try:
             await self.conn.close()
+        finally:
+            if self.checkpointer is not None:
+                # Last: its connection then closes the file, and SQLite removes the log.
+                await asyncio.to_thread(self.checkpointer.close)
+
+    def _committed(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.committed()
 
     async def user_version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")
@@ -186,6 +209,7 @@ class Database:
                 await self.conn.executescript(
                     f"BEGIN IMMEDIATE;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;"
                 )
+                self._committed()
 
     @asynccontextmanager
     async def transaction(self, *, lazy: bool = False) -> AsyncIterator[aiosqlite.Connection]:
@@ -221,6 +245,7 @@ class Database:
                 else:
                     if self._open:
                         await self.conn.execute("COMMIT")
+                        self._committed()
             finally:
                 self._owner = None
                 self._lazy = False
@@ -253,6 +278,8 @@ class Database:
                 raise
 
         result, self._open = await conn._execute(begun, conn._conn)  # type: ignore[no-untyped-call]
+        if not self._open:
+            self._committed()  # `work` ended the transaction with COMMIT
         return cast(T, result)
 
     # One trip each: aiosqlite's cursor takes three (execute, fetch, close).

@@ -1,0 +1,205 @@
+"""WAL checkpoints off the commit path (storage/checkpoint.py): the writer's commits do not copy
+the log back, a thread does; the log stays bounded, a failing checkpoint is only logged, and a
+closed database is one clean file."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import storage.db as db_module
+from storage.checkpoint import Checkpointer
+from storage.db import Database
+
+PAGE = 4096
+FRAME = PAGE + 24  # a WAL frame: its header and one page
+ROW = 3000  # bytes of blob a row: about one page, so one commit writes a few frames
+BOUND = 150  # the writer's backstop in the bounded-log test, in frames
+
+
+async def _open(path: Path) -> Database:
+    db = await Database.open(path, migrate=False)
+    await db.execute("CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, b BLOB)")
+    return db
+
+
+async def _write(db: Database, n: int) -> None:
+    for _ in range(n):
+        await db.execute("INSERT INTO t (b) VALUES (randomblob(?))", (ROW,))
+
+
+def _wal(path: Path) -> int:
+    wal = Path(f"{path}-wal")
+    return wal.stat().st_size if wal.exists() else 0
+
+
+def _wait(condition: object, limit: float = 10.0) -> None:
+    """Poll a condition the checkpoint thread makes true (bounded: fails after `limit`)."""
+    deadline = time.monotonic() + limit
+    while not condition():  # type: ignore[operator]
+        assert time.monotonic() < deadline, "the checkpoint thread did not get there"
+        time.sleep(0.01)
+
+
+async def test_commits_leave_checkpoints_to_the_thread_and_the_log_stays_bounded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Small figures so that the loop writes several times the bound in a fraction of a second.
+    monkeypatch.setattr(db_module, "BACKSTOP_FRAMES", BOUND)
+    path = tmp_path / "w.db"
+    db = await _open(path)
+    try:
+        row = await db.fetchone("PRAGMA wal_autocheckpoint")
+        assert row is not None and row[0] == BOUND  # the writer checkpoints only past it
+        assert db.checkpointer is not None
+        db.checkpointer.target = 40
+        biggest = 0
+        for _ in range(80):
+            await _write(db, 10)  # 800 commits, ~1,600 frames in all
+            biggest = max(biggest, _wal(path))
+        stats = db.checkpointer.stats
+        assert stats.complete > 0 and stats.failures == 0
+        # However the thread and the writer raced, the log file never held much more than
+        # the bound (the commits made while one copy ran).
+        assert biggest <= 3 * BOUND * FRAME
+        count = await db.fetchone("SELECT COUNT(*) FROM t")
+        assert count is not None and count[0] == 800
+    finally:
+        await db.close()
+
+
+async def test_without_the_thread_the_same_loop_grows_the_log(tmp_path: Path) -> None:
+    """What the bound above is worth: with no checkpoint at all the log keeps every frame."""
+    path = tmp_path / "w.db"
+    db = await _open(path)
+    try:
+        await db.fetchone("PRAGMA wal_autocheckpoint=0")
+        assert db.checkpointer is not None
+        db.checkpointer.target = 10**9
+        await _write(db, 800)
+        assert _wal(path) > 2 * 3 * BOUND * FRAME
+    finally:
+        await db.close()
+
+
+async def test_a_failing_checkpoint_is_logged_and_writes_go_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "w.db"
+    db = await _open(path)
+    assert db.checkpointer is not None
+    old = db.checkpointer
+    old.close()
+
+    def read_only(p: str) -> sqlite3.Connection:
+        # SQLite refuses to checkpoint through a read-only connection: a real failure.
+        return sqlite3.connect(f"file:{p}?mode=ro", uri=True, timeout=0, isolation_level=None)
+
+    db.checkpointer = Checkpointer(str(path), target=20, connect=read_only)
+    db.checkpointer.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="storage.checkpoint"):
+            await _write(db, 200)
+            _wait(lambda: db.checkpointer is not None and db.checkpointer.stats.failures >= 2)
+        failed = [r for r in caplog.records if "failed" in r.getMessage()]
+        assert len(failed) == 1  # said once, not at every try
+        assert str(path) in failed[0].getMessage()
+        count = await db.fetchone("SELECT COUNT(*) FROM t")
+        assert count is not None and count[0] == 200
+        assert await db.integrity_check() == "ok"
+    finally:
+        await db.close()
+    with contextlib.closing(sqlite3.connect(path)) as check:
+        assert check.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 200
+
+
+async def test_closing_leaves_one_clean_file(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    db = await _open(path)
+    await _write(db, 100)
+    await db.close()
+    assert not Path(f"{path}-wal").exists()  # every frame copied, the log removed
+    # The file alone holds everything: opened read-only and immutable, no log is consulted.
+    with contextlib.closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as alone:
+        assert alone.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 100
+        assert alone.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_closing_while_another_process_has_the_file_open_empties_the_log(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "w.db"
+    other = sqlite3.connect(path)  # keeps the log from being removed: not the last connection
+    try:
+        db = await _open(path)
+        await _write(db, 100)
+        assert _wal(path) > 0
+        await db.close()
+        assert _wal(path) == 0  # TRUNCATE: copied and cut to nothing
+        assert other.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 100
+    finally:
+        other.close()
+
+
+async def test_after_a_quiet_spell_the_log_starts_again(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    db = await _open(path)
+    assert db.checkpointer is not None
+    db.checkpointer.target = 10**9  # only the quiet spell checkpoints here
+    db.checkpointer.quiet = 0.05
+    try:
+        await _write(db, 100)
+        size = _wal(path)
+        stats = db.checkpointer.stats
+        _wait(lambda: stats.complete >= 1 and stats.log_frames == 0)
+        await _write(db, 5)
+        # The next commits wrote over the start of the old log instead of after its end.
+        assert _wal(path) == size
+        with contextlib.closing(sqlite3.connect(path)) as probe:
+            _, frames, _ = probe.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        assert 0 < frames < 30
+    finally:
+        await db.close()
+
+
+async def test_a_second_process_writing_the_same_file(tmp_path: Path) -> None:
+    """Two wirewatch processes (the service and a command) or a plain sqlite3 client on one
+    file: each checkpoints as it can, nothing is lost and the file stays sound."""
+    path = tmp_path / "w.db"
+    db = await _open(path)
+    second = await _open(path)  # another Database, as a CLI command would open it
+    script = (
+        "import sqlite3, sys\n"
+        "c = sqlite3.connect(sys.argv[1], timeout=30, isolation_level=None)\n"
+        "for _ in range(200):\n"
+        "    c.execute('INSERT INTO t (b) VALUES (randomblob(3000))')\n"
+        "c.close()\n"
+    )
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", script, str(path))
+    try:
+        for _ in range(20):
+            await _write(db, 5)
+            await _write(second, 5)
+        assert await proc.wait() == 0
+    finally:
+        await second.close()
+        await db.close()
+    with contextlib.closing(sqlite3.connect(path)) as check:
+        assert check.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 400
+        assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert not Path(f"{path}-wal").exists()
+
+
+async def test_a_database_in_memory_has_no_thread() -> None:
+    db = await Database.open(":memory:", migrate=False)
+    try:
+        assert db.checkpointer is None
+    finally:
+        await db.close()
