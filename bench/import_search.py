@@ -315,10 +315,12 @@ async def _check_import(store: Store, sample: list[Any], workdir: Path) -> None:
 
 
 class _RoundTrips:
-    """Counts hops to aiosqlite's thread (every awaited statement, fetch or Database.run)."""
+    """Counts hops to aiosqlite's thread (every awaited statement, fetch or Database.run) and
+    adds up the time spent in that thread (SQLite's statements and commits)."""
 
     def __init__(self) -> None:
         self.count = 0
+        self.thread_s = 0.0
         self._orig: Any = None
 
     def __enter__(self) -> _RoundTrips:
@@ -327,7 +329,15 @@ class _RoundTrips:
 
         async def counted(conn: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
             self.count += 1
-            return await orig(conn, fn, *args, **kwargs)
+
+            def timed(*a: Any, **k: Any) -> Any:
+                t = time.perf_counter()
+                try:
+                    return fn(*a, **k)
+                finally:
+                    self.thread_s += time.perf_counter() - t
+
+            return await orig(conn, timed, *args, **kwargs)
 
         aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
         return self
@@ -374,6 +384,7 @@ async def bench_live(workdir: Path, n: int) -> None:
     store, pipeline = await _live_store(workdir / "live.db", defer_drafts=True)
     ours: list[float] = []
     quiet: list[float] = []
+    in_thread: list[float] = []  # of each quiet post, ms in the database thread
     anchor: list[float] = []
     loud: list[float] = []  # posts that alert
     drafting: list[float] = []
@@ -385,7 +396,7 @@ async def bench_live(workdir: Path, n: int) -> None:
         with _RoundTrips() as trips:
             # Ours and the anchor post by post, so that both see the same load.
             for post in posts[1:]:
-                before = trips.count
+                before, thread_before = trips.count, trips.thread_s
                 t = time.perf_counter()
                 result = await pipeline.handle(post)
                 spent = (time.perf_counter() - t) * 1000
@@ -393,6 +404,7 @@ async def bench_live(workdir: Path, n: int) -> None:
                 handle_trips += trips.count - before
                 if not result.alerts:
                     quiet.append(spent)
+                    in_thread.append((trips.thread_s - thread_before) * 1000)
                     if trips.count - before != 1:
                         fail(
                             f"live path: post {post.message_id} alerted nobody in "
@@ -409,6 +421,7 @@ async def bench_live(workdir: Path, n: int) -> None:
                 _bare_insert(bare, [post.text])
                 anchor.append((time.perf_counter() - t) * 1000)
         got = await _rows_live(store, n)
+        checkpoints = store.db.checkpointer.stats if store.db.checkpointer else None
     finally:
         await store.close()
         bare.close()
@@ -443,6 +456,18 @@ async def bench_live(workdir: Path, n: int) -> None:
         f"  drafts, written after the commit for the {len(drafting)} posts that alert (5 each):"
         f" p50 {statistics.median(drafting):.2f} ms, p99 {percentile(drafting, 0.99):.2f} ms"
     )
+    rest = [q - t for q, t in zip(quiet, in_thread, strict=True)]
+    print(
+        f"  where a quiet post's time goes (p50): {statistics.median(in_thread):.2f} ms in the "
+        f"database thread (statements, FTS row, commit), {statistics.median(rest):.2f} ms the "
+        "rest (analysis, match, evidence record, the hop to the thread and back)"
+    )
+    if checkpoints is not None:
+        print(
+            f"  WAL: {checkpoints.runs} checkpoints in their own thread, log at most "
+            f"{checkpoints.max_log_frames} frames, {checkpoints.yielded} times left to the "
+            "writer's backstop"
+        )
     print(f"  anchor, analyse + match + bare insert: p50 {a50:.2f} ms, p99 {a99:.2f} ms")
     print(
         "  stored rows, alerts and drafts equal the import path's (drafts written in it);"
