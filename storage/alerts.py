@@ -57,6 +57,10 @@ def enqueue_params(
     )
 
 
+def _identity(alert: Alert) -> tuple[int, int, int | None, int]:
+    return alert.id, alert.person_id, alert.post_id, alert.version
+
+
 class AlertRepo:
     # Seconds a notifier's claim on a chat lasts unless renewed; None: no claims to keep (one
     # SQLite file serves one process).
@@ -191,27 +195,34 @@ class AlertRepo:
 
     async def set_drafted(
         self,
-        drafted: Sequence[tuple[int, dict[str, Any], bool]],
-        failed: Sequence[tuple[int, str]] = (),
+        drafted: Sequence[tuple[Alert, dict[str, Any], bool]],
+        failed: Sequence[tuple[Alert, str]] = (),
     ) -> None:
-        """Write drafts: (alert id, payload, held) each, the alert 'held' or 'pending' from now
-        on; `failed`: (alert id, why) for drafts that could not be written. Only alerts still
-        'drafting' change (another process may have drafted them first)."""
+        """Write drafts: (alert, payload, held) each, the alert 'held' or 'pending' from now
+        on; `failed`: (alert, why) for drafts that could not be written. Only alerts still
+        'drafting', for the same person, post and version, change (another process may have
+        drafted them first)."""
+        same = (
+            " WHERE id = ? AND person_id = ? AND post_id = ? AND version = ?"
+            " AND status = 'drafting'"
+        )
         async with self.db.transaction() as conn:
             if drafted:
                 await conn.executemany(
-                    "UPDATE alerts SET payload = ?, status = ?"
-                    " WHERE id = ? AND status = 'drafting'",
+                    "UPDATE alerts SET payload = ?, status = ?" + same,
                     [
-                        (json.dumps(p, ensure_ascii=False), "held" if held else "pending", i)
-                        for i, p, held in drafted
+                        (
+                            json.dumps(p, ensure_ascii=False),
+                            "held" if held else "pending",
+                            *_identity(a),
+                        )
+                        for a, p, held in drafted
                     ],
                 )
             if failed:
                 await conn.executemany(
-                    "UPDATE alerts SET status = 'failed', last_error = ?"
-                    " WHERE id = ? AND status = 'drafting'",
-                    [(error[:500], i) for i, error in failed],
+                    "UPDATE alerts SET status = 'failed', last_error = ?" + same,
+                    [(error[:500], *_identity(a)) for a, error in failed],
                 )
 
     async def next_due_at(self) -> int | None:

@@ -251,6 +251,12 @@ class Database:
                 self._lazy = False
                 self._open = False
 
+    def may_end(self) -> bool:
+        """Whether a `run()` now may end the transaction (COMMIT): it is this task's lazy
+        `transaction()`, not a caller's transaction that one joined."""
+        task = asyncio.current_task()
+        return self._lazy and task is not None and self._owner is task
+
     async def run(self, work: Callable[[sqlite3.Connection], T]) -> T:
         """`work(connection)` in the database thread, as one round trip.
 

@@ -165,6 +165,7 @@ def _store_post(
     quiet_as: str | None,
     recipients: bool,
     plan: AlertPlan | None,
+    may_end: bool,
 ) -> Stored:
     post = item.post
     src, created = _resolve(conn, post.channel, post.channel_id, post.channel_title)
@@ -179,7 +180,7 @@ def _store_post(
     conn.execute(INSERT_FIRST_VERSION, (post_id, post.text, to_ts(post.edit_date), stamp))
     conn.execute(INSERT_EVIDENCE, _evidence(src, item, stamp))
     conn.execute(INDEX_POST, (post_id, item.norm, item.lemmas))
-    if quiet_as == src.username and version == rules_version:
+    if quiet_as == src.username and version == rules_version and may_end:
         conn.execute("COMMIT")
         return Stored(src, created, "stored", version, committed=True)
     stored = conn.execute(SELECT_POST + " WHERE p.id = ?", (post_id,)).fetchone()
@@ -193,8 +194,8 @@ def _store_post(
     out = Stored(src, created, "stored", version, row_post, recipients=people)
     planned = out.planned(plan, rules_version)
     if planned is not None:
-        ids = _enqueue(conn, *planned, commit=True)
-        out.alerts, out.committed = sum(i is not None for i in ids), True
+        ids = _enqueue(conn, *planned, commit=may_end)
+        out.alerts, out.committed = sum(i is not None for i in ids), may_end
     return out
 
 
@@ -297,6 +298,8 @@ class IngestRepo:
                 quiet_as=quiet_as,
                 recipients=recipients,
                 plan=plan,
+                # Called inside a caller's transaction, the post joins it and commits with it.
+                may_end=self.db.may_end(),
             )
         )
 
@@ -322,7 +325,9 @@ class IngestRepo:
             return []
         async with self.db.transaction():
             return await self.db.run(
-                partial(_enqueue, alerts=alerts, thread=thread, commit=commit)
+                partial(
+                    _enqueue, alerts=alerts, thread=thread, commit=commit and self.db.may_end()
+                )
             )
 
 

@@ -113,7 +113,7 @@ class Drafter:
     async def run(self) -> int:
         """Write every queued draft, oldest first; returns how many alerts it settled."""
         settled = 0
-        while alerts := await self.store.alerts.drafting(self.batch):
+        while alerts := await self._queued():
             changed = await self._draft(alerts)
             settled += changed
             if changed and self.on_drafted is not None:
@@ -121,6 +121,13 @@ class Drafter:
             if len(alerts) < self.batch:
                 break
         return settled
+
+    async def _queued(self) -> list[Alert]:
+        # Read in a transaction of our own: on SQLite every task shares one connection, and
+        # an import's open transaction may still roll back alerts we would otherwise see, whose
+        # ids the next post's alerts then take.
+        async with self.store.transaction():
+            return await self.store.alerts.drafting(self.batch)
 
     # -- composing ----------------------------------------------------------------------------
 
@@ -163,8 +170,8 @@ class Drafter:
                 json.dumps(alert.payload, sort_keys=True),
             )
             groups.setdefault(key, []).append(alert)
-        drafted: list[tuple[int, dict[str, Any], bool]] = []
-        failed: list[tuple[int, str]] = []
+        drafted: list[tuple[Alert, dict[str, Any], bool]] = []
+        failed: list[tuple[Alert, str]] = []
         backgrounds: dict[tuple[int, str], list[Earlier]] = {}
         people = {p.id: p for p in await self.store.people.list(active_only=False)}
         at = datetime.now(UTC)
@@ -177,14 +184,14 @@ class Drafter:
                 payload = await self._compose_request(first, backgrounds, update, story)
             except Exception as exc:  # one broken draft must not hold the others
                 log.exception("the draft of alert %s could not be written", first.id)
-                failed += [(a.id, f"draft failed: {type(exc).__name__}: {exc}") for a in members]
+                failed += [(a, f"draft failed: {type(exc).__name__}: {exc}") for a in members]
                 continue
             for alert in members:
                 person = people.get(alert.person_id)
                 # Parked as the pipeline parks alerts: the person blocked the bot, or it is
                 # their quiet hours (a digest follows them).
                 held = person is None or not person.reachable or in_quiet_hours(person, at)
-                drafted.append((alert.id, payload, held))
+                drafted.append((alert, payload, held))
         await self.store.alerts.set_drafted(drafted, failed)
         self.drafted += len(drafted)
         self.failed += len(failed)

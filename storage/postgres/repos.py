@@ -223,8 +223,8 @@ class PgAlertRepo(AlertRepo):
 
     async def set_drafted(
         self,
-        drafted: Sequence[tuple[int, dict[str, Any], bool]],
-        failed: Sequence[tuple[int, str]] = (),
+        drafted: Sequence[tuple[Alert, dict[str, Any], bool]],
+        failed: Sequence[tuple[Alert, str]] = (),
     ) -> None:
         async with self.db.transaction():
             await super().set_drafted(drafted, failed)

@@ -5,8 +5,10 @@ and no other; and a chat's alerts never overtake one still waiting for its draft
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -167,5 +169,61 @@ async def test_an_alert_waiting_for_its_draft_holds_back_the_chats_later_alerts(
         due = await store.alerts.due()
         mine = [a.id for a in due if a.person_id == person.id]
         assert len(mine) == 2 and mine == sorted(mine) and mine[-1] == late_id
+    finally:
+        await store.close()
+
+
+async def test_a_drafter_never_drafts_an_alert_whose_transaction_rolls_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One SQLite connection serves every task, so a drafter reading the outbox while an
+    import's transaction is open would see its uncommitted alerts. If that transaction rolls
+    back and the next one reuses the alert ids (SQLite hands out max(id) + 1 again), the draft
+    of the vanished alert landed on another post's alert."""
+    store = await desk(str(tmp_path / "w.db"))
+    try:
+        pipe = Pipeline(store, defer_drafts=True)
+        await pipe.handle(post(1, POSTS[0]))
+        await pipe.drafter.run()
+        composing, release = asyncio.Event(), asyncio.Event()
+        real = drafter_mod.compose_with_origin
+
+        async def slow(store: Store, kind: Any, p: Any, *a: Any, **kw: Any) -> Any:
+            composing.set()
+            await release.wait()
+            return await real(store, kind, p, *a, **kw)
+
+        monkeypatch.setattr(drafter_mod, "compose_with_origin", slow)
+        drafting: asyncio.Task[int] | None = None
+        with pytest.raises(RuntimeError):
+            async with store.transaction():
+                await pipe.handle(post(2, POSTS[1]))  # joins this transaction
+                drafting = asyncio.create_task(pipe.drafter.run())
+                # The drafter either waits for this transaction or is composing its alerts.
+                await asyncio.wait(
+                    [drafting, asyncio.ensure_future(composing.wait())],
+                    return_when=asyncio.FIRST_COMPLETED,
+                    timeout=5,
+                )
+                raise RuntimeError("the import fails after queueing post 2's alerts")
+        assert await store.posts.get_by_link("grid_ops", 2) is None
+        # The Ukrainian desk mutes the channel; the next post alerts the English desk only,
+        # in an alert that takes the first rolled-back alert's id.
+        uk, en = await store.people.list()
+        source = await store.sources.by_username("grid_ops")
+        assert source is not None
+        await store.people.mute(uk.id, source.id, None)
+        await pipe.handle(post(4, POSTS[3]))
+        monkeypatch.setattr(drafter_mod, "compose_with_origin", real)
+        release.set()
+        assert drafting is not None
+        await drafting
+        await pipe.drafter.run()
+        (latest,) = [a for a in await store.alerts.for_person(en.id) if a.post_id != 1]
+        about = await store.posts.get_by_id(latest.post_id or 0)
+        assert about is not None and about.message_id == 4
+        assert latest.status == "pending"
+        html = latest.payload["messages"][-1]["html"]
+        assert "Rule:" in html, html[-300:]
     finally:
         await store.close()

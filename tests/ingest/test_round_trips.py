@@ -198,3 +198,23 @@ async def test_import_and_live_path_store_the_same_rows(new_db: Callable[[], str
     live, batch = dumps
     assert live["posts"] and live["alerts"] and live["albums"]
     assert live == batch
+
+
+@pytest.mark.parametrize("text", ["Ремонт лінії завершено.", "Нічна атака на енергосистему."])
+async def test_a_post_handled_inside_a_callers_transaction_commits_with_it(
+    store: Store, text: str
+) -> None:
+    """A post that alerts nobody, or one whose alerts storage queues in the same trip, may end
+    its own transaction there, but not a caller's it joined: that one rolls back whole."""
+    await store.people.add(role="journalist", user_id=61)
+    await store.rules.add("атака", rule_to_json(parse_rule("атака")))
+    pipe = Pipeline(store, defer_drafts=True)
+    await pipe.handle(post(1, "Спокійна ніч."))
+    with pytest.raises(RuntimeError):
+        async with store.transaction():
+            await pipe.handle(post(2, text))
+            raise RuntimeError("the caller fails after the post")
+    assert await store.posts.get_by_link("energy_ministry", 2) is None
+    assert await store.evidence.for_message("energy_ministry", 2) == []
+    assert (await pipe.handle(post(2, text))).stored == 1
+    await fts_consistent(store)
