@@ -73,8 +73,13 @@ class Drafter:
         self._wake = asyncio.Event()
         self.drafted = 0  # drafts written since start
         self.failed = 0  # alerts failed because their draft could not be written
+        self.last_error: str | None = None  # the last draft or drafting run that failed, why
 
     # -- running ------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """For /healthz: drafts written and failed since start, and the last failure."""
+        return {"drafted": self.drafted, "failed": self.failed, "last_error": self.last_error}
 
     def wake(self) -> None:
         """Alerts were queued: draft them now (`serve`)."""
@@ -91,7 +96,8 @@ class Drafter:
             self._wake.clear()
             try:
                 await self.run()
-            except Exception:  # a broken database must not end the service's drafting
+            except Exception as exc:  # a broken database must not end the service's drafting
+                self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("drafting failed; retrying in %.0f s", self.poll)
             if woken and self.on_drafted is not None:
                 self.on_drafted()
@@ -184,6 +190,7 @@ class Drafter:
                 payload = await self._compose_request(first, backgrounds, update, story)
             except Exception as exc:  # one broken draft must not hold the others
                 log.exception("the draft of alert %s could not be written", first.id)
+                self.last_error = f"alert {first.id}: {type(exc).__name__}: {exc}"
                 failed += [(a, f"draft failed: {type(exc).__name__}: {exc}") for a in members]
                 continue
             for alert in members:

@@ -566,6 +566,8 @@ class App:
                 "in_flight": self.notifier.in_flight,
                 "last_error": self.notifier.last_error,
             }
+        if "drafter" in self.components and self.pipeline is not None:
+            body["drafter"] = self.pipeline.drafter.status()
         if self.listener is not None and not self.listener.connected:
             since = self.listener.down_since
             body["degraded"].append(

@@ -136,6 +136,8 @@ async def test_a_draft_that_cannot_be_written_fails_its_alerts_only(
             assert failed[0].last_error is not None
             assert failed[0].last_error.startswith("draft failed: ValueError: a sentence")
         assert pipe.drafter.failed == 2
+        status = pipe.drafter.status()
+        assert status["drafted"] == 2 and "ValueError: a sentence" in status["last_error"]
         # The post itself is stored and searchable whatever became of its drafts.
         assert await store.posts.get_by_link("grid_ops", 1) is not None
     finally:

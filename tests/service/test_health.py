@@ -64,6 +64,7 @@ async def test_healthz_says_degraded_and_why(running: Any) -> None:
     assert any("no bot token" in r for r in body["degraded"])
     assert body["posts"] == 3
     assert body["outbox"] == {"pending": 3}  # no token: alerts wait
+    assert body["drafter"] == {"drafted": 3, "failed": 0, "last_error": None}
     assert body["components"]["feed:feed.jsonl"]["up"] is True
     assert "retention" not in body["jobs"]  # retention_days=0 keeps everything
 
