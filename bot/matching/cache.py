@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 import weakref
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
@@ -36,7 +37,7 @@ def deep_size(value: Any) -> int:
     return size
 
 
-class _Generations:
+class _Generations(ABC):
     """What both caches share: a byte limit, its share of the budget, two generations' byte
     counts, and their registration with `set_budget`."""
 
@@ -56,8 +57,9 @@ class _Generations:
         self.max_bytes = max_bytes
         self.clear()
 
+    @abstractmethod
     def clear(self) -> None:
-        raise NotImplementedError
+        """Drop every entry and the byte counts with them (each cache keeps its own dicts)."""
 
 
 class ByteBoundedCache(_Generations, Generic[K, V]):
