@@ -31,7 +31,7 @@ from bot.ingest.steps import (
     prepare,
 )
 from bot.ingest.versions import is_replay
-from bot.matching import Analysis, Matcher, RuleMatch, Span, analyze, rule_from_json
+from bot.matching import Analysis, Matcher, RuleMatch, analyze, rule_from_json
 from storage.db import now
 from storage.ingest import AlertPlan, Thread
 from storage.models import Person, Rule, Source, StoredPost, to_ts
@@ -403,7 +403,7 @@ class Pipeline:
                     continue
                 # The rule the alert fired on, where it matches the new text.
                 rule_spans = spans.for_rule(original.rule_id)
-                payload = await self._compose(
+                payload = await self.drafter.compose(
                     "edit",
                     stored,
                     src,
@@ -411,7 +411,7 @@ class Pipeline:
                     spans=rule_spans,
                     previous_text=existing.text,
                 )
-                if await self._enqueue(
+                edit = alert_args(
                     person,
                     stored,
                     "edit",
@@ -419,7 +419,8 @@ class Pipeline:
                     original.rule_id,
                     original.id,
                     spans=rule_spans,
-                ):
+                )
+                if await self.store.alerts.enqueue(**edit) is not None:
                     res.alerts += 1
         # An edit can make a post match for people who were not alerted before.
         res.alerts += await self._alert_new(
@@ -454,10 +455,11 @@ class Pipeline:
                 person = await self._follow_up_to(original.person_id, src)
                 if person is None:
                     continue
-                payload = await self._compose(
+                payload = await self.drafter.compose(
                     "delete", stored, src, person, deleted_at=datetime.fromtimestamp(when, UTC)
                 )
-                if await self._enqueue(person, stored, "delete", payload, None, original.id):
+                gone = alert_args(person, stored, "delete", payload, None, original.id)
+                if await self.store.alerts.enqueue(**gone) is not None:
                     res.alerts += 1
         return res
 
@@ -530,23 +532,3 @@ class Pipeline:
         if src.id in await self.store.people.muted_sources(person.id):
             return None
         return person
-
-    async def _compose(
-        self, kind: str, post: StoredPost, src: Source, person: Person, **extra: Any
-    ) -> dict[str, Any]:
-        return await self.drafter.compose(kind, post, src, person, **extra)  # type: ignore[arg-type]
-
-    async def _enqueue(
-        self,
-        person: Person,
-        post: StoredPost,
-        kind: str,
-        payload: dict[str, Any],
-        rule_id: int | None,
-        reply_to: int | None,
-        version: int | None = None,
-        *,
-        spans: Sequence[Span] | None = None,
-    ) -> bool:
-        args = alert_args(person, post, kind, payload, rule_id, reply_to, version, spans=spans)
-        return await self.store.alerts.enqueue(**args) is not None
