@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NotRequired, TypedDict, Unpack
 
 from storage.db import Database, now
 from storage.models import Alert
@@ -29,29 +29,34 @@ THREAD_HEAD = (
 )
 
 
-def enqueue_params(
-    *,
-    person_id: int,
-    post_id: int | None,
-    kind: str,
-    version: int,
-    payload: dict[str, Any],
-    rule_id: int | None = None,
-    reply_to_alert: int | None = None,
-    held: bool = False,
-    spans: Sequence[tuple[int, int, str]] | None = None,
-    drafting: bool = False,
-) -> tuple[Any, ...]:
+class AlertArgs(TypedDict):
+    """AlertRepo.enqueue's arguments (bot/ingest/steps.alert_args builds them)."""
+
+    person_id: int
+    post_id: int | None
+    kind: str
+    version: int
+    payload: dict[str, Any]
+    rule_id: NotRequired[int | None]
+    reply_to_alert: NotRequired[int | None]
+    held: NotRequired[bool]
+    spans: NotRequired[Sequence[tuple[int, int, str]] | None]
+    drafting: NotRequired[bool]
+
+
+def enqueue_params(**a: Unpack[AlertArgs]) -> tuple[Any, ...]:
     """ENQUEUE's parameters, from AlertRepo.enqueue's arguments."""
+    spans = a.get("spans")
+    status = "drafting" if a.get("drafting") else "held" if a.get("held") else "pending"
     return (
-        person_id,
-        post_id,
-        kind,
-        version,
-        rule_id,
-        json.dumps(payload, ensure_ascii=False),
-        "drafting" if drafting else "held" if held else "pending",
-        reply_to_alert,
+        a["person_id"],
+        a["post_id"],
+        a["kind"],
+        a["version"],
+        a.get("rule_id"),
+        json.dumps(a["payload"], ensure_ascii=False),
+        status,
+        a.get("reply_to_alert"),
         now(),
         None if spans is None else json.dumps([list(s) for s in spans]),
     )
@@ -69,40 +74,13 @@ class AlertRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def enqueue(
-        self,
-        *,
-        person_id: int,
-        post_id: int | None,
-        kind: str,
-        version: int,
-        payload: dict[str, Any],
-        rule_id: int | None = None,
-        reply_to_alert: int | None = None,
-        held: bool = False,
-        spans: Sequence[tuple[int, int, str]] | None = None,
-        drafting: bool = False,
-    ) -> int | None:
+    async def enqueue(self, **alert: Unpack[AlertArgs]) -> int | None:
         """Queue an alert; None if this person already has it (re-imports alert nobody twice).
         `spans` are where the rule that fired matched, kept so every surface quotes alike.
         `drafting`: the payload says what to draft, and the drafter writes the draft later
         (`drafting`, `set_drafted`); until then nobody sends it."""
         async with self.db.transaction() as conn:
-            cur = await conn.execute(
-                ENQUEUE,
-                enqueue_params(
-                    person_id=person_id,
-                    post_id=post_id,
-                    kind=kind,
-                    version=version,
-                    payload=payload,
-                    rule_id=rule_id,
-                    reply_to_alert=reply_to_alert,
-                    held=held,
-                    spans=spans,
-                    drafting=drafting,
-                ),
-            )
+            cur = await conn.execute(ENQUEUE, enqueue_params(**alert))
             return int(cur.lastrowid or 0) if cur.rowcount else None
 
     async def try_lease(self, person_id: int) -> bool:
