@@ -14,11 +14,16 @@ ENQUEUE = (
     " reply_to_alert, created_at, spans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
     " ON CONFLICT (person_id, post_id, kind, version) DO NOTHING"
 )
-# No earlier alert of the same chat waits for a retry or for its draft: what keeps a chat's
-# order in `due` (one parameter: now).
+# No earlier alert of the same chat waits for a retry or for its draft, and the alert a
+# follow-up replies to is not parked (quiet hours): what keeps a chat's order in `due` (one
+# parameter: now). An "Updated" reply to a story still held for the night would reach the
+# journalist before the story; it waits until the story is released (or folded into the
+# digest, `hold_follow_ups`).
 NOT_GATED = (
     "NOT EXISTS (SELECT 1 FROM alerts b WHERE b.person_id = a.person_id AND b.id < a.id"
     " AND (b.status = 'drafting' OR (b.status = 'pending' AND b.next_attempt_at > ?)))"
+    " AND NOT EXISTS (SELECT 1 FROM alerts o WHERE o.id = a.reply_to_alert"
+    " AND o.status = 'held')"
 )
 # (person id, rule id, source id, since, before)
 THREAD_HEAD = (
@@ -237,6 +242,19 @@ class AlertRepo:
                 "UPDATE alerts SET status = 'held', last_error = ? WHERE person_id = ?"
                 " AND status = 'pending'",
                 (error[:500], person_id),
+            )
+            return cur.rowcount
+
+    async def hold_follow_ups(self, person_id: int) -> int:
+        """Park the person's queued follow-ups (edits, deletions, translations) of alerts that
+        are parked themselves, so that they are released, or digested, with their story:
+        they were queued after the quiet hours ended, before the story was released."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE alerts SET status = 'held' WHERE person_id = ? AND status = 'pending'"
+                " AND reply_to_alert IN (SELECT o.id FROM alerts o WHERE o.person_id = ?"
+                " AND o.status = 'held')",
+                (person_id, person_id),
             )
             return cur.rowcount
 

@@ -2,8 +2,11 @@
 
 Quiet hours: while a person is in their window (`/quiet 23:00-07:00`, their own time zone) the
 pipeline enqueues their alerts as held (`in_quiet_hours` is the hook it calls). When the window
-ends, `release_quiet` turns everything held into ONE digest message (a single held alert simply
-goes out as itself). Daily digests (`/digest daily HH:MM`) summarise a person's last 24 hours of
+ends, `release_quiet` turns everything held into ONE digest message (the alerts about a single
+story simply go out as themselves). An update of a held story waits for it, however late in
+the window or just after it the official edited the post: the journalist never gets an update
+to a story they have not been sent (storage.alerts.NOT_GATED, `AlertRepo.hold_follow_ups`).
+Daily digests (`/digest daily HH:MM`) summarise a person's last 24 hours of
 alerts; each is an APScheduler cron job in the person's zone, kept in step with their
 preferences by `DigestJobs.sync_person`.
 
@@ -145,6 +148,9 @@ async def release_quiet(
     for person in await store.people.list():
         if not _ready(person) or in_quiet_hours(person, moment):
             continue
+        # An edit or a deletion queued after the window ended, while its story still waited
+        # here, goes with the story: after it, or into the digest with it.
+        await store.alerts.hold_follow_ups(person.id)
         held = await store.alerts.held(person.id)
         if not held:
             continue
@@ -156,8 +162,10 @@ async def release_quiet(
             # so is a translation, which a digest has no room for (after its alert, or on its
             # own when the alert went into the digest).
             await store.alerts.release(digests)
-        if len(others) == 1:
-            await store.alerts.release([others[0].id])
+        if len({a.post_id for a in others}) == 1:
+            # One story (with its updates): the alerts themselves, each update a reply to
+            # the story's message, rather than a digest of one line.
+            await store.alerts.release([a.id for a in others])
         elif others:
             items = await _items(store, others)
             # Quiet hours hold without a reason; a block or a pause writes one into last_error.

@@ -396,7 +396,19 @@ class Notifier:
                     original.id,
                 )
                 return _Outcome.WAITING
-            # A failed, held or vanished original: the follow-up goes out on its own.
+            elif original is not None and original.status == "held":
+                # Parked for quiet hours: the outbox does not hand out its follow-ups
+                # (storage.alerts.NOT_GATED); one read just before it was parked waits too,
+                # to be released or digested with it (digest.release_quiet).
+                log.info(
+                    "notifier: alert %s (chat %s) waits for its held original alert %s",
+                    alert.id,
+                    chat_id,
+                    original.id,
+                )
+                return _Outcome.WAITING
+            # A failed or vanished original, or one sent in a digest: the follow-up goes out
+            # on its own.
 
         done = self._partial.setdefault(alert.id, [])
         plan = self._plans.get(alert.id)

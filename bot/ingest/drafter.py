@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,6 +68,8 @@ class Drafter:
     on_drafted: Callable[[], None] | None = None  # wakes the notifier (and the translator)
     poll: float = 30.0  # seconds between looks when nobody wakes it (another process queued)
     batch: int = 200
+    # Whether a draft is parked for quiet hours is read at this moment (tests set the hour).
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
     def __post_init__(self) -> None:
         self._wake = asyncio.Event()
@@ -180,7 +182,7 @@ class Drafter:
         failed: list[tuple[Alert, str]] = []
         backgrounds: dict[tuple[int, str], list[Earlier]] = {}
         people = {p.id: p for p in await self.store.people.list(active_only=False)}
-        at = datetime.now(UTC)
+        at = self.clock()
         for members in groups.values():
             first = members[0]
             update, story = bool(first.reply_to_alert is not None), None
