@@ -169,12 +169,18 @@ class AlertRepo:
         )
         return [Alert.from_row(r) for r in rows]
 
-    async def drafting(self, limit: int = 200) -> list[Alert]:
-        """Alerts queued before their draft was written, oldest first."""
+    async def drafting(self, limit: int = 200, *, after_id: int = 0) -> list[Alert]:
+        """Alerts queued before their draft was written, oldest first, from after `after_id`."""
         rows = await self.db.fetchall(
-            "SELECT * FROM alerts WHERE status = 'drafting' ORDER BY id LIMIT ?", (limit,)
+            "SELECT * FROM alerts WHERE status = 'drafting' AND id > ? ORDER BY id LIMIT ?",
+            (after_id, limit),
         )
         return [Alert.from_row(r) for r in rows]
+
+    async def last_id(self) -> int:
+        """The highest alert id so far (0 for none): what was queued before a given moment."""
+        row = await self.db.fetchone("SELECT MAX(id) FROM alerts")
+        return int(row[0]) if row and row[0] is not None else 0
 
     async def set_drafted(
         self,

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from bot.cli.common import UsageError, open_store, print_json
+from bot.delivery.translation import listeners_translate
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.search import parse_date, search_posts
 from bot.drafting.excerpts import snippet
@@ -16,7 +18,9 @@ from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.settings import Settings
 from sources.export import load_export
 from sources.jsonl import read_feed
+from storage.models import Alert
 from storage.records import Event, Post, normalize_username
+from storage.store import Store
 
 PROGRESS_FROM = 2000  # posts; smaller imports finish before a bar is worth drawing
 
@@ -72,6 +76,9 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         known = {s.peer_id: s.username for s in await store.sources.list() if s.peer_id}
         events = _load_events(Path(args.path), source, known)
         capture = build_capture(store, settings.capture) if not args.no_media else None
+        # Alerts queued before the import (a running service's, or a stopped one's) are
+        # drafted by the service's drafter, not by this command.
+        before = await store.alerts.last_id()
         pipeline = Pipeline(
             store,
             alert=args.alert,
@@ -80,6 +87,11 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             thread_window=settings.drafts.thread_window,
             background=settings.drafts.background,
             glossary=GlossaryWatch(settings.drafts.glossary),
+            # As the service's drafts do: a quote in another language than the reader's asks
+            # the service's translation worker for a translation.
+            translate=listeners_translate(settings.translation),
+            # Drafted below, the import's own alerts only.
+            defer_drafts=True,
         )
         bar = None
         if len(events) >= PROGRESS_FROM:
@@ -100,6 +112,8 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 await capture.join()
             finally:
                 await capture.close()
+        if args.alert:
+            await pipeline.drafter.run(after_id=before, only=await _imported(store, events))
     print(_summary(len(events), result))
     if capture is not None and (capture.kept or capture.skipped):
         files, size = await _usage(settings)
@@ -109,6 +123,30 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             f"{size / 1048576:.1f} of {settings.capture.media_cap_mb} MB"
         )
     return 0
+
+
+async def _imported(store: Store, events: list[Event]) -> Callable[[Alert], Awaitable[bool]]:
+    """Whether an alert is about one of the imported posts (stored, by source and message)."""
+    sources: dict[str, int | None] = {}
+    keys: set[tuple[int, int]] = set()
+    for event in events:
+        if not isinstance(event, Post):
+            continue
+        if event.channel not in sources:
+            # Found as the pipeline finds it: by name, or by peer id after a rename.
+            src = await store.sources.by_username(event.channel)
+            if src is None and event.channel_id is not None:
+                src = await store.sources.by_peer(event.channel_id)
+            sources[event.channel] = src.id if src is not None else None
+        source_id = sources[event.channel]
+        if source_id is not None:
+            keys.add((source_id, event.message_id))
+
+    async def imported(alert: Alert) -> bool:
+        post = await store.posts.get_by_id(alert.post_id) if alert.post_id is not None else None
+        return post is not None and (post.source_id, post.message_id) in keys
+
+    return imported
 
 
 async def _usage(settings: Settings) -> tuple[int, int]:

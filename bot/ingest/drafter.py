@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -118,11 +118,18 @@ class Drafter:
                     w.cancel()
             woken = bool(done)
 
-    async def run(self) -> int:
-        """Write every queued draft, oldest first; returns how many alerts it settled."""
+    async def run(
+        self, *, after_id: int = 0, only: Callable[[Alert], Awaitable[bool]] | None = None
+    ) -> int:
+        """Write the queued drafts, oldest first; returns how many alerts it settled. All of
+        them, or (an import) those queued after `after_id` that `only` accepts: a command
+        drafts its own alerts, not those a running or stopped service left for its drafter,
+        which writes them with the service's settings."""
         settled = 0
-        while alerts := await self._queued():
-            changed = await self._draft(alerts)
+        while alerts := await self._queued(after_id):
+            after_id = alerts[-1].id
+            mine = alerts if only is None else [a for a in alerts if await only(a)]
+            changed = await self._draft(mine) if mine else 0
             settled += changed
             if changed and self.on_drafted is not None:
                 self.on_drafted()
@@ -130,12 +137,12 @@ class Drafter:
                 break
         return settled
 
-    async def _queued(self) -> list[Alert]:
+    async def _queued(self, after_id: int) -> list[Alert]:
         # Read in a transaction of our own: on SQLite every task shares one connection, and
         # an import's open transaction may still roll back alerts we would otherwise see, whose
         # ids the next post's alerts then take.
         async with self.store.transaction():
-            return await self.store.alerts.drafting(self.batch)
+            return await self.store.alerts.drafting(self.batch, after_id=after_id)
 
     # -- composing ----------------------------------------------------------------------------
 
