@@ -128,6 +128,9 @@ class TranslationSettings(BaseModel):
 
     provider: Literal["off", "telegram", "deepl", "libretranslate"] = "off"
     timeout: float = Field(default=10.0, gt=0)  # seconds one translation may take
+    # Seconds an alert's translation stays owed (the service stopped, a backlog); then it is
+    # given up, logged and recorded failed.
+    max_age: int = Field(default=86400, gt=0)
     deepl_key: SecretStr | None = None
     deepl_url: str | None = None  # None: the DeepL client's own server for the key
     deepl_english: Literal["EN-GB", "EN-US"] = "EN-GB"

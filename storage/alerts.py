@@ -135,7 +135,8 @@ class AlertRepo:
 
     async def awaiting_translation(self, since: int, limit: int = 50) -> list[Alert]:
         """'new' alerts created at or after `since` whose draft asked for a translation
-        (payload "translate") and that have no translation reply yet, oldest first."""
+        (payload "translate") and that have no translation reply yet, oldest first. A
+        translation given up (`give_up_translation`) counts as a reply."""
         rows = await self.db.fetchall(
             "SELECT a.* FROM alerts a WHERE a.kind = 'new' AND a.created_at >= ?"
             " AND json_extract(a.payload, '$.translate') IS NOT NULL"
@@ -145,6 +146,34 @@ class AlertRepo:
             (since, limit),
         )
         return [Alert.from_row(r) for r in rows]
+
+    async def give_up_translation(self, alert: Alert, payload: dict[str, Any], why: str) -> None:
+        """Settle the translation `alert` asked for without sending one: a reply recorded
+        'failed' with `why`, so that it is no longer owed; the reason stays with it."""
+        await self.db.execute(
+            "INSERT INTO alerts (person_id, post_id, kind, version, rule_id, payload, status,"
+            " reply_to_alert, created_at, last_error)"
+            " VALUES (?, ?, 'translation', ?, ?, ?, 'failed', ?, ?, ?)"
+            " ON CONFLICT (person_id, post_id, kind, version) DO NOTHING",
+            (
+                alert.person_id,
+                alert.post_id,
+                alert.version,
+                alert.rule_id,
+                json.dumps(payload, ensure_ascii=False),
+                alert.id,
+                now(),
+                why[:500],
+            ),
+        )
+
+    async def oldest_drafting_at(self) -> int | None:
+        """When the oldest alert still waiting for its draft was queued (None: none waits);
+        what its draft asks for is not known before then."""
+        row = await self.db.fetchone(
+            "SELECT created_at FROM alerts WHERE status = 'drafting' ORDER BY id LIMIT 1"
+        )
+        return int(row[0]) if row else None
 
     async def originals(self, post_id: int) -> list[Alert]:
         """The first ('new') alert each person got for a post: follow-ups reply to it."""

@@ -133,7 +133,17 @@ def http_translator(
 
 
 class TranslationWorker:
-    """Translates what new alerts ask for and enqueues the replies; see the module doc."""
+    """Translates what new alerts ask for and enqueues the replies; see the module doc.
+
+    A translation is owed until its reply is queued, however long the worker was stopped
+    (the service down overnight, a backlog behind a translator that times out), as long as
+    the alert is younger than `max_age` seconds (`WIREWATCH_TRANSLATION__MAX_AGE`). An older
+    one is given up: a log line and a reply recorded 'failed' with the reason, never sent. The
+    oldest moment still looked at is kept in the store (`FLOOR_KEY`), so that an alert that
+    aged past the bound while no worker ran is given up out loud rather than forgotten."""
+
+    FLOOR_KEY = "translation.floor"
+    FLOOR_STEP = 60  # seconds the floor moves before it is written again
 
     def __init__(
         self,
@@ -142,15 +152,20 @@ class TranslationWorker:
         *,
         timeout: float = 10.0,
         on_enqueue: Callable[[], None] | None = None,
-        lookback: int = 3600,
+        max_age: int = 86400,
         poll: float = 5.0,
+        batch: int = 50,
+        clock: Callable[[], int] = now,
     ) -> None:
         self.store = store
         self.translator = translator
         self.timeout = timeout
         self.on_enqueue = on_enqueue
-        self.lookback = lookback  # seconds of alerts re-checked after a restart
+        self.max_age = max_age
         self.poll = poll
+        self.batch = batch
+        self.clock = clock  # unix seconds; tests move it
+        self.given_up = 0
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -173,20 +188,57 @@ class TranslationWorker:
                         w.cancel()
 
     async def drain_once(self) -> int:
-        """Answer every alert waiting for a translation; the number of replies enqueued."""
+        """Answer every alert waiting for a translation (up to `batch`), give up on those
+        older than `max_age`; the number of replies enqueued."""
+        at = self.clock()
+        oldest = at - self.max_age
+        stored = await self.store.state.get(self.FLOOR_KEY)
+        # First start: what is older than the bound is not looked at. A raised bound looks
+        # further back at once.
+        floor = oldest if stored is None else min(int(stored[0]), oldest)
+        owed = await self.store.alerts.awaiting_translation(floor, limit=self.batch)
         done = 0
-        for alert in await self.store.alerts.awaiting_translation(now() - self.lookback):
-            if await self._answer(alert):
+        for alert in owed:
+            if alert.created_at < oldest:
+                hours = self.max_age / 3600
+                await self._give_up(alert, f"the alert is older than {hours:g} h")
+            elif await self._answer(alert):
                 done += 1
+        if len(owed) < self.batch:
+            # Everything owed from `floor` on is settled. The next look starts at the bound,
+            # or at the oldest alert whose draft (and so whether it asks) is not written yet.
+            drafting = await self.store.alerts.oldest_drafting_at()
+            ahead = oldest if drafting is None else min(oldest, drafting)
+            if stored is None or ahead - int(stored[0]) >= self.FLOOR_STEP:
+                await self.store.state.set(self.FLOOR_KEY, str(ahead))
         if done and self.on_enqueue is not None:
             self.on_enqueue()
         return done
+
+    async def _give_up(self, alert: Alert, why: str) -> None:
+        want = alert.payload.get("translate") or {}
+        target = str(want.get("target") or "") if isinstance(want, dict) else ""
+        await self.store.alerts.give_up_translation(
+            alert, translation_payload(target, error=why), f"translation given up: {why}"
+        )
+        self.given_up += 1
+        log.warning(
+            "translation for alert %s (person %s) given up: %s (WIREWATCH_TRANSLATION__MAX_AGE"
+            " is %d s); no reply is sent",
+            alert.id,
+            alert.person_id,
+            why,
+            self.max_age,
+        )
 
     async def _answer(self, alert: Alert) -> bool:
         want = alert.payload.get("translate") or {}
         text, target = str(want.get("text") or ""), str(want.get("target") or "")
         source = want.get("source")
         if not text or alert.post_id is None:
+            # Asked for nothing that can be translated: settled, or it would be asked again
+            # every round and fill the batch.
+            await self._give_up(alert, "the alert names no text to translate")
             return False
         cached = await self.store.translations.get(alert.post_id, alert.version, target, text)
         if cached is not None:
@@ -256,7 +308,9 @@ def make_worker(
         problem = "translation: DeepL needs WIREWATCH_TRANSLATION__DEEPL_KEY; translations are off"
     if translator is None:
         return None, problem
-    worker = TranslationWorker(store, translator, timeout=cfg.timeout, on_enqueue=on_enqueue)
+    worker = TranslationWorker(
+        store, translator, timeout=cfg.timeout, on_enqueue=on_enqueue, max_age=cfg.max_age
+    )
     return worker, None
 
 

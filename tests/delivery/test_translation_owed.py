@@ -1,0 +1,112 @@
+"""A translation an alert asked for is owed until it is made or the alert is older than
+`WIREWATCH_TRANSLATION__MAX_AGE`: a service stopped overnight answers it when it starts again;
+past the bound it is given up with a log line and a failed record, never silently dropped.
+Real pipeline and store (SQLite and PostgreSQL), a local LibreTranslate-speaking server; time
+is driven through the worker's clock and the store's enqueue time, no sleeping. Texts written
+for these tests."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+
+import pytest
+
+import storage.alerts
+from bot.delivery.translation import LibreTranslate, TranslationWorker
+from bot.ingest.pipeline import Pipeline
+from bot.matching import parse_rule, rule_to_json
+from storage.db import now
+from storage.records import Post
+from storage.store import Store
+from tests.delivery.test_translation import ENGLISH, provider_server
+
+QUOTE = "Полонених обміняли вночі, повідомила уповноважена."
+LATER = "Ще двох полонених повернули сьогодні вранці."
+HOUR = 3600
+
+
+async def _desk(target: str) -> tuple[Store, int]:
+    store = await Store.open(target)
+    await store.sources.upsert("ombudsman_demo", attribution={"person_en": "Daryna Lysenko"})
+    en = await store.people.add(role="journalist", user_id=9101, lang="en")
+    await store.rules.add("полонений", rule_to_json(parse_rule("полонений")))
+    return store, en.id
+
+
+async def _post_at(
+    monkeypatch: pytest.MonkeyPatch, pipe: Pipeline, message_id: int, text: str, at: int
+) -> None:
+    """The post's alert queued (and drafted) at `at`."""
+    with monkeypatch.context() as m:
+        m.setattr(storage.alerts, "now", lambda: at)
+        when = datetime.fromtimestamp(at, UTC)
+        await pipe.handle(Post("ombudsman_demo", message_id, when, text))
+
+
+async def test_a_translation_owed_before_a_stop_is_made_after_the_restart(
+    db_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The alert was queued three hours before the service started again (stopped
+    overnight, translator down): its translation is still made."""
+    store, en_id = await _desk(db_target)
+    try:
+        await _post_at(monkeypatch, Pipeline(store, translate=True), 1, QUOTE, now() - 3 * HOUR)
+        (alert,) = await store.alerts.for_person(en_id)
+        assert alert.payload["translate"]["target"] == "en"
+        async with provider_server() as server:
+            worker = TranslationWorker(store, LibreTranslate(server.url), timeout=5)
+            assert await worker.drain_once() == 1
+        _, reply = await store.alerts.for_person(en_id)
+        assert reply.kind == "translation" and reply.reply_to_alert == alert.id
+        assert ENGLISH in reply.payload["plain"] and reply.status == "pending"
+    finally:
+        await store.close()
+
+
+async def test_past_the_bound_a_translation_is_given_up_out_loud_and_for_good(
+    db_target: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    store, en_id = await _desk(db_target)
+    pipe = Pipeline(store, translate=True)
+    t0 = now()
+    try:
+        async with provider_server() as server:
+            translator = LibreTranslate(server.url)
+            # The service runs at t0 with nothing owed, then the alert is queued and the
+            # service stops before the worker gets to it.
+            running = TranslationWorker(store, translator, max_age=HOUR, clock=lambda: t0)
+            assert await running.drain_once() == 0
+            await _post_at(monkeypatch, pipe, 1, QUOTE, t0)
+            # Two hours later it starts again; another alert was queued half an hour ago
+            # (by a listener on another machine, or just before this start).
+            await _post_at(monkeypatch, pipe, 2, LATER, t0 + 90 * 60)
+            old, recent = await store.alerts.for_person(en_id)
+            restarted = TranslationWorker(
+                store, translator, max_age=HOUR, clock=lambda: t0 + 2 * HOUR
+            )
+            with caplog.at_level(logging.WARNING, logger="bot.delivery.translation"):
+                assert await restarted.drain_once() == 1  # the recent one is answered
+            requests = len(server.requests)
+            assert requests == 1  # nobody asked the translator about the old one
+            replies = {
+                a.reply_to_alert: a
+                for a in await store.alerts.for_person(en_id)
+                if a.kind == "translation"
+            }
+            assert ENGLISH in replies[recent.id].payload["plain"]
+            gave_up = replies[old.id]
+            # Recorded, never sent: failed, with the reason the log gives too.
+            assert gave_up.status == "failed"
+            assert gave_up.last_error is not None and "older than 1 h" in gave_up.last_error
+            assert [a for a in await store.alerts.due() if a.id == gave_up.id] == []
+            (line,) = [r.getMessage() for r in caplog.records if str(old.id) in r.getMessage()]
+            assert "given up" in line and "WIREWATCH_TRANSLATION__MAX_AGE" in line
+            # Settled: a later round, or another restart, neither asks again nor repeats it.
+            again = TranslationWorker(store, translator, max_age=HOUR, clock=lambda: t0 + 3 * HOUR)
+            assert await again.drain_once() == 0
+            assert len(server.requests) == requests
+            kinds = [a.kind for a in await store.alerts.for_person(en_id)]
+            assert kinds.count("translation") == 2
+    finally:
+        await store.close()
