@@ -138,12 +138,14 @@ class TranslationWorker:
     A translation is owed until its reply is queued, however long the worker was stopped
     (the service down overnight, a backlog behind a translator that times out), as long as
     the alert is younger than `max_age` seconds (`WIREWATCH_TRANSLATION__MAX_AGE`). An older
-    one is given up: a log line and a reply recorded 'failed' with the reason, never sent. The
-    oldest moment still looked at is kept in the store (`FLOOR_KEY`), so that an alert that
-    aged past the bound while no worker ran is given up out loud rather than forgotten."""
+    one is given up: a log line and a reply recorded 'failed' with the reason, never sent.
+    Where the last complete look left off is kept in the store (`FLOOR_KEY`): each look reads
+    only the alerts queued since, and one that aged past the bound while no worker ran is
+    given up out loud rather than forgotten."""
 
     FLOOR_KEY = "translation.floor"
     FLOOR_STEP = 60  # seconds the floor moves before it is written again
+    SETTLE = 300  # seconds behind now the floor stays
 
     def __init__(
         self,
@@ -193,22 +195,24 @@ class TranslationWorker:
         at = self.clock()
         oldest = at - self.max_age
         stored = await self.store.state.get(self.FLOOR_KEY)
-        # First start: what is older than the bound is not looked at. A raised bound looks
-        # further back at once.
-        floor = oldest if stored is None else min(int(stored[0]), oldest)
+        # Where the last complete look left off; on the very first start, the bound.
+        floor = oldest if stored is None else int(stored[0])
         owed = await self.store.alerts.awaiting_translation(floor, limit=self.batch)
         done = 0
         for alert in owed:
             if alert.created_at < oldest:
-                hours = self.max_age / 3600
-                await self._give_up(alert, f"the alert is older than {hours:g} h")
+                await self._give_up(alert, f"the alert is older than {self.max_age / 3600:g} h")
             elif await self._answer(alert):
                 done += 1
         if len(owed) < self.batch:
-            # Everything owed from `floor` on is settled. The next look starts at the bound,
-            # or at the oldest alert whose draft (and so whether it asks) is not written yet.
+            # Everything owed from `floor` on is settled. The next look starts a little
+            # before now (another process may still be committing an alert it stamped
+            # earlier), or at the oldest alert whose draft, and so whether it asks for a
+            # translation, is not written yet.
+            ahead = at - self.SETTLE
             drafting = await self.store.alerts.oldest_drafting_at()
-            ahead = oldest if drafting is None else min(oldest, drafting)
+            if drafting is not None:
+                ahead = min(ahead, drafting)
             if stored is None or ahead - int(stored[0]) >= self.FLOOR_STEP:
                 await self.store.state.set(self.FLOOR_KEY, str(ahead))
         if done and self.on_enqueue is not None:

@@ -360,7 +360,7 @@ class PgAlertRepo(AlertRepo):
             " AND (a.payload::jsonb ->> 'translate') IS NOT NULL"
             " AND NOT EXISTS (SELECT 1 FROM alerts t WHERE t.reply_to_alert = a.id"
             "   AND t.kind = 'translation')"
-            " ORDER BY a.id LIMIT ?",
+            " ORDER BY a.created_at, a.id LIMIT ?",
             (since, limit),
         )
         return [Alert.from_row(r) for r in rows]
