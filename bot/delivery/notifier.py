@@ -386,29 +386,21 @@ class Notifier:
             original = await self.store.alerts.get(alert.reply_to_alert)
             if original is not None and original.status == "sent":
                 reply_to = original.tg_message_id
-            elif original is not None and original.status == "pending":
-                # Same chat, lower id: it goes first. It is not due yet, so wait behind it.
-                self._gates[alert.person_id] = _Gate(original.id, original.next_attempt_at)
+            elif original is not None and original.status in ("pending", "held"):
+                # Same chat, lower id: it goes first; it is not due yet, so wait behind it.
+                # Held (quiet hours): the outbox hands out no follow-up of it (NOT_GATED);
+                # it is released or digested with it (digest.release_quiet).
+                if original.status == "pending":
+                    self._gates[alert.person_id] = _Gate(original.id, original.next_attempt_at)
                 log.info(
-                    "notifier: alert %s (chat %s) waits for its original alert %s",
+                    "notifier: alert %s (chat %s) waits for its original alert %s (%s)",
                     alert.id,
                     chat_id,
                     original.id,
+                    original.status,
                 )
                 return _Outcome.WAITING
-            elif original is not None and original.status == "held":
-                # Parked for quiet hours: the outbox does not hand out its follow-ups
-                # (storage.alerts.NOT_GATED); one read just before it was parked waits too,
-                # to be released or digested with it (digest.release_quiet).
-                log.info(
-                    "notifier: alert %s (chat %s) waits for its held original alert %s",
-                    alert.id,
-                    chat_id,
-                    original.id,
-                )
-                return _Outcome.WAITING
-            # A failed or vanished original, or one sent in a digest: the follow-up goes out
-            # on its own.
+            # A failed, vanished or digested original: the follow-up goes out on its own.
 
         done = self._partial.setdefault(alert.id, [])
         plan = self._plans.get(alert.id)
@@ -516,11 +508,7 @@ class Notifier:
                     text=message.html,
                     parse_mode="HTML",
                     reply_markup=message.markup,
-                    reply_parameters=(
-                        ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-                        if reply_to is not None
-                        else None
-                    ),
+                    reply_parameters=reply,
                     link_preview_options=LinkPreviewOptions(is_disabled=not message.preview),
                 )
                 return sent.message_id
