@@ -1,9 +1,9 @@
 """A translation an alert asked for is owed until it is made or the alert is older than
 `WIREWATCH_TRANSLATION__MAX_AGE`: a service stopped overnight answers it when it starts again;
 past the bound it is given up with a log line and a failed record, never silently dropped.
-Real pipeline and store (SQLite and PostgreSQL), a local LibreTranslate-speaking server; time
-is driven through the worker's clock and the store's enqueue time, no sleeping. Texts written
-for these tests."""
+Real pipeline, store (SQLite and PostgreSQL) and notifier over the fake Bot API, a local
+LibreTranslate-speaking server; time is driven through the worker's clock and the store's
+enqueue time, no sleeping. Texts written for these tests."""
 
 from __future__ import annotations
 
@@ -13,13 +13,18 @@ from datetime import UTC, datetime
 import pytest
 
 import storage.alerts
+from bot.delivery.notifier import Notifier
 from bot.delivery.translation import LibreTranslate, TranslationWorker
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
 from storage.db import now
 from storage.records import Post
 from storage.store import Store
+from tests.delivery.test_notifier import settings
 from tests.delivery.test_translation import ENGLISH, provider_server
+from tests.fakebot import FakeBotAPI, fakebot
+
+__all__ = ["fakebot"]
 
 QUOTE = "Полонених обміняли вночі, повідомила уповноважена."
 LATER = "Ще двох полонених повернули сьогодні вранці."
@@ -45,7 +50,7 @@ async def _post_at(
 
 
 async def test_a_translation_owed_before_a_stop_is_made_after_the_restart(
-    db_target: str, monkeypatch: pytest.MonkeyPatch
+    db_target: str, monkeypatch: pytest.MonkeyPatch, fakebot: FakeBotAPI
 ) -> None:
     """The alert was queued three hours before the service started again (stopped
     overnight, translator down): its translation is still made."""
@@ -60,6 +65,10 @@ async def test_a_translation_owed_before_a_stop_is_made_after_the_restart(
         _, reply = await store.alerts.for_person(en_id)
         assert reply.kind == "translation" and reply.reply_to_alert == alert.id
         assert ENGLISH in reply.payload["plain"] and reply.status == "pending"
+        # The alert, still in the outbox after the stop, goes out; its translation as a reply.
+        await Notifier(store, fakebot.bot(), settings(fakebot)).drain_once()
+        story, translation = fakebot.sent_messages(9101)
+        assert ENGLISH in (translation.text or "") and translation.reply_to == story.message_id
     finally:
         await store.close()
 
