@@ -15,15 +15,18 @@ ENQUEUE = (
     " ON CONFLICT (person_id, post_id, kind, version) DO NOTHING"
 )
 # No earlier alert of the same chat waits for a retry or for its draft, and the alert a
-# follow-up replies to is not parked (quiet hours): what keeps a chat's order in `due` (one
-# parameter: now). An "Updated" reply to a story still held for the night would reach the
-# journalist before the story; it waits until the story is released (or folded into the
-# digest, `hold_follow_ups`).
+# follow-up replies to has reached the journalist: not parked (quiet hours), nor folded into a
+# digest that is still to go. What keeps a chat's order in `due` (one parameter: now). An
+# "Updated" reply or a translation of a story still held for the night would reach the
+# journalist before the story; it waits until the story is released, or until the digest the
+# story went into is sent, and then replies to that (`hold_follow_ups`, `mark_sent`).
 NOT_GATED = (
     "NOT EXISTS (SELECT 1 FROM alerts b WHERE b.person_id = a.person_id AND b.id < a.id"
     " AND (b.status = 'drafting' OR (b.status = 'pending' AND b.next_attempt_at > ?)))"
     " AND NOT EXISTS (SELECT 1 FROM alerts o WHERE o.id = a.reply_to_alert"
-    " AND o.status = 'held')"
+    " AND (o.status = 'held' OR (o.digest_alert IS NOT NULL AND o.tg_message_id IS NULL"
+    " AND EXISTS (SELECT 1 FROM alerts d WHERE d.id = o.digest_alert"
+    " AND d.status IN ('pending', 'held')))))"
 )
 # (person id, rule id, source id, since, before)
 THREAD_HEAD = (
@@ -249,12 +252,21 @@ class AlertRepo:
         )
         return int(row[0]) if row and row[0] is not None else None
 
-    async def mark_sent(self, alert_id: int, tg_message_id: int) -> None:
-        await self.db.execute(
-            "UPDATE alerts SET status = 'sent', tg_message_id = ?, sent_at = ?,"
-            " attempts = attempts + 1, last_error = NULL WHERE id = ?",
-            (tg_message_id, now(), alert_id),
-        )
+    async def mark_sent(self, alert_id: int, tg_message_id: int, *, digest: bool = False) -> None:
+        """`digest`: the alert is a digest, and the alerts folded into it (`mark_digested`)
+        take its message id: their follow-ups reply to it."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE alerts SET status = 'sent', tg_message_id = ?, sent_at = ?,"
+                " attempts = attempts + 1, last_error = NULL WHERE id = ?",
+                (tg_message_id, now(), alert_id),
+            )
+            if digest:
+                await conn.execute(
+                    "UPDATE alerts SET tg_message_id = ? WHERE digest_alert = ?"
+                    " AND tg_message_id IS NULL",
+                    (tg_message_id, alert_id),
+                )
 
     async def mark_retry(self, alert_id: int, next_at: int, error: str) -> None:
         await self.db.execute(
@@ -341,9 +353,9 @@ class AlertRepo:
         """Held alerts folded into digest `digest_id`: settled, their content went out there."""
         stamp = now()
         await self.db.executemany(
-            "UPDATE alerts SET status = 'sent', sent_at = ?, last_error = ? WHERE id = ?"
-            " AND status = 'held'",
-            [(stamp, f"delivered in digest alert {digest_id}", i) for i in alert_ids],
+            "UPDATE alerts SET status = 'sent', sent_at = ?, last_error = ?, digest_alert = ?"
+            " WHERE id = ? AND status = 'held'",
+            [(stamp, f"delivered in digest alert {digest_id}", digest_id, i) for i in alert_ids],
         )
 
     async def release(self, alert_ids: list[int]) -> None:

@@ -5,10 +5,10 @@ pipeline enqueues their alerts as held (`in_quiet_hours` is the hook it calls). 
 ends, `release_quiet` turns everything held into ONE digest message (the alerts about a single
 story simply go out as themselves). An update of a held story waits for it, however late in
 the window or just after it the official edited the post: the journalist never gets an update
-to a story they have not been sent (storage.alerts.NOT_GATED, `AlertRepo.hold_follow_ups`).
-Daily digests (`/digest daily HH:MM`) summarise a person's last 24 hours of
-alerts; each is an APScheduler cron job in the person's zone, kept in step with their
-preferences by `DigestJobs.sync_person`.
+to a story they have not been sent (storage.alerts.NOT_GATED, `AlertRepo.hold_follow_ups`);
+a follow-up of a story that went into the digest replies to the digest. Daily digests
+(`/digest daily HH:MM`) summarise a person's last 24 hours of alerts; each is an APScheduler
+cron job in the person's zone, kept in step with their preferences by `DigestJobs.sync_person`.
 
 Digests go through the outbox like every alert, so the notifier stays the only sender.
 """
@@ -159,8 +159,8 @@ async def release_quiet(
         others = [a for a in held if a.kind not in as_is]
         if digests:
             # A digest parked by the notifier (person unreachable at the time) is sent as is;
-            # so is a translation, which a digest has no room for (after its alert, or on its
-            # own when the alert went into the digest).
+            # so is a translation, which a digest has no room for (after its alert, or after
+            # the digest its alert went into, as a reply to it: storage.alerts.NOT_GATED).
             await store.alerts.release(digests)
         if len({a.post_id for a in others}) == 1:
             # One story (with its updates): the alerts themselves, each update a reply to

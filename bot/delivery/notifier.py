@@ -400,7 +400,7 @@ class Notifier:
                     original.status,
                 )
                 return _Outcome.WAITING
-            # A failed, vanished or digested original: the follow-up goes out on its own.
+            # A failed or vanished original: the follow-up goes out on its own.
 
         done = self._partial.setdefault(alert.id, [])
         plan = self._plans.get(alert.id)
@@ -442,7 +442,7 @@ class Notifier:
             return await self._retry(alert, chat_id, f"{type(exc).__name__}: {exc.message}")
 
         # Telegram has the whole alert: record it before anything else can go wrong.
-        await self.store.alerts.mark_sent(alert.id, done[0])
+        await self.store.alerts.mark_sent(alert.id, done[0], digest=alert.kind == "digest")
         self._forget(alert.id)
         self._clear_gate(alert)
         self.sent += 1

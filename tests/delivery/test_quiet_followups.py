@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from bot.delivery.digest import release_quiet
 from bot.delivery.notifier import Notifier
+from bot.delivery.translation import LibreTranslate, TranslationWorker
 from bot.ingest.drafter import Drafter
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
@@ -16,6 +17,7 @@ from storage.models import Person
 from storage.records import Post
 from storage.store import Store
 from tests.delivery.test_notifier import settings
+from tests.delivery.test_translation import ENGLISH, provider_server
 from tests.fakebot import FakeBotAPI, fakebot
 
 __all__ = ["fakebot"]
@@ -27,13 +29,15 @@ STORY_EDITED = (
 OTHER = "Міністр оборони провів нараду з командирами бригад щодо ротацій."
 
 
-async def _desk(target: str) -> tuple[Store, Person, datetime, datetime]:
+async def _desk(target: str, lang: str = "uk") -> tuple[Store, Person, datetime, datetime]:
     """A desk whose journalist's quiet hours ended a minute ago (in their zone, UTC): the
     moment the night's drafts were written (inside) and now (outside)."""
     store = await Store.open(target)
-    await store.sources.upsert("oborona_demo", attribution={"person_uk": "Олег Коваль"})
+    await store.sources.upsert(
+        "oborona_demo", attribution={"person_uk": "Олег Коваль", "person_en": "Oleh Koval"}
+    )
     await store.rules.add("міністр оборони", rule_to_json(parse_rule("міністр оборони")))
-    person = await store.people.add(role="journalist", user_id=7101, lang="uk")
+    person = await store.people.add(role="journalist", user_id=7101, lang=lang)
     now = datetime.now(UTC)
     await store.people.set_pref(person.id, "tz", "UTC")
     await store.people.set_pref(
@@ -46,9 +50,9 @@ async def _desk(target: str) -> tuple[Store, Person, datetime, datetime]:
     return store, person, night, now
 
 
-def _pipeline(store: Store, night: datetime) -> Pipeline:
+def _pipeline(store: Store, night: datetime, *, translate: bool = False) -> Pipeline:
     # The drafts of the night's posts are written in the night (held for the digest).
-    return Pipeline(store, drafter=Drafter(store, clock=lambda: night))
+    return Pipeline(store, drafter=Drafter(store, clock=lambda: night, translate=translate))
 
 
 async def test_an_update_waits_for_its_story_held_in_quiet_hours(
@@ -112,5 +116,41 @@ async def test_an_update_of_a_story_in_the_digest_is_folded_into_it(
         assert text.count("https://t.me/oborona_demo/21") == 1
         statuses = {a.kind: a.status for a in await store.alerts.for_person(person.id)}
         assert statuses == {"new": "sent", "edit": "sent", "digest": "sent"}
+        # Later that morning the official edits the post again: the update goes out as a
+        # reply to the digest, the message the journalist got the story in.
+        await pipe.handle(
+            Post("oborona_demo", 21, night, STORY_EDITED + " І 12 тепловиків.", edit_date=now)
+        )
+        await notifier.drain_once()
+        _, later = fakebot.sent_messages(7101)
+        assert (later.text or "").startswith("✏️ Оновлено") and "тепловиків" in (later.text or "")
+        assert later.reply_to == digest.message_id
+    finally:
+        await store.close()
+
+
+async def test_translations_of_stories_in_the_digest_follow_it_as_replies(
+    db_target: str, fakebot: FakeBotAPI
+) -> None:
+    store, person, night, now = await _desk(db_target, lang="en")
+    try:
+        pipe = _pipeline(store, night, translate=True)
+        await pipe.handle(Post("oborona_demo", 31, night, STORY))
+        await pipe.handle(Post("oborona_demo", 32, night + timedelta(minutes=5), OTHER))
+        async with provider_server() as server:
+            worker = TranslationWorker(store, LibreTranslate(server.url), timeout=5)
+            assert await worker.drain_once() == 2
+        # Parked with their stories for the night.
+        assert {a.status for a in await store.alerts.for_person(person.id)} == {"held"}
+
+        assert await release_quiet(store, at=now) == 1
+        await Notifier(store, fakebot.bot(), settings(fakebot)).drain_once()
+        # The digest first (it holds both stories), each translation after it, threaded
+        # under it: a translation used to arrive first, on its own, of a story not yet sent.
+        digest, *translations = fakebot.sent_messages(7101)
+        assert (digest.text or "").startswith("While you were in quiet hours: 2 alerts")
+        assert len(translations) == 2
+        for reply in translations:
+            assert ENGLISH in (reply.text or "") and reply.reply_to == digest.message_id
     finally:
         await store.close()
