@@ -300,7 +300,8 @@ class IngestRepo:
                 plan=plan,
                 # Called inside a caller's transaction, the post joins it and commits with it.
                 may_end=self.db.may_end(),
-            )
+            ),
+            inline=True,
         )
 
     async def store_many(self, items: Sequence[NewPost]) -> StoredMany:

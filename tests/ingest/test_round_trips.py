@@ -16,6 +16,7 @@ import pytest
 import storage.ingest
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
+from storage.db import Database
 from storage.records import Deletion, Event, Post
 from storage.store import Store
 
@@ -31,20 +32,29 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 
 @contextmanager
 def round_trips() -> Iterator[list[int]]:
-    """Counts hops to aiosqlite's thread: every awaited statement, fetch, cursor close or
-    Database.run goes through Connection._execute."""
+    """Counts round trips to the database: hops to aiosqlite's thread (every awaited
+    statement, fetch, cursor close or Database.run goes through Connection._execute) and the
+    plans `Database.run(inline=True)` ran on the event loop's thread instead."""
     count = [0]
     orig = aiosqlite.Connection._execute
+    orig_inline = Database._inline
 
     async def counted(conn: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
         count[0] += 1
         return await orig(conn, fn, *args, **kwargs)
 
+    def inline(db: Database, *args: Any, **kwargs: Any) -> Any:
+        ran, result = orig_inline(db, *args, **kwargs)
+        count[0] += ran
+        return ran, result
+
     aiosqlite.Connection._execute = counted  # type: ignore[method-assign]
+    Database._inline = inline  # type: ignore[method-assign]
     try:
         yield count
     finally:
         aiosqlite.Connection._execute = orig  # type: ignore[method-assign]
+        Database._inline = orig_inline  # type: ignore[method-assign]
 
 
 def post(mid: int, text: str, *, channel: str = "energy_ministry", **kw: Any) -> Post:
