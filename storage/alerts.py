@@ -172,11 +172,12 @@ class AlertRepo:
 
     async def oldest_drafting_at(self) -> int | None:
         """When the oldest alert still waiting for its draft was queued (None: none waits);
-        what its draft asks for is not known before then."""
+        what its draft asks for is not known before then. The earliest time, not the lowest
+        id's: another process may insert an alert it stamped earlier after ours."""
         row = await self.db.fetchone(
-            "SELECT created_at FROM alerts WHERE status = 'drafting' ORDER BY id LIMIT 1"
+            "SELECT MIN(created_at) FROM alerts WHERE status = 'drafting'"
         )
-        return int(row[0]) if row else None
+        return int(row[0]) if row and row[0] is not None else None
 
     async def originals(self, post_id: int) -> list[Alert]:
         """The first ('new') alert each person got for a post: follow-ups reply to it."""

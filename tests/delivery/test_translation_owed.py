@@ -119,3 +119,28 @@ async def test_past_the_bound_a_translation_is_given_up_out_loud_and_for_good(
             assert kinds.count("translation") == 2
     finally:
         await store.close()
+
+
+async def test_a_translation_owed_by_an_alert_stamped_out_of_id_order_is_made(
+    db_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The drafter is behind (two alerts wait for their drafts, queued 20 minutes ago), and
+    the later-queued one was stamped a second earlier (another process stamped it first and
+    inserted it second). The floor used to stop at the lowest id's time, past the other
+    alert, whose translation was then never made nor given up."""
+    store, en_id = await _desk(db_target)
+    try:
+        pipe = Pipeline(store, translate=True, defer_drafts=True)
+        queued = now() - 20 * 60
+        await _post_at(monkeypatch, pipe, 1, QUOTE, queued)
+        await _post_at(monkeypatch, pipe, 2, LATER, queued - 1)
+        assert {a.status for a in await store.alerts.for_person(en_id)} == {"drafting"}
+        async with provider_server() as server:
+            worker = TranslationWorker(store, LibreTranslate(server.url), timeout=5)
+            assert await worker.drain_once() == 0  # nothing asked for yet: no drafts
+            await pipe.drafter.run()
+            assert await worker.drain_once() == 2
+        replies = [a for a in await store.alerts.for_person(en_id) if a.kind == "translation"]
+        assert len(replies) == 2
+    finally:
+        await store.close()
