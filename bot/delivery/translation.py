@@ -195,8 +195,10 @@ class TranslationWorker:
         at = self.clock()
         oldest = at - self.max_age
         stored = await self.store.state.get(self.FLOOR_KEY)
-        # Where the last complete look left off; on the very first start, the bound.
-        floor = oldest if stored is None else int(stored[0])
+        # Where the last complete look left off; on the very first start, the bound. Never
+        # past SETTLE before this clock: a floor kept by a clock running ahead (another
+        # machine's, or this one's before it was set back) would hide alerts stamped now.
+        floor = oldest if stored is None else min(int(stored[0]), at - self.SETTLE)
         owed = await self.store.alerts.awaiting_translation(floor, limit=self.batch)
         done = 0
         for alert in owed:

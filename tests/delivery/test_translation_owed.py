@@ -144,3 +144,25 @@ async def test_a_translation_owed_by_an_alert_stamped_out_of_id_order_is_made(
         assert len(replies) == 2
     finally:
         await store.close()
+
+
+async def test_a_floor_written_by_a_clock_ahead_skips_no_alert(
+    db_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker last ran on a machine whose clock was an hour ahead (or the clock was set
+    back since): the floor it kept lies in this clock's future. An alert queued now, by this
+    clock, is still translated; it used to sit below the floor, never made nor given up."""
+    store, en_id = await _desk(db_target)
+    t0 = now()
+    try:
+        async with provider_server() as server:
+            translator = LibreTranslate(server.url)
+            ahead = TranslationWorker(store, translator, clock=lambda: t0 + HOUR)
+            assert await ahead.drain_once() == 0
+            await _post_at(monkeypatch, Pipeline(store, translate=True), 1, QUOTE, t0)
+            here = TranslationWorker(store, translator, clock=lambda: t0 + 5)
+            assert await here.drain_once() == 1
+        kinds = [a.kind for a in await store.alerts.for_person(en_id)]
+        assert kinds == ["new", "translation"]
+    finally:
+        await store.close()
