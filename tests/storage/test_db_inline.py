@@ -67,34 +67,47 @@ async def test_an_idle_database_runs_the_plan_here_and_commits_it(tmp_path: Path
     assert _committed(tmp_path / "d.db") == ["a", "b"]
 
 
-async def test_a_busy_thread_gets_the_plan_after_its_own_work(tmp_path: Path) -> None:
-    db = await _open(tmp_path / "d.db")
-    started, release = threading.Event(), threading.Event()
-    order: list[str] = []
-    seen: list[tuple[int, str]] = []
+class _Busy:
+    """Work that keeps aiosqlite's thread busy until released, and a plan that records when
+    (and on which thread) it ran."""
 
-    def slow(conn: sqlite3.Connection) -> None:
-        started.set()
-        release.wait(LIMIT)
-        order.append("slow")
+    def __init__(self, value: str) -> None:
+        self.value = value
+        self.started, self.release = threading.Event(), threading.Event()
+        self.order: list[str] = []
+        self.seen: list[tuple[int, str]] = []
 
-    def plan(conn: sqlite3.Connection) -> int:
-        order.append("plan")
-        return _insert(conn, "x", seen)
+    def slow(self, conn: sqlite3.Connection) -> None:
+        self.started.set()
+        self.release.wait(LIMIT)
+        self.order.append("slow")
 
-    try:
-        busy = asyncio.create_task(db.run(slow))
-        await _until(started.is_set)
-        queued = asyncio.create_task(_store(db, plan))
+    def plan(self, conn: sqlite3.Connection) -> int:
+        self.order.append("plan")
+        return _insert(conn, self.value, self.seen)
+
+    async def plan_waits_for_slow(self, db: Database) -> None:
+        """The plan, asked for while `slow` still runs, runs after it, in the thread."""
+        queued = asyncio.create_task(_store(db, self.plan))
         for _ in range(5):
             await asyncio.sleep(0)
-        assert order == []  # neither here nor beside the thread's work
-        release.set()
-        await asyncio.gather(busy, queued)
-        assert order == ["slow", "plan"]
-        assert seen[0][0] != threading.get_ident()
+        assert self.order == []  # neither here nor beside the thread's work
+        self.release.set()
+        await queued
+        assert self.order == ["slow", "plan"]
+        assert self.seen[0][0] != threading.get_ident()
+
+
+async def test_a_busy_thread_gets_the_plan_after_its_own_work(tmp_path: Path) -> None:
+    db = await _open(tmp_path / "d.db")
+    busy = _Busy("x")
+    try:
+        slow = asyncio.create_task(db.run(busy.slow))
+        await _until(busy.started.is_set)
+        await busy.plan_waits_for_slow(db)
+        await slow
     finally:
-        release.set()
+        busy.release.set()
         await db.close()
     assert _committed(tmp_path / "d.db") == ["x"]
 
@@ -103,34 +116,17 @@ async def test_work_still_running_after_its_caller_was_cancelled_keeps_the_threa
     tmp_path: Path,
 ) -> None:
     db = await _open(tmp_path / "d.db")
-    started, release = threading.Event(), threading.Event()
-    order: list[str] = []
-    seen: list[tuple[int, str]] = []
-
-    def slow(conn: sqlite3.Connection) -> None:
-        started.set()
-        release.wait(LIMIT)
-        order.append("slow")
-
-    def plan(conn: sqlite3.Connection) -> int:
-        order.append("plan")
-        return _insert(conn, "y", seen)
-
+    busy = _Busy("y")
     try:
-        busy = asyncio.create_task(db.run(slow))
-        await _until(started.is_set)
-        busy.cancel()  # the caller gives up; the thread is still inside `slow`
-        await asyncio.gather(busy, return_exceptions=True)
-        queued = asyncio.create_task(_store(db, plan))
-        for _ in range(5):
-            await asyncio.sleep(0)
-        assert order == []
-        release.set()
-        await queued
-        assert order == ["slow", "plan"]
+        slow = asyncio.create_task(db.run(busy.slow))
+        await _until(busy.started.is_set)
+        slow.cancel()  # the caller gives up; the thread is still inside `slow`
+        await asyncio.gather(slow, return_exceptions=True)
+        await busy.plan_waits_for_slow(db)
     finally:
-        release.set()
+        busy.release.set()
         await db.close()
+    assert _committed(tmp_path / "d.db") == ["y"]
 
 
 async def test_another_writers_lock_sends_the_plan_to_the_thread_not_into_a_busy_wait_here(
