@@ -64,6 +64,8 @@ class LibreTranslate:
                 data = await resp.json(content_type=None)
         except aiohttp.ClientError as exc:
             raise TranslationError(f"LibreTranslate: {type(exc).__name__}") from exc
+        except ValueError as exc:  # 200 but no JSON: a proxy's or a portal's page
+            raise TranslationError("LibreTranslate: the answer is not JSON") from exc
         translated = data.get("translatedText") if isinstance(data, dict) else None
         if not isinstance(translated, str) or not translated.strip():
             raise TranslationError("LibreTranslate: no translatedText in the answer")
@@ -262,6 +264,14 @@ class TranslationWorker:
                 payload = translation_payload(target, error=why)
             except TranslationError as exc:
                 payload = translation_payload(target, error=str(exc))
+            except Exception as exc:
+                # Answered as a failure like any other: raised out of the round, the oldest
+                # owed alert would end every round and hold up all translations behind it
+                # until it aged past max_age.
+                log.exception("translation for alert %s failed", alert.id)
+                payload = translation_payload(
+                    target, error=f"{self.translator.name}: {type(exc).__name__}"
+                )
             else:
                 await self.store.translations.put(
                     alert.post_id, alert.version, target, text, self.translator.name, translated

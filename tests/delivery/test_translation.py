@@ -77,6 +77,9 @@ class Provider:
             return web.json_response({"message": "Too many requests"}, status=429)
         if self.mode == "500":
             return web.json_response({"error": "internal"}, status=500)
+        if self.mode == "html":
+            # A proxy's or portal's page in front of the provider: 200, but no JSON.
+            return web.Response(text="<html><body>Sign in</body></html>", content_type="text/html")
         return web.json_response(ok)
 
 

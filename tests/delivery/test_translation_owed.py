@@ -7,6 +7,7 @@ enqueue time, no sleeping. Texts written for these tests."""
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import UTC, datetime
 
@@ -164,5 +165,64 @@ async def test_a_floor_written_by_a_clock_ahead_skips_no_alert(
             assert await here.drain_once() == 1
         kinds = [a.kind for a in await store.alerts.for_person(en_id)]
         assert kinds == ["new", "translation"]
+    finally:
+        await store.close()
+
+
+async def test_an_answer_that_is_not_json_does_not_stop_the_translations_behind_it(
+    db_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Something in front of the translator answers 200 with a web page. Each owed alert gets
+    its "translation unavailable" reply; the round used to end with a JSON error at the
+    oldest alert, every round, so no translation behind it was made for a whole day."""
+    store, en_id = await _desk(db_target)
+    t0 = now()
+    try:
+        pipe = Pipeline(store, translate=True)
+        await _post_at(monkeypatch, pipe, 1, QUOTE, t0 - 60)
+        await _post_at(monkeypatch, pipe, 2, LATER, t0 - 30)
+        async with provider_server() as server:
+            server.mode = "html"
+            worker = TranslationWorker(store, LibreTranslate(server.url), timeout=5)
+            assert await worker.drain_once() == 2
+            server.mode = "ok"
+            assert await worker.drain_once() == 0  # answered: nothing owed any more
+        replies = [a for a in await store.alerts.for_person(en_id) if a.kind == "translation"]
+        assert len(replies) == 2
+        for reply in replies:
+            assert "LibreTranslate" in json.dumps(reply.payload, ensure_ascii=False)
+    finally:
+        await store.close()
+
+
+class _Flaky:
+    """A provider whose client raises something other than TranslationError on one text
+    (a library bug, an unexpected answer), and translates the others."""
+
+    name = "Flaky"
+
+    async def translate(self, text: str, *, source: str | None, target: str) -> str:
+        if text == QUOTE:
+            raise KeyError("translations")
+        return ENGLISH
+
+
+async def test_an_unexpected_error_on_one_alert_does_not_hold_up_the_others(
+    db_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, en_id = await _desk(db_target)
+    t0 = now()
+    try:
+        pipe = Pipeline(store, translate=True)
+        await _post_at(monkeypatch, pipe, 1, QUOTE, t0 - 60)  # the oldest owed one fails
+        await _post_at(monkeypatch, pipe, 2, LATER, t0 - 30)
+        worker = TranslationWorker(store, _Flaky(), timeout=5)
+        assert await worker.drain_once() == 2
+        first, second = [
+            a for a in await store.alerts.for_person(en_id) if a.kind == "translation"
+        ]
+        texts = sorted(json.dumps(a.payload, ensure_ascii=False) for a in (first, second))
+        assert any("Flaky: KeyError" in t for t in texts)
+        assert any(ENGLISH in t for t in texts)
     finally:
         await store.close()
