@@ -13,7 +13,9 @@ it copies. When every frame is copied the next commit starts the log again from 
 What keeps the log bounded:
 - a writer that never pauses (a bulk import) can outrun PASSIVE, which then never finds the log
   fully copied: the writer's own checkpoint at BACKSTOP_FRAMES finishes the little that is left
-  in its commit, so the log restarts at least that often;
+  in its commit, so the log restarts at least that often, but for the commits made while a copy
+  of this thread holds the checkpoint lock (the backstop then waits for the next commit; a copy
+  whose fsyncs stall on a loaded disk for 100 ms let a test's writer add ~1,200 frames);
 - after QUIET_SECONDS without a commit the thread runs RESTART: every frame copied, the next
   commit writes the log from its beginning again (over the old frames: cheaper than growing
   the file, so the file is not emptied here);

@@ -18,8 +18,6 @@ import storage.db as db_module
 from storage.checkpoint import Checkpointer
 from storage.db import Database
 
-PAGE = 4096
-FRAME = PAGE + 24  # a WAL frame: its header and one page
 ROW = 3000  # bytes of blob a row: about one page, so one commit writes a few frames
 BOUND = 150  # the writer's backstop in the test of the log's bound, in frames
 
@@ -48,6 +46,15 @@ def _wait(condition: object, limit: float = 10.0) -> None:
         time.sleep(0.01)
 
 
+def _log_frames(path: Path) -> int:
+    """Frames in the log now: mxFrame of the wal-index header, the first field SQLite reads
+    after a commit (offset 16 of the -shm file, native byte order; SQLite's "WAL-mode File
+    Format" for the unix VFS). The -wal file's size says nothing once the log restarts."""
+    with Path(f"{path}-shm").open("rb") as f:
+        f.seek(16)
+        return int.from_bytes(f.read(4), sys.byteorder)
+
+
 def _log_generation(path: Path) -> bytes:
     """The WAL header's checkpoint sequence number: it changes each time the log starts again
     from its beginning (SQLite's file format, bytes 12-15 of the -wal file)."""
@@ -55,11 +62,37 @@ def _log_generation(path: Path) -> bytes:
         return f.read(16)[12:16]
 
 
+class _Copies:
+    """Counts the thread's checkpoints begun and ended, so the test knows which of its commits
+    ran while a copy held SQLite's checkpoint lock (from the thread's side: no timing)."""
+
+    def __init__(self) -> None:
+        self.begun = 0  # written by the checkpoint thread only
+        self.ended = 0
+
+    def watch(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        pragma = Checkpointer._pragma
+
+        def counted(conn: sqlite3.Connection, mode: str) -> tuple[int, int, int]:
+            self.begun += 1
+            try:
+                return pragma(conn, mode)
+            finally:
+                self.ended += 1
+
+        monkeypatch.setattr(Checkpointer, "_pragma", staticmethod(counted))
+
+    def state(self) -> tuple[int, int]:
+        return self.begun, self.ended
+
+
 async def test_commits_leave_checkpoints_to_the_thread_and_the_log_keeps_starting_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Small figures so that a few hundred commits cross the bound several times.
     monkeypatch.setattr(db_module, "BACKSTOP_FRAMES", BOUND)
+    copies = _Copies()
+    copies.watch(monkeypatch)
     path = tmp_path / "w.db"
     db = await _open(path)
     try:
@@ -70,18 +103,33 @@ async def test_commits_leave_checkpoints_to_the_thread_and_the_log_keeps_startin
         # Until the log has started again five times: a log without checkpoints never does.
         # How many commits that takes depends on the machine (a checkpoint's fsyncs may stall
         # while the writer goes on), so the work is bounded, not the time.
-        generations, commits, biggest = {_log_generation(path)}, 0, 0
-        while len(generations) < 6 and commits < 5_000:
-            await _write(db, 5)
-            commits += 5
-            generations.add(_log_generation(path))
-            biggest = max(biggest, _wal(path))
-        assert len(generations) == 6, f"the log never started again in {commits} commits"
+        restarts, commits, frames = 0, 0, _log_frames(path)
+        copying = False  # a copy of the thread ran during the last commit
+        while restarts < 5 and commits < 5_000:
+            before = copies.state()
+            await _write(db, 1)
+            after = copies.state()
+            commits += 1
+            last, frames = frames, _log_frames(path)
+            # From before the commit's BEGIN to after its COMMIT (and the backstop's
+            # checkpoint in it): had the thread the checkpoint lock at any moment?
+            copied = not before[0] == before[1] == after[0]
+            if frames <= last:
+                restarts += 1  # a commit adds frames, unless it wrote the log from its start
+            elif last >= BOUND:
+                # The log was past the bound and still grows. The writer's backstop copies
+                # the whole log in a commit that crosses the bound, and the next commit then
+                # starts the log again: only a copy of the thread holding the checkpoint lock
+                # (its fsyncs may stall for long on a loaded disk) makes the backstop wait,
+                # and the writer goes on meanwhile instead of waiting on the fsyncs.
+                assert copying or copied, f"{frames} frames in the log, no copy in the way"
+            copying = copied
+        assert restarts == 5, f"the log started again {restarts} times in {commits} commits"
         stats = db.checkpointer.stats
-        assert stats.complete > 0 and stats.failures == 0  # the thread copied, and nothing failed
-        # Each commit writes two pages at least (its row's and the file header's): the log
-        # file never held half of them.
-        assert biggest < commits * FRAME
+        # The thread copied, and nothing failed. A thread starved for the whole loop may not
+        # have finished its first copy yet: that one is waited for.
+        _wait(lambda: stats.complete > 0)
+        assert stats.failures == 0
         count = await db.fetchone("SELECT COUNT(*) FROM t")
         assert count is not None and count[0] == commits
     finally:
@@ -94,8 +142,12 @@ async def test_without_the_thread_the_same_loop_grows_the_log(tmp_path: Path) ->
     db = await _open(path)
     try:
         await db.fetchone("PRAGMA wal_autocheckpoint=0")
+        # Stopped before the loop, not just told to wait: its first look (after the table's
+        # commit) would otherwise race the first insert, and win when the writer is starved.
         assert db.checkpointer is not None
-        db.checkpointer.target = 10**9
+        await asyncio.to_thread(db.checkpointer.close)
+        db.checkpointer = None
+        await _write(db, 1)
         first = _log_generation(path)
         await _write(db, 300)
         assert _log_generation(path) == first
@@ -120,19 +172,25 @@ async def test_a_failing_checkpoint_is_logged_and_writes_go_on(
     db.checkpointer = Checkpointer(str(path), target=20, connect=read_only)
     db.checkpointer.start()
     try:
+        stats = db.checkpointer.stats
         with caplog.at_level(logging.WARNING, logger="storage.checkpoint"):
-            await _write(db, 200)
-            _wait(lambda: db.checkpointer is not None and db.checkpointer.stats.failures >= 2)
+            # The thread tries again after ~20 more commits: the writer goes on until it has
+            # failed twice (a starved thread may look only once in the first 200).
+            written = 0
+            while written < 200 or (stats.failures < 2 and written < 5_000):
+                await _write(db, 20)
+                written += 20
+            _wait(lambda: stats.failures >= 2)
         failed = [r for r in caplog.records if "failed" in r.getMessage()]
         assert len(failed) == 1  # said once, not at every try
         assert str(path) in failed[0].getMessage()
         count = await db.fetchone("SELECT COUNT(*) FROM t")
-        assert count is not None and count[0] == 200
+        assert count is not None and count[0] == written
         assert await db.integrity_check() == "ok"
     finally:
         await db.close()
     with contextlib.closing(sqlite3.connect(path)) as check:
-        assert check.execute("SELECT COUNT(*) FROM t").fetchone()[0] == 200
+        assert check.execute("SELECT COUNT(*) FROM t").fetchone()[0] == written
 
 
 async def test_closing_leaves_one_clean_file(tmp_path: Path) -> None:
