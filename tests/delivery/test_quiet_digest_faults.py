@@ -5,11 +5,13 @@ PostgreSQL. Texts written for these tests."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.delivery.digest import release_quiet
 from bot.delivery.notifier import Notifier
+from bot.ingest.pipeline import Pipeline
 from storage.records import Post
+from storage.store import Store
 from tests.delivery.test_notifier import settings
 from tests.delivery.test_quiet_followups import OTHER, STORY, STORY_EDITED, _desk, _pipeline
 from tests.fakebot import FakeBotAPI, fakebot
@@ -17,15 +19,24 @@ from tests.fakebot import FakeBotAPI, fakebot
 __all__ = ["fakebot"]
 
 
+async def _night_of_two_stories(
+    store: Store, night: datetime, now: datetime, first: int
+) -> Pipeline:
+    """Two stories posted in the night, released as one digest now (messages `first` and the
+    next); the pipeline that took them."""
+    pipe = _pipeline(store, night)
+    await pipe.handle(Post("oborona_demo", first, night, STORY))
+    await pipe.handle(Post("oborona_demo", first + 1, night + timedelta(minutes=5), OTHER))
+    assert await release_quiet(store, at=now) == 1
+    return pipe
+
+
 async def test_an_update_after_a_refused_digest_still_goes_out(
     db_target: str, fakebot: FakeBotAPI
 ) -> None:
     store, person, night, now = await _desk(db_target)
     try:
-        pipe = _pipeline(store, night)
-        await pipe.handle(Post("oborona_demo", 41, night, STORY))
-        await pipe.handle(Post("oborona_demo", 42, night + timedelta(minutes=5), OTHER))
-        assert await release_quiet(store, at=now) == 1
+        pipe = await _night_of_two_stories(store, night, now, 41)
         fakebot.fail("sendMessage", chat_id=7101, status=400, description="Bad Request: x")
         notifier = Notifier(store, fakebot.bot(), settings(fakebot))
         await notifier.drain_once()
@@ -45,10 +56,7 @@ async def test_an_update_after_a_blocked_digest_follows_it_once_unblocked(
 ) -> None:
     store, person, night, now = await _desk(db_target)
     try:
-        pipe = _pipeline(store, night)
-        await pipe.handle(Post("oborona_demo", 51, night, STORY))
-        await pipe.handle(Post("oborona_demo", 52, night + timedelta(minutes=5), OTHER))
-        assert await release_quiet(store, at=now) == 1
+        pipe = await _night_of_two_stories(store, night, now, 51)
         fakebot.block(7101, times=1)
         notifier = Notifier(store, fakebot.bot(), settings(fakebot))
         await notifier.drain_once()
