@@ -147,6 +147,24 @@ def _connect(path: str) -> _Connection:
     )
 
 
+def _begin(raw: sqlite3.Connection, *, wait: bool) -> bool:
+    """BEGIN IMMEDIATE; without `wait`, False instead of SQLite's busy wait when another
+    writer holds the lock."""
+    if wait:
+        raw.execute("BEGIN IMMEDIATE")
+        return True
+    raw.execute("PRAGMA busy_timeout=0")
+    try:
+        raw.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise
+        return False
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return True
+
+
 class Database:
     def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
@@ -318,56 +336,54 @@ class Database:
         thread as before.
         """
         conn = self.conn
-        task = asyncio.current_task()
-        lazy = self._lazy and task is not None and self._owner is task
+        lazy = self.may_end()
         if inline and isinstance(conn, _Connection) and conn.idle:
             done, result = self._inline(conn._conn, work, lazy=lazy)
             if done:
+                self._ended(lazy)
                 # Still a suspension point, as the hop was: a caller that stores post after
                 # post in a loop must not starve the other tasks (the bot, the notifier).
                 await asyncio.sleep(0)
                 return result
         if not lazy:
             return cast(T, await conn._execute(work, conn._conn))  # type: ignore[no-untyped-call]
-
-        def begun(raw: sqlite3.Connection) -> tuple[T, bool]:
-            if not raw.in_transaction:
-                raw.execute("BEGIN IMMEDIATE")
-            try:
-                return work(raw), raw.in_transaction
-            except BaseException:
-                # The block's exit rolls back; the flag must say there is something to undo.
-                self._open = raw.in_transaction
-                raise
-
-        result, self._open = await conn._execute(begun, conn._conn)  # type: ignore[no-untyped-call]
-        if not self._open:
-            self._committed()  # `work` ended the transaction with COMMIT
+        step = partial(self._step, work=work, lazy=True, wait=True)
+        _, result = await conn._execute(step, conn._conn)  # type: ignore[no-untyped-call]
+        self._ended(lazy)
         return cast(T, result)
+
+    def _step(
+        self,
+        raw: sqlite3.Connection,
+        work: Callable[[sqlite3.Connection], T],
+        *,
+        lazy: bool,
+        wait: bool,
+    ) -> tuple[bool, T]:
+        """`work(raw)`, in this task's lazy transaction if `lazy` (begun here when none is
+        open), wherever `run` runs it; `_open` follows the connection, errors included.
+        (False, _) without running it when `wait` is off and BEGIN would have to wait for
+        another writer's lock."""
+        if lazy and not raw.in_transaction and not _begin(raw, wait=wait):
+            return False, cast(T, None)
+        try:
+            return True, work(raw)
+        finally:
+            if lazy:
+                # On an error the block's exit rolls back: the flag must say there is
+                # something to undo.
+                self._open = raw.in_transaction
 
     def _inline(
         self, raw: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], *, lazy: bool
     ) -> tuple[bool, T]:
         """`run(inline=True)` on this thread: (False, _) when the transaction's BEGIN would
         have to wait for the write lock, and the caller takes the thread instead."""
-        if lazy and not raw.in_transaction:
-            raw.execute("PRAGMA busy_timeout=0")
-            try:
-                raw.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-                    raise
-                return False, cast(T, None)
-            finally:
-                raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        try:
-            result = work(raw)
-        finally:
-            if lazy:
-                self._open = raw.in_transaction
+        return self._step(raw, work, lazy=lazy, wait=False)
+
+    def _ended(self, lazy: bool) -> None:
         if lazy and not self._open:
-            self._committed()
-        return True, result
+            self._committed()  # `work` ended the transaction with COMMIT
 
     # One trip each: aiosqlite's cursor takes three (execute, fetch, close).
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> aiosqlite.Row | None:
