@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence, Set
 from typing import Any, NotRequired, TypedDict, Unpack
 
 from storage.db import Database, now
@@ -28,7 +28,36 @@ NOT_GATED = (
     " AND EXISTS (SELECT 1 FROM alerts d WHERE d.id = o.digest_alert"
     " AND d.status IN ('pending', 'held')))))"
 )
-# (person id, rule id, source id, since, before)
+# (source id, since, before): the 'new' alerts about the source's posts dated in [since,
+# before), latest story first. A follow-up replies to the first row of its person and rule
+# (`first_heads`): one statement for all of a post's recipients, read only as far as needed.
+THREAD_HEADS = (
+    "SELECT a.person_id, a.rule_id, a.id FROM posts p"
+    " JOIN alerts a ON a.post_id = p.id AND a.kind = 'new'"
+    " WHERE p.source_id = ? AND p.date >= ? AND p.date < ?"
+    " ORDER BY p.date DESC, a.id DESC"
+)
+
+
+def first_heads(
+    rows: Iterable[Sequence[Any]], wanted: Set[tuple[int, int]]
+) -> dict[tuple[int, int], int]:
+    """Of THREAD_HEADS's rows, in its order, the first alert id of each wanted (person id,
+    rule id): that person's latest story for the rule. Stops reading once all are found."""
+    found: dict[tuple[int, int], int] = {}
+    if not wanted:
+        return found
+    for person_id, rule_id, alert_id in rows:
+        if rule_id is None:
+            continue
+        key = (int(person_id), int(rule_id))
+        if key in wanted and key not in found:
+            found[key] = int(alert_id)
+            if len(found) == len(wanted):
+                break
+    return found
+
+
 THREAD_HEAD = (
     "SELECT a.* FROM alerts a JOIN posts p ON p.id = a.post_id"
     " WHERE a.person_id = ? AND a.rule_id = ? AND a.kind = 'new'"
@@ -126,14 +155,6 @@ class AlertRepo:
             " ORDER BY id LIMIT 1",
             (post_id, person_id),
         )
-        return Alert.from_row(row) if row else None
-
-    async def thread_head(
-        self, *, person_id: int, rule_id: int, source_id: int, since: int, before: int
-    ) -> Alert | None:
-        """The person's latest 'new' alert for `rule_id` about a post of `source_id` dated in
-        [since, before): a follow-up from the same official on the same story replies to it."""
-        row = await self.db.fetchone(THREAD_HEAD, (person_id, rule_id, source_id, since, before))
         return Alert.from_row(row) if row else None
 
     async def awaiting_translation(self, since: int, limit: int = 50) -> list[Alert]:

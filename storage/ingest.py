@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
-from storage.alerts import ENQUEUE, THREAD_HEAD, enqueue_params
+from storage.alerts import ENQUEUE, THREAD_HEADS, enqueue_params, first_heads
 from storage.db import Database, now
 from storage.evidence import INSERT_EVIDENCE, sha256_text
 from storage.models import Person, Source, StoredPost, to_ts
@@ -319,7 +319,7 @@ class IngestRepo:
         """AlertRepo.enqueue(**a) for each, in order: the new alert ids (None: queued before).
 
         `thread`: a 'new' alert replies to the person's latest 'new' alert for the same rule
-        about a post of `thread.source_id` dated in [since, before) (AlertRepo.thread_head), if
+        about a post of `thread.source_id` dated in [since, before) (THREAD_HEADS), if
         any: a follow-up on the story. `commit`: nothing follows in the caller's own
         `transaction()`, which ends in the same trip."""
         if not alerts:
@@ -338,13 +338,19 @@ def _enqueue(
     thread: Thread | None,
     commit: bool,
 ) -> list[int | None]:
+    heads: dict[tuple[int, int], int] = {}
+    wanted = {k for a in alerts if (k := thread_key(a, thread)) is not None}
+    if wanted and thread is not None:
+        cur = conn.execute(THREAD_HEADS, (thread.source_id, thread.since, thread.before))
+        try:
+            heads = first_heads(cur, wanted)
+        finally:
+            cur.close()  # read only as far as needed: let the statement go before COMMIT
     out: list[int | None] = []
     for a in alerts:
-        head = thread_head_of(a, thread)
-        if head is not None:
-            row = conn.execute(THREAD_HEAD, head).fetchone()
-            if row is not None:
-                a = {**a, "reply_to_alert": int(row["id"])}
+        key = thread_key(a, thread)
+        if key is not None and key in heads:
+            a = {**a, "reply_to_alert": heads[key]}
         cur = conn.execute(ENQUEUE, enqueue_params(**a))
         out.append(int(cur.lastrowid or 0) if cur.rowcount else None)
     if commit and conn.in_transaction:
@@ -352,10 +358,11 @@ def _enqueue(
     return out
 
 
-def thread_head_of(alert: Mapping[str, Any], thread: Thread | None) -> tuple[int, ...] | None:
-    """THREAD_HEAD's parameters for an alert that may be a follow-up, else None."""
+def thread_key(alert: Mapping[str, Any], thread: Thread | None) -> tuple[int, int] | None:
+    """(person id, rule id) of an alert that may be a follow-up on a story of `thread`, whose
+    head it replies to (THREAD_HEADS); None for any other alert."""
     if thread is None or alert["kind"] != "new" or alert.get("reply_to_alert") is not None:
         return None
     if alert.get("rule_id") is None:
         return None
-    return (alert["person_id"], alert["rule_id"], thread.source_id, thread.since, thread.before)
+    return (int(alert["person_id"]), int(alert["rule_id"]))

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from storage.alerts import THREAD_HEAD
+from storage.alerts import THREAD_HEADS, first_heads
 from storage.ingest import (
     AlertPlan,
     IngestRepo,
@@ -18,7 +18,7 @@ from storage.ingest import (
     StoredMany,
     Thread,
     split_known,
-    thread_head_of,
+    thread_key,
 )
 from storage.models import Source, to_ts
 from storage.posts import PostRepo
@@ -125,12 +125,17 @@ class PgIngestRepo(IngestRepo):
         thread: Thread | None = None,
         commit: bool = False,
     ) -> list[int | None]:
+        heads: dict[tuple[int, int], int] = {}
+        wanted = {k for a in alerts if (k := thread_key(a, thread)) is not None}
+        if wanted and thread is not None:
+            rows = await self.db.fetchall(
+                THREAD_HEADS, (thread.source_id, thread.since, thread.before)
+            )
+            heads = first_heads(rows, wanted)
         out: list[int | None] = []
         for a in alerts:
-            head = thread_head_of(a, thread)
-            if head is not None:
-                row = await self.db.fetchone(THREAD_HEAD, head)
-                if row is not None:
-                    a = {**a, "reply_to_alert": int(row["id"])}
+            key = thread_key(a, thread)
+            if key is not None and key in heads:
+                a = {**a, "reply_to_alert": heads[key]}
             out.append(await self.store.alerts.enqueue(**a))
         return out

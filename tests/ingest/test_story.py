@@ -25,8 +25,8 @@ FOLLOW_UP = (
 )
 
 
-async def _desk(tmp_path: Path) -> tuple[Store, int, int]:
-    store = await Store.open(tmp_path / "story.db")
+async def _desk(tmp_path: Path, target: str | None = None) -> tuple[Store, int, int]:
+    store = await Store.open(target or tmp_path / "story.db")
     await store.sources.upsert(
         "umerov_demo",
         attribution={
@@ -113,6 +113,30 @@ async def test_a_thread_is_per_rule_and_window_is_configurable(tmp_path: Path) -
         await pipe.handle(Post("umerov_demo", 3, T0 + timedelta(minutes=100), "Прибув до Анкари."))
         third = (await store.alerts.for_person(person_id))[-1]
         assert third.reply_to_alert is None
+    finally:
+        await store.close()
+
+
+async def test_each_journalist_follow_up_replies_to_their_own_latest_story(
+    tmp_path: Path, db_target: str
+) -> None:
+    """One lookup serves all of a post's recipients: each reply goes to that journalist's own
+    latest alert of the story, and one who joined after it began has nothing to reply to."""
+    store, first_id, _ = await _desk(tmp_path, db_target)
+    try:
+        pipe = Pipeline(store)
+        second_id = (await store.people.add(role="journalist", user_id=12, lang="uk")).id
+        await pipe.handle(Post("umerov_demo", 1, T0, MEETING))
+        late_id = (await store.people.add(role="journalist", user_id=13, lang="en")).id
+        await pipe.handle(Post("umerov_demo", 2, T0 + timedelta(hours=1), FOLLOW_UP))
+        await pipe.handle(Post("umerov_demo", 3, T0 + timedelta(hours=2), FOLLOW_UP + " Ще."))
+        first, second, late = [
+            await store.alerts.for_person(p) for p in (first_id, second_id, late_id)
+        ]
+        assert [len(first), len(second), len(late)] == [3, 3, 2]
+        for alerts in (first, second):
+            assert [a.reply_to_alert for a in alerts] == [None, alerts[0].id, alerts[1].id]
+        assert [a.reply_to_alert for a in late] == [None, late[0].id]
     finally:
         await store.close()
 
