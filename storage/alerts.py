@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence, Set
 from typing import Any, NotRequired, TypedDict, Unpack
 
 from storage.db import Database, now
-from storage.models import Alert
+from storage.models import Alert, Person
 
 ENQUEUE = (
     "INSERT INTO alerts (person_id, post_id, kind, version, rule_id, payload, status,"
@@ -335,6 +335,17 @@ class AlertRepo:
                 (person_id,),
             )
             return cur.rowcount
+
+    async def holding(self) -> list[Person]:
+        """The people alerts could go to now (on the desk, reachable, not paused, with a
+        Telegram id) who have alerts held: the only ones the end of quiet hours concerns. One
+        read, so that the minute's check costs nothing for everyone else."""
+        rows = await self.db.fetchall(
+            "SELECT p.* FROM people p WHERE p.active = 1 AND p.reachable = 1 AND p.paused = 0"
+            " AND p.user_id IS NOT NULL AND EXISTS (SELECT 1 FROM alerts a"
+            " WHERE a.person_id = p.id AND a.status = 'held') ORDER BY p.id"
+        )
+        return [Person.from_row(r) for r in rows]
 
     async def held(self, person_id: int) -> list[Alert]:
         rows = await self.db.fetchall(
