@@ -63,6 +63,18 @@ def _connect(path: str) -> sqlite3.Connection:
     return conn
 
 
+def log_generation(path: str) -> bytes | None:
+    """The write-ahead log header's checkpoint sequence number, which changes each time the
+    log starts again from its beginning (bytes 12-15 of the -wal file, SQLite's file format);
+    None without a log."""
+    try:
+        with open(f"{path}-wal", "rb") as f:
+            head = f.read(16)
+    except OSError:
+        return None
+    return head[12:16] if len(head) == 16 else None
+
+
 @dataclass
 class CheckpointStats:
     runs: int = 0  # checkpoints run (any mode)
@@ -102,6 +114,8 @@ class Checkpointer:
         self._per_commit = 0.0  # frames per commit, measured
         self._failing = False  # the last checkpoint raised: say so once, not at every try
         self._rest_until = 0.0  # monotonic time before which the thread leaves the lock be
+        self._generation: bytes | None = None  # the log's header at the last look
+        self._drained = True  # the last look copied the whole log
         self._thread = threading.Thread(target=self._run, name="wirewatch-checkpoint", daemon=True)
 
     def start(self) -> None:
@@ -184,10 +198,20 @@ class Checkpointer:
             stats.busy += 1
         else:
             stats.complete += 1
-        # Frames added since the last look: the log started again if it is shorter now.
-        grew = frames - stats.log_frames if frames >= stats.log_frames else frames
+        # Frames added since the last look: all of the log's, if it started again meanwhile
+        # (its header says so; it may have grown past its old length since). That is exact
+        # when the last look copied everything (the writer's next commit restarts the log). A
+        # restart nobody here asked for (the writer's backstop, another process) leaves only
+        # a lower bound, which must not lower the estimate: the thread would then look ever
+        # more rarely through a long import.
+        generation, self._generation = self._generation, log_generation(self.path)
+        restarted = frames < stats.log_frames or generation != self._generation
+        grew = frames if restarted else frames - stats.log_frames
         done = commits - self._seen
         per_commit = grew / done if done > 0 and grew > 0 else self._per_commit
+        if restarted and not self._drained:
+            per_commit = max(per_commit, self._per_commit)
+        self._drained = not busy and copied >= frames
         stats.max_log_frames = max(stats.max_log_frames, frames)
         # RESTART and TRUNCATE that were not busy leave nothing for the next commit to keep.
         stats.log_frames = 0 if mode != "PASSIVE" and not busy else frames

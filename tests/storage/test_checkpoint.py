@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+import storage.checkpoint as checkpoint_module
 import storage.db as db_module
 from storage.checkpoint import Checkpointer
 from storage.db import Database
@@ -134,6 +135,53 @@ async def test_commits_leave_checkpoints_to_the_thread_and_the_log_keeps_startin
         assert count is not None and count[0] == commits
     finally:
         await db.close()
+
+
+def test_a_restart_the_thread_did_not_see_does_not_make_it_look_more_rarely(
+    tmp_path: Path,
+) -> None:
+    """The thread times its next look by the frames each commit adds. A log restarted by
+    someone else (the writer's backstop, another process) and grown past its old length
+    since hides part of that growth: the estimate must not fall because of it."""
+    path = tmp_path / "w.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)")
+    thread = Checkpointer(str(path), target=1_000)  # not started: its looks are run here
+    conn = checkpoint_module._connect(str(path))
+
+    def commit(n: int) -> None:
+        for _ in range(n):
+            writer.execute("INSERT INTO t (b) VALUES (randomblob(?))", (ROW,))
+            thread.committed()
+
+    try:
+        commit(10)
+        thread._checkpoint(conn, "PASSIVE")  # everything copied: the log restarts, seen
+        # A reader's snapshot keeps the next look from copying the whole log.
+        reader = sqlite3.connect(path, isolation_level=None)
+        commit(10)
+        reader.execute("BEGIN")
+        reader.execute("SELECT COUNT(*) FROM t").fetchone()
+        commit(10)
+        thread._checkpoint(conn, "PASSIVE")
+        reader.execute("COMMIT")
+        reader.close()
+        # The log restarted at the first of those 20 commits, as the first look let it.
+        rate = _log_frames(path) / 20
+        assert thread._per_commit == pytest.approx(rate)
+        # More commits, then the writer's own checkpoint restarts the log, unseen, and it
+        # grows past its old length again, at the same rate all along.
+        commit(30)
+        writer.execute("PRAGMA wal_checkpoint(RESTART)")
+        commit(60)
+        assert _log_frames(path) == pytest.approx(60 * rate, rel=0.1)
+        thread._checkpoint(conn, "PASSIVE")
+        assert thread._per_commit >= 0.9 * rate, (thread._per_commit, rate)
+    finally:
+        conn.close()
+        writer.close()
 
 
 async def test_without_the_thread_the_same_loop_grows_the_log(tmp_path: Path) -> None:
