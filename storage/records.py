@@ -17,7 +17,10 @@ from datetime import UTC, datetime
 MAX_MESSAGE_ID = 2**31 - 1
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _LINK_RE = re.compile(
-    r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?(?P<name>[A-Za-z0-9_]+)(?:/(?P<id>\d+))?/?$"
+    r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?(?P<name>[A-Za-z0-9_]+)(?:/(?P<id>\d+))?/?"
+    # What Telegram's own "Copy link" adds: ?single (a photo of an album), ?comment=N, ?embed=1,
+    # a #fragment. The post is the same one.
+    r"(?:\?[^\s#]*)?(?:#\S*)?$"
 )
 
 

@@ -8,9 +8,11 @@ storage repositories.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import re
+import zoneinfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -112,16 +114,36 @@ def parse_duration(value: str) -> timedelta | None:
 
 
 def parse_zone(value: str) -> str:
+    """A zone by its IANA name in any case ("europe/kyiv"), or by its city alone ("Warsaw",
+    "new_york") when exactly one zone ends with it; the canonical spelling is returned."""
     name = value.strip()
     if not re.fullmatch(r"[A-Za-z0-9_+\-/]{1,64}", name):
         raise DeskError("not a time zone: '{value}' (e.g. Europe/Kyiv)", value=clip(value, 30))
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise DeskError(
-            "unknown time zone '{value}' (e.g. Europe/Kyiv, UTC)", value=clip(value, 30)
-        ) from exc
-    return name
+    for found in (_zone_names().get(name.lower()), name):
+        if found is None:
+            continue
+        try:
+            ZoneInfo(found)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return found
+    raise DeskError("unknown time zone '{value}' (e.g. Europe/Kyiv, UTC)", value=clip(value, 30))
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Lower-cased zone names and unambiguous cities -> the zone's own spelling. On Linux the
+    zone files are case-sensitive, so ZoneInfo("europe/kyiv") is refused."""
+    names: dict[str, str] = {}
+    cities: dict[str, set[str]] = {}
+    for zone in zoneinfo.available_timezones():
+        names[zone.lower()] = zone
+        if "/" in zone and not zone.lower().startswith(("etc/", "posix/", "right/")):
+            cities.setdefault(zone.rsplit("/", 1)[1].lower(), set()).add(zone)
+    for city, zones in cities.items():
+        if len(zones) == 1 and city not in names:
+            names[city] = next(iter(zones))
+    return names
 
 
 def parse_role(value: str) -> Role:

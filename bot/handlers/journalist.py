@@ -184,8 +184,9 @@ def journalist_router() -> Router:
             )
             return
         if len(parts) > 2:
-            await answer_usage(message, "mute", tr)
-            return
+            # A duration may be typed with a space ("3 дні", "2 weeks"): the words after the
+            # channel are one duration, and parse_duration refuses what is not one.
+            parts = [parts[0], " ".join(parts[1:])]
         if len(parts) == 1:
             # No duration: ask for one rather than mute for ever by default.
             src = await desk_or_usage(message, "mute", tr, desk.source(parts[0]))
