@@ -105,6 +105,11 @@ def _fetchall(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> list
 
 
 BUSY_TIMEOUT_MS = 5000
+# A live post's plan on the event loop's thread (`Database.run(inline=True)`) takes 0.3-1 ms;
+# one that took this long stalled the loop (a commit waiting on the disk), and the plans of
+# the next INLINE_PAUSE_S go to the database thread instead.
+INLINE_STALL_S = 0.02
+INLINE_PAUSE_S = 60.0
 
 
 class _Connection(aiosqlite.Connection):
@@ -173,6 +178,7 @@ class Database:
         self._owner: asyncio.Task[Any] | None = None
         self._lazy = False  # the owner's transaction began lazily (see transaction())
         self._open = False  # BEGIN was sent and no COMMIT/ROLLBACK yet
+        self._inline_off_until = 0.0  # monotonic time until which run(inline=True) hops anyway
         # Copies the write-ahead log back into the file off the commit path (file databases
         # in WAL mode; storage/checkpoint.py).
         self.checkpointer: Checkpointer | None = None
@@ -337,8 +343,15 @@ class Database:
         """
         conn = self.conn
         lazy = self.may_end()
-        if inline and isinstance(conn, _Connection) and conn.idle:
+        if (
+            inline
+            and isinstance(conn, _Connection)
+            and conn.idle
+            and time.monotonic() >= self._inline_off_until
+        ):
+            began = time.perf_counter()
             done, result = self._inline(conn._conn, work, lazy=lazy)
+            self._stalled(time.perf_counter() - began)
             if done:
                 self._ended(lazy)
                 # Still a suspension point, as the hop was: a caller that stores post after
@@ -351,6 +364,21 @@ class Database:
         _, result = await conn._execute(step, conn._conn)  # type: ignore[no-untyped-call]
         self._ended(lazy)
         return cast(T, result)
+
+    def _stalled(self, spent: float) -> None:
+        """An inline plan normally takes well under a millisecond; one that took INLINE_STALL_S
+        (a commit stuck on a loaded disk) held up every task of the loop (the bot, the
+        listener) meanwhile. The next INLINE_PAUSE_S of plans then take the thread, where a
+        stall holds up only the database."""
+        if spent < INLINE_STALL_S:
+            return
+        self._inline_off_until = time.monotonic() + INLINE_PAUSE_S
+        log.warning(
+            "a write on the event loop's thread took %.0f ms (a slow disk?): writes go through"
+            " the database thread for the next %.0f s",
+            spent * 1000,
+            INLINE_PAUSE_S,
+        )
 
     def _step(
         self,

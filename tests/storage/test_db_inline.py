@@ -5,8 +5,10 @@ busy wait: a busy thread or another writer's lock sends it to the thread as befo
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,6 +18,13 @@ import storage.db as db_module
 from storage.db import Database
 
 LIMIT = 10.0  # seconds a bounded wait may take on a loaded machine before the test fails
+
+
+@pytest.fixture(autouse=True)
+def _no_stalls(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A loaded machine may pause a plan here for longer than a stall: only the stall test
+    # below asks for that guard, so that the others do not depend on the machine's speed.
+    monkeypatch.setattr(db_module, "INLINE_STALL_S", 3600.0)
 
 
 async def _open(path: Path) -> Database:
@@ -207,3 +216,33 @@ async def test_plans_run_here_in_a_loop_still_let_other_tasks_run(tmp_path: Path
         assert all(thread == threading.get_ident() for thread, _ in seen)
     finally:
         await db.close()
+
+
+async def test_a_plan_that_stalled_the_loop_sends_the_next_ones_to_the_thread_for_a_while(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A commit stuck on a slow disk holds up every task of the loop while it runs here; in
+    # aiosqlite's thread it holds up only the database.
+    monkeypatch.setattr(db_module, "INLINE_STALL_S", 0.02)
+    monkeypatch.setattr(db_module, "INLINE_PAUSE_S", 3600.0)
+    db = await _open(tmp_path / "d.db")
+    seen: list[tuple[int, str]] = []
+
+    def stuck(conn: sqlite3.Connection) -> int:
+        time.sleep(0.05)  # the disk, for a commit: the guard only looks at the time taken
+        return _insert(conn, "stuck", seen)
+
+    try:
+        with caplog.at_level(logging.WARNING, logger="storage.db"):
+            await _store(db, stuck)
+        assert "writes go through the database thread" in caplog.text
+        await _store(db, lambda c: _insert(c, "after", seen))
+        here = threading.get_ident()
+        assert [(thread == here, v) for thread, v in seen] == [(True, "stuck"), (False, "after")]
+        # Once the pause is over, plans run here again.
+        monkeypatch.setattr(db, "_inline_off_until", 0.0)
+        await _store(db, lambda c: _insert(c, "later", seen))
+        assert seen[-1] == (here, "later")
+    finally:
+        await db.close()
+    assert _committed(tmp_path / "d.db") == ["stuck", "after", "later"]
