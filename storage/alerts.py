@@ -28,6 +28,8 @@ NOT_GATED = (
     " AND EXISTS (SELECT 1 FROM alerts d WHERE d.id = o.digest_alert"
     " AND d.status IN ('pending', 'held')))))"
 )
+# Why an alert owed to someone removed from the desk was never sent (`settle_removed`).
+REMOVED = "not sent: the person was removed from the desk"
 # (source id, since, before): the 'new' alerts about the source's posts dated in [since,
 # before), latest story first. A follow-up replies to the first row of its person and rule
 # (`first_heads`): one statement for all of a post's recipients, read only as far as needed.
@@ -336,16 +338,33 @@ class AlertRepo:
             )
             return cur.rowcount
 
-    async def holding(self) -> list[Person]:
-        """The people alerts could go to now (on the desk, reachable, not paused, with a
-        Telegram id) who have alerts held: the only ones the end of quiet hours concerns. One
-        read, so that the minute's check costs nothing for everyone else."""
+    async def release_candidates(self) -> list[Person]:
+        """Everyone the quiet-hours release job has something to do for, in one read, so
+        that its minute costs nothing for the rest of the desk: the people alerts could go to
+        now (on the desk, reachable, not paused, with a Telegram id) who have alerts held, and
+        the people removed from the desk who are still owed alerts (`settle_removed`)."""
         rows = await self.db.fetchall(
-            "SELECT p.* FROM people p WHERE p.active = 1 AND p.reachable = 1 AND p.paused = 0"
+            "SELECT p.* FROM people p WHERE (p.active = 1 AND p.reachable = 1 AND p.paused = 0"
             " AND p.user_id IS NOT NULL AND EXISTS (SELECT 1 FROM alerts a"
-            " WHERE a.person_id = p.id AND a.status = 'held') ORDER BY p.id"
+            " WHERE a.person_id = p.id AND a.status = 'held'))"
+            " OR (p.active = 0 AND EXISTS (SELECT 1 FROM alerts a"
+            " WHERE a.person_id = p.id AND a.status IN ('pending', 'held')))"
+            " ORDER BY p.id"
         )
         return [Person.from_row(r) for r in rows]
+
+    async def settle_removed(self, person_id: int) -> int:
+        """Nothing goes to a person removed from the desk: what was still owed to them (held
+        for the night, parked by the notifier, an update waiting for its held story) ends
+        failed with REMOVED, instead of waiting for ever. Alerts still being drafted are
+        left to the drafter, and settled here once drafted."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "UPDATE alerts SET status = 'failed', last_error = ? WHERE person_id = ?"
+                " AND status IN ('pending', 'held')",
+                (REMOVED, person_id),
+            )
+            return cur.rowcount
 
     async def held(self, person_id: int) -> list[Alert]:
         rows = await self.db.fetchall(

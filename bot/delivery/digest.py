@@ -141,13 +141,21 @@ async def release_quiet(
     """For everyone whose quiet hours are over: what was held goes out as one digest.
 
     Returns the number of people served. Alerts held for other reasons (blocked bot, pause)
-    stay held: `_ready` skips those people.
+    stay held: `_ready` skips those people. What is still owed to people removed from the desk
+    is settled unsent (`AlertRepo.settle_removed`). Only the people the one read
+    (`release_candidates`) finds are written for.
     """
     moment = at or datetime.now(UTC)
     served = 0
     # Only the people with something held: a write transaction for every person on the desk
     # every minute contended with the pipeline's writes for nothing.
-    for person in await store.alerts.holding():
+    for person in await store.alerts.release_candidates():
+        if not person.active:
+            # Removed from the desk: nothing goes to them, and nothing stays owed for ever
+            # (an update waiting for its story held for the night would).
+            count = await store.alerts.settle_removed(person.id)
+            log.info("person %s was removed: %d alerts owed to them not sent", person.id, count)
+            continue
         if not _ready(person) or in_quiet_hours(person, moment):
             continue
         # An edit or a deletion queued after the window ended, while its story still waited

@@ -243,6 +243,12 @@ class TranslationWorker:
         want = alert.payload.get("translate") or {}
         text, target = str(want.get("text") or ""), str(want.get("target") or "")
         source = want.get("source")
+        person = await self.store.people.get(alert.person_id)
+        if person is None or not person.active:
+            # Nothing is sent to them (digest.release_quiet settles what they were owed): a
+            # provider billing by the character would be paid for a reply nobody reads.
+            await self._give_up(alert, "the person was removed from the desk")
+            return False
         if not text or alert.post_id is None:
             # Asked for nothing that can be translated: settled, or it would be asked again
             # every round and fill the batch.
@@ -279,12 +285,10 @@ class TranslationWorker:
                 payload = translation_payload(
                     target, translated=translated, provider=self.translator.name
                 )
-        person = await self.store.people.get(alert.person_id)
         # Parked with its alert: sent on its own, a reply to an alert held for the night
         # woke the reader with a translation of something they had not been sent.
         held = (
-            person is None
-            or not person.reachable
+            not person.reachable
             or alert.status == "held"
             or in_quiet_hours(person, datetime.now(UTC))
         )

@@ -154,3 +154,34 @@ async def test_translations_of_stories_in_the_digest_follow_it_as_replies(
             assert ENGLISH in (reply.text or "") and reply.reply_to == digest.message_id
     finally:
         await store.close()
+
+
+async def test_a_removed_journalists_held_story_and_its_update_are_settled_unsent(
+    db_target: str, fakebot: FakeBotAPI
+) -> None:
+    store, person, night, now = await _desk(db_target)
+    try:
+        pipe = _pipeline(store, night)
+        await pipe.handle(Post("oborona_demo", 41, night, STORY))
+        await pipe.handle(Post("oborona_demo", 41, night, STORY_EDITED, edit_date=now))
+        story, update = await store.alerts.for_person(person.id)
+        assert (story.status, update.status) == ("held", "pending")
+        # The editor removes the journalist before the release job's next tick.
+        await store.people.remove(person.id)
+        notifier = Notifier(store, fakebot.bot(), settings(fakebot))
+        await notifier.drain_once()
+        await release_quiet(store, at=now)
+        await notifier.drain_once()
+
+        # Nothing reaches someone who left the desk, and nothing stays owed to them: the
+        # story and its update end failed, saying why, and the outbox has nothing waiting.
+        assert fakebot.sent_messages(7101) == []
+        for alert in await store.alerts.for_person(person.id):
+            assert alert.status == "failed", alert
+            assert alert.last_error == "not sent: the person was removed from the desk"
+        assert await store.alerts.depth() == 0
+        assert await store.alerts.next_due_at() is None
+        # Nor does a later minute find anything to do for them.
+        assert await store.alerts.release_candidates() == []
+    finally:
+        await store.close()

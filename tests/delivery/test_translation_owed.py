@@ -226,3 +226,27 @@ async def test_an_unexpected_error_on_one_alert_does_not_hold_up_the_others(
         assert any(ENGLISH in t for t in texts)
     finally:
         await store.close()
+
+
+async def test_no_translation_is_made_for_someone_removed_from_the_desk(
+    db_target: str, monkeypatch: pytest.MonkeyPatch, fakebot: FakeBotAPI
+) -> None:
+    """Removed before the worker got to their alert: the translator is not asked (a paid
+    provider bills every character), the translation is settled, and nothing is sent."""
+    store, en_id = await _desk(db_target)
+    try:
+        await _post_at(monkeypatch, Pipeline(store, translate=True), 1, QUOTE, now())
+        (alert,) = await store.alerts.for_person(en_id)
+        await store.people.remove(en_id)
+        async with provider_server() as server:
+            worker = TranslationWorker(store, LibreTranslate(server.url), timeout=5)
+            assert await worker.drain_once() == 0
+            assert server.requests == []
+            assert await worker.drain_once() == 0
+        (reply,) = [a for a in await store.alerts.for_person(en_id) if a.kind == "translation"]
+        assert reply.reply_to_alert == alert.id and reply.status == "failed"
+        assert reply.last_error == "translation given up: the person was removed from the desk"
+        await Notifier(store, fakebot.bot(), settings(fakebot)).drain_once()
+        assert fakebot.sent_messages(9101) == []
+    finally:
+        await store.close()
