@@ -22,7 +22,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.desk.search import SearchHit
 from bot.desk.words import DURATION_UNITS, FOREVER_WORDS, LANG_WORDS, OFF_WORDS, ROLE_WORDS
 from bot.i18n import LocalizedError
-from bot.matching import RuleSyntaxError, match_rule, parse_rule, rule_to_json, to_text
+from bot.matching import (
+    RuleSyntaxError,
+    match_rule,
+    parse_rule,
+    rule_sources,
+    rule_to_json,
+    to_text,
+)
 from bot.settings import Settings
 from storage.models import GENDERS, LANGS, ROLES, Person, Role, Rule, Source
 from storage.records import SourceError, normalize_username
@@ -32,6 +39,8 @@ log = logging.getLogger(__name__)
 
 RANK: dict[str, int] = {"journalist": 1, "editor": 2, "admin": 3}
 RULE_TEST_POSTS = 500  # /rule test tries the newest posts, before the rule is saved
+RULE_REACH_POSTS = 200  # a rule just added is tried on these, to warn of a flood
+FLOOD_MIN_POSTS = 20  # fewer recent posts than this say nothing about a rule's reach
 MAX_QUERY = 1000  # characters in a stored rule: longer is a paste accident, not a rule
 MAX_ATTRIBUTION = 200
 MAX_MUTE = timedelta(days=365)
@@ -192,6 +201,17 @@ class RuleTest:
     rule: str  # the rule as the parser understood it
     tried: int
     hits: list[SearchHit]
+
+
+@dataclass(frozen=True, slots=True)
+class RuleReach:
+    unknown: list[str]  # channels the rule names with from: that are not sources
+    test: RuleTest
+
+    @property
+    def floods(self) -> bool:
+        """Matches at least half of enough recent posts to say so."""
+        return self.test.tried >= FLOOD_MIN_POSTS and 2 * len(self.test.hits) >= self.test.tried
 
 
 # -- the desk --------------------------------------------------------------------------------
@@ -444,6 +464,18 @@ class Desk:
             elif post.ocr_text and (m := match_rule(node, post.ocr_text, post.channel)):
                 hits.append(SearchHit(post, m.spans, in_image=True))
         return RuleTest(understood, len(posts), hits)
+
+    async def rule_reach(self, query: str, *, limit: int = RULE_REACH_POSTS) -> RuleReach:
+        """What a just-saved rule will do, for the person who saved it: the from: channels we
+        do not follow (a typo there is a rule that never fires), and how many of the newest
+        posts it matches (a rule matching most of them floods everyone it alerts)."""
+        node = parse_rule(query.strip())
+        unknown = [
+            name
+            for name in sorted(rule_sources(node))
+            if await self.store.sources.by_username(name) is None
+        ]
+        return RuleReach(unknown, await self.test_rule(query, limit=limit))
 
     async def parse_rule_id(self, value: str) -> int:
         v = value.strip().lstrip("#")

@@ -371,6 +371,8 @@ def journalist_router() -> Router:
                             query=query,
                         )
                     )
+                if created:
+                    text += await _reach_notes(desk, created_rule, tr)
                 await message.answer("✅ " + text, parse_mode="HTML")
             elif verb == "remove":
                 rule_id = await desk.parse_rule_id(rest)
@@ -420,6 +422,40 @@ def journalist_router() -> Router:
         await query.answer(text[:200], show_alert=True)
 
     return router
+
+
+async def _reach_notes(desk: Desk, rule: Rule, tr: Translator) -> str:
+    """Warnings under a rule just saved (HTML): a from: channel we do not follow, and a rule
+    that matches most recent posts, before it floods the people it alerts."""
+    reach = await desk.rule_reach(rule.query)
+    notes = [
+        tr.gettext(
+            "We do not follow @{channel}: the rule stays silent until an editor adds it with "
+            "/watch.",
+            channel=name,
+        )
+        for name in reach.unknown
+    ]
+    if reach.floods:
+        whom = (
+            tr.ngettext(
+                "It matches {hits} of the last {n} post: everyone on the desk will get an "
+                "alert for most posts.",
+                "It matches {hits} of the last {n} posts: everyone on the desk will get an "
+                "alert for most posts.",
+                reach.test.tried,
+                hits=len(reach.test.hits),
+            )
+            if rule.owner_id is None
+            else tr.ngettext(
+                "It matches {hits} of the last {n} post: you will get an alert for most posts.",
+                "It matches {hits} of the last {n} posts: you will get an alert for most posts.",
+                reach.test.tried,
+                hits=len(reach.test.hits),
+            )
+        )
+        notes.append(whom + " " + tr.gettext("/rule remove {id} takes it back.", id=rule.id))
+    return "".join("\n⚠️ " + escape(note) for note in notes)
 
 
 async def _test(message: Message, desk: Desk, query: str, tr: Translator) -> None:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.handlers.common import usage_line
-from tests.handlers.harness import JOURNALIST, running_desk
+from tests.handlers.harness import EDITOR, JOURNALIST, running_desk
 
 # What a person of each language types for "three days" and "two weeks".
 SPACED = {
@@ -102,3 +102,54 @@ async def test_post_links_copied_from_telegram_open_the_post(tmp_path: Path, lan
             "not a link to a Telegram post: {text}",
             text="https://t.me/grid_ministry_demo?single",
         ) in (reply.text or "")
+
+
+async def test_a_rule_that_would_flood_or_never_fire_says_so_when_saved(
+    tmp_path: Path, lang: str
+) -> None:
+    # A journalist saved `енергосистема` on a desk whose energy channel says it in every
+    # bulletin and was alerted for every post with no word of warning; an editor mistyped a
+    # channel in from: and the rule was saved as if fine, to stay silent for good.
+    async with running_desk(tmp_path, lang=lang, extra_posts=30) as desk:
+        (reply,) = await desk.ask(JOURNALIST, "/rule add енергосистема")
+        text = reply.text or ""
+        assert text.startswith("✅"), text
+        rule = (await desk.store.rules.list())[-1]
+        flood = desk.tr.ngettext(
+            "It matches {hits} of the last {n} post: you will get an alert for most posts.",
+            "It matches {hits} of the last {n} posts: you will get an alert for most posts.",
+            34,
+            hits=30,
+        )
+        undo = desk.t("/rule remove {id} takes it back.", id=rule.id)
+        assert f"⚠️ {flood} {undo}" in text, text
+
+        # A desk rule warns that everyone will be flooded.
+        (reply,) = await desk.ask(EDITOR, "/rule add енергосистема OR кордон")
+        everyone = desk.tr.ngettext(
+            "It matches {hits} of the last {n} post: everyone on the desk will get an alert "
+            "for most posts.",
+            "It matches {hits} of the last {n} posts: everyone on the desk will get an alert "
+            "for most posts.",
+            34,
+            hits=31,
+        )
+        assert everyone in (reply.text or ""), reply.text
+
+        # A narrow rule, on a channel we follow, is saved without a word more.
+        (reply,) = await desk.ask(EDITOR, "/rule add кордон from:@border_service_demo")
+        assert "⚠️" not in (reply.text or "") and (reply.text or "").startswith("✅")
+
+        # A channel we do not follow is named; the rule is saved all the same.
+        (reply,) = await desk.ask(EDITOR, "/rule add from:@grid_ministy_demo кордон")
+        silent = desk.t(
+            "We do not follow @{channel}: the rule stays silent until an editor adds it with "
+            "/watch.",
+            channel="grid_ministy_demo",
+        )
+        assert f"⚠️ {silent}" in (reply.text or ""), reply.text
+        assert (await desk.store.rules.list())[-1].query == "from:@grid_ministy_demo кордон"
+
+        # The same rule again is not new: nothing to warn about twice.
+        (reply,) = await desk.ask(JOURNALIST, "/rule add енергосистема")
+        assert "⚠️" not in (reply.text or "")
