@@ -8,11 +8,12 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Router
+from aiogram import BaseMiddleware, Bot, Router
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
 from bot.desk.desk import RANK, Desk, rank
+from bot.handlers.common import COMMAND_WORDS
 from bot.handlers.menu import refresh_menu
 from bot.i18n import N_, Translator, pick_lang, translator
 from storage.models import Person
@@ -54,6 +55,8 @@ class RoleMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        if isinstance(event, Message) and not await _meant_for_us(event, data.get("bot")):
+            return None
         user: User | None = data.get("event_from_user")
         desk: Desk = data["desk"]
         person: Person | None = None
@@ -80,6 +83,23 @@ class RoleMiddleware(BaseMiddleware):
         data["person"] = person
         data["outside_desk"] = outside
         return await handler(event, data)
+
+
+async def _meant_for_us(message: Message, bot: Bot | None) -> bool:
+    """In a group the bot hears people talking and other bots' commands too: only our own
+    commands (`/search`, `/search@our_bot`) are meant for it. Answering the rest ("Send a
+    command", "Unknown command", or the not-a-desk-chat notice) was noise in every remark. In a
+    private chat everything is meant for the bot."""
+    if message.chat.type == "private":
+        return True
+    text = message.text or ""
+    if not text.startswith("/"):
+        return False
+    name, _, mention = text.split(maxsplit=1)[0][1:].partition("@")
+    if mention:
+        me = await bot.me() if bot is not None else None
+        return me is not None and (me.username or "").lower() == mention.lower()
+    return name.lower() in COMMAND_WORDS
 
 
 def _registers_chat(event: TelegramObject, person: Person) -> bool:

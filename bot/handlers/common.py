@@ -102,6 +102,8 @@ ROLE_NAMES = {
 }
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 USAGE = {name: usage for name, _, usage, _ in COMMANDS}
+# Every command a handler answers: the menu's, and /resume (the other word for /pause off).
+COMMAND_WORDS = frozenset({name for name, *_ in COMMANDS} | {"resume"})
 
 T = TypeVar("T")
 

@@ -7,11 +7,14 @@ Test data: invented channels and posts (tests/handlers/harness.py)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from bot.handlers.access import GROUP_REFUSAL, REFUSAL
 from bot.handlers.common import usage_line
-from tests.handlers.harness import EDITOR, JOURNALIST, running_desk
+from tests.fakebot import Message
+from tests.handlers.harness import ADMIN, EDITOR, JOURNALIST, STRANGER, DeskBot, running_desk
 
 # What a person of each language types for "three days" and "two weeks".
 SPACED = {
@@ -153,3 +156,62 @@ async def test_a_rule_that_would_flood_or_never_fire_says_so_when_saved(
         # The same rule again is not new: nothing to warn about twice.
         (reply,) = await desk.ask(JOURNALIST, "/rule add енергосистема")
         assert "⚠️" not in (reply.text or "")
+
+
+async def _only_reply_is_to_the_last(
+    desk: DeskBot, chat: int, silent: list[tuple[int, str]], last: tuple[int, str]
+) -> Message:
+    """Send `silent` (nothing may answer them), then `last`; the chat's one new message is the
+    answer to `last` (a person's updates are handled in order, so earlier answers come first)."""
+    before = len(desk.bot_messages(chat))
+    for user, text in silent:
+        desk.typed.append(text)
+        await desk.api.inject_message(user, text, chat_id=chat)
+    (reply,) = await desk.ask(last[0], last[1], chat_id=chat)
+    await asyncio.sleep(0.2)
+    assert desk.bot_messages(chat)[before:] == [reply], [
+        m.text for m in desk.bot_messages(chat)[before:]
+    ]
+    return reply
+
+
+async def test_in_a_group_the_bot_answers_only_what_is_meant_for_it(
+    tmp_path: Path, lang: str
+) -> None:
+    # A desk group is where people talk, with other bots in it: every remark got "Send a
+    # command", every other bot's command "Unknown command", and in a group that is not a desk
+    # chat another bot's /start@its_bot got the long "not a desk chat" notice.
+    desk_group, other_group = -100_500, -100_600
+    async with running_desk(tmp_path, lang=lang) as desk:
+        await desk.ask(ADMIN, "/deskchat on", chat_id=desk_group)
+        talk = [
+            (JOURNALIST, "Хто вже бачив заяву міністерки про графіки?"),
+            (EDITOR, "/ban@group_guard_bot"),
+            (JOURNALIST, "/start@group_guard_bot"),
+            (JOURNALIST, "/warn"),
+            (STRANGER, "/search@group_guard_bot енергетики"),
+        ]
+        reply = await _only_reply_is_to_the_last(
+            desk, desk_group, talk, (JOURNALIST, "/search@wirewatch_test_bot енергетики")
+        )
+        assert "https://t.me/grid_ministry_demo/10" in (reply.text or "")
+        # Our own commands are still answered there, refusals included.
+        reply = await _only_reply_is_to_the_last(desk, desk_group, talk, (EDITOR, "/people"))
+        assert reply.text == desk.t(
+            "/{command} is for the role {role} and above; /help lists your commands.",
+            command="people",
+            role=desk.t("admin"),
+        )
+        reply = await _only_reply_is_to_the_last(desk, desk_group, talk, (STRANGER, "/search x"))
+        assert reply.text == desk.t(REFUSAL)
+
+        # A group that is not a desk chat: silence for other bots' commands, the notice for
+        # ours.
+        reply = await _only_reply_is_to_the_last(
+            desk, other_group, talk, (JOURNALIST, "/search енергетики")
+        )
+        assert reply.text == desk.t(GROUP_REFUSAL)
+
+        # In a private chat an unknown command is still answered: it can only be for us.
+        (reply,) = await desk.ask(JOURNALIST, "/warn")
+        assert reply.text == desk.t("Unknown command; /help lists your commands.")
