@@ -16,13 +16,14 @@ limit never holds up the others, and paces every send to Telegram's limits: abou
 
 Alerts to one chat go out in id order: while an alert waits for a retry, later alerts to the
 same chat wait behind it. Edit and deletion follow-ups reply to the message of the alert they
-follow.
+follow. Sending one alert's messages (pacing, 429 waits, the photo, resuming a half-sent
+alert) is `bot/delivery/sender.py`'s; which alert goes when, and what an answer means for
+its row, is this module's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import enum
 import logging
 import math
@@ -42,19 +43,13 @@ from aiogram.exceptions import (
     TelegramMigrateToChat,
     TelegramNetworkError,
     TelegramNotFound,
-    TelegramRetryAfter,
     TelegramServerError,
-)
-from aiogram.types import (
-    BufferedInputFile,
-    LinkPreviewOptions,
-    ReplyParameters,
 )
 
 from bot.delivery.chats import ChatLeases, unsendable
 from bot.delivery.pacer import Clock, Pacer
-from bot.delivery.payload import OutMessage, PayloadError, parse_payload, with_photo
-from bot.delivery.replies import ALREADY_PACED
+from bot.delivery.payload import PayloadError, parse_payload
+from bot.delivery.sender import Sender, Stopped, Throttled
 from bot.settings import BotSettings
 from storage.db import now
 from storage.media import MediaFolder
@@ -75,7 +70,6 @@ _TRANSIENT = (
 # The request itself is wrong: retrying the same payload cannot succeed.
 FULL_SWEEP_EVERY = 1.0  # seconds: at most this often a worker's progress re-reads every due alert
 _PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat)
-PHOTO_MAX_BYTES = 10 * 1024 * 1024  # sendPhoto takes photos up to 10 MB
 
 
 class _Outcome(enum.Enum):
@@ -95,19 +89,10 @@ class _Gate:
     next_at: int  # unix seconds when the blocking alert is due again
 
 
-class _Throttled(Exception):
-    def __init__(self, wait: float) -> None:
-        super().__init__(f"still rate limited after retries (retry_after {wait:g}s)")
-        self.wait = wait
-
-
-class _Stopped(Exception):
-    pass
-
-
 class Notifier:
     """Delivers the outbox. Counters (`sent`, `failed`, `retried`, `throttled`, `held`,
-    `last_error`) are plain attributes for /status and metrics."""
+    `last_error`) are read by /status and metrics. Each alert's messages go out through
+    `self.sender` (bot/delivery/sender.py); what Telegram answers decides the alert's row here."""
 
     def __init__(
         self,
@@ -124,7 +109,6 @@ class Notifier:
         media: MediaFolder | None = None,
     ) -> None:
         self.store = store
-        self.media = media  # where the posts' photos are kept; None sends text only
         self.bot = bot
         self.settings = settings
         self.clock = clock
@@ -143,8 +127,7 @@ class Notifier:
 
         self.sent = 0
         self.failed = 0
-        self.retried = 0
-        self.throttled = 0
+        self._retried = 0  # deferred by `_retry`; 429s waited out are the sender's
         self.held = 0
         self.last_error: str | None = None
 
@@ -159,17 +142,31 @@ class Notifier:
         self._inflight: set[int] = set()
         self._hwm = 0  # highest alert id read from the outbox so far
         self._gates: dict[int, _Gate] = {}
-        self._partial: dict[int, list[int]] = {}  # alert id -> ids of its messages sent so far
-        # alert id -> the messages it goes out as (with or without the photo), fixed on the
-        # first try so that a retry resumes the same sequence.
-        self._plans: dict[int, list[OutMessage]] = {}
         self._leases = ChatLeases(store, clock)
+        self.sender = Sender(
+            bot,
+            settings,
+            self.pacer,
+            media=media,
+            stop=lambda: self._stop,
+            note_error=self._note_error,
+        )
 
     # -- public API ----------------------------------------------------------------------------
 
     def wake(self) -> None:
         """New alerts were enqueued: look at the outbox now rather than at the next due time."""
         self._wake.set()
+
+    @property
+    def throttled(self) -> int:
+        """429 answers from the Bot API."""
+        return self.sender.throttled
+
+    @property
+    def retried(self) -> int:
+        """Sends deferred: each 429 waited out, and each alert put back for a later try."""
+        return self._retried + self.sender.throttled
 
     @property
     def in_flight(self) -> int:
@@ -402,38 +399,20 @@ class Notifier:
                 return _Outcome.WAITING
             # A failed or vanished original: the follow-up goes out on its own.
 
-        done = self._partial.setdefault(alert.id, [])
-        plan = self._plans.get(alert.id)
-        if plan is None:
-            plan = self._plans[alert.id] = await self._with_photo(alert, messages)
         try:
-            index = len(done)  # messages sent before a retry interrupted this alert
-            while index < len(plan):
-                message = plan[index]
-                target = reply_to if index == 0 else done[0]
-                try:
-                    message_id = await self._send(alert, chat_id, message, target, first=not done)
-                except TelegramBadRequest as exc:
-                    if message.photo is None or done:
-                        raise
-                    # Telegram refused the picture (dimensions, format): the draft still goes.
-                    log.warning("notifier: alert %s photo refused (%s); text only", alert.id, exc)
-                    plan = self._plans[alert.id] = messages
-                    continue
-                done.append(message_id)
-                index += 1
-        except _Stopped:
+            first = await self.sender.send(alert, chat_id, messages, reply_to)
+        except Stopped:
             return _Outcome.STOPPED
         except TelegramForbiddenError as exc:
-            self._forget(alert.id)
+            self.sender.forget(alert.id)
             await self.store.people.set_pref(alert.person_id, "reachable", 0)
             await self._hold(alert.person_id, self._redact(exc.message), chat_id=chat_id)
             self._note_error(f"chat {chat_id}: {exc.message}")
             return _Outcome.HELD
         except _PERMANENT as exc:
-            self._forget(alert.id)
+            self.sender.forget(alert.id)
             return await self._fail(alert, chat_id, exc.message)
-        except _Throttled as exc:
+        except Throttled as exc:
             return await self._retry(alert, chat_id, str(exc), wait=exc.wait)
         except _TRANSIENT as exc:
             return await self._retry(alert, chat_id, f"{type(exc).__name__}: {exc}")
@@ -442,8 +421,8 @@ class Notifier:
             return await self._retry(alert, chat_id, f"{type(exc).__name__}: {exc.message}")
 
         # Telegram has the whole alert: record it before anything else can go wrong.
-        await self.store.alerts.mark_sent(alert.id, done[0], digest=alert.kind == "digest")
-        self._forget(alert.id)
+        await self.store.alerts.mark_sent(alert.id, first, digest=alert.kind == "digest")
+        self.sender.forget(alert.id)
         self._clear_gate(alert)
         self.sent += 1
         log.info(
@@ -451,97 +430,9 @@ class Notifier:
             alert.id,
             alert.kind,
             chat_id,
-            done[0],
+            first,
         )
         return _Outcome.SENT
-
-    def _forget(self, alert_id: int) -> None:
-        self._partial.pop(alert_id, None)
-        self._plans.pop(alert_id, None)
-
-    async def _with_photo(self, alert: Alert, messages: list[OutMessage]) -> list[OutMessage]:
-        """A new alert about a post with a kept photo carries it (unless turned off)."""
-        if (
-            self.media is None
-            or not self.settings.alert_photos
-            or alert.kind != "new"
-            or alert.post_id is None
-        ):
-            return messages
-        found = await self.media.first_photo(alert.post_id, max_bytes=PHOTO_MAX_BYTES)
-        if found is None:
-            return messages
-        return with_photo(messages, *found)
-
-    async def _send(
-        self, alert: Alert, chat_id: int, message: OutMessage, reply_to: int | None, first: bool
-    ) -> int:
-        """One Bot API message; waits out 429s in a bounded loop. Returns its message id."""
-        for throttles in range(1, self.settings.max_attempts + 1):
-            booked = False
-            while not booked:
-                delay, booked = self.pacer.reserve(chat_id)
-                # Before the first message nothing is in flight, so a stop interrupts the wait;
-                # a half-sent alert finishes so that a restart does not repeat part of it.
-                if delay > 0 and not await self._pause(delay, interruptible=first):
-                    raise _Stopped
-            # Booked above: the session's reply middleware must not book it a second time.
-            paced = ALREADY_PACED.set(True)
-            reply = (
-                ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
-                if reply_to is not None
-                else None
-            )
-            try:
-                if message.photo is not None:
-                    photo = await self.bot.send_photo(
-                        chat_id=chat_id,
-                        photo=BufferedInputFile(message.photo, filename=message.photo_name),
-                        caption=message.html or None,
-                        parse_mode="HTML" if message.html else None,
-                        reply_markup=message.markup,
-                        reply_parameters=reply,
-                    )
-                    return photo.message_id
-                sent = await self.bot.send_message(
-                    chat_id=chat_id,
-                    text=message.html,
-                    parse_mode="HTML",
-                    reply_markup=message.markup,
-                    reply_parameters=reply,
-                    link_preview_options=LinkPreviewOptions(is_disabled=not message.preview),
-                )
-                return sent.message_id
-            except TelegramRetryAfter as exc:
-                wait = float(min(exc.retry_after, self.settings.retry_after_max))
-                self.throttled += 1
-                self.retried += 1
-                self.pacer.penalize(chat_id, wait)
-                self._note_error(f"chat {chat_id}: 429 retry after {exc.retry_after}s")
-                log.warning(
-                    "notifier: alert %s to chat %s rate limited (%d), waiting %.1fs",
-                    alert.id,
-                    chat_id,
-                    throttles,
-                    wait,
-                )
-                if throttles >= self.settings.max_attempts:
-                    raise _Throttled(wait) from exc
-            finally:
-                ALREADY_PACED.reset(paced)
-        raise AssertionError("unreachable: the loop returns or raises")
-
-    async def _pause(self, delay: float, *, interruptible: bool) -> bool:
-        """Sleep `delay` seconds; False if the notifier was told to stop meanwhile."""
-        if not interruptible:
-            await asyncio.sleep(delay)
-            return True
-        if self._stop.is_set():
-            return False
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(delay):
-                await self._stop.wait()
-        return not self._stop.is_set()
 
     # -- outcomes ------------------------------------------------------------------------------
 
@@ -559,7 +450,7 @@ class Notifier:
     ) -> _Outcome:
         error = self._redact(error)
         if alert.attempts + 1 >= self.settings.max_attempts:
-            self._forget(alert.id)
+            self.sender.forget(alert.id)
             return await self._fail(
                 alert, chat_id, f"gave up after {alert.attempts + 1} attempts: {error}"
             )
@@ -567,7 +458,7 @@ class Notifier:
             wait = self.backoff(alert.attempts)
         next_at = now() + max(1, math.ceil(wait))
         await self.store.alerts.mark_retry(alert.id, next_at, error)
-        self.retried += 1
+        self._retried += 1
         self._note_error(f"alert {alert.id}: {error}")
         self._gates[alert.person_id] = _Gate(alert.id, next_at)
         log.warning(

@@ -1,0 +1,189 @@
+"""One alert over the Bot API, within Telegram's limits.
+
+What an alert goes out as (its messages, led by the post's photo where one is kept and
+Telegram takes it), each message booked with the pacer and a 429 waited out in a bounded loop,
+and an alert that a retry interrupted resumed where it stopped: the messages Telegram already
+has are not sent again. What Telegram's answer means for the alert's row (sent, retry later,
+failed, the person held) is the notifier's (`bot/delivery/notifier.py`), which catches what
+`Sender.send` raises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.types import BufferedInputFile, LinkPreviewOptions, ReplyParameters
+
+from bot.delivery.pacer import Pacer
+from bot.delivery.payload import OutMessage, with_photo
+from bot.delivery.replies import ALREADY_PACED
+from bot.settings import BotSettings
+from storage.media import MediaFolder
+from storage.models import Alert
+
+# Its lines are the notifier's, under the logger they always had (operators filter by it).
+log = logging.getLogger("bot.delivery.notifier")
+
+PHOTO_MAX_BYTES = 10 * 1024 * 1024  # sendPhoto takes photos up to 10 MB
+
+
+class Throttled(Exception):
+    """Still rate limited (429) after `max_attempts` waits."""
+
+    def __init__(self, wait: float) -> None:
+        super().__init__(f"still rate limited after retries (retry_after {wait:g}s)")
+        self.wait = wait
+
+
+class Stopped(Exception):
+    """The notifier was told to stop before the alert's first message went out."""
+
+
+class Sender:
+    """Sends alerts' messages; `throttled` counts the 429 answers (each one also a retry)."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        settings: BotSettings,
+        pacer: Pacer,
+        *,
+        media: MediaFolder | None,
+        stop: Callable[[], asyncio.Event],
+        note_error: Callable[[str], None],
+    ) -> None:
+        self.bot = bot
+        self.settings = settings
+        self.pacer = pacer
+        self.media = media  # where the posts' photos are kept; None sends text only
+        self._stop = stop  # the notifier's current stop event
+        self._note_error = note_error
+        self.throttled = 0
+        self._partial: dict[int, list[int]] = {}  # alert id -> ids of its messages sent so far
+        # alert id -> the messages it goes out as (with or without the photo), fixed on the
+        # first try so that a retry resumes the same sequence.
+        self._plans: dict[int, list[OutMessage]] = {}
+
+    async def send(
+        self, alert: Alert, chat_id: int, messages: list[OutMessage], reply_to: int | None
+    ) -> int:
+        """What is left to send of `alert` (`messages`, parsed from its payload); the first
+        message's id. Telegram's errors propagate; `Stopped`, `Throttled` as above. What was
+        sent is kept for the next try until `forget`."""
+        done = self._partial.setdefault(alert.id, [])
+        plan = self._plans.get(alert.id)
+        if plan is None:
+            plan = self._plans[alert.id] = await self._with_photo(alert, messages)
+        index = len(done)  # messages sent before a retry interrupted this alert
+        while index < len(plan):
+            message = plan[index]
+            target = reply_to if index == 0 else done[0]
+            try:
+                message_id = await self._message(alert, chat_id, message, target, first=not done)
+            except TelegramBadRequest as exc:
+                if message.photo is None or done:
+                    raise
+                # Telegram refused the picture (dimensions, format): the draft still goes.
+                log.warning("notifier: alert %s photo refused (%s); text only", alert.id, exc)
+                plan = self._plans[alert.id] = messages
+                continue
+            done.append(message_id)
+            index += 1
+        return done[0]
+
+    def forget(self, alert_id: int) -> None:
+        """The alert is settled (or starts over): drop what was kept for its next try."""
+        self._partial.pop(alert_id, None)
+        self._plans.pop(alert_id, None)
+
+    async def _with_photo(self, alert: Alert, messages: list[OutMessage]) -> list[OutMessage]:
+        """A new alert about a post with a kept photo carries it (unless turned off)."""
+        if (
+            self.media is None
+            or not self.settings.alert_photos
+            or alert.kind != "new"
+            or alert.post_id is None
+        ):
+            return messages
+        found = await self.media.first_photo(alert.post_id, max_bytes=PHOTO_MAX_BYTES)
+        if found is None:
+            return messages
+        return with_photo(messages, *found)
+
+    async def _message(
+        self, alert: Alert, chat_id: int, message: OutMessage, reply_to: int | None, first: bool
+    ) -> int:
+        """One Bot API message; waits out 429s in a bounded loop. Returns its message id."""
+        for throttles in range(1, self.settings.max_attempts + 1):
+            booked = False
+            while not booked:
+                delay, booked = self.pacer.reserve(chat_id)
+                # Before the first message nothing is in flight, so a stop interrupts the wait;
+                # a half-sent alert finishes so that a restart does not repeat part of it.
+                if delay > 0 and not await self._pause(delay, interruptible=first):
+                    raise Stopped
+            # Booked above: the session's reply middleware must not book it a second time.
+            paced = ALREADY_PACED.set(True)
+            reply = (
+                ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                if reply_to is not None
+                else None
+            )
+            try:
+                if message.photo is not None:
+                    photo = await self.bot.send_photo(
+                        chat_id=chat_id,
+                        photo=BufferedInputFile(message.photo, filename=message.photo_name),
+                        caption=message.html or None,
+                        parse_mode="HTML" if message.html else None,
+                        reply_markup=message.markup,
+                        reply_parameters=reply,
+                    )
+                    return photo.message_id
+                sent = await self.bot.send_message(
+                    chat_id=chat_id,
+                    text=message.html,
+                    parse_mode="HTML",
+                    reply_markup=message.markup,
+                    reply_parameters=reply,
+                    link_preview_options=LinkPreviewOptions(is_disabled=not message.preview),
+                )
+                return sent.message_id
+            except TelegramRetryAfter as exc:
+                wait = float(min(exc.retry_after, self.settings.retry_after_max))
+                self.throttled += 1
+                self.pacer.penalize(chat_id, wait)
+                self._note_error(f"chat {chat_id}: 429 retry after {exc.retry_after}s")
+                log.warning(
+                    "notifier: alert %s to chat %s rate limited (%d), waiting %.1fs",
+                    alert.id,
+                    chat_id,
+                    throttles,
+                    wait,
+                )
+                if throttles >= self.settings.max_attempts:
+                    raise Throttled(wait) from exc
+            finally:
+                ALREADY_PACED.reset(paced)
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    async def _pause(self, delay: float, *, interruptible: bool) -> bool:
+        """Sleep `delay` seconds; False if the notifier was told to stop meanwhile."""
+        if not interruptible:
+            await asyncio.sleep(delay)
+            return True
+        stop = self._stop()
+        if stop.is_set():
+            return False
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await stop.wait()
+        return not stop.is_set()
+
+
+__all__ = ["PHOTO_MAX_BYTES", "Sender", "Stopped", "Throttled"]
