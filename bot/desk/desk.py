@@ -47,7 +47,8 @@ MAX_MUTE = timedelta(days=365)
 DESK_CHATS_KEY = "desk_chats"  # state key: JSON list of group chat ids registered by an admin
 
 _USER_RE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
-_HHMM_RE = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+# 7:05, 07.05 (as Ukrainian and Russian text writes it) or the hour alone.
+_HHMM_RE = re.compile(r"^([01]?\d|2[0-3])(?:[:.]([0-5]\d))?$")
 # Longest unit first, so "2год" is two hours, not "2г" and a stray "од".
 _DURATION_RE = re.compile(
     r"(\d{1,4})(" + "|".join(sorted(map(re.escape, DURATION_UNITS), key=len, reverse=True)) + ")"
@@ -76,13 +77,13 @@ def clip(value: str, limit: int = 60) -> str:
 
 
 def parse_hhmm(value: str) -> str:
-    """`7:05` -> `07:05`; DeskError otherwise."""
+    """`7:05`, `7.05` -> `07:05`; `7` -> `07:00`; DeskError otherwise."""
     m = _HHMM_RE.match(value.strip())
     if not m:
         raise DeskError(
             "not a time of day: '{value}' (use HH:MM, e.g. 07:30)", value=clip(value, 20)
         )
-    return f"{int(m.group(1)):02d}:{m.group(2)}"
+    return f"{int(m.group(1)):02d}:{m.group(2) or '00'}"
 
 
 def parse_quiet(value: str) -> tuple[str, str] | None:
@@ -346,11 +347,11 @@ class Desk:
             raise DeskError("language must be one of {langs}", langs=", ".join(LANGS))
         if gender is not None and gender not in GENDERS:
             raise DeskError("gender must be m, f, n (neuter) or pl (plural)")
-        for label, value in (("person", person), ("role", role)):
-            if value is not None and len(value) > MAX_ATTRIBUTION:
-                raise DeskError(
-                    "{field} is longer than {n} characters", field=label, n=MAX_ATTRIBUTION
-                )
+        # One message per field: a field name handed in as a parameter stayed English.
+        if person is not None and len(person) > MAX_ATTRIBUTION:
+            raise DeskError("the person's name is longer than {n} characters", n=MAX_ATTRIBUTION)
+        if role is not None and len(role) > MAX_ATTRIBUTION:
+            raise DeskError("the role is longer than {n} characters", n=MAX_ATTRIBUTION)
         existing = await self.store.sources.by_username(username)
         followed = False
         if self.listener is not None:

@@ -247,6 +247,14 @@ def editor_router() -> Router:
             if verb == "add":
                 kind, _, names = rest.strip().partition(" ")
                 kind = KIND_WORDS.get(kind.lower(), kind)  # "особа", "місце", "установа"
+                if kind not in _KIND_NAMES:
+                    # The kinds named as the reader types them, not the file's English keys.
+                    kinds = ", ".join(tr.gettext(name) for name in _KIND_NAMES.values())
+                    problem = tr.gettext(
+                        "kind must be one of {kinds}, not '{kind}'", kinds=kinds, kind=clip(kind)
+                    )
+                    await answer_usage(message, "glossary", tr, problem)
+                    return
                 fields = [f.strip() for f in names.split("|")] + [""] * 4
                 if not names.strip():
                     await answer_usage(message, "glossary", tr)

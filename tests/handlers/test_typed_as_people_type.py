@@ -215,3 +215,51 @@ async def test_in_a_group_the_bot_answers_only_what_is_meant_for_it(
         # In a private chat an unknown command is still answered: it can only be for us.
         (reply,) = await desk.ask(JOURNALIST, "/warn")
         assert reply.text == desk.t("Unknown command; /help lists your commands.")
+
+
+async def test_refusals_name_fields_and_kinds_in_the_readers_language(
+    tmp_path: Path, lang: str
+) -> None:
+    # "⚠️ person: довше за 200 символів" and "тип має бути одним із person, place,
+    # institution": the words an editor has to type back were English in every language.
+    async with running_desk(tmp_path, lang=lang) as desk:
+        (reply,) = await desk.ask(EDITOR, "/watch @abcd_channel " + "Посада " * 40 + "| роль")
+        assert reply.text == "⚠️ " + desk.t(
+            "the person's name is longer than {n} characters", n=200
+        )
+        (reply,) = await desk.ask(EDITOR, "/watch @abcd_channel Особа | " + "Роль " * 50)
+        assert reply.text == "⚠️ " + desk.t("the role is longer than {n} characters", n=200)
+        (reply,) = await desk.ask(EDITOR, "/glossary add thing А | B | C")
+        kinds = ", ".join(desk.t(k) for k in ("person", "place", "institution"))
+        assert desk.t("kind must be one of {kinds}, not '{kind}'", kinds=kinds, kind="thing") in (
+            reply.text or ""
+        )
+        # The kinds it names are the words it takes.
+        for kind in kinds.split(", "):
+            (reply,) = await desk.ask(EDITOR, f"/glossary add {kind} Ім'я {kind} | Name {kind}")
+            assert not (reply.text or "").startswith("⚠️") and "|" not in (reply.text or "")
+
+
+async def test_times_of_day_as_people_write_them(tmp_path: Path, lang: str) -> None:
+    # Ukrainian and Russian text writes 23.00, people type the hour alone, and `/digest 08:30`
+    # means the daily digest: each was refused with the usage line.
+    async with running_desk(tmp_path, lang=lang) as desk:
+        for typed, window in [
+            ("23.00-07.00", ("23:00", "07:00")),
+            ("22-6", ("22:00", "06:00")),
+            ("23:30 – 7", ("23:30", "07:00")),
+        ]:
+            (reply,) = await desk.ask(JOURNALIST, f"/quiet {typed}")
+            assert (reply.text or "").startswith("🌙"), (typed, reply.text)
+            person = await desk.store.people.by_user_id(JOURNALIST)
+            assert person is not None and (person.quiet_from, person.quiet_to) == window
+        for typed in ("8.30", "08:30", "щодня 8.30", "daily 8"):
+            (reply,) = await desk.ask(JOURNALIST, f"/digest {typed}")
+            at = "08:00" if typed.endswith(" 8") else "08:30"
+            assert reply.text == "🗞 " + desk.t(
+                "Daily digest at {time} ({zone}).", time=at, zone="UTC"
+            ), typed
+        # Still refused: minutes out of range, a 24th hour, three numbers.
+        for typed in ("23.75-07", "24-07", "23:00:00-07:00"):
+            (reply,) = await desk.ask(JOURNALIST, f"/quiet {typed}")
+            assert not (reply.text or "").startswith("🌙"), typed
