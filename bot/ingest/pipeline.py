@@ -365,6 +365,12 @@ class Pipeline:
             # false "updated" reply, and a reconciliation re-reading both flipped the text back
             # and forth.
             return IngestResult(duplicates=1)
+        if item.edit_date is None:
+            # The album's text came from a later photo's caption (the first had none), and
+            # this photo was never edited: its caption is its own, not a new text for the
+            # album. Only an edited message (Telegram, exports and feeds mark it with its edit
+            # date) can change the caption the album took.
+            return IngestResult(duplicates=1)
         return await self._maybe_edit(src, head, item)
 
     async def _maybe_edit(

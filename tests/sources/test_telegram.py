@@ -1055,3 +1055,48 @@ async def test_the_listener_reads_only_its_assigned_channels_and_follows_reassig
     # Following a channel from the bot registers it; the assignment decides who reads it.
     src = await listener.follow("not_followed")
     assert src.active and src.peer_id is None and OTHER not in fake.joined
+
+
+# An album whose first photo has no caption and whose later photos each have one.
+ALBUM_NO_FIRST_CAPTION = 880022
+ALBUM_CAPTION = "Енергетика громад: за добу відновили три підстанції."
+ALBUM_OTHER_CAPTION = "На другому фото — бригада енергетики, яка працювала вночі."
+
+
+async def test_a_later_photos_own_caption_is_not_an_edit_of_the_album(
+    store: Store, fake: FakeTelegram, build: Build
+) -> None:
+    # Photo 1 without a caption, photos 2 and 3 each with their own: the album's text is
+    # photo 2's, and photo 3's arrived as an "edit" of it, a false "Updated" reply to everyone
+    # alerted (the check looked only at whether the album's first message had a caption).
+    await desk(store)
+    ch = ministry(fake)
+    fake.post(ch, 1, quiet_text(1))
+    listener, client, _, _ = await build()
+    await listener.start()
+    photo = types.MessageMediaPhoto(photo=types.PhotoEmpty(id=99))
+    for mid, text in ((2, ""), (3, ALBUM_CAPTION), (4, ALBUM_OTHER_CAPTION)):
+        msg = fake.message(ch, mid, text, media=photo, grouped_id=ALBUM_NO_FIRST_CAPTION)
+        await client.dispatch(fake.new_update(ch, msg))
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    head = await store.posts.get(src.id, 2)
+    assert head is not None and head.text == ALBUM_CAPTION
+    assert [a[0] for a in await alerts(store)] == ["new"]
+
+    # Reconciliation re-reads every photo (and hands photo 3's caption over again): still
+    # nothing to tell anyone, and the album keeps its text.
+    await listener.reconcile(src)
+    head = await store.posts.get(src.id, 2)
+    assert head is not None and (head.text, head.version) == (ALBUM_CAPTION, 2)
+    assert [a[0] for a in await alerts(store)] == ["new"]
+
+    # The caption's own photo edited for real is an edit, and stays the album's text when the
+    # album is read again.
+    fixed = ALBUM_CAPTION.replace("три", "чотири")
+    await client.dispatch(fake.edit_update(ch, 3, fixed))
+    assert [a[0] for a in await alerts(store)] == ["new", "edit"]
+    await listener.reconcile(src)
+    head = await store.posts.get(src.id, 2)
+    assert head is not None and head.text == fixed
+    assert [a[0] for a in await alerts(store)] == ["new", "edit"]
