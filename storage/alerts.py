@@ -30,6 +30,9 @@ NOT_GATED = (
 )
 # Why an alert owed to someone removed from the desk was never sent (`settle_removed`).
 REMOVED = "not sent: the person was removed from the desk"
+# How the reply recording a translation given up begins its last_error (`give_up_translation`):
+# `counts` tells those apart from failures, since nothing went wrong in delivering them.
+GIVEN_UP = "translation given up: "
 # (source id, since, before): the 'new' alerts about the source's posts dated in [since,
 # before), latest story first. A follow-up replies to the first row of its person and rule
 # (`first_heads`): one statement for all of a post's recipients, read only as far as needed.
@@ -175,7 +178,8 @@ class AlertRepo:
 
     async def give_up_translation(self, alert: Alert, payload: dict[str, Any], why: str) -> None:
         """Settle the translation `alert` asked for without sending one: a reply recorded
-        'failed' with `why`, so that it is no longer owed; the reason stays with it."""
+        'failed' with GIVEN_UP and `why`, so that it is no longer owed; the reason stays with
+        it, and `counts` shows it as given up."""
         await self.db.execute(
             "INSERT INTO alerts (person_id, post_id, kind, version, rule_id, payload, status,"
             " reply_to_alert, created_at, last_error)"
@@ -189,7 +193,7 @@ class AlertRepo:
                 json.dumps(payload, ensure_ascii=False),
                 alert.id,
                 now(),
-                why[:500],
+                (GIVEN_UP + why)[:500],
             ),
         )
 
@@ -380,7 +384,14 @@ class AlertRepo:
         return int(row[0]) if row else 0
 
     async def counts(self) -> dict[str, int]:
-        rows = await self.db.fetchall("SELECT status, COUNT(*) FROM alerts GROUP BY status")
+        """The outbox by status; translations given up (`give_up_translation`), recorded
+        'failed', count as 'given_up': a newsroom reading /status or the metrics must not
+        take a day-old translation nobody asked twice for as a delivery that failed."""
+        rows = await self.db.fetchall(
+            "SELECT CASE WHEN status = 'failed' AND kind = 'translation'"
+            f" AND substr(last_error, 1, {len(GIVEN_UP)}) = '{GIVEN_UP}' THEN 'given_up'"
+            " ELSE status END AS shown, COUNT(*) FROM alerts GROUP BY shown"
+        )
         return {r[0]: int(r[1]) for r in rows}
 
     async def for_person(self, person_id: int, limit: int = 100) -> list[Alert]:

@@ -227,7 +227,7 @@ class TranslationWorker:
         want = alert.payload.get("translate") or {}
         target = str(want.get("target") or "") if isinstance(want, dict) else ""
         await self.store.alerts.give_up_translation(
-            alert, translation_payload(target, error=why), f"translation given up: {why}"
+            alert, translation_payload(target, error=why), why
         )
         self.given_up += 1
         log.warning(

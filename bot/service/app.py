@@ -483,6 +483,8 @@ class App:
                 alerts_retried=self.notifier.retried,
                 alerts_throttled=self.notifier.throttled,
             )
+        if self.translations is not None:
+            out["translations_given_up"] = self.translations.given_up
         if self.listener is not None:
             out["listener_reconnects"] = self.listener.reconnects
             out["listener_connected"] = 1.0 if self.listener.connected else 0.0

@@ -8,7 +8,9 @@ Metrics (all prefixed `wirewatch_`):
 - `posts_ingested_total{result}`: new, edited, deleted, duplicate events through the pipeline;
 - `alerts_enqueued_total`, `alerts_sent_total`, `alerts_failed_total`, `alerts_retried_total`,
   `alerts_throttled_total` (sent/failed/... count since the process started);
-- `outbox_alerts{status}`: the outbox by status (drafting, pending, held, failed, sent);
+- `outbox_alerts{status}`: the outbox by status (drafting, pending, held, failed, sent, and
+  given_up: translations given up, recorded failed in the outbox but no delivery fault);
+- `translations_given_up_total`: translations the worker gave up since the process started;
 - `listener_connected` (the connection is up, not merely wanted),
   `listener_last_update_age_seconds`, `listener_behind_messages{source}`,
   `source_last_post_age_seconds{source}`,
@@ -51,6 +53,10 @@ class _LiveCounters(Collector):
             ("alerts_failed", "Alerts given up on since start"),
             ("alerts_retried", "Send attempts deferred for a retry since start"),
             ("alerts_throttled", "429 answers from the Bot API since start"),
+            (
+                "translations_given_up",
+                "Translations given up since start (too old, or nothing to translate), not sent",
+            ),
             ("listener_reconnects", "Telethon reconnections since start"),
             ("listener_flood_wait_seconds", "FloodWait seconds Telegram imposed since start"),
         ):
@@ -133,7 +139,7 @@ class Metrics:
             self.enqueued.inc(alerts)
 
     def set_outbox(self, counts: dict[str, int]) -> None:
-        for status in ("drafting", "pending", "held", "sent", "failed"):
+        for status in ("drafting", "pending", "held", "sent", "failed", "given_up"):
             self.outbox.labels(status).set(counts.get(status, 0))
 
     def set_sources(self, rows: list[dict[str, Any]], now: float) -> None:

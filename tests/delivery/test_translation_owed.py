@@ -110,6 +110,9 @@ async def test_past_the_bound_a_translation_is_given_up_out_loud_and_for_good(
             assert gave_up.status == "failed"
             assert gave_up.last_error is not None and "older than 1 h" in gave_up.last_error
             assert [a for a in await store.alerts.due() if a.id == gave_up.id] == []
+            # Counted apart from failures: nothing went wrong in a delivery.
+            counts = await store.alerts.counts()
+            assert counts.get("given_up") == 1 and "failed" not in counts
             (line,) = [r.getMessage() for r in caplog.records if str(old.id) in r.getMessage()]
             assert "given up" in line and "WIREWATCH_TRANSLATION__MAX_AGE" in line
             # Settled: a later round, or another restart, neither asks again nor repeats it.

@@ -8,6 +8,7 @@ import io
 import json
 import logging
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ import aiohttp
 import pytest
 
 import bot.service.app as app_module
+import storage.alerts
+from bot.delivery.translation import LibreTranslate, TranslationWorker
 from bot.service.app import App
 from bot.service.log import REDACTED, Redactor, component, setup_logging
 from bot.settings import Settings
@@ -209,3 +212,42 @@ async def test_a_feed_line_that_keeps_failing_is_skipped_not_retried_forever(
         assert skipped is not None and "/2" in skipped[0] and "poisoned row" in skipped[0]
     finally:
         await app.shutdown()
+
+
+async def test_given_up_translations_are_told_apart_from_failures(
+    running: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A translation owed longer than WIREWATCH_TRANSLATION__MAX_AGE is given up: /healthz
+    and /metrics show it as given up, not as an alert that failed."""
+    app, base = running
+    store = app.store
+    person = await store.people.add(role="journalist", user_id=6101, lang="en")
+    # A worker looked at t0 with nothing owed; the alert is queued then, and the next look
+    # comes two hours later, past a one-hour bound.
+    t0 = int(time.time()) - 2 * 3600
+    provider = LibreTranslate("http://127.0.0.1:9")
+    assert (
+        await TranslationWorker(store, provider, max_age=3600, clock=lambda: t0).drain_once() == 0
+    )
+    monkeypatch.setattr(storage.alerts, "now", lambda: t0)
+    alert_id = await store.alerts.enqueue(
+        person_id=person.id,
+        post_id=None,
+        kind="new",
+        version=1,
+        payload={"messages": [], "translate": {"text": "Текст", "target": "en"}},
+    )
+    monkeypatch.undo()
+    worker = TranslationWorker(store, provider, max_age=3600)
+    app.translations = worker
+    assert await worker.drain_once() == 0 and worker.given_up == 1
+    (reply,) = [a for a in await store.alerts.for_person(person.id) if a.kind == "translation"]
+    assert reply.reply_to_alert == alert_id and reply.status == "failed"
+
+    _, text = await _get(base + "/healthz")
+    outbox = json.loads(text)["outbox"]
+    assert outbox.get("given_up") == 1 and "failed" not in outbox
+    _, text = await _get(base + "/metrics")
+    assert 'wirewatch_outbox_alerts{status="given_up"} 1.0' in text
+    assert 'wirewatch_outbox_alerts{status="failed"} 0.0' in text
+    assert "wirewatch_translations_given_up_total 1.0" in text
