@@ -96,12 +96,13 @@ def _until(moment: datetime | None, person: Person, tr: Translator) -> str:
     return tr.gettext("until {time}", time=when)
 
 
-def rule_line(rule: Rule, people: dict[int, Person], tr: Translator) -> str:
-    owner = (
-        tr.gettext("desk")
-        if rule.owner_id is None
-        else (people[rule.owner_id].label if rule.owner_id in people else tr.gettext("someone"))
-    )
+def rule_line(rule: Rule, people: dict[int, Person], tr: Translator, viewer: Person) -> str:
+    if rule.owner_id is None:
+        owner = tr.gettext("desk")
+    elif rule.owner_id == viewer.id:
+        owner = tr.gettext("yours")  # not their own Telegram id, which they never see
+    else:
+        owner = people[rule.owner_id].label if rule.owner_id in people else tr.gettext("someone")
     return f"#{rule.id} [{owner}] {clip(rule.query, 200)}"
 
 
@@ -325,7 +326,7 @@ def journalist_router() -> Router:
         people = {p.id: p for p in await desk.people()}
         runs: list[Run] = [Run(tr.gettext("Rules ({n})", n=len(items)), "b")]
         for r in items:
-            runs = join_runs(runs, "\n", rule_line(r, people, tr))
+            runs = join_runs(runs, "\n", rule_line(r, people, tr, person))
         await answer_runs(message, runs)
 
     @router.message(Command("rule"))

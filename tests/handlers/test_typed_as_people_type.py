@@ -263,3 +263,18 @@ async def test_times_of_day_as_people_write_them(tmp_path: Path, lang: str) -> N
         for typed in ("23.75-07", "24-07", "23:00:00-07:00"):
             (reply,) = await desk.ask(JOURNALIST, f"/quiet {typed}")
             assert not (reply.text or "").startswith("🌙"), typed
+
+
+async def test_rules_say_which_are_yours(tmp_path: Path, lang: str) -> None:
+    # A journalist's own rule was listed as "#2 [7003] кордон": their Telegram id, a number
+    # they never saw, where "yours" was meant.
+    async with running_desk(tmp_path, lang=lang) as desk:
+        await desk.ask(EDITOR, "/rule add енергетики")
+        await desk.ask(JOURNALIST, "/rule add кордон")
+        (listed,) = await desk.ask(JOURNALIST, "/rules")
+        lines = (listed.text or "").splitlines()
+        assert lines[1:] == [f"#1 [{desk.t('desk')}] енергетики", f"#2 [{desk.t('yours')}] кордон"]
+        assert str(JOURNALIST) not in (listed.text or "")
+        # An editor reading every rule sees whose it is.
+        (listed,) = await desk.ask(EDITOR, "/rules")
+        assert f"#2 [{JOURNALIST}] кордон" in (listed.text or "")
