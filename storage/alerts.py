@@ -63,8 +63,10 @@ def first_heads(
     return found
 
 
+# (person id, rule id, source id, since, before): THREAD_HEADS's first row of one person and
+# rule, for an alert whose head may have been queued in the same call (ingest.thread_keys).
 THREAD_HEAD = (
-    "SELECT a.* FROM alerts a JOIN posts p ON p.id = a.post_id"
+    "SELECT a.id FROM alerts a JOIN posts p ON p.id = a.post_id"
     " WHERE a.person_id = ? AND a.rule_id = ? AND a.kind = 'new'"
     " AND p.source_id = ? AND p.date >= ? AND p.date < ?"
     " ORDER BY p.date DESC, a.id DESC LIMIT 1"

@@ -13,13 +13,13 @@ one by one through the repositories.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
-from storage.alerts import ENQUEUE, THREAD_HEADS, enqueue_params, first_heads
+from storage.alerts import ENQUEUE, THREAD_HEAD, THREAD_HEADS, enqueue_params, first_heads
 from storage.db import Database, now
 from storage.evidence import INSERT_EVIDENCE, sha256_text
 from storage.models import Person, Source, StoredPost, to_ts
@@ -347,15 +347,35 @@ def _enqueue(
         finally:
             cur.close()  # read only as far as needed: let the statement go before COMMIT
     out: list[int | None] = []
-    for a in alerts:
-        key = thread_key(a, thread)
-        if key is not None and key in heads:
+    for a, key, alone in thread_keys(alerts, thread):
+        if alone and key is not None and thread is not None:
+            row = conn.execute(
+                THREAD_HEAD, (*key, thread.source_id, thread.since, thread.before)
+            ).fetchone()
+            if row is not None:
+                a = {**a, "reply_to_alert": int(row[0])}
+        elif key is not None and key in heads:
             a = {**a, "reply_to_alert": heads[key]}
         cur = conn.execute(ENQUEUE, enqueue_params(**a))
         out.append(int(cur.lastrowid or 0) if cur.rowcount else None)
     if commit and conn.in_transaction:
         conn.execute("COMMIT")
     return out
+
+
+def thread_keys(
+    alerts: Sequence[Mapping[str, Any]], thread: Thread | None
+) -> Iterator[tuple[Mapping[str, Any], tuple[int, int] | None, bool]]:
+    """Each alert with its thread_key and whether its head must be looked up alone
+    (THREAD_HEAD) just before it is queued: an earlier 'new' alert of the same call, same
+    person and rule may be that head, and THREAD_HEADS, read before the call's first write,
+    cannot see it. A live post's call never has one (one alert per recipient)."""
+    earlier: set[tuple[int, int]] = set()
+    for a in alerts:
+        key = thread_key(a, thread)
+        yield a, key, key is not None and key in earlier
+        if a["kind"] == "new" and a.get("rule_id") is not None:
+            earlier.add((int(a["person_id"]), int(a["rule_id"])))
 
 
 def thread_key(alert: Mapping[str, Any], thread: Thread | None) -> tuple[int, int] | None:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from storage.alerts import THREAD_HEADS, first_heads
+from storage.alerts import THREAD_HEAD, THREAD_HEADS, first_heads
 from storage.ingest import (
     AlertPlan,
     IngestRepo,
@@ -19,6 +19,7 @@ from storage.ingest import (
     Thread,
     split_known,
     thread_key,
+    thread_keys,
 )
 from storage.models import Source, to_ts
 from storage.posts import PostRepo
@@ -133,9 +134,14 @@ class PgIngestRepo(IngestRepo):
             )
             heads = first_heads(rows, wanted)
         out: list[int | None] = []
-        for a in alerts:
-            key = thread_key(a, thread)
-            if key is not None and key in heads:
+        for a, key, alone in thread_keys(alerts, thread):
+            if alone and key is not None and thread is not None:
+                row = await self.db.fetchone(
+                    THREAD_HEAD, (*key, thread.source_id, thread.since, thread.before)
+                )
+                if row is not None:
+                    a = {**a, "reply_to_alert": int(row[0])}
+            elif key is not None and key in heads:
                 a = {**a, "reply_to_alert": heads[key]}
             out.append(await self.store.alerts.enqueue(**a))
         return out
