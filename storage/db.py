@@ -350,8 +350,12 @@ class Database:
             and time.monotonic() >= self._inline_off_until
         ):
             began = time.perf_counter()
-            done, result = self._inline(conn._conn, work, lazy=lazy)
-            self._stalled(time.perf_counter() - began)
+            try:
+                done, result = self._inline(conn._conn, work, lazy=lazy)
+            finally:
+                # A plan that failed after a stall (the slow disk then refused the write) held
+                # the loop up all the same.
+                self._stalled(time.perf_counter() - began)
             if done:
                 self._ended(lazy)
                 # Still a suspension point, as the hop was: a caller that stores post after

@@ -246,3 +246,34 @@ async def test_a_plan_that_stalled_the_loop_sends_the_next_ones_to_the_thread_fo
     finally:
         await db.close()
     assert _committed(tmp_path / "d.db") == ["stuck", "after", "later"]
+
+
+async def test_a_plan_that_stalled_the_loop_and_then_failed_still_sends_the_next_to_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The disk that stalls a commit is the one that then fails it (a full disk, an I/O
+    error): the loop was held up all the same, and the next plans must not run here."""
+    monkeypatch.setattr(db_module, "INLINE_STALL_S", 0.02)
+    monkeypatch.setattr(db_module, "INLINE_PAUSE_S", 3600.0)
+    db = await _open(tmp_path / "d.db")
+    seen: list[tuple[int, str]] = []
+
+    def stuck_then_failed(conn: sqlite3.Connection) -> int:
+        seen.append((threading.get_ident(), "failed"))
+        conn.execute("INSERT INTO t (v) VALUES ('failed')")
+        time.sleep(0.05)  # the disk: the guard only looks at the time taken
+        raise sqlite3.OperationalError("disk I/O error")
+
+    try:
+        with (
+            caplog.at_level(logging.WARNING, logger="storage.db"),
+            pytest.raises(sqlite3.OperationalError),
+        ):
+            await _store(db, stuck_then_failed)
+        assert "writes go through the database thread" in caplog.text
+        await _store(db, lambda c: _insert(c, "after", seen))
+        here = threading.get_ident()
+        assert [(thread == here, v) for thread, v in seen] == [(True, "failed"), (False, "after")]
+    finally:
+        await db.close()
+    assert _committed(tmp_path / "d.db") == ["after"]  # the failed plan's write rolled back
