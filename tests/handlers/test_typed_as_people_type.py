@@ -8,6 +8,7 @@ Test data: invented channels and posts (tests/handlers/harness.py)."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -278,3 +279,34 @@ async def test_rules_say_which_are_yours(tmp_path: Path, lang: str) -> None:
         # An editor reading every rule sees whose it is.
         (listed,) = await desk.ask(EDITOR, "/rules")
         assert f"#2 [{JOURNALIST}] кордон" in (listed.text or "")
+
+
+async def test_admin_usage_lines_show_the_words_of_the_readers_language(
+    tmp_path: Path, lang: str
+) -> None:
+    # Every other usage line reads "/rule додати …" in Ukrainian; /people and /deskchat still
+    # said "add <admin|editor|journalist>" and "on|off". The words they show must also work.
+    words = {
+        "uk": ("додати", "видалити", "журналіст", "увімк", "вимк"),
+        "ru": ("добавить", "удалить", "журналист", "вкл", "выкл"),
+        "en": ("add", "remove", "journalist", "on", "off"),
+    }[lang]
+    add, remove, journalist, on, off = words
+    async with running_desk(tmp_path, lang=lang) as desk:
+        (people,) = await desk.ask(ADMIN, "/people add")
+        (chats,) = await desk.ask(ADMIN, "/deskchat maybe")
+        for reply, shown in ((people, (add, remove, journalist)), (chats, (on, off))):
+            usage = (reply.text or "").splitlines()[-1]
+            for word in shown:
+                assert word in usage, (word, usage)
+            if lang != "en":
+                english = {"add", "remove", "admin", "editor", "journalist", "on", "off"}
+                assert not english & set(re.split(r"[\s|<>()]+", usage)), usage
+        (added,) = await desk.ask(ADMIN, f"/people {add} 8001 {journalist}")
+        assert (added.text or "").startswith("✅"), added.text
+        (removed,) = await desk.ask(ADMIN, f"/people {remove} 8001")
+        assert (removed.text or "").startswith("🗑"), removed.text
+        (group,) = await desk.ask(ADMIN, f"/deskchat {on}", chat_id=-100_700)
+        assert (group.text or "").startswith("✅"), group.text
+        (listed,) = await desk.ask(ADMIN, f"/deskchat {off} -100700")
+        assert "-100700" in (listed.text or "")
