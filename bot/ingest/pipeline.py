@@ -401,7 +401,11 @@ class Pipeline:
         assert stored is not None
         res = IngestResult(edited=1)
         originals = await self.store.alerts.originals(existing.id)
-        if self.alert and src.active:
+        # A re-save that changed only spaces or line breaks is kept as a version (the record
+        # holds every state) but is no news: it reached every journalist as "Updated" with the
+        # same quote and nothing under "What changed".
+        visible = post.text.split() != existing.text.split()
+        if self.alert and src.active and visible:
             _, spans = self._matches(analysis, src)
             for original in originals:
                 person = await self._follow_up_to(original.person_id, src)
