@@ -126,7 +126,7 @@ def _settings_error(exc: SettingsError) -> str:
 def _user_errors() -> tuple[type[Exception], ...]:
     """Errors whose message is written for the person who typed the command: one line, exit 2.
     Imported here, not at the top: the desk and matching modules are not needed by `--help`."""
-    from bot.desk.desk import DeskError
+    from bot.desk.inputs import DeskError
     from bot.desk.search import QueryError
     from bot.matching import RuleSyntaxError
 

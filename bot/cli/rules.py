@@ -14,7 +14,8 @@ from bot.cli.common import (
     print_result,
     verb_group,
 )
-from bot.desk.desk import RULE_TEST_POSTS, Desk, DeskError
+from bot.desk.desk import RULE_TEST_POSTS, Desk
+from bot.desk.inputs import DeskError
 from bot.drafting.excerpts import snippet
 from bot.settings import Settings
 from storage.models import Person, Rule

@@ -9,7 +9,8 @@ from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.desk.desk import Desk, DeskError
+from bot.desk.desk import Desk
+from bot.desk.inputs import DeskError
 from bot.desk.words import OFF_WORDS, ON_WORDS, PEOPLE_VERBS
 from bot.drafting.html import Run, join_runs
 from bot.handlers.access import MinRole

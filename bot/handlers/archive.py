@@ -23,8 +23,8 @@ from aiogram.types import (
     Message,
 )
 
-from bot.desk.desk import clip
 from bot.desk.glossary_file import GlossaryWatch
+from bot.desk.inputs import clip
 from bot.desk.search import QueryError, SearchPage, search_posts
 from bot.drafting.background import background_runs
 from bot.drafting.draft import DraftOptions

@@ -12,7 +12,8 @@ from typing import TypeVar
 from aiogram import Bot
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message
 
-from bot.desk.desk import RANK, DeskError, clip
+from bot.desk.desk import RANK
+from bot.desk.inputs import DeskError, clip
 from bot.drafting.html import MESSAGE_LIMIT, Run, escape, join_runs, split_runs, to_html
 from bot.i18n import N_, Translator
 from storage.models import Person

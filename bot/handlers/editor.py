@@ -12,8 +12,9 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.desk.desk import Desk, DeskError, clip
+from bot.desk.desk import Desk
 from bot.desk.glossary_file import GlossaryWatch, add_entry, load_glossary, remove_entry
+from bot.desk.inputs import DeskError, clip
 from bot.desk.words import GLOSSARY_VERBS, KIND_WORDS
 from bot.drafting.glossary import Entry, GlossaryError
 from bot.drafting.html import Run, join_runs

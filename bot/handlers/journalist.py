@@ -9,14 +9,8 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.desk.desk import (
-    RANK,
-    RULE_TEST_POSTS,
-    Desk,
-    DeskError,
-    clip,
-    parse_duration,
-)
+from bot.desk.desk import RANK, RULE_TEST_POSTS, Desk
+from bot.desk.inputs import DeskError, clip, parse_duration
 from bot.desk.words import DAILY_WORDS, OFF_WORDS, ON_WORDS, RULE_VERBS
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import Run, escape, join_runs

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.desk.desk import parse_duration, parse_quiet, parse_role
+from bot.desk.inputs import parse_duration, parse_quiet, parse_role
 from bot.desk.search import split_filters
 from bot.desk.words import DURATION_UNITS, LANG_WORDS, ROLE_WORDS
 from bot.i18n import LANGS, translator

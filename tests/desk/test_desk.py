@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.desk.desk import (
-    Desk,
+from bot.desk.desk import Desk
+from bot.desk.inputs import (
     DeskError,
     parse_duration,
     parse_hhmm,

@@ -1,0 +1,150 @@
+"""What people type into the desk's commands, read once for the bot and the CLI: times of day,
+quiet hours, durations, time zones, roles, people and channels, in the words of
+bot/desk/words.py. Pure functions; what they refuse is a `DeskError`, a message meant for the
+person who typed it.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import zoneinfo
+from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.desk.words import DURATION_UNITS, FOREVER_WORDS, OFF_WORDS, ROLE_WORDS
+from bot.i18n import LocalizedError
+from storage.models import ROLES, Role
+from storage.records import SourceError, normalize_username
+
+MAX_MUTE = timedelta(days=365)
+
+_USER_RE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
+# 7:05, 07.05 (as Ukrainian and Russian text writes it) or the hour alone.
+_HHMM_RE = re.compile(r"^([01]?\d|2[0-3])(?:[:.]([0-5]\d))?$")
+# Longest unit first, so "2год" is two hours, not "2г" and a stray "од".
+_DURATION_RE = re.compile(
+    r"(\d{1,4})(" + "|".join(sorted(map(re.escape, DURATION_UNITS), key=len, reverse=True)) + ")"
+)
+
+
+class DeskError(LocalizedError):
+    """Input the desk refuses. The message is a msgid, answered in the person's language
+    (`tr.error(exc)`); `str(exc)` is the English text the CLI prints."""
+
+
+def clip(value: str, limit: int = 60) -> str:
+    """A piece of user input safe to repeat in a one-line message."""
+    flat = " ".join(value.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
+def parse_hhmm(value: str) -> str:
+    """`7:05`, `7.05` -> `07:05`; `7` -> `07:00`; DeskError otherwise."""
+    m = _HHMM_RE.match(value.strip())
+    if not m:
+        raise DeskError(
+            "not a time of day: '{value}' (use HH:MM, e.g. 07:30)", value=clip(value, 20)
+        )
+    return f"{int(m.group(1)):02d}:{m.group(2) or '00'}"
+
+
+def parse_quiet(value: str) -> tuple[str, str] | None:
+    """`23:00-07:00` -> ("23:00", "07:00"); `off` -> None."""
+    v = value.strip()
+    if v.lower() in OFF_WORDS:
+        return None
+    parts = re.split(r"\s*[-–—]\s*", v)
+    if len(parts) != 2:
+        raise DeskError("quiet hours look like 23:00-07:00 (or off)")
+    start, end = parse_hhmm(parts[0]), parse_hhmm(parts[1])
+    if start == end:
+        raise DeskError("quiet hours must start and end at different times")
+    return start, end
+
+
+def parse_duration(value: str) -> timedelta | None:
+    """`30m`, `2h`, `1d`, `1w`, `2h30m` (and `30хв`, `2год`, `1д`, `1тиж`, `1нед`, ...: the units
+    of bot.desk.words); `forever`-like words -> None (no end)."""
+    v = value.strip().lower().replace(" ", "")
+    if v in FOREVER_WORDS:
+        return None
+    pos = 0
+    total = 0
+    for m in _DURATION_RE.finditer(v):
+        if m.start() != pos:
+            break
+        total += int(m.group(1)) * DURATION_UNITS[m.group(2)]
+        pos = m.end()
+    if pos != len(v) or total <= 0:
+        raise DeskError(
+            "not a duration: '{value}' (use 30m, 2h, 1d, 1w or forever)", value=clip(value, 20)
+        )
+    delta = timedelta(seconds=total)
+    if delta > MAX_MUTE:
+        raise DeskError("a mute lasts at most a year (or forever)")
+    return delta
+
+
+def parse_zone(value: str) -> str:
+    """A zone by its IANA name in any case ("europe/kyiv"), or by its city alone ("Warsaw",
+    "new_york") when exactly one zone ends with it; the canonical spelling is returned."""
+    name = value.strip()
+    if not re.fullmatch(r"[A-Za-z0-9_+\-/]{1,64}", name):
+        raise DeskError("not a time zone: '{value}' (e.g. Europe/Kyiv)", value=clip(value, 30))
+    for found in (_zone_names().get(name.lower()), name):
+        if found is None:
+            continue
+        try:
+            ZoneInfo(found)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return found
+    raise DeskError("unknown time zone '{value}' (e.g. Europe/Kyiv, UTC)", value=clip(value, 30))
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Lower-cased zone names and unambiguous cities -> the zone's own spelling. On Linux the
+    zone files are case-sensitive, so ZoneInfo("europe/kyiv") is refused."""
+    names: dict[str, str] = {}
+    cities: dict[str, set[str]] = {}
+    for zone in zoneinfo.available_timezones():
+        names[zone.lower()] = zone
+        if "/" in zone and not zone.lower().startswith(("etc/", "posix/", "right/")):
+            cities.setdefault(zone.rsplit("/", 1)[1].lower(), set()).add(zone)
+    for city, zones in cities.items():
+        if len(zones) == 1 and city not in names:
+            names[city] = next(iter(zones))
+    return names
+
+
+def parse_role(value: str) -> Role:
+    v = ROLE_WORDS.get(value.strip().lower(), "")
+    for role in ROLES:
+        if v == role:
+            return role
+    raise DeskError(
+        "role must be one of {roles}, not '{value}'", roles=", ".join(ROLES), value=clip(value, 20)
+    )
+
+
+def parse_who(value: str) -> tuple[int | None, str | None]:
+    """A person reference: a numeric Telegram user id or an @username."""
+    v = value.strip()
+    if re.fullmatch(r"\d{1,15}", v):
+        uid = int(v)
+        if uid <= 0:
+            raise DeskError("a Telegram user id is a positive number")
+        return uid, None
+    m = _USER_RE.match(v)
+    if m:
+        return None, m.group(1).lower()
+    raise DeskError("not a user id or @username: '{value}'", value=clip(value, 40))
+
+
+def source_ref(value: str) -> str:
+    try:
+        return normalize_username(value)
+    except SourceError as exc:
+        raise DeskError.wrap(exc) from exc
