@@ -87,18 +87,24 @@ class RoleMiddleware(BaseMiddleware):
 
 async def _meant_for_us(message: Message, bot: Bot | None) -> bool:
     """In a group the bot hears people talking and other bots' commands too: only our own
-    commands (`/search`, `/search@our_bot`) are meant for it. Answering the rest ("Send a
-    command", "Unknown command", or the not-a-desk-chat notice) was noise in every remark. In a
-    private chat everything is meant for the bot."""
+    commands (`/search`, `/search@our_bot`) and messages naming it or answering it are meant for
+    it. Answering the rest ("Send a command", "Unknown command", or the not-a-desk-chat notice)
+    was noise in every remark. In a private chat everything is meant for the bot."""
     if message.chat.type == "private":
         return True
     text = message.text or ""
+    me = await bot.me() if bot is not None else None
+    ours = (me.username or "").lower() if me is not None else None
     if not text.startswith("/"):
-        return False
+        # Someone naming the bot, or answering one of its messages, is talking to it.
+        replied = message.reply_to_message
+        author = replied.from_user if replied is not None else None
+        if me is not None and author is not None and author.id == me.id:
+            return True
+        return bool(ours) and f"@{ours}" in text.lower()
     name, _, mention = text.split(maxsplit=1)[0][1:].partition("@")
     if mention:
-        me = await bot.me() if bot is not None else None
-        return me is not None and (me.username or "").lower() == mention.lower()
+        return ours == mention.lower()
     return name.lower() in COMMAND_WORDS
 
 

@@ -206,6 +206,12 @@ async def test_in_a_group_the_bot_answers_only_what_is_meant_for_it(
         reply = await _only_reply_is_to_the_last(desk, desk_group, talk, (STRANGER, "/search x"))
         assert reply.text == desk.t(REFUSAL)
 
+        # Naming the bot is talking to it: the hint, not silence.
+        reply = await _only_reply_is_to_the_last(
+            desk, desk_group, talk, (JOURNALIST, "@wirewatch_test_bot що ти вмієш?")
+        )
+        assert reply.text == desk.t("Send a command: /help lists them, /search finds posts.")
+
         # A group that is not a desk chat: silence for other bots' commands, the notice for
         # ours.
         reply = await _only_reply_is_to_the_last(
