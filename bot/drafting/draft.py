@@ -553,7 +553,15 @@ def update_paragraph(
     tr = texts.words(lang)
     head = updated_line(moment, tz, lang, now=since, style=style)
     head += "" if head.endswith(".") else "."  # "6:08 p.m." already ends the sentence
-    shown = draft.shown or "photo"
+    shown = draft.shown
+    if draft.styled is None and shown is None:
+        # Nothing to quote and nothing shown (a poll, emoji only): it was said, as the lead
+        # says; calling it a photo was wrong.
+        if draft.subject is None:
+            said = tr.gettext("The Telegram channel {name} said", name=draft.channel)
+            return [Run(f"{head} {said}.")]
+        verb = texts.on_telegram(tr, texts.said(tr, _past(draft.gender)))
+        return [Run(f"{head} {_cap(draft.subject)} {verb}.")]
     if draft.subject is None:
         # Only the channel is known: "У каналі @x також повідомили", never "@x заявляє".
         if draft.styled is None:

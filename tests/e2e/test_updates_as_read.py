@@ -1,7 +1,9 @@
-"""An edit a reader cannot see: the official's app re-saved the post with a trailing space or a
-doubled space. Each one reached every journalist alerted about the post as "✏️ Updated at …"
-with no "What changed" and the same quote. End to end: the pipeline, the notifier over real
-HTTP to the fake Bot API, once per language. Test data: an invented channel and post."""
+"""Updates of a story as the journalist reads them. An edit a reader cannot see (the official's
+app re-saved the post with a trailing space or a doubled space) reached everyone alerted as
+"✏️ Updated at …" with no "What changed" and the same quote; a follow-up with nothing to quote
+and no picture (a poll, emoji only) said "posted a photo". End to end: the pipeline, the
+notifier over real HTTP to the fake Bot API, once per language. Test data: an invented channel
+and posts."""
 
 from __future__ import annotations
 
@@ -53,3 +55,31 @@ async def test_an_edit_only_of_spaces_is_stored_but_tells_nobody(
         replies = desk.bot_messages(JOURNALIST)[1:]
         assert len(replies) == 1 and replies[0].reply_to == alerts[0].message_id
         assert "завершено" in (replies[0].text or "")
+
+
+async def test_a_follow_up_without_words_or_picture_does_not_say_a_photo_was_posted(
+    tmp_path: Path, lang: str
+) -> None:
+    # A poll (or a post of emoji only) from the same official within the story's window came
+    # as "Updated at 6:23 p.m. Kovalenko posted a photo on Telegram": the follow-up took any
+    # post it could not quote for a photo.
+    async with running_desk(tmp_path, lang=lang) as desk:
+        await desk.ask(EDITOR, "/rule add from:@grid_ministry_demo")
+        pipe = Pipeline(desk.store)
+        notifier = Notifier(desk.store, desk.api.bot(), bot_settings(desk.api))
+        channel = "grid_ministry_demo"
+        await pipe.handle(Post(channel, 600, WHEN, TEXT))
+        await notifier.drain_once()
+        for n, (text, media) in enumerate((("", "poll"), ("🔥🔥🔥", None), ("", "photo")), 1):
+            when = WHEN + timedelta(minutes=n)
+            await pipe.handle(Post(channel, 600 + n, when, text, media=media))
+            await notifier.drain_once()
+        first, poll, emoji, photo = desk.bot_messages(JOURNALIST)
+        said_photo = desk.tr.pgettext("feminine speaker", "posted a photo")
+        for follow_up in (poll, emoji):
+            paragraph = (follow_up.text or "").split("\n")[0]
+            assert follow_up.reply_to in (first.message_id, poll.message_id)
+            assert said_photo not in paragraph, paragraph
+            assert desk.tr.pgettext("lead verb, feminine speaker", "said") in paragraph, paragraph
+        # A photo with no words is still "posted a photo".
+        assert said_photo in (photo.text or "").split("\n")[0]
