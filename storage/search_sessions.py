@@ -44,6 +44,13 @@ class SearchSessionRepo:
         ]
         return str(row[0]), cursors
 
+    async def owner(self, token: str) -> int | None:
+        """Whose session `token` is (None when unknown or pruned)."""
+        row = await self.db.fetchone(
+            "SELECT user_id FROM search_sessions WHERE token = ?", (token,)
+        )
+        return int(row[0]) if row is not None else None
+
     async def save(self, token: str, cursors: list[Cursor | None]) -> None:
         await self.db.execute(
             "UPDATE search_sessions SET cursors = ?, used_at = ? WHERE token = ?",

@@ -239,6 +239,19 @@ def archive_router() -> Router:
         m = re.fullmatch(r"page:([0-9a-f]{8}):(\d{1,4})", query.data or "")
         session = await pages.get(store, m.group(1), query.from_user.id) if m else None
         number = int(m.group(2)) if m else 0
+        if session is None and m is not None:
+            owner = await store.search_sessions.owner(m.group(1))
+            if owner is not None and owner != query.from_user.id:
+                # A colleague in a desk group: the search is alive, but its pages are drawn in
+                # its owner's language and time zone.
+                await query.answer(
+                    tr.gettext(
+                        "Only the person who ran this search can turn its pages; send /search "
+                        "yourself."
+                    ),
+                    show_alert=True,
+                )
+                return
         if session is None or number >= len(session.cursors):
             await query.answer(
                 tr.gettext("This search has expired; run /search again."), show_alert=True

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot.handlers.access import GROUP_REFUSAL, REFUSAL
 from bot.handlers.common import usage_line
-from tests.fakebot import Message
+from tests.fakebot import FakeBotAPI, Message
 from tests.handlers.harness import ADMIN, EDITOR, JOURNALIST, STRANGER, DeskBot, running_desk
 
 # What a person of each language types for "three days" and "two weeks".
@@ -316,3 +316,36 @@ async def test_admin_usage_lines_show_the_words_of_the_readers_language(
         assert (group.text or "").startswith("✅"), group.text
         (listed,) = await desk.ask(ADMIN, f"/deskchat {off} -100700")
         assert "-100700" in (listed.text or "")
+
+
+async def test_a_colleague_paging_a_search_in_a_desk_group_is_told_whose_it_is(
+    tmp_path: Path, lang: str
+) -> None:
+    # In a desk group an editor pressed "Older ›" under a journalist's search and read "This
+    # search has expired; run /search again.", which it had not: it is the journalist's (the
+    # page is drawn in its owner's language and time zone).
+    group = -100_900
+    async with running_desk(tmp_path, lang=lang, extra_posts=8) as desk:
+        await desk.ask(ADMIN, "/deskchat on", chat_id=group)
+        (page,) = await desk.ask(JOURNALIST, "/search енергосистема", chat_id=group)
+        assert page.reply_markup is not None
+        data = page.reply_markup["inline_keyboard"][0][0]["callback_data"]
+        qid = await desk.api.inject_callback(
+            EDITOR, data, message_id=page.message_id, chat_id=group
+        )
+        await desk.api.wait_for(lambda a: qid in a.callback_answers)
+        answer = desk.api.callback_answers[qid].get("text")
+        assert answer == desk.t(
+            "Only the person who ran this search can turn its pages; send /search yourself."
+        )
+        # Its owner still can.
+        qid = await desk.api.inject_callback(
+            JOURNALIST, data, message_id=page.message_id, chat_id=group
+        )
+        second = desk.t("page {n}", n=2)
+
+        def turned(api: FakeBotAPI) -> bool:
+            shown = api.find_message(group, page.message_id)
+            return shown is not None and second in (shown.text or "")
+
+        await desk.api.wait_for(turned)
