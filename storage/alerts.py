@@ -33,15 +33,32 @@ REMOVED = "not sent: the person was removed from the desk"
 # How the reply recording a translation given up begins its last_error (`give_up_translation`):
 # `counts` tells those apart from failures, since nothing went wrong in delivering them.
 GIVEN_UP = "translation given up: "
-# (source id, since, before): the 'new' alerts about the source's posts dated in [since,
-# before), latest story first. A follow-up replies to the first row of its person and rule
-# (`first_heads`): one statement for all of a post's recipients, read only as far as needed.
+# (source id, since, before, rule ids...): the 'new' alerts for those rules about the source's
+# posts dated in [since, before), latest story first. A follow-up replies to the first row of
+# its person and rule (`first_heads`): one statement for all of a post's recipients, read only
+# as far as needed. Built by `thread_heads`.
 THREAD_HEADS = (
     "SELECT a.person_id, a.rule_id, a.id FROM posts p"
     " JOIN alerts a ON a.post_id = p.id AND a.kind = 'new'"
-    " WHERE p.source_id = ? AND p.date >= ? AND p.date < ?"
+    " WHERE p.source_id = ? AND p.date >= ? AND p.date < ? AND a.rule_id IN ({rules})"
     " ORDER BY p.date DESC, a.id DESC"
 )
+
+
+def thread_heads(
+    source_id: int, since: int, before: int, wanted: Set[tuple[int, int]]
+) -> tuple[str, tuple[Any, ...]]:
+    """THREAD_HEADS and its parameters for these (person id, rule id). Only the wanted rules'
+    rows: the first post of a new story has no head, and without the filter the whole window
+    of the source's alerts for its other stories was read to learn that (a channel alerting
+    200 people 25 times in the window: 5,000 rows, 3.4 ms on the event loop; 0.4 ms with it)."""
+    rules = sorted({rule for _, rule in wanted})
+    return THREAD_HEADS.format(rules=", ".join("?" * len(rules))), (
+        source_id,
+        since,
+        before,
+        *rules,
+    )
 
 
 def first_heads(

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
-from storage.alerts import ENQUEUE, THREAD_HEAD, THREAD_HEADS, enqueue_params, first_heads
+from storage.alerts import ENQUEUE, THREAD_HEAD, enqueue_params, first_heads, thread_heads
 from storage.db import Database, now
 from storage.evidence import INSERT_EVIDENCE, sha256_text
 from storage.models import Person, Source, StoredPost, to_ts
@@ -341,7 +341,7 @@ def _enqueue(
     heads: dict[tuple[int, int], int] = {}
     wanted = {k for a in alerts if (k := thread_key(a, thread)) is not None}
     if wanted and thread is not None:
-        cur = conn.execute(THREAD_HEADS, (thread.source_id, thread.since, thread.before))
+        cur = conn.execute(*thread_heads(thread.source_id, thread.since, thread.before, wanted))
         try:
             heads = first_heads(cur, wanted)
         finally:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from storage.alerts import THREAD_HEAD, THREAD_HEADS, first_heads
+from storage.alerts import THREAD_HEAD, first_heads, thread_heads
 from storage.ingest import (
     AlertPlan,
     IngestRepo,
@@ -130,7 +130,7 @@ class PgIngestRepo(IngestRepo):
         wanted = {k for a in alerts if (k := thread_key(a, thread)) is not None}
         if wanted and thread is not None:
             rows = await self.db.fetchall(
-                THREAD_HEADS, (thread.source_id, thread.since, thread.before)
+                *thread_heads(thread.source_id, thread.since, thread.before, wanted)
             )
             heads = first_heads(rows, wanted)
         out: list[int | None] = []

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import asyncpg
 
-from storage.alerts import THREAD_HEADS
+from storage.alerts import thread_heads
 from storage.db import migrations
 from storage.ingest import Thread
 from storage.postgres.db import migrations as pg_migrations
@@ -168,9 +168,8 @@ async def test_deleting_an_alert_finds_its_replies_through_the_partial_index(
         conn.set_progress_handler(None, 1)
         conn.execute("ROLLBACK")
         assert 0 < steps < many
-        plan = " ".join(
-            str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + THREAD_HEADS, (1, 0, 9))
-        )
+        sql, params = thread_heads(1, 0, 9, {(1, 1), (2, 1)})
+        plan = " ".join(str(r[3]) for r in conn.execute("EXPLAIN QUERY PLAN " + sql, params))
         assert "posts_by_source_date" in plan and "alerts_by_post" in plan
     finally:
         conn.close()

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+import storage.ingest
+import storage.postgres.ingest
+from storage.alerts import first_heads
 from storage.ingest import Thread
 from storage.records import Post
 from storage.store import Store
@@ -190,5 +193,64 @@ async def test_an_alert_queued_in_the_same_call_as_its_head_replies_to_it(
         )
         got = {a.id: a.reply_to_alert for a in await store.alerts.for_person(people[0])}
         assert got == {head: None, first: head, second: first}
+    finally:
+        await store.close()
+
+
+async def test_the_first_post_of_a_new_story_reads_no_other_storys_alerts(
+    db_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A loud channel's window is full of other stories' alerts; a post that starts a story has
+    no head to find, and learning that must not read every one of them."""
+    read: list[int] = []
+
+    def counted(rows: Any, wanted: Any) -> dict[tuple[int, int], int]:
+        def each() -> Any:
+            for row in rows:
+                read.append(1)
+                yield row
+
+        return first_heads(each(), wanted)
+
+    monkeypatch.setattr(storage.ingest, "first_heads", counted)
+    monkeypatch.setattr(storage.postgres.ingest, "first_heads", counted)
+    store, sources, people, rules = await _world(db_target)
+    try:
+        stamp = int(T0.timestamp())
+        for n in range(1, 6):
+            post_id = await store.posts.insert(
+                sources[0], Post("alpha_demo", n, T0 + timedelta(minutes=n), "a"), "a", "a"
+            )
+            base = {
+                "post_id": post_id,
+                "kind": "new",
+                "version": 1,
+                "rule_id": rules[0],
+                "payload": {},
+            }
+            await store.ingest.enqueue(
+                [{**base, "person_id": p} for p in people],
+                thread=Thread(sources[0], stamp, stamp + n * 60),
+            )
+        read.clear()
+        post_id = await store.posts.insert(
+            sources[0], Post("alpha_demo", 9, T0 + timedelta(minutes=9), "b"), "b", "b"
+        )
+        base = {
+            "post_id": post_id,
+            "kind": "new",
+            "version": 1,
+            "rule_id": rules[1],
+            "payload": {},
+        }
+        ids = await store.ingest.enqueue(
+            [{**base, "person_id": p} for p in people],
+            thread=Thread(sources[0], stamp, stamp + 9 * 60),
+        )
+        assert len(ids) == len(people) and read == []
+        got = await store.db.fetchall(
+            "SELECT reply_to_alert FROM alerts WHERE post_id = ?", (post_id,)
+        )
+        assert [r[0] for r in got] == [None] * len(people)
     finally:
         await store.close()
