@@ -157,10 +157,12 @@ async def test_search_highlights_and_pages(tmp_path: Path, lang: str) -> None:
             newer,
             older_label,
         ]
-        # Someone else's paging token is refused.
+        # Someone else's paging token is refused, saying whose it is.
         qid = await desk.press(EDITOR, older)
-        expired = desk.t("This search has expired; run /search again.")
-        assert desk.api.callback_answers[qid]["text"] == expired
+        theirs = desk.t(
+            "Only the person who ran this search can turn its pages; send /search yourself."
+        )
+        assert desk.api.callback_answers[qid]["text"] == theirs
 
 
 async def test_search_paging_survives_a_restart(tmp_path: Path, lang: str) -> None:
@@ -185,8 +187,10 @@ async def test_search_paging_survives_a_restart(tmp_path: Path, lang: str) -> No
         assert desk.t("page {n}", n=3) in (page3.text or "")
         # Someone else still cannot use them.
         qid = await desk.press(EDITOR, older)
-        expired = desk.t("This search has expired; run /search again.")
-        assert desk.api.callback_answers[qid]["text"] == expired
+        theirs = desk.t(
+            "Only the person who ran this search can turn its pages; send /search yourself."
+        )
+        assert desk.api.callback_answers[qid]["text"] == theirs
 
 
 async def test_search_filters_and_hostile_markup(tmp_path: Path, lang: str) -> None:
