@@ -186,6 +186,7 @@ class Checkpointer:
         commits = self._commits
         stats = self.stats
         stats.runs += 1
+        generation = log_generation(self.path)
         try:
             busy, frames, copied = self._pragma(conn, mode)
         except sqlite3.Error as exc:
@@ -204,7 +205,6 @@ class Checkpointer:
         # restart nobody here asked for (the writer's backstop, another process) leaves only
         # a lower bound, which must not lower the estimate: the thread would then look ever
         # more rarely through a long import.
-        generation, self._generation = self._generation, log_generation(self.path)
         restarted = frames < stats.log_frames or generation != self._generation
         grew = frames if restarted else frames - stats.log_frames
         done = commits - self._seen
@@ -215,6 +215,12 @@ class Checkpointer:
         stats.max_log_frames = max(stats.max_log_frames, frames)
         # RESTART and TRUNCATE that were not busy leave nothing for the next commit to keep.
         stats.log_frames = 0 if mode != "PASSIVE" and not busy else frames
+        # The header read before the copy dates `frames`. The writer's next commit starts the
+        # log again once everything is copied, maybe before this thread has run on (it waits
+        # for the GIL): then the next look counts that new log from its first frame.
+        self._generation = log_generation(self.path)
+        if self._generation != generation:
+            stats.log_frames = 0
         self._next(commits, per_commit)
 
     def _rest(self, spent: float) -> None:

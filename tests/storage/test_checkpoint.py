@@ -11,6 +11,7 @@ import sqlite3
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -179,6 +180,55 @@ def test_a_restart_the_thread_did_not_see_does_not_make_it_look_more_rarely(
         assert _log_frames(path) == pytest.approx(60 * rate, rel=0.1)
         thread._checkpoint(conn, "PASSIVE")
         assert thread._per_commit >= 0.9 * rate, (thread._per_commit, rate)
+    finally:
+        conn.close()
+        writer.close()
+
+
+def test_a_restart_right_after_the_thread_copied_everything_is_counted_from_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The writer's next commit starts the log again once a look copied all of it, and may do
+    so before the thread reads the log's header (the thread waiting for the GIL after the
+    copy). The frames the look counted were the old log's: the next look must count the new
+    log from its first frame, or it takes half the rate (as here) and looks ever more rarely."""
+    path = tmp_path / "w.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)")
+    thread = Checkpointer(str(path), target=1_000)  # not started: its looks are run here
+    conn = checkpoint_module._connect(str(path))
+
+    def commit(n: int) -> None:
+        for _ in range(n):
+            writer.execute("INSERT INTO t (b) VALUES (randomblob(?))", (ROW,))
+            thread.committed()
+
+    try:
+        commit(10)
+        thread._checkpoint(conn, "PASSIVE")
+        commit(10)
+        thread._checkpoint(conn, "PASSIVE")
+        rate = thread._per_commit
+        assert rate == pytest.approx(_log_frames(path) / 10)
+        commit(10)
+        pragma = Checkpointer._pragma
+
+        def copied_then_the_writer_went_on(c: sqlite3.Connection, mode: str) -> Any:
+            out = pragma(c, mode)
+            before = _log_generation(path)
+            commit(1)  # everything was copied: this commit starts the log again
+            assert _log_generation(path) != before
+            return out
+
+        with monkeypatch.context() as patch:
+            patch.setattr(Checkpointer, "_pragma", staticmethod(copied_then_the_writer_went_on))
+            thread._checkpoint(conn, "PASSIVE")
+        commit(19)  # the new log, 20 commits long, outgrows the old one (10 commits)
+        assert _log_frames(path) == pytest.approx(20 * rate, rel=0.1)
+        thread._checkpoint(conn, "PASSIVE")
+        assert thread._per_commit == pytest.approx(rate, rel=0.1)
     finally:
         conn.close()
         writer.close()
