@@ -456,7 +456,9 @@ class Notifier:
             )
         if wait is None:
             wait = self.backoff(alert.attempts)
-        next_at = now() + max(1, math.ceil(wait))
+        # From the true time, rounded up: from the whole second now() gives, a retry "in 1 s"
+        # of a failure late in a second was due, and sent, a few milliseconds later.
+        next_at = math.ceil(time.time() + max(1.0, wait))
         await self.store.alerts.mark_retry(alert.id, next_at, error)
         self._retried += 1
         self._note_error(f"alert {alert.id}: {error}")
