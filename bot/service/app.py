@@ -41,7 +41,7 @@ from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.matching.cache import set_budget as set_word_cache_budget
 from bot.service import accounts
 from bot.service.feeds import FeedFollower
-from bot.service.health import HealthServer, Metrics
+from bot.service.health import HealthServer, Metrics, live_counters
 from bot.service.ingest import build_pipeline
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
 from bot.service.log import component
@@ -207,7 +207,7 @@ class App:
         for path in self.feeds:
             self._spawn(f"feed:{path.name}", lambda p=path: self._feeds().follow(p))  # type: ignore[misc]
         scheduler.start()
-        self.metrics.live(self._live_counters)
+        self.metrics.live(lambda: live_counters(self.notifier, self.translations, self.listener))
         self.ready.set()
         log.info("ready: health, ingest and the outbox up; the bot follows")
 
@@ -473,26 +473,6 @@ class App:
             self.translations.wake()
 
     # -- the operator's view -----------------------------------------------------------------
-
-    def _live_counters(self) -> dict[str, float]:
-        out: dict[str, float] = {}
-        if self.notifier is not None:
-            out.update(
-                alerts_sent=self.notifier.sent,
-                alerts_failed=self.notifier.failed,
-                alerts_retried=self.notifier.retried,
-                alerts_throttled=self.notifier.throttled,
-            )
-        if self.translations is not None:
-            out["translations_given_up"] = self.translations.given_up
-        if self.listener is not None:
-            out["listener_reconnects"] = self.listener.reconnects
-            out["listener_connected"] = 1.0 if self.listener.connected else 0.0
-            age = self.listener.last_update_age
-            if age is not None:
-                out["listener_last_update_age_seconds"] = age
-            out["listener_flood_wait_seconds"] = float(self.listener.flood_seconds)
-        return out
 
     async def render_metrics(self) -> bytes:
         store = self.store

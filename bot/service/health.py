@@ -76,6 +76,29 @@ class _LiveCounters(Collector):
             )
 
 
+def live_counters(notifier: Any, translations: Any, listener: Any) -> dict[str, float]:
+    """What `_LiveCounters` reads off the running parts (None: the part does not run in this
+    process): the notifier's, the translation worker's and the listener's own counters."""
+    out: dict[str, float] = {}
+    if notifier is not None:
+        out.update(
+            alerts_sent=notifier.sent,
+            alerts_failed=notifier.failed,
+            alerts_retried=notifier.retried,
+            alerts_throttled=notifier.throttled,
+        )
+    if translations is not None:
+        out["translations_given_up"] = translations.given_up
+    if listener is not None:
+        out["listener_reconnects"] = listener.reconnects
+        out["listener_connected"] = 1.0 if listener.connected else 0.0
+        age = listener.last_update_age
+        if age is not None:
+            out["listener_last_update_age_seconds"] = age
+        out["listener_flood_wait_seconds"] = float(listener.flood_seconds)
+    return out
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
