@@ -21,6 +21,7 @@ from aiogram.types import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
+    MessageOriginChannel,
 )
 
 from bot.desk.glossary_file import GlossaryWatch
@@ -302,23 +303,22 @@ def archive_router() -> Router:
             problem = tr.gettext("not a link to a Telegram post: {text}", text=clip(arg, 80))
             await answer_usage(message, "post", tr, problem)
             return
-        stored = await store.posts.get_by_link(channel, message_id)
-        if stored is None:
-            link = f"https://t.me/{channel}/{message_id}"
-            await answer_error(message, tr.gettext("no stored post at {link}", link=link))
-            return
-        assert message.bot is not None
-        await send_post(
-            message.bot,
-            message.chat.id,
-            person,
-            store,
-            stored,
-            tr,
-            versions=True,
-            style=style,
-            glossary=glossary,
-        )
+        await _open_post(message, channel, message_id, person, store, style, glossary, tr)
+
+    @router.message(_post_reference)
+    async def post_by_reference(
+        message: Message,
+        person: Person,
+        store: Store,
+        style: HouseStyle,
+        glossary: GlossaryWatch,
+        tr: Translator,
+    ) -> None:
+        # A channel post forwarded to the bot, or its link pasted alone: what a journalist
+        # does with a post seen in Telegram, meaning /post (it got "Send a command").
+        found = _post_reference_of(message)
+        assert found is not None  # the filter said so
+        await _open_post(message, *found, person, store, style, glossary, tr)
 
     @router.message(Command("export"))
     async def export(
@@ -412,6 +412,58 @@ async def _post_from(query: CallbackQuery, store: Store, tr: Translator) -> Stor
     if stored is None:
         await query.answer(tr.gettext("That post is no longer stored."), show_alert=True)
     return stored
+
+
+def _post_reference_of(message: Message) -> tuple[str, int] | None:
+    """(channel, message id) of a forwarded channel post with a public username, or of a
+    message that is only a post link."""
+    origin = message.forward_origin
+    if isinstance(origin, MessageOriginChannel):
+        username = origin.chat.username
+        return (username.lower(), origin.message_id) if username else None
+    if origin is not None:
+        return None
+    text = (message.text or "").strip()
+    if not text or len(text.split()) != 1:
+        return None
+    try:
+        return parse_permalink(text)
+    except SourceError:
+        return None
+
+
+async def _post_reference(message: Message) -> bool:
+    return _post_reference_of(message) is not None
+
+
+async def _open_post(
+    message: Message,
+    channel: str,
+    message_id: int,
+    person: Person,
+    store: Store,
+    style: HouseStyle,
+    glossary: GlossaryWatch,
+    tr: Translator,
+) -> None:
+    """/post's answer: the stored post with every version and its draft, or why not."""
+    stored = await store.posts.get_by_link(channel, message_id)
+    if stored is None:
+        link = f"https://t.me/{channel}/{message_id}"
+        await answer_error(message, tr.gettext("no stored post at {link}", link=link))
+        return
+    assert message.bot is not None
+    await send_post(
+        message.bot,
+        message.chat.id,
+        person,
+        store,
+        stored,
+        tr,
+        versions=True,
+        style=style,
+        glossary=glossary,
+    )
 
 
 async def send_post(

@@ -11,6 +11,7 @@ import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from bot.handlers.access import GROUP_REFUSAL, REFUSAL
 from bot.handlers.common import usage_line
@@ -349,3 +350,63 @@ async def test_a_colleague_paging_a_search_in_a_desk_group_is_told_whose_it_is(
             return shown is not None and second in (shown.text or "")
 
         await desk.api.wait_for(turned)
+
+
+async def _send_raw(
+    desk: DeskBot, user: int, extra: dict[str, Any], replies: int
+) -> list[Message]:
+    """A private message from `user` with fields the fake's helpers do not set (a forward)."""
+    before = len(desk.bot_messages(user))
+    data = {
+        "message_id": 9000 + before,
+        "date": int(datetime.now(UTC).timestamp()),
+        "chat": {"id": user, "type": "private", "first_name": f"User{user}"},
+        "from": desk.api.user(user),
+        **extra,
+    }
+    await desk.api.inject_update({"message": data})
+    await desk.api.wait_for(lambda a: len(desk.bot_messages(user)) >= before + replies)
+    await asyncio.sleep(0.1)
+    return desk.bot_messages(user)[before:]
+
+
+async def test_a_forwarded_post_or_a_bare_link_opens_the_post(tmp_path: Path, lang: str) -> None:
+    # What a journalist does with a post seen in Telegram: forward it to the bot, or paste its
+    # link. Both got "Send a command"; they mean /post.
+    async with running_desk(tmp_path, lang=lang) as desk:
+        forward = {
+            "text": "Графіки відключень у Києві скасовано до ранку.",
+            "forward_origin": {
+                "type": "channel",
+                "date": int(datetime(2025, 12, 3, 10, 0, tzinfo=UTC).timestamp()),
+                "chat": {
+                    "id": -1001300500,
+                    "type": "channel",
+                    "title": "Міненерго (тест)",
+                    "username": "Grid_Ministry_Demo",
+                },
+                "message_id": 11,
+            },
+        }
+        body, draft = await _send_raw(desk, JOURNALIST, forward, replies=2)
+        assert "https://t.me/grid_ministry_demo/11" in (body.text or "")
+        assert (draft.text or "").startswith("📝")
+
+        body, draft = await desk.ask(
+            JOURNALIST, "https://t.me/border_service_demo/20?single", replies=2
+        )
+        assert "https://t.me/border_service_demo/20" in (body.text or "")
+        assert (draft.text or "").startswith("📝")
+
+        # A post we never stored says so, with its link.
+        (reply,) = await desk.ask(JOURNALIST, "t.me/grid_ministry_demo/999")
+        link = "https://t.me/grid_ministry_demo/999"
+        assert reply.text == "⚠️ " + desk.t("no stored post at {link}", link=link)
+        forward["forward_origin"]["message_id"] = 998  # type: ignore[index]
+        (reply,) = await _send_raw(desk, JOURNALIST, forward, replies=1)
+        link = "https://t.me/grid_ministry_demo/998"
+        assert reply.text == "⚠️ " + desk.t("no stored post at {link}", link=link)
+
+        # Other text is still not a command.
+        (reply,) = await desk.ask(JOURNALIST, "подивіться https://t.me/grid_ministry_demo/11")
+        assert reply.text == desk.t("Send a command: /help lists them, /search finds posts.")
