@@ -234,6 +234,45 @@ def test_a_restart_right_after_the_thread_copied_everything_is_counted_from_zero
         writer.close()
 
 
+def test_a_log_emptied_by_another_connection_is_a_restart_like_any_other(tmp_path: Path) -> None:
+    """Another process's TRUNCATE leaves a log file without a header (or none at all): the
+    next looks neither fail nor take a wrong rate from it."""
+    path = tmp_path / "w.db"
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("PRAGMA journal_mode=WAL")
+    writer.execute("PRAGMA wal_autocheckpoint=0")
+    writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)")
+    thread = Checkpointer(str(path), target=1_000)  # not started: its looks are run here
+    conn = checkpoint_module._connect(str(path))
+    other = sqlite3.connect(path, isolation_level=None)
+
+    def commit(n: int) -> None:
+        for _ in range(n):
+            writer.execute("INSERT INTO t (b) VALUES (randomblob(?))", (ROW,))
+            thread.committed()
+
+    try:
+        assert checkpoint_module.log_generation(str(tmp_path / "none.db")) is None
+        commit(10)
+        thread._checkpoint(conn, "PASSIVE")
+        commit(10)
+        thread._checkpoint(conn, "PASSIVE")
+        rate = thread._per_commit
+        commit(10)
+        other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        assert _wal(path) == 0 and checkpoint_module.log_generation(str(path)) is None
+        thread._checkpoint(conn, "PASSIVE")  # nothing written since: nothing to learn
+        assert thread._per_commit == rate
+        commit(10)
+        thread._checkpoint(conn, "PASSIVE")
+        assert thread._per_commit == pytest.approx(rate, rel=0.1)
+        assert thread.stats.failures == 0
+    finally:
+        other.close()
+        conn.close()
+        writer.close()
+
+
 async def test_without_the_thread_the_same_loop_grows_the_log(tmp_path: Path) -> None:
     """What the test above is worth: with no checkpoint at all the log never starts again."""
     path = tmp_path / "w.db"
