@@ -138,6 +138,32 @@ async def test_commits_leave_checkpoints_to_the_thread_and_the_log_keeps_startin
         await db.close()
 
 
+class _Looks:
+    """A writer without checkpoints of its own and a Checkpointer that is not started: the
+    test runs the thread's looks (`look()`) between the writer's commits, in its own order."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.writer = sqlite3.connect(path, isolation_level=None)
+        self.writer.execute("PRAGMA journal_mode=WAL")
+        self.writer.execute("PRAGMA wal_autocheckpoint=0")
+        self.writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)")
+        self.thread = Checkpointer(str(path), target=1_000)
+        self.conn = checkpoint_module._connect(str(path))
+
+    def commit(self, n: int) -> None:
+        for _ in range(n):
+            self.writer.execute("INSERT INTO t (b) VALUES (randomblob(?))", (ROW,))
+            self.thread.committed()
+
+    def look(self) -> None:
+        self.thread._checkpoint(self.conn, "PASSIVE")
+
+    def close(self) -> None:
+        self.conn.close()
+        self.writer.close()
+
+
 def test_a_restart_the_thread_did_not_see_does_not_make_it_look_more_rarely(
     tmp_path: Path,
 ) -> None:
@@ -145,28 +171,19 @@ def test_a_restart_the_thread_did_not_see_does_not_make_it_look_more_rarely(
     someone else (the writer's backstop, another process) and grown past its old length
     since hides part of that growth: the estimate must not fall because of it."""
     path = tmp_path / "w.db"
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("PRAGMA journal_mode=WAL")
-    writer.execute("PRAGMA wal_autocheckpoint=0")
-    writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)")
-    thread = Checkpointer(str(path), target=1_000)  # not started: its looks are run here
-    conn = checkpoint_module._connect(str(path))
-
-    def commit(n: int) -> None:
-        for _ in range(n):
-            writer.execute("INSERT INTO t (b) VALUES (randomblob(?))", (ROW,))
-            thread.committed()
+    looks = _Looks(path)
+    thread, commit = looks.thread, looks.commit
 
     try:
         commit(10)
-        thread._checkpoint(conn, "PASSIVE")  # everything copied: the log restarts, seen
+        looks.look()  # everything copied: the log restarts, seen
         # A reader's snapshot keeps the next look from copying the whole log.
         reader = sqlite3.connect(path, isolation_level=None)
         commit(10)
         reader.execute("BEGIN")
         reader.execute("SELECT COUNT(*) FROM t").fetchone()
         commit(10)
-        thread._checkpoint(conn, "PASSIVE")
+        looks.look()
         reader.execute("COMMIT")
         reader.close()
         # The log restarted at the first of those 20 commits, as the first look let it.
@@ -175,14 +192,13 @@ def test_a_restart_the_thread_did_not_see_does_not_make_it_look_more_rarely(
         # More commits, then the writer's own checkpoint restarts the log, unseen, and it
         # grows past its old length again, at the same rate all along.
         commit(30)
-        writer.execute("PRAGMA wal_checkpoint(RESTART)")
+        looks.writer.execute("PRAGMA wal_checkpoint(RESTART)")
         commit(60)
         assert _log_frames(path) == pytest.approx(60 * rate, rel=0.1)
-        thread._checkpoint(conn, "PASSIVE")
+        looks.look()
         assert thread._per_commit >= 0.9 * rate, (thread._per_commit, rate)
     finally:
-        conn.close()
-        writer.close()
+        looks.close()
 
 
 def test_a_restart_right_after_the_thread_copied_everything_is_counted_from_zero(
@@ -193,23 +209,14 @@ def test_a_restart_right_after_the_thread_copied_everything_is_counted_from_zero
     copy). The frames the look counted were the old log's: the next look must count the new
     log from its first frame, or it takes half the rate (as here) and looks ever more rarely."""
     path = tmp_path / "w.db"
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("PRAGMA journal_mode=WAL")
-    writer.execute("PRAGMA wal_autocheckpoint=0")
-    writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)")
-    thread = Checkpointer(str(path), target=1_000)  # not started: its looks are run here
-    conn = checkpoint_module._connect(str(path))
-
-    def commit(n: int) -> None:
-        for _ in range(n):
-            writer.execute("INSERT INTO t (b) VALUES (randomblob(?))", (ROW,))
-            thread.committed()
+    looks = _Looks(path)
+    thread, commit = looks.thread, looks.commit
 
     try:
         commit(10)
-        thread._checkpoint(conn, "PASSIVE")
+        looks.look()
         commit(10)
-        thread._checkpoint(conn, "PASSIVE")
+        looks.look()
         rate = thread._per_commit
         assert rate == pytest.approx(_log_frames(path) / 10)
         commit(10)
@@ -224,53 +231,42 @@ def test_a_restart_right_after_the_thread_copied_everything_is_counted_from_zero
 
         with monkeypatch.context() as patch:
             patch.setattr(Checkpointer, "_pragma", staticmethod(copied_then_the_writer_went_on))
-            thread._checkpoint(conn, "PASSIVE")
+            looks.look()
         commit(19)  # the new log, 20 commits long, outgrows the old one (10 commits)
         assert _log_frames(path) == pytest.approx(20 * rate, rel=0.1)
-        thread._checkpoint(conn, "PASSIVE")
+        looks.look()
         assert thread._per_commit == pytest.approx(rate, rel=0.1)
     finally:
-        conn.close()
-        writer.close()
+        looks.close()
 
 
 def test_a_log_emptied_by_another_connection_is_a_restart_like_any_other(tmp_path: Path) -> None:
     """Another process's TRUNCATE leaves a log file without a header (or none at all): the
     next looks neither fail nor take a wrong rate from it."""
     path = tmp_path / "w.db"
-    writer = sqlite3.connect(path, isolation_level=None)
-    writer.execute("PRAGMA journal_mode=WAL")
-    writer.execute("PRAGMA wal_autocheckpoint=0")
-    writer.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)")
-    thread = Checkpointer(str(path), target=1_000)  # not started: its looks are run here
-    conn = checkpoint_module._connect(str(path))
+    looks = _Looks(path)
+    thread, commit = looks.thread, looks.commit
     other = sqlite3.connect(path, isolation_level=None)
-
-    def commit(n: int) -> None:
-        for _ in range(n):
-            writer.execute("INSERT INTO t (b) VALUES (randomblob(?))", (ROW,))
-            thread.committed()
 
     try:
         assert checkpoint_module.log_generation(str(tmp_path / "none.db")) is None
         commit(10)
-        thread._checkpoint(conn, "PASSIVE")
+        looks.look()
         commit(10)
-        thread._checkpoint(conn, "PASSIVE")
+        looks.look()
         rate = thread._per_commit
         commit(10)
         other.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         assert _wal(path) == 0 and checkpoint_module.log_generation(str(path)) is None
-        thread._checkpoint(conn, "PASSIVE")  # nothing written since: nothing to learn
+        looks.look()  # nothing written since: nothing to learn
         assert thread._per_commit == rate
         commit(10)
-        thread._checkpoint(conn, "PASSIVE")
+        looks.look()
         assert thread._per_commit == pytest.approx(rate, rel=0.1)
         assert thread.stats.failures == 0
     finally:
         other.close()
-        conn.close()
-        writer.close()
+        looks.close()
 
 
 async def test_without_the_thread_the_same_loop_grows_the_log(tmp_path: Path) -> None:
