@@ -205,7 +205,8 @@ class TranslationWorker:
         done = 0
         for alert in owed:
             if alert.created_at < oldest:
-                await self._give_up(alert, f"the alert is older than {self.max_age / 3600:g} h")
+                why = f"the alert is older than {self.max_age / 3600:g} h"
+                await self._give_up(alert, why, aged=True)
             elif await self._answer(alert):
                 done += 1
         if len(owed) < self.batch:
@@ -223,20 +224,20 @@ class TranslationWorker:
             self.on_enqueue()
         return done
 
-    async def _give_up(self, alert: Alert, why: str) -> None:
+    async def _give_up(self, alert: Alert, why: str, *, aged: bool = False) -> None:
         want = alert.payload.get("translate") or {}
         target = str(want.get("target") or "") if isinstance(want, dict) else ""
         await self.store.alerts.give_up_translation(
             alert, translation_payload(target, error=why), why
         )
         self.given_up += 1
+        bound = f" (WIREWATCH_TRANSLATION__MAX_AGE is {self.max_age} s)" if aged else ""
         log.warning(
-            "translation for alert %s (person %s) given up: %s (WIREWATCH_TRANSLATION__MAX_AGE"
-            " is %d s); no reply is sent",
+            "translation for alert %s (person %s) given up: %s%s; no reply is sent",
             alert.id,
             alert.person_id,
             why,
-            self.max_age,
+            bound,
         )
 
     async def _answer(self, alert: Alert) -> bool:

@@ -55,7 +55,7 @@ class _LiveCounters(Collector):
             ("alerts_throttled", "429 answers from the Bot API since start"),
             (
                 "translations_given_up",
-                "Translations given up since start (too old, or nothing to translate), not sent",
+                "Translations given up since start (too old, no text, person removed)",
             ),
             ("listener_reconnects", "Telethon reconnections since start"),
             ("listener_flood_wait_seconds", "FloodWait seconds Telegram imposed since start"),
