@@ -137,10 +137,19 @@ def split_filters(query: str, zone: ZoneInfo) -> ParsedQuery:
         pos = m.end()
     kept.append(_take_filters(query[pos:], found))
     text = " ".join(" ".join(kept).split())
+    since = parse_date(found["since"], zone) if "since" in found else None
+    until = parse_date(found["until"], zone, end=True) if "until" in found else None
+    if since is not None and until is not None and since >= until:  # until: is exclusive
+        # Answered "No posts found." before, as if the archive held nothing in those days.
+        raise QueryError(
+            "since: {since} is after until: {until}",
+            since=found["since"][:20],
+            until=found["until"][:20],
+        )
     return ParsedQuery(
         text=text,
-        since=parse_date(found["since"], zone) if "since" in found else None,
-        until=parse_date(found["until"], zone, end=True) if "until" in found else None,
+        since=since,
+        until=until,
         edited=_flag("edited", found["edited"]) if "edited" in found else None,
         deleted=_flag("deleted", found["deleted"]) if "deleted" in found else None,
     )

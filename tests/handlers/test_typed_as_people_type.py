@@ -410,3 +410,23 @@ async def test_a_forwarded_post_or_a_bare_link_opens_the_post(tmp_path: Path, la
         # Other text is still not a command.
         (reply,) = await desk.ask(JOURNALIST, "подивіться https://t.me/grid_ministry_demo/11")
         assert reply.text == desk.t("Send a command: /help lists them, /search finds posts.")
+
+
+async def test_a_date_range_written_backwards_is_refused_with_the_reason(
+    tmp_path: Path, lang: str
+) -> None:
+    # `since:` after `until:` answered "No posts found.", as if the archive held nothing then.
+    async with running_desk(tmp_path, lang=lang) as desk:
+        (reply,) = await desk.ask(
+            JOURNALIST, "/search енергетики since:2025-12-03 until:2025-12-02"
+        )
+        assert (reply.text or "").startswith(
+            desk.t(
+                "since: {since} is after until: {until}", since="2025-12-03", until="2025-12-02"
+            )
+        ), reply.text
+        # One day, both ends the same, is a range.
+        (reply,) = await desk.ask(
+            JOURNALIST, "/search енергетики since:2025-12-03 until:2025-12-03"
+        )
+        assert "https://t.me/grid_ministry_demo/10" in (reply.text or "")
