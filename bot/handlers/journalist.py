@@ -87,7 +87,8 @@ def _until(moment: datetime | None, person: Person, tr: Translator) -> str:
     from zoneinfo import ZoneInfo
 
     when = moment.astimezone(ZoneInfo(person.tz)).strftime("%Y-%m-%d %H:%M")
-    return tr.gettext("until {time}", time=when)
+    # The zone named, as /quiet and /digest do: a /tz other than the phone's misled.
+    return tr.gettext("until {time}", time=f"{when} ({person.tz})")
 
 
 def rule_line(rule: Rule, people: dict[int, Person], tr: Translator, viewer: Person) -> str:

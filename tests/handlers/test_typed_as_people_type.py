@@ -430,3 +430,13 @@ async def test_a_date_range_written_backwards_is_refused_with_the_reason(
             JOURNALIST, "/search енергетики since:2025-12-03 until:2025-12-03"
         )
         assert "https://t.me/grid_ministry_demo/10" in (reply.text or "")
+
+
+async def test_a_mute_says_in_which_zone_it_ends(tmp_path: Path, lang: str) -> None:
+    # "/quiet" and "/digest" name the zone their times are in; a mute's end did not, and a
+    # journalist whose /tz differs from the phone's read the wrong hour.
+    async with running_desk(tmp_path, lang=lang) as desk:
+        (reply,) = await desk.ask(JOURNALIST, "/mute @grid_ministry_demo 2h")
+        assert (reply.text or "").endswith(" (UTC)."), reply.text
+        (listed,) = await desk.ask(JOURNALIST, "/mute")
+        assert (listed.text or "").endswith(" (UTC)"), listed.text
