@@ -86,9 +86,10 @@ def _until(moment: datetime | None, person: Person, tr: Translator) -> str:
         return tr.gettext("until you unmute it")
     from zoneinfo import ZoneInfo
 
-    when = moment.astimezone(ZoneInfo(person.tz)).strftime("%Y-%m-%d %H:%M")
     # The zone named, as /quiet and /digest do: a /tz other than the phone's misled.
-    return tr.gettext("until {time}", time=f"{when} ({person.tz})")
+    local = moment.astimezone(ZoneInfo(person.tz)).strftime("%Y-%m-%d %H:%M")
+    when = local + " (" + person.tz + ")"
+    return tr.gettext("until {time}", time=when)
 
 
 def rule_line(rule: Rule, people: dict[int, Person], tr: Translator, viewer: Person) -> str:
