@@ -6,6 +6,7 @@ double-quoted here, and the expression is bound as a parameter.
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from collections.abc import Callable
@@ -110,11 +111,17 @@ class Filters:
     deleted: bool | None = None
 
 
-# Newest first, the fast plan: walk the FTS hits by descending id and stop once the post_order
-# bounds (migration 0006) prove that no lower id holds a newer post than the page's last.
-ORDER_BLOCK_BITS = 5  # ids per post_order block: 32, as in migration 0006
-FIRST_BATCH = 5  # hits fetched beyond the page in the first step
-SCAN_BUDGET = 4000  # hits walked by id before the plan by date below takes over
+# Newest first, the fast plan (_newest_first): FTS5 hits read block by block (32 ids each),
+# blocks newest first by the date bounds of post_blocks (migration 0021).
+ORDER_BLOCK_BITS = 5  # ids per block: 32, as in migration 0021
+PROBE = 64  # a term with fewer hits is answered by sorting them all
+FIRST_BATCH = 5  # hits wanted beyond the page in the first group of blocks
+# Opening an FTS5 range costs about what reading this many more of its hits costs: two runs
+# of blocks closer than that are read as one range and the hits between them dropped.
+RANGE_HITS = 300
+MAX_RANGES = 8  # FTS5 ranges per group at most (each costs ~30 µs to open)
+SCAN_BUDGET = 4000  # hits read before the plans by date below take over
+BLOCK_BUDGET = 8000  # blocks looked at before they do (a cursor or `until` far in the past)
 
 _SELECT = "SELECT p.*, s.username FROM posts p JOIN sources s ON s.id = p.source_id"
 # The walk's rows: StoredPost's fields in their order, read as plain tuples (_post). A page
@@ -214,14 +221,18 @@ class SearchRepo:
                 where.append("(p.id < ? OR instr(p.norm, ?) > 0 OR instr(p.ocr_norm, ?) > 0)")
                 params.extend([words_from, needle, needle])
         if fts is not None:
+            newest = [before[0]] if before is not None else []
+            if f.until is not None:
+                newest.append(f.until - 1)
             found = await self.db.run(
                 partial(
-                    _newest_by_id,
+                    _newest_first,
                     fts=fts,
                     where=where,
                     params=params,
                     limit=limit,
                     since=f.since,
+                    upper=min(newest) if newest else None,
                     accept=accept,
                 )
             )
@@ -348,7 +359,7 @@ class SearchRepo:
         return [int(r[0]) for r in rows]
 
 
-def _newest_by_id(
+def _newest_first(
     conn: sqlite3.Connection,
     *,
     fts: str,
@@ -356,107 +367,175 @@ def _newest_by_id(
     params: list[object],
     limit: int,
     since: int | None,
+    upper: int | None,
     accept: Callable[[StoredPost], bool] | None = None,
 ) -> list[StoredPost] | None:
     """The first `limit` posts matching `fts` and `where` (and `accept`), newest first (date,
-    then id), or None when the hits are too far out of id order for this plan (more than
-    SCAN_BUDGET walked).
+    then id), or None when the walk would read more than SCAN_BUDGET hits or BLOCK_BUDGET
+    blocks (the plans by date answer then). `upper`: no post dated after it passes `where`
+    (the page cursor's date, the last second before `until`).
 
-    Runs in the database thread, all steps in one round trip. FTS5 returns a term's hits by
-    descending id without decoding the rest of its doclist, so a page costs about what a plain
-    `MATCH ... ORDER BY rowid DESC LIMIT n` costs. Dates, not ids, order the page: after each
-    step the post_order bound says how new any post below the lowest id walked can be, and the
-    walk stops when that is no newer than the page's last post (same date: a lower id sorts
-    after it) or older than `since`. With `accept`, each hit's row is read and tested as it is
-    walked, and the next step is sized by the share of hits it kept.
+    Runs in the database thread, all steps in one round trip. A term with fewer than PROBE
+    hits: all of them, sorted. Otherwise the walk takes the blocks of 32 ids of post_blocks
+    (migration 0021) newest `max_date` first, in groups that grow fourfold, and reads each
+    group's hits from FTS5 by id range (ascending: FTS5 reads a range ascending for a fraction
+    of what it costs descending) and their dates. Whatever order the ids were stored in, it
+    stops at the first block whose newest post is older than the page's last (of the same
+    date it may hold a higher id, which sorts first: it is read). With `accept`, candidates
+    are tested newest first, their rows read only as far as the page needs.
     """
+    if SCAN_BUDGET <= 0:
+        return None  # the benchmarks' reference: the plans by date alone
     cond = "".join(f" AND {w}" for w in where)
     rows = conn.cursor()
     rows.row_factory = None  # plain tuples: _post reads them by position
-    top: list[tuple[int, int, StoredPost | None]] = []  # (date, id, post), newest first
-    upper = 1 << 62
-    # A caller that tests hits itself reads their rows by descending id and stops at a page
-    # of kept ones, so more ids than that cost little (FTS5: ~0.1 µs an id); a step that turns
-    # half its hits down (a prefix longer than the index, narrowed by instr) still fills the
-    # page in one step.
-    batch = min(2 * limit, 1000) if accept is not None else limit + FIRST_BATCH
-    walked = kept = 0
-    try:
-        while True:
-            ids = [
+    found: list[tuple[int, int]] = []  # (date, id) of hits that pass `where`, newest first
+    tested: dict[int, StoredPost | None] = {}  # accept's verdicts, with the rows it read
+    read = 0
+
+    def add(ids: list[int]) -> None:
+        for i in range(0, len(ids), 500):
+            part = ids[i : i + 500]
+            marks = ",".join("?" * len(part))
+            found.extend(
+                (int(r[0]), int(r[1]))
+                for r in conn.execute(
+                    f"SELECT p.date, p.id FROM posts p WHERE p.id IN ({marks}){cond}",
+                    [*part, *params],
+                )
+            )
+        found.sort(reverse=True)
+
+    def last() -> tuple[int, int] | None:
+        """The page's last (date, id) once a page is found (what follows it is dropped)."""
+        if accept is None:
+            if len(found) < limit:
+                return None
+            del found[limit:]
+            return found[-1]
+        kept = 0
+        for i, (_, pid) in enumerate(found):
+            if pid not in tested:
+                # The next untested candidates, twice as many as the page still needs.
+                want = [j for _, j in found[i : i + 2 * (limit - kept)] if j not in tested]
+                marks = ",".join("?" * len(want))
+                for v in rows.execute(f"{_SELECT_POSTS} WHERE p.id IN ({marks})", want):
+                    post = _post(v)
+                    tested[v[0]] = post if accept(post) else None
+            if tested.get(pid) is not None:
+                kept += 1
+                if kept == limit:
+                    del found[i + 1 :]
+                    return found[i]
+        return None
+
+    def hits(group: list[int], gap: int) -> list[int] | None:
+        """The hits in `group`'s blocks, or None past SCAN_BUDGET hits read in all: one FTS5
+        range per run of blocks; runs less than `gap` blocks apart, or beyond MAX_RANGES, are
+        read as one range and sifted."""
+        nonlocal read
+        runs: list[list[int]] = []
+        for b in sorted(group):
+            if runs and b - runs[-1][1] <= gap:
+                runs[-1][1] = b
+            else:
+                runs.append([b, b])
+        if len(runs) > MAX_RANGES:
+            gaps = sorted(b[0] - a[1] for a, b in itertools.pairwise(runs))
+            widest = gaps[len(runs) - MAX_RANGES - 1]
+            merged: list[list[int]] = []
+            for run in runs:
+                if merged and run[0] - merged[-1][1] <= widest:
+                    merged[-1][1] = run[1]
+                else:
+                    merged.append(run)
+            runs = merged
+        out: list[int] = []
+        for first, final in runs:
+            out += [
                 int(r[0])
                 for r in conn.execute(
-                    "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? AND rowid < ?"
-                    " ORDER BY rowid DESC LIMIT ?",
-                    (fts, upper, batch),
+                    "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? AND rowid >= ?"
+                    " AND rowid < ? ORDER BY rowid LIMIT ?",
+                    (
+                        fts,
+                        first << ORDER_BLOCK_BITS,
+                        (final + 1) << ORDER_BLOCK_BITS,
+                        SCAN_BUDGET - read - len(out) + 1,
+                    ),
                 )
             ]
-            seen = len(ids) < batch  # every hit below `upper` is in `ids`
-            low = ids[-1] if ids else 0
-            if ids:
-                marks = ",".join("?" * len(ids))
-                if accept is None:
-                    top.extend(
-                        (int(r[0]), int(r[1]), None)
-                        for r in conn.execute(
-                            f"SELECT p.date, p.id FROM posts p WHERE p.id IN ({marks}){cond}",
-                            [*ids, *params],
-                        )
-                    )
-                else:
-                    taken = 0
-                    for v in rows.execute(
-                        f"{_SELECT_POSTS} WHERE p.id IN ({marks}){cond} ORDER BY p.id DESC",
-                        [*ids, *params],
-                    ):
-                        post = _post(v)
-                        if accept(post):
-                            taken += 1
-                            top.append((v[4], v[0], post))
-                            if taken >= limit and v[0] != low:
-                                # A page kept: the hits from this one up are all seen; the
-                                # rest of the step is not read (SQLite reads rows as asked).
-                                seen, low = False, v[0]
-                                break
-                    kept += taken
-                top.sort(key=lambda t: (t[0], t[1]), reverse=True)
-                del top[limit:]
-            if seen:
-                break
-            # Hits at `low` and above are all seen. Posts below it: whole blocks under low's
-            # block (post_order), and the few ids of low's own block under it (read directly).
-            floor = (low >> ORDER_BLOCK_BITS) << ORDER_BLOCK_BITS
-            newest_below = conn.execute(
-                "SELECT max("
-                "coalesce((SELECT max_date FROM post_order WHERE block < ?"
-                " ORDER BY block DESC LIMIT 1), -1),"
-                " coalesce((SELECT max(date) FROM posts WHERE id >= ? AND id < ?), -1))",
-                (floor >> ORDER_BLOCK_BITS, floor, low),
-            ).fetchone()[0]
-            if len(top) >= limit and newest_below <= top[-1][0]:
-                break
-            if since is not None and newest_below < since:
-                break
-            walked += sum(1 for i in ids if i >= low)
-            if walked >= SCAN_BUDGET:
+            if read + len(out) > SCAN_BUDGET:
                 return None
-            upper = low
-            if accept is not None and kept and len(top) < limit:
-                # As many hits again as the share kept so far says the page still needs.
-                batch = min(max(FIRST_BATCH, (limit - len(top)) * walked * 5 // (kept * 4)), 1000)
-            else:
-                batch = min(batch * 4, 1000)
-        if not top:
-            return []
+        read += len(out)
+        if sum(final - first + 1 for first, final in runs) > len(group):
+            members = set(group)
+            out = [i for i in out if i >> ORDER_BLOCK_BITS in members]
+        return out
+
+    try:
+        probe = [
+            int(r[0])
+            for r in conn.execute(
+                "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid LIMIT ?",
+                (fts, PROBE),
+            )
+        ]
+        if len(probe) < PROBE:
+            add(probe)  # every hit
+            last()
+        else:
+            # Hits per id among the lowest ids sizes the first group: a page and a little
+            # more, twice over (for what `where` and `accept` turn down).
+            density = len(probe) / (probe[-1] - probe[0] + 1)
+            block = 1 << ORDER_BLOCK_BITS
+            size = max(2, int(2 * (limit + FIRST_BATCH) / (density * block)) + 1)
+            gap = max(1, int(RANGE_HITS / (density * block)))
+            sql = "SELECT block, min_date, max_date FROM post_blocks"
+            args: list[object] = []
+            if since is not None:
+                sql += " WHERE max_date >= ?"  # older blocks hold nothing `since` allows
+                args.append(since)
+            end: tuple[int, int] | None = None
+            group: list[int] = []
+            scanned = 0
+            for number, min_date, max_date in conn.execute(
+                f"{sql} ORDER BY max_date DESC, block DESC", args
+            ):
+                if end is not None and max_date < end[0]:
+                    break  # this block and every one after it hold only older posts
+                scanned += 1
+                if scanned > BLOCK_BUDGET:
+                    return None
+                if upper is not None and min_date > upper:
+                    continue  # every post in it is newer than any the filters allow
+                group.append(number)
+                if len(group) >= size:
+                    got = hits(group, gap)
+                    if got is None:
+                        return None
+                    add(got)
+                    end = last()
+                    group = []
+                    size *= 4
+            if group:
+                got = hits(group, gap)
+                if got is None:
+                    return None
+                add(got)
+                last()
         if accept is not None:
-            return [post for _, _, post in top if post is not None]
+            return [post for _, pid in found if (post := tested.get(pid)) is not None][:limit]
+        if not found:
+            return []
+        top = found[:limit]
         marks = ",".join("?" * len(top))
         return [
             _post(v)
             for v in rows.execute(
                 f"{_SELECT_POSTS} WHERE p.id IN ({marks}) ORDER BY p.date DESC, p.id DESC",
-                [i for _, i, _ in top],
+                [i for _, i in top],
             )
         ]
     finally:
-        rows.close()  # a step left half read must not hold its read transaction open
+        rows.close()  # a read left half done must not hold its read transaction open
