@@ -6,7 +6,7 @@ reference plan.
     .venv/bin/python bench/import_search.py --quick    # 20,000 import, 100,000-post search
 
 Import: a synthetic Telegram Desktop export (tests/gen_export.py) imported through the real
-pipeline in bulk (store, version row, FTS index with its prefix index, post_order, matching)
+pipeline in bulk (store, version row, FTS index with its prefix index, post_blocks, matching)
 into a fresh database. Anchor: the same texts into a bare table with an FTS5 index (same
 tokenizer), 500 per transaction, straight through sqlite3.
 
@@ -28,6 +28,12 @@ benchmark fails if any first or second page, cursor, span or picture flag differ
 search database must be built by this version (keys stored word by word, migration 0012):
 delete an older one in --workdir. `--like` adds the `norm LIKE '%word%'` scan (seconds per
 query on 1M posts).
+
+Back-filled search (`--backfill`; --backfill-posts, 200,000, or 100,000 with --quick): the same
+corpus stored as a newsroom stores a channel it followed live before importing its history
+(the newer half first, then the older half as two imports, a live post between two of their
+transactions; see `_backfill_order`), so that high ids hold old dates. The same query classes,
+anchor and reference check as above.
 """
 
 from __future__ import annotations
@@ -539,23 +545,21 @@ def _backfill_order(n: int, names: list[str]) -> Iterator[list[Post]]:
     channel live for weeks and only then imports the channel's history: the newer half of the
     posts first (live), then the older half as two imports of the history, its newer quarter
     first and then the oldest quarter, each in export order (oldest first, IMPORT_CHUNK per
-    transaction), while the live half's last tenth keeps arriving between the import's
-    transactions. Ids follow dates within each stretch only; yields the batches in order."""
+    transaction), while live posts keep arriving, one between two of the imports'
+    transactions (the live half's newest). Ids follow dates within each stretch only; yields
+    the transactions in order."""
     posts = list(_search_posts(n, names))
     history, live = posts[: n // 2], posts[n // 2 :]
-    during = live[len(live) - len(live) // 10 :]
-    live = live[: len(live) - len(during)]
-    for i in range(0, len(live), 2000):
-        yield live[i : i + 2000]
     half = len(history) // 2
     imported = history[half:] + history[:half]
     chunks = [imported[i : i + IMPORT_CHUNK] for i in range(0, len(imported), IMPORT_CHUNK)]
-    per_chunk = -(-len(during) // max(1, len(chunks)))
-    for k, chunk in enumerate(chunks):
+    during = live[len(live) - len(chunks) :]
+    live = live[: len(live) - len(during)]
+    for i in range(0, len(live), 2000):
+        yield live[i : i + 2000]
+    for chunk, post in zip(chunks, during, strict=True):
         yield chunk
-        # Live posts one per transaction, as the listener stores them.
-        yield from ([post] for post in during[k * per_chunk : (k + 1) * per_chunk])
-    yield from ([post] for post in during[len(chunks) * per_chunk :])
+        yield [post]  # as the listener stores it: one post per transaction
 
 
 async def build_search_db(
@@ -784,7 +788,8 @@ async def main(argv: list[str] | None = None) -> int:
         path = args.workdir / f"search-backfill-{n_back}.db"
         print(
             f"== search on {n_back} back-filled posts ({path}): the newer half stored first,"
-            " the older half imported after it in two parts, live posts arriving meanwhile"
+            " the older half imported after it in two parts, a live post between two of the"
+            " imports' transactions"
         )
         spent = await build_search_db(path, n_back, names, backfill=True)
         if spent:

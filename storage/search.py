@@ -114,11 +114,10 @@ class Filters:
 # Newest first, the fast plan (_newest_first): FTS5 hits read block by block (32 ids each),
 # blocks newest first by the date bounds of post_blocks (migration 0021).
 ORDER_BLOCK_BITS = 5  # ids per block: 32, as in migration 0021
-PROBE = 64  # a term with fewer hits is answered by sorting them all
-FIRST_BATCH = 5  # hits wanted beyond the page in the first group of blocks
+FIRST_BATCH = 5  # hits read beyond the page in the first step
 # Opening an FTS5 range costs about what reading this many more of its hits costs: two runs
 # of blocks closer than that are read as one range and the hits between them dropped.
-RANGE_HITS = 300
+RANGE_HITS = 64
 MAX_RANGES = 8  # FTS5 ranges per group at most (each costs ~30 µs to open)
 SCAN_BUDGET = 4000  # hits read before the plans by date below take over
 BLOCK_BUDGET = 8000  # blocks looked at before they do (a cursor or `until` far in the past)
@@ -375,14 +374,15 @@ def _newest_first(
     blocks (the plans by date answer then). `upper`: no post dated after it passes `where`
     (the page cursor's date, the last second before `until`).
 
-    Runs in the database thread, all steps in one round trip. A term with fewer than PROBE
-    hits: all of them, sorted. Otherwise the walk takes the blocks of 32 ids of post_blocks
-    (migration 0021) newest `max_date` first, in groups that grow fourfold, and reads each
-    group's hits from FTS5 by id range (ascending: FTS5 reads a range ascending for a fraction
-    of what it costs descending) and their dates. Whatever order the ids were stored in, it
-    stops at the first block whose newest post is older than the page's last (of the same
-    date it may hold a higher id, which sorts first: it is read). With `accept`, candidates
-    are tested newest first, their rows read only as far as the page needs.
+    Runs in the database thread, all steps in one round trip. First the newest ids (one plain
+    FTS5 query, what the anchor costs); a term with fewer hits is answered. Then the blocks of
+    32 ids below them (post_blocks, migration 0021), newest `max_date` first, in groups that
+    grow fourfold, each group's hits read from FTS5 by id range and their dates from the
+    posts. Whatever order the ids were stored in, the walk stops at the first block whose
+    newest post is older than the page's last (of the same date it may hold a higher id, which
+    sorts first: it is read); where ids follow dates, that is the first block it looks at.
+    With `accept`, candidates are tested newest first, their rows read only as far as the page
+    needs.
     """
     if SCAN_BUDGET <= 0:
         return None  # the benchmarks' reference: the plans by date alone
@@ -416,8 +416,11 @@ def _newest_first(
         kept = 0
         for i, (_, pid) in enumerate(found):
             if pid not in tested:
-                # The next untested candidates, twice as many as the page still needs.
-                want = [j for _, j in found[i : i + 2 * (limit - kept)] if j not in tested]
+                # The next untested candidates: as many as the page still needs, more by the
+                # share turned down so far.
+                passed = sum(1 for t in tested.values() if t is not None)
+                need = (limit - kept) * len(tested) // passed if passed else limit - kept
+                want = [j for _, j in found[i : i + min(need, 1000)] if j not in tested]
                 marks = ",".join("?" * len(want))
                 for v in rows.execute(f"{_SELECT_POSTS} WHERE p.id IN ({marks})", want):
                     post = _post(v)
@@ -429,10 +432,11 @@ def _newest_first(
                     return found[i]
         return None
 
-    def hits(group: list[int], gap: int) -> list[int] | None:
-        """The hits in `group`'s blocks, or None past SCAN_BUDGET hits read in all: one FTS5
-        range per run of blocks; runs less than `gap` blocks apart, or beyond MAX_RANGES, are
-        read as one range and sifted."""
+    def hits(group: list[int], gap: int, below: int) -> list[int] | None:
+        """The hits under id `below` in `group`'s blocks, or None past SCAN_BUDGET hits read
+        in all: one FTS5 range per run of blocks (ascending: FTS5 reads a range ascending for
+        a fraction of what it costs descending); runs less than `gap` blocks apart, or beyond
+        MAX_RANGES, are read as one range and sifted."""
         nonlocal read
         runs: list[list[int]] = []
         for b in sorted(group):
@@ -460,7 +464,7 @@ def _newest_first(
                     (
                         fts,
                         first << ORDER_BLOCK_BITS,
-                        (final + 1) << ORDER_BLOCK_BITS,
+                        min((final + 1) << ORDER_BLOCK_BITS, below),
                         SCAN_BUDGET - read - len(out) + 1,
                     ),
                 )
@@ -474,29 +478,48 @@ def _newest_first(
         return out
 
     try:
-        probe = [
+        # The newest ids first: where ids follow dates, they are the page.
+        batch = 2 * limit if accept is not None else limit + FIRST_BATCH
+        ids = [
             int(r[0])
             for r in conn.execute(
-                "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid LIMIT ?",
-                (fts, PROBE),
+                "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? ORDER BY rowid DESC LIMIT ?",
+                (fts, batch),
             )
         ]
-        if len(probe) < PROBE:
-            add(probe)  # every hit
-            last()
+        low = ids[-1] if len(ids) == batch else 0  # hits at `low` and above are all read
+        if accept is None or not ids:
+            add(ids)
         else:
-            # Hits per id among the lowest ids sizes the first group: a page and a little
-            # more, twice over (for what `where` and `accept` turn down).
-            density = len(probe) / (probe[-1] - probe[0] + 1)
+            # Their rows newest id first, each tested as it is read, up to a page of kept
+            # ones: where ids follow dates, that is the page, and the rest is never read.
+            kept = 0
+            marks = ",".join("?" * len(ids))
+            for v in rows.execute(
+                f"{_SELECT_POSTS} WHERE p.id IN ({marks}){cond} ORDER BY p.id DESC",
+                [*ids, *params],
+            ):
+                post = _post(v)
+                found.append((v[4], v[0]))
+                tested[v[0]] = post if accept(post) else None
+                kept += tested[v[0]] is not None
+                if kept >= limit and v[0] != ids[-1]:
+                    low = v[0]  # SQLite reads rows as asked: the rest stay unread
+                    break
+            found.sort(reverse=True)
+        end = last()
+        if low:
+            # The blocks below, newest first: where ids follow dates, the first one is already
+            # older than the page and the walk ends there.
             block = 1 << ORDER_BLOCK_BITS
+            density = len(ids) / (ids[0] - low + 1)  # hits per id, among the newest
             size = max(2, int(2 * (limit + FIRST_BATCH) / (density * block)) + 1)
             gap = max(1, int(RANGE_HITS / (density * block)))
-            sql = "SELECT block, min_date, max_date FROM post_blocks"
-            args: list[object] = []
+            sql = "SELECT block, min_date, max_date FROM post_blocks WHERE block <= ?"
+            args: list[object] = [low >> ORDER_BLOCK_BITS]
             if since is not None:
-                sql += " WHERE max_date >= ?"  # older blocks hold nothing `since` allows
+                sql += " AND max_date >= ?"  # older blocks hold nothing `since` allows
                 args.append(since)
-            end: tuple[int, int] | None = None
             group: list[int] = []
             scanned = 0
             for number, min_date, max_date in conn.execute(
@@ -511,7 +534,7 @@ def _newest_first(
                     continue  # every post in it is newer than any the filters allow
                 group.append(number)
                 if len(group) >= size:
-                    got = hits(group, gap)
+                    got = hits(group, gap, low)
                     if got is None:
                         return None
                     add(got)
@@ -519,13 +542,13 @@ def _newest_first(
                     group = []
                     size *= 4
             if group:
-                got = hits(group, gap)
+                got = hits(group, gap, low)
                 if got is None:
                     return None
                 add(got)
                 last()
         if accept is not None:
-            return [post for _, pid in found if (post := tested.get(pid)) is not None][:limit]
+            return [t for _, pid in found if (t := tested.get(pid)) is not None][:limit]
         if not found:
             return []
         top = found[:limit]
