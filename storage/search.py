@@ -6,7 +6,6 @@ double-quoted here, and the expression is bound as a parameter.
 
 from __future__ import annotations
 
-import itertools
 import json
 import sqlite3
 from collections.abc import Callable
@@ -115,11 +114,11 @@ class Filters:
 # blocks newest first by the date bounds of post_blocks (migration 0021).
 ORDER_BLOCK_BITS = 5  # ids per block: 32, as in migration 0021
 FIRST_BATCH = 5  # hits read beyond the page in the first step
-# Opening an FTS5 range costs about what reading this many more of its hits costs: two runs
-# of blocks closer than that are read as one range and the hits between them dropped.
-RANGE_HITS = 64
-MAX_RANGES = 8  # FTS5 ranges per group at most (each costs ~30 µs to open)
-SCAN_BUDGET = 4000  # hits read before the plans by date below take over
+# Opening an FTS5 range costs about what decoding this many more hits and dropping them costs
+# (bench/import_search.py --backfill, 100,000 posts: ~90 µs against ~0.37 µs): two runs of
+# blocks closer than that are read as one range.
+RANGE_HITS = 256
+SCAN_BUDGET = 4000  # hits whose dates are read before the plans by date below take over
 BLOCK_BUDGET = 8000  # blocks looked at before they do (a cursor or `until` far in the past)
 
 _SELECT = "SELECT p.*, s.username FROM posts p JOIN sources s ON s.id = p.source_id"
@@ -376,8 +375,8 @@ def _newest_first(
 
     Runs in the database thread, all steps in one round trip. First the newest ids (one plain
     FTS5 query, what the anchor costs); a term with fewer hits is answered. Then the blocks of
-    32 ids below them (post_blocks, migration 0021), newest `max_date` first, in groups that
-    grow fourfold, each group's hits read from FTS5 by id range and their dates from the
+    32 ids below them (post_blocks, migration 0021), newest `max_date` first, in growing groups,
+    each group's hits read from FTS5 by id range and their dates from the
     posts. Whatever order the ids were stored in, the walk stops at the first block whose
     newest post is older than the page's last (of the same date it may hold a higher id, which
     sorts first: it is read); where ids follow dates, that is the first block it looks at.
@@ -433,48 +432,42 @@ def _newest_first(
         return None
 
     def hits(group: list[int], gap: int, below: int) -> list[int] | None:
-        """The hits under id `below` in `group`'s blocks, or None past SCAN_BUDGET hits read
-        in all: one FTS5 range per run of blocks (ascending: FTS5 reads a range ascending for
-        a fraction of what it costs descending); runs less than `gap` blocks apart, or beyond
-        MAX_RANGES, are read as one range and sifted."""
+        """The hits under id `below` in `group`'s blocks, or None past SCAN_BUDGET of them in
+        all: one FTS5 range per run of blocks, read ascending (FTS5 reads a range ascending
+        for a fraction of what it costs descending). Runs less than `gap` blocks apart are
+        read as one range whose hits between them SQLite drops as FTS5 decodes them."""
         nonlocal read
-        runs: list[list[int]] = []
+        runs: list[list[int]] = []  # [first block, last block, the group's blocks in it...]
         for b in sorted(group):
             if runs and b - runs[-1][1] <= gap:
                 runs[-1][1] = b
+                runs[-1].append(b)
             else:
-                runs.append([b, b])
-        if len(runs) > MAX_RANGES:
-            gaps = sorted(b[0] - a[1] for a, b in itertools.pairwise(runs))
-            widest = gaps[len(runs) - MAX_RANGES - 1]
-            merged: list[list[int]] = []
-            for run in runs:
-                if merged and run[0] - merged[-1][1] <= widest:
-                    merged[-1][1] = run[1]
-                else:
-                    merged.append(run)
-            runs = merged
+                runs.append([b, b, b])
         out: list[int] = []
-        for first, final in runs:
+        for first, final, *members in runs:
+            sql = (
+                "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? AND rowid >= ? AND rowid < ?"
+            )
+            args: list[object] = [
+                fts,
+                first << ORDER_BLOCK_BITS,
+                min((final + 1) << ORDER_BLOCK_BITS, below),
+            ]
+            if len(members) <= final - first:
+                # An expression of rowid, so SQLite tests it on each hit FTS5 returns
+                # rather than handing it to FTS5.
+                sql += f" AND (rowid >> {ORDER_BLOCK_BITS}) IN ({','.join('?' * len(members))})"
+                args += members
             out += [
                 int(r[0])
                 for r in conn.execute(
-                    "SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? AND rowid >= ?"
-                    " AND rowid < ? ORDER BY rowid LIMIT ?",
-                    (
-                        fts,
-                        first << ORDER_BLOCK_BITS,
-                        min((final + 1) << ORDER_BLOCK_BITS, below),
-                        SCAN_BUDGET - read - len(out) + 1,
-                    ),
+                    f"{sql} ORDER BY rowid LIMIT ?", [*args, SCAN_BUDGET - read - len(out) + 1]
                 )
             ]
             if read + len(out) > SCAN_BUDGET:
                 return None
         read += len(out)
-        if sum(final - first + 1 for first, final in runs) > len(group):
-            members = set(group)
-            out = [i for i in out if i >> ORDER_BLOCK_BITS in members]
         return out
 
     try:
@@ -515,13 +508,36 @@ def _newest_first(
             density = len(ids) / (ids[0] - low + 1)  # hits per id, among the newest
             size = max(2, int(2 * (limit + FIRST_BATCH) / (density * block)) + 1)
             gap = max(1, int(RANGE_HITS / (density * block)))
+            widest = max(size, int(8 * (limit + FIRST_BATCH) / (density * block)) + 1)
             sql = "SELECT block, min_date, max_date FROM post_blocks WHERE block <= ?"
             args: list[object] = [low >> ORDER_BLOCK_BITS]
             if since is not None:
                 sql += " AND max_date >= ?"  # older blocks hold nothing `since` allows
                 args.append(since)
-            group: list[int] = []
+            group: dict[int, int] = {}  # block: its newest date
             scanned = 0
+
+            def take() -> bool:
+                """Read the group's hits; False past the budget. Their dates are read a
+                page or two at a time, newest blocks first, and not at all for the hits of
+                blocks older than the page by then."""
+                nonlocal end, size
+                got = hits(list(group), gap, low)
+                if got is None:
+                    return False
+                got.sort(key=lambda i: (group[i >> ORDER_BLOCK_BITS], i), reverse=True)
+                step = 2 * limit
+                for k in range(0, len(got), step):
+                    if end is not None and group[got[k] >> ORDER_BLOCK_BITS] < end[0]:
+                        break
+                    add(got[k : k + step])
+                    end = last()
+                group.clear()
+                # Wider groups, fewer FTS5 ranges to open: fourfold where hits are sparse,
+                # else up to what should hold a few pages of hits.
+                size = size * 4 if len(got) < limit else min(size * 2, widest)
+                return True
+
             for number, min_date, max_date in conn.execute(
                 f"{sql} ORDER BY max_date DESC, block DESC", args
             ):
@@ -532,21 +548,11 @@ def _newest_first(
                     return None
                 if upper is not None and min_date > upper:
                     continue  # every post in it is newer than any the filters allow
-                group.append(number)
-                if len(group) >= size:
-                    got = hits(group, gap, low)
-                    if got is None:
-                        return None
-                    add(got)
-                    end = last()
-                    group = []
-                    size *= 4
-            if group:
-                got = hits(group, gap, low)
-                if got is None:
+                group[number] = max_date
+                if len(group) >= size and not take():
                     return None
-                add(got)
-                last()
+            if group and not take():
+                return None
         if accept is not None:
             return [t for _, pid in found if (t := tested.get(pid)) is not None][:limit]
         if not found:
