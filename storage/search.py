@@ -6,9 +6,10 @@ double-quoted here, and the expression is bound as a parameter.
 
 from __future__ import annotations
 
+import heapq
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
@@ -509,11 +510,24 @@ def _newest_first(
             size = max(2, int(2 * (limit + FIRST_BATCH) / (density * block)) + 1)
             gap = max(1, int(RANGE_HITS / (density * block)))
             widest = max(size, int(8 * (limit + FIRST_BATCH) / (density * block)) + 1)
-            sql = "SELECT block, min_date, max_date FROM post_blocks WHERE block <= ?"
+            sql = "SELECT block, min_date, max_date FROM post_blocks WHERE block < ?"
             args: list[object] = [low >> ORDER_BLOCK_BITS]
             if since is not None:
                 sql += " AND max_date >= ?"  # older blocks hold nothing `since` allows
                 args.append(since)
+            # Low's own block holds hits already read (low and above): its posts below low
+            # are bounded by their own dates, read from the posts (at most 31 rows), not by
+            # the block's, which where ids follow dates is about the page's own last date.
+            floor = (low >> ORDER_BLOCK_BITS) << ORDER_BLOCK_BITS
+            own = conn.execute(
+                "SELECT min(date), max(date) FROM posts WHERE id >= ? AND id < ?", (floor, low)
+            ).fetchone()
+            blocks: Iterator[tuple[int, int, int]] = conn.execute(
+                f"{sql} ORDER BY max_date DESC, block DESC", args
+            )
+            if own is not None and own[1] is not None:
+                first = [(low >> ORDER_BLOCK_BITS, int(own[0]), int(own[1]))]
+                blocks = heapq.merge(first, blocks, key=lambda r: (r[2], r[0]), reverse=True)
             group: dict[int, int] = {}  # block: its newest date
             scanned = 0
 
@@ -538,9 +552,7 @@ def _newest_first(
                 size = size * 4 if len(got) < limit else min(size * 2, widest)
                 return True
 
-            for number, min_date, max_date in conn.execute(
-                f"{sql} ORDER BY max_date DESC, block DESC", args
-            ):
+            for number, min_date, max_date in blocks:
                 if end is not None and max_date < end[0]:
                     break  # this block and every one after it hold only older posts
                 scanned += 1
