@@ -393,18 +393,22 @@ def _newest_first(
     tested: dict[int, StoredPost | None] = {}  # accept's verdicts, with the rows it read
     read = 0
 
-    def add(ids: list[int]) -> None:
+    def add(ids: list[int], after: tuple[int, int] | None = None) -> bool:
+        """Read the hits' dates into `found`, but for those that sort after `after` (the
+        page's last so far: they can never be on it); whether any was added."""
+        size = len(found)
         for i in range(0, len(ids), 500):
             part = ids[i : i + 500]
             marks = ",".join("?" * len(part))
-            found.extend(
-                (int(r[0]), int(r[1]))
-                for r in conn.execute(
-                    f"SELECT p.date, p.id FROM posts p WHERE p.id IN ({marks}){cond}",
-                    [*part, *params],
-                )
-            )
+            for r in conn.execute(
+                f"SELECT p.date, p.id FROM posts p WHERE p.id IN ({marks}){cond}",
+                [*part, *params],
+            ):
+                hit = (int(r[0]), int(r[1]))
+                if after is None or hit > after:
+                    found.append(hit)
         found.sort(reverse=True)
+        return len(found) > size
 
     def last() -> tuple[int, int] | None:
         """The page's last (date, id) once a page is found (what follows it is dropped)."""
@@ -544,8 +548,8 @@ def _newest_first(
                 for k in range(0, len(got), step):
                     if end is not None and group[got[k] >> ORDER_BLOCK_BITS] < end[0]:
                         break
-                    add(got[k : k + step])
-                    end = last()
+                    if add(got[k : k + step], end):
+                        end = last()
                 group.clear()
                 # Wider groups, fewer FTS5 ranges to open: fourfold where hits are sparse,
                 # else up to what should hold a few pages of hits.

@@ -1,5 +1,6 @@
-"""Newest-first search has two plans (walk FTS hits by id with the post_order bound, or walk by
-date); both must give exactly the order a full sort of every hit gives, whatever the ids."""
+"""Newest-first search has two plans (walk FTS hits by id, then block by block newest first with
+the post_blocks bounds, or walk by date); both must give exactly the order a full sort of every
+hit gives, whatever the ids."""
 
 from __future__ import annotations
 
