@@ -8,13 +8,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-import asyncpg
-
 from storage.alerts import thread_heads
-from storage.db import migrations
 from storage.ingest import Thread
-from storage.postgres.db import migrations as pg_migrations
 from storage.store import Store
+from tests.storage.old_schema import old_postgres, old_sqlite
 
 SQLITE_BEFORE = 19  # the last SQLite migration before 0020_alert_index_trim
 PG_BEFORE = 15  # the last PostgreSQL migration before 0016_alert_index_trim
@@ -47,31 +44,12 @@ ROWS = [
 
 
 def _old_sqlite(path: str) -> None:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA foreign_keys=ON")
-    for number, _, sql in migrations():
-        if number <= SQLITE_BEFORE:
-            conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
-    for row in ROWS:
-        conn.execute(row)
-    conn.close()
+    old_sqlite(path, SQLITE_BEFORE, ROWS)
 
 
 async def _old_postgres(url: str) -> None:
-    conn = await asyncpg.connect(url)
+    conn = await old_postgres(url, PG_BEFORE, ROWS)
     try:
-        await conn.execute(
-            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY,"
-            " name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
-        )
-        for number, name, sql in pg_migrations():
-            if number <= PG_BEFORE:
-                await conn.execute(sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations VALUES ($1, $2, 0)", number, name
-                )
-        for row in ROWS:
-            await conn.execute(row)
         # Rows given their ids leave the sequence behind; the upgraded outbox queues more.
         await conn.execute("SELECT setval(pg_get_serial_sequence('alerts', 'id'), 4)")
     finally:

@@ -5,13 +5,8 @@ SQLite and PostgreSQL, each built at the old schema version with its own migrati
 
 from __future__ import annotations
 
-import sqlite3
-
-import asyncpg
-
-from storage.db import migrations
-from storage.postgres.db import migrations as pg_migrations
 from storage.store import Store
+from tests.storage.old_schema import old_postgres, old_sqlite
 
 SQLITE_BEFORE = 17  # the last SQLite migration before 0018_digest_links
 PG_BEFORE = 13  # the last PostgreSQL migration before 0014_digest_links
@@ -43,33 +38,11 @@ ROWS = [
 
 
 def _old_sqlite(path: str) -> None:
-    conn = sqlite3.connect(path, isolation_level=None)
-    conn.execute("PRAGMA foreign_keys=ON")
-    for number, _, sql in migrations():
-        if number <= SQLITE_BEFORE:
-            conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
-    for row in ROWS:
-        conn.execute(row)
-    conn.close()
+    old_sqlite(path, SQLITE_BEFORE, ROWS)
 
 
 async def _old_postgres(url: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(
-            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY,"
-            " name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
-        )
-        for number, name, sql in pg_migrations():
-            if number <= PG_BEFORE:
-                await conn.execute(sql)
-                await conn.execute(
-                    "INSERT INTO schema_migrations VALUES ($1, $2, 0)", number, name
-                )
-        for row in ROWS:
-            await conn.execute(row)
-    finally:
-        await conn.close()
+    await (await old_postgres(url, PG_BEFORE, ROWS)).close()
 
 
 async def test_digested_alerts_of_an_old_outbox_link_to_their_digest(db_target: str) -> None:

@@ -21,6 +21,7 @@ from storage.records import Post
 from storage.search import Phrase, Term
 from storage.store import Store
 from tests import pg
+from tests.storage.old_schema import old_postgres
 
 IDS = frozenset({"posts", "alerts"})
 
@@ -213,24 +214,16 @@ async def test_posts_stored_before_the_search_columns_are_found_after_migrating(
     # A database at migration 4 (one weighted vector) with a post in it, then migration 5.
     from storage.postgres.db import migrations
 
-    conn = await asyncpg.connect(pg_url)
-    try:
-        await conn.execute(
-            "CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL,"
-            " applied_at BIGINT NOT NULL)"
-        )
-        for number, name, sql in migrations():
-            if number > 4:
-                break
-            await conn.execute(sql)
-            await conn.execute("INSERT INTO schema_migrations VALUES ($1, $2, 0)", number, name)
-        await conn.execute("INSERT INTO sources (username, added_at) VALUES ('old_demo', 0)")
-        await conn.execute(
+    conn = await old_postgres(
+        pg_url,
+        4,
+        [
+            "INSERT INTO sources (username, added_at) VALUES ('old_demo', 0)",
             "INSERT INTO posts (source_id, message_id, date, text, norm, lemmas, stored_at)"
-            " VALUES (1, 1, 0, 'Старі новини', 'старі новини', 'старий новина', 0)"
-        )
-    finally:
-        await conn.close()
+            " VALUES (1, 1, 0, 'Старі новини', 'старі новини', 'старий новина', 0)",
+        ],
+    )
+    await conn.close()
     store = await Store.open(pg_url)
     try:
         assert await store.schema_version() == migrations()[-1][0]
