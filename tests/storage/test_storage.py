@@ -121,7 +121,7 @@ def test_fts_expression_shapes() -> None:
         exclude=(Term("туреччина"),),
     )
     assert to_fts(node) == (
-        '({lemmas ocr_lemmas} : "обмін" AND ({norm ocr_norm} : "гуманітарний" + "трек"'
+        '({lemmas ocr_lemmas} : "обмін" AND ({norm ocr_norm} : ("гуманітарний" AND "трек")'
         ' OR {lemmas ocr_lemmas} : "тре" *)) NOT ({lemmas ocr_lemmas} : "туреччина")'
     )
     assert to_fts(AllOf((), exclude=(Term("x"),))) is None
