@@ -43,9 +43,9 @@ from import_search import QUERIES, _search_posts, percentile, surnames  # noqa: 
 from bot.desk.search import search_posts  # noqa: E402
 from bot.ingest.pipeline import Pipeline  # noqa: E402
 from storage.fill import copy_posts  # noqa: E402
+from storage.fts_query import Term  # noqa: E402
 from storage.postgres import is_postgres_url  # noqa: E402
 from storage.records import Post  # noqa: E402
-from storage.search import Term  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests import pg  # noqa: E402
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 from bot.matching.analysis import fts_key
 from bot.matching.lemmas import rule_keys
 from bot.matching.rules import And, Exact, Not, Or, Phrase, Prefix, RuleNode, Word
-from storage.search import AllOf, AnyOf, FtsNode
-from storage.search import Phrase as FtsPhrase
-from storage.search import Term as FtsTerm
+from storage.fts_query import AllOf, AnyOf, FtsNode
+from storage.fts_query import Phrase as FtsPhrase
+from storage.fts_query import Term as FtsTerm
 
 
 def _word(form: str) -> FtsNode | None:

@@ -18,17 +18,10 @@ from storage import search as fts_settings
 from storage.alerts import NOT_GATED as _NOT_GATED
 from storage.alerts import AlertRepo
 from storage.db import Database, now
+from storage.fts_query import PREFIX_INDEX, AnyOf, FtsNode, Phrase, Term
 from storage.media import MediaFile, MediaRepo, _file
 from storage.models import Alert, StoredPost
-from storage.search import (
-    PREFIX_INDEX,
-    AnyOf,
-    Filters,
-    FtsNode,
-    Phrase,
-    SearchRepo,
-    Term,
-)
+from storage.search import Filters, SearchRepo
 from storage.sources import SourceRepo
 
 # unicode61's tokens: runs of letters and digits ("_" separates), as the index sees them.

@@ -13,9 +13,9 @@ import pytest
 from bot.cli.main import main
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
+from storage.fts_query import Term
 from storage.postgres.copy import TABLES, copy_archive, verify
 from storage.records import Deletion, Post
-from storage.search import Term
 from storage.store import Store
 
 WHEN = datetime(2025, 10, 6, 6, 0, tzinfo=UTC)

@@ -31,7 +31,7 @@ from bot.matching.rules import (
     Regex,
     Word,
 )
-from storage.search import to_fts
+from storage.fts_query import to_fts
 
 
 def test_words_are_anded_and_normalised() -> None:

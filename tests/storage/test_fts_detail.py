@@ -8,8 +8,8 @@ import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+from storage.fts_query import AllOf, AnyOf, Phrase, Term, fts_tokens, to_fts
 from storage.records import Post
-from storage.search import AllOf, AnyOf, Phrase, Term, fts_tokens, to_fts
 from storage.store import Store
 from tests.storage.old_schema import old_sqlite
 

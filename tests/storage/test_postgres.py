@@ -15,10 +15,10 @@ import storage
 from bot.desk.fts import rule_to_fts
 from bot.matching import analyze, parse_rule
 from storage.db import StorageError
+from storage.fts_query import Phrase, Term
 from storage.postgres.db import translate
 from storage.postgres.store import PgStore
 from storage.records import Post
-from storage.search import Phrase, Term
 from storage.store import Store
 from tests import pg
 from tests.storage.old_schema import old_postgres

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 import storage.search as search_mod
+from storage.fts_query import AnyOf, FtsNode, Term
 from storage.models import StoredPost
 from storage.records import Post
-from storage.search import AnyOf, Filters, FtsNode, Term
+from storage.search import Filters
 from storage.store import Store
 
 WORDS = ["сума", "обмін", "інше", "заява", "порт"]

@@ -21,9 +21,10 @@ import pytest
 
 import storage.db as db_mod
 import storage.search as search_mod
+from storage.fts_query import AllOf, AnyOf, FtsNode, Phrase, Term, to_fts
 from storage.models import StoredPost
 from storage.records import Post
-from storage.search import AllOf, AnyOf, Filters, FtsNode, Phrase, SearchRepo, Term, to_fts
+from storage.search import Filters, SearchRepo
 from storage.store import Store
 
 WORDS = ["порт", "портал", "портфель", "сума", "обмін", "заява", "міст"]

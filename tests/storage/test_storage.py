@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 from storage.db import Database, StorageError, migrations
+from storage.fts_query import AllOf, AnyOf, Phrase, Term, to_fts
 from storage.postgres.store import PgStore
 from storage.records import Post
-from storage.search import AllOf, AnyOf, Filters, Phrase, Term, to_fts
+from storage.search import Filters
 from storage.store import Store
 
 

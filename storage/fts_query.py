@@ -1,0 +1,145 @@
+"""FTS5 query text from a small expression tree: what the index is asked, never user text as
+typed. Every term is double-quoted and the expression is bound as a parameter
+(storage/search.py); the PostgreSQL twin builds its tsquery from the same tree."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Literal
+
+Column = Literal["norm", "lemmas"]
+PREFIX_INDEX = 4  # characters: the FTS5 prefix index the schema keeps
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    text: str
+    column: Column = "lemmas"
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Phrase:
+    words: tuple[str, ...]
+    column: Column = "norm"
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf:
+    parts: tuple[FtsNode, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf:
+    parts: tuple[FtsNode, ...]
+    exclude: tuple[FtsNode, ...] = ()
+
+
+FtsNode = Term | Phrase | AnyOf | AllOf
+
+
+# Each column of the post text has its twin over the text read from the post's images
+# (migration 0005): a search finds words in a picture as well as in the caption.
+_COLUMNS: dict[str, str] = {"norm": "{norm ocr_norm}", "lemmas": "{lemmas ocr_lemmas}"}
+
+
+def _quote(word: str) -> str:
+    return '"' + word.replace('"', '""') + '"'
+
+
+# The index's tokenizer (migration 0005 onwards), asked through an in-memory table of its own.
+_TOKENIZE = (
+    "CREATE VIRTUAL TABLE t USING fts5(x, tokenize = 'unicode61 remove_diacritics 2');"
+    "CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance');"
+)
+_tokenizer_lock = threading.Lock()
+_tokenizer: sqlite3.Connection | None = None
+_CACHED_TERM = 64  # characters: longer texts are tokenised each time (the cache stays small)
+
+
+def fts_tokens(text: str) -> tuple[str, ...]:
+    """`text` as the index's tokenizer splits and folds it. The index keeps no positions
+    (migration 0022, `detail = column`), so FTS5 refuses a quoted string of two tokens (a
+    phrase): a term is sent as its tokens, and which characters part them is SQLite's own
+    answer (unicode61's categories and Unicode version), not a guess made here."""
+    if len(text) <= _CACHED_TERM:
+        return _cached_tokens(text)
+    return _tokens(text)
+
+
+@lru_cache(maxsize=4096)
+def _cached_tokens(text: str) -> tuple[str, ...]:
+    return _tokens(text)
+
+
+def _tokens(text: str) -> tuple[str, ...]:
+    global _tokenizer
+    with _tokenizer_lock:
+        if _tokenizer is None:
+            conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+            conn.executescript(_TOKENIZE)
+            _tokenizer = conn
+        _tokenizer.execute("INSERT INTO t (rowid, x) VALUES (1, ?)", (text,))
+        try:
+            rows = _tokenizer.execute("SELECT term FROM v ORDER BY offset").fetchall()
+        finally:
+            _tokenizer.execute("DELETE FROM t")
+    return tuple(str(r[0]) for r in rows)
+
+
+def _all_of(column: Column, tokens: list[str], prefix: bool = False) -> str:
+    """Every token in the columns, anywhere: a superset of the phrase they make, which callers
+    verify. `prefix`: the last token is a prefix, narrowed to the indexed length (migration
+    0003), again a superset, at a fraction of the cost of a longer prefix."""
+    quoted = [_quote(t) for t in tokens]
+    if prefix:
+        quoted[-1] = _quote(tokens[-1][:PREFIX_INDEX]) + " *"
+    body = quoted[0] if len(quoted) == 1 else "(" + " AND ".join(quoted) + ")"
+    return f"{_COLUMNS[column]} : {body}"
+
+
+def _tokenless(node: FtsNode) -> bool:
+    if isinstance(node, Term):
+        return not fts_tokens(node.text)
+    if isinstance(node, Phrase):
+        return not any(fts_tokens(w) for w in node.words)
+    return False
+
+
+def _exact(node: FtsNode) -> bool:
+    """Whether FTS5 matches exactly what `node` says: only such a node may be excluded (NOT), as
+    excluding a superset would drop posts that `node` does not match."""
+    if not isinstance(node, Term):
+        return False
+    tokens = fts_tokens(node.text)
+    return len(tokens) == 1 and (not node.prefix or len(tokens[0]) <= PREFIX_INDEX)
+
+
+def to_fts(node: FtsNode) -> str | None:
+    """FTS5 query text for `node`; None when nothing positive remains to match. It may match
+    more than `node` says (a phrase's words anywhere, prefixes cut to the indexed length):
+    callers verify hits."""
+    if isinstance(node, Term):
+        tokens = list(fts_tokens(node.text))
+        return _all_of(node.column, tokens, node.prefix) if tokens else None
+    if isinstance(node, Phrase):
+        tokens = [t for w in node.words for t in fts_tokens(w)]
+        return _all_of(node.column, tokens) if tokens else None
+    if isinstance(node, AnyOf):
+        # A branch without a token matches nothing (an empty phrase, as FTS5 had it): dropped.
+        branches = [x for x in node.parts if not _tokenless(x)]
+        parts = [p for p in (to_fts(x) for x in branches) if p]
+        if len(parts) != len(branches) or not parts:
+            return None  # an OR with an unmatchable branch cannot be narrowed by FTS
+        return "(" + " OR ".join(parts) + ")"
+    pos = [p for p in (to_fts(x) for x in node.parts) if p]
+    if not pos:
+        return None
+    expr = "(" + " AND ".join(pos) + ")"
+    neg = [p for p in (to_fts(x) for x in node.exclude if _exact(x)) if p]
+    if neg:
+        expr = f"{expr} NOT ({' OR '.join(neg)})"
+    return expr
