@@ -51,6 +51,7 @@ FLOOD_MIN_POSTS = 20  # fewer recent posts than this say nothing about a rule's 
 MAX_QUERY = 1000  # characters in a stored rule: longer is a paste accident, not a rule
 MAX_ATTRIBUTION = 200
 DESK_CHATS_KEY = "desk_chats"  # state key: JSON list of group chat ids registered by an admin
+_NAME_KEPT = 128  # a Telegram name is at most 64 + 64 characters (first and last)
 
 
 class Follower(Protocol):
@@ -135,12 +136,15 @@ class Desk:
 
     # -- people ------------------------------------------------------------------------------
 
-    async def identify(self, user_id: int, username: str | None) -> Person | None:
+    async def identify(
+        self, user_id: int, username: str | None, name: str | None = None
+    ) -> Person | None:
         """The person behind a Telegram user, or None for a stranger.
 
         Admins listed in settings are admins even if the table says otherwise; their row is
         created on first contact so they have preferences. A person added by @username is bound
-        to this user id the first time they write.
+        to this user id the first time they write. `name` (their Telegram name) is kept when it
+        changed, so that /people names them: a write only on first contact or a rename.
         """
         person = await self.store.people.by_user_id(user_id)
         if person is None and username:
@@ -160,6 +164,10 @@ class Desk:
                 )
             elif person.role != "admin":
                 person = replace(person, role="admin")
+        name = " ".join((name or "").split())[:_NAME_KEPT]
+        if person is not None and name and person.display != name:
+            await self.store.people.set_pref(person.id, "display", name)
+            person = replace(person, display=name)
         return person
 
     async def people(self) -> list[Person]:

@@ -63,7 +63,7 @@ class RoleMiddleware(BaseMiddleware):
         default = desk.settings.lang
         app_lang = user.language_code if user is not None else None
         if user is not None and not user.is_bot:
-            person = await desk.identify(user.id, user.username)
+            person = await desk.identify(user.id, user.username, user.full_name)
             if person is not None and not person.reachable:
                 await desk.store.people.set_pref(person.id, "reachable", 1)
             if person is not None and not person.lang_chosen:

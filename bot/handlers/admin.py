@@ -22,6 +22,19 @@ from storage.models import Person
 log = logging.getLogger(__name__)
 
 
+def person_line(p: Person, tr: Translator) -> str:
+    """How /people names someone: their Telegram name when they have written to the bot, then
+    @username, or the user id when they have no username (the id once, not as the name and
+    again after it); "not written yet" for someone added by @username who never wrote."""
+    handle = f"@{p.username}" if p.username else None
+    if handle is None and p.user_id is not None:
+        handle = tr.gettext("id {id}", id=p.user_id)
+    parts = [x for x in (p.display, handle) if x]
+    if p.user_id is None:
+        parts.append(tr.gettext("not written yet"))
+    return " · ".join(parts)
+
+
 def admin_router() -> Router:
     router = Router(name="admin")
     router.message.filter(MinRole("admin"))
@@ -41,9 +54,8 @@ def admin_router() -> Router:
             items = await desk.people()
             runs: list[Run] = [Run(tr.gettext("People ({n})", n=len(items)), "b")]
             for p in items:
-                uid = p.user_id if p.user_id is not None else tr.gettext("not written yet")
                 role = tr.gettext(ROLE_NAMES[p.role])
-                runs = join_runs(runs, f"\n{role} · {p.label} · {uid}")
+                runs = join_runs(runs, f"\n{role} · {person_line(p, tr)}")
             admins = ", ".join(str(a) for a in desk.settings.bot.admins)
             if admins:
                 runs = join_runs(

@@ -191,6 +191,7 @@ class DeskBot:
         chat_id: int | None = None,
         within: float = 10.0,
         language_code: str | None = None,
+        first_name: str | None = None,
     ) -> list[Message]:
         """Send a message as `user_id`; wait for `replies` new bot messages in the chat and for
         every progress note to be replaced by its result."""
@@ -198,7 +199,12 @@ class DeskBot:
         before = len(self.bot_messages(chat))
         self.typed.append(text)
         await self.api.inject_message(
-            user_id, text, username=username, chat_id=chat_id, language_code=language_code
+            user_id,
+            text,
+            username=username,
+            chat_id=chat_id,
+            language_code=language_code,
+            first_name=first_name,
         )
 
         def done(api: FakeBotAPI) -> bool:

@@ -114,7 +114,7 @@ async def test_people_add_bind_remove_and_audit(tmp_path: Path, lang: str) -> No
         person = await desk.store.people.by_user_id(8123)
         assert person is not None and person.username == "night_reporter"
         (reply,) = await desk.ask(ADMIN, "/people")
-        assert f"{desk.t('journalist')} · @night_reporter · 8123" in (reply.text or "")
+        assert f"{desk.t('journalist')} · User8123 · @night_reporter" in (reply.text or "")
         (reply,) = await desk.ask(ADMIN, "/people add 8123 overlord")
         refused = desk.t(
             "role must be one of {roles}, not '{value}'",
