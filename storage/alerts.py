@@ -379,7 +379,7 @@ class AlertRepo:
     async def settle_removed(self, person_id: int) -> int:
         """Nothing goes to a person removed from the desk: what was still owed to them (held
         for the night, parked by the notifier, an update waiting for its held story) ends
-        failed with REMOVED, instead of waiting for ever. Alerts still being drafted are
+        failed with REMOVED, instead of waiting for ever (`counts` shows it as 'cancelled'). Alerts still being drafted are
         left to the drafter, and settled here once drafted."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
@@ -403,12 +403,14 @@ class AlertRepo:
         return int(row[0]) if row else 0
 
     async def counts(self) -> dict[str, int]:
-        """The outbox by status; translations given up (`give_up_translation`), recorded
-        'failed', count as 'given_up': a newsroom reading /status or the metrics must not
-        take a day-old translation nobody asked twice for as a delivery that failed."""
+        """The outbox by status. Two kinds of alert recorded 'failed' are no delivery fault and
+        count apart, so that a newsroom reading /status or the metrics does not take them for
+        one: translations given up (`give_up_translation`), as 'given_up', and what was owed to
+        people removed from the desk (`settle_removed`), as 'cancelled'."""
         rows = await self.db.fetchall(
             "SELECT CASE WHEN status = 'failed' AND kind = 'translation'"
             f" AND substr(last_error, 1, {len(GIVEN_UP)}) = '{GIVEN_UP}' THEN 'given_up'"
+            f" WHEN status = 'failed' AND last_error = '{REMOVED}' THEN 'cancelled'"
             " ELSE status END AS shown, COUNT(*) FROM alerts GROUP BY shown"
         )
         return {r[0]: int(r[1]) for r in rows}

@@ -287,8 +287,10 @@ async def service_checks(out: list[dict[str, str]], settings: Settings) -> None:
         return  # the database check above already said what is wrong
     failed = counts.get("failed", 0)
     held = counts.get("held", 0)
-    # Translations given up (too old, nothing to translate) are no delivery fault: no warning.
+    # Translations given up (too old, nothing to translate) and alerts owed to people removed
+    # from the desk are no delivery fault: no warning.
     given_up = counts.get("given_up", 0)
+    cancelled = counts.get("cancelled", 0)
     check(
         out,
         "outbox",
@@ -296,7 +298,8 @@ async def service_checks(out: list[dict[str, str]], settings: Settings) -> None:
         f"{counts.get('drafting', 0)} drafting, "
         f"{counts.get('pending', 0)} pending, {held} held, {failed} failed, "
         f"{counts.get('sent', 0)} sent"
-        + (f", {given_up} translations given up" if given_up else ""),
+        + (f", {given_up} translations given up" if given_up else "")
+        + (f", {cancelled} cancelled (people removed from the desk)" if cancelled else ""),
     )
     if "listener.last_error" in state:
         value, at = state["listener.last_error"]

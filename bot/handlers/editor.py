@@ -29,6 +29,17 @@ log = logging.getLogger(__name__)
 _ENTRY_SHOWN = 300
 # The glossary's kinds as /glossary lists them (typed in either alphabet: bot.desk.words).
 _KIND_NAMES = {"person": N_("person"), "place": N_("place"), "institution": N_("institution")}
+# The outbox's statuses as /status lists them, in this order, each a line of its own: the raw
+# words ("given_up 1, failed 2") were English in every language and told an editor nothing.
+_OUTBOX_LINES = {
+    "drafting": N_("drafts being written: {n}"),
+    "pending": N_("waiting to be sent: {n}"),
+    "held": N_("held (quiet hours, paused or blocked): {n}"),
+    "sent": N_("sent: {n}"),
+    "failed": N_("failed to deliver: {n}"),
+    "given_up": N_("translations given up: {n}"),
+    "cancelled": N_("cancelled, the person was removed from the desk: {n}"),
+}
 
 StatusFn = Callable[[], Any]
 
@@ -108,8 +119,11 @@ def status_runs(db: dict[str, Any], live: dict[str, Any], tr: Translator) -> lis
     )
     outbox: dict[str, int] = db.get("outbox", {})
     depth = "\n" + tr.gettext("Outbox: {n} waiting", n=db.get("outbox_depth", 0))
-    if outbox:
-        depth += " (" + ", ".join(f"{k} {v}" for k, v in sorted(outbox.items())) + ")"
+    order = {k: i for i, k in enumerate(_OUTBOX_LINES)}
+    for status in sorted(outbox, key=lambda k: (order.get(k, len(order)), k)):
+        line = _OUTBOX_LINES.get(status)
+        n = outbox[status]
+        depth += "\n · " + (tr.gettext(line, n=n) if line else f"{status}: {n}")
     posts = int(db.get("posts", 0))
     runs = join_runs(
         [Run(tr.gettext("Status"), "b")],

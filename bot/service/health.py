@@ -9,7 +9,8 @@ Metrics (all prefixed `wirewatch_`):
 - `alerts_enqueued_total`, `alerts_sent_total`, `alerts_failed_total`, `alerts_retried_total`,
   `alerts_throttled_total` (sent/failed/... count since the process started);
 - `outbox_alerts{status}`: the outbox by status (drafting, pending, held, failed, sent, and
-  given_up: translations given up, recorded failed in the outbox but no delivery fault);
+  two recorded failed in the outbox that are no delivery fault: given_up, translations given
+  up; cancelled, alerts owed to people removed from the desk, never sent);
 - `translations_given_up_total`: translations the worker gave up since the process started;
 - `listener_connected` (the connection is up, not merely wanted),
   `listener_last_update_age_seconds`, `listener_behind_messages{source}`,
@@ -37,6 +38,8 @@ from prometheus_client.registry import Collector
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The outbox as `AlertRepo.counts` shows it, each status a label of `outbox_alerts`.
+OUTBOX_STATUSES = ("drafting", "pending", "held", "sent", "failed", "given_up", "cancelled")
 
 
 class _LiveCounters(Collector):
@@ -162,7 +165,7 @@ class Metrics:
             self.enqueued.inc(alerts)
 
     def set_outbox(self, counts: dict[str, int]) -> None:
-        for status in ("drafting", "pending", "held", "sent", "failed", "given_up"):
+        for status in OUTBOX_STATUSES:
             self.outbox.labels(status).set(counts.get(status, 0))
 
     def set_sources(self, rows: list[dict[str, Any]], now: float) -> None:

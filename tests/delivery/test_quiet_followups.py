@@ -181,6 +181,8 @@ async def test_a_removed_journalists_held_story_and_its_update_are_settled_unsen
             assert alert.last_error == "not sent: the person was removed from the desk"
         assert await store.alerts.depth() == 0
         assert await store.alerts.next_due_at() is None
+        # Counted as cancelled, not as deliveries that failed (/status, metrics, doctor).
+        assert await store.alerts.counts() == {"cancelled": 2}
         # Nor does a later minute find anything to do for them.
         assert await store.alerts.release_candidates() == []
     finally:

@@ -7,6 +7,7 @@ import asyncio
 import io
 import json
 import logging
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -17,6 +18,7 @@ import pytest
 
 import bot.service.app as app_module
 import storage.alerts
+from bot.delivery.digest import release_quiet
 from bot.delivery.translation import LibreTranslate, TranslationWorker
 from bot.service.app import App
 from bot.service.log import REDACTED, Redactor, component, setup_logging
@@ -251,3 +253,30 @@ async def test_given_up_translations_are_told_apart_from_failures(
     assert 'wirewatch_outbox_alerts{status="given_up"} 1.0' in text
     assert 'wirewatch_outbox_alerts{status="failed"} 0.0' in text
     assert "wirewatch_translations_given_up_total 1.0" in text
+
+
+async def test_alerts_of_a_removed_person_show_as_cancelled_not_failed(running: Any) -> None:
+    """What was owed to someone removed from the desk is settled unsent: /healthz and /metrics
+    count it as cancelled, not as deliveries that failed (the doctor no longer warns of it)."""
+    app, base = running
+    store = app.store
+    person = await store.people.add(role="journalist", user_id=6102, lang="en")
+    for n in range(2):
+        await store.alerts.enqueue(
+            person_id=person.id,
+            post_id=None,
+            kind="new",
+            version=n + 1,
+            payload={"messages": [{"html": f"story {n}", "buttons": []}], "plain": ""},
+            held=True,
+        )
+    await store.people.remove(person.id)
+    assert await release_quiet(store) == 0
+    # The running service may queue alerts of its own for them meanwhile: at least ours.
+    _, text = await _get(base + "/healthz")
+    outbox = json.loads(text)["outbox"]
+    assert outbox.get("cancelled", 0) >= 2 and "failed" not in outbox
+    _, text = await _get(base + "/metrics")
+    shown = re.search(r'wirewatch_outbox_alerts\{status="cancelled"\} (\d+)\.0', text)
+    assert shown is not None and int(shown.group(1)) >= 2
+    assert 'wirewatch_outbox_alerts{status="failed"} 0.0' in text

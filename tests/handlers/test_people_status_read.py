@@ -1,13 +1,19 @@
-"""/people as an admin reads it on a phone, in each language, over the fake Bot API.
+"""/people and /status as an admin and an editor read them, in each language, over the fake
+Bot API.
 
 Test data: invented people and names written for these tests.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
-from tests.handlers.harness import ADMIN, JOURNALIST, running_desk
+from bot.delivery.digest import release_quiet
+from bot.ingest.pipeline import Pipeline
+from bot.matching import parse_rule, rule_to_json
+from storage.records import Post
+from tests.handlers.harness import ADMIN, BASE, EDITOR, JOURNALIST, running_desk
 
 
 async def test_people_names_each_person_once(tmp_path: Path, lang: str) -> None:
@@ -39,3 +45,31 @@ async def test_people_names_each_person_once(tmp_path: Path, lang: str) -> None:
             f"{journalist} · Оксана Бондар · {desk.t('id {id}', id=8400)}"
             in (reply.text or "").splitlines()
         )
+
+
+async def test_status_shows_a_removed_persons_alerts_as_cancelled(
+    tmp_path: Path, lang: str
+) -> None:
+    async with running_desk(tmp_path, lang=lang) as desk:
+        store = desk.store
+        await store.rules.add("енергосистема", rule_to_json(parse_rule("енергосистема")))
+        pipe = Pipeline(store)
+        for n in range(3):
+            text = f"Енергосистема працює стабільно, зведення {n}."
+            await pipe.handle(Post("grid_ministry_demo", 300 + n, BASE + timedelta(days=1), text))
+        journalist = await store.people.by_user_id(JOURNALIST)
+        assert journalist is not None
+        owed = await store.alerts.for_person(journalist.id)
+        assert len(owed) == 3 and {a.status for a in owed} == {"pending"}
+        await desk.ask(ADMIN, f"/people remove {JOURNALIST}")
+        # The release job's next minute settles what was owed to them.
+        await release_quiet(store)
+        # The editor's own three, still to send, and the removed journalist's, cancelled.
+        assert await store.alerts.counts() == {"cancelled": 3, "pending": 3}
+        (reply,) = await desk.ask(EDITOR, "/status")
+        text = reply.text or ""
+        cancelled = desk.t("cancelled, the person was removed from the desk: {n}", n=3)
+        assert f"\n · {cancelled}" in text
+        # Not a delivery failure, and no raw status word in any language.
+        assert desk.t("failed to deliver: {n}", n=3) not in text
+        assert "failed" not in text and "cancelled 3" not in text
