@@ -379,8 +379,8 @@ class AlertRepo:
     async def settle_removed(self, person_id: int) -> int:
         """Nothing goes to a person removed from the desk: what was still owed to them (held
         for the night, parked by the notifier, an update waiting for its held story) ends
-        failed with REMOVED, instead of waiting for ever (`counts` shows it as 'cancelled'). Alerts still being drafted are
-        left to the drafter, and settled here once drafted."""
+        failed with REMOVED, instead of waiting for ever (`counts` shows it as 'cancelled').
+        Alerts still being drafted are left to the drafter, and settled here once drafted."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE alerts SET status = 'failed', last_error = ? WHERE person_id = ?"
