@@ -278,14 +278,14 @@ async def test_rules_say_which_are_yours(tmp_path: Path, lang: str) -> None:
     # they never saw, where "yours" was meant.
     async with running_desk(tmp_path, lang=lang) as desk:
         await desk.ask(EDITOR, "/rule add енергетики")
-        await desk.ask(JOURNALIST, "/rule add кордон")
-        (listed,) = await desk.ask(JOURNALIST, "/rules")
+        await desk.ask(JOURNALIST, "/rule add кордон", first_name="Мирослава")
+        (listed,) = await desk.ask(JOURNALIST, "/rules", first_name="Мирослава")
         lines = (listed.text or "").splitlines()
         assert lines[1:] == [f"#1 [{desk.t('desk')}] енергетики", f"#2 [{desk.t('yours')}] кордон"]
         assert str(JOURNALIST) not in (listed.text or "")
-        # An editor reading every rule sees whose it is.
+        # An editor reading every rule sees whose it is: by name, once the person has written.
         (listed,) = await desk.ask(EDITOR, "/rules")
-        assert f"#2 [{JOURNALIST}] кордон" in (listed.text or "")
+        assert "#2 [Мирослава] кордон" in (listed.text or "")
 
 
 async def test_admin_usage_lines_show_the_words_of_the_readers_language(
