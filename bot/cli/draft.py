@@ -87,14 +87,14 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     head = next(
         (
             e
-            for e in earlier
+            for e in earlier.items
             if e.post.channel == post.channel and e.post.date >= post.date - window
         ),
         None,
     )
     update = head is not None
     thread_date = head.post.date if head is not None else None
-    earlier = [e for e in earlier if e is not head]
+    earlier = earlier.without(lambda e: e is head)
     try:
         names = [f.entry for f in load_glossary(settings.drafts.glossary).find(post.text)]
     except GlossaryError as exc:
@@ -143,7 +143,7 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
             "credit": draft.credit,
             "names": list(draft.names),
             "update": update,
-            "background": [e.post.permalink for e in earlier],
+            "background": [e.post.permalink for e in earlier.items],
             "translation": translation,
             **payload,
         }

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Literal, Protocol
 
 from bot.drafting import texts
-from bot.drafting.background import Earlier, background_runs
+from bot.drafting.background import Background, Earlier, background_runs
 from bot.drafting.diff import changed_spans, diff_plain, diff_runs, word_diff
 from bot.drafting.draft import (
     Draft,
@@ -39,6 +39,7 @@ from bot.drafting.html import (
     join_runs,
     split_runs,
     to_html,
+    utf16_len,
 )
 from bot.drafting.html import plain as plain_of
 from bot.drafting.image import image_runs
@@ -95,7 +96,7 @@ def compose_alert(
     rule: str | None = None,
     update: bool = False,
     thread_date: datetime | None = None,
-    background: Sequence[Earlier] = (),
+    background: Background | Sequence[Earlier] = (),
     image_spans: Sequence[SpanLike] = (),
     translate: bool = False,
 ) -> dict[str, Any]:
@@ -133,10 +134,6 @@ def compose_alert(
         if image:
             runs = join_runs(runs, "\n\n", image)
             text += "\n\n" + plain_of(image)
-        earlier = background_runs(background, lang, tz, now=now, style=style)
-        if earlier:
-            runs = join_runs(runs, "\n\n", earlier)
-            text += "\n\n" + plain_of(earlier)
         if update:
             paragraph = update_paragraph(
                 draft, post.date, tz, lang, since=thread_date, style=style
@@ -146,6 +143,14 @@ def compose_alert(
         wanted = _translation_wanted(draft, post.text or "", lang) if translate else None
         if wanted is not None:
             footer = join_runs([Run("\n"), Run(_translation_follows(lang), "i")], footer)
+        # The background takes only the room the rest of the message leaves: with it the
+        # alert is never more messages than without it (one, unless the story's own quote is
+        # a single sentence longer than a message).
+        room = MESSAGE_LIMIT - utf16_len(to_html(join_runs(runs, "\n\n", footer)))
+        earlier = background_runs(background, lang, tz, now=now, style=style, room=room)
+        if earlier:
+            runs = join_runs(runs, "\n\n", earlier)
+            text += "\n\n" + plain_of(earlier)
         payload = _payload(join_runs(runs, footer), text, buttons)
         if wanted is not None:
             payload["translate"] = wanted

@@ -11,9 +11,10 @@ remembers where it came from in the post, so matched words can still be highligh
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from bot.drafting.sentences import ends_with_abbreviation, is_emoji_part
+from bot.drafting.sentences import ends_with_abbreviation, grapheme_safe, is_emoji_part
 
 # Outer and inner quotation marks per language.
 MARKS: dict[str, tuple[str, str, str, str]] = {
@@ -141,6 +142,58 @@ def style_quote(post_text: str, start: int, end: int, lang: str) -> StyledQuote:
     final = left + text + right + after
     origin_all = (-1, *origin, -1, *([-1] * len(after)))
     return StyledQuote(final, origin_all, verb, _letters_lang(post_text[start:end]), after)
+
+
+def shorten_quote(
+    styled: StyledQuote, limit: int, spans: Iterable[tuple[int, int]] = ()
+) -> StyledQuote:
+    """`styled` with at most about `limit` of its words, for a line that only recalls a post
+    (the background's "Earlier:"), never for the quote a draft publishes: the words around the
+    first matched one (`spans`, offsets into the post), cut at spaces, each cut marked "…"
+    inside the quotation marks. A quote within `limit` is returned as it is."""
+    left = len(MARKS["en"][0])  # every language's opening mark is one character
+    tail = 1 + len(styled.after)  # the closing mark, then the stop printed after it
+    lo, hi = left, len(styled.text) - tail
+    if hi - lo <= limit or limit < 1:
+        return styled
+    text, origin = styled.text, styled.origin
+    marks = sorted(spans)
+    first = next(
+        (k for k in range(lo, hi) if origin[k] >= 0 and any(a <= origin[k] < b for a, b in marks)),
+        lo,
+    )
+    start = max(lo, first - limit // 3)
+    if start > lo:
+        space = text.find(" ", start, first)
+        start = space + 1 if space >= 0 else start
+    end = min(hi, start + limit)
+    if end < hi:
+        space = text.rfind(" ", start + 1, end + 1)
+        end = space if space > start else end
+    # A word with no space in `limit` characters is cut where it must, never inside a letter
+    # and its accent.
+    while start > lo and not grapheme_safe(text, start):
+        start -= 1
+    while end < hi and not grapheme_safe(text, end):
+        end -= 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in ",;:—–-"):
+        end -= 1
+    while start < end and text[start].isspace():
+        start += 1
+    body = list(zip(text[start:end], origin[start:end], strict=True))
+    if start > lo:
+        body = [("…", -1), *body]
+    if end < hi:
+        body = [*body, ("…", -1)]
+    chars = list(zip(text[:lo], origin[:lo], strict=True)) + body
+    chars += list(zip(text[hi:], origin[hi:], strict=True))
+    return StyledQuote(
+        "".join(c for c, _ in chars),
+        tuple(a for _, a in chars),
+        styled.tail_verb,
+        styled.tail_lang,
+        styled.after,
+    )
 
 
 def _opens(s: str, k: int) -> bool:

@@ -30,7 +30,7 @@ from bot.desk.search import QueryError, SearchPage, search_posts
 from bot.drafting.background import background_runs
 from bot.drafting.draft import DraftOptions
 from bot.drafting.excerpts import snippet
-from bot.drafting.html import Run, escape, join_runs
+from bot.drafting.html import MESSAGE_LIMIT, Run, escape, join_runs
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.handlers.access import MinRole
 from bot.handlers.common import (
@@ -378,13 +378,22 @@ def archive_router() -> Router:
         if ctx.rule is None:
             ctx = await best_rule_context(store, stored)
         q = ctx.rule.query if ctx.rule is not None else related_query(stored)
-        items = await earlier_posts(store, stored, q, limit=PAGE_SIZE)
+        found = await earlier_posts(store, stored, q, limit=PAGE_SIZE)
         await query.answer()
         bot, chat_id = reply_target(query)
-        if not items:
+        if not found.items:
             await bot.send_message(chat_id, tr.gettext("No earlier posts on this topic."))
             return
-        runs = background_runs(items, person.lang, person.tz, now=datetime.now(UTC), style=style)
+        # Asked for: as many lines as one message holds, each as short as in an alert.
+        runs = background_runs(
+            found,
+            person.lang,
+            person.tz,
+            now=datetime.now(UTC),
+            style=style,
+            room=MESSAGE_LIMIT,
+            chars=None,
+        )
         await send_runs(bot, chat_id, runs)
 
     return router

@@ -23,7 +23,7 @@ from typing import Any
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.quiet import in_quiet_hours
 from bot.drafting.alert import Kind
-from bot.drafting.background import Earlier
+from bot.drafting.background import Background
 from bot.drafting.draft import DraftOptions
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.ingest.origins import compose_with_origin, earlier_posts
@@ -187,7 +187,7 @@ class Drafter:
             groups.setdefault(key, []).append(alert)
         drafted: list[tuple[Alert, dict[str, Any], bool]] = []
         failed: list[tuple[Alert, str]] = []
-        backgrounds: dict[tuple[int, str], list[Earlier]] = {}
+        backgrounds: dict[tuple[int, str], Background] = {}
         people = {p.id: p for p in await self.store.people.list(active_only=False)}
         at = self.clock()
         for members in groups.values():
@@ -216,7 +216,7 @@ class Drafter:
     async def _compose_request(
         self,
         alert: Alert,
-        backgrounds: dict[tuple[int, str], list[Earlier]],
+        backgrounds: dict[tuple[int, str], Background],
         update: bool,
         story_id: int | None,
     ) -> dict[str, Any]:
@@ -246,7 +246,8 @@ class Drafter:
             # the story itself, not its background.
             story = await self.store.posts.get_by_id(story_id) if story_id else None
             extra = {"update": True, "thread_date": story.date if story is not None else None}
-            earlier = [e for e in earlier if story is None or e.post.permalink != story.permalink]
+            if story is not None:
+                earlier = earlier.without(lambda e: e.post.permalink == story.permalink)
         return await self.compose_for(
             "new",
             post,

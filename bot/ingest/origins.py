@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from bot.desk.search import QueryError, search_posts
 from bot.drafting.alert import Kind, compose_alert
-from bot.drafting.background import Earlier
+from bot.drafting.background import Background, Earlier
 from bot.drafting.draft import DraftOptions, origin_of
 from bot.matching import RuleSyntaxError, Span, match_rule, rule_from_json
 from storage.models import Rule, Source, StoredPost, to_ts
@@ -109,15 +109,17 @@ async def best_rule_context(store: Store, post: StoredPost) -> AlertContext:
 
 async def earlier_posts(
     store: Store, post: StoredPost, query: str | None, *, limit: int = 3
-) -> list[Earlier]:
+) -> Background:
     """Up to `limit` stored posts older than `post` that match `query` (the rule's), any
-    source, newest first: the background a story adds ("Earlier, on December 11, …").
+    source, newest first: the background a story adds ("Earlier, on December 11, …"), with
+    how many more the same search found beyond them (no search of its own: `at_least` when
+    there were more still).
 
     A forward stands for its original: it is credited to the origin, and an original is
     listed once however many channels forwarded it (as the original itself when stored), and
     never when `post` is that original or a forward of it."""
     if not query or limit < 1:
-        return []
+        return Background()
     try:
         page = await search_posts(
             store,
@@ -128,9 +130,10 @@ async def earlier_posts(
         )
     except (QueryError, RuleSyntaxError) as exc:
         log.info("no background for post %s: %s", post.id, exc)
-        return []
+        return Background()
     seen = {origin_of(post).link}
     out: list[Earlier] = []
+    more = 0
     sources: dict[int, Source | None] = {}  # a story's background is mostly one channel's
 
     async def source_of(hit: StoredPost) -> Source | None:
@@ -154,12 +157,13 @@ async def earlier_posts(
                     out[at] = Earlier(hit.post, source, hit.spans)
             continue
         seen.add(origin.link)
+        if len(out) == limit:
+            more += 1  # counted, not drafted: "…and 4 earlier posts"
+            continue
         source = await source_of(hit.post)
         info = await lookup_origin(store, hit.post)
         out.append(Earlier(hit.post, source, hit.spans, info.source, info.date))
-        if len(out) == limit:
-            break
-    return out
+    return Background(tuple(out), more, at_least=page.cursor is not None)
 
 
 async def alerted_about_origin(store: Store, post: StoredPost) -> set[int]:
