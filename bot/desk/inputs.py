@@ -13,7 +13,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.desk.words import DURATION_UNITS, FOREVER_WORDS, OFF_WORDS, ROLE_WORDS
-from bot.i18n import LocalizedError
+from bot.i18n import N_, LocalizedError, Message
 from storage.models import ROLES, Role
 from storage.records import SourceError, normalize_username
 
@@ -119,13 +119,18 @@ def _zone_names() -> dict[str, str]:
     return names
 
 
+_ROLE_LIST = Message(N_("admin, editor, journalist"))
+
+
 def parse_role(value: str) -> Role:
     v = ROLE_WORDS.get(value.strip().lower(), "")
     for role in ROLES:
         if v == role:
             return role
+    # The role words as the reader types them ("адмін, редактор, журналіст"): the English
+    # ones in a Ukrainian refusal told them nothing the usage line under it did not contradict.
     raise DeskError(
-        "role must be one of {roles}, not '{value}'", roles=", ".join(ROLES), value=clip(value, 20)
+        "role must be one of {roles}, not '{value}'", roles=_ROLE_LIST, value=clip(value, 20)
     )
 
 
