@@ -131,10 +131,19 @@ def admin_router() -> Router:
         from zoneinfo import ZoneInfo
 
         zone = ZoneInfo(person.tz)
-        runs: list[Run] = [Run(tr.gettext("Audit log (newest first)"), "b")]
+        # Who did it by name, as /people names them (a bare user id meant looking it up
+        # there), and the zone the times are in.
+        names = {
+            p.user_id: p.display or p.label
+            for p in await desk.store.people.list(active_only=False)
+            if p.user_id is not None
+        }
+        title = tr.gettext("Audit log (newest first, times in {zone})", zone=person.tz)
+        runs: list[Run] = [Run(title, "b")]
         for at, actor, action, detail in entries:
             when = datetime.fromtimestamp(at, UTC).astimezone(zone).strftime("%m-%d %H:%M")
-            runs = join_runs(runs, f"\n{when} {actor or 'cli'} {action} {detail[:120]}")
+            who = tr.gettext("command line") if actor is None else names.get(actor, str(actor))
+            runs = join_runs(runs, f"\n{when} {who} {action} {detail[:120]}")
         await answer_runs(message, runs)
 
     return router

@@ -198,6 +198,8 @@ class DeskBot:
         chat = user_id if chat_id is None else chat_id
         before = len(self.bot_messages(chat))
         self.typed.append(text)
+        if first_name:
+            self.typed.append(first_name)  # a person's name is data, shown as they wrote it
         await self.api.inject_message(
             user_id,
             text,

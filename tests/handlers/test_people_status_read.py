@@ -73,3 +73,17 @@ async def test_status_shows_a_removed_persons_alerts_as_cancelled(
         # Not a delivery failure, and no raw status word in any language.
         assert desk.t("failed to deliver: {n}", n=3) not in text
         assert "failed" not in text and "cancelled 3" not in text
+
+
+async def test_audit_names_who_did_it_and_the_zone_of_its_times(tmp_path: Path, lang: str) -> None:
+    async with running_desk(tmp_path, lang=lang) as desk:
+        await desk.ask(EDITOR, "/watch @new_grid_demo", first_name="Богдана")
+        await desk.ask(ADMIN, "/people add 8500 journalist", first_name="Dana")
+        (reply,) = await desk.ask(ADMIN, "/audit", first_name="Dana")
+        lines = (reply.text or "").splitlines()
+        # The admin from settings reads Kyiv time (the desk's zone), and the header says so.
+        assert lines[0] == desk.t("Audit log (newest first, times in {zone})", zone="Europe/Kyiv")
+        # By name, not by a user id to look up in /people.
+        assert any(" Dana people.add " in line for line in lines), lines
+        assert any(" Богдана sources.add @new_grid_demo" in line for line in lines), lines
+        assert not any(f" {ADMIN} " in line or f" {EDITOR} " in line for line in lines[1:])
