@@ -95,6 +95,10 @@ def _flags(post: StoredPost, tr: Translator) -> str:
     return edited + (" 🗑 " + tr.gettext("deleted") if post.deleted_at else "")
 
 
+def _times_in(person: Person, tr: Translator) -> str:
+    return tr.gettext("times in {zone}", zone=person.tz)
+
+
 async def _who(store: Store, post: StoredPost, lang: str) -> str:
     src = await store.sources.get(post.source_id)
     name = src.person_in(lang) if src is not None else None
@@ -119,7 +123,10 @@ async def render_page(
     if not page.hits:
         body = tr.gettext("No posts found.") if number == 0 else tr.gettext("No more posts.")
         return f"{head}\n{escape(body)}", None
-    parts = [f"{head} · " + escape(tr.gettext("page {n}", n=number + 1))]
+    # The zone named, as /mute, /quiet and /digest do: times in a /tz other than the phone's
+    # read as the phone's.
+    page_line = tr.gettext("page {n}", n=number + 1) + " · " + _times_in(person, tr)
+    parts = [f"{head} · " + escape(page_line)]
     for n, hit in enumerate(page.hits, start=number * PAGE_SIZE + 1):
         post = hit.post
         when = post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -491,7 +498,7 @@ async def send_post(
     person's alert about it was, by the rule that fired."""
     zone = _zone(person)
     src = await store.sources.get(post.source_id)
-    when = post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    when = post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M") + f" ({person.tz})"
     head = f"{await _who(store, post, person.lang)} · {when}{_flags(post, tr)}"
     runs: list[Run] = lines([Run(head, "b")], post.permalink)
     history = await store.posts.versions(post.id) if versions else []
