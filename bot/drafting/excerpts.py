@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
+
+from bot.drafting.html import Run
 
 
 class HasSpan(Protocol):
@@ -59,6 +62,25 @@ def snippet(
     if end < len(text):
         out.append("…")
     return "".join(out)
+
+
+# Marks no post text keeps (they are dropped from it first), turned into bold runs.
+_OPEN, _CLOSE = "\ue000", "\ue001"
+
+
+def snippet_runs(text: str, spans: Sequence[HasSpan] = (), *, width: int = 200) -> list[Run]:
+    """`snippet` as formatted runs, the matches in bold, for a message sent as Telegram HTML
+    (plain "[…]" marks there read as the post's own brackets)."""
+
+    def strip(piece: str) -> str:
+        return piece.replace(_OPEN, "").replace(_CLOSE, "")
+
+    marked = snippet(text, spans, width=width, mark=(_OPEN, _CLOSE), escape=strip)
+    runs: list[Run] = []
+    for k, piece in enumerate(re.split(f"[{_OPEN}{_CLOSE}]", marked)):
+        if piece:
+            runs.append(Run(piece, "b" if k % 2 else None))
+    return runs
 
 
 class _Span:

@@ -12,7 +12,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.desk.desk import RANK, RULE_TEST_POSTS, Desk
 from bot.desk.inputs import DeskError, clip, parse_duration
 from bot.desk.words import DAILY_WORDS, OFF_WORDS, ON_WORDS, RULE_VERBS
-from bot.drafting.excerpts import snippet
+from bot.drafting.excerpts import snippet_runs
 from bot.drafting.html import Run, escape, join_runs
 from bot.handlers.access import MinRole
 from bot.handlers.common import (
@@ -471,7 +471,8 @@ async def _test(message: Message, desk: Desk, query: str, tr: Translator) -> Non
     )
     runs: list[Run] = lines([Run(matched, "b")], [Run(clip(understood, 300), "code")])
     for h in result.hits[:10]:
-        runs = join_runs(runs, "\n\n", h.post.permalink, "\n", snippet(h.text, h.spans, width=140))
+        excerpt = snippet_runs(h.text, h.spans, width=140)
+        runs = join_runs(runs, "\n\n", h.post.permalink, "\n", excerpt)
     if len(result.hits) > 10:
         runs = join_runs(runs, "\n\n", tr.gettext("… and {n} more", n=len(result.hits) - 10))
     runs = join_runs(

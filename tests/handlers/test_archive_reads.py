@@ -1,5 +1,6 @@
-"""Times a journalist reads name their zone when /tz differs from their phone's: /search and
-/post over the fake Bot API, in each language. Texts written for these tests."""
+"""What /search, /post and /rule test show, read as a journalist reads them on a phone, over
+the fake Bot API, in each language: times name their zone when /tz differs from the phone's,
+and matched words are bold. Texts written for these tests."""
 
 from __future__ import annotations
 
@@ -22,3 +23,11 @@ async def test_search_and_post_times_name_the_zone(tmp_path: Path, lang: str) ->
         replies = await desk.ask(JOURNALIST, "/post https://t.me/grid_ministry_demo/10", replies=2)
         head = (replies[0].text or "").splitlines()[0]
         assert head.endswith("2025-12-03 10:00 (Europe/Warsaw)"), head
+
+
+async def test_rule_test_shows_the_matched_words_in_bold(tmp_path: Path, lang: str) -> None:
+    async with running_desk(tmp_path, lang=lang) as desk:
+        (r,) = await desk.ask(JOURNALIST, "/rule test черги")
+        # As /search shows them: bold, not "[черги]", which read as the post's own brackets.
+        assert "На кордоні черги:" in (r.text or "")
+        assert "На кордоні <b>черги</b>: &lt;b&gt;увага&lt;/b&gt; &amp;" in (r.raw or "")
