@@ -13,6 +13,7 @@ from bot.delivery.translation import listeners_translate
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.search import parse_date, search_posts
 from bot.drafting.excerpts import snippet
+from bot.ingest.analyst import AnalysisWorkerError
 from bot.ingest.capture import build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
 from bot.settings import Settings
@@ -102,6 +103,15 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
             result = await pipeline.handle_batch(
                 events, progress=bar.update if bar is not None else None
             )
+        except AnalysisWorkerError as exc:
+            print(
+                f"wirewatch: {exc}; the posts stored before it are kept: run the same import"
+                " again to finish (what is stored is skipped)",
+                file=sys.stderr,
+            )
+            if capture is not None:
+                await capture.close()
+            return 1
         finally:
             if bar is not None:
                 bar.close()

@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.desk.glossary_file import GlossaryWatch
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
+from bot.ingest.analyst import AnalysisWorkerError, WorkerStats, analysed
 from bot.ingest.capture import Capture, deletion_record, version_record
 from bot.ingest.drafter import Drafter
 from bot.ingest.origins import alerted_about_origin
@@ -25,7 +27,6 @@ from bot.ingest.steps import (
     Prepared,
     SpanMap,
     alert_args,
-    chunks,
     new_post,
     owed,
     prepare,
@@ -91,6 +92,7 @@ class Pipeline:
         if capture is not None:
             capture.pipeline = self
         self._rules = _Rules()
+        self.worker_stats = WorkerStats()  # the last handle_batch's analysis worker
 
     @property
     def translate(self) -> bool:
@@ -157,14 +159,24 @@ class Pipeline:
         *,
         chunk: int = 500,
         progress: Callable[[int], None] | None = None,
+        worker: bool | None = None,
     ) -> IngestResult:
         """Many events, `chunk` per transaction: bulk imports stay fast and crash-safe.
 
         Same result as calling handle() on each event in order; new plain posts take a bulk
         lane (one insert statement per chunk), everything else the per-event path.
+
+        `worker`: analyse the chunks ahead in a worker process (bot/ingest/analyst.py) while
+        this one writes: None, for an import of analyst.WORKER_FROM events or more; True,
+        always; False, never. Only when no post is matched here (no alerts or no rules):
+        matching needs each post's whole analysis in this process. AnalysisWorkerError: the
+        worker failed; the chunks committed before are stored and a new import resumes.
         """
         await self.refresh_rules()
         total = IngestResult()
+        self.worker_stats = WorkerStats()
+        if self.alert and self._rules.by_id:
+            worker = False
 
         async def flush(batch: list[Event], analyses: dict[int, Prepared]) -> None:
             async with self.store.transaction():
@@ -180,29 +192,23 @@ class Pipeline:
             if progress is not None:
                 progress(len(batch))
 
-        async def prepare_batch(batch: list[Event]) -> dict[int, Prepared]:
-            # Lemmatising is pure Python and SQLite's FTS insert runs in the database thread
-            # without the GIL: analysing the next chunk while the previous one is written
-            # uses both cores. Yield now and then so the writer's next step can start.
-            # The analysis's texts are computed when first read: read them here, or they are
-            # computed while the writer waits.
-            out: dict[int, Prepared] = {}
-            for n, ev in enumerate(batch):
-                if isinstance(ev, Post) and ev.grouped_id is None:
-                    out[id(ev)] = prepare(ev)
-                if n % 25 == 24:
-                    await asyncio.sleep(0)
-            return out
-
+        # Each chunk is analysed (in-process, or by the worker ahead) while the previous one is
+        # written in the database thread.
         writing: asyncio.Task[None] | None = None
+        stream = analysed(events, chunk, worker=worker, stats=self.worker_stats)
         try:
-            for batch in chunks(events, chunk):
-                analyses = await prepare_batch(batch)
-                if writing is not None:
-                    await writing
-                writing = asyncio.create_task(flush(batch, analyses))
+            async with aclosing(stream):
+                async for batch, analyses in stream:
+                    if writing is not None:
+                        await writing
+                    writing = asyncio.create_task(flush(batch, analyses))
             if writing is not None:
                 await writing
+        except AnalysisWorkerError:
+            # The chunk being written was analysed whole: it commits before the error is told.
+            if writing is not None:
+                await writing
+            raise
         finally:
             if writing is not None and not writing.done():
                 writing.cancel()
@@ -237,7 +243,7 @@ class Pipeline:
                     continue
                 if self.capture is not None:
                     self.capture.submit_post(p, p.message_id, alert=self.alert)
-                if self.alert and src.active and not p.backfill:
+                if self.alert and src.active and not p.backfill and self._rules.by_id:
                     steps.append((n, src, p, analysis, done.ids[p.message_id]))
         # Alerts in the order the events came, as handle() one by one would queue them: an
         # import read channel by channel must not reach a journalist channel by channel.

@@ -80,12 +80,18 @@ class SpanMap:
 
 def new_post(post: Post, analysis: Analysis) -> NewPost:
     """The post as storage takes it; the evidence as capture.version_record makes it."""
-    return NewPost(
-        post, analysis.norm, analysis.lemma_text, post.origin, post.raw or post_json(post)
-    )
+    return new_post_from(post, analysis.norm, analysis.lemma_text)
 
 
-Prepared = tuple[Analysis, NewPost]
+def new_post_from(post: Post, norm: str, lemmas: str) -> NewPost:
+    """new_post from the analysis's two FTS columns (an import's worker process sends only
+    these, bot/ingest/analyst.py)."""
+    return NewPost(post, norm, lemmas, post.origin, post.raw or post_json(post))
+
+
+# A post ready to store, and its analysis if it was analysed in this process (an import's
+# worker process sends only what storing needs: None, analysed again here if needed).
+Prepared = tuple[Analysis | None, NewPost]
 
 
 def prepare(post: Post) -> Prepared:

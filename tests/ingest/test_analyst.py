@@ -1,0 +1,187 @@
+"""An import analysed by a worker process (bot/ingest/analyst.py) stores what the in-process
+import stores; a worker that dies or an import that is cancelled leaves whole chunks only, no
+process behind, and an import that resumes.
+
+Each test starts at most one worker (~0.5 s of CPU on the other core); the imports are small."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import bot.ingest.analyst as analyst
+from bot.ingest.analyst import AnalysisWorkerError
+from bot.ingest.pipeline import Pipeline
+from bot.matching import parse_rule, rule_to_json
+from storage.records import Event, Post
+from storage.store import Store
+from tests.ingest.test_round_trips import _dump, _events, fts_consistent
+
+T0 = datetime(2026, 4, 6, 7, 0, tzinfo=UTC)
+SENTENCES = (
+    "Уряд ухвалив постанову про відновлення енергосистеми.",
+    "Правительство одобрило план восстановления подстанций.",
+    "The ministry published the repair schedule for Kharkiv.",
+)
+WORDS = " ".join(SENTENCES).split()
+
+
+def archive(n: int, *, first: int = 100) -> list[Post]:
+    """`n` posts in two channels, texts in three languages, some links and forwards."""
+    out = []
+    for i in range(n):
+        k = first + i
+        words = [WORDS[(k * 7 + j * 3) % len(WORDS)] for j in range(5 + k % 9)]
+        out.append(
+            Post(
+                channel="grid_operator" if k % 3 else "energy_ministry",
+                message_id=k,
+                date=T0 + timedelta(minutes=k),
+                text=" ".join(words) + ("" if k % 5 else f" https://example.org/n/{k}"),
+                forward_from="kyiv_admin" if k % 11 == 0 else None,
+                links=(f"https://example.org/n/{k}",) if k % 5 == 0 else (),
+            )
+        )
+    return out
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+async def test_worker_import_stores_the_same_rows_as_in_process(
+    new_db: Callable[[], str],
+) -> None:
+    """Both back ends: repeats, an edit, an album, a deletion, a forward and 60 plain posts,
+    8 events a chunk (the worker runs chunks ahead of the writer)."""
+    events: list[Event] = [*_events(), *archive(60)]
+    dumps = []
+    for worker in (False, True):
+        target = new_db()
+        store = await Store.open(target)
+        try:
+            pipe = Pipeline(store, alert=False)
+            result = await pipe.handle_batch(events, chunk=8, worker=worker)
+            assert pipe.worker_stats.started is worker
+            if worker:
+                # Every plain post of every chunk was analysed by the worker.
+                plain = [e for e in events if isinstance(e, Post) and e.grouped_id is None]
+                assert pipe.worker_stats.texts == len(plain)
+                assert pipe.worker_stats.peak_rss_mib > 0
+            dumps.append((result, await _dump(store)))
+            if not target.startswith("postgresql"):
+                await fts_consistent(store)
+        finally:
+            await store.close()
+    (in_process, rows), (by_worker, worker_rows) = dumps
+    assert in_process == by_worker and in_process.stored == 66 and in_process.edited == 1
+    assert rows["posts"] and rows["albums"] and rows == worker_rows
+
+
+async def test_small_imports_and_matched_imports_stay_in_process(tmp_path: Path) -> None:
+    store = await Store.open(tmp_path / "small.db")
+    try:
+        quiet = Pipeline(store, alert=False)
+        await quiet.handle_batch(archive(30))
+        assert not quiet.worker_stats.started  # far below WORKER_FROM
+        await store.people.add(role="journalist", user_id=5)
+        await store.rules.add("енергосистема", rule_to_json(parse_rule("енергосистема")))
+        loud = Pipeline(store, defer_drafts=True)
+        # Matching needs every post's analysis here: no worker, even when asked for one.
+        result = await loud.handle_batch(archive(30, first=500), worker=True)
+        assert not loud.worker_stats.started and result.alerts > 0
+    finally:
+        await store.close()
+
+
+def _killing(events: list[Post], at: int, pipe: Pipeline) -> Iterator[Post]:
+    """The events; before the `at`-th, the worker process is killed (SIGKILL)."""
+    for n, ev in enumerate(events):
+        if n == at:
+            assert pipe.worker_stats.pid is not None
+            os.kill(pipe.worker_stats.pid, signal.SIGKILL)
+        yield ev
+
+
+async def _resumed_equals_clean(tmp_path: Path, store: Store, events: list[Post]) -> None:
+    again = await Pipeline(store, alert=False).handle_batch(events, chunk=10, worker=False)
+    assert await store.posts.count() == len(events)
+    assert again.stored + again.duplicates == len(events)
+    await fts_consistent(store)
+    clean = await Store.open(tmp_path / "clean.db")
+    try:
+        await Pipeline(clean, alert=False).handle_batch(events, chunk=10, worker=False)
+        assert await _dump(clean) == await _dump(store)
+    finally:
+        await clean.close()
+
+
+async def test_a_worker_that_dies_fails_the_import_clearly_and_it_resumes(
+    tmp_path: Path,
+) -> None:
+    events = archive(120)
+    store = await Store.open(tmp_path / "killed.db")
+    try:
+        pipe = Pipeline(store, alert=False)
+        with pytest.raises(AnalysisWorkerError, match=r"stopped \(exit code -9\)"):
+            await pipe.handle_batch(_killing(events, 60, pipe), chunk=10, worker=True)
+        assert pipe.worker_stats.pid is not None and not pid_alive(pipe.worker_stats.pid)
+        stored = await store.posts.count()
+        # Whole chunks only: the one being written when the worker died included.
+        assert 0 < stored < len(events) and stored % 10 == 0
+        await _resumed_equals_clean(tmp_path, store, events)
+    finally:
+        await store.close()
+
+
+async def test_a_cancelled_import_ends_its_worker(tmp_path: Path) -> None:
+    """Ctrl-C in `wirewatch import` cancels the import's task: the worker goes with it."""
+    events = archive(120)
+    store = await Store.open(tmp_path / "cancelled.db")
+    try:
+        pipe = Pipeline(store, alert=False)
+        written = asyncio.Event()
+
+        def progress(n: int) -> None:
+            written.set()
+
+        task = asyncio.create_task(
+            pipe.handle_batch(events, chunk=10, worker=True, progress=progress)
+        )
+        await written.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert pipe.worker_stats.pid is not None and not pid_alive(pipe.worker_stats.pid)
+        assert (await store.posts.count()) % 10 == 0
+        await _resumed_equals_clean(tmp_path, store, events)
+    finally:
+        await store.close()
+
+
+async def test_an_import_over_before_its_worker_is_ready_ends_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An import WORKER_FROM long starts a worker but does not wait for it: what is read
+    before the worker is ready is analysed in-process (here all of it)."""
+    monkeypatch.setattr(analyst, "WORKER_FROM", 50)
+    store = await Store.open(tmp_path / "auto.db")
+    try:
+        pipe = Pipeline(store, alert=False)
+        result = await pipe.handle_batch(archive(80), chunk=10)
+        stats: Any = pipe.worker_stats
+        assert result.stored == 80 and stats.started
+        assert stats.pid is not None and not pid_alive(stats.pid)
+    finally:
+        await store.close()
