@@ -152,6 +152,9 @@ class Analyst:
             waiting = self._waiting.popleft()
             if not waiting.done():
                 waiting.set_exception(exc)
+                # Retrieved: the import stops at the first of them, and asyncio would log
+                # each of the others when it is collected.
+                waiting.exception()
 
     async def close(self) -> None:
         """End the worker: with its input closed it exits; killed if it has not within a

@@ -62,11 +62,10 @@ def post(mid: int, text: str, *, channel: str = "energy_ministry", **kw: Any) ->
 
 
 async def fts_consistent(store: Store) -> None:
-    # FTS5 compares the external-content index with the posts table; raises if they differ.
+    # FTS5 compares the external-content index with the posts table, row by row (a post left
+    # out of the index, or an index row without its post, included); raises if they differ.
+    # Migration 0022 dropped the per-row sizes table that counted the index's rows.
     await store.db.execute("INSERT INTO posts_fts (posts_fts, rank) VALUES ('integrity-check', 1)")
-    indexed = await store.db.fetchone("SELECT count(*) FROM posts_fts_docsize")
-    posts = await store.db.fetchone("SELECT count(*) FROM posts")
-    assert indexed is not None and posts is not None and indexed[0] == posts[0]
 
 
 async def test_a_post_no_rule_wants_takes_one_round_trip(store: Store) -> None:
