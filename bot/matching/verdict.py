@@ -2,8 +2,9 @@
 
 Search needs to know which FTS5 hits the rule really matches: FTS5 answers a superset (its
 tokenizer ignores the stem marks, has no word forms in a phrase, keeps no positions since
-migration 0022, and indexes prefixes of four characters only). Analysing a candidate again costs 0.1-0.2 ms; these checks
-cost microseconds and decide exactly what `match_rule` would decide:
+migration 0022, and indexes prefixes of four characters only). Analysing a candidate again
+costs 0.1-0.2 ms; these checks cost microseconds and decide exactly what `match_rule` would
+decide:
 
 - words, AND, OR, NOT and from: from the keys stored with the post (`Analysis.lemma_text`,
   stem marks kept): a set lookup per word;
