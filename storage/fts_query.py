@@ -101,14 +101,6 @@ def _all_of(column: Column, tokens: list[str], prefix: bool = False) -> str:
     return f"{_COLUMNS[column]} : {body}"
 
 
-def _tokenless(node: FtsNode) -> bool:
-    if isinstance(node, Term):
-        return not fts_tokens(node.text)
-    if isinstance(node, Phrase):
-        return not any(fts_tokens(w) for w in node.words)
-    return False
-
-
 def _exact(node: FtsNode) -> bool:
     """Whether FTS5 matches exactly what `node` says: only such a node may be excluded (NOT), as
     excluding a superset would drop posts that `node` does not match."""
@@ -119,9 +111,9 @@ def _exact(node: FtsNode) -> bool:
 
 
 def to_fts(node: FtsNode) -> str | None:
-    """FTS5 query text for `node`; None when nothing positive remains to match. It may match
-    more than `node` says (a phrase's words anywhere, prefixes cut to the indexed length):
-    callers verify hits."""
+    """FTS5 query text for `node`; None when `node` matches no post (no positive part has a
+    token). It may match more than `node` says (a phrase's words anywhere, prefixes cut to the
+    indexed length): callers verify hits."""
     if isinstance(node, Term):
         tokens = list(fts_tokens(node.text))
         return _all_of(node.column, tokens, node.prefix) if tokens else None
@@ -129,12 +121,10 @@ def to_fts(node: FtsNode) -> str | None:
         tokens = [t for w in node.words for t in fts_tokens(w)]
         return _all_of(node.column, tokens) if tokens else None
     if isinstance(node, AnyOf):
-        # A branch without a token matches nothing (an empty phrase, as FTS5 had it): dropped.
-        branches = [x for x in node.parts if not _tokenless(x)]
-        parts = [p for p in (to_fts(x) for x in branches) if p]
-        if len(parts) != len(branches) or not parts:
-            return None  # an OR with an unmatchable branch cannot be narrowed by FTS
-        return "(" + " OR ".join(parts) + ")"
+        # A branch without a query matches nothing (a term without a token is an empty phrase,
+        # as FTS5 had it; an AND of such terms likewise): the other branches decide.
+        parts = [p for p in (to_fts(x) for x in node.parts) if p]
+        return "(" + " OR ".join(parts) + ")" if parts else None
     pos = [p for p in (to_fts(x) for x in node.parts) if p]
     if not pos:
         return None

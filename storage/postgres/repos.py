@@ -44,9 +44,9 @@ def _chain(words: list[str], *, prefix_last: bool = False) -> str | None:
 
 def to_condition(node: FtsNode) -> tuple[str, list[object]] | None:
     """A condition on `post_search` (SQL with `?` marks, and its parameters) matching what
-    `storage.search.to_fts` matches in FTS5: a quoted term of several tokens is a phrase, a
-    prefix is cut to the same indexed length, norm and lemmas are separate vectors (each with
-    its text read from pictures). None when nothing positive remains."""
+    the node means (storage/fts_query.py): a term of several tokens is a phrase (FTS5, without
+    positions, asks a superset), a prefix is cut to the same indexed length, norm and lemmas are
+    separate vectors (each with its text read from pictures). None when it matches nothing."""
     if isinstance(node, Term | Phrase):
         words = [node.text] if isinstance(node, Term) else [w for w in node.words if w]
         prefix = isinstance(node, Term) and node.prefix
@@ -57,8 +57,9 @@ def to_condition(node: FtsNode) -> tuple[str, list[object]] | None:
             return None
         return f"{_COLUMN[node.column]} @@ CAST(? AS tsquery)", [tsq]
     if isinstance(node, AnyOf):
+        # A branch without a condition matches nothing: the others decide (as to_fts has it).
         parts = [p for p in (to_condition(x) for x in node.parts) if p]
-        if len(parts) != len(node.parts) or not parts:
+        if not parts:
             return None
         return "(" + " OR ".join(c for c, _ in parts) + ")", [v for _, ps in parts for v in ps]
     pos = [p for p in (to_condition(x) for x in node.parts) if p]

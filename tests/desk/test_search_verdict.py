@@ -335,3 +335,27 @@ async def test_a_page_cut_by_the_scan_budget_resumes_where_the_scan_stopped(
         assert cut or stored
     finally:
         await store.close()
+
+
+async def test_an_alternative_of_words_sqlite_cannot_index_leaves_the_others(
+    tmp_path: Path,
+) -> None:
+    """New Tai Lue vowels are letters to Python (a rule word) and separators to SQLite's
+    unicode61 (no token): a phrase or AND of such words matches nothing in FTS5, and the OR's
+    other branch still finds its posts (an empty FTS query for the whole OR lost them)."""
+    store = await Store.open(tmp_path / "w.db")
+    try:
+        src = await store.sources.ensure("chan_one")
+        text = "Обмін полоненими відбувся."
+        a = analyze(text)
+        await store.posts.insert(
+            src.id,
+            Post("chan_one", 1, datetime(2025, 1, 1, tzinfo=UTC), text),
+            a.norm,
+            a.lemma_text,
+        )
+        for query in ('"ᦰᦱ ᦲ" OR обмін', "(ᦰᦱ ᦲ) OR обмін", "обмін OR ᦰᦱ"):
+            page = await search_posts(store, query, zone=KYIV)
+            assert [h.post.message_id for h in page.hits] == [1], query
+    finally:
+        await store.close()

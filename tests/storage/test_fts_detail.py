@@ -4,11 +4,14 @@ refuses without positions) are sent as their tokens, ANDed, a superset that sear
 
 from __future__ import annotations
 
+import random
 import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
-from storage.fts_query import AllOf, AnyOf, Phrase, Term, fts_tokens, to_fts
+import pytest
+
+from storage.fts_query import AllOf, AnyOf, Column, FtsNode, Phrase, Term, fts_tokens, to_fts
 from storage.records import Post
 from storage.store import Store
 from tests.storage.old_schema import old_sqlite
@@ -120,5 +123,123 @@ async def test_excluding_a_phrase_keeps_posts_with_its_words_apart(tmp_path: Pat
         )
         node = AllOf((Term("обмін"),), exclude=(Phrase(("гуманітарний", "трек")),))
         assert await _ids(store, node) == [apart]
+    finally:
+        await store.close()
+
+
+# Characters a journalist's rule or a post may hold, the hostile ones included: apostrophes of
+# every kind, hyphens and a soft hyphen, combining accents, FTS5 syntax (" * : ^ - + ( )),
+# letters SQLite folds (ß ǅ ﬁ İ), characters newer than SQLite's Unicode 6.1 tables (🤝 ₽ ᲀ,
+# which unicode61 keeps inside tokens) and letters it takes for separators (ᦰ ᦱ).
+_HOSTILE = [
+    *"абвгґєіїйя", *"abxz", *"0159", "e\u0301", "ё", "ß", "ǅ", "ﬁ", "İ", "'", "’", "ʼ", "-",
+    "\u00ad", ":", "^", "*", '"', "+", "(", ")", "_", ".", "🤝", "🔥", "₽", "ᲀ", "ᦰ", "ᦱ", "日",
+]  # fmt: skip
+
+
+def _hostile_word(rng: random.Random) -> str:
+    # One word in four without a token: to unicode61 all separators (ᦰ is a letter elsewhere).
+    chars = _HOSTILE if rng.random() < 0.75 else [c for c in _HOSTILE if not fts_tokens(c)]
+    return "".join(rng.choice(chars) for _ in range(rng.randint(1, 4)))
+
+
+def _node(rng: random.Random, words: list[str], depth: int = 0) -> FtsNode:
+    kind = rng.random() if depth < 2 else rng.random() * 0.6
+    column: Column = rng.choice(("norm", "lemmas"))
+    if kind < 0.3:
+        return Term(rng.choice(words), column, prefix=rng.random() < 0.3)
+    if kind < 0.45:
+        return Term(" ".join(rng.sample(words, 2)), column)  # several tokens, or none
+    if kind < 0.6:
+        return Phrase(tuple(rng.sample(words, rng.randint(1, 3))), column)
+    parts = tuple(_node(rng, words, depth + 1) for _ in range(rng.randint(1, 3)))
+    if kind < 0.8:
+        return AnyOf(parts)
+    exclude = tuple(_node(rng, words, depth + 1) for _ in range(rng.randint(0, 2)))
+    return AllOf(parts, exclude)
+
+
+def _meaning(conn: sqlite3.Connection, node: FtsNode) -> set[int]:
+    """What `node` means, asked of a twin index that keeps positions (FTS5 as it was before
+    migration 0022): a term is the phrase of its tokens, a prefix its whole text, a phrase its
+    words in order; a term without tokens is an empty phrase, which matches nothing."""
+    if isinstance(node, AnyOf):
+        return set().union(*(_meaning(conn, x) for x in node.parts))
+    if isinstance(node, AllOf):
+        found = set.intersection(*(_meaning(conn, x) for x in node.parts))
+        return found.difference(*(_meaning(conn, x) for x in node.exclude))
+    text = node.text if isinstance(node, Term) else " ".join(node.words)
+    prefix = isinstance(node, Term) and node.prefix and bool(fts_tokens(text))
+    cols = "{norm ocr_norm}" if node.column == "norm" else "{lemmas ocr_lemmas}"
+    query = f'{cols} : "{text.replace(chr(34), chr(34) * 2)}"' + (" *" if prefix else "")
+    return {int(r[0]) for r in conn.execute("SELECT rowid FROM twin WHERE twin MATCH ?", (query,))}
+
+
+def test_every_query_is_a_superset_of_what_it_means_and_never_an_fts5_error(
+    tmp_path: Path,
+) -> None:
+    """Random expression trees of hostile words over posts of the same words: FTS5 accepts
+    every query `to_fts` writes (no phrase, no syntax error), its hits hold every post the
+    tree means (what search then verifies), and no query comes back empty (None) while the
+    tree means some post."""
+    rng = random.Random(22)
+    path = tmp_path / "w.db"
+    old_sqlite(
+        str(path), 10**6, ["INSERT INTO sources (id, username, added_at) VALUES (1, 'd', 0)"]
+    )
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        spec = _fts_sql(path).split("tokenize", 1)[1].split(",", 1)[0]
+        conn.execute(
+            "CREATE VIRTUAL TABLE twin USING fts5(norm, lemmas, ocr_norm, ocr_lemmas,"
+            f" content = 'posts', content_rowid = 'id', tokenize {spec})"
+        )
+        words = [_hostile_word(rng) for _ in range(40)]
+        for pid in range(1, 301):
+            cols = [" ".join(rng.sample(words, rng.randint(0, 4))) for _ in range(4)]
+            conn.execute(
+                "INSERT INTO posts (id, source_id, message_id, date, text, norm, lemmas,"
+                " ocr_norm, ocr_lemmas, stored_at) VALUES (?, 1, ?, ?, '', ?, ?, ?, ?, 0)",
+                (pid, pid, pid, *cols),
+            )
+        conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('rebuild')")
+        conn.execute("INSERT INTO twin (twin) VALUES ('rebuild')")
+        meant = 0
+        for _ in range(1000):
+            node = _node(rng, words)
+            want = _meaning(conn, node)
+            fts = to_fts(node)
+            if fts is None:
+                assert not want, node
+                continue
+            got = conn.execute("SELECT rowid FROM posts_fts WHERE posts_fts MATCH ?", (fts,))
+            assert want <= {int(r[0]) for r in got}, (node, fts)
+            meant += bool(want)
+        assert meant > 200  # most trees mean some post
+    finally:
+        conn.close()
+
+
+async def test_the_import_benchmarks_index_check_runs_on_the_index_without_sizes(
+    tmp_path: Path,
+) -> None:
+    """bench/import_search.py checks the index after its import: with `columnsize = 0` there
+    is no posts_fts_docsize to count rows in (it stopped `make bench` with "no such table");
+    FTS5's integrity-check against the posts (rank 1) finds a missing or stray row itself."""
+    from bench import import_search
+
+    store = await Store.open(tmp_path / "b.db")
+    try:
+        src = await store.sources.ensure("demo")
+        await store.posts.insert(src.id, Post("demo", 1, _date(), "Хліб."), "хліб.", "хліб")
+        await import_search._fts_intact(store)
+        # A post the index lacks is still caught.
+        await store.db.execute(
+            "INSERT INTO posts (source_id, message_id, date, text, norm, lemmas, stored_at)"
+            " VALUES (?, 2, 0, 'Сіль.', 'сіль.', 'сіль', 0)",
+            (src.id,),
+        )
+        with pytest.raises(SystemExit):
+            await import_search._fts_intact(store)
     finally:
         await store.close()
