@@ -159,7 +159,7 @@ async def bench_import(workdir: Path, n: int) -> None:
     alone = await _import(workdir, events, worker=False)
     anchors.append(_bare_import(workdir, texts))
     triggered = _bare_import(workdir, texts, trigger=True)
-    analysis_rate, writes_rate = await _import_parts(workdir, events)
+    analysis_rate, writes_rate, writes_cpu = await _import_parts(workdir, events)
     stored, rate, anchor = ours.stored, ours.rate, statistics.mean(anchors)
     w = ours.worker
     print(
@@ -187,8 +187,11 @@ async def bench_import(workdir: Path, n: int) -> None:
         f"  where it goes: the analysis alone (analyse, lemma text, evidence record; one core,"
         f" warm word caches) {analysis_rate:.0f} posts/s = {analysis_rate / anchor:.2f}× the"
         f" anchor, now in the worker process; our writes alone, every post analysed"
-        f" beforehand, {writes_rate:.0f} posts/s = {writes_rate / anchor:.2f}× the anchor:"
-        f" the import's ceiling (it reaches {rate / writes_rate:.2f}× of it)"
+        f" beforehand, {writes_rate:.0f} posts/s = {writes_rate / anchor:.2f}× the anchor,"
+        f" CPU {writes_cpu * 1000:.3f} ms a post: the import's ceiling (it reaches"
+        f" {rate / writes_rate:.2f}× of it; the CPU of this process a post, against the writes"
+        f" alone: {ours.cpu / stored / writes_cpu:.2f}× with the worker,"
+        f" {alone.cpu / stored / writes_cpu:.2f}× without)"
     )
     print(
         f"  the first {REFERENCE_EVENTS} events' rows equal the per-event path's;"
@@ -252,29 +255,36 @@ async def bench_worker_sizes(workdir: Path, sizes: list[int]) -> None:
     if not export.exists():
         gen_export.generate_export(export, max(sizes), channel_id=1700000001, name="S", seed=1)
     events = list(load_export(export, source=CHANNEL, known={}).posts)
-    print(f"  {'events':>7} {'in-process':>11} {'worker':>9} {'ratio':>6}  worker start")
+    print(
+        f"  {'events':>7} {'in-process':>11} {'worker':>9} {'ratio':>6}  worker start"
+        "  CPU of this process a post, in-process / worker"
+    )
     for size in sizes:
         part = events[:size]
         rates: dict[bool, list[float]] = {False: [], True: []}
+        cpus: dict[bool, list[float]] = {False: [], True: []}
         starts: list[float] = []
         for _ in range(2):
             for worker in (False, True):
                 # Forced from the start: the time to start it is the import's.
                 done = await _import(workdir, part, worker=worker)
                 rates[worker].append(done.rate)
+                cpus[worker].append(done.cpu / done.stored * 1000)
                 if worker:
                     starts.append(done.worker.start_s)
         inproc, forced = statistics.mean(rates[False]), statistics.mean(rates[True])
         print(
             f"  {size:>7} {inproc:>9.0f}/s {forced:>7.0f}/s {forced / inproc:>5.2f}×"
-            f"  {statistics.mean(starts):.2f}s"
+            f"  {statistics.mean(starts):11.2f}s  {statistics.mean(cpus[False]):.3f} /"
+            f" {statistics.mean(cpus[True]):.3f} ms"
         )
 
 
-async def _import_parts(workdir: Path, events: list[Any]) -> tuple[float, float]:
+async def _import_parts(workdir: Path, events: list[Any]) -> tuple[float, float, float]:
     """Posts per second of the two halves of our import, each alone: the analysis (what
     `Pipeline.handle_batch` computes per post before writing), and storage's writes with the
-    analysis done beforehand (`store_many` per chunk, one transaction each, as the import)."""
+    analysis done beforehand (`store_many` per chunk, one transaction each, as the import),
+    with the writes' CPU seconds a post (both threads)."""
     plain = [ev for ev in events if isinstance(ev, Post) and ev.grouped_id is None]
     t = time.perf_counter()
     items = [prepare(ev)[1] for ev in plain]
@@ -283,17 +293,18 @@ async def _import_parts(workdir: Path, events: list[Any]) -> tuple[float, float]
     _remove_db(db)
     store = await Store.open(db)
     try:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         for i in range(0, len(items), IMPORT_CHUNK):
             async with store.transaction():
                 await store.ingest.store_many(items[i : i + IMPORT_CHUNK])
         writes_rate = len(items) / (time.perf_counter() - t)
+        writes_cpu = (time.process_time() - cpu) / len(items)
         if await store.posts.count() != len(items):
             fail("the writes alone stored a different number of posts")
     finally:
         await store.close()
     _remove_db(db)
-    return analysis_rate, writes_rate
+    return analysis_rate, writes_rate, writes_cpu
 
 
 def _bare_import(workdir: Path, texts: list[str], *, trigger: bool = False) -> float:
