@@ -151,19 +151,23 @@ async def bench_import(workdir: Path, n: int) -> None:
     read_s = time.perf_counter() - t
     texts = [ev.text for ev in events if isinstance(ev, Post)]
 
-    # Interleaved, so that a change of load on the shared machine during the run moves all
-    # alike: the anchor, ours as `wirewatch import` runs it (the analysis in a worker process
-    # once it is ready), ours all in this process, the anchor again.
+    # Interleaved (A B C C B A), so that a change of load on the shared machine during the
+    # run moves all alike: the anchor, ours as `wirewatch import` runs it (the analysis in a
+    # worker process once it is ready), ours all in this process; each twice.
     anchors = [_bare_import(workdir, texts)]
-    ours = await _import(workdir, events, worker=None, check=True)
-    alone = await _import(workdir, events, worker=False)
+    runs = [await _import(workdir, events, worker=None, check=True)]
+    solo = [await _import(workdir, events, worker=False)]
+    anchors.append(_bare_import(workdir, texts))
+    solo.append(await _import(workdir, events, worker=False))
+    runs.append(await _import(workdir, events, worker=None))
     anchors.append(_bare_import(workdir, texts))
     triggered = _bare_import(workdir, texts, trigger=True)
     analysis_rate, writes_rate, writes_cpu = await _import_parts(workdir, events)
+    ours, alone = _Imported.mean(runs), _Imported.mean(solo)
     stored, rate, anchor = ours.stored, ours.rate, statistics.mean(anchors)
     w = ours.worker
     print(
-        f"  bulk import: {stored} posts in {ours.seconds:.1f}s = {rate:.0f} posts/s "
+        f"  bulk import (mean of 2): {stored} posts in {ours.seconds:.1f}s = {rate:.0f} posts/s "
         f"({stored / (ours.seconds + read_s):.0f}/s with reading the {read_s:.1f}s JSON), "
         f"{ours.trips} round trips to the database thread ({ours.trips / stored * 1000:.0f} "
         f"per 1,000 posts), CPU of this process {ours.cpu / stored * 1000:.3f} ms a post"
@@ -174,13 +178,14 @@ async def bench_import(workdir: Path, n: int) -> None:
         f" while it started); its peak RSS {w.peak_rss_mib:.0f} MiB; it exits with the import"
     )
     print(
-        f"  the same import all in this process (no worker): {alone.rate:.0f} posts/s, CPU "
-        f"{alone.cpu / stored * 1000:.3f} ms a post; the worker makes it {rate / alone.rate:.2f}×"
+        f"  the same import all in this process (no worker, mean of 2): {alone.rate:.0f}"
+        f" posts/s, CPU {alone.cpu / stored * 1000:.3f} ms a post; the worker makes it"
+        f" {rate / alone.rate:.2f}×"
     )
     print(
         "  anchor, bare SQLite + FTS5 insert of the same texts, "
         f"{IMPORT_CHUNK} per transaction: {anchor:.0f} posts/s "
-        f"(before ours {anchors[0]:.0f}, after {anchors[1]:.0f}); the same with the FTS row "
+        f"({', '.join(f'{a:.0f}' for a in anchors)}); the same with the FTS row "
         f"written by a trigger: {triggered:.0f} posts/s"
     )
     print(
@@ -218,6 +223,18 @@ class _Imported:
     @property
     def rate(self) -> float:
         return self.stored / self.seconds
+
+    @staticmethod
+    def mean(runs: list[_Imported]) -> _Imported:
+        """The runs' mean time and CPU (the first run's worker figures)."""
+        first = runs[0]
+        return _Imported(
+            first.stored,
+            statistics.mean(r.seconds for r in runs),
+            statistics.mean(r.cpu for r in runs),
+            first.trips,
+            first.worker,
+        )
 
 
 async def _import(

@@ -38,10 +38,12 @@ from storage.records import Event, Post
 log = logging.getLogger(__name__)
 
 # Imports of at least this many events start a worker (a stream of unknown length: once this
-# many were read). Until the worker is ready (~0.7 s: Python, the matching package, pymorphy3's
-# dictionaries, on the other core) the import analyses in-process as before, so a small import
-# is over before the worker could help and would only pay for starting it: bench/import_search.py
-# --worker-sizes measures where it starts to pay.
+# many were read). Until it is ready (0.35-0.7 s; 0.33 s of CPU: Python, the matching package,
+# pymorphy3's dictionaries) the import analyses in-process as before. Each post it analyses
+# takes ~0.05 ms of CPU off this process (0.12-0.13 -> 0.07-0.08 ms a post, 20,000 posts), so
+# it pays back its start-up after ~7,000 posts; bench/import_search.py --worker-sizes compares
+# both by size (5,000: 0.58x, 10,000: 0.94x, 20,000: 1.08x, the worker forced from the start
+# on a loaded machine).
 WORKER_FROM = 10_000
 # Chunks handed to the worker ahead of the one being written: it never waits for the writer,
 # and the texts in flight stay a few chunks.
@@ -222,12 +224,17 @@ async def analysed(
 ) -> AsyncGenerator[tuple[list[Event], dict[int, Prepared]], None]:
     """`events` in chunks of `size`, each with its plain posts prepared for storage (by id):
     in-process, or by a worker process a few chunks ahead. `worker`: True, a worker from the
-    start and only it; None, one for an import of WORKER_FROM events or more, used once it is
-    ready; False, none. A worker's preparations have no Analysis: the caller must not need one.
+    start and only it; None, one for an import of WORKER_FROM events or more on a machine of
+    two cores or more, used once it is ready; False, none. A worker's preparations have no
+    Analysis: the caller must not need one.
     """
     analyst: Analyst | None = None
     seen = 0
     total = len(events) if isinstance(events, Sized) else None
+    if worker is None and (os.cpu_count() or 1) < 2:
+        # One core: a worker could only take turns with this process, and costs more CPU in
+        # all (its start-up, the texts and columns pickled both ways).
+        worker = False
     pending: deque[tuple[list[Event], asyncio.Future[list[Columns]] | None]] = deque()
     try:
         if worker:

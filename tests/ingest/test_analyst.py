@@ -185,3 +185,17 @@ async def test_an_import_over_before_its_worker_is_ready_ends_it(
         assert stats.pid is not None and not pid_alive(stats.pid)
     finally:
         await store.close()
+
+
+async def test_one_core_never_starts_a_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(analyst, "WORKER_FROM", 1)
+    monkeypatch.setattr(analyst.os, "cpu_count", lambda: 1)
+    store = await Store.open(tmp_path / "one.db")
+    try:
+        pipe = Pipeline(store, alert=False)
+        assert (await pipe.handle_batch(archive(20), chunk=10)).stored == 20
+        assert not pipe.worker_stats.started
+    finally:
+        await store.close()
