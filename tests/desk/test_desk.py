@@ -59,3 +59,25 @@ async def test_identify_admins_and_binding(tmp_path: Path) -> None:
         assert actions == ["people.add"]
     finally:
         await store.close()
+
+
+async def test_identify_keeps_a_persons_telegram_name(db_target: str) -> None:
+    """/people names people by the name they have on Telegram: kept on first contact and on a
+    rename, never written again while it stays the same; a stranger's is never kept."""
+    store = await Store.open(db_target)
+    try:
+        desk = Desk(store, Settings(db=db_target, bot=BotSettings(admins=[42])))
+        await desk.add_person("77", "journalist", actor=42)
+        assert await desk.identify(99, None, "Незнайомець") is None
+        seen = await desk.identify(77, None, "  Оксана \n Бондар ")
+        assert seen is not None and seen.display == "Оксана Бондар"
+        stored = await store.people.by_user_id(77)
+        assert stored is not None and stored.display == "Оксана Бондар"
+        renamed = await desk.identify(77, None, "Оксана Коваль")
+        assert renamed is not None and renamed.display == "Оксана Коваль"
+        # No name (an update without one) keeps the last.
+        unnamed = await desk.identify(77, None, None)
+        assert unnamed is not None and unnamed.display == "Оксана Коваль"
+        assert [p.user_id for p in await store.people.list() if p.display] == [77]
+    finally:
+        await store.close()
