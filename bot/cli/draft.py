@@ -79,7 +79,9 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
             ctx = await best_rule_context(store, post)
             spans = ctx.spans
             rule_text = ctx.rule.query if ctx.rule is not None else None
-        earlier = await earlier_posts(store, post, rule_text, limit=settings.drafts.background)
+        # One more than it shows, as the drafter asks: an update drops its story from it.
+        shown = settings.drafts.background
+        earlier = await earlier_posts(store, post, rule_text, limit=shown + 1 if shown else 0)
     # A post that follows one of the same source on the same topic within the thread window is
     # an update: the draft opens with the paragraph to add to the story.
     # The newest such post is the one its alert replies to: the story itself, not background.
@@ -94,7 +96,7 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     )
     update = head is not None
     thread_date = head.post.date if head is not None else None
-    earlier = earlier.without(lambda e: e is head)
+    earlier = earlier.without(lambda e: e is head).at_most(settings.drafts.background)
     try:
         names = [f.entry for f in load_glossary(settings.drafts.glossary).find(post.text)]
     except GlossaryError as exc:

@@ -69,6 +69,13 @@ class Background:
         which is no background of its own)."""
         return replace(self, items=tuple(e for e in self.items if not drop(e)))
 
+    def at_most(self, n: int) -> Background:
+        """The newest `n` items; the rest are counted with `more`. A caller that may drop
+        one (`without`) asks for one more than it shows, so that dropping it leaves a line
+        in its place rather than a gap and "…and 1 earlier post"."""
+        n = max(0, n)
+        return replace(self, items=self.items[:n], more=self.more + len(self.items[n:]))
+
 
 def _who_earlier(source: SourceLike, lang: str) -> str | None:
     """ "NSDC Secretary Rustem Umerov" / "секретар РНБО Рустем Умєров" / "the General Staff";

@@ -235,8 +235,11 @@ class Drafter:
             analysis = analyze(post.ocr_text if image else post.text)
             names = [f.entry for f in self.glossary.current().find(analysis)]
         if (post.id, rule) not in backgrounds:
+            # One more than it shows: an update drops its own story from it (below). None
+            # at all when the desk turned the background off.
+            wanted = self.background + 1 if self.background > 0 else 0
             backgrounds[(post.id, rule)] = await earlier_posts(
-                self.store, post, rule, limit=self.background
+                self.store, post, rule, limit=wanted
             )
         earlier = backgrounds[(post.id, rule)]
         extra: dict[str, Any] = {}
@@ -248,6 +251,7 @@ class Drafter:
             extra = {"update": True, "thread_date": story.date if story is not None else None}
             if story is not None:
                 earlier = earlier.without(lambda e: e.post.permalink == story.permalink)
+        earlier = earlier.at_most(self.background)
         return await self.compose_for(
             "new",
             post,

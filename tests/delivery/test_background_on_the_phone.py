@@ -62,12 +62,40 @@ async def test_a_long_history_reaches_the_phone_as_one_short_message(
         for k, line in enumerate(shown):
             assert line.endswith(f"https://t.me/hrid_demo/{23 - k}")
             assert len(line) < 400 and "…" in line
-        # The background search found eight; more are stored than it read.
-        left = 8 - len(shown)
+        # The background search (for one line more than it shows) found ten; more are stored
+        # than it read.
+        left = 10 - len(shown)
         assert closing == tr.ngettext(
             "…and more than {n} earlier post", "…and more than {n} earlier posts", left
         )
         # The markup in the posts arrived as text, not as formatting.
         assert "<b>увага</b>" in text
+    finally:
+        await store.close()
+
+
+async def test_an_update_lists_as_many_earlier_posts_as_a_story(db_target: str) -> None:
+    """A follow-up drops its own story from its background: a line took the story's place
+    (it showed one line fewer, and "…and 1 earlier post" for the one it had not drafted)."""
+    store = await Store.open(db_target)
+    try:
+        await store.sources.upsert("hrid_demo", attribution={"person_uk": "Ірина Ткач"})
+        await store.rules.add("енергосистема", rule_to_json(parse_rule("енергосистема")))
+        person = await store.people.add(role="journalist", user_id=7302, lang="uk")
+        older = [
+            Post("hrid_demo", 20 + k, NOW - timedelta(days=9 - k), f"Енергосистема: зведення {k}.")
+            for k in range(5)
+        ]
+        await Pipeline(store, alert=False).handle_batch(older)
+        pipe = Pipeline(store, background=2)
+        await pipe.handle(Post("hrid_demo", 30, NOW - timedelta(hours=1), STORY))
+        await pipe.handle(Post("hrid_demo", 31, NOW, "Енергосистема: графік на завтра згодом."))
+        story, update = await store.alerts.for_person(person.id)
+        assert update.reply_to_alert == story.id
+        for alert in (story, update):
+            earlier = alert.payload["plain"].split("Раніше:\n")[1].split("\n\n")[0].splitlines()
+            assert [line.rsplit("/", 1)[1] for line in earlier[:2]] == ["24", "23"], earlier
+            assert earlier[2].startswith("…і ще ")
+        assert "https://t.me/hrid_demo/30" not in update.payload["plain"].split("Раніше:")[1]
     finally:
         await store.close()
