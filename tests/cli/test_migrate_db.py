@@ -58,6 +58,8 @@ async def _archive(path: Path, posts: int) -> None:
             )
         )
         await pipe.handle(Post("city_hall_demo", 9002, WHEN, "", grouped_id=5, media="photo"))
+        # One photo of the album deleted: the album stays, the photo is marked gone.
+        await pipe.handle(Deletion("city_hall_demo", (9002,), WHEN + timedelta(hours=3)))
         src = await store.sources.by_username("city_hall_demo")
         assert src is not None
         await store.people.mute(ann.id, src.id, None)
