@@ -164,11 +164,24 @@ class EvidenceRepo:
     async def for_message(
         self, channel: str, message_id: int, channel_id: int | None = None
     ) -> list[EvidenceRecord]:
-        """Every record of one post, oldest first; by username, or by peer id after a rename."""
+        """Every record of one post, oldest first; by username, or by peer id after a rename.
+        An album's post: the deletions of its other messages too (each under its own id)."""
+        name = channel.lower()
+        # Spelled per case: PostgreSQL cannot type a parameter that is only tested for NULL.
+        who: tuple[object, ...] = (name,) if channel_id is None else (name, channel_id)
+        source = "s.username = ?" if channel_id is None else "(s.username = ? OR s.peer_id = ?)"
+        members = await self.db.fetchall(
+            "SELECT a.message_id FROM album_items a JOIN posts p ON p.id = a.post_id"
+            f" JOIN sources s ON s.id = p.source_id WHERE p.message_id = ? AND {source}",
+            (message_id, *who),
+        )
+        ids = [message_id, *(int(r[0]) for r in members)]
+        marks = ",".join("?" * len(ids))
+        record = "channel = ?" if channel_id is None else "(channel = ? OR channel_id = ?)"
         rows = await self.db.fetchall(
-            "SELECT * FROM evidence WHERE message_id = ?"
-            " AND (channel = ? OR (? IS NOT NULL AND channel_id = ?)) ORDER BY id",
-            (message_id, channel.lower(), channel_id, channel_id),
+            f"SELECT * FROM evidence WHERE message_id IN ({marks}) AND {record}"
+            " AND (message_id = ? OR kind = 'deletion') ORDER BY id",
+            (*ids, *who, message_id),
         )
         return [EvidenceRecord.from_row(r) for r in rows]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from storage.db import Database, now
@@ -64,6 +65,37 @@ class Snapshot:
     album: bool  # a folded album member, not a post of its own
 
 
+@dataclass(frozen=True, slots=True)
+class AlbumMember:
+    """One message of an album: the post's own (its first) or one folded into it."""
+
+    message_id: int
+    deleted_at: datetime | None  # when its deletion was noticed; None while it is up
+
+    @property
+    def up(self) -> bool:
+        return self.deleted_at is None
+
+
+@dataclass(frozen=True, slots=True)
+class AlbumLoss:
+    """What one deletion did to an album: the messages it removed that were still up, and how
+    many of the album's messages are left."""
+
+    removed: tuple[int, ...]
+    left: int
+
+
+# Every message of an album post: its own and those folded into it, with when each was deleted.
+_ALBUM_MEMBERS = (
+    "SELECT m.message_id, d.deleted_at FROM ("
+    "SELECT source_id, message_id FROM posts WHERE id = ?"
+    " UNION SELECT source_id, message_id FROM album_items WHERE post_id = ?) m"
+    " LEFT JOIN album_deleted d ON d.source_id = m.source_id AND d.message_id = m.message_id"
+    " ORDER BY m.message_id"
+)
+
+
 class PostRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -110,6 +142,31 @@ class PostRepo:
             "INSERT OR IGNORE INTO album_items (source_id, message_id, post_id) VALUES (?, ?, ?)",
             (source_id, message_id, post_id),
         )
+
+    async def album_members(self, post_id: int) -> list[AlbumMember]:
+        """The album's messages in id order, each up or deleted (a post that is no album: its
+        own message)."""
+        rows = await self.db.fetchall(_ALBUM_MEMBERS, (post_id, post_id))
+        return [AlbumMember(int(r[0]), ts(r[1])) for r in rows]
+
+    async def remove_album_messages(
+        self, source_id: int, post_id: int, message_ids: Sequence[int], at: int
+    ) -> AlbumLoss:
+        """Mark these messages of the album deleted at `at`; those already marked keep their
+        time. The post itself is the caller's to mark when nothing is left."""
+        removed: list[int] = []
+        async with self.db.transaction() as conn:
+            for message_id in message_ids:
+                cur = await conn.execute(
+                    "INSERT OR IGNORE INTO album_deleted (source_id, message_id, post_id,"
+                    " deleted_at) VALUES (?, ?, ?, ?)",
+                    (source_id, message_id, post_id, at),
+                )
+                if cur.rowcount > 0:
+                    removed.append(message_id)
+            cur = await conn.execute(_ALBUM_MEMBERS, (post_id, post_id))
+            left = sum(r[1] is None for r in await cur.fetchall())
+        return AlbumLoss(tuple(removed), left)
 
     async def insert(self, source_id: int, post: Post, norm: str, lemmas: str) -> int:
         """A new post and its first version; returns the post's row id."""
@@ -254,21 +311,30 @@ class PostRepo:
 
     async def snapshot(self, source_id: int, min_id: int, max_id: int) -> dict[int, Snapshot]:
         """Stored state of message ids in [min_id, max_id], album members included."""
+        # An album's message is deleted when it is (album_deleted), or when its post is (an
+        # album deleted whole, or before album_deleted existed).
         out: dict[int, Snapshot] = {}
         rows = await self.db.fetchall(
-            "SELECT message_id, text, edit_date, deleted_at FROM posts"
-            " WHERE source_id = ? AND message_id BETWEEN ? AND ?",
+            "SELECT p.message_id, p.text, p.edit_date, p.deleted_at, d.deleted_at FROM posts p"
+            " LEFT JOIN album_deleted d ON d.source_id = p.source_id"
+            " AND d.message_id = p.message_id"
+            " WHERE p.source_id = ? AND p.message_id BETWEEN ? AND ?",
             (source_id, min_id, max_id),
         )
         for r in rows:
-            out[r[0]] = Snapshot(r[0], r[1], r[2], r[3] is not None, False)
+            gone = r[3] is not None or r[4] is not None
+            out[r[0]] = Snapshot(r[0], r[1], r[2], gone, False)
         rows = await self.db.fetchall(
-            "SELECT a.message_id, p.deleted_at FROM album_items a JOIN posts p ON p.id = a.post_id"
+            "SELECT a.message_id, p.deleted_at, d.deleted_at FROM album_items a"
+            " JOIN posts p ON p.id = a.post_id"
+            " LEFT JOIN album_deleted d ON d.source_id = a.source_id"
+            " AND d.message_id = a.message_id"
             " WHERE a.source_id = ? AND a.message_id BETWEEN ? AND ?",
             (source_id, min_id, max_id),
         )
         for r in rows:
-            out.setdefault(r[0], Snapshot(r[0], "", None, r[1] is not None, True))
+            gone = r[1] is not None or r[2] is not None
+            out.setdefault(r[0], Snapshot(r[0], "", None, gone, True))
         return out
 
     async def recent(self, *, limit: int = 50, source_id: int | None = None) -> list[StoredPost]:

@@ -27,6 +27,7 @@ TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("post_media", ("post_id", "message_id", "sha256")),
     ("evidence", ("id",)),
     ("album_items", ("source_id", "message_id")),
+    ("album_deleted", ("source_id", "message_id")),
     ("mutes", ("person_id", "source_id")),
     ("source_peers", ("source_id", "account_id")),
     ("source_accounts", ("source_id",)),
