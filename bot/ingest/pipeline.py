@@ -12,13 +12,14 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from bot.desk.glossary_file import GlossaryWatch
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.ingest.analyst import AnalysisWorkerError, WorkerStats, analysed
-from bot.ingest.capture import Capture, deletion_record, version_record
+from bot.ingest.capture import Capture, version_record
+from bot.ingest.deletions import delete
 from bot.ingest.drafter import Drafter
 from bot.ingest.origins import alerted_about_origin
 from bot.ingest.steps import (
@@ -331,7 +332,7 @@ class Pipeline:
         """A message id we hold (an edit, a repeat) or an album's (its other messages)."""
         existing = await self.store.posts.get(src.id, post.message_id)
         if existing is not None:
-            return await self._maybe_edit(src, existing, post, analysis)
+            return await self.edit(src, existing, post, analysis)
         album_post = await self.store.posts.album_post_id(src.id, post.message_id)
         if album_post is not None:
             return await self._album_member_update(src, album_post, post)
@@ -377,22 +378,32 @@ class Pipeline:
             # album. Only an edited message (Telegram, exports and feeds mark it with its edit
             # date) can change the caption the album took.
             return IngestResult(duplicates=1)
-        return await self._maybe_edit(src, head, item)
+        return await self.edit(src, head, item)
 
-    async def _maybe_edit(
-        self, src: Source, existing: StoredPost, post: Post, analysis: Analysis | None = None
+    async def edit(
+        self,
+        src: Source,
+        existing: StoredPost,
+        post: Post,
+        analysis: Analysis | None = None,
+        *,
+        caption_gone: bool = False,
     ) -> IngestResult:
+        """`post` as a new version of `existing` when it changes the text. `caption_gone`: the
+        album's caption went with its deleted message (bot/ingest/deletions.py), so an empty
+        text is the album's new text."""
         if post.text == existing.text:
             if post.media and not existing.media:
                 await self.store.posts.set_media(existing.id, post.media)
             return IngestResult(duplicates=1)
-        if existing.grouped_id is not None and not post.text.strip():
-            # An album item without a caption says nothing about the album's text.
-            return IngestResult(duplicates=1)
-        if is_replay(post, await self.store.posts.versions(existing.id)):
-            # Re-reading a feed replays the versions we already hold: storing one again flipped
-            # the text back and told journalists of an edit the official never made.
-            return IngestResult(duplicates=1)
+        if not caption_gone:
+            if existing.grouped_id is not None and not post.text.strip():
+                # An album item without a caption says nothing about the album's text.
+                return IngestResult(duplicates=1)
+            if is_replay(post, await self.store.posts.versions(existing.id)):
+                # Re-reading a feed replays the versions we already hold: storing one again
+                # flipped the text back and told journalists of an edit the official never made.
+                return IngestResult(duplicates=1)
         analysis = analysis or analyze(post.text)
         version = await self.store.posts.add_version(
             existing.id,
@@ -414,7 +425,7 @@ class Pipeline:
         if self.alert and src.active and visible:
             _, spans = self._matches(analysis, src)
             for original in originals:
-                person = await self._follow_up_to(original.person_id, src)
+                person = await self.follow_up_to(original.person_id, src)
                 if person is None:
                     continue
                 # The rule the alert fired on, where it matches the new text.
@@ -445,39 +456,7 @@ class Pipeline:
         return res
 
     async def _delete(self, event: Deletion) -> IngestResult:
-        res = IngestResult()
-        src = await self.store.sources.by_username(event.channel)
-        if src is None and event.channel_id is not None:
-            src = await self.store.sources.by_peer(event.channel_id)
-        if src is None:
-            return IngestResult(duplicates=len(event.message_ids))
-        when = to_ts(event.date) or now()
-        for message_id in event.message_ids:
-            stored = await self.store.posts.get(src.id, message_id)
-            if stored is None:
-                # A deleted album member does not delete the album; unknown ids are nothing to us.
-                res.duplicates += 1
-                continue
-            if not await self.store.posts.mark_deleted(stored.id, when):
-                res.duplicates += 1
-                continue
-            res.deleted += 1
-            await self.store.evidence.record(**deletion_record(src, event, message_id, stored))
-            if not (self.alert and src.active):
-                continue
-            stored = await self.store.posts.get_by_id(stored.id)
-            assert stored is not None
-            for original in await self.store.alerts.originals(stored.id):
-                person = await self._follow_up_to(original.person_id, src)
-                if person is None:
-                    continue
-                payload = await self.drafter.compose(
-                    "delete", stored, src, person, deleted_at=datetime.fromtimestamp(when, UTC)
-                )
-                gone = alert_args(person, stored, "delete", payload, None, original.id)
-                if await self.store.alerts.enqueue(**gone) is not None:
-                    res.alerts += 1
-        return res
+        return await delete(self, event)
 
     # -- alerts ----------------------------------------------------------------------------
 
@@ -539,7 +518,7 @@ class Pipeline:
         )
         return sum(alert_id is not None for alert_id in ids)
 
-    async def _follow_up_to(self, person_id: int, src: Source) -> Person | None:
+    async def follow_up_to(self, person_id: int, src: Source) -> Person | None:
         """Who gets an edit or deletion of a post they were alerted about: not someone removed,
         nor someone who has muted the source since (they said "no more from this channel")."""
         person = await self.store.people.get(person_id)

@@ -23,6 +23,7 @@ class IngestResult:
     stored: int = 0  # new posts
     edited: int = 0  # new versions of stored posts
     deleted: int = 0
+    removed: int = 0  # messages of an album deleted while the album stays up
     duplicates: int = 0  # events that changed nothing
     alerts: int = 0  # alerts enqueued
 
@@ -30,6 +31,7 @@ class IngestResult:
         self.stored += other.stored
         self.edited += other.edited
         self.deleted += other.deleted
+        self.removed += other.removed
         self.duplicates += other.duplicates
         self.alerts += other.alerts
 

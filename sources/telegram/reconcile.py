@@ -165,12 +165,10 @@ class Reconciliation(ABC):
                 if head is not None and head.text == post.text:
                     continue
             changed.append(post)
+        # An album's messages each count: the pipeline keeps the album up until its last one
+        # is gone, as it does for the live path's deletions.
         vanished = tuple(
-            sorted(
-                mid
-                for mid, snap in stored.items()
-                if mid not in ids and not snap.deleted and not snap.album
-            )
+            sorted(mid for mid, snap in stored.items() if mid not in ids and not snap.deleted)
         )
         missed_count = await self._hand(src, missed)
         for post in changed:
