@@ -73,6 +73,13 @@ async def cmd_evidence(args: argparse.Namespace, settings: Settings) -> int:
             channel, message_id, src.peer_id if src else None
         )
         files = await store.media.of_post(post.id) if post is not None else []
+        # An album's messages may be deleted one by one: the trail names each, and says how
+        # much of the album is still up.
+        members = (
+            await store.posts.album_members(post.id)
+            if post is not None and post.grouped_id is not None
+            else []
+        )
         # An album's archive text is assembled from several messages' captions, so only a
         # single message's versions can be compared one to one with its records.
         versions = (
@@ -86,7 +93,11 @@ async def cmd_evidence(args: argparse.Namespace, settings: Settings) -> int:
     archive = _archive_checks(records, versions)
     link = f"https://t.me/{channel}/{message_id}"
     report = _as_json(link, records, checks, archive)
-    text = _as_text(link, records, checks, archive)
+    album = post is not None and post.grouped_id is not None
+    up = (
+        [m.message_id for m in members if m.up] if post is not None and not post.deleted_at else []
+    )
+    text = _as_text(link, records, checks, archive, album=album, up=up, of=len(members))
     if args.export:
         folder = Path(args.export)
         stem = folder / f"{channel}-{message_id}.evidence"
@@ -234,7 +245,12 @@ def _as_text(
     records: list[EvidenceRecord],
     files: list[_FileCheck],
     archive: list[_ArchiveCheck],
+    *,
+    album: bool = False,
+    up: list[int] | None = None,
+    of: int = 0,
 ) -> str:
+    """`album`: the post is an album; `up`, of `of`: its messages still up."""
     first = records[0]
     peer = f", peer id {first.channel_id}" if first.channel_id else ""
     lines = [
@@ -244,7 +260,12 @@ def _as_text(
         "",
     ]
     for n, r in enumerate(records, 1):
-        if r.kind == "deletion":
+        if r.kind == "deletion" and album:
+            lines.append(
+                f"#{n}  deletion of the album's message {r.message_id} noticed"
+                f" {_utc(r.captured_at)}  (source: {r.origin})"
+            )
+        elif r.kind == "deletion":
             lines.append(f"#{n}  deletion noticed {_utc(r.captured_at)}  (source: {r.origin})")
         else:
             lines.append(
@@ -260,6 +281,10 @@ def _as_text(
             "matches" if r.intact else f"DOES NOT MATCH: the stored message hashes to {r.computed}"
         )
         lines.append(f"    SHA-256 {r.sha256}  {verdict}")
+        lines.append("")
+    if up:
+        shown = ", ".join(str(m) for m in up)
+        lines.append(f"The album's messages still up: {shown} ({len(up)} of {of}).")
         lines.append("")
     for f in files:
         state = {
