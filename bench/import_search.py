@@ -372,8 +372,6 @@ async def _rows(store: Store, last_id: int) -> dict[str, list[tuple[Any, ...]]]:
 
 
 async def _fts_intact(store: Store) -> None:
-    # Rank 1 compares the index with the posts themselves: a post missing from it or a row
-    # of a post no longer there fails (the index keeps no row sizes to count since 0022).
     try:
         await store.db.execute(
             "INSERT INTO posts_fts (posts_fts, rank) VALUES ('integrity-check', 1)"

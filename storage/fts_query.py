@@ -4,11 +4,14 @@ typed. Every term is double-quoted and the expression is bound as a parameter
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
+
+from storage.db import migrations
 
 Column = Literal["norm", "lemmas"]
 PREFIX_INDEX = 4  # characters: the FTS5 prefix index the schema keeps
@@ -50,11 +53,21 @@ def _quote(word: str) -> str:
     return '"' + word.replace('"', '""') + '"'
 
 
-# The index's tokenizer (migration 0005 onwards), asked through an in-memory table of its own.
-_TOKENIZE = (
-    "CREATE VIRTUAL TABLE t USING fts5(x, tokenize = 'unicode61 remove_diacritics 2');"
-    "CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance');"
-)
+# `tokenize = ...` as a migration writes it: a quoted SQL string, its quotes doubled inside.
+_TOKENIZE_ARG = re.compile(r"""tokenize = ('(?:[^']|'')*'|"(?:[^"]|"")*")""")
+
+
+def index_tokenizer() -> str:
+    """The index's tokenize argument, as the newest migration that sets one writes it (quoted):
+    queries are split by the very tokenizer, separators included (migration 0023), that split
+    the posts."""
+    for _, _, sql in reversed(migrations()):
+        found = _TOKENIZE_ARG.findall(sql)
+        if found:
+            return str(found[-1])
+    raise LookupError("no migration sets the FTS tokenizer")
+
+
 _tokenizer_lock = threading.Lock()
 _tokenizer: sqlite3.Connection | None = None
 _CACHED_TERM = 64  # characters: longer texts are tokenised each time (the cache stays small)
@@ -80,7 +93,10 @@ def _tokens(text: str) -> tuple[str, ...]:
     with _tokenizer_lock:
         if _tokenizer is None:
             conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
-            conn.executescript(_TOKENIZE)
+            conn.executescript(
+                f"CREATE VIRTUAL TABLE t USING fts5(x, tokenize = {index_tokenizer()});"
+                "CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance');"
+            )
             _tokenizer = conn
         _tokenizer.execute("INSERT INTO t (rowid, x) VALUES (1, ?)", (text,))
         try:
