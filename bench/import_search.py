@@ -77,6 +77,7 @@ from bot.matching import (  # noqa: E402
 from bot.matching.analysis import clear_caches  # noqa: E402
 from sources.export import load_export  # noqa: E402
 from storage.db import Database  # noqa: E402
+from storage.fts_query import index_tokenizer  # noqa: E402
 from storage.records import Post  # noqa: E402
 from storage.store import Store  # noqa: E402
 from tests import gen_export  # noqa: E402
@@ -103,12 +104,13 @@ _ENDINGS = ["енко", "чук", "ський", "ович", "ишин", "ак"]
 IMPORT_CHUNK = 500  # events per transaction: Pipeline.handle_batch's default
 REFERENCE_EVENTS = 2_000  # the import's first events, checked against the per-event path
 
-_BARE_SCHEMA = """
+# The index's own tokenizer (its separators, migration 0024 included).
+_BARE_SCHEMA = f"""
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;
 CREATE TABLE bare (id INTEGER PRIMARY KEY, text TEXT NOT NULL);
 CREATE VIRTUAL TABLE bare_fts USING fts5(
-    text, content = 'bare', content_rowid = 'id', tokenize = 'unicode61 remove_diacritics 2'
+    text, content = 'bare', content_rowid = 'id', tokenize = {index_tokenizer()}
 );
 """
 
