@@ -21,9 +21,9 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.desk.quiet import in_quiet_hours, parse_hhmm_time, person_zone
+from bot.drafting.draft import format_when
 from bot.drafting.excerpts import snippet
 from bot.drafting.html import MESSAGE_LIMIT, Run, join_runs, split_runs, to_html
 from bot.i18n import translator
@@ -82,11 +82,19 @@ class DigestItem:
 
 
 def compose_digest(
-    title: str, items: Sequence[DigestItem], *, lang: str, tz: str, empty: str | None = None
+    title: str,
+    items: Sequence[DigestItem],
+    *,
+    lang: str,
+    tz: str,
+    empty: str | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
     """One digest in the alert payload shape: a title, then per post who, when, an excerpt and
-    the permalink. Long digests continue over several messages, each within Telegram's limit."""
-    zone = ZoneInfo(tz)
+    the permalink. Long digests continue over several messages, each within Telegram's limit.
+    The time reads as the drafts print it ("6:08 p.m., Nov. 24" / "18:08, 24 листопада", the
+    Kyiv time added for a reader elsewhere, the year when `now` is in another): "24.11 18:08"
+    read as November 24 or as a date in December, and named no zone."""
     runs: list[Run] = [Run(title, "b")]
     plain = [title]
     if not items and empty:
@@ -94,7 +102,7 @@ def compose_digest(
         plain.append(empty)
     for item in items:
         post = item.post
-        when = post.date.astimezone(zone).strftime("%d.%m %H:%M")
+        when = format_when(post.date, tz, lang, now=now)
         head = f"{_KIND_MARK.get(item.kind, '')}{_label(item.source, post, lang)} · {when}"
         excerpt = snippet(post.text, width=_SNIPPET) if post.text.strip() else "—"
         runs = join_runs(runs, "\n\n", [Run(head, "b")], "\n", excerpt, "\n", post.permalink)
@@ -183,7 +191,7 @@ async def release_quiet(
                 a.last_error for a in others
             )
             title = (quiet_title if quiet else held_title)(len(items), person.lang)
-            payload = compose_digest(title, items, lang=person.lang, tz=person.tz)
+            payload = compose_digest(title, items, lang=person.lang, tz=person.tz, now=moment)
             async with store.transaction():
                 digest_id = await store.alerts.enqueue(
                     person_id=person.id,
@@ -230,6 +238,7 @@ async def daily_digest(
         lang=person.lang,
         tz=person.tz,
         empty=translator(person.lang).gettext("Nothing matched your rules in the last 24 hours."),
+        now=moment,
     )
     async with store.transaction():
         alert_id = await store.alerts.enqueue(
