@@ -12,7 +12,16 @@ from typing import Protocol
 
 
 class TranslationError(Exception):
-    """The provider did not translate; the message says which and why, for the journalist."""
+    """The provider did not translate; the message says which and why, for the journalist.
+
+    Raised with a msgid and its parameters ("{provider}: HTTP {status}"), as storage's
+    SourceError is: `str(exc)` is the English text for logs, and the reply a journalist reads
+    says why in their language (bot.i18n reads `msgid` and `params`)."""
+
+    def __init__(self, msgid: str, /, **params: object) -> None:
+        self.msgid = msgid
+        self.params = params
+        super().__init__(msgid.format(**params) if params else msgid)
 
 
 class Translator(Protocol):

@@ -24,6 +24,7 @@ import aiohttp
 
 from bot.desk.quiet import in_quiet_hours
 from bot.drafting.alert import translation_payload
+from bot.i18n import N_, Message
 from bot.settings import TranslationSettings
 from sources.translation import TranslationError, Translator
 from storage.db import now
@@ -60,15 +61,23 @@ class LibreTranslate:
                 session.post(self.url, json=body) as resp,
             ):
                 if resp.status != 200:
-                    raise TranslationError(f"LibreTranslate: HTTP {resp.status}")
+                    raise TranslationError(
+                        "{provider}: HTTP {status}", provider=self.name, status=resp.status
+                    )
                 data = await resp.json(content_type=None)
         except aiohttp.ClientError as exc:
-            raise TranslationError(f"LibreTranslate: {type(exc).__name__}") from exc
+            raise TranslationError(
+                "{provider}: {error}", provider=self.name, error=type(exc).__name__
+            ) from exc
         except ValueError as exc:  # 200 but no JSON: a proxy's or a portal's page
-            raise TranslationError("LibreTranslate: the answer is not JSON") from exc
+            raise TranslationError(
+                "{provider}: the answer is not JSON", provider=self.name
+            ) from exc
         translated = data.get("translatedText") if isinstance(data, dict) else None
         if not isinstance(translated, str) or not translated.strip():
-            raise TranslationError("LibreTranslate: no translatedText in the answer")
+            raise TranslationError(
+                "{provider}: no translatedText in the answer", provider=self.name
+            )
         return translated
 
 
@@ -109,8 +118,13 @@ class DeepL:
             return await asyncio.to_thread(call)
         except self._error as exc:
             status = getattr(exc, "http_status_code", None)
-            why = f"HTTP {status}" if status else type(exc).__name__
-            raise TranslationError(f"DeepL: {why}") from exc
+            if status:
+                raise TranslationError(
+                    "{provider}: HTTP {status}", provider=self.name, status=status
+                ) from exc
+            raise TranslationError(
+                "{provider}: {error}", provider=self.name, error=type(exc).__name__
+            ) from exc
 
 
 def http_translator(
@@ -267,17 +281,25 @@ class TranslationWorker:
                     self.timeout,
                 )
             except TimeoutError:
-                why = f"{self.translator.name}: no answer in {self.timeout:g} s"
+                why = Message(
+                    N_("{provider}: no answer in {seconds} s"),
+                    {"provider": self.translator.name, "seconds": f"{self.timeout:g}"},
+                )
                 payload = translation_payload(target, error=why)
             except TranslationError as exc:
-                payload = translation_payload(target, error=str(exc))
+                # Why, in the reader's language: the provider raised it with a msgid.
+                payload = translation_payload(target, error=exc)
             except Exception as exc:
                 # Answered as a failure like any other: raised out of the round, the oldest
                 # owed alert would end every round and hold up all translations behind it
                 # until it aged past max_age.
                 log.exception("translation for alert %s failed", alert.id)
                 payload = translation_payload(
-                    target, error=f"{self.translator.name}: {type(exc).__name__}"
+                    target,
+                    error=Message(
+                        N_("{provider}: {error}"),
+                        {"provider": self.translator.name, "error": type(exc).__name__},
+                    ),
                 )
             else:
                 await self.store.translations.put(

@@ -46,6 +46,7 @@ from bot.drafting.image import image_runs
 from bot.drafting.quotes import MARKS, post_language, style_quote
 from bot.drafting.sentences import SpanLike
 from bot.drafting.style import HouseStyle
+from bot.i18n import Message
 
 Kind = Literal["new", "edit", "delete", "digest"]
 KINDS: tuple[Kind, ...] = ("new", "edit", "delete", "digest")
@@ -179,17 +180,27 @@ def _translation_wanted(draft: Draft, text: str, lang: str) -> dict[str, Any] | 
 
 
 def translation_payload(
-    lang: str, *, translated: str | None = None, provider: str = "", error: str | None = None
+    lang: str,
+    *,
+    translated: str | None = None,
+    provider: str = "",
+    error: str | Message | BaseException | None = None,
 ) -> dict[str, Any]:
     """The reply that carries a quote's translation, labelled unofficial, or says why there is
-    none; the verbatim quote in the alert above stays the one to cite."""
+    none (`error`: a Message, or an error raised with a msgid, is read in `lang`); the
+    verbatim quote in the alert above stays the one to cite."""
     key = _key(lang)
     tr = texts.words(key)
     left, right, _, _ = MARKS[key]
     if translated is None:
+        if isinstance(error, Message):
+            why = tr.message(error)
+        elif isinstance(error, BaseException):
+            why = tr.error(error)
+        else:
+            why = error or "?"
         line = tr.gettext(
-            "Translation unavailable ({why}); the quote is in the original language",
-            why=error or "?",
+            "Translation unavailable ({why}); the quote is in the original language", why=why
         )
         return _payload([Run("🌐 " + line)], line, [])
     head = tr.gettext("Unofficial translation — check before use") + f" ({provider}):"

@@ -45,6 +45,7 @@ ERROR_KEYWORDS = (
     "TelegramError",
     "FloodWaitTooLong",
     "GlossaryError",
+    "TranslationError",
     "person_note",  # storage.records: a note stored for people to read later
 )
 

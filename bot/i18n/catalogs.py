@@ -36,6 +36,8 @@ _METHODS = [
     ("sources/telegram/notes.py", "python"),
     ("sources/telegram/reconcile.py", "python"),
     ("sources/telegram/pacing.py", "python"),
+    # Why Telegram did not translate a quote: said in the reply the journalist reads.
+    ("sources/telegram/translate.py", "python"),
 ]
 
 

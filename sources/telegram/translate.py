@@ -22,12 +22,16 @@ class TelegramTranslator:
         try:
             result = await self.client(request)
         except errors.FloodWaitError as exc:
-            raise TranslationError(f"Telegram: flood wait {exc.seconds} s") from exc
+            raise TranslationError(
+                "{provider}: flood wait {seconds} s", provider="Telegram", seconds=exc.seconds
+            ) from exc
         except errors.RPCError as exc:
-            raise TranslationError(f"Telegram: {type(exc).__name__}") from exc
+            raise TranslationError(
+                "{provider}: {error}", provider="Telegram", error=type(exc).__name__
+            ) from exc
         except (ConnectionError, OSError) as exc:
-            raise TranslationError("Telegram: not connected") from exc
+            raise TranslationError("{provider}: not connected", provider="Telegram") from exc
         translated = [t.text for t in getattr(result, "result", [])]
         if not translated or not translated[0].strip():
-            raise TranslationError("Telegram: empty answer")
+            raise TranslationError("{provider}: empty answer", provider="Telegram")
         return str(translated[0])
