@@ -31,6 +31,7 @@ WORDS = [
     "Коваленко", "Коваленку", "ковалі", "дрон", "Дронову", "обмінний", "полонений.",
     "мʼясо", "м'ясний", "обмін,", "обмін;", "обмін.\n", "Пол\u00adонених", "№5", "кий…",
     "полоніть", "Йоркові", "Полтава", "e\u0301nergy", "ʼʼполон", "по'лон", "ПОЛОНЕНИХ",
+    "💪🏻Дрон", "обмін🤝", "🫡Києві", "F-16", "5-й", "x:мій", "ᦰᦱ",
 ]  # fmt: skip
 QUERIES = [
     "мій", "Умєров", "умер", "обмін полоненими", "санкції OR переговори", "Київ -кий",
@@ -38,6 +39,7 @@ QUERIES = [
     "(мій OR Умєров) -санкції", "NATO", '"обмін полоненими"', "полон*", "=Києві",
     '"обмін полонених"', '"полонених обмін"', "поло*", "=обмін", "мʼяс*", "=мʼясо", "полт*",
     '"Умєров NATO" OR кий*', '"Києві мій" -полон*', "йорк*", "energ*", "лон*", "no5",
+    "=дрон", "дро*", "=обмін", '"обмін Києві"', "F-16", '"5-й"', "x:мій", '"ᦰᦱ мій" OR дрон',
 ]  # fmt: skip
 
 
@@ -78,8 +80,20 @@ async def test_stored_keys_give_the_pages_rereading_gives(
     store = await Store.open(tmp_path / "w.db")
     try:
         await _archive(store, random.Random(8), 400)
+        # The reference beneath both: every post the matcher finds in its text or its picture's,
+        # newest first, with no index at all (FTS5 only ever narrows, it must lose none).
+        posts = await store.db.fetchall(
+            "SELECT p.id, p.text, p.ocr_text, s.username FROM posts p"
+            " JOIN sources s ON s.id = p.source_id ORDER BY p.date DESC, p.id DESC"
+        )
         found = 0
         for query in QUERIES:
+            node = parse_rule(query)
+            every = [
+                int(pid)
+                for pid, text, ocr, channel in posts
+                if match_rule(node, text, channel) or (ocr and match_rule(node, ocr, channel))
+            ]
             for size in (3, 20):
                 pages: dict[bool, list[object]] = {}
                 for stored in (True, False):
@@ -97,6 +111,8 @@ async def test_stored_keys_give_the_pages_rereading_gives(
                         before = page.cursor
                     pages[stored] = out
                 assert pages[True] == pages[False], (query, size)
+                ids = [hit[0] for shape, _ in pages[True] for hit in shape]  # type: ignore[misc]
+                assert ids == every, (query, size)
                 found += bool(pages[True][0][0])  # type: ignore[index]
         assert found >= 2 * len(QUERIES) - 6  # nearly every query finds posts
     finally:
