@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # both by size (5,000: 0.58x, 10,000: 0.94x, 20,000: 1.08x, the worker forced from the start
 # on a loaded machine).
 WORKER_FROM = 10_000
+WORKER_MODULE = "bot.ingest.analysis_worker"
 # Chunks handed to the worker ahead of the one being written: it never waits for the writer,
 # and the texts in flight stay a few chunks.
 LOOKAHEAD = 2
@@ -79,6 +80,7 @@ class Analyst:
         self.stats = stats
         stats.started, stats.pid = True, proc.pid
         self._failure: AnalysisWorkerError | None = None
+        self._closing = False
         self._readiness: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._reader = asyncio.create_task(self._read())
 
@@ -91,13 +93,17 @@ class Analyst:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.ingest.analysis_worker",
+            WORKER_MODULE,
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             env=env,
             start_new_session=True,
         )
         return cls(proc, stats or WorkerStats())
+
+    @property
+    def failure(self) -> AnalysisWorkerError | None:
+        return self._failure
 
     async def wait_ready(self) -> None:
         await asyncio.shield(self._readiness)
@@ -136,6 +142,8 @@ class Analyst:
                         waiting.set_result(body)
         except (asyncio.IncompleteReadError, ConnectionError):
             code = await self._proc.wait()
+            if self._closing:
+                return  # ended by `close`
             self._fail(
                 AnalysisWorkerError(
                     f"the analysis worker process stopped (exit code {code}) before the"
@@ -160,9 +168,13 @@ class Analyst:
 
     async def close(self) -> None:
         """End the worker: with its input closed it exits; killed if it has not within a
-        second, or at once when the import was cancelled."""
+        second, at once if it is not ready yet (nothing is left for it to do), or when the
+        import was cancelled."""
         proc = self._proc
+        self._closing = True
         try:
+            if not self.ready:
+                self.kill()
             if proc.stdin is not None and not proc.stdin.is_closing():
                 proc.stdin.close()
             try:
@@ -170,6 +182,8 @@ class Analyst:
             except TimeoutError:
                 self.kill()
                 await proc.wait()
+            # Its output ends with it: what it said last (or that it failed) is read.
+            await asyncio.wait({self._reader}, timeout=1.0)
         except BaseException:
             self.kill()
             raise
@@ -243,7 +257,12 @@ async def analysed(
         for batch in chunks(events, size):
             seen += len(batch)
             if analyst is None and worker is None and (total or seen) >= WORKER_FROM:
-                analyst = await Analyst.start(stats)
+                try:
+                    analyst = await Analyst.start(stats)
+                except OSError as exc:
+                    # Only a help: the import goes on as it would without one.
+                    log.warning("no analysis worker (%s): the import analyses in-process", exc)
+                    worker = False
             if analyst is not None and analyst.ready:
                 pending.append((batch, analyst.submit([p.text for p in _plain(batch)])))
             else:
@@ -254,6 +273,8 @@ async def analysed(
             yield await _take(*pending.popleft())
         if analyst is not None:
             await analyst.close()
+            if not analyst.ready and analyst.failure is not None:
+                log.warning("%s; the import analysed in-process", analyst.failure)
             log.info(
                 "analysis worker: ready in %.2f s, %d posts in %d chunks, peak RSS %.0f MiB",
                 stats.start_s,

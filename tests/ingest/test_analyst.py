@@ -7,8 +7,10 @@ Each test starts at most one worker (~0.5 s of CPU on the other core); the impor
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import signal
+import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +52,15 @@ def archive(n: int, *, first: int = 100) -> list[Post]:
             )
         )
     return out
+
+
+def running(pid: int) -> bool:
+    """Whether the process runs: not gone, nor a zombie left for its parent's event loop."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def pid_alive(pid: int) -> bool:
@@ -199,5 +210,40 @@ async def test_one_core_never_starts_a_worker(
         pipe = Pipeline(store, alert=False)
         assert (await pipe.handle_batch(archive(20), chunk=10)).stored == 20
         assert not pipe.worker_stats.started
+    finally:
+        await store.close()
+
+
+async def test_a_worker_that_never_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Asked for, it is an error before anything is stored; as a help to a big import, the
+    import goes on in-process and says so."""
+    monkeypatch.setattr(analyst, "WORKER_MODULE", "bot.ingest.no_such_worker")
+    store = await Store.open(tmp_path / "never.db")
+    try:
+        with pytest.raises(AnalysisWorkerError, match=r"stopped \(exit code 1\)"):
+            await Pipeline(store, alert=False).handle_batch(archive(20), worker=True)
+        assert await store.posts.count() == 0
+        monkeypatch.setattr(analyst, "WORKER_FROM", 1)
+        events = archive(30)
+        pipe = Pipeline(store, alert=False)
+
+        def after_it_failed() -> Iterator[Post]:
+            yield events[0]
+            # Read in the second chunk: the worker has been started; let it fail first.
+            pid = pipe.worker_stats.pid
+            assert pid is not None
+            for _ in range(1000):
+                if not running(pid):
+                    break
+                time.sleep(0.01)
+            yield from events[1:]
+
+        with caplog.at_level(logging.WARNING, logger="bot.ingest.analyst"):
+            result = await pipe.handle_batch(after_it_failed(), chunk=1)
+        assert result.stored == len(events) and pipe.worker_stats.started
+        assert pipe.worker_stats.texts == 0
+        assert "the import analysed in-process" in caplog.text
     finally:
         await store.close()
