@@ -252,6 +252,9 @@ class Pipeline:
             if step_src is None:
                 res.add(await self._post(p, analysis))
                 continue
+            # Prepared by an import's worker (no analysis: there were no rules to match when
+            # the import began, and some came since): analysed here.
+            analysis = analysis or analyze(p.text)
             if not self._rules.matcher.match(analysis, step_src.username):
                 continue
             stored = await self.store.posts.get_by_id(post_id)

@@ -21,7 +21,8 @@ import pytest
 import bot.ingest.analyst as analyst
 from bot.ingest.analyst import AnalysisWorkerError
 from bot.ingest.pipeline import Pipeline
-from bot.matching import parse_rule, rule_to_json
+from bot.ingest.steps import new_post_from
+from bot.matching import index_fields, parse_rule, rule_to_json
 from storage.records import Event, Post
 from storage.store import Store
 from tests.ingest.test_round_trips import _dump, _events, fts_consistent
@@ -245,5 +246,25 @@ async def test_a_worker_that_never_starts(
         assert result.stored == len(events) and pipe.worker_stats.started
         assert pipe.worker_stats.texts == 0
         assert "the import analysed in-process" in caplog.text
+    finally:
+        await store.close()
+
+
+async def test_rules_that_appear_during_a_worker_import_are_matched(tmp_path: Path) -> None:
+    """The worker is used with alerts on only while there are no rules; one added meanwhile
+    (the pipeline re-reads them when storage says they changed) finds posts the worker
+    prepared without an analysis: they are analysed here then, and alert."""
+    store = await Store.open(tmp_path / "rules.db")
+    try:
+        await store.people.add(role="journalist", user_id=9)
+        pipe = Pipeline(store, defer_drafts=True)
+        await pipe.refresh_rules()
+        await store.rules.add("енергосистема", rule_to_json(parse_rule("енергосистема")))
+        await pipe.refresh_rules()
+        posts = archive(12)
+        prepared = {id(p): (None, new_post_from(p, *index_fields(p.text))) for p in posts}
+        async with store.transaction():
+            result = await pipe._bulk(posts, prepared)
+        assert result.stored == 12 and result.alerts > 0
     finally:
         await store.close()
