@@ -113,6 +113,7 @@ class Analyst:
         done: asyncio.Future[list[Columns]] = asyncio.get_running_loop().create_future()
         if self._failure is not None:
             done.set_exception(self._failure)
+            done.exception()  # retrieved: as in `_fail`, the import stops at the first
             return done
         assert self._proc.stdin is not None
         data = pickle.dumps(texts, protocol=pickle.HIGHEST_PROTOCOL)
@@ -284,6 +285,10 @@ async def analysed(
             )
             analyst = None
     finally:
+        for _, columns in pending:
+            # Chunks handed to the worker that the import stopped before: not waited for.
+            if columns is not None and not columns.cancel():
+                columns.exception()
         if analyst is not None:
             analyst.kill()
             await analyst.close()

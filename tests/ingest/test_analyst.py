@@ -7,6 +7,7 @@ Each test starts at most one worker (~0.5 s of CPU on the other core); the impor
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 import bot.ingest.analyst as analyst
-from bot.ingest.analyst import AnalysisWorkerError
+from bot.ingest.analyst import AnalysisWorkerError, Analyst
 from bot.ingest.pipeline import Pipeline
 from bot.ingest.steps import new_post_from
 from bot.matching import index_fields, parse_rule, rule_to_json
@@ -268,3 +269,25 @@ async def test_rules_that_appear_during_a_worker_import_are_matched(tmp_path: Pa
         assert result.stored == 12 and result.alerts > 0
     finally:
         await store.close()
+
+
+async def test_chunks_handed_to_a_dead_worker_are_not_reported_twice(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After the worker died, chunks still handed to it fail at once; the import stops at the
+    first and the others must not each be logged as an error nobody retrieved."""
+    worker = await Analyst.start()
+    try:
+        await worker.wait_ready()
+        assert worker.stats.pid is not None
+        os.kill(worker.stats.pid, signal.SIGKILL)
+        with pytest.raises(AnalysisWorkerError):
+            await worker.submit(["Перший текст."])
+        with caplog.at_level(logging.ERROR, logger="asyncio"):
+            left = worker.submit(["Другий текст."])
+            assert left.done()
+            del left
+            gc.collect()
+        assert "never retrieved" not in caplog.text
+    finally:
+        await worker.close()
