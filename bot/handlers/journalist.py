@@ -310,7 +310,8 @@ def journalist_router() -> Router:
             who = " · ".join(x for x in (s.person_in(person.lang), s.role_in(person.lang)) if x)
             state = "" if s.active else " " + tr.gettext("(not followed)")
             err = f" ⚠️ {tr.note(s.error)}" if s.error else ""
-            runs = join_runs(runs, "\n", f"@{s.username}{state} {who}{err}".rstrip())
+            line = " ".join(x for x in (f"@{s.username}{state}", who) if x) + err
+            runs = join_runs(runs, "\n", line)
         await answer_runs(message, runs)
 
     @router.message(Command("rules"))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.handlers.harness import JOURNALIST, running_desk
+from tests.handlers.harness import EDITOR, JOURNALIST, NO_SUCH_CHANNEL, FakeListener, running_desk
 
 
 async def test_search_and_post_times_name_the_zone(tmp_path: Path, lang: str) -> None:
@@ -31,3 +31,16 @@ async def test_rule_test_shows_the_matched_words_in_bold(tmp_path: Path, lang: s
         # As /search shows them: bold, not "[черги]", which read as the post's own brackets.
         assert "На кордоні черги:" in (r.text or "")
         assert "На кордоні <b>черги</b>: &lt;b&gt;увага&lt;/b&gt; &amp;" in (r.raw or "")
+
+
+async def test_sources_lists_a_failed_channel_in_one_clean_line(tmp_path: Path, lang: str) -> None:
+    def missing(store):  # type: ignore[no-untyped-def]
+        return FakeListener(store, missing={"ghost_demo"})
+
+    async with running_desk(tmp_path, lang=lang, listener=missing) as desk:
+        await desk.ask(EDITOR, "/watch @ghost_demo")
+        (listed,) = await desk.ask(JOURNALIST, "/sources")
+        (line,) = [x for x in (listed.text or "").splitlines() if x.startswith("@ghost_demo")]
+        # A channel with no speaker had two spaces before its warning.
+        gone = desk.t(NO_SUCH_CHANNEL, channel="ghost_demo")
+        assert line == f"@ghost_demo {desk.t('(not followed)')} ⚠️ {gone}"
