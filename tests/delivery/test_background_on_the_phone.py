@@ -47,7 +47,7 @@ async def test_a_long_history_reaches_the_phone_as_one_short_message(
         await Pipeline(store, background=3).handle(Post("hrid_demo", 99, NOW, STORY))
         await Notifier(store, fakebot.bot(), settings(fakebot)).drain_once()
 
-        # One message (it was six: each older post quoted whole, 3,000 characters a line).
+        # One message (it was four: each older post quoted whole, 3,000 characters a line).
         (message,) = fakebot.sent_messages(7301)
         text = message.text or ""
         assert len(text) <= 4096

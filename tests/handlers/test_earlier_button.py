@@ -30,7 +30,7 @@ async def test_earlier_posts_of_a_long_history_fit_one_message(tmp_path: Path, l
         await desk.press(JOURNALIST, f"rel:{post.id}")
         await desk.api.wait_for(lambda a: len(a.sent_messages(JOURNALIST)) > before)
         # One message: the five lines the button lists (it was five 3,800-character quotes,
-        # six messages), then how many more there are.
+        # eight messages), then how many more there are.
         (listed,) = desk.bot_messages(JOURNALIST)[before:]
         lines = (listed.text or "").splitlines()
         assert lines[0] == desk.t("Earlier:")
