@@ -222,15 +222,23 @@ async def _from_worker(
     got = await columns
     posts = _plain(batch)
     assert len(got) == len(posts)
-    return {
-        id(post): (None, new_post_from(post, norm, lemmas))
-        for post, (norm, lemmas) in zip(posts, got, strict=True)
-    }
+    out: dict[int, Prepared] = {}
+    for k in range(0, len(posts), 100):
+        # As in `_in_process`: the writer's next step goes first (`columns` is mostly done
+        # already, so nothing else would let it).
+        await asyncio.sleep(0)
+        for post, (norm, lemmas) in zip(posts[k : k + 100], got[k : k + 100], strict=True):
+            out[id(post)] = (None, new_post_from(post, norm, lemmas))
+    return out
 
 
 async def _take(
     batch: list[Event], columns: asyncio.Future[list[Columns]] | None
 ) -> tuple[list[Event], dict[int, Prepared]]:
+    # The writing of the chunk before, just handed over, starts first: otherwise it waits
+    # for this one's preparation, and the database thread with it (measured: 4,610 -> 5,382
+    # posts/s, median of 6 interleaved 20,000-post imports with the worker).
+    await asyncio.sleep(0)
     return batch, await (_in_process(batch) if columns is None else _from_worker(batch, columns))
 
 
