@@ -105,7 +105,7 @@ _ENDINGS = ["енко", "чук", "ський", "ович", "ишин", "ак"]
 IMPORT_CHUNK = 500  # events per transaction: Pipeline.handle_batch's default
 REFERENCE_EVENTS = 2_000  # the import's first events, checked against the per-event path
 
-# The index's own tokenizer (its separators, migration 0024 included).
+# The index's own tokenizer (its separators, migration 0022).
 _BARE_SCHEMA = f"""
 PRAGMA journal_mode=WAL;
 PRAGMA synchronous=NORMAL;

@@ -59,7 +59,7 @@ _TOKENIZE_ARG = re.compile(r"""tokenize = ('(?:[^']|'')*'|"(?:[^"]|"")*")""")
 
 def index_tokenizer() -> str:
     """The index's tokenize argument, as the newest migration that sets one writes it (quoted):
-    queries are split by the very tokenizer, separators included (migration 0024), that split
+    queries are split by the very tokenizer, separators included (migration 0022), that split
     the posts."""
     for _, _, sql in reversed(migrations()):
         found = _TOKENIZE_ARG.findall(sql)

@@ -197,7 +197,7 @@ async def test_every_page_is_the_reference_sort(
             assert {int(r[0]) for r in hits} == {
                 int(i) for i, norm, ocr in posts if word in f"{norm} {ocr or ''}".split()
             }
-        # Rebuilt by the upgrades (migrations 0022, 0024) and kept by the triggers through the
+        # Rebuilt by the upgrades (migration 0022) and kept by the triggers through the
         # edits, deletions, text from images and retention since: FTS5 finds its index and the
         # posts row for row alike.
         await store.db.execute(
