@@ -92,6 +92,9 @@ class Analyst:
         env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
+            # Not the working directory first (`-m` would put it before PYTHONPATH): a `bot`
+            # package there, another checkout's, would be the worker instead of this code.
+            "-P",
             "-m",
             WORKER_MODULE,
             stdin=asyncio.subprocess.PIPE,
@@ -153,6 +156,13 @@ class Analyst:
             )
         except AnalysisWorkerError as exc:
             self._fail(exc)
+        except Exception as exc:  # the worker's output is read, not trusted
+            # Not a frame, not a message, or an answer nobody asked for: nothing after it can
+            # be trusted either. Without this the reader ended and the import waited forever.
+            self.kill()
+            self._fail(
+                AnalysisWorkerError(f"the analysis worker sent an unreadable answer ({exc!r})")
+            )
 
     def _fail(self, exc: AnalysisWorkerError) -> None:
         self._failure = exc

@@ -10,7 +10,9 @@ import asyncio
 import gc
 import logging
 import os
+import pickle
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -289,5 +291,80 @@ async def test_chunks_handed_to_a_dead_worker_are_not_reported_twice(
             del left
             gc.collect()
         assert "never retrieved" not in caplog.text
+    finally:
+        await worker.close()
+
+
+# A stand-in worker: says it is ready as the real one does, then answers the first chunk with
+# the bytes given on its command line (hex) and waits for its input to close.
+_FAKE_WORKER = """
+import pickle, struct, sys
+HEADER = struct.Struct("!I")
+out = sys.stdout.buffer
+ready = pickle.dumps(("ready", None, 1.0))
+out.write(HEADER.pack(len(ready)) + ready)
+out.flush()
+head = sys.stdin.buffer.read(HEADER.size)
+sys.stdin.buffer.read(HEADER.unpack(head)[0])
+out.write(bytes.fromhex(sys.argv[1]))
+out.flush()
+sys.stdin.buffer.read()
+"""
+
+
+def _frame(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        _frame(b"this is not a pickle"),
+        _frame(pickle.dumps(42)),
+    ],
+    ids=["not-a-pickle", "not-a-message"],
+)
+async def test_a_worker_that_answers_garbage_fails_the_import(answer: bytes) -> None:
+    """What the worker writes is read, not trusted: an answer that cannot be read fails the
+    chunks waiting for it (before: the reader task died, and the import waited forever)."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _FAKE_WORKER,
+        answer.hex(),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+    worker = Analyst(proc, analyst.WorkerStats())
+    try:
+        await worker.wait_ready()
+        first = worker.submit(["Перший текст."])
+        second = worker.submit(["Другий текст."])
+        # A bound only against hanging the suite: a failing worker fails at once.
+        with pytest.raises(AnalysisWorkerError, match="unreadable"):
+            await asyncio.wait_for(asyncio.gather(first, second), 60)
+    finally:
+        await worker.close()
+    assert proc.returncode is not None
+
+
+async def test_a_bot_package_in_the_working_directory_is_not_the_worker(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`wirewatch import` run from another checkout (or any directory with a `bot` package):
+    the worker runs this installation's code, not the one found in the working directory
+    (`python -m` puts the working directory before PYTHONPATH)."""
+    worker_py = tmp_path / "bot" / "ingest" / "analysis_worker.py"
+    worker_py.parent.mkdir(parents=True)
+    (tmp_path / "bot" / "__init__.py").write_text("")
+    (tmp_path / "bot" / "ingest" / "__init__.py").write_text("")
+    worker_py.write_text("raise SystemExit(7)\n")
+    monkeypatch.chdir(tmp_path)
+    worker = await Analyst.start()
+    try:
+        await worker.wait_ready()
+        assert await worker.submit(["Уряд ухвалив постанову."]) == [
+            index_fields("Уряд ухвалив постанову.")
+        ]
     finally:
         await worker.close()
