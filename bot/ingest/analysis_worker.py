@@ -63,20 +63,26 @@ def main() -> None:
 
     warm = analyze(_WARM_TEXT)
     _ = warm.norm, warm.lemma_text
-    _send(out, ("ready", None, peak_rss_mib()))
-    while (head := _read_exactly(inp, HEADER.size)) is not None:
-        data = _read_exactly(inp, HEADER.unpack(head)[0])
-        if data is None:
-            break
-        try:
-            columns = []
-            for text in pickle.loads(data):
-                analysis = analyze(text)
-                columns.append((analysis.norm, analysis.lemma_text))
-        except Exception:
-            _send(out, ("error", traceback.format_exc(), peak_rss_mib()))
-            break
-        _send(out, ("ok", columns, peak_rss_mib()))
+    try:
+        _send(out, ("ready", None, peak_rss_mib()))
+        while (head := _read_exactly(inp, HEADER.size)) is not None:
+            data = _read_exactly(inp, HEADER.unpack(head)[0])
+            if data is None:
+                break
+            try:
+                columns = []
+                for text in pickle.loads(data):
+                    analysis = analyze(text)
+                    columns.append((analysis.norm, analysis.lemma_text))
+            except Exception:
+                _send(out, ("error", traceback.format_exc(), peak_rss_mib()))
+                break
+            _send(out, ("ok", columns, peak_rss_mib()))
+    except BrokenPipeError:
+        # The parent is gone (killed): nobody is left to answer, and a traceback would land on
+        # the terminal it shared. What is still buffered goes nowhere instead of failing again
+        # when `out` is closed at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import logging
 import os
 import pickle
 import signal
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -368,3 +369,25 @@ async def test_a_bot_package_in_the_working_directory_is_not_the_worker(
         ]
     finally:
         await worker.close()
+
+
+def test_a_worker_whose_parent_is_gone_exits_quietly() -> None:
+    """The parent killed (SIGKILL, the OOM killer): its end of the pipe is closed and the
+    worker's next answer cannot be sent. It exits without a traceback on the terminal the
+    two share (before: BrokenPipeError printed after the parent had died)."""
+    root = str(Path(analyst.__file__).resolve().parents[2])
+    proc = subprocess.Popen(
+        [sys.executable, "-P", "-m", analyst.WORKER_MODULE],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": root},
+    )
+    assert proc.stdout is not None and proc.stdin is not None
+    proc.stdout.close()  # gone before the worker says it is ready
+    data = pickle.dumps(["Уряд ухвалив постанову."])
+    proc.stdin.write(_frame(data))
+    proc.stdin.close()
+    assert proc.stderr is not None
+    err = proc.stderr.read()  # to its end: the worker has exited
+    assert err.decode() == "" and proc.wait() == 0
