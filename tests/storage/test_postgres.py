@@ -146,19 +146,25 @@ RULES = [
 OCR = {2: "ГРАФІК ПОДАЧІ СВІТЛА: блекаут у двох черговостях", 7: "Графік подачі газу"}
 
 
+async def _fill(store: Store, texts: list[str], ocr: dict[int, str]) -> None:
+    """Post n (from 1) of `texts` a minute after the one before, analysed as the pipeline does,
+    with `ocr[n]` as the text read from its picture."""
+    src = await store.sources.ensure("search_demo")
+    for n, text in enumerate(texts, 1):
+        a = analyze(text)
+        post = Post("search_demo", n, WHEN + timedelta(minutes=n), text)
+        post_id = await store.posts.insert(src.id, post, a.norm, a.lemma_text)
+        if n in ocr:
+            o = analyze(ocr[n])
+            await store.posts.set_ocr(post_id, ocr[n], o.norm, o.lemma_text)
+
+
 async def test_search_finds_the_same_posts_on_both_back_ends(tmp_path: Path, pg_url: str) -> None:
     found: dict[str, list[list[int]]] = {}
     for label, target in (("sqlite", str(tmp_path / "s.db")), ("postgres", pg_url)):
         store = await Store.open(target)
         try:
-            src = await store.sources.ensure("search_demo")
-            for n, text in enumerate(TEXTS, 1):
-                a = analyze(text)
-                post = Post("search_demo", n, WHEN + timedelta(minutes=n), text)
-                post_id = await store.posts.insert(src.id, post, a.norm, a.lemma_text)
-                if n in OCR:
-                    o = analyze(OCR[n])
-                    await store.posts.set_ocr(post_id, OCR[n], o.norm, o.lemma_text)
+            await _fill(store, TEXTS, OCR)
             results = []
             for rule in RULES:
                 node = rule_to_fts(parse_rule(rule))
@@ -208,11 +214,7 @@ async def test_search_pages_agree_on_both_back_ends_for_hostile_queries(
     for label, target in (("sqlite", str(tmp_path / "h.db")), ("postgres", pg_url)):
         store = await Store.open(target)
         try:
-            src = await store.sources.ensure("search_demo")
-            for n, text in enumerate(HOSTILE_TEXTS, 1):
-                a = analyze(text)
-                post = Post("search_demo", n, WHEN + timedelta(minutes=n), text)
-                await store.posts.insert(src.id, post, a.norm, a.lemma_text)
+            await _fill(store, HOSTILE_TEXTS, {})
             found[label] = {}
             for rule in HOSTILE_RULES:
                 page = await search_posts(store, rule, zone=ZoneInfo("UTC"), limit=50)
