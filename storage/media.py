@@ -97,11 +97,19 @@ class MediaRepo:
             (post_id, message_id, sha256, now()),
         )
 
-    async def of_post(self, post_id: int) -> list[PostFile]:
+    async def of_post(self, post_id: int, *, up_only: bool = False) -> list[PostFile]:
+        """The post's files in message order; `up_only`: not those of an album's messages the
+        channel deleted (the evidence keeps them; an alert shows what the channel shows)."""
+        gone = (
+            " AND NOT EXISTS (SELECT 1 FROM album_deleted d"
+            " WHERE d.post_id = pm.post_id AND d.message_id = pm.message_id)"
+            if up_only
+            else ""
+        )
         rows = await self.db.fetchall(
             "SELECT pm.post_id, pm.message_id, f.* FROM post_media pm"
             " JOIN media_files f ON f.sha256 = pm.sha256"
-            " WHERE pm.post_id = ? ORDER BY pm.message_id, pm.added_at",
+            f" WHERE pm.post_id = ?{gone} ORDER BY pm.message_id, pm.added_at",
             (post_id,),
         )
         return [PostFile(r["post_id"], r["message_id"], _file(r)) for r in rows]
@@ -220,8 +228,8 @@ class MediaFolder:
 
     async def first_photo(self, post_id: int, *, max_bytes: int) -> tuple[bytes, str] | None:
         """(bytes, file name) of the post's first photo still in the folder and within
-        `max_bytes`, or None."""
-        for pf in await self.repo.of_post(post_id):
+        `max_bytes`, or None; never one of an album's messages the channel deleted."""
+        for pf in await self.repo.of_post(post_id, up_only=True):
             f = pf.file
             if f.kind != "photo" or f.removed or f.size > max_bytes:
                 continue

@@ -92,10 +92,13 @@ class StoredPost:
     ocr_lemmas: str = ""
     norm: str = ""  # the FTS `norm` column: the normalised text (search's checks read it)
     ocr_norm: str = ""
+    # The message the post is cited by when not its own: an album whose first message the
+    # channel deleted while other photos stay (storage/posts.py, remove_album_messages).
+    link_id: int | None = None
 
     @property
     def permalink(self) -> str:
-        return f"https://t.me/{self.channel}/{self.message_id}"
+        return f"https://t.me/{self.channel}/{self.link_id or self.message_id}"
 
     @classmethod
     def from_row(cls, r: aiosqlite.Row) -> StoredPost:
@@ -128,6 +131,7 @@ class StoredPost:
             ocr_lemmas=v[i["ocr_lemmas"]] if "ocr_lemmas" in i else "",
             norm=v[i["norm"]] if "norm" in i else "",
             ocr_norm=v[i["ocr_norm"]] if "ocr_norm" in i else "",
+            link_id=v[i["link_id"]] if "link_id" in i else None,
         )
 
 

@@ -165,8 +165,23 @@ class PostRepo:
                 if cur.rowcount > 0:
                     removed.append(message_id)
             cur = await conn.execute(_ALBUM_MEMBERS, (post_id, post_id))
-            left = sum(r[1] is None for r in await cur.fetchall())
-        return AlbumLoss(tuple(removed), left)
+            members = [(int(r[0]), r[1] is None) for r in await cur.fetchall()]
+            up = [mid for mid, is_up in members if is_up]
+            if removed and up:
+                # The message the album is cited by went: cite the first one still up (a
+                # deleted message's link opens nothing). None left: the last link stays.
+                cur = await conn.execute(
+                    "SELECT message_id, link_id FROM posts WHERE id = ?", (post_id,)
+                )
+                row = await cur.fetchone()
+                assert row is not None
+                cited = row[1] if row[1] is not None else row[0]
+                if cited not in up:
+                    await conn.execute(
+                        "UPDATE posts SET link_id = ? WHERE id = ?",
+                        (None if up[0] == row[0] else up[0], post_id),
+                    )
+        return AlbumLoss(tuple(removed), len(up))
 
     async def insert(self, source_id: int, post: Post, norm: str, lemmas: str) -> int:
         """A new post and its first version; returns the post's row id."""

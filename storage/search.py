@@ -59,7 +59,7 @@ _SELECT = "SELECT p.*, s.username FROM posts p JOIN sources s ON s.id = p.source
 _POST_FIELDS = (
     "p.id, p.source_id, s.username, p.message_id, p.date, p.text, p.media, p.grouped_id,"
     " p.forward_from, p.forward_link, p.reply_to, p.links, p.edit_date, p.deleted_at, p.version,"
-    " p.ocr_text, p.lemmas, p.ocr_lemmas, p.norm, p.ocr_norm"
+    " p.ocr_text, p.lemmas, p.ocr_lemmas, p.norm, p.ocr_norm, p.link_id"
 )
 _SELECT_POSTS = f"SELECT {_POST_FIELDS} FROM posts p JOIN sources s ON s.id = p.source_id"
 
@@ -72,7 +72,7 @@ def _post(v: tuple[Any, ...]) -> StoredPost:
     return StoredPost(
         v[0], v[1], v[2], v[3], date, v[5], v[6], v[7], v[8], v[9], v[10],
         tuple(json.loads(raw_links)) if raw_links else (),
-        ts(v[12]), ts(v[13]), v[14], v[15], v[16], v[17], v[18], v[19],
+        ts(v[12]), ts(v[13]), v[14], v[15], v[16], v[17], v[18], v[19], v[20],
     )  # fmt: skip
 
 

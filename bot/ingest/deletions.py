@@ -7,6 +7,8 @@ message of an album is recorded on its own (storage: `album_deleted`; the eviden
 'deletion' record under that message's own id, with the update that said so) and the post stays
 up; it is deleted, with the "deleted" follow-up to whoever was alerted, only when the album's
 last message goes. One deletion removing the whole album is one deletion, nothing on the way.
+While it stays up, the album is cited (its permalink) by the first of its messages still up, and
+an alert's picture is one of those (storage/posts.py: `link_id`; storage/media.py).
 
 The caption: when the album's first message carried it (its first version has text, and while
 that message is up no other photo's caption replaces it, see `Pipeline._album_member_update`),

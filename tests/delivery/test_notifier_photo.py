@@ -14,9 +14,10 @@ from PIL import Image
 
 from bot.delivery.notifier import Notifier
 from bot.delivery.payload import CAPTION_LIMIT, caption_length
+from bot.ingest.pipeline import Pipeline
 from bot.settings import BotSettings
 from storage.media import MediaFolder
-from storage.records import Post
+from storage.records import Deletion, Post
 from storage.store import Store
 from tests.fakebot import FakeBotAPI, fakebot
 
@@ -135,3 +136,30 @@ async def test_fake_refuses_what_is_not_an_image(fakebot: FakeBotAPI) -> None:
     ok = await bot.send_photo(5001, BufferedInputFile(png(), "x.png"), caption="я" * 1024)
     assert ok.photo is not None and ok.photo[0].width == 320
     await bot.session.close()
+
+
+async def test_an_albums_deleted_photo_is_not_the_one_sent(
+    store: Store, tmp_path: Path, fakebot: FakeBotAPI
+) -> None:
+    """The channel deleted the album's first photo and kept the others: an alert about the album
+    shows one the channel still shows."""
+    pipe = Pipeline(store)
+    shot = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for mid in (20, 21):
+        text = "Наслідки обстрілу." if mid == 20 else ""
+        await pipe.handle(Post("gen_staff", mid, shot, text, media="photo", grouped_id=77))
+    stored = await store.posts.get_by_link("gen_staff", 20)
+    assert stored is not None
+    folder = MediaFolder(store.media, tmp_path / "media", cap_bytes=50 * MB, max_file_bytes=MB)
+    first, second = png(shade=10), png(shade=200)
+    for mid, data in ((20, first), (21, second)):
+        kept = await folder.put_bytes(data, f"{mid}.png", "photo")
+        await store.media.attach(stored.id, mid, kept.sha256)
+    await pipe.handle(Deletion(channel="gen_staff", message_ids=(20,), date=shot))
+    person = await store.people.add(role="journalist", user_id=5001)
+    await store.alerts.enqueue(
+        person_id=person.id, post_id=stored.id, kind="new", version=2, payload=draft("Фото.")
+    )
+    assert await notifier(store, fakebot, folder).drain_once() == 1
+    (msg,) = fakebot.sent_messages(5001)
+    assert msg.photo is not None and msg.photo.data == second

@@ -5,11 +5,14 @@ both back ends (SQLite file and PostgreSQL schema)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.desk.search import search_posts
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
 from storage.db import migrations
@@ -263,3 +266,91 @@ async def test_the_snapshot_reconciliation_reads_is_per_message(store: Store) ->
     await pipe.handle(gone(22, minutes=40))
     snap = await store.posts.snapshot(src.id, 1, 100)
     assert _snapshot(snap) == {20: (True, False), 21: (False, True), 22: (True, True)}
+
+
+# -- the album's link once its first message is gone ---------------------------------------
+
+EDITED = CAPTION + " Приміські електрички курсують за графіком."
+
+
+def link(mid: int) -> str:
+    return f"https://t.me/{CHANNEL}/{mid}"
+
+
+async def test_an_update_links_a_message_of_the_album_that_is_still_up(store: Store) -> None:
+    """The first photo is deleted, then the caption (on the second) is edited: the "updated"
+    follow-up, a new alert the edit brings and the archive cite the album by a message that is
+    still up, never the deleted one (its link opens nothing)."""
+    person = await desk(store)
+    pipe = Pipeline(store)
+    post_id = await album(pipe, caption_on=21)
+    await pipe.handle(gone(20))
+    # A second journalist whose rule only the edited caption matches.
+    late = await store.people.add(role="journalist", user_id=32, lang="en")
+    await store.rules.add("електричка", rule_to_json(parse_rule("електричка")))
+    await pipe.refresh_rules()
+    res = await pipe.handle(replace(photo(21, EDITED), edit_date=T0 + timedelta(minutes=40)))
+    assert res.edited == 1
+    stored = await store.posts.get_by_id(post_id)
+    assert stored is not None and stored.text == EDITED
+    assert stored.permalink == link(21)
+    first, update = await store.alerts.for_person(person)
+    assert (first.kind, update.kind) == ("new", "edit")
+    assert link(20) in first.payload["plain"]  # sent before the photo went
+    for alert in (update, *await store.alerts.for_person(late.id)):
+        assert link(21) in alert.payload["plain"], alert.payload["plain"]
+        assert link(20) not in alert.payload["plain"]
+        assert all(link(20) not in m["html"] for m in alert.payload["messages"])
+    page = await search_posts(store, "завали", zone=ZoneInfo("Europe/Kyiv"))
+    assert [h.post.permalink for h in page.hits] == [link(21)]
+
+
+async def test_the_caption_gone_with_the_first_photo_links_the_next(store: Store) -> None:
+    person = await desk(store)
+    pipe = Pipeline(store)
+    post_id = await album(pipe)  # the caption on the first photo, which goes
+    await pipe.handle(gone(20))
+    _, update = await store.alerts.for_person(person)
+    assert update.kind == "edit"
+    assert link(21) in update.payload["plain"] and link(20) not in update.payload["plain"]
+    # Then the next one: the album's link moves on to the last photo up.
+    await pipe.handle(gone(21, minutes=35))
+    stored = await store.posts.get_by_id(post_id)
+    assert stored is not None and stored.permalink == link(22)
+    # The whole album gone: its link stays the last message that was up.
+    await pipe.handle(gone(22, minutes=40))
+    stored = await store.posts.get_by_id(post_id)
+    assert stored is not None and stored.deleted_at is not None
+    assert stored.permalink == link(22)
+
+
+def _before_link(found: list[tuple[int, str, str]]) -> int:
+    return next(number for number, name, _ in found if name.endswith("_album_link.sql")) - 1
+
+
+async def test_an_album_whose_first_photo_went_before_the_upgrade_is_cited_anew(
+    db_target: str,
+) -> None:
+    rows = [
+        *OLD_ROWS,
+        "INSERT INTO album_deleted (source_id, message_id, post_id, deleted_at)"
+        " VALUES (1, 20, 1, 2000)",
+        # Another album, whose later photo went: its link stays its own.
+        "INSERT INTO posts (id, source_id, message_id, date, text, media, grouped_id, stored_at)"
+        " VALUES (2, 1, 40, 3000, '', 'photo', 4456, 0)",
+        "INSERT INTO album_items (source_id, message_id, post_id) VALUES (1, 41, 2)",
+        "INSERT INTO album_deleted (source_id, message_id, post_id, deleted_at)"
+        " VALUES (1, 41, 2, 4000)",
+    ]
+    if db_target.startswith("postgresql"):
+        conn = await old_postgres(db_target, _before_link(pg_migrations()), rows)
+        await conn.execute("SELECT setval(pg_get_serial_sequence('posts', 'id'), 2)")
+        await conn.close()
+    else:
+        old_sqlite(db_target, _before_link(migrations()), rows)
+    store = await Store.open(db_target)
+    try:
+        first, second = await store.posts.many([1, 2])
+        assert (first.permalink, second.permalink) == (link(21), link(40))
+    finally:
+        await store.close()
