@@ -12,6 +12,8 @@ limit never holds up the others, and paces every send to Telegram's limits: abou
 - 5xx, network errors, timeouts: retry later with exponential backoff and jitter
   (`alerts.mark_retry`), up to `max_attempts`, then the alert fails;
 - 403: the person blocked the bot; they are marked unreachable and their alerts held, not lost;
+  so is 400 "chat not found", Telegram's answer to a bot writing first to someone added by
+  user id who has not opened it yet: their alerts go out once they write to it;
 - 400: the payload is wrong; that alert fails with Telegram's description and the chat moves on.
 
 Alerts to one chat go out in id order: while an alert waits for a retry, later alerts to the
@@ -70,6 +72,13 @@ _TRANSIENT = (
 # The request itself is wrong: retrying the same payload cannot succeed.
 FULL_SWEEP_EVERY = 1.0  # seconds: at most this often a worker's progress re-reads every due alert
 _PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat)
+
+
+def _never_opened(exc: TelegramAPIError) -> bool:
+    """Telegram's 400 to a bot writing first to a user who has not opened it (the private
+    chat exists for a bot only once the person writes). The alert is fine; the person cannot
+    be reached yet, as after a block: failing the alert lost it for good."""
+    return isinstance(exc, TelegramBadRequest) and "chat not found" in exc.message.lower()
 
 
 class _Outcome(enum.Enum):
@@ -404,12 +413,11 @@ class Notifier:
         except Stopped:
             return _Outcome.STOPPED
         except TelegramForbiddenError as exc:
-            self.sender.forget(alert.id)
-            await self.store.people.set_pref(alert.person_id, "reachable", 0)
-            await self._hold(alert.person_id, self._redact(exc.message), chat_id=chat_id)
-            self._note_error(f"chat {chat_id}: {exc.message}")
-            return _Outcome.HELD
+            return await self._unreachable(alert, chat_id, exc.message)
         except _PERMANENT as exc:
+            if _never_opened(exc):
+                reason = f"the person has not opened the bot yet ({exc.message})"
+                return await self._unreachable(alert, chat_id, reason)
             self.sender.forget(alert.id)
             return await self._fail(alert, chat_id, exc.message)
         except Throttled as exc:
@@ -435,6 +443,15 @@ class Notifier:
         return _Outcome.SENT
 
     # -- outcomes ------------------------------------------------------------------------------
+
+    async def _unreachable(self, alert: Alert, chat_id: int, reason: str) -> _Outcome:
+        """The person cannot be written to: hold their alerts until they write to the bot
+        (bot/handlers/access.py marks them reachable, the release job sends what waited)."""
+        self.sender.forget(alert.id)
+        await self.store.people.set_pref(alert.person_id, "reachable", 0)
+        await self._hold(alert.person_id, self._redact(reason), chat_id=chat_id)
+        self._note_error(f"chat {chat_id}: {reason}")
+        return _Outcome.HELD
 
     async def _fail(self, alert: Alert, chat_id: int, error: str) -> _Outcome:
         error = self._redact(error)

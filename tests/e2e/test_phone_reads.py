@@ -1,0 +1,55 @@
+"""What a newsroom met first on the phone and at the desk, each pinned the way it showed up:
+the desk bot over the fake Bot API, the pipeline and the notifier. Test data: invented channels
+and posts written for these tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.delivery.digest import release_quiet
+from bot.delivery.notifier import Notifier
+from bot.ingest.pipeline import Pipeline
+from storage.records import Post
+from tests.delivery.test_notifier import settings as bot_settings
+from tests.handlers.harness import ADMIN, EDITOR, running_desk
+
+NEWCOMER = 7010  # a journalist the admin added by user id before they opened the bot
+
+
+async def test_alerts_to_someone_who_has_not_opened_the_bot_wait_for_them(
+    tmp_path: Path, lang: str
+) -> None:
+    # The admin added a new journalist by user id; a story broke before they pressed Start.
+    # Telegram answers "400 Bad Request: chat not found" to a bot writing first, and the
+    # alert failed for good: when they opened the bot an hour later, nothing came.
+    async with running_desk(tmp_path, lang=lang) as desk:
+        await desk.ask(ADMIN, f"/people add {NEWCOMER} journalist")
+        await desk.ask(EDITOR, "/rule add енергосистема")
+        desk.api.fail(
+            None,
+            chat_id=NEWCOMER,
+            status=400,
+            description="Bad Request: chat not found",
+            times=None,
+        )
+        pipe = Pipeline(desk.store)
+        notifier = Notifier(desk.store, desk.api.bot(), bot_settings(desk.api))
+        when = datetime(2025, 12, 4, 9, 0, tzinfo=UTC)
+        text = "Енергосистема працює стабільно, аварійних відключень немає."
+        await pipe.handle(Post("grid_ministry_demo", 300, when, text))
+        await notifier.drain_once()
+        newcomer = await desk.store.people.by_user_id(NEWCOMER)
+        assert newcomer is not None
+        (alert,) = await desk.store.alerts.for_person(newcomer.id)
+        assert alert.status == "held", (alert.status, alert.last_error)
+
+        # They open the bot: what waited for them arrives.
+        desk.api.clear_faults()
+        await desk.ask(NEWCOMER, "/start")
+        await release_quiet(desk.store)
+        await notifier.drain_once()
+        said = [m.text or "" for m in desk.bot_messages(NEWCOMER)]
+        assert any("https://t.me/grid_ministry_demo/300" in t for t in said), said
+        (alert,) = await desk.store.alerts.for_person(newcomer.id)
+        assert alert.status == "sent"
