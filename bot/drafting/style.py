@@ -66,17 +66,32 @@ def other_year(moment: datetime, tz: str, now: datetime | None) -> bool:
     return now is not None and moment.astimezone(zone).year != now.astimezone(zone).year
 
 
+def _home(
+    moment: datetime, tz: str, lang: str, style: HouseStyle, *, with_year: bool
+) -> tuple[str, bool] | None:
+    """What the brackets say about the home zone ("6:08 p.m. Kyiv time"), and whether it names
+    the home zone's day: it does when that is not the reader's day, or "3:32 a.m. Kyiv time,
+    March 3" put Kyiv's 3:32 on a day it was not there. None when the two zones agree."""
+    here = moment.astimezone(ZoneInfo(tz))
+    home = moment.astimezone(ZoneInfo(style.home_tz))
+    if here.utcoffset() == home.utcoffset():
+        return None
+    words = texts.words(lang)
+    t = clock(moment, style.home_tz, lang)
+    if home.date() == here.date():
+        return words.gettext("{t} Kyiv time", t=t), False
+    home_day = day(moment, style.home_tz, lang, style, with_year=with_year)
+    return words.gettext("{t}, {day}, Kyiv time", t=t, day=home_day), True
+
+
 def clock_with_home(
     moment: datetime, tz: str, lang: str, style: HouseStyle = DEFAULT_STYLE
 ) -> str:
-    """The reader's clock, and the home zone's in brackets when the two differ."""
+    """The reader's clock, and the home zone's in brackets when the two differ (with the home
+    zone's day when it is another day there)."""
     t = clock(moment, tz, lang)
-    here = moment.astimezone(ZoneInfo(tz)).utcoffset()
-    home = moment.astimezone(ZoneInfo(style.home_tz)).utcoffset()
-    if here != home:
-        home_t = clock(moment, style.home_tz, lang)
-        t = t + " (" + texts.words(lang).gettext("{t} Kyiv time", t=home_t) + ")"
-    return t
+    home = _home(moment, tz, lang, style, with_year=False)
+    return t if home is None else f"{t} ({home[0]})"
 
 
 def when(
@@ -88,7 +103,15 @@ def when(
     now: datetime | None = None,
 ) -> str:
     """Clock and day in the reader's zone ("6:08 p.m., Jan. 5" / "18:08, 5 січня"); the year when
-    `now` is in another year, so an old post pasted into today's story does not read as new."""
+    `now` is in another year, so an old post pasted into today's story does not read as new.
+    The home zone's clock follows in brackets where the zones differ: "4:08 p.m. (6:08 p.m.
+    Kyiv time), Nov. 24", or "8:32 p.m., March 3 (3:32 a.m., March 4, Kyiv time)" across
+    midnight."""
     with_year = other_year(moment, tz, now)
-    t = clock_with_home(moment, tz, lang, style)
-    return f"{t}, {day(moment, tz, lang, style, with_year=with_year)}"
+    t = clock(moment, tz, lang)
+    d = day(moment, tz, lang, style, with_year=with_year)
+    home = _home(moment, tz, lang, style, with_year=with_year)
+    if home is None:
+        return f"{t}, {d}"
+    text, dated = home
+    return f"{t}, {d} ({text})" if dated else f"{t} ({text}), {d}"

@@ -21,7 +21,9 @@ NIGHT = datetime(2026, 3, 4, 1, 32, tzinfo=UTC)  # 03:32 in Kyiv, 20:32 the day 
         ("ru", "Europe/Kyiv", "03:32, 4 марта"),
         ("en", "Europe/Kyiv", "3:32 a.m., March 4"),
         # Elsewhere: their own clock and day, and Kyiv's, as a draft says it.
-        ("en", "America/New_York", "8:32 p.m. (3:32 a.m. Kyiv time), March 3"),
+        # (Kyiv's day too when it is not theirs: "3:32 a.m. Kyiv time, March 3" was a day off.)
+        ("en", "America/New_York", "8:32 p.m., March 3 (3:32 a.m., March 4, Kyiv time)"),
+        ("uk", "America/New_York", "20:32, 3 березня (03:32, 4 березня за київським часом)"),
     ],
 )
 def test_digest_times_read_as_the_drafts_print_them(lang: str, tz: str, shown: str) -> None:

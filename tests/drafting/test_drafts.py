@@ -175,9 +175,21 @@ def test_time_is_local_with_genitive_months() -> None:
     full = HouseStyle(en_months="full")
     assert format_when(EVENING, "Europe/Kyiv", "en", style=full) == "6:08 p.m., November 24"
     # The same instant is already the next day in Tokyo, and summer time shifts Kyiv; a reader
-    # outside Kyiv also gets the Kyiv time the story is told in.
+    # outside Kyiv also gets the Kyiv time the story is told in, with Kyiv's own day when it
+    # is not the reader's ("18:08 за київським часом, 25 листопада" put 18:08 in Kyiv on a day
+    # it was not: the story's date was wrong by one for a desk writing in Kyiv time).
     assert format_when(EVENING, "Asia/Tokyo", "uk") == (
-        "01:08 (18:08 за київським часом), 25 листопада"
+        "01:08, 25 листопада (18:08, 24 листопада за київським часом)"
+    )
+    assert (
+        format_when(EVENING, "Asia/Tokyo", "en")
+        == "1:08 a.m., Nov. 25 (6:08 p.m., Nov. 24, Kyiv time)"
+    )
+    assert format_when(EVENING, "Asia/Tokyo", "ru") == (
+        "01:08, 25 ноября (18:08, 24 ноября по киевскому времени)"
+    )
+    assert updated_line(EVENING, "Asia/Tokyo", "en") == (
+        "Updated at 1:08 a.m. (6:08 p.m., Nov. 24, Kyiv time)"
     )
     assert format_when(EVENING, "Europe/London", "en") == (
         "4:08 p.m. (6:08 p.m. Kyiv time), Nov. 24"
