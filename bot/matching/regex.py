@@ -116,6 +116,53 @@ def _to_re2(pattern: str, pos: int) -> tuple[str, bool, bool]:
     return translated, lead, trail
 
 
+def _refusal(exc: Exception, pos: int) -> RuleSyntaxError:
+    """Why RE2 refused a pattern, in words the reader's language has (RE2's own are English):
+    a typo is named, since "look-arounds are not supported" sent an editor who forgot a ] to
+    look for a look-around. The exception chain keeps RE2's wording for the log."""
+    raw = exc.args[0] if exc.args else b""
+    detail = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    code, _, fragment = detail.partition(": ")
+    if code == "missing ]":
+        return RuleSyntaxError(
+            "bad regular expression at character {pos}: a [ is not closed", pos, pos=pos
+        )
+    if code == "missing )":
+        return RuleSyntaxError(
+            "bad regular expression at character {pos}: a ( is not closed", pos, pos=pos
+        )
+    if code in ("unexpected )", "missing ("):
+        return RuleSyntaxError(
+            "bad regular expression at character {pos}: a ) closes nothing", pos, pos=pos
+        )
+    if code in (
+        "invalid repetition size",
+        "bad repetition operator",
+        "no argument for repetition operator",
+    ):
+        return RuleSyntaxError(
+            "bad regular expression at character {pos}: the repetition {fragment} is not valid",
+            pos,
+            pos=pos,
+            fragment=fragment,
+        )
+    if code == "invalid character class range":
+        return RuleSyntaxError(
+            "bad regular expression at character {pos}: the range {fragment} is not valid",
+            pos,
+            pos=pos,
+            fragment=fragment,
+        )
+    # What is left is Perl syntax RE2 does not run: look-arounds, back-references (\1),
+    # named back-references, possessive and atomic groups.
+    return RuleSyntaxError(
+        "bad regular expression at character {pos} (back-references and look-arounds are "
+        "not supported)",
+        pos,
+        pos=pos,
+    )
+
+
 @lru_cache(maxsize=1024)
 def _compiled(pattern: str) -> Any:
     import re2
@@ -144,14 +191,7 @@ def compile_regex(pattern: str, pos: int = 0) -> CompiledRegex:
     try:
         rx = _compiled(translated)
     except re2.error as exc:
-        # RE2's own wording is English-only: the reader gets where, in their language, and the
-        # exception chain keeps RE2's detail for the log.
-        raise RuleSyntaxError(
-            "bad regular expression at character {pos} (back-references and look-arounds are "
-            "not supported)",
-            pos,
-            pos=pos,
-        ) from exc
+        raise _refusal(exc, pos) from exc
     # Sized as written (with RE2's ASCII \\w): the Unicode letter class adds a thousand
     # instructions that the DFA runs as byte ranges at no extra cost per character.
     try:

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.desk.fts import rule_to_fts
+from bot.i18n import LANGS, translator
 from bot.matching import (
     Matcher,
     RuleSyntaxError,
@@ -132,6 +133,30 @@ def test_errors_say_where_and_why(rule: str, message: str, position: int) -> Non
         parse_rule(rule)
     assert message in str(info.value)
     assert info.value.position == position
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("F-1[56", "a [ is not closed"),
+        ("(обмін|обмен", "a ( is not closed"),
+        ("обмін)", "a ) closes nothing"),
+        ("a{2,1}", "the repetition {2,1} is not valid"),
+        ("a**", "the repetition ** is not valid"),
+        ("[я-а]", "the range я-а is not valid"),
+    ],
+)
+def test_a_regex_typo_is_named_not_blamed_on_look_arounds(pattern: str, reason: str) -> None:
+    # An editor who forgot a ] in /F-1[56/ was told that back-references and look-arounds are
+    # not supported, and looked for one in a pattern that had none.
+    with pytest.raises(RuleSyntaxError) as info:
+        parse_rule(f"обмін /{pattern}/")
+    message = str(info.value)
+    assert message == f"bad regular expression at character 6: {reason}", message
+    assert info.value.position == 6
+    for lang in LANGS:
+        read = translator(lang).error(info.value)
+        assert "look" not in read and "навколо" not in read and "вокруг" not in read, read
 
 
 def test_reasonable_regexes_pass() -> None:
