@@ -215,6 +215,16 @@ class Channels(ABC):
             raise ChannelError(
                 "@{channel}: the channel is private or unavailable", channel=username
             )
+        known = await self.store.sources.by_username(username)
+        if known is not None and known.peer_id is not None and known.peer_id != channel.id:
+            # The channel we follow under this name gave it up (renamed, deleted) and the name
+            # now opens another one: following that would store a stranger's posts, alerts
+            # included, under the official's name, and take its ids for the official's.
+            raise ChannelError(
+                "@{channel} now opens another channel than the one followed under that name "
+                "(renamed or deleted?); follow the channel by its new name",
+                channel=username,
+            )
         other = await self.store.sources.by_peer(channel.id)
         if other is not None and other.username != username:
             raise ChannelError(

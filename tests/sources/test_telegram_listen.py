@@ -1,0 +1,101 @@
+"""The listener in a newsroom's harder days, through Telethon's own code (tests/telethon_seam.py):
+renamed channels, long outages, channels with nothing stored yet. Each test is a way a post was
+lost, duplicated or put under the wrong name before."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from telethon import types
+
+from bot.ingest.pipeline import Pipeline
+from bot.settings import JobSettings, TelegramSettings
+from sources.telegram.listener import Listener
+from storage.records import Event, Post, note_text
+from storage.store import Store
+from tests.sources.test_telegram import MINISTRY, alerts, desk, energy_text
+from tests.telethon_seam import FakeTelegram, SeamClient
+
+SQUATTER = 1300666
+
+
+class Recorder:
+    def __init__(self, store: Store) -> None:
+        self.pipeline = Pipeline(store)
+        self.events: list[Event] = []
+
+    async def __call__(self, event: Event) -> object:
+        self.events.append(event)
+        return await self.pipeline.handle(event)
+
+    def post_ids(self) -> list[int]:
+        return [e.message_id for e in self.events if isinstance(e, Post)]
+
+
+async def _no_sleep(_seconds: float) -> None:
+    return None
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = await Store.open(tmp_path / "wirewatch.db")
+    yield s
+    await s.close()
+
+
+@pytest.fixture
+def fake() -> FakeTelegram:
+    tg = FakeTelegram()
+    tg.add_channel("energy_ministry_ua", MINISTRY, "Міністерство енергетики (тест)")
+    return tg
+
+
+async def listening(
+    store: Store, fake: FakeTelegram, *, window: int = 50, **settings: Any
+) -> tuple[Listener, SeamClient, Recorder]:
+    client = SeamClient(fake)
+    await client.connect()
+    rec = Recorder(store)
+    listener = Listener(
+        client,
+        store,
+        rec,
+        TelegramSettings(**{"request_pause": 0.0, **settings}),
+        JobSettings(reconcile_window=window),
+        sleep=_no_sleep,
+    )
+    return listener, client, rec
+
+
+async def test_a_renamed_channels_old_name_taken_by_another_channel_is_not_followed(
+    store: Store, fake: FakeTelegram
+) -> None:
+    await desk(store)
+    ch = fake.channels[MINISTRY]
+    for i in range(1, 4):
+        fake.post(ch, i, energy_text(i))
+    listener, _, _ = await listening(store, fake)
+    await listener.start()
+    # The ministry renames its channel; someone registers the freed name for a channel of
+    # their own, with posts that look like the ministry's.
+    ch.entity.username = "energy_ministry_new"
+    squat = fake.add_channel("energy_ministry_ua", SQUATTER, "Міністерство енергетики")
+    for i in range(1, 6):
+        fake.post(squat, i, f"Фейк №{i}: енергетика громад відключена назавжди.")
+    # Another account takes over (a failover, a new session): it has no access hash of the
+    # ministry's channel and resolves the name it knows.
+    fake.switch_account(types.User(id=888000222, access_hash=5, first_name="B"))
+    listener, client, rec = await listening(store, fake)
+    await listener.start()
+    await client.dispatch(fake.new_update(squat, fake.message(squat, 6, energy_text(6))))
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    assert src.peer_id == MINISTRY
+    assert rec.post_ids() == []
+    texts = [r[0] for r in await store.db.fetchall("SELECT text FROM posts ORDER BY id")]
+    assert not any("Фейк" in t for t in texts)
+    assert await alerts(store) == []  # before: the impostor's posts 4-6 reached the desk
+    assert "another channel" in note_text(src.error)
