@@ -3,17 +3,19 @@
 uk/ru: 24-hour clock, day and genitive month from CLDR (Babel), "року"/"года" after a year.
 English: AP style by default, "6:08 p.m." and "Jan. 5" (or "January 5" when the desk prefers full
 month names). When the reader's zone is not the sources' home zone (Kyiv), the home time follows
-in brackets ("4:08 p.m. (6:08 p.m. Kyiv time)"): the story is told in Kyiv time.
+in brackets ("4:08 p.m. (6:08 p.m. Kyiv time)"): the story is told in Kyiv time. Another home
+zone (`WIREWATCH_DRAFTS__HOME_TZ`) is named by its city ("Warsaw time") or its offset.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
+from babel.dates import format_datetime, get_timezone, get_timezone_location
 
 from bot.drafting import texts
 
@@ -78,10 +80,45 @@ def _home(
         return None
     words = texts.words(lang)
     t = clock(moment, style.home_tz, lang)
-    if home.date() == here.date():
+    dated = home.date() != here.date()
+    d = day(moment, style.home_tz, lang, style, with_year=with_year) if dated else ""
+    kind, name = _zone_name(style.home_tz, lang)
+    if kind == "kyiv":
+        if dated:
+            return words.gettext("{t}, {day}, Kyiv time", t=t, day=d), True
         return words.gettext("{t} Kyiv time", t=t), False
-    home_day = day(moment, style.home_tz, lang, style, with_year=with_year)
-    return words.gettext("{t}, {day}, Kyiv time", t=t, day=home_day), True
+    if kind == "city":
+        if dated:
+            return words.gettext("{t}, {day}, {city} time", t=t, day=d, city=name), True
+        return words.gettext("{t} {city} time", t=t, city=name), False
+    offset = _utc_offset(home)
+    return (f"{t}, {d}, {offset}", True) if dated else (f"{t} {offset}", False)
+
+
+@lru_cache(maxsize=64)
+def _zone_name(zone: str, lang: str) -> tuple[Literal["kyiv", "city", "offset"], str]:
+    """How the brackets name the home zone: Kyiv (under any of its names) in the words the
+    catalogue has for it, another place by its city in the reader's language (CLDR, through
+    Babel: Варшава, Warsaw), and a zone that is only an offset (UTC, Etc/GMT-3) by it."""
+    tzinfo = get_timezone(zone)
+    english = get_timezone_location(tzinfo, locale="en", return_city=True)
+    if english == "Kyiv":
+        return "kyiv", english
+    if english.startswith(("UTC", "GMT")) or any(ch.isdigit() for ch in english):
+        return "offset", ""
+    return "city", get_timezone_location(tzinfo, locale=lang, return_city=True)
+
+
+def _utc_offset(local: datetime) -> str:
+    """ "UTC", "UTC+3", "UTC+5:30", "UTC-3" (Etc/GMT-3 is three hours *ahead* of UTC: the
+    sign of its name is POSIX's, the opposite of what a reader expects)."""
+    delta = local.utcoffset()
+    minutes = int(delta.total_seconds() // 60) if delta is not None else 0
+    if minutes == 0:
+        return "UTC"
+    sign = "+" if minutes > 0 else "-"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours}" + (f":{rest:02d}" if rest else "")
 
 
 def clock_with_home(

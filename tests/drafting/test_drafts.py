@@ -204,6 +204,37 @@ def test_time_is_local_with_genitive_months() -> None:
     assert updated_line(summer, "Europe/Kyiv", "uk", now=later) == "Оновлено о 08:00, 1 липня"
 
 
+def test_the_home_zone_is_named_as_the_desk_set_it() -> None:
+    # WIREWATCH_DRAFTS__HOME_TZ is the sources' zone; a desk that set Warsaw read "Kyiv time"
+    # beside Warsaw's clock in every draft.
+    warsaw = HouseStyle(home_tz="Europe/Warsaw")
+    assert format_when(EVENING, "Europe/London", "en", style=warsaw) == (
+        "4:08 p.m. (5:08 p.m. Warsaw time), Nov. 24"
+    )
+    assert format_when(EVENING, "Europe/London", "uk", style=warsaw) == (
+        "16:08 (17:08 за часом міста Варшава), 24 листопада"
+    )
+    assert format_when(EVENING, "Europe/London", "ru", style=warsaw) == (
+        "16:08 (17:08 по времени города Варшава), 24 ноября"
+    )
+    assert format_when(EVENING, "Asia/Tokyo", "en", style=warsaw) == (
+        "1:08 a.m., Nov. 25 (5:08 p.m., Nov. 24, Warsaw time)"
+    )
+    assert updated_line(EVENING, "Europe/London", "en", style=warsaw) == (
+        "Updated at 4:08 p.m. (5:08 p.m. Warsaw time)"
+    )
+    # A zone that is an offset, not a place, is named by its offset (Etc/GMT-3 is UTC+3).
+    offset = HouseStyle(home_tz="Etc/GMT-3")
+    assert format_when(EVENING, "Europe/London", "uk", style=offset) == (
+        "16:08 (19:08 UTC+3), 24 листопада"
+    )
+    # Kyiv by its old name is still Kyiv.
+    kiev = HouseStyle(home_tz="Europe/Kiev")
+    assert format_when(EVENING, "Europe/London", "en", style=kiev) == (
+        "4:08 p.m. (6:08 p.m. Kyiv time), Nov. 24"
+    )
+
+
 def test_photo_credit_only_for_visual_media() -> None:
     assert credit_line(FakePost("x", media="photo"), "uk") == "Фото: t.me/petrenko_rnbo"
     assert credit_line(FakePost("x", media="photo"), "en") == "Photo: t.me/petrenko_rnbo"
