@@ -40,6 +40,7 @@ from sources.telegram.errors import (
     FloodWaitTooLong,
     TelegramError,
 )
+from sources.telegram.holes import Holes
 from sources.telegram.media import MediaFetcher
 from sources.telegram.pacing import RequestGate, Sleep, iso_time, now
 from sources.telegram.reconcile import Reconciliation
@@ -114,7 +115,7 @@ class Listener(Channels, Reconciliation):
         self._down_since: float | None = None  # when the connection was seen lost
         self._last_update: float | None = None  # when Telegram last sent us an update
         self._looked: dict[int, float] = {}  # source id -> when its newest posts were last read
-        self._holes: dict[int, list[tuple[int, int]]] = {}  # source id -> (after, before) left
+        self.holes = Holes(store.state, f"{self.state_key}.holes")  # ids a gap fetch left
         self._reresolved: set[int] = set()  # sources re-resolved after a stale peer this run
         self._catching_up: asyncio.Task[int] | None = None
         self._watcher: asyncio.Task[None] | None = None
@@ -458,15 +459,17 @@ class Listener(Channels, Reconciliation):
         return count
 
     async def _fill_holes(self, src: Source) -> int:
-        """Fetch the posts a failed gap fetch left out (see `_on_message`)."""
+        """Fetch the posts a live gap fetch left out (see `_fetch_gap`), at most
+        `catch_up_limit` a hole per round."""
         count = 0
-        while self._holes.get(src.id):
-            after, before = self._holes[src.id][0]
-            messages = await self._history(
-                src, after=after, before=before, limit=self.settings.catch_up_limit
-            )
+        limit = self.settings.catch_up_limit
+        while (hole := await self.holes.first(src.id)) is not None:
+            messages = await self._history(src, after=hole[0], before=hole[1], limit=limit)
             count += await self._hand(src, messages)
-            self._holes[src.id].pop(0)
+            if limit and len(messages) >= limit:
+                await self.holes.filled(src.id, hole, max(int(m.id) for m in messages))
+                break
+            await self.holes.filled(src.id, hole)
         return count
 
     async def poll_busy(self) -> int:
@@ -533,18 +536,20 @@ class Listener(Channels, Reconciliation):
             log.exception("handling message %s of @%s failed", message.id, src.username)
 
     async def _fetch_gap(self, src: Source, after: int, before: int) -> None:
+        limit = self.settings.catch_up_limit
         try:
-            messages = await self._history(
-                src, after=after, before=before, limit=self.settings.catch_up_limit
-            )
+            messages = await self._history(src, after=after, before=before, limit=limit)
         except (TelegramError, ConnectionError, errors.RPCError) as exc:
-            # Left for the next catch-up (reconnect, poll, reconciliation) to fill.
-            self._holes.setdefault(src.id, []).append((after, before))
+            # Kept for the next catch-up (reconnect, poll, reconciliation, a restart) to fill.
+            await self.holes.add(src.id, after, before)
             note = notes.gap_failed(src.username, after + 1, before - 1, exc)
             await self._error(note)
             log.warning("%s", note_text(note))
             return
         await self._hand(src, messages)
+        if limit and len(messages) >= limit:
+            # Cut short: the post in hand moves the stored mark past the rest.
+            await self.holes.add(src.id, max(int(m.id) for m in messages), before)
 
     async def _on_deleted(self, event: Any) -> None:
         update = event.original_update

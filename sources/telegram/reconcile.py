@@ -81,6 +81,9 @@ class Reconciliation(ABC):
     async def _catch_up(self, source: Source, *, before: int = 0) -> int: ...
 
     @abstractmethod
+    async def _fill_holes(self, src: Source) -> int: ...
+
+    @abstractmethod
     async def _hand(
         self, src: Source, messages: Iterable[Any], *, backfill: bool = False
     ) -> int: ...
@@ -124,6 +127,9 @@ class Reconciliation(ABC):
             # Nothing stored yet (added while running, or its first catch-up failed): the first
             # look at a channel is a silent back-fill, never alerts about old posts.
             return ReconcileResult(checked=await self._catch_up(src))
+        # Posts a live gap fetch left out lie below the stored mark, where no catch-up reads:
+        # a channel too quiet to be polled has them fetched here.
+        holes = await self._fill_holes(src)
         window = self.jobs.reconcile_window
         fetched = await self._peer_request(
             src,
@@ -132,7 +138,7 @@ class Reconciliation(ABC):
         )
         messages = [m for m in fetched if not isinstance(m, types.MessageEmpty)]
         if not messages:
-            return ReconcileResult()
+            return ReconcileResult(missed=holes)
         ids = {int(m.id) for m in messages}
         top = max(ids)
         self._top[src.id] = top
@@ -183,7 +189,7 @@ class Reconciliation(ABC):
                     channel_id=src.peer_id,
                 )
             )
-        return ReconcileResult(len(messages), len(changed), len(vanished), missed_count)
+        return ReconcileResult(len(messages), len(changed), len(vanished), missed_count + holes)
 
     async def _check_username(self, src: Source, channel: Any) -> None:
         """A renamed channel still answers by its cached peer, but its permalinks changed."""
