@@ -14,7 +14,8 @@ limit never holds up the others, and paces every send to Telegram's limits: abou
 - 403: the person blocked the bot; they are marked unreachable and their alerts held, not lost;
   so is 400 "chat not found", Telegram's answer to a bot writing first to someone added by
   user id who has not opened it yet: their alerts go out once they write to it;
-- 400: the payload is wrong; that alert fails with Telegram's description and the chat moves on.
+- 400: the payload is wrong; that alert fails with Telegram's description and the chat moves on
+  (HTML Telegram cannot parse goes as plain text instead: `bot/delivery/sender.py`).
 
 Alerts to one chat go out in id order: while an alert waits for a retry, later alerts to the
 same chat wait behind it. Edit and deletion follow-ups reply to the message of the alert they

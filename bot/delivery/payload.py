@@ -20,6 +20,13 @@ class OutMessage:
     preview: bool
     photo: bytes | None = None  # sent with sendPhoto when set
     photo_name: str = "photo.jpg"
+    plain: bool = False  # `html` holds plain text, sent without a parse mode
+
+
+def as_plain(message: OutMessage) -> OutMessage:
+    """The message's words without its formatting, for when Telegram refuses the formatting
+    ("can't parse entities"): tags dropped, entities decoded, the buttons kept."""
+    return replace(message, html=plain_text(message.html), plain=True)
 
 
 class _Text(HTMLParser):
@@ -31,13 +38,18 @@ class _Text(HTMLParser):
         self.parts.append(data)
 
 
-def caption_length(html: str) -> int:
-    """What Telegram counts against the caption limit: the text without tags, entities
-    decoded, in UTF-16 units (an emoji outside the BMP counts two)."""
+def plain_text(html: str) -> str:
+    """The text Telegram shows for `html`: tags dropped, entities decoded."""
     parser = _Text()
     parser.feed(html)
     parser.close()
-    return len("".join(parser.parts).encode("utf-16-le")) // 2
+    return "".join(parser.parts)
+
+
+def caption_length(html: str) -> int:
+    """What Telegram counts against the caption limit: the text without tags, entities
+    decoded, in UTF-16 units (an emoji outside the BMP counts two)."""
+    return len(plain_text(html).encode("utf-16-le")) // 2
 
 
 def with_photo(messages: list[OutMessage], photo: bytes, name: str) -> list[OutMessage]:

@@ -20,7 +20,7 @@ from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.types import BufferedInputFile, LinkPreviewOptions, ReplyParameters
 
 from bot.delivery.pacer import Pacer
-from bot.delivery.payload import OutMessage, with_photo
+from bot.delivery.payload import OutMessage, as_plain, with_photo
 from bot.delivery.replies import ALREADY_PACED
 from bot.settings import BotSettings
 from storage.media import MediaFolder
@@ -30,6 +30,12 @@ from storage.models import Alert
 log = logging.getLogger("bot.delivery.notifier")
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024  # sendPhoto takes photos up to 10 MB
+
+
+def _formatting_refused(exc: TelegramBadRequest) -> bool:
+    """Telegram could not read the message's HTML ("can't parse entities"); the same words
+    without formatting would go."""
+    return "can't parse entities" in exc.message.lower()
 
 
 class Throttled(Exception):
@@ -86,6 +92,21 @@ class Sender:
             try:
                 message_id = await self._message(alert, chat_id, message, target, first=not done)
             except TelegramBadRequest as exc:
+                if message.photo is None and not message.plain and _formatting_refused(exc):
+                    # The words still go: a tag Telegram will not parse failed the whole
+                    # alert for good, and the journalist never heard of the story.
+                    log.warning(
+                        "notifier: alert %s message %d formatting refused (%s); plain text",
+                        alert.id,
+                        index + 1,
+                        exc.message,
+                    )
+                    plan = self._plans[alert.id] = [
+                        *plan[:index],
+                        as_plain(message),
+                        *plan[index + 1 :],
+                    ]
+                    continue
                 if message.photo is None or done:
                     raise
                 # Telegram refused the picture (dimensions, format): the draft still goes.
@@ -148,7 +169,7 @@ class Sender:
                 sent = await self.bot.send_message(
                     chat_id=chat_id,
                     text=message.html,
-                    parse_mode="HTML",
+                    parse_mode=None if message.plain else "HTML",
                     reply_markup=message.markup,
                     reply_parameters=reply,
                     link_preview_options=LinkPreviewOptions(is_disabled=not message.preview),

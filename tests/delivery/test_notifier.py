@@ -322,7 +322,8 @@ async def test_follow_up_of_a_failed_original_goes_without_reply(
     box = await Outbox(store).setup(1)
     person = box.people[0]
     post_id = await box.post()
-    broken = {"messages": [{"html": "<b>не закрито", "buttons": []}], "plain": "x"}
+    # A button Telegram refuses (callback data over 64 bytes) fails the original for good.
+    broken = payload("orig", button="full:" + "9" * 70)
     original = await box.alert(person, post_id=post_id, body=broken)
     edit = await box.follow_up(person, "edit", post_id=post_id, original=original)
     n = notifier(store, fakebot)
@@ -342,23 +343,56 @@ async def test_bad_request_fails_one_alert_and_the_chat_moves_on(
     box = await Outbox(store).setup(1)
     person = box.people[0]
     good1 = await box.alert(person)
-    bad_html = await box.alert(
-        person, body={"messages": [{"html": "ціна < 5", "buttons": []}], "plain": "x"}
-    )
     bad_button = await box.alert(person, body=payload("btn", button="full:" + "9" * 70))
     no_messages = await box.alert(person, body={"plain": "x"})
     good2 = await box.alert(person)
     n = notifier(store, fakebot)
     assert await n.drain_once() == 2
     assert delivered_tags(fakebot, person.user_id or 0) == [box.tag[good1], box.tag[good2]]
-    rows = {i: await store.alerts.get(i) for i in (bad_html, bad_button, no_messages)}
+    rows = {i: await store.alerts.get(i) for i in (bad_button, no_messages)}
     assert all(r is not None and r.status == "failed" for r in rows.values())
-    assert "can't parse entities" in (rows[bad_html].last_error or "")  # type: ignore[union-attr]
     assert "BUTTON_DATA_INVALID" in (rows[bad_button].last_error or "")  # type: ignore[union-attr]
     assert "bad payload" in (rows[no_messages].last_error or "")  # type: ignore[union-attr]
-    assert n.failed == 3
+    assert n.failed == 2
     # The malformed payload never reached Telegram.
-    assert len(fakebot.calls("sendMessage")) == 4
+    assert len(fakebot.calls("sendMessage")) == 3
+
+
+async def test_formatting_telegram_refuses_costs_the_formatting_not_the_alert(
+    store: Store, fakebot: FakeBotAPI
+) -> None:
+    # "400 Bad Request: can't parse entities" failed the alert for good: the journalist never
+    # got the story because of a tag. The words go out as plain text instead, buttons kept.
+    box = await Outbox(store).setup(1)
+    person = box.people[0]
+    chat = person.user_id or 0
+    refused = await box.alert(person, body=payload("alert-901", parts=2))
+    broken = await box.alert(
+        person, body={"messages": [{"html": "ціна < 5 &amp; alert-900", "buttons": []}]}
+    )
+    fakebot.fail(
+        "sendMessage",
+        chat_id=chat,
+        status=400,
+        description="Bad Request: can't parse entities: Unsupported start tag at byte offset 3",
+        times=1,
+    )
+    n = notifier(store, fakebot)
+    after_broken = await box.alert(person)
+    assert await n.drain_once() == 3
+    for alert_id in (broken, refused, after_broken):
+        row = await store.alerts.get(alert_id)
+        assert row is not None and row.status == "sent", (alert_id, row)
+    sent = fakebot.sent_messages(chat)
+    # The refused one went as plain text, its buttons and its second message as they were.
+    assert sent[0].parse_mode is None and sent[0].reply_markup is not None
+    assert sent[0].text == "Міністр повідомив у Telegram: «Заява alert-901» & більше"
+    assert "Продовження 2" in (sent[1].text or "") and sent[1].entities
+    assert sent[1].reply_to == sent[0].message_id
+    # HTML of our own that Telegram cannot read goes the same way.
+    assert sent[2].text == "ціна < 5 & alert-900"
+    assert delivered_tags(fakebot, chat)[-1] == box.tag[after_broken]
+    assert n.failed == 0
 
 
 async def test_dropped_connection_is_retried_once_more(store: Store, fakebot: FakeBotAPI) -> None:
