@@ -1,7 +1,7 @@
 """What an edit changed: a word-level diff of two texts, rendered for an edit alert.
 
-Pure functions. Long rewrites are cut to `MAX_HUNKS` stretches of at most `MAX_PIECE` characters;
-the full text is one tap away ("Full text").
+Pure functions. Long rewrites are cut to `MAX_HUNKS` stretches of at most `MAX_PIECE` characters
+each and `MAX_SHOWN` in all; the full text is one tap away ("Full text").
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ DiffKind = Literal["equal", "delete", "insert"]
 
 MAX_HUNKS = 8  # an edit that rewrote the whole post is read in full via "Full text"
 MAX_PIECE = 300  # characters of one removed or added stretch shown in the diff
+# Characters of the diff shown in all. Changes a few words apart run into one stretch that the
+# two caps above never reach (every figure of a long list updated): about a phone screen is
+# shown, the changes after it counted.
+MAX_SHOWN = 1200
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +42,7 @@ class Hunk:
 @dataclass(frozen=True, slots=True)
 class WordDiff:
     hunks: tuple[Hunk, ...]
-    more: int  # changed regions not shown (beyond MAX_HUNKS)
+    more: int  # changes not shown (beyond MAX_HUNKS or MAX_SHOWN)
 
     def __bool__(self) -> bool:
         return bool(self.hunks)
@@ -91,21 +95,39 @@ def word_diff(old: str, new: str, *, context: int = 4) -> WordDiff:
     if not groups or all(op == "equal" for g in groups for op, *_ in g):
         return WordDiff((), 0)
     hunks: list[Hunk] = []
-    for group in groups[:MAX_HUNKS]:
+    more = 0  # changes left out: each removed, added or replaced stretch counts one
+    room = MAX_SHOWN
+    for group in groups:
+        if len(hunks) >= MAX_HUNKS or room <= 0:
+            more += _changes(group)
+            continue
         pieces: list[DiffPiece] = []
-        for op, i1, i2, j1, j2 in group:
+        cut = False
+        for k, (op, i1, i2, j1, j2) in enumerate(group):
+            if room <= 0:
+                more += _changes(group[k:])
+                cut = True
+                break
             if op == "equal":
                 pieces.append(DiffPiece("equal", _join(a[i1:i2]), a[i1].space_before))
+                room -= len(pieces[-1].text)
                 continue
+            # A changed stretch also costs its marks ([-…-] {+…+} when pasted) and a space.
             if i2 > i1:
                 pieces.append(DiffPiece("delete", _join(a[i1:i2], clip=True), a[i1].space_before))
+                room -= len(pieces[-1].text) + 5
             if j2 > j1:
                 pieces.append(DiffPiece("insert", _join(b[j1:j2], clip=True), b[j1].space_before))
+                room -= len(pieces[-1].text) + 5
         first, last = group[0], group[-1]
         at_start = first[1] == 0 and first[3] == 0
-        at_end = last[2] == len(a) and last[4] == len(b)
+        at_end = not cut and last[2] == len(a) and last[4] == len(b)
         hunks.append(Hunk(tuple(pieces), at_start, at_end))
-    return WordDiff(tuple(hunks), max(0, len(groups) - MAX_HUNKS))
+    return WordDiff(tuple(hunks), more)
+
+
+def _changes(opcodes: Sequence[tuple[str, int, int, int, int]]) -> int:
+    return sum(1 for op, *_ in opcodes if op != "equal")
 
 
 def _space_between(prev: DiffPiece, piece: DiffPiece) -> bool:

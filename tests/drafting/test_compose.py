@@ -210,6 +210,46 @@ def test_edit_alert_shows_the_diff_and_the_update_time() -> None:
     assert "Секретарь СНБО Елена Гайова сообщила в Telegram" in payload["plain"]
 
 
+def test_an_edit_that_updates_every_figure_of_a_long_post_fits_one_message() -> None:
+    # An official re-posted the evening figures over the morning ones in a long list by
+    # region. The changes were a few words apart, so they ran into one stretch of the diff
+    # that no cap reached: phone screens of struck-through figures in two messages before the
+    # draft. The diff shows the first changes and counts the rest; "Full text" has all.
+    regions = ["Київщина", "Харківщина", "Сумщина", "Полтавщина", "Одещина", "Чернігівщина"]
+    rows = [f"{r} — {{n}} абонентів." for r in regions * 22]
+    old = "Знеструмлені станом на ранок. " + " ".join(
+        row.format(n=1000 + 37 * k) for k, row in enumerate(rows)
+    )
+    new = "Знеструмлені станом на вечір. " + " ".join(
+        row.format(n=400 + 11 * k) for k, row in enumerate(rows)
+    )
+    assert 3000 < len(new) < 4096  # a long post, as Telegram allows
+    payload = compose_alert(
+        "edit",
+        stored(new, edit_date=datetime(2026, 11, 24, 18, 40, tzinfo=UTC), version=2),
+        source(),
+        DraftOptions(lang="uk", tz="Europe/Kyiv"),
+        previous_text=old,
+    )
+    check_contract(payload)
+    assert len(payload["messages"]) == 1, [len(m["html"]) for m in payload["messages"]]
+    changes = payload["plain"].split("Що змінилося:\n")[1].split("\n\n")[0]
+    assert changes.startswith("Знеструмлені станом на [-ранок-] {+вечір+}. Київщина — [-1000-]")
+    assert len(changes) < 1500, len(changes)
+    assert re.search(r"…і ще змін: \d+$", changes), changes[-200:]
+    # A few changes are all shown, as before.
+    few = old.replace("1037", "1038").replace("1074", "1075")
+    small = compose_alert(
+        "edit",
+        stored(few, edit_date=datetime(2026, 11, 24, 18, 40, tzinfo=UTC), version=2),
+        source(),
+        DraftOptions(lang="uk", tz="Europe/Kyiv"),
+        previous_text=old,
+    )
+    assert "[-1037-] {+1038+}" in small["plain"] and "[-1074-] {+1075+}" in small["plain"]
+    assert "…і ще" not in small["plain"]
+
+
 def test_edit_without_previous_text_or_real_change_has_no_diff() -> None:
     text = "Оновлення без змін у словах."
     for prev in (None, "Оновлення   без змін у словах."):
