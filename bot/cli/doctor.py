@@ -165,9 +165,19 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         check(out, "database folder", "fail", f"{parent} is not writable")
     if not server and db_path.exists() and not os.access(db_path, os.W_OK):
         check(out, "database", "fail", f"{db_path} is not writable")
+    elif not server and not db_path.exists():
+        # A check creates nothing: an empty archive made here (the wrong folder, a typo in
+        # WIREWATCH_DB) read as a healthy one with 0 posts, and hid the mistake.
+        check(
+            out,
+            "database",
+            "missing",
+            f"{db_path} does not exist: `wirewatch run` or `wirewatch import` creates it "
+            "(check WIREWATCH_DB and the working directory)",
+        )
     else:
         try:
-            async with open_store(settings) as store:
+            async with open_store(settings, must_exist=True) as store:
                 integrity = await store.integrity_check()
                 version = await store.schema_version()
                 posts = await store.posts.count()

@@ -41,3 +41,20 @@ def test_doctor_counts_the_alerts_waiting_for_their_drafts(
     out, _ = capsys.readouterr()
     (outbox,) = [c for c in json.loads(out) if c["check"] == "outbox"]
     assert "1 drafting" in outbox["detail"], outbox
+
+
+def test_doctor_does_not_create_the_database_it_checks(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Run from the wrong folder (or with a typo in WIREWATCH_DB), doctor created an empty
+    # database there and reported "OK database … 0 posts": the check that should have found
+    # the mistake hid it, and left a stray archive behind.
+    monkeypatch.setenv("WIREWATCH_HEALTH_PORT", "0")
+    db = tmp_path / "var" / "wirewatch.db"
+    assert main(["doctor", "--json", "--db", str(db)]) in (0, 1)
+    out, _ = capsys.readouterr()
+    checks = {c["check"]: c for c in json.loads(out)}
+    assert not db.exists() and not db.parent.exists()
+    assert checks["database"]["status"] == "missing", checks["database"]
+    assert str(db) in checks["database"]["detail"]
+    assert "does not exist" in checks["database"]["detail"]
