@@ -145,8 +145,7 @@ def compose_alert(
         if wanted is not None:
             footer = join_runs([Run("\n"), Run(_translation_follows(lang), "i")], footer)
         # The background takes only the room the rest of the message leaves: with it the
-        # alert is never more messages than without it (one, unless the story's own quote is
-        # a single sentence longer than a message).
+        # alert is never more messages than without it (one: a quote past QUOTE_CHARS is cut).
         room = MESSAGE_LIMIT - utf16_len(to_html(join_runs(runs, "\n\n", footer)))
         earlier = background_runs(background, lang, tz, now=now, style=style, room=room)
         if earlier:

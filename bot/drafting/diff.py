@@ -68,7 +68,8 @@ def _tokens(text: str) -> list[_Tok]:
 
 def _join(tokens: Sequence[_Tok], *, clip: bool = False) -> str:
     """Tokens back to text with their own spacing. With `clip`, a stretch longer than MAX_PIECE
-    is cut at a word and marked "…": the diff display only, the quote is never cut."""
+    is cut at a word and marked "…": the diff display only (the quote is cut only past
+    quotes.QUOTE_CHARS)."""
     out: list[str] = []
     size = 0
     for k, tok in enumerate(tokens):

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from translitua import RussianInternationalPassport, UkrainianKMU, translit
 
-from bot.drafting import texts
+from bot.drafting import quotes, texts
 from bot.drafting.glossary import Entry
 from bot.drafting.html import Run, join_runs
 from bot.drafting.quotes import MARKS, StyledQuote, post_language, speaker_verb, style_quote
@@ -447,7 +447,7 @@ def build_draft(
     source: SourceLike | None,
     options: DraftOptions,
     *,
-    focus: Iterable[SpanLike] = (),
+    focus: Sequence[SpanLike] = (),
 ) -> Draft:
     """The draft of `post` for a journalist reading `lang` in zone `tz`.
 
@@ -472,10 +472,12 @@ def build_draft(
     styled = None
     if chosen is not None:
         qa, qb = chosen
-        quote: str | None = text[qa:qb]
         styled = style_quote(text, qa, qb, lang)
         if not styled.text.strip(MARKS[lang][0] + MARKS[lang][1] + ". "):
             styled = None  # nothing but emoji: no quote to print
+        else:  # one sentence past QUOTE_CHARS is quoted in part
+            styled, qa, qb = quotes.fit_quote(styled, qa, qb, focus, marks)
+        quote: str | None = text[qa:qb]
     else:
         quote, qa, qb = None, 0, 0
     shown = media_kind(post) if styled is None else None

@@ -57,6 +57,12 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def html_cost(ch: str) -> int:
+    """What one character of post text costs in a message as split_runs measures it: its
+    escaped form in UTF-16 units."""
+    return _ESCAPED_COST.get(ch, 1 if ch < "\U00010000" else 2)
+
+
 def to_html(runs: Iterable[Run]) -> str:
     return "".join(r.open_tag() + escape(r.text) + r.close_tag() for r in runs)
 
@@ -123,7 +129,7 @@ class _Layout:
             pos += len(r.text)
         self.prefix = list(
             itertools.accumulate(
-                (_ESCAPED_COST.get(ch, 1 if ch < "\U00010000" else 2) for ch in self.text),
+                (html_cost(ch) for ch in self.text),
                 initial=0,
             )
         )

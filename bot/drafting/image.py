@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from bot.drafting import texts
 from bot.drafting.draft import styled_runs
 from bot.drafting.html import Run, join_runs
-from bot.drafting.quotes import style_quote
+from bot.drafting.quotes import fit_quote, style_quote
 from bot.drafting.sentences import SpanLike, choose_quote
 
 
@@ -19,8 +19,9 @@ def image_runs(ocr_text: str, spans: Sequence[SpanLike], lang: str) -> list[Run]
     if chosen is None:
         return []
     start, end = chosen
-    styled = style_quote(ocr_text, start, end, lang)
     marks = [(s.start, s.end) for s in spans if s.start < end and s.end > start]
+    # A picture's text often has no sentence end at all: cut as a draft's quote is.
+    styled, _, _ = fit_quote(style_quote(ocr_text, start, end, lang), start, end, (), marks)
     # i18n: the words a rule found in the post's picture follow, quoted.
     label = texts.words(lang).gettext("The image reads")
     return join_runs(f"{label}: ", styled_runs(styled, marks))

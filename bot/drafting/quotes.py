@@ -11,10 +11,18 @@ remembers where it came from in the post, so matched words can still be highligh
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 
-from bot.drafting.sentences import ends_with_abbreviation, grapheme_safe, is_emoji_part
+from bot.drafting.html import html_cost
+from bot.drafting.sentences import (
+    SpanLike,
+    ends_with_abbreviation,
+    grapheme_safe,
+    is_emoji_part,
+)
 
 # Outer and inner quotation marks per language.
 MARKS: dict[str, tuple[str, str, str, str]] = {
@@ -38,6 +46,14 @@ _TAIL = re.compile(
     re.IGNORECASE,
 )
 _PAIRS = {"«": "»", "„": "“", "“": "”", '"': '"', "‘": "’"}
+
+# A draft quotes whole sentences (sentences.choose_quote; several together stay within 600
+# characters). Only a sentence longer than this, a text the splitter finds no sentence end in
+# (a run-on report, a decree's preamble, the text read from a picture), is cut: around the
+# rule's words, at spaces, each cut marked "…" (shorten_quote); the whole post is a tap away
+# (the permalink, "Full text"). The cap of the Earlier section's block: one quote reads on a
+# phone screen, and an alert quoting it twice (an update) stays one Telegram message.
+QUOTE_CHARS = 1200
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,28 +161,37 @@ def style_quote(post_text: str, start: int, end: int, lang: str) -> StyledQuote:
 
 
 def shorten_quote(
-    styled: StyledQuote, limit: int, spans: Iterable[tuple[int, int]] = ()
+    styled: StyledQuote,
+    limit: int,
+    spans: Iterable[tuple[int, int]] = (),
+    *,
+    weight: Callable[[str], int] | None = None,
 ) -> StyledQuote:
-    """`styled` with at most about `limit` of its words, for a line that only recalls a post
-    (the background's "Earlier:"), never for the quote a draft publishes: the words around the
-    first matched one (`spans`, offsets into the post), cut at spaces, each cut marked "…"
-    inside the quotation marks. A quote within `limit` is returned as it is."""
+    """`styled` with at most about `limit` of its words: for a line that only recalls a post
+    (the background's "Earlier:"), and for a draft's quote only past QUOTE_CHARS (one sentence
+    that long, see there). The words around the first matched one (`spans`, offsets into the
+    post), cut at spaces, each cut marked "…" inside the quotation marks. `weight`: what one
+    character costs against `limit` (1 each unless given: a draft measures what it costs in
+    Telegram HTML, where "&" is five). A quote within `limit` is returned as it is."""
     left = len(MARKS["en"][0])  # every language's opening mark is one character
     tail = 1 + len(styled.after)  # the closing mark, then the stop printed after it
     lo, hi = left, len(styled.text) - tail
-    if hi - lo <= limit or limit < 1:
-        return styled
     text, origin = styled.text, styled.origin
+    # cost[k]: what text[lo:lo + k] costs.
+    cost = list(accumulate((weight(ch) if weight else 1 for ch in text[lo:hi]), initial=0))
+    if cost[-1] <= limit or limit < 1:
+        return styled
     marks = sorted(spans)
     first = next(
         (k for k in range(lo, hi) if origin[k] >= 0 and any(a <= origin[k] < b for a, b in marks)),
         lo,
     )
-    start = max(lo, first - limit // 3)
+    # A third of the room before the first matched word, the rest after it.
+    start = lo + bisect_left(cost, cost[first - lo] - limit // 3)
     if start > lo:
         space = text.find(" ", start, first)
         start = space + 1 if space >= 0 else start
-    end = min(hi, start + limit)
+    end = lo + bisect_right(cost, cost[start - lo] + limit) - 1
     if end < hi:
         space = text.rfind(" ", start + 1, end + 1)
         end = space if space > start else end
@@ -194,6 +219,24 @@ def shorten_quote(
         styled.tail_lang,
         styled.after,
     )
+
+
+def fit_quote(
+    styled: StyledQuote,
+    start: int,
+    end: int,
+    focus: Iterable[SpanLike],
+    marks: Sequence[tuple[int, int]],
+) -> tuple[StyledQuote, int, int]:
+    """A draft's quote of `post[start:end]` as it prints: `styled` itself, or past QUOTE_CHARS
+    (as it costs in Telegram HTML) its part around what an edit changed (`focus`), else around
+    the rule's words (`marks`); with the stretch of the post it prints."""
+    centre = [(f.start, f.end) for f in focus if f.start < end and f.end > start] or marks
+    cut = shorten_quote(styled, QUOTE_CHARS, centre, weight=html_cost)
+    if cut is styled:
+        return styled, start, end
+    at = [a for a in cut.origin if a >= 0]
+    return cut, min(at), max(at) + 1
 
 
 def _opens(s: str, k: int) -> bool:

@@ -15,6 +15,7 @@ from bot.desk.sources_file import parse_sources
 from bot.drafting.alert import compose_alert
 from bot.drafting.draft import DraftOptions, build_draft
 from bot.drafting.html import utf16_len
+from bot.drafting.quotes import QUOTE_CHARS
 from bot.matching import Span, match_rule, parse_rule
 from sources.jsonl import parse_line
 from storage.models import Source, StoredPost
@@ -182,14 +183,19 @@ def test_long_post_alert_splits_and_deletion_keeps_all_text() -> None:
     assert "".join(text.removesuffix(".").split()) + "»." in "".join(shown.split())
 
 
-def test_giant_sentence_without_punctuation_is_quoted_whole_in_bounded_messages() -> None:
+def test_giant_sentence_without_punctuation_is_quoted_in_part_in_one_message() -> None:
     text = " ".join(["безкінечне"] + ["речення"] * 2000)
     payload = compose_alert(
         "new", stored(text), source(), DraftOptions(lang="ru", tz="Europe/Kyiv")
     )
     check_contract(payload)
-    assert len(payload["messages"]) > 3
-    assert text in payload["plain"]
+    # It was quoted whole, over four messages: now its start, cut at a word and marked.
+    assert len(payload["messages"]) == 1
+    first, link = payload["plain"].splitlines()[:2]
+    quote = first.split(": ", 1)[1]
+    assert quote.startswith("«безкінечне речення") and quote.endswith(" речення…».")
+    assert len(quote) <= QUOTE_CHARS + 3
+    assert link.endswith("https://t.me/haiova_demo/900")
 
 
 def test_edit_alert_shows_the_diff_and_the_update_time() -> None:
