@@ -125,13 +125,19 @@ def _flag(name: str, value: str) -> bool:
     raise QueryError("{name}: takes yes or no, not '{value}'", name=name, value=value[:20])
 
 
+# A phrase, or a regex: a / opens one where a term can start, as in the rule parser
+# (bot.matching.rules._lex); the slashes inside a word, a link pasted into from: among them,
+# are the word's own.
+_STRETCH_RE = re.compile(r'"[^"]*"?|(?<![^\s()"«»“”„])/(?:\\.|[^/\\])*/?')
+
+
 def split_filters(query: str, zone: ZoneInfo) -> ParsedQuery:
     """Take since:/until:/edited:/deleted: out of the query (not inside quotes)."""
     kept: list[str] = []
     found: dict[str, str] = {}
     pos = 0
     # Walk quoted and unquoted stretches so that a filter word inside a phrase stays a word.
-    for m in re.finditer(r'"[^"]*"?|/(?:\\.|[^/\\])*/?', query):
+    for m in _STRETCH_RE.finditer(query):
         kept.append(_take_filters(query[pos : m.start()], found))
         kept.append(m.group(0))
         pos = m.end()

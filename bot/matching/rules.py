@@ -48,7 +48,13 @@ _OR_WORDS = frozenset({"OR", "АБО", "ИЛИ", "|"})
 _AND_WORDS = frozenset({"AND", "ТА", "І", "И", "&"})
 _NOT_WORDS = frozenset({"NOT", "НЕ"})
 _CHANNEL_RE = re.compile(r"[a-z][a-z0-9_]{2,31}")
-_LINK_RE = re.compile(r"(?:https?://)?(?:t\.me|telegram\.me)/", re.IGNORECASE)
+# A channel's link as people paste it: the web preview's /s/, a post's link (the channel is
+# meant), what "Copy link" appends (?single, ?comment=N, a #fragment).
+_LINK_RE = re.compile(
+    r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?(?P<name>[^/?#\s]*)"
+    r"(?:/\d*)?/?(?:\?[^\s#]*)?(?:#\S*)?",
+    re.IGNORECASE,
+)
 
 
 # ----------------------------------------------------------------------------- nodes
@@ -422,7 +428,8 @@ class _Parser:
 
 
 def _source(name: str, pos: int) -> FromSource:
-    name = _LINK_RE.sub("", name).lstrip("@").rstrip("/").lower()
+    link = _LINK_RE.fullmatch(name)
+    name = (link.group("name") if link else name).lstrip("@").rstrip("/").lower()
     if not _CHANNEL_RE.fullmatch(name):
         raise RuleSyntaxError(
             "from: needs a channel like from:@channel_name at character {pos}", pos, pos=pos

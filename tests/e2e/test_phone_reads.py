@@ -12,7 +12,7 @@ from bot.delivery.notifier import Notifier
 from bot.ingest.pipeline import Pipeline
 from storage.records import Post
 from tests.delivery.test_notifier import settings as bot_settings
-from tests.handlers.harness import ADMIN, EDITOR, running_desk
+from tests.handlers.harness import ADMIN, EDITOR, JOURNALIST, running_desk
 
 NEWCOMER = 7010  # a journalist the admin added by user id before they opened the bot
 
@@ -53,3 +53,26 @@ async def test_alerts_to_someone_who_has_not_opened_the_bot_wait_for_them(
         assert any("https://t.me/grid_ministry_demo/300" in t for t in said), said
         (alert,) = await desk.store.alerts.for_person(newcomer.id)
         assert alert.status == "sent"
+
+
+async def test_a_channel_link_pasted_into_from_searches_that_channel(
+    tmp_path: Path, lang: str
+) -> None:
+    # /mute and /watch take a channel's link as well as its @name, so journalists paste links:
+    # /search read the slashes of "from:https://t.me/…" as a regular expression and answered
+    # "regular expression not closed with /".
+    async with running_desk(tmp_path, lang=lang) as desk:
+        for typed in (
+            "/search from:https://t.me/grid_ministry_demo графіки",
+            "/search графіки from:t.me/grid_ministry_demo/",
+            "/search (графіки OR енергетики) from:https://t.me/s/grid_ministry_demo",
+        ):
+            (page,) = await desk.ask(JOURNALIST, typed)
+            text = page.text or ""
+            assert "https://t.me/grid_ministry_demo/11" in text, (typed, text)
+            assert "border_service_demo" not in text
+        # A regex after a link still reads as one.
+        (page,) = await desk.ask(
+            JOURNALIST, "/search from:https://t.me/grid_ministry_demo /скасован\\w+/"
+        )
+        assert "https://t.me/grid_ministry_demo/11" in (page.text or ""), page.text
