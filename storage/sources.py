@@ -147,6 +147,22 @@ class SourceRepo:
             await conn.execute("DELETE FROM source_peers WHERE account_id = 0")
         return max(claimed, 0)
 
+    async def rename(self, source_id: int, username: str) -> bool:
+        """Give the source its channel's new username (the channel was renamed on Telegram);
+        False when another source already has that name. Rules for one channel are matched by
+        its name: the rules' version moves with it, so every matcher is rebuilt."""
+        taken = await self.db.fetchone(
+            "SELECT id FROM sources WHERE username = ? AND id <> ?", (username, source_id)
+        )
+        if taken is not None:
+            return False
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE sources SET username = ? WHERE id = ?", (username, source_id)
+            )
+            await conn.execute("UPDATE rules_version SET n = n + 1 WHERE id = 1")
+        return True
+
     async def set_error(self, source_id: int, error: str | None) -> None:
         await self.db.execute("UPDATE sources SET error = ? WHERE id = ?", (error, source_id))
 

@@ -41,6 +41,16 @@ def _log_failure(task: asyncio.Task[Any]) -> None:
 
 # Errors that say the cached access hash is not this account's: resolve the channel again.
 _STALE_PEER = (errors.ChannelInvalidError, errors.PeerIdInvalidError)
+# State key prefix: a username a followed channel gave up (renamed) -> that channel's peer id.
+FORMER_NAME = "source.former:"
+
+
+def channel_names(channel: Any) -> set[str]:
+    """Every username the channel answers to now: its own and its active collectible ones."""
+    names = {u.username.lower() for u in getattr(channel, "usernames", None) or [] if u.active}
+    if getattr(channel, "username", None):
+        names.add(channel.username.lower())
+    return names
 
 
 class Channels(ABC):
@@ -216,8 +226,12 @@ class Channels(ABC):
                 "@{channel}: the channel is private or unavailable", channel=username
             )
         known = await self.store.sources.by_username(username)
-        if known is not None and known.peer_id is not None and known.peer_id != channel.id:
-            # The channel we follow under this name gave it up (renamed, deleted) and the name
+        was = known.peer_id if known is not None else None
+        if was is None:
+            former = await self.store.state.get(f"{FORMER_NAME}{username}")
+            was = int(former[0]) if former is not None else None
+        if was is not None and was != channel.id:
+            # The channel followed under this name gave it up (renamed, deleted) and the name
             # now opens another one: following that would store a stranger's posts, alerts
             # included, under the official's name, and take its ids for the official's.
             raise ChannelError(
@@ -227,12 +241,16 @@ class Channels(ABC):
             )
         other = await self.store.sources.by_peer(channel.id)
         if other is not None and other.username != username:
-            raise ChannelError(
-                "@{channel} is the channel already followed as @{other} (renamed?); unfollow "
-                "@{other} first",
-                channel=username,
-                other=other.username,
-            )
+            if other.username in channel_names(channel) or known is not None:
+                raise ChannelError(
+                    "@{channel} is the channel already followed as @{other} (renamed?); "
+                    "unfollow @{other} first",
+                    channel=username,
+                    other=other.username,
+                )
+            # The channel was renamed on Telegram since it was followed: same channel, its
+            # archive and rules go on under the new name.
+            await self._take_new_name(other, username)
         if channel.left:
             await self._join(username, channel)
         src = await self.store.sources.ensure(username, title=channel.title)
@@ -246,6 +264,35 @@ class Channels(ABC):
         if fresh.active:
             self._track(fresh, peer_in)
         return fresh, peer_in
+
+    async def _take_new_name(self, src: Source, new: str) -> Source:
+        """The channel of `src` is called `new` on Telegram now: the source takes that name
+        (permalinks must use it; the old one is free for anyone to take) and the old name is
+        remembered as this channel's, so whoever takes it is never followed in its place.
+        Returns the source as it is now."""
+        if await self.store.sources.rename(src.id, new):
+            if src.peer_id is not None:
+                await self.store.state.set(f"{FORMER_NAME}{src.username}", str(src.peer_id))
+            message = person_note(
+                "@{old} was renamed to @{new} on Telegram; it is followed under the new name "
+                "(a sources file that lists @{old} needs the new name too)",
+                old=src.username,
+                new=new,
+            )
+        else:
+            message = person_note(
+                "@{old} was renamed to @{new} on Telegram; its posts are still followed, but "
+                "links use the old name until the source is renamed",
+                old=src.username,
+                new=new,
+            )
+        if src.error != message:
+            log.warning("%s", note_text(message))
+            await self.store.sources.set_error(src.id, message)
+        fresh = await self.store.sources.get(src.id) or src
+        if fresh.peer_id is not None and fresh.peer_id in self._by_peer:
+            self._by_peer[fresh.peer_id] = fresh  # live posts carry the new name from now on
+        return fresh
 
     async def _join(self, username: str, channel: Any) -> None:
         try:

@@ -18,12 +18,13 @@ from typing import Any, TypeVar
 
 from telethon import TelegramClient, errors, types
 
+from sources.telegram.channels import channel_names
 from sources.telegram.config import ReconcileConfig
 from sources.telegram.convert import to_post
 from sources.telegram.errors import FloodWaitTooLong, TelegramError
 from sources.telegram.pacing import now
 from storage.models import Source
-from storage.records import Deletion, Event, Post, note_text, person_note
+from storage.records import Deletion, Event, Post
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,9 @@ class Reconciliation(ABC):
 
     @abstractmethod
     async def _catch_up(self, source: Source, *, before: int = 0) -> int: ...
+
+    @abstractmethod
+    async def _take_new_name(self, src: Source, new: str) -> Source: ...
 
     @abstractmethod
     async def _fill_holes(self, src: Source) -> int: ...
@@ -142,7 +146,7 @@ class Reconciliation(ABC):
         ids = {int(m.id) for m in messages}
         top = max(ids)
         self._top[src.id] = top
-        await self._check_username(src, getattr(messages[0], "chat", None))
+        src = await self._check_username(src, getattr(messages[0], "chat", None))
         if 0 < src.last_message_id < min(ids) - 1:
             # More was posted since our last stored id than the window shows: catch up first.
             await self._catch_up(src, before=min(ids))
@@ -191,19 +195,13 @@ class Reconciliation(ABC):
             )
         return ReconcileResult(len(messages), len(changed), len(vanished), missed_count + holes)
 
-    async def _check_username(self, src: Source, channel: Any) -> None:
-        """A renamed channel still answers by its cached peer, but its permalinks changed."""
-        current = getattr(channel, "username", None)
-        if current and current.lower() != src.username:
-            message = person_note(
-                "@{old} was renamed to @{new} on Telegram; its posts are still followed, but "
-                "links use the old name until the source is renamed",
-                old=src.username,
-                new=current.lower(),
-            )
-            if src.error != message:
-                log.warning("%s", note_text(message))
-                await self.store.sources.set_error(src.id, message)
+    async def _check_username(self, src: Source, channel: Any) -> Source:
+        """A renamed channel still answers by its cached peer (the same channel: its id is
+        ours), but its permalinks changed: the source takes the new name."""
+        current = (getattr(channel, "username", None) or "").lower()
+        if not current or src.username in channel_names(channel):
+            return src
+        return await self._take_new_name(src, current)
 
     async def due(self) -> list[Source]:
         """Sources whose re-read interval has elapsed, most overdue first."""

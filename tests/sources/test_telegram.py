@@ -731,7 +731,7 @@ async def test_renamed_or_private_channel_is_reported_on_the_source(
     src = await store.sources.by_username("energy_ministry_ua")
     assert src is not None
     await listener.reconcile(src)
-    src = await store.sources.by_username("energy_ministry_ua")
+    src = await store.sources.by_username("energy_ministry_new")
     assert src is not None and "renamed to @energy_ministry_new" in note_text(src.error)
     # Stored as a message and its parameters: /sources and /status read it in each person's
     # language, the CLI and the logs in English.
@@ -740,7 +740,7 @@ async def test_renamed_or_private_channel_is_reported_on_the_source(
     fake.fail(lambda req: errors.ChannelPrivateError(request=req))
     listener._reconciled.clear()
     assert await listener.reconcile_due() == {}
-    src = await store.sources.by_username("energy_ministry_ua")
+    src = await store.sources.by_username("energy_ministry_new")
     assert src is not None and "became private" in note_text(src.error)
     status = await listener.status()
     assert "became private" in (status["last_error"] or "")

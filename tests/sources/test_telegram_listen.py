@@ -4,7 +4,7 @@ lost, duplicated or put under the wrong name before."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +12,12 @@ import pytest
 from telethon import types
 
 from bot.ingest.pipeline import Pipeline
+from bot.matching import parse_rule, rule_to_json
 from bot.settings import JobSettings, TelegramSettings
 from sources.telegram.listener import Listener
 from storage.records import Event, Post, note_text
 from storage.store import Store
-from tests.sources.test_telegram import MINISTRY, alerts, desk, energy_text
+from tests.sources.test_telegram import MINISTRY, alerts, desk, energy_text, quiet_text
 from tests.telethon_seam import FakeTelegram, SeamClient
 
 SQUATTER = 1300666
@@ -167,3 +168,92 @@ async def test_a_gap_longer_than_catch_up_limit_is_fetched_whole(
     for _ in range(3):  # each catch-up brings at most catch_up_limit posts
         await listener.catch_up(src)
     assert await stored_ids(store) == list(range(1, 12))
+
+
+async def test_a_channel_renamed_on_telegram_is_followed_under_its_new_name(
+    new_db: Callable[[], str], fake: FakeTelegram
+) -> None:
+    store = await Store.open(new_db())
+    try:
+        await _renamed(store, fake)
+    finally:
+        await store.close()
+
+
+async def _renamed(store: Store, fake: FakeTelegram) -> None:
+    await desk(store)
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    # A rule for this channel only: it must keep firing under the new name.
+    await store.rules.add(
+        "прийом громадян", rule_to_json(parse_rule("прийом громадян")), source_id=src.id
+    )
+    ch = fake.channels[MINISTRY]
+    for i in range(1, 4):
+        fake.post(ch, i, energy_text(i))
+    listener, client, _ = await listening(store, fake)
+    await listener.start()
+    ch.entity.username = "energy_ministry_new"
+    await listener.reconcile(src)
+    renamed = await store.sources.get(src.id)
+    assert renamed is not None and renamed.username == "energy_ministry_new"
+    assert "renamed to @energy_ministry_new" in note_text(renamed.error)
+    await client.dispatch(fake.new_update(ch, fake.message(ch, 4, quiet_text(4))))
+    rows = await store.db.fetchall("SELECT payload FROM alerts ORDER BY id")
+    assert len(rows) == 1
+    # Its permalink opens the post: the old name opens nothing, or someone else's channel.
+    assert "t.me/energy_ministry_new/4" in rows[0][0]
+    assert "t.me/energy_ministry_ua/" not in rows[0][0]
+    # Its posts are the same source's, before the rename and after.
+    owners = await store.db.fetchall("SELECT DISTINCT source_id FROM posts")
+    assert [r[0] for r in owners] == [src.id]
+
+
+async def test_following_a_renamed_channel_by_its_new_name_renames_the_source(
+    store: Store, fake: FakeTelegram
+) -> None:
+    await desk(store)
+    ch = fake.channels[MINISTRY]
+    for i in range(1, 4):
+        fake.post(ch, i, energy_text(i))
+    listener, _, _ = await listening(store, fake)
+    await listener.start()
+    ch.entity.username = "energy_ministry_new"
+    squat = fake.add_channel("energy_ministry_ua", SQUATTER, "Міністерство енергетики")
+    fake.post(squat, 4, f"Фейк: {energy_text(4)}")
+    fake.switch_account(types.User(id=888000222, access_hash=5, first_name="B"))
+    listener, _, rec = await listening(store, fake)
+    await listener.start()  # the old name is refused: it opens the impostor
+    fake.post(ch, 4, energy_text(4))
+    # The editor does what the error says: follows the channel by its new name.
+    src = await listener.follow("energy_ministry_new")
+    assert src.peer_id == MINISTRY and src.username == "energy_ministry_new"
+    assert [s.username for s in await store.sources.list()] == ["energy_ministry_new"]
+    assert rec.post_ids() == [4]  # the post made meanwhile, from the ministry
+    assert await alerts(store) == [("new", 4, None, 1)]
+    texts = [r[0] for r in await store.db.fetchall("SELECT text FROM posts")]
+    assert not any("Фейк" in t for t in texts)
+
+
+async def test_the_old_name_of_a_renamed_channel_added_again_is_not_the_impostors(
+    store: Store, fake: FakeTelegram
+) -> None:
+    await desk(store)
+    ch = fake.channels[MINISTRY]
+    fake.post(ch, 1, energy_text(1))
+    listener, _, _ = await listening(store, fake)
+    await listener.start()
+    ch.entity.username = "energy_ministry_new"
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    await listener.reconcile(src)  # the source takes the new name
+    squat = fake.add_channel("energy_ministry_ua", SQUATTER, "Міністерство енергетики")
+    fake.post(squat, 1, f"Фейк: {energy_text(1)}")
+    # A sources file that still lists the old name adds it again at the next start.
+    await store.sources.upsert("energy_ministry_ua")
+    listener, _, rec = await listening(store, fake)
+    await listener.start()
+    assert rec.post_ids() == []
+    again = await store.sources.by_username("energy_ministry_ua")
+    assert again is not None and again.peer_id is None
+    assert "another channel" in note_text(again.error)
