@@ -417,8 +417,8 @@ class Notifier:
             return await self._unreachable(alert, chat_id, exc.message)
         except _PERMANENT as exc:
             if _never_opened(exc):
-                reason = f"the person has not opened the bot yet ({exc.message})"
-                return await self._unreachable(alert, chat_id, reason)
+                # Telegram's words, as for a block: /status shows them to editors as they are.
+                return await self._unreachable(alert, chat_id, exc.message)
             self.sender.forget(alert.id)
             return await self._fail(alert, chat_id, exc.message)
         except Throttled as exc:
