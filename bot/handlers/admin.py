@@ -32,6 +32,10 @@ def person_line(p: Person, tr: Translator) -> str:
     parts = [x for x in (p.display, handle) if x]
     if p.user_id is None:
         parts.append(tr.gettext("not written yet"))
+    elif not p.reachable:
+        # Telegram refused to deliver (403 blocked, or 400 chat not found: added by id, never
+        # opened the bot): their alerts wait, and nothing else tells the admin why.
+        parts.append(tr.gettext("alerts on hold: has not opened the bot or blocked it"))
     return " · ".join(parts)
 
 

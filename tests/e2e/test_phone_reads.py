@@ -43,6 +43,11 @@ async def test_alerts_to_someone_who_has_not_opened_the_bot_wait_for_them(
         assert newcomer is not None
         (alert,) = await desk.store.alerts.for_person(newcomer.id)
         assert alert.status == "held", (alert.status, alert.last_error)
+        # The admin can see why nothing reaches them.
+        (listing,) = await desk.ask(ADMIN, "/people")
+        unreachable = desk.t("alerts on hold: has not opened the bot or blocked it")
+        (line,) = [x for x in (listing.text or "").splitlines() if str(NEWCOMER) in x]
+        assert line.endswith(unreachable), line
 
         # They open the bot: what waited for them arrives.
         desk.api.clear_faults()
@@ -53,6 +58,8 @@ async def test_alerts_to_someone_who_has_not_opened_the_bot_wait_for_them(
         assert any("https://t.me/grid_ministry_demo/300" in t for t in said), said
         (alert,) = await desk.store.alerts.for_person(newcomer.id)
         assert alert.status == "sent"
+        (listing,) = await desk.ask(ADMIN, "/people")
+        assert unreachable not in (listing.text or "")
 
 
 async def test_a_channel_link_pasted_into_from_searches_that_channel(
