@@ -297,6 +297,31 @@ class PostRepo:
                 (text, post_id, post_id),
             )
 
+    async def norm_rows(self, after_id: int, limit: int) -> list[tuple[int, str, str, str, str]]:
+        """(id, text, norm, ocr_text, ocr_norm) of up to `limit` posts after `after_id`, in id
+        order: what a re-normalisation compares."""
+        rows = await self.db.fetchall(
+            "SELECT id, text, norm, ocr_text, ocr_norm FROM posts WHERE id > ?"
+            " ORDER BY id LIMIT ?",
+            (after_id, limit),
+        )
+        return [(int(r[0]), r[1] or "", r[2] or "", r[3] or "", r[4] or "") for r in rows]
+
+    async def set_norms(self, rows: Sequence[tuple[int, str, str, str, str]]) -> int:
+        """Store (id, text, norm, ocr_text, ocr_norm) where the post still has that text and
+        text read from its pictures (an edit since they were read keeps its own); the search
+        index follows by trigger on both back ends. Returns how many posts changed."""
+        changed = 0
+        async with self.db.transaction() as conn:
+            for post_id, text, norm, ocr_text, ocr_norm in rows:
+                cur = await conn.execute(
+                    "UPDATE posts SET norm = ?, ocr_norm = ? WHERE id = ? AND text = ?"
+                    " AND COALESCE(ocr_text, '') = ?",
+                    (norm, ocr_norm, post_id, text, ocr_text),
+                )
+                changed += cur.rowcount > 0
+        return changed
+
     async def set_media(self, post_id: int, media: str) -> None:
         await self.db.execute(
             "UPDATE posts SET media = COALESCE(media, ?) WHERE id = ?", (media, post_id)

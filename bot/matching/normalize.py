@@ -173,9 +173,25 @@ def normalize(text: str) -> str:
     return "".join(out)
 
 
+# Symbols outside words whose compatibility form holds letters or digits (Unicode 14: every
+# character that is no word character and whose NFKC has one; tests/matching checks the list
+# against unicodedata): № -> "No", ™ -> "TM", ℡ -> "TEL", ℃ -> "°C", ㎞ -> "km", Ⓐ, ⒜, ㈜.
+# The matcher sees no word in them ("№12" is the word 12), so the text between words keeps
+# them as a break, a space: NFKC made "no12" of "№12" in the `norm` column, one token, and
+# `=12` or `12*` missed the post on both back ends while the matcher found it.
+EXPANDING_SYMBOLS = (
+    "₨℀℁℃℅℆℉№℠-™℻⒜-ⓩ⺟⻳⼀-⿕㆖-㆟㈀-㈞㈪-㉇㉐㉠-㉾㊊-㊰㋀-㏿﷼🄐-🄮🄰-🅏🅪-🅬🆐🈀-🈂🈐-🈻🉀-🉈🉐🉑"
+)
+_EXPANDING_RE = re.compile(f"[{EXPANDING_SYMBOLS}]")
+
+
 def normalize_gap(gap: str) -> str:
-    """What normalize does to the text between words."""
-    return unicodedata.normalize("NFKC", strip_format(gap)).translate(_APOS_TABLE).casefold()
+    """What normalize does to the text between words: never a word character (see
+    EXPANDING_SYMBOLS)."""
+    gap = strip_format(gap)
+    if _EXPANDING_RE.search(gap):
+        gap = _EXPANDING_RE.sub(" ", gap)
+    return unicodedata.normalize("NFKC", gap).translate(_APOS_TABLE).casefold()
 
 
 def words(text: str) -> list[str]:
