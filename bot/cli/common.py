@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from wcwidth import clip, ljust, width
+
 from bot.settings import Settings
 from storage.db import StorageError
 from storage.postgres import is_postgres_url
@@ -96,3 +98,42 @@ def print_listing(
         print(empty)
     for x in items:
         print(to_line(x))
+
+
+# Joiners hold an emoji sequence together and move nothing; every other invisible or control
+# character is shown as its escape.
+_HARMLESS = {"\u200c", "\u200d"}
+
+
+def terminal_text(text: str) -> str:
+    """Text from outside (a Telegram name, a title) safe to print on a terminal: control and
+    format characters (an escape sequence that clears the screen or sets the title, a bell, a
+    right-to-left override that turns the rest of the line around, a line break) written out as
+    Python escapes (\\x1b, \\u202e), other spaces as a space."""
+    out: list[str] = []
+    for ch in text:
+        if ch.isprintable() or ch in _HARMLESS:
+            out.append(ch)
+        elif ch.isspace() and ch not in "\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029":
+            out.append(" ")
+        else:
+            out.append(repr(ch)[1:-1])
+    return "".join(out)
+
+
+def columns(rows: Sequence[Sequence[str]], *, widest: int = 40) -> list[str]:
+    """Rows of cells as lines of aligned columns, by the columns a terminal gives each
+    character (wcwidth: a CJK character or an emoji takes two); a cell wider than `widest` is
+    clipped with "…". The last column is neither clipped nor padded."""
+    if not rows:
+        return []
+
+    def fit(cell: str) -> str:
+        return cell if width(cell) <= widest else clip(cell, 0, widest - 1) + "…"
+
+    clipped = [[*map(fit, row[:-1]), row[-1]] for row in rows]
+    sizes = [max((width(row[k]) for row in clipped), default=0) for k in range(len(rows[0]))]
+    return [
+        "  ".join(ljust(c, sizes[k]) if k < len(row) - 1 else c for k, c in enumerate(row))
+        for row in clipped
+    ]
