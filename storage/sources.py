@@ -18,6 +18,11 @@ ADVANCE = (
     "UPDATE sources SET last_message_id = MAX(last_message_id, ?),"
     " last_post_at = MAX(COALESCE(last_post_at, 0), COALESCE(?, 0)) WHERE id = ?"
 )
+# A source followed again (inactive -> active) starts over: its catch-up mark goes back to 0, so
+# the listener's next look is a first look, a silent back-fill of the newest posts. From the old
+# mark the catch-up alerted about everything posted while nobody followed it, up to
+# telegram.catch_up_limit posts. The new `active` is the parameter; the old one is the row's.
+REFOLLOW = "last_message_id = CASE WHEN active = 0 AND ? = 1 THEN 0 ELSE last_message_id END"
 
 _ATTR_COLUMNS = tuple(
     f"{k}_{lang}" for k in ("person", "role", "short_role") for lang in ("uk", "en", "ru")
@@ -75,8 +80,8 @@ class SourceRepo:
     ) -> Source:
         """Add or update a source; `attribution` keys are person_uk, role_en, ... (None skips)."""
         src = await self.ensure(username, title=title)
-        sets: list[str] = ["active = ?"]
-        params: list[object] = [int(active)]
+        sets: list[str] = [REFOLLOW, "active = ?"]
+        params: list[object] = [int(active), int(active)]
         for key, value in (attribution or {}).items():
             if key not in _ATTR_COLUMNS:
                 raise ValueError(f"unknown attribution field {key!r}")
@@ -100,7 +105,8 @@ class SourceRepo:
 
     async def set_active(self, source_id: int, active: bool) -> None:
         await self.db.execute(
-            "UPDATE sources SET active = ? WHERE id = ?", (int(active), source_id)
+            f"UPDATE sources SET {REFOLLOW}, active = ? WHERE id = ?",
+            (int(active), int(active), source_id),
         )
 
     async def set_peer(

@@ -257,3 +257,44 @@ async def test_the_old_name_of_a_renamed_channel_added_again_is_not_the_impostor
     again = await store.sources.by_username("energy_ministry_ua")
     assert again is not None and again.peer_id is None
     assert "another channel" in note_text(again.error)
+
+
+async def test_a_channel_followed_again_does_not_alert_about_posts_from_while_it_was_not(
+    new_db: Callable[[], str], fake: FakeTelegram
+) -> None:
+    store = await Store.open(new_db())
+    try:
+        await _followed_again(store, fake)
+    finally:
+        await store.close()
+
+
+async def _followed_again(store: Store, fake: FakeTelegram) -> None:
+    await desk(store)
+    ch = fake.channels[MINISTRY]
+    for i in range(1, 4):
+        fake.post(ch, i, energy_text(i))
+    listener, client, _ = await listening(store, fake)
+    await listener.start()
+    # The desk stops following the ministry for the summer; it posts on.
+    await listener.unfollow("energy_ministry_ua")
+    for i in range(4, 30):
+        fake.post(ch, i, energy_text(i))
+    # Followed again from the bot (/watch): the summer's posts are context, not 26 alerts.
+    await listener.follow("energy_ministry_ua")
+    assert await alerts(store) == []
+    assert await stored_ids(store) == list(range(1, 30))
+    await client.dispatch(fake.new_update(ch, fake.message(ch, 30, energy_text(30))))
+    assert [a[1] for a in await alerts(store)] == [30]
+    # The same by the database (`wirewatch sources add`, a sources file): the listener's
+    # next round picks the source up again.
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    await store.sources.set_active(src.id, False)
+    await listener.reconcile_due()
+    for i in range(31, 40):
+        fake.post(ch, i, energy_text(i))
+    await store.sources.upsert("energy_ministry_ua")
+    await listener.reconcile_due()
+    assert [a[1] for a in await alerts(store)] == [30]
+    assert await stored_ids(store) == list(range(1, 40))
