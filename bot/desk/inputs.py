@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
+import unicodedata
 import zoneinfo
 from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +27,25 @@ _HHMM_RE = re.compile(r"^([01]?\d|2[0-3])(?:[:.]([0-5]\d))?$")
 _DURATION_RE = re.compile(
     r"(\d{1,4})(" + "|".join(sorted(map(re.escape, DURATION_UNITS), key=len, reverse=True)) + ")"
 )
+
+
+def without_invisible(text: str) -> str:
+    """`text` without the invisible format characters that copying drags along (a zero-width
+    space from a web page, a left-to-right mark or an isolate from an RTL chat, a BOM, a soft
+    hyphen): in a command they made "@grid_ministry_demo" a name that looked right and was
+    refused. An emoji's zero-width joiner and its tag characters (a region's flag) hold the
+    emoji together and stay."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if not _invisible(ch))
+
+
+def _invisible(ch: str) -> bool:
+    return (
+        unicodedata.category(ch) == "Cf"
+        and ch != "\u200d"
+        and not "\U000e0020" <= ch <= "\U000e007f"
+    )
 
 
 class DeskError(LocalizedError):

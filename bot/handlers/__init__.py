@@ -28,7 +28,7 @@ from bot.desk.glossary_file import GlossaryWatch
 from bot.handlers.access import MinRole, RoleMiddleware, stranger_router
 from bot.handlers.admin import admin_router
 from bot.handlers.archive import PageStore, archive_router
-from bot.handlers.common import COMMANDS, ROLE_NAMES
+from bot.handlers.common import COMMANDS, ROLE_NAMES, TypedText
 from bot.handlers.editor import editor_router
 from bot.handlers.journalist import journalist_router
 from bot.handlers.menu import set_commands
@@ -158,6 +158,7 @@ def build_dispatcher(
     # One person's updates, and every change of access, are handled in the order sent.
     dp.update.outer_middleware(UpdateOrder())
     middleware = RoleMiddleware()
+    dp.message.outer_middleware(TypedText())  # first: the role middleware reads the command
     dp.message.outer_middleware(middleware)
     dp.callback_query.outer_middleware(middleware)
     dp.include_routers(*build_routers(settings.lang))

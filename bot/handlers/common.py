@@ -6,14 +6,20 @@ which the role middleware puts into the handler data.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Sequence
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
-from aiogram import Bot
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, LinkPreviewOptions, Message
+from aiogram import BaseMiddleware, Bot
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+    TelegramObject,
+)
 
 from bot.desk.desk import RANK
-from bot.desk.inputs import DeskError, clip
+from bot.desk.inputs import DeskError, clip, without_invisible
 from bot.drafting.html import MESSAGE_LIMIT, Run, escape, join_runs, split_runs, to_html
 from bot.i18n import N_, Translator
 from storage.models import Person
@@ -107,6 +113,24 @@ USAGE = {name: usage for name, _, usage, _ in COMMANDS}
 COMMAND_WORDS = frozenset({name for name, *_ in COMMANDS} | {"resume"})
 
 T = TypeVar("T")
+
+
+class TypedText(BaseMiddleware):
+    """An outer middleware on messages: what people typed, without the invisible characters
+    copying drags along (`bot.desk.inputs.without_invisible`), before any filter reads the
+    command or a handler its arguments."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if isinstance(event, Message) and event.text:
+            clean = without_invisible(event.text)
+            if clean != event.text:
+                event = event.model_copy(update={"text": clean})
+        return await handler(event, data)
 
 
 def allowed(person: Person) -> list[tuple[str, str, str, str]]:

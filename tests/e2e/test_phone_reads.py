@@ -83,3 +83,35 @@ async def test_a_channel_link_pasted_into_from_searches_that_channel(
             JOURNALIST, "/search from:https://t.me/grid_ministry_demo /скасован\\w+/"
         )
         assert "https://t.me/grid_ministry_demo/11" in (page.text or ""), page.text
+
+
+async def test_invisible_characters_pasted_with_a_command_are_not_part_of_it(
+    tmp_path: Path, lang: str
+) -> None:
+    # Text copied from a web page or an RTL chat carries invisible marks (a zero-width space,
+    # a left-to-right mark, a BOM): "/mute @grid_ministry_demo" was refused as "not a channel
+    # username: '@grid_ministry_demo'", a name that looked exactly right, and "/pause" followed
+    # by one was an unknown command.
+    zwsp, lrm, bom = "\u200b", "\u200e", "\ufeff"
+    async with running_desk(tmp_path, lang=lang) as desk:
+        (muted,) = await desk.ask(JOURNALIST, f"/mute @grid_ministry_demo{zwsp} 1d")
+        assert (muted.text or "").startswith("🔇"), muted.text
+        (zone,) = await desk.ask(JOURNALIST, f"/tz Europe/Kyiv{lrm}")
+        assert desk.t("Times are now shown in {zone}.", zone="Europe/Kyiv") == zone.text
+        (paused,) = await desk.ask(JOURNALIST, f"{bom}/pause{zwsp}")
+        assert (paused.text or "").startswith("⏸"), paused.text
+        body, _draft = await desk.ask(
+            JOURNALIST, f"/post https://t.me/grid_ministry_demo/11{zwsp}", replies=2
+        )
+        assert "https://t.me/grid_ministry_demo/11" in (body.text or "")
+        (added,) = await desk.ask(EDITOR, f"/rule add енерго{zwsp}система")
+        assert "енергосистема" in (added.text or ""), added.text
+        # An emoji's joiner is not invisible: it holds the emoji together.
+        family = "👨\u200d👩\u200d👧"
+        await desk.ask(EDITOR, f"/rule remove {zwsp}1")
+        (rules,) = await desk.ask(EDITOR, "/rules")
+        assert "енергосистема" not in (rules.text or ""), rules.text
+        (glossary,) = await desk.ask(
+            EDITOR, f"/glossary add place Київ{family} | Kyiv{family} | Киев{family}"
+        )
+        assert family in (glossary.text or ""), glossary.text
