@@ -26,8 +26,6 @@ from bot.drafting.style import (
     DEFAULT_STYLE,
     HouseStyle,
     clock_with_home,
-    day,
-    other_year,
     when,
 )
 from bot.matching.lemmas import grammatical_gender
@@ -251,9 +249,11 @@ def updated_line(
     """ "Updated at 6:08 p.m." — with the day when the edit is not from today (`now`), so an
     edit of an old post does not read as today's."""
     lang = _lang(lang)
-    t = clock_with_home(moment, tz, lang, style)
     if now is not None and _local_date(moment, tz) != _local_date(now, tz):
-        t = f"{t}, {day(moment, tz, lang, style, with_year=other_year(moment, tz, now))}"
+        # Clock and day as a draft prints them (Kyiv's day in the brackets, where it differs).
+        t = when(moment, tz, lang, style, now=now)
+    else:
+        t = clock_with_home(moment, tz, lang, style)
     return texts.words(lang).gettext("Updated at {t}", t=t)
 
 

@@ -191,6 +191,11 @@ def test_time_is_local_with_genitive_months() -> None:
     assert updated_line(EVENING, "Asia/Tokyo", "en") == (
         "Updated at 1:08 a.m. (6:08 p.m., Nov. 24, Kyiv time)"
     )
+    # An edit from another day names the reader's day before Kyiv's, as a draft does.
+    two_days_on = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
+    assert updated_line(EVENING, "Asia/Tokyo", "en", now=two_days_on) == (
+        "Updated at 1:08 a.m., Nov. 25 (6:08 p.m., Nov. 24, Kyiv time)"
+    )
     assert format_when(EVENING, "Europe/London", "en") == (
         "4:08 p.m. (6:08 p.m. Kyiv time), Nov. 24"
     )
