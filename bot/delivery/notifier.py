@@ -52,7 +52,7 @@ from aiogram.exceptions import (
 from bot.delivery.chats import ChatLeases, unsendable
 from bot.delivery.pacer import Clock, Pacer
 from bot.delivery.payload import PayloadError, parse_payload
-from bot.delivery.sender import Sender, Stopped, Throttled
+from bot.delivery.sender import Sender, Stopped, Throttled, chat_unknown
 from bot.settings import BotSettings
 from storage.db import now
 from storage.media import MediaFolder
@@ -73,13 +73,6 @@ _TRANSIENT = (
 # The request itself is wrong: retrying the same payload cannot succeed.
 FULL_SWEEP_EVERY = 1.0  # seconds: at most this often a worker's progress re-reads every due alert
 _PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat)
-
-
-def _never_opened(exc: TelegramAPIError) -> bool:
-    """Telegram's 400 to a bot writing first to a user who has not opened it (the private
-    chat exists for a bot only once the person writes). The alert is fine; the person cannot
-    be reached yet, as after a block: failing the alert lost it for good."""
-    return isinstance(exc, TelegramBadRequest) and "chat not found" in exc.message.lower()
 
 
 class _Outcome(enum.Enum):
@@ -416,7 +409,7 @@ class Notifier:
         except TelegramForbiddenError as exc:
             return await self._unreachable(alert, chat_id, exc.message)
         except _PERMANENT as exc:
-            if _never_opened(exc):
+            if isinstance(exc, TelegramBadRequest) and chat_unknown(exc):
                 # Telegram's words, as for a block: /status shows them to editors as they are.
                 return await self._unreachable(alert, chat_id, exc.message)
             self.sender.forget(alert.id)

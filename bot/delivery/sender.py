@@ -32,6 +32,13 @@ log = logging.getLogger("bot.delivery.notifier")
 PHOTO_MAX_BYTES = 10 * 1024 * 1024  # sendPhoto takes photos up to 10 MB
 
 
+def chat_unknown(exc: TelegramBadRequest) -> bool:
+    """Telegram's 400 to a bot writing first to a user who has not opened it (the private
+    chat exists for a bot only once the person writes): nothing is wrong with the alert or
+    its photo; the person cannot be reached yet, as after a block."""
+    return "chat not found" in exc.message.lower()
+
+
 def _formatting_refused(exc: TelegramBadRequest) -> bool:
     """Telegram could not read the message's HTML ("can't parse entities"); the same words
     without formatting would go."""
@@ -107,7 +114,7 @@ class Sender:
                         *plan[index + 1 :],
                     ]
                     continue
-                if message.photo is None or done:
+                if message.photo is None or done or chat_unknown(exc):
                     raise
                 # Telegram refused the picture (dimensions, format): the draft still goes.
                 log.warning("notifier: alert %s photo refused (%s); text only", alert.id, exc)
@@ -207,4 +214,4 @@ class Sender:
         return not stop.is_set()
 
 
-__all__ = ["PHOTO_MAX_BYTES", "Sender", "Stopped", "Throttled"]
+__all__ = ["PHOTO_MAX_BYTES", "Sender", "Stopped", "Throttled", "chat_unknown"]

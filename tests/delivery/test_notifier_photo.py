@@ -163,3 +163,18 @@ async def test_an_albums_deleted_photo_is_not_the_one_sent(
     assert await notifier(store, fakebot, folder).drain_once() == 1
     (msg,) = fakebot.sent_messages(5001)
     assert msg.photo is not None and msg.photo.data == second
+
+
+async def test_a_photo_alert_to_someone_who_has_not_opened_the_bot_is_held_at_once(
+    store: Store, tmp_path: Path, fakebot: FakeBotAPI
+) -> None:
+    # "400 chat not found" is about the person, not the picture: the alert was sent again
+    # without its photo (and logged as a refused picture) before being held.
+    folder, alert_id = await setup(store, tmp_path, png(), draft("Генштаб повідомив у Telegram."))
+    fakebot.fail(
+        None, chat_id=5001, status=400, description="Bad Request: chat not found", times=None
+    )
+    assert await notifier(store, fakebot, folder).drain_once() == 0
+    row = await store.alerts.get(alert_id)
+    assert row is not None and row.status == "held"
+    assert [r.method for r in fakebot.requests if r.chat_id == 5001] == ["sendphoto"]
