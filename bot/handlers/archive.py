@@ -324,7 +324,15 @@ def archive_router() -> Router:
         # A channel post forwarded to the bot, or its link pasted alone: what a journalist
         # does with a post seen in Telegram, meaning /post (it got "Send a command").
         found = _post_reference_of(message)
-        assert found is not None  # the filter said so
+        if found is None:  # the filter said it is a channel's post: one without a username
+            await answer_error(
+                message,
+                tr.gettext(
+                    "That post is from a channel without a public @username: it cannot be "
+                    "looked up."
+                ),
+            )
+            return
         await _open_post(message, *found, person, store, style, glossary, tr)
 
     @router.message(Command("export"))
@@ -449,7 +457,11 @@ def _post_reference_of(message: Message) -> tuple[str, int] | None:
 
 
 async def _post_reference(message: Message) -> bool:
-    return _post_reference_of(message) is not None
+    # A channel's post forwarded, even from a channel without a username: it gets an answer
+    # that says why it cannot be looked up, not "Send a command".
+    return isinstance(message.forward_origin, MessageOriginChannel) or (
+        _post_reference_of(message) is not None
+    )
 
 
 async def _open_post(
@@ -465,8 +477,19 @@ async def _open_post(
     """/post's answer: the stored post with every version and its draft, or why not."""
     stored = await store.posts.get_by_link(channel, message_id)
     if stored is None:
-        link = f"https://t.me/{channel}/{message_id}"
-        await answer_error(message, tr.gettext("no stored post at {link}", link=link))
+        source = await store.sources.by_username(channel)
+        if source is None:
+            # "no stored post" read as if the listener had missed it: nothing of a channel
+            # the desk does not follow is stored, and the journalist may not know that.
+            problem = tr.gettext(
+                "We do not follow @{channel}, so its posts are not stored; an editor can add "
+                "it with /watch @{channel}.",
+                channel=channel,
+            )
+        else:
+            link = f"https://t.me/{channel}/{message_id}"
+            problem = tr.gettext("no stored post at {link}", link=link)
+        await answer_error(message, problem)
         return
     assert message.bot is not None
     await send_post(

@@ -4,6 +4,8 @@ and posts written for these tests."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +14,7 @@ from bot.delivery.notifier import Notifier
 from bot.ingest.pipeline import Pipeline
 from storage.records import Post
 from tests.delivery.test_notifier import settings as bot_settings
-from tests.handlers.harness import ADMIN, EDITOR, JOURNALIST, running_desk
+from tests.handlers.harness import ADMIN, EDITOR, JOURNALIST, DeskBot, running_desk
 
 NEWCOMER = 7010  # a journalist the admin added by user id before they opened the bot
 
@@ -115,3 +117,54 @@ async def test_invisible_characters_pasted_with_a_command_are_not_part_of_it(
             EDITOR, f"/glossary add place Київ{family} | Kyiv{family} | Киев{family}"
         )
         assert family in (glossary.text or ""), glossary.text
+
+
+async def _forward(desk: DeskBot, channel: str | None, message_id: int) -> str:
+    """A channel post forwarded to the bot by the journalist; the bot's answer."""
+    origin: dict[str, object] = {"id": -1001234567890, "type": "channel", "title": "Канал"}
+    if channel is not None:
+        origin["username"] = channel
+    before = len(desk.bot_messages(JOURNALIST))
+    await desk.api.inject_update(
+        {
+            "message": {
+                "message_id": 900 + message_id,
+                "date": int(time.time()),
+                "chat": {"id": JOURNALIST, "type": "private"},
+                "from": desk.api.user(JOURNALIST),
+                "text": "Пост, який журналістка побачила в Telegram.",
+                "forward_origin": {
+                    "type": "channel",
+                    "chat": origin,
+                    "message_id": message_id,
+                    "date": int(time.time()),
+                },
+            }
+        }
+    )
+    await desk.api.wait_for(lambda api: len(desk.bot_messages(JOURNALIST)) > before)
+    await asyncio.sleep(0.05)
+    return desk.bot_messages(JOURNALIST)[before].text or ""
+
+
+async def test_a_post_we_cannot_look_up_says_why(tmp_path: Path, lang: str) -> None:
+    # A journalist forwarded a post from a channel the desk does not follow and read "no
+    # stored post at …", as if the listener had missed it; one from a channel without a
+    # public @username got "Send a command".
+    async with running_desk(tmp_path, lang=lang) as desk:
+        said = await _forward(desk, "unknown_chan_x", 5)
+        assert said == "⚠️ " + desk.t(
+            "We do not follow @{channel}, so its posts are not stored; an editor can add it "
+            "with /watch @{channel}.",
+            channel="unknown_chan_x",
+        )
+        (typed,) = await desk.ask(JOURNALIST, "/post https://t.me/unknown_chan_x/5")
+        assert typed.text == said
+        said = await _forward(desk, None, 5)
+        assert said == "⚠️ " + desk.t(
+            "That post is from a channel without a public @username: it cannot be looked up."
+        )
+        # A channel we follow, a post not stored (yet): as before.
+        said = await _forward(desk, "grid_ministry_demo", 999)
+        link = "https://t.me/grid_ministry_demo/999"
+        assert said == "⚠️ " + desk.t("no stored post at {link}", link=link)
