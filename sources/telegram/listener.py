@@ -452,6 +452,11 @@ class Listener(Channels, Reconciliation):
                 )
         # A channel's first look back is context, not news: store it, alert nobody.
         count = await self._hand(src, messages, backfill=after == 0) + holes
+        if after == 0 and messages and not count:
+            # Only Telegram's own messages ("channel created"): the look is done all the same,
+            # or the channel's first posts would be taken for a first look too, and not alerted.
+            top = max(messages, key=lambda m: int(m.id))
+            await self.store.sources.advance(src.id, int(top.id), int(top.date.timestamp()))
         self._seen[src.id] = max(self._seen.get(src.id, 0), after)
         self._looked[src.id] = now()
         if count:

@@ -102,6 +102,15 @@ async def test_a_renamed_channels_old_name_taken_by_another_channel_is_not_follo
     assert "another channel" in note_text(src.error)
 
 
+async def alerted_ids(store: Store) -> list[int]:
+    """Message ids of the posts journalists were alerted about as new."""
+    rows = await store.db.fetchall(
+        "SELECT p.message_id FROM alerts a JOIN posts p ON p.id = a.post_id"
+        " WHERE a.kind = 'new' ORDER BY a.id"
+    )
+    return [int(r[0]) for r in rows]
+
+
 async def stored_ids(store: Store) -> list[int]:
     rows = await store.db.fetchall("SELECT message_id FROM posts ORDER BY message_id")
     return [int(r[0]) for r in rows]
@@ -285,7 +294,7 @@ async def _followed_again(store: Store, fake: FakeTelegram) -> None:
     assert await alerts(store) == []
     assert await stored_ids(store) == list(range(1, 30))
     await client.dispatch(fake.new_update(ch, fake.message(ch, 30, energy_text(30))))
-    assert [a[1] for a in await alerts(store)] == [30]
+    assert await alerted_ids(store) == [30]
     # The same by the database (`wirewatch sources add`, a sources file): the listener's
     # next round picks the source up again.
     src = await store.sources.by_username("energy_ministry_ua")
@@ -296,5 +305,25 @@ async def _followed_again(store: Store, fake: FakeTelegram) -> None:
         fake.post(ch, i, energy_text(i))
     await store.sources.upsert("energy_ministry_ua")
     await listener.reconcile_due()
-    assert [a[1] for a in await alerts(store)] == [30]
+    assert await alerted_ids(store) == [30]
     assert await stored_ids(store) == list(range(1, 40))
+
+
+async def test_the_first_posts_of_a_channel_followed_while_still_empty_alert(
+    store: Store, fake: FakeTelegram
+) -> None:
+    await desk(store)
+    ch = fake.channels[MINISTRY]
+    fake.service(ch, 1)  # a new channel: only Telegram's own "channel created" message
+    listener, client, _ = await listening(store, fake)
+    await listener.start()
+    assert await stored_ids(store) == []
+    # Its first post comes while the connection is down; the catch-up on return finds it.
+    client.lose_connection()
+    fake.post(ch, 2, energy_text(2))
+    await client.connect()
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    await listener.catch_up(src)
+    assert await stored_ids(store) == [2]
+    assert await alerted_ids(store) == [2]
