@@ -307,17 +307,18 @@ class PostRepo:
         )
         return [(int(r[0]), r[1] or "", r[2] or "", r[3] or "", r[4] or "") for r in rows]
 
-    async def set_norms(self, rows: Sequence[tuple[int, str, str, str, str]]) -> int:
-        """Store (id, text, norm, ocr_text, ocr_norm) where the post still has that text and
-        text read from its pictures (an edit since they were read keeps its own); the search
-        index follows by trigger on both back ends. Returns how many posts changed."""
+    async def set_norms(self, rows: Sequence[tuple[int, str, str, str, str, str, str]]) -> int:
+        """Store (id, text, norm, lemmas, ocr_text, ocr_norm, ocr_lemmas) where the post
+        still has that text and text read from its pictures (an edit since they were read keeps
+        its own columns); the search index follows by trigger on both back ends. Returns how
+        many posts changed."""
         changed = 0
         async with self.db.transaction() as conn:
-            for post_id, text, norm, ocr_text, ocr_norm in rows:
+            for post_id, text, norm, lemmas, ocr_text, ocr_norm, ocr_lemmas in rows:
                 cur = await conn.execute(
-                    "UPDATE posts SET norm = ?, ocr_norm = ? WHERE id = ? AND text = ?"
-                    " AND COALESCE(ocr_text, '') = ?",
-                    (norm, ocr_norm, post_id, text, ocr_text),
+                    "UPDATE posts SET norm = ?, lemmas = ?, ocr_norm = ?, ocr_lemmas = ?"
+                    " WHERE id = ? AND text = ? AND COALESCE(ocr_text, '') = ?",
+                    (norm, lemmas, ocr_norm, ocr_lemmas, post_id, text, ocr_text),
                 )
                 changed += cur.rowcount > 0
         return changed

@@ -140,17 +140,27 @@ def _fold_marks(word: str) -> str:
     return unicodedata.normalize("NFC", "".join(out))
 
 
+_APOS_RUN_RE = re.compile("''+")
+_SPACE_RE = re.compile(r"\s+")
+
+
 def normalize_word_uncached(raw: str) -> str:
-    """The normal form of one word as TOKEN_RE finds it."""
+    """The normal form of one word as TOKEN_RE finds it: its own normal form, with no space
+    (what a stored rule is checked against when it is read back)."""
     if _PLAIN_WORD_RE.fullmatch(raw):
         # Nearly every word: plain Cyrillic or ASCII, where lower() is the whole job.
         return raw.lower()
     word = unicodedata.normalize("NFKC", strip_format(raw)).translate(_APOS_TABLE)
+    if _SPACE_RE.search(word):
+        word = _SPACE_RE.sub("", word)  # ﷺ and a few ligatures spell out several words
     if _CYR_RE.search(word) and _LATIN_RE.search(word):
         word = word.translate(_LOOKALIKES)
     word = word.casefold().translate(_LATIN_EXTRA)
     if not word.isascii() and _NEEDS_FOLD_RE.search(word):
-        word = _fold_marks(word)
+        # Again after: a mark folded away may leave a letter the table spells out (ǣ -> æ).
+        word = _fold_marks(word).translate(_LATIN_EXTRA)
+    if "''" in word:
+        word = _APOS_RUN_RE.sub("'", word)  # ʼ is a letter to Unicode: "пʼʼять" is one word
     # ʼ is a letter to Unicode, so a word may start or end with it: "ʼслово" is слово.
     return word.strip("'")
 

@@ -510,7 +510,9 @@ def _from_json(value: Any, depth: int) -> RuleNode:
         raise RuleSyntaxError("stored rule is malformed", 0)
     ((key, arg),) = value.items()
     if key in ("word", "exact", "prefix") and isinstance(arg, str) and arg:
-        if words(arg) != [arg]:
+        # A word's own normal form, as parsing left it (read again, "½" is "1⁄2", which
+        # the word pattern takes for two words: that check refused rules it had accepted).
+        if normalize_word(arg) != arg or any(ch.isspace() for ch in arg):
             raise RuleSyntaxError("stored rule has a bad {key}: '{value}'", 0, key=key, value=arg)
         if key == "word":
             return Word(arg)

@@ -1,7 +1,8 @@
 """Symbols whose compatibility form holds letters (№ -> "No", ™ -> "TM", ℃ -> "°C", ㎞ -> "km")
 are no words to the matcher, and search agrees on both back ends: "№12" is the number 12 for
 `=12`, `12` and `125*`, never a word "no12". Other NFKC folds stay what they were: ligatures,
-superscripts, fractions and Roman numerals are words in their compatibility form. Texts written
+superscripts, fractions and Roman numerals are words in their compatibility form, and a word's
+form is its own form (a stored rule is read back by it). Texts written
 for these tests."""
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ import pytest
 from bot.cli.main import main
 from bot.desk.search import search_posts
 from bot.ingest.renorm import renormalise
-from bot.matching import analyze, match_rule, parse_rule
-from bot.matching.normalize import EXPANDING_SYMBOLS, normalize, words
+from bot.matching import analyze, match_rule, parse_rule, rule_from_json, rule_to_json
+from bot.matching.normalize import EXPANDING_SYMBOLS, normalize, normalize_word, words
 from storage.records import Post
 from storage.store import Store
 
@@ -58,6 +59,23 @@ def test_the_list_is_every_symbol_nfkc_makes_letters_of() -> None:
     }
     assert found == {chr(c) for c in range(sys.maxunicode + 1) if listed.match(chr(c))}
     assert {"№", "™", "℡", "℃", "㎞", "Ⓜ"} <= found
+
+
+def test_every_words_form_is_its_own_form() -> None:
+    """A stored rule's word is read back by normalising it again: every word's normal form must
+    be its own and hold no space. "0ʼʼ0" was "0''0" (read again, two words), ǣ was "æ" (read
+    again, "ae"), ﷺ four words: the rule was accepted, then refused when read back."""
+    word = re.compile(r"[^\W_]")
+    for c in range(sys.maxunicode + 1):
+        if 0xD800 <= c <= 0xDFFF or not word.match(chr(c)):
+            continue
+        form = normalize_word(chr(c))
+        assert normalize_word(form) == form and " " not in form, hex(c)
+    for raw, form in (("½", "1⁄2"), ("0ʼʼ0", "0'0"), ("пʼʼять", "п'ять"), ("Ǣ", "ae")):
+        assert normalize_word(raw) == form
+    for rule in ("½", "=½", "0ʼʼ0", "пʼʼять", "Ǣ", "⑴", "ﷺ"):
+        node = parse_rule(rule)
+        assert rule_from_json(rule_to_json(node)) == node, rule
 
 
 @pytest.mark.parametrize(
