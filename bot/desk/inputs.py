@@ -108,8 +108,13 @@ def parse_duration(value: str) -> timedelta | None:
 
 def parse_zone(value: str) -> str:
     """A zone by its IANA name in any case ("europe/kyiv"), or by its city alone ("Warsaw",
-    "new_york") when exactly one zone ends with it; the canonical spelling is returned."""
-    name = value.strip()
+    "new_york", "New York") when exactly one zone ends with it, or by the city's name in
+    Ukrainian or Russian ("Київ", "Киев", "Нью-Йорк"); the canonical spelling is returned."""
+    name = " ".join(value.split())
+    local = _local_cities().get(name.casefold()) if len(name) <= 64 else None
+    if local is not None:
+        return local
+    name = name.replace(" ", "_")
     if not re.fullmatch(r"[A-Za-z0-9_+\-/]{1,64}", name):
         raise DeskError("not a time zone: '{value}' (e.g. Europe/Kyiv)", value=clip(value, 30))
     for found in (_zone_names().get(name.lower()), name):
@@ -137,6 +142,23 @@ def _zone_names() -> dict[str, str]:
         if len(zones) == 1 and city not in names:
             names[city] = next(iter(zones))
     return names
+
+
+@functools.cache
+def _local_cities() -> dict[str, str]:
+    """Cities as Ukrainian and Russian write them -> their zone ("/tz Київ" from a Ukrainian
+    journalist): CLDR's exemplar cities, read from Babel's locale data. A name that two zones
+    share is left out."""
+    from babel import Locale
+
+    available = zoneinfo.available_timezones()
+    found: dict[str, set[str]] = {}
+    for lang in ("uk", "ru"):
+        for zone, names in Locale.parse(lang).time_zones.items():
+            city = names.get("city") if zone in available else None
+            if isinstance(city, str) and city:
+                found.setdefault(city.casefold(), set()).add(zone)
+    return {city: next(iter(zones)) for city, zones in found.items() if len(zones) == 1}
 
 
 _ROLE_LIST = Message(N_("admin, editor, journalist"))

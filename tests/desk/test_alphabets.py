@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.desk.inputs import parse_duration, parse_quiet, parse_role
+from bot.desk.inputs import DeskError, parse_duration, parse_quiet, parse_role, parse_zone
 from bot.desk.search import split_filters
 from bot.desk.words import DURATION_UNITS, LANG_WORDS, ROLE_WORDS
 from bot.i18n import LANGS, translator
@@ -121,3 +121,29 @@ def test_help_names_every_filter_and_unit_in_every_language() -> None:
         assert all(w in ROLE_WORDS for w in roles)
         text = translator(lang).gettext(_HELP_ALPHABETS)
         assert [w for w in [*wanted, *roles] if w not in text] == [], lang
+
+
+@pytest.mark.parametrize(
+    ("typed", "zone"),
+    [
+        ("Київ", "Europe/Kyiv"),
+        ("киев", "Europe/Kyiv"),
+        ("Kyiv", "Europe/Kyiv"),
+        ("Варшава", "Europe/Warsaw"),
+        ("Нью-Йорк", "America/New_York"),
+        ("New York", "America/New_York"),
+        ("new york", "America/New_York"),
+        ("Лондон", "Europe/London"),
+        ("Europe/Kyiv", "Europe/Kyiv"),
+    ],
+)
+def test_a_time_zone_by_its_city_in_any_of_the_three_languages(typed: str, zone: str) -> None:
+    # "/tz Київ" and "/tz Киев" were "not a time zone", and "/tz New York" too while
+    # "/tz new_york" worked: a journalist names their city as they write it.
+    assert parse_zone(typed) == zone
+
+
+def test_a_city_that_is_no_zone_is_still_refused() -> None:
+    for typed in ("Жмеринка", "Atlantis", "../../etc/passwd", "Europe /Kyiv x"):
+        with pytest.raises(DeskError):
+            parse_zone(typed)
