@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
+
+from rapidfuzz.distance import Levenshtein
 
 from bot.drafting import texts
 from bot.drafting.html import Run, join_runs
@@ -23,6 +26,19 @@ MAX_PIECE = 300  # characters of one removed or added stretch shown in the diff
 # two caps above never reach (every figure of a long list updated): about a phone screen is
 # shown, the changes after it counted.
 MAX_SHOWN = 1200
+# difflib looks for the longest run of words the two texts share, then again on each side of
+# it: each look walks, for every word of the old text, every place the new text has it. A text
+# that repeats a few words (a row of "+ + +", a line of flags, a table of zeros) makes each look
+# cost the product of their counts, and there is a look per shared run: an edit of a
+# 4,096-character post of one repeated word took 80 s (140 s with `changed_spans`), the
+# drafter's whole loop stopped meanwhile. Beyond this many pairs of equal words, the two texts
+# are aligned by rapidfuzz's Levenshtein (bit-parallel, about a millisecond for 2,000 words);
+# below it, difflib's longest runs read better and stay as they were. At the bound, 2,000 words
+# with a change every third word cost difflib 0.1-0.3 s (a long post's commas, "і" and "в"
+# make 2,000-4,000 pairs); at 20,000 pairs they cost 0.8 s.
+DIFFLIB_PAIRS = 5_000
+
+Opcode = tuple[Literal["replace", "delete", "insert", "equal"], int, int, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +97,30 @@ def _join(tokens: Sequence[_Tok], *, clip: bool = False) -> str:
     return "".join(out)
 
 
+def opcodes(a: Sequence[str], b: Sequence[str]) -> list[Opcode]:
+    """How to turn the words `a` into `b`, as difflib's `get_opcodes` says it, in bounded time
+    (DIFFLIB_PAIRS)."""
+    in_b = Counter(b)
+    if sum(in_b[w] for w in a) <= DIFFLIB_PAIRS:
+        return difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes()
+    return [
+        cast(Opcode, (o.tag, o.src_start, o.src_end, o.dest_start, o.dest_end))
+        for o in Levenshtein.opcodes(a, b)
+    ]
+
+
+class _Given(difflib.SequenceMatcher[str]):
+    """difflib's grouping of changes with their context (`get_grouped_opcodes`) over opcodes
+    worked out elsewhere (`opcodes`)."""
+
+    def __init__(self, codes: list[Opcode]) -> None:
+        super().__init__(None, [], [], autojunk=False)
+        self._codes = codes
+
+    def get_opcodes(self) -> list[Opcode]:
+        return self._codes
+
+
 def word_diff(old: str, new: str, *, context: int = 4) -> WordDiff:
     """What an edit changed, word by word (difflib over whitespace-separated words).
 
@@ -89,10 +129,8 @@ def word_diff(old: str, new: str, *, context: int = 4) -> WordDiff:
     """
     a = _tokens(old)
     b = _tokens(new)
-    matcher = difflib.SequenceMatcher(
-        None, [t.text for t in a], [t.text for t in b], autojunk=False
-    )
-    groups = list(matcher.get_grouped_opcodes(context))
+    codes = opcodes([t.text for t in a], [t.text for t in b])
+    groups = list(_Given(codes).get_grouped_opcodes(context))
     if not groups or all(op == "equal" for g in groups for op, *_ in g):
         return WordDiff((), 0)
     hunks: list[Hunk] = []
@@ -184,9 +222,8 @@ def changed_spans(old: str, new: str) -> list[tuple[int, int]]:
     """Where in `new` words were added or replaced by an edit (offsets into `new`)."""
     a = [m.group() for m in _TOKEN.finditer(old)]
     b_matches = list(_TOKEN.finditer(new))
-    matcher = difflib.SequenceMatcher(None, a, [m.group() for m in b_matches], autojunk=False)
     out: list[tuple[int, int]] = []
-    for op, _i1, _i2, j1, j2 in matcher.get_opcodes():
+    for op, _i1, _i2, j1, j2 in opcodes(a, [m.group() for m in b_matches]):
         if op in ("replace", "insert") and j2 > j1:
             out.append((b_matches[j1].start(), b_matches[j2 - 1].end()))
         elif op == "delete" and b_matches:
