@@ -1,12 +1,13 @@
-"""Holes: ranges of a channel's message ids that a live gap fetch left out.
+"""Holes: ranges of a channel's message ids that were seen missing but not stored.
 
 A live post whose id jumps past the last one seen means posts between were not pushed; the
 listener fetches them before storing the post in hand. When that fetch fails (a long FloodWait,
 the connection gone, Telegram refusing) or stops at `telegram.catch_up_limit`, the post in hand
 is stored anyway and the stored mark (the highest stored id) passes the posts left out: the
-catch-up after the mark never reads them again. So the range is kept here, in the state table
-rather than in memory, and every catch-up and reconciliation fetches it first: a restart (an
-operator restarting through a long FloodWait) no longer loses those posts.
+catch-up after the mark never reads them again. The same goes for a post the pipeline failed to
+store (the database refused it) once a later one is stored. So each such range is kept here, in
+the state table rather than in memory, and every catch-up and reconciliation fetches it first:
+a restart (an operator restarting through a long FloodWait) no longer loses those posts.
 """
 
 from __future__ import annotations
@@ -65,7 +66,11 @@ class Holes:
         if (after, before) not in ranges:
             ranges.append((after, before))
             ranges.sort()
-        await self._save()
+        try:
+            await self._save()
+        except Exception as exc:
+            # The database may be what failed: the hole is kept here and saved with the next.
+            log.warning("the listener's gaps could not be saved (%s); kept in memory", exc)
 
     async def filled(self, source_id: int, hole: Hole, reached: int | None = None) -> None:
         """The hole was fetched; up to `reached` only when the fetch stopped at its limit."""

@@ -411,7 +411,11 @@ class Listener(Channels, Reconciliation):
             self._seen[src.id] = max(self._seen.get(src.id, 0), int(message.id))
             post = to_post(message, src)
             if post is not None:
-                await self.handle(replace(post, backfill=True) if backfill else post)
+                try:
+                    await self.handle(replace(post, backfill=True) if backfill else post)
+                except Exception:  # not stored (the database refused it): kept as a hole
+                    await self.holes.add(src.id, int(message.id) - 1, int(message.id) + 1)
+                    raise
                 count += 1
                 if self.media is not None:  # the file follows, never ahead of the post
                     self.media.submit(src, message, alert=not backfill)
@@ -453,8 +457,7 @@ class Listener(Channels, Reconciliation):
         # A channel's first look back is context, not news: store it, alert nobody.
         count = await self._hand(src, messages, backfill=after == 0) + holes
         if after == 0 and messages and not count:
-            # Only Telegram's own messages ("channel created"): the look is done all the same,
-            # or the channel's first posts would be taken for a first look too, and not alerted.
+            # Only "channel created": recorded, or its first posts would be a first look too.
             top = max(messages, key=lambda m: int(m.id))
             await self.store.sources.advance(src.id, int(top.id), int(top.date.timestamp()))
         self._seen[src.id] = max(self._seen.get(src.id, 0), after)
@@ -464,8 +467,7 @@ class Listener(Channels, Reconciliation):
         return count
 
     async def _fill_holes(self, src: Source) -> int:
-        """Fetch the posts a live gap fetch left out (see `_fetch_gap`), at most
-        `catch_up_limit` a hole per round."""
+        """Fetch the posts left out (sources/telegram/holes.py), catch_up_limit a round."""
         count = 0
         limit = self.settings.catch_up_limit
         while (hole := await self.holes.first(src.id)) is not None:

@@ -327,3 +327,26 @@ async def test_the_first_posts_of_a_channel_followed_while_still_empty_alert(
     await listener.catch_up(src)
     assert await stored_ids(store) == [2]
     assert await alerted_ids(store) == [2]
+
+
+async def test_a_post_the_database_refused_is_fetched_again(
+    store: Store, fake: FakeTelegram
+) -> None:
+    await desk(store)
+    ch = fake.channels[MINISTRY]
+    fake.post(ch, 1, energy_text(1))
+    listener, client, _ = await listening(store, fake, window=1)
+    await listener.start()
+    # The database refuses writes for a moment (a full disk, a read-only remount, a server
+    # restarting) just as post 2 arrives.
+    await store.db.conn.execute("PRAGMA query_only = 1")
+    await client.dispatch(fake.new_update(ch, fake.message(ch, 2, energy_text(2))))
+    await store.db.conn.execute("PRAGMA query_only = 0")
+    await client.dispatch(fake.new_update(ch, fake.message(ch, 3, energy_text(3))))
+    assert await stored_ids(store) == [1, 3]
+    # The next re-read (its window, one post, does not reach post 2) or catch-up fetches it.
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    await listener.reconcile(src)
+    assert await stored_ids(store) == [1, 2, 3]
+    assert sorted(await alerted_ids(store)) == [2, 3]
