@@ -168,6 +168,38 @@ SOFT_ABBREVIATIONS = frozenset(
 )
 YEAR_MARKS = frozenset(["р", "рр", "г", "гг"])
 
+# Lowercase letters that are abbreviations on their own (том, пункт, частина, рік, острів,
+# корпус, номер, село, місто, город, дом). Any other lowercase letter before a full stop is a
+# one-letter word ("Рішення є.", "Це я.", "Так і є.") and ends the sentence like any word.
+ONE_LETTER_ABBREVIATIONS = frozenset(["т", "п", "ч", "р", "о", "к", "н", "с", "м", "г", "д", "л"])
+# A century after a Roman numeral or a number ("XX в.", "ХІХ ст." is in ABBREVIATIONS).
+CENTURY_MARKS = frozenset(["в"])
+# English words after which "I." is the pronoun ending a sentence ("So do I.", "than I."),
+# not an initial ("with I. Smith"): a closed list, because "I." is an initial otherwise.
+PRONOUN_I_BEFORE = frozenset(
+    [
+        "am",
+        "was",
+        "do",
+        "did",
+        "does",
+        "have",
+        "had",
+        "has",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "shall",
+        "may",
+        "might",
+        "must",
+        "than",
+        "nor",
+    ]
+)
+
 # A phrase cannot end on these, so an emoji right after one is inside the sentence.
 FUNCTION_WORDS = frozenset(
     [

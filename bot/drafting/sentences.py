@@ -20,7 +20,10 @@ from typing import Protocol
 
 from bot.drafting.abbreviations import (
     ABBREVIATIONS,
+    CENTURY_MARKS,
     FUNCTION_WORDS,
+    ONE_LETTER_ABBREVIATIONS,
+    PRONOUN_I_BEFORE,
     SOFT_ABBREVIATIONS,
     YEAR_MARKS,
 )
@@ -92,7 +95,7 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     if _is_soft(text, m.start(), word):
         return not _capitalised_word_at(text, dot + 1)
     if len(word) == 1:
-        return True  # an initial (Т. Шевченко, J. Smith) or a one-letter abbreviation (м., с.)
+        return _is_initial_or_letter_abbreviation(text, m.start(), word)
     folded = word.casefold()
     if folded in ABBREVIATIONS:
         return True
@@ -100,6 +103,26 @@ def _is_abbreviation(text: str, dot: int) -> bool:
     if len(parts) > 1 and all(len(p) <= 2 for p in parts):
         return True  # U.S., т.зв, В.о.: dotted acronyms
     return parts[-1] in ABBREVIATIONS and len(parts) > 1
+
+
+_ROMAN_OR_NUMBER_BEFORE = re.compile(r"(?:\d+|[IVXLCХІ]+)\s?$")
+_WORD_BEFORE_SPACE = re.compile(r"([^\W\d_]+)\s+$")
+
+
+def _is_initial_or_letter_abbreviation(text: str, start: int, letter: str) -> bool:
+    """A capital letter is an initial ("В. Зеленський", "Т. Г. Шевченко", "J. Smith"), except
+    the English pronoun after a verb ("So do I."); a lowercase letter is an abbreviation only if
+    it is a known one ("п. 3", "т. 2", "о. Зміїний", "XX в."), else a word that ends the
+    sentence ("Рішення є.", "Це я.")."""
+    before = text[max(0, start - 24) : start]
+    if letter.isupper():
+        if letter == "I":
+            prev = _WORD_BEFORE_SPACE.search(before)
+            return prev is None or prev.group(1).casefold() not in PRONOUN_I_BEFORE
+        return True
+    if letter in ONE_LETTER_ABBREVIATIONS:
+        return True
+    return letter in CENTURY_MARKS and _ROMAN_OR_NUMBER_BEFORE.search(before) is not None
 
 
 def ends_with_abbreviation(text: str) -> bool:

@@ -170,3 +170,31 @@ def test_choose_quote_stops_at_three_sentences_when_every_one_holds_the_word() -
     got = quote(text, spans)
     assert len(split_sentences(got)) == 3
     assert text.startswith(got)
+
+
+def test_a_one_letter_word_ends_a_sentence_but_an_initial_does_not() -> None:
+    # A lowercase one-letter word ("є", "я", "і", "a") closes a sentence like any other word;
+    # a capital letter before a surname or another initial is an initial.
+    assert texts("Рішення є. Далі працюємо.") == ["Рішення є.", "Далі працюємо."]
+    assert texts("Хто відповідає? Це я. Інше обговоримо завтра.") == [
+        "Хто відповідає?",
+        "Це я.",
+        "Інше обговоримо завтра.",
+    ]
+    assert texts("Кто подписал? Это я. Остальное завтра.")[1:] == ["Это я.", "Остальное завтра."]
+    assert texts("Підписав В. Зеленський. Указ набув чинності.") == [
+        "Підписав В. Зеленський.",
+        "Указ набув чинності.",
+    ]
+    assert texts("Вірш написав Т. Г. Шевченко.") == ["Вірш написав Т. Г. Шевченко."]
+    assert texts("So do I. Then we voted.") == ["So do I.", "Then we voted."]
+    assert texts("We met with I. Smith today.") == ["We met with I. Smith today."]
+    # One-letter abbreviations stay: том, пункт, частина, острів, корпус, век.
+    for kept in (
+        "Див. т. 2 збірника.",
+        "Згідно з п. 3 ч. 2 ст. 5 закону.",
+        "Бої на о. Зміїний тривали.",
+        "Адрес: д. 5, к. 2 на проспекте.",
+        "В XX в. Киев вырос.",
+    ):
+        assert texts(kept) == [kept]
