@@ -8,7 +8,7 @@ import sys
 from typing import Any
 
 from bot.cli.common import open_store, print_result
-from bot.ingest.renorm import Renormalised, renormalise
+from bot.ingest.renorm import Renormalised, mark_current, renormalise
 from bot.settings import Settings
 
 
@@ -36,6 +36,7 @@ async def cmd_reindex(args: argparse.Namespace, settings: Settings) -> int:
 
     async with open_store(settings, must_exist=True) as store:
         done = await renormalise(store, progress=progress)
+        await mark_current(store)  # `wirewatch run` need not do it again
     if not args.json and sys.stderr.isatty():
         print(file=sys.stderr)
     print_result(

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from bot.delivery.translation import TranslationWorker, listeners_translate, start_translations
 from bot.ingest.capture import Capture, build_capture
 from bot.ingest.pipeline import IngestResult, Pipeline
+from bot.ingest.renorm import renormalise_once
 from bot.matching.cache import set_budget as set_word_cache_budget
 from bot.service import accounts
 from bot.service.feeds import FeedFollower
@@ -178,6 +179,8 @@ class App:
         )
         self.store = store = await Store.open(settings.db)
         log.info("database %s open", settings.db)
+        if self.role != "bot":  # the processes that store posts; before any is stored
+            await renormalise_once(store)
         if settings.telegram.sources_file is not None:
             await apply_sources_file(self, settings.telegram.sources_file)
         self.capture = build_capture(store, settings.capture)
