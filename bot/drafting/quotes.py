@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
+from bot.drafting.abbreviations import FUNCTION_WORDS
 from bot.drafting.html import html_cost
 from bot.drafting.sentences import (
     SpanLike,
@@ -45,6 +46,67 @@ _TAIL = re.compile(
     + r")(?:\s+[^.!?«»\n]{1,80})?[.!?]?\s*$",
     re.IGNORECASE,
 )
+# "…, сообщил министр." / "…, заявив міністр." / "…, the minister said." / "…, said Umerov.":
+# the same tail after a bare comma. A comma is weaker evidence than a dash ("Він приїхав,
+# сказав кілька слів" is one sentence), so the verb must be past tense and what follows it a
+# speaker: a pronoun, a title or a capitalised name, at most five words.
+_PAST = ("в", "л", "ла", "ло", "ли")
+_WHO_UK_RU = (
+    r"(?:він|вона|вони|он|она|они|"
+    r"(?:міністр|министр|президент|прем|голов|глав|речни|представни|спікер|спикер|посол|посл|"
+    r"командувач|командующ|губернатор|мер|мэр|керівни|руководител|очільни|директор|секретар|"
+    r"заступни|заместител|омбудсм|уповноважен|уполномочен|депутат|нардеп|генерал|посадов|"
+    r"чиновни|джерел|источни|відомств|ведомств|міністерств|министерств|прес|пресс)[\w'’ʼ-]*|"
+    r"[А-ЯІЇЄҐЁ][\w'’ʼ-]*)"
+)
+_COMMA_TAIL_UK_RU = re.compile(
+    r"\s*,\s*(?P<verb>"
+    + _SPEECH
+    + r")\s+"
+    + _WHO_UK_RU
+    + r"(?:\s+[^\W\d][\w'’ʼ-]*){0,4}\s*[.!?]?\s*$"
+)
+_EN_SPEECH = (
+    r"(?P<verb>said|added|stressed|noted|explained|emphasi[sz]ed|stated|announced|wrote|"
+    r"told reporters|assured|clarified|insisted|warned)"
+)
+_WHO_EN = r"(?:he|she|they|(?:the|a|an)\s+\w[\w'’-]*|[A-Z][\w'’-]*)(?:\s+[^\W\d][\w'’.-]*){0,4}"
+_COMMA_TAIL_EN = re.compile(
+    r"\s*,\s*(?:[—–]\s*)?(?:"
+    + _WHO_EN
+    + r"\s+"
+    + _EN_SPEECH
+    + r"|"
+    + _EN_SPEECH.replace("?P<verb>", "?P<verb2>")
+    + r"\s+"
+    + _WHO_EN
+    + r")\s*[.!?]?\s*$"
+)
+
+
+def _speaker_tail(s: str) -> tuple[int, str] | None:
+    """Where the speaker's own tail starts in `s`, and its verb; None when there is none."""
+    m = _TAIL.search(s)
+    if m and m.start() > 0:
+        return m.start(), m.group("verb")
+    m = _COMMA_TAIL_UK_RU.search(s)
+    if m is not None and not m.group("verb").casefold().endswith(_PAST):
+        m = None
+    m = m or _COMMA_TAIL_EN.search(s)
+    if m is None or m.start() == 0:
+        return None
+    verb = m.groupdict().get("verb") or m.groupdict().get("verb2") or ""
+    # A preposition means an object follows ("розповіли Президенту про ситуацію"): no tail.
+    words = re.findall(r"[^\W\d_][\w'’ʼ-]*", m.group(0).casefold())
+    if any(w in FUNCTION_WORDS and w not in _SPEAKER_WORDS for w in words):
+        return None
+    return m.start(), verb
+
+
+# Function words a speaker's description may hold ("the minister of defence said").
+_SPEAKER_WORDS = frozenset(["the", "a", "an", "of"])
+
+
 _PAIRS = {"«": "»", "„": "“", "“": "”", '"': '"', "‘": "’"}
 
 # A draft quotes whole sentences (sentences.choose_quote; several together stay within 600
@@ -113,11 +175,11 @@ def style_quote(post_text: str, start: int, end: int, lang: str) -> StyledQuote:
     chars = _strip_emoji([(post_text[i], i) for i in range(start, end)])
     s = "".join(c for c, _ in chars)
     verb: str | None = None
-    m = _TAIL.search(s)
-    if m and m.start() > 0:
-        verb = m.group("verb")
-        chars = chars[: m.start()]
-        s = s[: m.start()]
+    tail = _speaker_tail(s)
+    if tail is not None:
+        cut, verb = tail
+        chars = chars[:cut]
+        s = s[:cut]
     if _wrapped_whole(s):
         body_end = len(s.rstrip("."))
         chars = chars[1 : body_end - 1]
@@ -287,6 +349,26 @@ _EN_VERBS = (
     ("завер", "assured"),
     ("поясн", "explained"),
     ("уточн", "clarified"),
+    # An English post's own tail ("…, he added.") keeps its verb.
+    *(
+        (v, v)
+        for v in [
+            "said",
+            "added",
+            "stressed",
+            "noted",
+            "explained",
+            "emphasised",
+            "emphasized",
+            "stated",
+            "announced",
+            "wrote",
+            "assured",
+            "clarified",
+            "insisted",
+            "warned",
+        ]
+    ),
 )
 
 

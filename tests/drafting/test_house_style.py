@@ -229,3 +229,78 @@ def test_quote_prefers_substance_over_datelines_greetings_and_link_tails() -> No
     assert text[chosen[0] : chosen[1]] == (
         "Домовилися про повернення 150 полонених до кінця місяця."
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "printed", "verb"),
+    [
+        # A speaker's tail after a bare comma goes too, in ru, uk and en.
+        (
+            "Обмен пленными состоится на этой неделе, сообщил министр.",
+            "ru",
+            "«Обмен пленными состоится на этой неделе».",
+            "сообщил",
+        ),
+        (
+            "Обмін полоненими відбудеться цього тижня, заявив міністр.",
+            "uk",
+            "«Обмін полоненими відбудеться цього тижня».",
+            "заявив",
+        ),
+        (
+            "Переговори тривають, наголосила вона.",
+            "uk",
+            "«Переговори тривають».",
+            "наголосила",
+        ),
+        (
+            "Talks will resume next week, the minister said.",
+            "en",
+            "“Talks will resume next week.”",
+            "said",
+        ),
+        (
+            "Talks will resume next week, said Rustem Umerov.",
+            "en",
+            "“Talks will resume next week.”",
+            "said",
+        ),
+        ("We will rebuild the bridge, he added.", "en", "“We will rebuild the bridge.”", "added"),
+        (
+            "Exports will grow, the minister of economy said.",
+            "en",
+            "“Exports will grow.”",
+            "said",
+        ),
+        # A comma before a verb with an object is the sentence's own words, not a tail.
+        (
+            "Він приїхав на нараду, сказав кілька слів.",
+            "uk",
+            "«Він приїхав на нараду, сказав кілька слів».",
+            None,
+        ),
+        (
+            "Ми зустрілися, розповіли Президенту про ситуацію.",
+            "uk",
+            "«Ми зустрілися, розповіли Президенту про ситуацію».",
+            None,
+        ),
+        (
+            "Он приехал, сообщил о решении.",
+            "ru",
+            "«Он приехал, сообщил о решении».",
+            None,
+        ),
+    ],
+)
+def test_a_speakers_tail_after_a_comma_leaves_the_quote(
+    text: str, lang: str, printed: str, verb: str | None
+) -> None:
+    styled = style_quote(text, 0, len(text), lang)
+    assert styled.text == printed
+    assert styled.tail_verb == verb
+
+
+def test_an_english_tail_verb_reaches_the_english_lead() -> None:
+    assert speaker_verb("added", "en", "en") == "added"
+    assert speaker_verb("said", "uk", "en") is None  # the Ukrainian lead says its own "заявив"
