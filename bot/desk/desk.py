@@ -440,10 +440,13 @@ class Desk:
         )
         return until
 
-    async def unmute(self, person: Person, ref: str) -> Source:
+    async def unmute(self, person: Person, ref: str) -> tuple[Source, bool]:
+        """The channel, and whether it was muted (a lapsed mute counts as not muted: its
+        alerts already flow), so the reply can say what actually changed."""
         src = await self.source(ref)
+        was_muted = src.id in await self.store.people.muted_sources(person.id)
         await self.store.people.unmute(person.id, src.id)
-        return src
+        return src, was_muted
 
     async def mutes(self, person: Person) -> list[tuple[Source, datetime | None]]:
         out: list[tuple[Source, datetime | None]] = []

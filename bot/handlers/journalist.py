@@ -213,8 +213,17 @@ def journalist_router() -> Router:
         if len(parts) != 1:
             await answer_usage(message, "unmute", tr)
             return
-        src = await desk_or_usage(message, "unmute", tr, desk.unmute(person, parts[0]))
-        if src is None:
+        done = await desk_or_usage(message, "unmute", tr, desk.unmute(person, parts[0]))
+        if done is None:
+            return
+        src, was_muted = done
+        if not was_muted:
+            await message.answer(
+                tr.gettext(
+                    "@{channel} was not muted: its alerts already reach you.",
+                    channel=src.username,
+                )
+            )
             return
         await message.answer(
             "🔔 " + tr.gettext("Alerts from @{channel} again.", channel=src.username)

@@ -360,6 +360,12 @@ async def test_preferences(tmp_path: Path, lang: str) -> None:
         assert r.text == "🔔 " + desk.t(
             "Alerts from @{channel} again.", channel="border_service_demo"
         )
+        # Unmuting a channel that is not muted says so instead of claiming alerts resumed.
+        (r,) = await desk.ask(JOURNALIST, "/unmute @border_service_demo")
+        assert r.text == desk.t(
+            "@{channel} was not muted: its alerts already reach you.",
+            channel="border_service_demo",
+        )
         (r,) = await desk.ask(JOURNALIST, "/quiet 23:00-07:00")
         quiet = desk.t(
             "Quiet hours {start}-{end} ({zone}): alerts are held and arrive as one digest when "
