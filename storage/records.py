@@ -199,6 +199,9 @@ class Deletion:
     message_ids: tuple[int, ...]
     date: datetime  # when the deletion was noticed
     channel_id: int | None = None
+    # `date` is when a re-read of the channel found the ids gone, not when they went: it may
+    # be hours later (the listener was down), and a draft must not date the deletion by it.
+    found: bool = field(default=False, compare=False)
     raw: str | None = field(default=None, compare=False, repr=False)  # the update, as JSON
     origin: str = field(default="record", compare=False)
 

@@ -94,6 +94,7 @@ def compose_alert(
     *,
     previous_text: str | None = None,
     deleted_at: datetime | None = None,
+    deleted_found: bool = False,
     rule: str | None = None,
     update: bool = False,
     thread_date: datetime | None = None,
@@ -101,19 +102,20 @@ def compose_alert(
     image_spans: Sequence[SpanLike] = (),
     translate: bool = False,
 ) -> dict[str, Any]:
-    """The alert for one post, its draft written as `options` say (DraftOptions: language,
-    zone, house style, the rule's spans, which choose the quote and are highlighted, glossary
-    names, a forward's origin). `rule` (the query that fired) is named at the end of the alert,
-    not in the pasted text. `update` (a follow-up on a story the person was alerted about) puts
-    a ready "Updated at …" paragraph first, with the day when `thread_date` (the date of the
-    post the story's alert was about) falls on another day. `previous_text` (edit) is diffed
-    against `post.text`, and the quote is the sentence that changed; `deleted_at` (delete)
-    defaults to `post.deleted_at`. `background` (older posts on the topic, newest first) ends a
-    new alert as "Earlier:". `image_spans` (offsets into `post.ocr_text`) say the rule matched
-    words in the post's picture: a new alert then says what the image reads, apart from the
+    """The alert for one post, its draft written as `options` say (DraftOptions: language, zone,
+    house style, the rule's spans, which choose the quote and are highlighted, glossary names, a
+    forward's origin). `rule` (the query that fired) is named at the end of the alert, not in the
+    pasted text. `update` (a follow-up on a story the person was alerted about) puts a ready
+    "Updated at …" paragraph first, with the day when `thread_date` (the date of the post the
+    story's alert was about) falls on another day. `previous_text` (edit) is diffed against
+    `post.text`, and the quote is the sentence that changed; `deleted_at` (delete) defaults to
+    `post.deleted_at`; `deleted_found`: it is when a re-read of the channel found the post gone,
+    not when it went ("Found deleted at …"). `background` (older posts on the topic, newest first)
+    ends a new alert as "Earlier:". `image_spans` (offsets into `post.ocr_text`) say the rule
+    matched words in the post's picture: a new alert then says what the image reads, apart from the
     official's words. `translate` (a provider is configured): a quote in another language than
-    `lang` is marked for translation (payload "translate"); the translation follows as a reply,
-    so the alert never waits for it."""
+    `lang` is marked for translation (payload "translate"); the translation follows as a reply, so
+    the alert never waits for it."""
     lang, tz, spans, style = options.lang, options.tz, options.spans, options.style
     now = options.now
     if kind not in KINDS:
@@ -166,7 +168,7 @@ def compose_alert(
                 runs = join_runs(runs, changes_label(lang), "\n", diff_runs(diff, lang), "\n\n")
                 plain += changes_label(lang) + "\n" + diff_plain(diff, lang) + "\n\n"
         return _payload(join_runs(runs, draft.runs(), footer), plain + draft.plain(), buttons)
-    return _deleted(post, draft, lang, tz, spans, deleted_at, buttons, now, style)
+    return _deleted(post, draft, lang, tz, spans, (deleted_at, deleted_found), buttons, now, style)
 
 
 def _translation_wanted(draft: Draft, text: str, lang: str) -> dict[str, Any] | None:
@@ -227,15 +229,15 @@ def _deleted(
     lang: str,
     tz: str,
     spans: Sequence[SpanLike],
-    deleted_at: datetime | None,
+    deleted: tuple[datetime | None, bool],  # when, and whether that is when it was found
     buttons: list[list[Button]],
     now: datetime | None,
     style: HouseStyle,
 ) -> dict[str, Any]:
-    moment = deleted_at or getattr(post, "deleted_at", None)
+    moment = deleted[0] or getattr(post, "deleted_at", None)
     lang_key = _key(lang)
     header = _DELETE_MARK + (
-        deleted_line(moment, tz, lang, now=now, style=style)
+        deleted_line(moment, tz, lang, now=now, style=style, found=deleted[1])
         if moment is not None
         else texts.words(lang_key).gettext("Post deleted")
     )

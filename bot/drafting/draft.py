@@ -269,8 +269,13 @@ def deleted_line(
     *,
     now: datetime | None = None,
     style: HouseStyle = DEFAULT_STYLE,
+    found: bool = False,
 ) -> str:
+    """`found`: `moment` is when a re-read of the channel found the post gone (it went at some
+    time before, while the listener was away), not when it was deleted."""
     t = format_when(moment, tz, lang, now=now, style=style)
+    if found:
+        return texts.words(lang).gettext("Found deleted at {t}", t=t)
     return texts.words(lang).gettext("Post deleted at {t}", t=t)
 
 

@@ -93,7 +93,12 @@ async def _post_gone(
         if person is None:
             continue
         payload = await pipe.drafter.compose(
-            "delete", post, src, person, deleted_at=datetime.fromtimestamp(when, UTC)
+            "delete",
+            post,
+            src,
+            person,
+            deleted_at=datetime.fromtimestamp(when, UTC),
+            deleted_found=event.found,
         )
         gone = alert_args(person, post, "delete", payload, None, original.id)
         if await store.alerts.enqueue(**gone) is not None:

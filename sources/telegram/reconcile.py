@@ -191,6 +191,7 @@ class Reconciliation(ABC):
                     message_ids=vanished,
                     date=datetime.now(UTC),
                     channel_id=src.peer_id,
+                    found=True,
                 )
             )
         return ReconcileResult(len(messages), len(changed), len(vanished), missed_count + holes)

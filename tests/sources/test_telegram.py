@@ -230,6 +230,12 @@ async def test_edit_and_deletion_while_offline_found_by_reconciliation(
     }
     assert edit_alerts[0][2] == alert_ids[post4.id]  # follow-ups reply to the original
     assert delete_alerts[0][2] == alert_ids[post7.id]
+    # Deleted at some time while we were away: the reply says when it was found gone, not
+    # that it was deleted then.
+    row = await store.db.fetchone("SELECT payload FROM alerts WHERE kind = 'delete'")
+    assert row is not None
+    plain = json.loads(row[0])["plain"]
+    assert "Виявлено, що допис видалено, о" in plain and "Допис видалено о" not in plain, plain
 
     # Re-reading again finds nothing new to say.
     assert await second.reconcile_due() == {}  # not due yet
@@ -346,6 +352,8 @@ async def test_live_edit_and_deletion(store: Store, fake: FakeTelegram, build: B
     post = await store.posts.get(src.id, 2)
     assert post is not None and post.version == 2 and post.deleted_at is not None
     assert [a[0] for a in await alerts(store)] == ["new", "edit", "delete"]
+    row = await store.db.fetchone("SELECT payload FROM alerts WHERE kind = 'delete'")
+    assert row is not None and "Допис видалено о" in json.loads(row[0])["plain"]  # seen live
 
 
 async def test_channels_we_do_not_follow_are_ignored(
