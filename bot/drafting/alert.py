@@ -23,8 +23,7 @@ from bot.drafting.draft import (
     attribution_lead,
     build_draft,
     changes_label,
-    deleted_line,
-    last_text_label,
+    format_when,
     no_text_label,
     origin_of,
     styled_runs,
@@ -237,7 +236,7 @@ def _deleted(
     moment = deleted[0] or getattr(post, "deleted_at", None)
     lang_key = _key(lang)
     header = _DELETE_MARK + (
-        deleted_line(moment, tz, lang, now=now, style=style, found=deleted[1])
+        _deleted_line(moment, tz, lang, now, style, found=deleted[1])
         if moment is not None
         else texts.words(lang_key).gettext("Post deleted")
     )
@@ -252,7 +251,8 @@ def _deleted(
     else:
         body = [Run(no_text_label(lang))]
         body_plain = no_text_label(lang)
-    header = f"{header}. {last_text_label(lang)}:"
+    last = texts.words(lang).gettext("Last stored text")
+    header = f"{header}. {last}:"
     lead = draft.lead
     tail = draft.meta_line() + (f"\n{draft.credit}" if draft.credit else "")
     # The credit stays: a deleted photo is still the channel's photo, and still cited so.
@@ -262,3 +262,14 @@ def _deleted(
 
 
 __all__ = ["KINDS", "Kind", "attribution_lead", "compose_alert", "origin_of"]
+
+
+def _deleted_line(
+    moment: datetime, tz: str, lang: str, now: datetime | None, style: HouseStyle, *, found: bool
+) -> str:
+    """`found`: `moment` is when a re-read of the channel found the post gone (it went at some
+    time before, while the listener was away), not when it was deleted."""
+    t = format_when(moment, tz, lang, now=now, style=style)
+    if found:
+        return texts.words(lang).gettext("Found deleted at {t}", t=t)
+    return texts.words(lang).gettext("Post deleted at {t}", t=t)

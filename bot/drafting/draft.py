@@ -262,27 +262,6 @@ def _local_date(moment: datetime, tz: str) -> tuple[int, int, int]:
     return local.year, local.month, local.day
 
 
-def deleted_line(
-    moment: datetime,
-    tz: str,
-    lang: str,
-    *,
-    now: datetime | None = None,
-    style: HouseStyle = DEFAULT_STYLE,
-    found: bool = False,
-) -> str:
-    """`found`: `moment` is when a re-read of the channel found the post gone (it went at some
-    time before, while the listener was away), not when it was deleted."""
-    t = format_when(moment, tz, lang, now=now, style=style)
-    if found:
-        return texts.words(lang).gettext("Found deleted at {t}", t=t)
-    return texts.words(lang).gettext("Post deleted at {t}", t=t)
-
-
-def last_text_label(lang: str) -> str:
-    return texts.words(lang).gettext("Last stored text")
-
-
 def changes_label(lang: str) -> str:
     return texts.words(lang).gettext("What changed:")
 
