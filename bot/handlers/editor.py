@@ -175,6 +175,18 @@ def editor_router() -> Router:
             await answer_usage(message, "watch", tr)
             return
         ref, _, rest = args.partition(" ")
+        if rest.count("|") > 1:
+            # "A | B | C" would store "B | C" as the role: ask instead of guessing.
+            await answer_usage(
+                message,
+                "watch",
+                tr,
+                tr.gettext(
+                    "Write one '|' between the person and the role, not {n}.",
+                    n=rest.count("|"),
+                ),
+            )
+            return
         who, _, role = rest.partition("|")
         progress = await message.answer(
             "⏳ " + tr.gettext("Following {channel}…", channel=ref[:64])

@@ -237,6 +237,14 @@ async def test_refusals_name_fields_and_kinds_in_the_readers_language(
         )
         (reply,) = await desk.ask(EDITOR, "/watch @abcd_channel Особа | " + "Роль " * 50)
         assert reply.text == "⚠️ " + desk.t("the role is longer than {n} characters", n=200)
+        # "/watch @x A | B | C": the role was "B | C"; now the extra "|" is refused and
+        # nothing is followed.
+        (reply,) = await desk.ask(EDITOR, "/watch @abcd_channel Особа | Роль | Ще")
+        assert (reply.text or "").startswith(
+            desk.t("Write one '|' between the person and the role, not {n}.", n=2)
+        )
+        (reply,) = await desk.ask(EDITOR, "/sources")
+        assert "abcd_channel" not in (reply.text or "")
         (reply,) = await desk.ask(EDITOR, "/glossary add thing А | B | C")
         kinds = ", ".join(desk.t(k) for k in ("person", "place", "institution"))
         assert desk.t("kind must be one of {kinds}, not '{kind}'", kinds=kinds, kind="thing") in (
