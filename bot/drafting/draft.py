@@ -26,6 +26,7 @@ from bot.drafting.style import (
     DEFAULT_STYLE,
     HouseStyle,
     clock_with_home,
+    edited_note,
     when,
 )
 from bot.matching.lemmas import grammatical_gender
@@ -498,6 +499,11 @@ def build_draft(
             lang,
             now=now,
             style=style,
+        )
+        + (
+            ""
+            if origin.forwarded
+            else edited_note(post.date, post.edit_date, tz, lang, style, now)
         ),
         link=origin.link,
         credit=credit_line(post, lang, origin),

@@ -152,3 +152,26 @@ def when(
         return f"{t}, {d}"
     text, dated = home
     return f"{t}, {d} ({text})" if dated else f"{t} ({text}), {d}"
+
+
+def edited_note(
+    published: datetime,
+    edited: datetime | None,
+    tz: str,
+    lang: str,
+    style: HouseStyle = DEFAULT_STYLE,
+    now: datetime | None = None,
+) -> str:
+    """ ", edited at 5:40 p.m." after the time of a post edited since it was published (the
+    clock alone on the same day): the text quoted is the edited one, and a rule that matched
+    only words the edit added alerted hours after the time printed before it."""
+    if edited is None or edited <= published:
+        return ""
+    zone = ZoneInfo(tz)
+    same_day = edited.astimezone(zone).date() == published.astimezone(zone).date()
+    t = (
+        clock_with_home(edited, tz, lang, style)
+        if same_day
+        else when(edited, tz, lang, style, now=now)
+    )
+    return ", " + texts.words(lang).gettext("edited at {t}", t=t)

@@ -298,3 +298,30 @@ async def test_undated_edit_then_dated_edit_in_one_feed_are_both_edits(store: St
     assert (await pipe.handle_batch(feed)).edited == 2
     assert (await pipe.handle_batch(feed)).edited == 0
     assert await store.posts.count_versions() == 3
+
+
+async def test_an_edit_that_adds_the_rules_words_is_dated_as_edited(store: Store) -> None:
+    # Posted at 11:30 Kyiv time saying nothing the rule wants; edited at 17:30 to add it. The
+    # alert comes at 17:30: a draft that said only "11:30" put words said at 17:30 at 11:30.
+    jo = await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "Умєров")
+    pipe = Pipeline(store)
+    await pipe.handle(post(40, "Відбулася зустріч у Брюсселі."))
+    later = T0 + timedelta(hours=6)
+    res = await pipe.handle(
+        post(40, "Відбулася зустріч у Брюсселі. Делегацію очолив Умєров.", edit_date=later)
+    )
+    assert res.alerts == 1
+    alerts = await store.alerts.for_person(jo.id)
+    assert [a.kind for a in alerts] == ["new"]
+    assert (
+        "11:30, 3 грудня 2025 року, змінено о 17:30 · https://t.me/sec_council/40"
+        in (alerts[0].payload["plain"])
+    ), alerts[0].payload["plain"]
+    # A post never edited reads as before.
+    await pipe.handle(post(41, "Умєров провів нараду.", minutes=10))
+    plain = (await store.alerts.for_person(jo.id))[-1].payload["plain"]
+    assert (
+        "11:40, 3 грудня 2025 року · https://t.me/sec_council/41" in plain
+        and "змінено" not in plain
+    )
