@@ -97,6 +97,17 @@ def visible(markup: str) -> str:
     return "".join(p.parts)
 
 
+def edit_alert(old: str, new: str, *, lang: str = "uk", hour: int = 18) -> dict[str, Any]:
+    """The reply to an alert when its post was edited from `old` into `new` at `hour`:40 UTC."""
+    return compose_alert(
+        "edit",
+        stored(new, edit_date=datetime(2026, 11, 24, hour, 40, tzinfo=UTC), version=2),
+        source(),
+        DraftOptions(lang=lang, tz="Europe/Kyiv"),
+        previous_text=old,
+    )
+
+
 def check_contract(payload: dict[str, Any]) -> None:
     json.dumps(payload)  # the outbox stores it as JSON
     assert set(payload) == {"messages", "plain"}
@@ -201,13 +212,7 @@ def test_giant_sentence_without_punctuation_is_quoted_in_part_in_one_message() -
 def test_edit_alert_shows_the_diff_and_the_update_time() -> None:
     old = "Ворог атакував Одесу дронами. Пошкоджено два будинки."
     new = "Ворог атакував Одесу дронами. Пошкоджено три будинки та школу."
-    payload = compose_alert(
-        "edit",
-        stored(new, edit_date=datetime(2026, 11, 24, 16, 40, tzinfo=UTC), version=2),
-        source(),
-        DraftOptions(lang="ru", tz="Europe/Kyiv"),
-        previous_text=old,
-    )
+    payload = edit_alert(old, new, lang="ru", hour=16)
     check_contract(payload)
     markup = payload["messages"][0]["html"]
     assert markup.startswith("✏️ Обновлено в 18:40\nЧто изменилось:\n")
@@ -230,13 +235,7 @@ def test_an_edit_that_updates_every_figure_of_a_long_post_fits_one_message() -> 
         row.format(n=400 + 11 * k) for k, row in enumerate(rows)
     )
     assert 3000 < len(new) < 4096  # a long post, as Telegram allows
-    payload = compose_alert(
-        "edit",
-        stored(new, edit_date=datetime(2026, 11, 24, 18, 40, tzinfo=UTC), version=2),
-        source(),
-        DraftOptions(lang="uk", tz="Europe/Kyiv"),
-        previous_text=old,
-    )
+    payload = edit_alert(old, new)
     check_contract(payload)
     assert len(payload["messages"]) == 1, [len(m["html"]) for m in payload["messages"]]
     changes = payload["plain"].split("Що змінилося:\n")[1].split("\n\n")[0]
@@ -245,13 +244,7 @@ def test_an_edit_that_updates_every_figure_of_a_long_post_fits_one_message() -> 
     assert re.search(r"…і ще змін: \d+$", changes), changes[-200:]
     # A few changes are all shown, as before.
     few = old.replace("1037", "1038").replace("1074", "1075")
-    small = compose_alert(
-        "edit",
-        stored(few, edit_date=datetime(2026, 11, 24, 18, 40, tzinfo=UTC), version=2),
-        source(),
-        DraftOptions(lang="uk", tz="Europe/Kyiv"),
-        previous_text=old,
-    )
+    small = edit_alert(old, few)
     assert "[-1037-] {+1038+}" in small["plain"] and "[-1074-] {+1075+}" in small["plain"]
     assert "…і ще" not in small["plain"]
 

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.drafting import diff as diff_mod
-from bot.drafting.alert import compose_alert
 from bot.drafting.diff import opcodes
-from bot.drafting.draft import DraftOptions
-from tests.drafting.test_compose import check_contract, source, stored
+from tests.drafting.test_compose import check_contract, edit_alert
 
 
 # The old diff took 80 s for word_diff and 61 s more for changed_spans on this machine; the new
@@ -26,13 +22,7 @@ def test_an_edit_of_a_post_that_repeats_one_word_is_drafted_at_once() -> None:
     marks = old.split(" ")
     marks[::5] = ["ж"] * len(marks[::5])
     new = " ".join(marks)
-    payload = compose_alert(
-        "edit",
-        stored(new, edit_date=datetime(2026, 11, 24, 18, 40, tzinfo=UTC), version=2),
-        source(),
-        DraftOptions(lang="uk", tz="Europe/Kyiv"),
-        previous_text=old,
-    )
+    payload = edit_alert(old, new)
     check_contract(payload)
     changes = payload["plain"].split("Що змінилося:\n")[1].split("\n\n")[0]
     assert changes.startswith("[-+-] {+ж+} + + + +"), changes[:80]
