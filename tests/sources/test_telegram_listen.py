@@ -71,18 +71,25 @@ async def listening(
     return listener, client, rec
 
 
-async def test_a_renamed_channels_old_name_taken_by_another_channel_is_not_followed(
-    store: Store, fake: FakeTelegram
-) -> None:
+async def renamed(store: Store, fake: FakeTelegram, posts: int = 3) -> Any:
+    """The ministry's channel followed with `posts` posts, then renamed on Telegram (its old
+    name free for anyone): the channel."""
     await desk(store)
     ch = fake.channels[MINISTRY]
-    for i in range(1, 4):
+    for i in range(1, posts + 1):
         fake.post(ch, i, energy_text(i))
     listener, _, _ = await listening(store, fake)
     await listener.start()
+    ch.entity.username = "energy_ministry_new"
+    return ch, listener
+
+
+async def test_a_renamed_channels_old_name_taken_by_another_channel_is_not_followed(
+    store: Store, fake: FakeTelegram
+) -> None:
     # The ministry renames its channel; someone registers the freed name for a channel of
     # their own, with posts that look like the ministry's.
-    ch.entity.username = "energy_ministry_new"
+    await renamed(store, fake)
     squat = fake.add_channel("energy_ministry_ua", SQUATTER, "Міністерство енергетики")
     for i in range(1, 6):
         fake.post(squat, i, f"Фейк №{i}: енергетика громад відключена назавжди.")
@@ -221,13 +228,7 @@ async def _renamed(store: Store, fake: FakeTelegram) -> None:
 async def test_following_a_renamed_channel_by_its_new_name_renames_the_source(
     store: Store, fake: FakeTelegram
 ) -> None:
-    await desk(store)
-    ch = fake.channels[MINISTRY]
-    for i in range(1, 4):
-        fake.post(ch, i, energy_text(i))
-    listener, _, _ = await listening(store, fake)
-    await listener.start()
-    ch.entity.username = "energy_ministry_new"
+    ch, _ = await renamed(store, fake)
     squat = fake.add_channel("energy_ministry_ua", SQUATTER, "Міністерство енергетики")
     fake.post(squat, 4, f"Фейк: {energy_text(4)}")
     fake.switch_account(types.User(id=888000222, access_hash=5, first_name="B"))
@@ -247,12 +248,7 @@ async def test_following_a_renamed_channel_by_its_new_name_renames_the_source(
 async def test_the_old_name_of_a_renamed_channel_added_again_is_not_the_impostors(
     store: Store, fake: FakeTelegram
 ) -> None:
-    await desk(store)
-    ch = fake.channels[MINISTRY]
-    fake.post(ch, 1, energy_text(1))
-    listener, _, _ = await listening(store, fake)
-    await listener.start()
-    ch.entity.username = "energy_ministry_new"
+    _, listener = await renamed(store, fake, posts=1)
     src = await store.sources.by_username("energy_ministry_ua")
     assert src is not None
     await listener.reconcile(src)  # the source takes the new name
