@@ -178,10 +178,19 @@ def _export_rows(posts: list[StoredPost], zone: ZoneInfo) -> list[dict[str, obje
     ]
 
 
+# What starts a formula in a spreadsheet; the full-width forms too, which Excel reads as the
+# ASCII ones in East Asian locales.
+_FORMULA_STARTS = frozenset("=+-@＝＋－＠")
+
+
 def _csv_cell(value: object) -> object:
     # A cell opened in a spreadsheet must not run as a formula (CSV injection): post text is
-    # untrusted. The JSON file keeps the text exactly as posted.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    # untrusted. OWASP: quote a cell that starts with a tab or CR, or whose first non-blank
+    # character starts a formula (" =cmd" still runs where leading spaces are trimmed on
+    # import). The JSON file keeps the text exactly as posted.
+    if not isinstance(value, str) or not value:
+        return value
+    if value[0] in "\t\r" or value.lstrip()[:1] in _FORMULA_STARTS:
         return "'" + value
     return value
 
