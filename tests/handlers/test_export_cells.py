@@ -6,33 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.handlers.archive import export_files
-from storage.models import StoredPost
-
-
-def _post(text: str) -> StoredPost:
-    return StoredPost(
-        id=1,
-        source_id=1,
-        channel="grid_ministry_demo",
-        message_id=7,
-        date=datetime(2025, 12, 3, 9, 0, tzinfo=UTC),
-        text=text,
-        media=None,
-        grouped_id=None,
-        forward_from=None,
-        forward_link=None,
-        reply_to=None,
-        links=(),
-        edit_date=None,
-        deleted_at=None,
-        version=1,
-    )
+from tests.drafting.test_compose import stored
 
 
 @pytest.mark.parametrize(
@@ -50,7 +29,7 @@ def _post(text: str) -> StoredPost:
     ],
 )
 def test_a_cell_that_could_start_a_formula_is_quoted(text: str) -> None:
-    csv_bytes, json_bytes = export_files([_post(text)], ZoneInfo("Europe/Kyiv"))
+    csv_bytes, json_bytes = export_files([stored(text)], ZoneInfo("Europe/Kyiv"))
     (row,) = csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig"), newline=""))
     assert row["text"] == "'" + text
     assert json.loads(json_bytes)[0]["text"] == text
@@ -58,6 +37,6 @@ def test_a_cell_that_could_start_a_formula_is_quoted(text: str) -> None:
 
 def test_ordinary_text_is_left_alone() -> None:
     text = "Відновили живлення для 3 тисяч родин = добра новина."
-    csv_bytes, _ = export_files([_post(text)], ZoneInfo("Europe/Kyiv"))
+    csv_bytes, _ = export_files([stored(text)], ZoneInfo("Europe/Kyiv"))
     (row,) = csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig"), newline=""))
     assert row["text"] == text
