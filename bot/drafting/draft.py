@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, Protocol
-from zoneinfo import ZoneInfo
 
 from translitua import RussianInternationalPassport, UkrainianKMU, translit
 
@@ -25,7 +24,7 @@ from bot.drafting.sentences import SpanLike, choose_quote
 from bot.drafting.style import (
     DEFAULT_STYLE,
     HouseStyle,
-    clock_with_home,
+    clock_beside,
     edited_note,
     when,
 )
@@ -250,17 +249,8 @@ def updated_line(
     """ "Updated at 6:08 p.m." — with the day when the edit is not from today (`now`), so an
     edit of an old post does not read as today's."""
     lang = _lang(lang)
-    if now is not None and _local_date(moment, tz) != _local_date(now, tz):
-        # Clock and day as a draft prints them (Kyiv's day in the brackets, where it differs).
-        t = when(moment, tz, lang, style, now=now)
-    else:
-        t = clock_with_home(moment, tz, lang, style)
+    t = clock_beside(moment, now, tz, lang, style, now=now)
     return texts.words(lang).gettext("Updated at {t}", t=t)
-
-
-def _local_date(moment: datetime, tz: str) -> tuple[int, int, int]:
-    local = moment.astimezone(ZoneInfo(tz))
-    return local.year, local.month, local.day
 
 
 def changes_label(lang: str) -> str:

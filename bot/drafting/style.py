@@ -154,6 +154,24 @@ def when(
     return f"{t}, {d} ({text})" if dated else f"{t} ({text}), {d}"
 
 
+def clock_beside(
+    moment: datetime,
+    beside: datetime | None,
+    tz: str,
+    lang: str,
+    style: HouseStyle = DEFAULT_STYLE,
+    *,
+    now: datetime | None = None,
+) -> str:
+    """`moment`'s clock alone when it falls on `beside`'s day in zone `tz` (or `beside` is
+    None), else its clock and day as a draft prints them (the home zone's day in the brackets
+    where it differs)."""
+    zone = ZoneInfo(tz)
+    if beside is None or moment.astimezone(zone).date() == beside.astimezone(zone).date():
+        return clock_with_home(moment, tz, lang, style)
+    return when(moment, tz, lang, style, now=now)
+
+
 def edited_note(
     published: datetime,
     edited: datetime | None,
@@ -167,11 +185,5 @@ def edited_note(
     only words the edit added alerted hours after the time printed before it."""
     if edited is None or edited <= published:
         return ""
-    zone = ZoneInfo(tz)
-    same_day = edited.astimezone(zone).date() == published.astimezone(zone).date()
-    t = (
-        clock_with_home(edited, tz, lang, style)
-        if same_day
-        else when(edited, tz, lang, style, now=now)
-    )
+    t = clock_beside(edited, published, tz, lang, style, now=now)
     return ", " + texts.words(lang).gettext("edited at {t}", t=t)
