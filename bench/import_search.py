@@ -147,12 +147,19 @@ def _bare_insert(
     conn.execute("COMMIT")
 
 
-async def _bare_indexed(path: Path) -> sqlite3.Connection:
-    """The anchor's plain table in a database the migrations made, beside our FTS5 index."""
+async def _migrated(path: Path) -> sqlite3.Connection:
+    """A fresh database the migrations made (our FTS5 index in it), opened straight through
+    sqlite3 as the anchor's is."""
     _remove_db(path)
     await (await Store.open(path)).close()
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA synchronous=NORMAL")  # as the anchor's (_BARE_SCHEMA) and ours
+    return conn
+
+
+async def _bare_indexed(path: Path) -> sqlite3.Connection:
+    """The anchor's plain table in a database the migrations made, beside our FTS5 index."""
+    conn = await _migrated(path)
     conn.execute("CREATE TABLE bare (id INTEGER PRIMARY KEY, text TEXT NOT NULL)")
     return conn
 
@@ -368,10 +375,7 @@ async def _index_alone(workdir: Path, items: list[Any]) -> float:
     IMPORT_CHUNK, straight through sqlite3 as the anchor is. What the index costs whatever
     the rest of the layout."""
     db = workdir / "index.db"
-    _remove_db(db)
-    await (await Store.open(db)).close()
-    conn = sqlite3.connect(db, isolation_level=None)
-    conn.execute("PRAGMA synchronous=NORMAL")  # as the anchor's (_BARE_SCHEMA) and ours
+    conn = await _migrated(db)
     try:
         t = time.perf_counter()
         for i in range(0, len(items), IMPORT_CHUNK):
