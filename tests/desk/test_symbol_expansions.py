@@ -150,6 +150,15 @@ async def _stored_before(store: Store) -> None:
         await store.posts.insert(src.id, post, OLD_NORMS.get(n, a.norm), a.lemma_text)
 
 
+async def _archive_before(db: str) -> None:
+    """A database at `db` holding TEXTS as they were stored before (`_stored_before`)."""
+    store = await Store.open(db)
+    try:
+        await _stored_before(store)
+    finally:
+        await store.close()
+
+
 async def _found(store: Store, rule: str) -> list[int]:
     page = await search_posts(store, rule, zone=ZoneInfo("UTC"), limit=50)
     return [h.post.message_id for h in page.hits]
@@ -177,14 +186,7 @@ def test_the_reindex_command_says_what_it_did(
 ) -> None:
     db = str(tmp_path / "w.db")
 
-    async def fill() -> None:
-        store = await Store.open(db)
-        try:
-            await _stored_before(store)
-        finally:
-            await store.close()
-
-    asyncio.run(fill())
+    asyncio.run(_archive_before(db))
     assert main(["reindex", "--db", db, "--json"]) == 0
     assert json.loads(capsys.readouterr().out) == {"read": len(TEXTS), "rewritten": 3}
     assert main(["reindex", "--db", db]) == 0
@@ -194,11 +196,7 @@ def test_the_reindex_command_says_what_it_did(
 async def test_the_service_reindexes_an_upgraded_archive_once_by_itself(db_target: str) -> None:
     """Nobody has to know `wirewatch reindex`: the first `wirewatch run` after the upgrade
     rewrites what differs before it listens, and remembers it did."""
-    store = await Store.open(db_target)
-    try:
-        await _stored_before(store)
-    finally:
-        await store.close()
+    await _archive_before(db_target)
 
     async def run_once() -> None:
         app = App(Settings(db=db_target, health_port=0))
@@ -226,13 +224,6 @@ async def test_the_service_reindexes_an_upgraded_archive_once_by_itself(db_targe
 def test_the_reindex_command_spares_the_service_a_second_pass(tmp_path: Path) -> None:
     db = str(tmp_path / "w.db")
 
-    async def fill() -> None:
-        store = await Store.open(db)
-        try:
-            await _stored_before(store)
-        finally:
-            await store.close()
-
     async def again() -> object:
         store = await Store.open(db)
         try:
@@ -240,6 +231,6 @@ def test_the_reindex_command_spares_the_service_a_second_pass(tmp_path: Path) ->
         finally:
             await store.close()
 
-    asyncio.run(fill())
+    asyncio.run(_archive_before(db))
     assert main(["reindex", "--db", db, "--json"]) == 0
     assert asyncio.run(again()) is None

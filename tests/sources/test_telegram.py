@@ -10,7 +10,7 @@ import os
 import stat
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -70,13 +70,6 @@ class Recorder:
 
     def post_ids(self) -> list[int]:
         return [e.message_id for e in self.events if isinstance(e, Post)]
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "wirewatch.db")
-    yield s
-    await s.close()
 
 
 @pytest.fixture

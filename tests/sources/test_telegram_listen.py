@@ -4,8 +4,7 @@ lost, duplicated or put under the wrong name before."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -38,13 +37,6 @@ class Recorder:
 
 async def _no_sleep(_seconds: float) -> None:
     return None
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "wirewatch.db")
-    yield s
-    await s.close()
 
 
 @pytest.fixture
