@@ -244,7 +244,7 @@ def _deleted(
     left, right, _, _ = MARKS[lang_key]
     # The whole last text, not a quote: once deleted, this is the newsroom's only record of it.
     # It is pasted like any quote, so it is printed in the same house style.
-    styled = style_quote(text, 0, len(text), lang_key) if text.strip() else None
+    styled = style_quote(text, 0, len(text), lang_key, draft.speaker) if text.strip() else None
     if styled is not None and styled.text.strip(left + right + ". "):
         body = styled_runs(styled, [(s.start, s.end) for s in spans])
         body_plain = styled.text

@@ -21,6 +21,7 @@ from bot.drafting.glossary import Entry
 from bot.drafting.html import Run, join_runs
 from bot.drafting.quotes import MARKS, StyledQuote, post_language, speaker_verb, style_quote
 from bot.drafting.sentences import SpanLike, choose_quote
+from bot.drafting.speakers import Speaker
 from bot.drafting.style import (
     DEFAULT_STYLE,
     HouseStyle,
@@ -333,6 +334,7 @@ class Draft:
     lang: str = "en"
     channel: str = ""  # the channel as the lead names it, when no person or role is known
     shown: str | None = None  # "photo"/"video" when the draft says it was posted, not said
+    speaker: Speaker | None = None  # whom the lead names, to tell a quote's tail is theirs
 
     def first_line(self) -> str:
         if self.styled is None:
@@ -443,11 +445,13 @@ def build_draft(
     span_list = [s for s in spans if 0 <= s.start < s.end <= len(text)]
     marks = [(s.start, s.end) for s in span_list]
     origin = origin_of(post)
+    speaker = origin_source if origin.forwarded else source
+    who = _speaker(speaker, origin if origin.forwarded else None, post.channel)
     chosen = choose_quote(text, span_list, focus=focus)
     styled = None
     if chosen is not None:
         qa, qb = chosen
-        styled = style_quote(text, qa, qb, lang)
+        styled = style_quote(text, qa, qb, lang, who)
         if not styled.text.strip(MARKS[lang][0] + MARKS[lang][1] + ". "):
             styled = None  # nothing but emoji: no quote to print
         else:  # one sentence past QUOTE_CHARS is quoted in part
@@ -457,6 +461,8 @@ def build_draft(
         quote, qa, qb = None, 0, 0
     shown = media_kind(post) if styled is None else None
     verb = speaker_verb(styled.tail_verb, lang, styled.tail_lang) if styled else None
+    if styled and styled.tail_verb and who.disagrees(styled.tail_verb):
+        verb = None  # "повідомили в Генштабі": the lead's own verb agrees with "Генштаб"
     if origin.forwarded:
         if origin_source is not None:
             lead = attribution_lead(origin_source, lang, verb=verb, shown=shown)
@@ -466,7 +472,6 @@ def build_draft(
     else:
         lead = attribution_lead(source, lang, channel=f"@{post.channel}", verb=verb, shown=shown)
     inside = tuple((a, b) for a, b in marks if a < qb and b > qa)
-    speaker = origin_source if origin.forwarded else source
     if speaker is not None:
         channel = _source_channel(speaker, lang)
     elif origin.forwarded:
@@ -502,7 +507,19 @@ def build_draft(
         lang=lang,
         channel=channel,
         shown=shown,
+        speaker=who,
     )
+
+
+def _speaker(source: SourceLike | None, forward: Origin | None, channel: str) -> Speaker:
+    """Whom the lead names, for telling a quote's own speaker tail from somebody else's."""
+    if source is not None:
+        names = [*source.person.values(), *source.role.values(), *source.short_role.values()]
+        gender = source.gender if source.gender in GENDERS else speaker_gender(source, "uk")
+        return Speaker.of([*names, source.title], gender)
+    if forward is not None:
+        return Speaker.of([forward.name, forward.username], None)
+    return Speaker.of([channel], None)
 
 
 def second_reference(source: SourceLike, lang: str) -> str | None:

@@ -24,6 +24,7 @@ from bot.drafting.sentences import (
     grapheme_safe,
     is_emoji_part,
 )
+from bot.drafting.speakers import Speaker, tail_is_speakers
 
 # Outer and inner quotation marks per language.
 MARKS: dict[str, tuple[str, str, str, str]] = {
@@ -43,7 +44,7 @@ _SPEECH = (
 _TAIL = re.compile(
     r"(?:(?<=[»”\"])\s*,?|\s*,)\s*[—–]\s*(?P<verb>"
     + _SPEECH
-    + r")(?:\s+[^.!?«»\n]{1,80})?[.!?]?\s*$",
+    + r")(?:\s+(?P<who>[^.!?«»\n]{1,80}))?[.!?]?\s*$",
     re.IGNORECASE,
 )
 # "…, сообщил министр." / "…, заявив міністр." / "…, the minister said." / "…, said Umerov.":
@@ -62,9 +63,9 @@ _WHO_UK_RU = (
 _COMMA_TAIL_UK_RU = re.compile(
     r"\s*,\s*(?P<verb>"
     + _SPEECH
-    + r")\s+"
+    + r")\s+(?P<who>"
     + _WHO_UK_RU
-    + r"(?:\s+[^\W\d][\w'’ʼ-]*){0,4}\s*[.!?]?\s*$"
+    + r"(?:\s+[^\W\d][\w'’ʼ-]*){0,4})\s*[.!?]?\s*$"
 )
 _EN_SPEECH = (
     r"(?P<verb>said|added|stressed|noted|explained|emphasi[sz]ed|stated|announced|wrote|"
@@ -72,35 +73,36 @@ _EN_SPEECH = (
 )
 _WHO_EN = r"(?:he|she|they|(?:the|a|an)\s+\w[\w'’-]*|[A-Z][\w'’-]*)(?:\s+[^\W\d][\w'’.-]*){0,4}"
 _COMMA_TAIL_EN = re.compile(
-    r"\s*,\s*(?:[—–]\s*)?(?:"
+    r"\s*,\s*(?:[—–]\s*)?(?:(?P<who>"
     + _WHO_EN
-    + r"\s+"
+    + r")\s+"
     + _EN_SPEECH
     + r"|"
     + _EN_SPEECH.replace("?P<verb>", "?P<verb2>")
-    + r"\s+"
+    + r"\s+(?P<who2>"
     + _WHO_EN
-    + r")\s*[.!?]?\s*$"
+    + r"))\s*[.!?]?\s*$"
 )
 
 
-def _speaker_tail(s: str) -> tuple[int, str] | None:
-    """Where the speaker's own tail starts in `s`, and its verb; None when there is none."""
+def _speaker_tail(s: str) -> tuple[int, str, str] | None:
+    """Where the speaker's own tail starts in `s`, its verb and who it names ("" for none)."""
     m = _TAIL.search(s)
     if m and m.start() > 0:
-        return m.start(), m.group("verb")
+        return m.start(), m.group("verb"), (m.group("who") or "").strip()
     m = _COMMA_TAIL_UK_RU.search(s)
     if m is not None and not m.group("verb").casefold().endswith(_PAST):
         m = None
     m = m or _COMMA_TAIL_EN.search(s)
     if m is None or m.start() == 0:
         return None
-    verb = m.groupdict().get("verb") or m.groupdict().get("verb2") or ""
+    found = m.groupdict()
+    verb = found.get("verb") or found.get("verb2") or ""
     # A preposition means an object follows ("розповіли Президенту про ситуацію"): no tail.
     words = re.findall(r"[^\W\d_][\w'’ʼ-]*", m.group(0).casefold())
     if any(w in FUNCTION_WORDS and w not in _SPEAKER_WORDS for w in words):
         return None
-    return m.start(), verb
+    return m.start(), verb, (found.get("who") or found.get("who2") or "").strip()
 
 
 # Function words a speaker's description may hold ("the minister of defence said").
@@ -169,15 +171,18 @@ def _wrapped_whole(s: str) -> bool:
     return depth == 0
 
 
-def style_quote(post_text: str, start: int, end: int, lang: str) -> StyledQuote:
-    """`post_text[start:end]` as the draft prints it, marks included."""
+def style_quote(
+    post_text: str, start: int, end: int, lang: str, speaker: Speaker | None = None
+) -> StyledQuote:
+    """`post_text[start:end]` as the draft prints it, marks included. The quote's own speaker
+    tail is cut only when it names `speaker`, the one the lead names (any speaker when None)."""
     left, right, inner_left, inner_right = MARKS.get(lang, MARKS["en"])
     chars = _strip_emoji([(post_text[i], i) for i in range(start, end)])
     s = "".join(c for c, _ in chars)
     verb: str | None = None
     tail = _speaker_tail(s)
-    if tail is not None:
-        cut, verb = tail
+    if tail is not None and tail_is_speakers(speaker, tail[1], tail[2]):
+        cut, verb, _ = tail
         chars = chars[:cut]
         s = s[:cut]
     if _wrapped_whole(s):

@@ -309,6 +309,16 @@ _ENGLISH: ByteBoundedCache[str, tuple[str, ...]] = ByteBoundedCache(
 _GENDER_OF = {"masc": "m", "femn": "f", "neut": "n"}
 
 
+def known_cases(form: str, lang: Lang) -> frozenset[str] | None:
+    """The grammatical cases (nomn, datv, ...) the dictionaries give the word `form`; None when
+    they do not know it (a surname, a foreign name) or give a parse no case, so that no case
+    can be ruled out."""
+    parses = _parses(form.casefold(), word_lang(form, lang))
+    if not parses or any(not p.tag.case for p in parses):
+        return None
+    return frozenset(str(p.tag.case) for p in parses)
+
+
 def grammatical_gender(person: str | None, role: str | None, lang: Lang) -> str | None:
     """The gender a past-tense verb agrees with ("m", "f", "n" or "pl") for a speaker named
     `person` (its given name: Олена -> f) or, without one, called `role` (its first noun or

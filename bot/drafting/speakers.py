@@ -1,0 +1,113 @@
+"""Whose words a quote's own tail names: the lead's speaker, or somebody else.
+
+Pure functions. A post often ends a quotation with its speaker ("«…», — заявив Зеленський.",
+"…, сообщил министр.", "…, the minister said."). The draft cuts that tail and lends its verb to
+the lead only when it names the speaker the lead names: an official's channel quoting the
+President must not read as the official's own words ("Гайова заявив: «…»"), and a noun after
+the verb that is not in the nominative ("…, розповіли Президенту.") says whom they told, not
+who spoke.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.drafting.abbreviations import FUNCTION_WORDS
+from bot.matching.lemmas import known_cases, stems
+
+_WORD = re.compile(r"[^\W\d_][\w'’ʼ-]*")
+
+# Third-person pronouns a tail names its speaker by, and the gender each agrees with.
+_PRONOUNS = {
+    "він": "m",
+    "он": "m",
+    "he": "m",
+    "вона": "f",
+    "она": "f",
+    "she": "f",
+    "воно": "n",
+    "оно": "n",
+    "вони": "pl",
+    "они": "pl",
+    "they": "pl",
+}
+# Words a speaker's description may hold besides names ("the minister of defence said").
+_ARTICLES = frozenset(["the", "a", "an", "of"])
+
+
+@dataclass(frozen=True, slots=True)
+class Speaker:
+    """Whom the lead names: every name, role and title the source is known by, in any
+    language, and the gender a verb agrees with ("m", "f", "n", "pl"; None when unknown)."""
+
+    names: tuple[str, ...]
+    gender: str | None
+
+    @classmethod
+    def of(cls, names: Iterable[str | None], gender: str | None) -> Speaker:
+        return cls(tuple(n for n in names if n and n.strip()), gender)
+
+    def disagrees(self, verb: str) -> bool:
+        """True if the past-tense `verb` cannot agree with this speaker (a plural verb beside
+        "Генштаб")."""
+        said_by = verb_gender(verb)
+        return said_by is not None and self.gender is not None and said_by != self.gender
+
+    def stems(self) -> frozenset[str]:
+        return frozenset(s for name in self.names for w in _words(name) for s in stems(w))
+
+
+def verb_gender(verb: str) -> str | None:
+    """The gender and number a uk/ru past-tense verb agrees with (заявив, заявил -> m;
+    заявила -> f; заявило -> n; заявили -> pl); None for any other form."""
+    v = verb.casefold()
+    for ending, gender in (("ли", "pl"), ("ла", "f"), ("ло", "n"), ("в", "m"), ("л", "m")):
+        if v.endswith(ending):
+            return gender
+    return None
+
+
+def _words(text: str) -> list[str]:
+    return [w.casefold() for w in _WORD.findall(text)]
+
+
+def _named(words: list[str]) -> list[str]:
+    """The words that name the speaker: up to the first preposition after them ("міністр на
+    брифінгу" is the minister, at a briefing), articles and "of" left out."""
+    out: list[str] = []
+    for w in words:
+        if w in _ARTICLES:
+            continue
+        if w in FUNCTION_WORDS:
+            if out:
+                break
+            continue
+        out.append(w)
+    return out
+
+
+def tail_is_speakers(speaker: Speaker | None, verb: str, who: str) -> bool:
+    """True if a tail with `verb` naming `who` ("" when it names nobody) gives the words to
+    `speaker`. With no speaker (a caller that names nobody) any tail whose noun can be the
+    subject is taken as the speaker's, as a plain quote styling always did."""
+    words = _words(who)
+    impersonal = bool(words) and words[0] in FUNCTION_WORDS and words[0] not in _PRONOUNS
+    named = _named(words[1:] if impersonal else words)
+    if named and not impersonal and re.search("[а-яіїєґё]", named[0]):
+        cases = known_cases(named[0], "both")
+        if cases is not None and "nomn" not in cases:
+            return False  # "розповіли Президенту": whom they told
+    if speaker is None:
+        return True
+    said_by = verb_gender(verb)
+    if not impersonal and said_by and speaker.gender and said_by != speaker.gender:
+        return False  # "сказав він" in her channel is somebody else
+    if not named:
+        return True
+    pronoun = _PRONOUNS.get(named[0])
+    if pronoun is not None and len(named) == 1:
+        return speaker.gender is None or pronoun == speaker.gender
+    own = speaker.stems()
+    return bool(own) and all(stems(w) & own for w in named)

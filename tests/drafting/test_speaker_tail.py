@@ -1,0 +1,113 @@
+"""A quote's own speaker tail ("— заявив Зеленський", ", розповіли Президенту") leaves the quote
+and lends its verb to the lead only when it names the speaker the lead names. Anyone else's
+words keep their attribution inside the quote, so a channel is never credited with what
+somebody else said, and the lead's verb always agrees with its subject.
+
+Every text here is written for these tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.drafting.alert import compose_alert
+from bot.drafting.draft import DraftOptions, build_draft
+from tests.drafting.test_compose import source, stored
+
+KYIV = "Europe/Kyiv"
+
+PRESIDENT = {
+    "person": {"uk": "Василь Гордієнко", "en": "Vasyl Hordiienko", "ru": None},
+    "role": {"uk": "Президент України", "en": "President of Ukraine", "ru": None},
+    "gender": "m",
+}
+STAFF = {"person": {}, "role": {"uk": "Генштаб ЗСУ", "en": "General Staff"}, "gender": None}
+
+
+def first_line(text: str, lang: str = "uk", **src: Any) -> str:
+    draft = build_draft(stored(text), source(**src), DraftOptions(lang=lang, tz=KYIV))
+    return draft.first_line()
+
+
+def test_a_tail_naming_someone_else_stays_in_the_quote() -> None:
+    # Haiova's channel quotes the President: the words are his, and she did not "заявив".
+    text = "«Обмін відбудеться найближчим часом», — заявив Зеленський."
+    assert first_line(text) == (
+        "Секретарка РНБО Олена Гайова повідомила у Telegram: "
+        "«„Обмін відбудеться найближчим часом“, — заявив Зеленський»."
+    )
+    assert first_line(text, "en").startswith("Olena Haiova, NSDC Secretary, said on Telegram: ")
+    assert "заявив Зеленський" in first_line(text, "en")
+
+
+def test_a_comma_tail_whose_noun_is_the_addressee_is_no_speaker() -> None:
+    # "розповіли Президенту": told TO the President; "Президенту" is no subject. It was cut,
+    # and the lead took the plural verb: "Олена Гайова розповіли у Telegram".
+    text = "Енергетики відновили живлення для 200 тисяч родин у Харкові, розповіли Президенту."
+    want = "«Енергетики відновили живлення для 200 тисяч родин у Харкові, розповіли Президенту»."
+    assert first_line(text) == "Секретарка РНБО Олена Гайова повідомила у Telegram: " + want
+    # Even in the President's own channel the dative names whom they told, not who spoke.
+    assert first_line(text, **PRESIDENT) == (
+        "Президент України Василь Гордієнко повідомив у Telegram: " + want
+    )
+    dash = "«Енергетики працюють цілодобово», — доповіли Президенту."
+    assert "доповіли Президенту" in first_line(dash, **PRESIDENT)
+
+
+def test_a_pronoun_of_another_gender_is_someone_else() -> None:
+    text = "«Туреччина готова допомагати з обміном», — сказав він."
+    assert first_line(text) == (
+        "Секретарка РНБО Олена Гайова повідомила у Telegram: "
+        "«„Туреччина готова допомагати з обміном“, — сказав він»."
+    )
+    # Her own pronoun still leaves, and its verb leads.
+    own = "«Туреччина готова допомагати з обміном», — сказала вона."
+    assert first_line(own) == (
+        "Секретарка РНБО Олена Гайова сказала у Telegram: «Туреччина готова допомагати з обміном»."
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "«Ми продовжуємо роботу над обміном», — наголосив Гордієнко.",
+        "«Ми продовжуємо роботу над обміном», — наголосив Президент.",
+        "Ми продовжуємо роботу над обміном, наголосив Василь Гордієнко.",
+    ],
+)
+def test_the_sources_own_name_or_role_in_any_form_leaves_the_quote(text: str) -> None:
+    assert first_line(text, **PRESIDENT) == (
+        "Президент України Василь Гордієнко наголосив у Telegram: "
+        "«Ми продовжуємо роботу над обміном»."
+    )
+
+
+def test_a_channel_with_no_speaker_keeps_the_named_speaker() -> None:
+    # The lead names only the channel: cutting "— наголосив Гордієнко" lost who spoke.
+    text = "«Ми продовжуємо роботу над обміном», — наголосив Гордієнко."
+    line = first_line(text, person={}, role={}, gender=None, title="Новини оборони")
+    assert line.endswith("«„Ми продовжуємо роботу над обміном“, — наголосив Гордієнко».")
+
+
+def test_an_institutions_impersonal_tail_leaves_but_its_verb_must_agree() -> None:
+    # "повідомили в Генштабі" is the General Staff's own tail; its plural verb does not agree
+    # with "Генштаб" (it read "Генштаб ЗСУ повідомили у Telegram").
+    text = "«Ворог втратив 40 одиниць техніки», — повідомили в Генштабі."
+    line = first_line(text, **STAFF)
+    assert line.endswith(": «Ворог втратив 40 одиниць техніки».")
+    assert not line.startswith("Генштаб ЗСУ повідомили")
+
+
+def test_a_deleted_posts_last_text_keeps_another_speakers_tail() -> None:
+    text = "«Обмін відбудеться найближчим часом», — заявив Зеленський."
+    payload = compose_alert(
+        "delete",
+        stored(text),
+        source(),
+        DraftOptions(lang="uk", tz=KYIV),
+        deleted_at=datetime(2026, 11, 24, 17, 30, tzinfo=UTC),
+    )
+    assert "— заявив Зеленський»." in payload["plain"]
+    assert "Гайова заявив" not in payload["plain"]
