@@ -130,9 +130,11 @@ def word_diff(old: str, new: str, *, context: int = 4) -> WordDiff:
     a = _tokens(old)
     b = _tokens(new)
     codes = opcodes([t.text for t in a], [t.text for t in b])
-    groups = list(_Given(codes).get_grouped_opcodes(context))
+    # difflib trims the first and last unchanged stretches of the list it is given in place.
+    groups = list(_Given(list(codes)).get_grouped_opcodes(context))
     if not groups or all(op == "equal" for g in groups for op, *_ in g):
         return WordDiff((), 0)
+    groups = _whole_words(groups, codes, a, context)
     hunks: list[Hunk] = []
     more = 0  # changes left out: each removed, added or replaced stretch counts one
     room = MAX_SHOWN
@@ -163,6 +165,54 @@ def word_diff(old: str, new: str, *, context: int = 4) -> WordDiff:
         at_end = not cut and last[2] == len(a) and last[4] == len(b)
         hunks.append(Hunk(tuple(pieces), at_start, at_end))
     return WordDiff(tuple(hunks), more)
+
+
+def _whole_words(
+    groups: list[list[tuple[str, int, int, int, int]]],
+    codes: list[Opcode],
+    a: Sequence[_Tok],
+    context: int,
+) -> list[list[tuple[str, int, int, int, int]]]:
+    """difflib's context counts tokens, and a clock, a figure or a web address is several
+    ("10", ":", "00"): the context around a change began or ended inside one ("…:00.
+    Повернуться [-40-]"). Here it holds `context` words and starts and ends where the text has
+    a space, within the unchanged stretch it was cut from."""
+    # The unchanged stretches difflib cut each hunk's context from, by either end.
+    begins = {(i2, j2): i1 for op, i1, i2, j1, j2 in codes if op == "equal"}
+    ends = {(i1, j1): i2 for op, i1, i2, j1, j2 in codes if op == "equal"}
+    cap = 3 * context + 24  # tokens: past this (a long run with no space) keep difflib's cut
+    out: list[list[tuple[str, int, int, int, int]]] = []
+    floor = 0  # the previous hunk's end: hunks never overlap
+    for group in groups:
+        group = list(group)
+        op, i1, i2, j1, j2 = group[0]
+        if op == "equal":
+            low = max(begins.get((i2, j2), i1), floor)
+            k, words = i2, 0
+            while k > low and (words < context or not a[k].space_before) and i2 - k < cap:
+                k -= 1
+                words += _starts_word(a[k])
+            if i2 - k >= cap:
+                k = i1
+            group[0] = (op, k, i2, j1 - (i1 - k), j2)
+        op, i1, i2, j1, j2 = group[-1]
+        if op == "equal" and len(group) > 1:
+            high = ends.get((i1, j1), i2)
+            k, words = i1, 0
+            while k < high and (words < context or not a[k].space_before) and k - i1 < cap:
+                words += _starts_word(a[k])
+                k += 1
+            if k - i1 >= cap:
+                k = i2
+            group[-1] = (op, i1, k, j1, j2 + (k - i2))
+        floor = group[-1][2]
+        out.append(group)
+    return out
+
+
+def _starts_word(tok: _Tok) -> bool:
+    """A word after a space: "10:00" and a web address count once."""
+    return tok.space_before and tok.text[0].isalnum()
 
 
 def _changes(opcodes: Sequence[tuple[str, int, int, int, int]]) -> int:

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.drafting import diff as diff_mod
-from bot.drafting.diff import opcodes
+from bot.drafting.diff import diff_plain, opcodes, word_diff
 from tests.drafting.test_compose import check_contract, edit_alert
 
 
@@ -69,3 +69,19 @@ def test_a_few_changed_words_read_the_same_with_either_aligner(
     monkeypatch.setattr(diff_mod, "DIFFLIB_PAIRS", -1)
     assert diff_mod.diff_plain(diff_mod.word_diff(old, new), "uk") == shown
     assert "[-два-] {+три+}" in shown and "[-трьох-] {+п'ятьох+}" in shown
+
+
+def test_an_edits_context_starts_and_ends_at_whole_words() -> None:
+    # An official corrected one figure: the context before it began inside "10:00"
+    # (it read "…:00. Повернуться [-40-] {+50+} людей."), a clock a journalist cannot use.
+    old = "Обмін полоненими відбудеться завтра о 10:00. Повернуться 40 людей, серед них 3 жінки."
+    new = old.replace("40", "50")
+    shown = diff_plain(word_diff(old, new))
+    assert shown == "…завтра о 10:00. Повернуться [-40-] {+50+} людей, серед них 3…"
+    # Nor does it end inside a figure or a web address.
+    old = "Усього 40 людей повернулися. Реєстрація: https://gov.example/ua/list.html сьогодні."
+    shown = diff_plain(word_diff(old, old.replace("40", "45")))
+    assert (
+        shown
+        == "Усього [-40-] {+45+} людей повернулися. Реєстрація: https://gov.example/ua/list.html…"
+    )

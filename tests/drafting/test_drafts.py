@@ -335,7 +335,8 @@ def test_word_diff_shows_changed_words_with_context() -> None:
     new = "Сьогодні у Харкові пролунали вибухи. Працює ППО. Не виходьте з укриттів до відбою."
     diff = word_diff(old, new, context=2)
     assert diff_plain(diff) == (
-        "Сьогодні у [-Києві-] {+Харкові+} пролунали вибухи…\n…з укриттів {+до відбою+}."
+        # The context is whole words: "вибухи." with its full stop.
+        "Сьогодні у [-Києві-] {+Харкові+} пролунали вибухи.…\n…з укриттів {+до відбою+}."
     )
     markup = to_html(diff_runs(diff))
     assert "<s>Києві</s> <u>Харкові</u>" in markup
