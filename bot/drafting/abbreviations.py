@@ -267,3 +267,24 @@ FUNCTION_WORDS = frozenset(
         "not",
     ]
 )
+
+
+# Nouns a capital letter labels ("пункт Б", "варіант В", "plan B", "option C"): after one, the
+# letter and its full stop are a point of a list, not an initial, and may end the sentence.
+# Compared as the start of the word before the letter, so every case form counts ("формою А").
+LETTER_LABELS = (
+    "пункт", "підпункт", "подпункт", "літер", "букв", "варіант", "вариант", "план", "груп",
+    "категорі", "категори", "клас", "додат", "приложени", "розділ", "раздел", "частин",
+    "част", "сценарі", "сценари", "етап", "этап", "тип", "форм", "графік", "график", "зон",
+    "рівн", "уровн", "point", "item", "option", "plan", "group", "categor", "class", "annex",
+    "appendix", "section", "part", "scenario", "stage", "type", "form", "schedule", "zone",
+    "level", "grade", "phase", "list", "vitamin", "вітамін", "витамин",
+)  # fmt: skip
+# English words that start a sentence and never follow an initial ("option C. We will…").
+SENTENCE_STARTERS_EN = frozenset(
+    [
+        "we", "it", "he", "she", "they", "this", "these", "those", "that", "there", "our",
+        "its", "their", "his", "her", "then", "next", "after", "before", "however", "also",
+        "so", "yet", "the", "an", "in", "on", "at", "for", "but", "and", "it's", "you",
+    ]
+)  # fmt: skip

@@ -22,11 +22,14 @@ from bot.drafting.abbreviations import (
     ABBREVIATIONS,
     CENTURY_MARKS,
     FUNCTION_WORDS,
+    LETTER_LABELS,
     ONE_LETTER_ABBREVIATIONS,
     PRONOUN_I_BEFORE,
+    SENTENCE_STARTERS_EN,
     SOFT_ABBREVIATIONS,
     YEAR_MARKS,
 )
+from bot.matching.lemmas import parts_of_speech
 
 
 class SpanLike(Protocol):
@@ -116,13 +119,44 @@ def _is_initial_or_letter_abbreviation(text: str, start: int, letter: str) -> bo
     sentence ("Рішення є.", "Це я.")."""
     before = text[max(0, start - 24) : start]
     if letter.isupper():
-        if letter == "I":
-            prev = _WORD_BEFORE_SPACE.search(before)
-            return prev is None or prev.group(1).casefold() not in PRONOUN_I_BEFORE
-        return True
+        prev = _WORD_BEFORE_SPACE.search(before)
+        if letter == "I" and prev is not None and prev.group(1).casefold() in PRONOUN_I_BEFORE:
+            return False
+        return not _lettered_point(prev.group(1) if prev else "", text, start + 2)
     if letter in ONE_LETTER_ABBREVIATIONS:
         return True
     return letter in CENTURY_MARKS and _ROMAN_OR_NUMBER_BEFORE.search(before) is not None
+
+
+_NEXT_WORD = re.compile(r"[ \t\u00a0]+([^\W\d_][\w'’ʼ-]*)")
+# Parts of speech no surname after an initial is: a word that has one of them starts a sentence.
+_NOT_A_NAME = frozenset(["ADVB", "CONJ", "PREP", "PRCL", "NPRO", "VERB", "INFN", "PRED", "INTJ"])
+
+
+def _lettered_point(before: str, text: str, after: int) -> bool:
+    """True if the capital letter whose full stop ends at `after` is a point of a list ("пункт
+    Б. Далі…", "option C. We…"), not an initial: a label noun stands before it, or the next
+    word is one no surname is (an adverb, a pronoun, a verb, a conjunction)."""
+    word = before.casefold()
+    if any(word.startswith(label) and len(word) <= len(label) + 4 for label in LETTER_LABELS):
+        return True
+    m = _NEXT_WORD.match(text, after)
+    if m is None:
+        return False
+    following = m.group(1).casefold()
+    if len(following) < 2:
+        return False  # another initial: "Т. Г. Коваль", "J. A. Smith"
+    if following in SENTENCE_STARTERS_EN:
+        return True
+    return (
+        not _NOT_A_NAME.isdisjoint(parts_of_speech(following))
+        if _is_cyrillic(following)
+        else False
+    )
+
+
+def _is_cyrillic(word: str) -> bool:
+    return "\u0400" <= word[0] <= "\u04ff"
 
 
 def ends_with_abbreviation(text: str) -> bool:

@@ -309,6 +309,12 @@ _ENGLISH: ByteBoundedCache[str, tuple[str, ...]] = ByteBoundedCache(
 _GENDER_OF = {"masc": "m", "femn": "f", "neut": "n"}
 
 
+def parts_of_speech(form: str) -> frozenset[str]:
+    """Every part of speech (NOUN, ADVB, VERB, ...) the uk and ru dictionaries give the word
+    `form`; empty when they do not know it."""
+    return frozenset(str(p.tag.POS) for p in _parses(form.casefold(), "both") if p.tag.POS)
+
+
 def known_cases(form: str, lang: Lang) -> frozenset[str] | None:
     """The grammatical cases (nomn, datv, ...) the dictionaries give the word `form`; None when
     they do not know it (a surname, a foreign name) or give a parse no case, so that no case

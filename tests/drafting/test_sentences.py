@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -198,3 +199,43 @@ def test_a_one_letter_word_ends_a_sentence_but_an_initial_does_not() -> None:
         "В XX в. Киев вырос.",
     ):
         assert texts(kept) == [kept]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A capital letter after a label ("пункт Б", "plan B") or before a word no surname is
+        # (an adverb, a pronoun, a verb, a conjunction) ends the sentence: it is no initial.
+        (
+            "Друге — пункт Б. Далі уряд перегляне тарифи.",
+            ["Друге — пункт Б.", "Далі уряд перегляне тарифи."],
+        ),
+        (
+            "Резервом лишається варіант В. Він дорожчий на 12%.",
+            ["Резервом лишається варіант В.", "Він дорожчий на 12%."],
+        ),
+        (
+            "Уряд затвердив план Б. Виплати почнуться в січні.",
+            ["Уряд затвердив план Б.", "Виплати почнуться в січні."],
+        ),
+        (
+            "Подано заявку за формою А. Однако сроки не определены.",
+            ["Подано заявку за формою А.", "Однако сроки не определены."],
+        ),
+        (
+            "The council chose option C. We will publish the details tomorrow.",
+            ["The council chose option C.", "We will publish the details tomorrow."],
+        ),
+        # Initials stay with the name, whatever word the name is.
+        (
+            "Указ підписав О. Мороз. Документ набуде чинності завтра.",
+            ["Указ підписав О. Мороз.", "Документ набуде чинності завтра."],
+        ),
+        ("Зустрілася з В. Зеленським і Т. Г. Коваль у Києві.", None),
+        ("The letter was signed by J. R. Smith on Monday.", None),
+        ("Лист підписали О. І. Коваль та J. A. Stone.", None),
+    ],
+)
+def test_a_lettered_point_is_no_initial(text: str, expected: list[str] | None) -> None:
+    got = [s.text(text) for s in split_sentences(text)]
+    assert got == (expected or [text])
