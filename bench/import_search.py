@@ -46,8 +46,10 @@ import resource
 import shutil
 import sqlite3
 import statistics
+import struct
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -686,6 +688,12 @@ async def bench_live(workdir: Path, n: int) -> None:
         f" keys, the prefix index): p50 {i50:.2f} ms, p99 {i99:.2f} ms = {i50 / a50:.1f}× the"
         f" anchor at p50 by the index alone; ours is {p50 / i50:.1f}× it"
     )
+    (ours_pages, ours_by), (anchor_pages, anchor_by) = await _pages_per_commit(workdir, posts)
+    print(
+        f"  pages a quiet post's commit writes to the WAL (mean of {PAGES_POSTS} posts): ours"
+        f" {ours_pages:.1f} ({_listed(ours_by)}); the anchor {anchor_pages:.1f}"
+        f" ({_listed(anchor_by)})"
+    )
     print(
         "  stored rows, alerts and drafts equal the import path's (drafts written in it);"
         " one round trip per quiet post"
@@ -698,6 +706,77 @@ async def bench_live(workdir: Path, n: int) -> None:
         "≤ 3× at p50 and p99",
         p50 / a50 <= 3 and p99 / a99 <= 3,
     )
+
+
+PAGES_POSTS = 200  # quiet posts whose commits' pages are counted, after as many to warm up
+
+
+Pages = tuple[float, list[tuple[str, float]]]  # a post's, and by table or index
+
+
+async def _pages_per_commit(workdir: Path, posts: list[Post]) -> tuple[Pages, Pages]:
+    """Pages written to the write-ahead log per quiet post, ours (and by table or index,
+    from SQLite's dbstat) and the anchor's: each page a commit changes is one more frame
+    written, so this is where a commit's time goes beyond the FTS5 index's own. Counted from
+    the log itself with checkpoints off, so that no frame is copied away meanwhile."""
+    warm, counted = posts[:PAGES_POSTS], posts[PAGES_POSTS : 2 * PAGES_POSTS]
+    path = workdir / "pages.db"
+    store, pipeline = await _live_store(path)
+    pipeline.alert = False  # as a post no rule matches
+    try:
+        if store.db.checkpointer is not None:
+            await asyncio.to_thread(store.db.checkpointer.close)
+            store.db.checkpointer = None
+        await store.db.fetchone("PRAGMA wal_autocheckpoint=0")
+        for post in warm:
+            await pipeline.handle(post)
+        await store.db.fetchone("PRAGMA wal_checkpoint(TRUNCATE)")
+        for post in counted:
+            await pipeline.handle(post)
+        ours = _by_object(_wal_pages(path), await store.db.fetchall(DBSTAT), len(counted))
+    finally:
+        await store.close()
+    _remove_db(path)
+    bare_path = workdir / "pages-bare.db"
+    bare = _bare(bare_path)
+    try:
+        bare.execute("PRAGMA wal_autocheckpoint=0")
+        for post in warm:
+            _bare_insert(bare, [post.text])
+        bare.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        for post in counted:
+            _bare_insert(bare, [post.text])
+        anchor = _by_object(_wal_pages(bare_path), bare.execute(DBSTAT).fetchall(), len(counted))
+    finally:
+        bare.close()
+    _remove_db(bare_path)
+    return ours, anchor
+
+
+DBSTAT = "SELECT name, pageno FROM dbstat"
+
+
+def _by_object(pages: list[int], owners: Any, posts: int) -> tuple[float, list[tuple[str, float]]]:
+    """Pages a post, and a post's by the table or index they belong to (`owners`: DBSTAT's
+    rows)."""
+    owner = {int(r[1]): str(r[0]) for r in owners}
+    named = Counter(owner.get(p, "new or free pages") for p in pages)
+    return len(pages) / posts, [(k, v / posts) for k, v in named.most_common()]
+
+
+def _listed(by_object: list[tuple[str, float]]) -> str:
+    return ", ".join(f"{name} {n:.1f}" for name, n in by_object)
+
+
+def _wal_pages(db: Path) -> list[int]:
+    """The page number of each frame in `db`'s write-ahead log (SQLite's WAL format: a 32-byte
+    header, then frames of a 24-byte header and a page)."""
+    data = Path(f"{db}-wal").read_bytes()
+    page_size = struct.unpack(">I", data[8:12])[0]
+    return [
+        struct.unpack(">I", data[off : off + 4])[0]
+        for off in range(32, len(data) - 23, 24 + page_size)
+    ]
 
 
 async def _rows_live(store: Store, last_id: int) -> dict[str, list[tuple[Any, ...]]]:
