@@ -214,13 +214,18 @@ def style_quote(
     text = "".join(c for c, _ in out)
     origin = [a for _, a in out]
     after = ""
+    # A quotation that closes the quote ends its sentence inside its own mark ("…conflict.’").
+    inner_stop = len(text) >= 2 and text[-1] == inner_right and text[-2] in ".!?…"
     if lang in ("uk", "ru"):
         # The stop of an abbreviation ("2025 р.") is part of the words and stays.
         if text.endswith(".") and not text.endswith("..") and not ends_with_abbreviation(text):
             text, origin = text[:-1], origin[:-1]
+        elif inner_stop and text[-2] == "." and not ends_with_abbreviation(text[:-1]):
+            # „…конфлікт.“ -> „…конфлікт“, the one stop after every closing mark.
+            text, origin = text[:-2] + text[-1], origin[:-2] + origin[-1:]
         if not text.endswith(("!", "?", "…", "...")):
             after = "."
-    elif not text.endswith((".", "!", "?", "…")):
+    elif not text.endswith((".", "!", "?", "…")) and not inner_stop:
         text, origin = text + ".", [*origin, -1]
     final = left + text + right + after
     origin_all = (-1, *origin, -1, *([-1] * len(after)))

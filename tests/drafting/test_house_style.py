@@ -304,3 +304,32 @@ def test_a_speakers_tail_after_a_comma_leaves_the_quote(
 def test_an_english_tail_verb_reaches_the_english_lead() -> None:
     assert speaker_verb("added", "en", "en") == "added"
     assert speaker_verb("said", "uk", "en") is None  # the Ukrainian lead says its own "заявив"
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "printed"),
+    [
+        # A quote ending in a quotation that ends its own sentence: one full stop, not two
+        # (it printed “…conflict.’.” and «…конфлікт.“».).
+        (
+            'The minister said: "We will not accept a frozen conflict."',
+            "en",
+            "“The minister said: ‘We will not accept a frozen conflict.’”",
+        ),
+        ("Who asked: “Is it over?”", "en", "“Who asked: ‘Is it over?’”"),
+        (
+            "Міністр сказав: «Ми не погодимося на заморожений конфлікт.»",
+            "uk",
+            "«Міністр сказав: „Ми не погодимося на заморожений конфлікт“».",
+        ),
+        (
+            'Министр сказал: "Мы не согласимся на замороженный конфликт."',
+            "ru",
+            "«Министр сказал: „Мы не согласимся на замороженный конфликт“».",
+        ),
+    ],
+)
+def test_a_quote_ending_in_a_quotation_has_one_full_stop(
+    text: str, lang: str, printed: str
+) -> None:
+    assert style_quote(text, 0, len(text), lang).text == printed
