@@ -220,7 +220,12 @@ def style_quote(
         # The stop of an abbreviation ("2025 р.") is part of the words and stays.
         if text.endswith(".") and not text.endswith("..") and not ends_with_abbreviation(text):
             text, origin = text[:-1], origin[:-1]
-        elif inner_stop and text[-2] == "." and not ends_with_abbreviation(text[:-1]):
+        elif (
+            inner_stop
+            and text[-2] == "."
+            and not text[:-1].endswith("..")
+            and not ends_with_abbreviation(text[:-1])
+        ):
             # „…конфлікт.“ -> „…конфлікт“, the one stop after every closing mark.
             text, origin = text[:-2] + text[-1], origin[:-2] + origin[-1:]
         if not text.endswith(("!", "?", "…", "...")):
