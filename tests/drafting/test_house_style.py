@@ -329,15 +329,15 @@ def test_an_english_tail_verb_reaches_the_english_lead() -> None:
         ),
     ],
 )
+def test_a_quote_ending_in_a_quotation_has_one_full_stop(
+    text: str, lang: str, printed: str
+) -> None:
+    assert style_quote(text, 0, len(text), lang).text == printed
+
+
 def test_a_quotations_ellipsis_and_abbreviation_keep_their_dots() -> None:
     for text, printed in [
         ("Він сказав: «Чекаємо...»", "«Він сказав: „Чекаємо...“»."),
         ("Він сказав: «Обмін відбувся у 2025 р.»", "«Він сказав: „Обмін відбувся у 2025 р.“»."),
     ]:
         assert style_quote(text, 0, len(text), "uk").text == printed
-
-
-def test_a_quote_ending_in_a_quotation_has_one_full_stop(
-    text: str, lang: str, printed: str
-) -> None:
-    assert style_quote(text, 0, len(text), lang).text == printed
