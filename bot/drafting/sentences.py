@@ -16,6 +16,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Protocol
 
 from bot.drafting.abbreviations import (
@@ -389,8 +390,19 @@ def choose_quote(
     def touched(s: Sentence) -> bool:
         return any(a < s.end and b > s.start for a, b in changed)
 
+    # A heading's words ("Обмін полоненими") name what the lines under it are about, up to the
+    # next heading: those lines count them too, so the quote is something said, not the topic.
+    # Only when no line under it holds them itself: then the heading is all that names them.
+    lent: list[set[str]] = [set() for _ in sentences]
+    starts = [k for k, s in enumerate(sentences) if _is_heading(text, s)] + [len(sentences)]
+    for here, following in pairwise(starts):
+        under = range(here + 1, following)
+        if not any(terms(sentences[k]) for k in under):
+            for k in under:
+                if _WORD.search(sentences[k].text(text)):
+                    lent[k] = terms(sentences[here])
     scored = [
-        (100 * touched(s) + len(terms(s)) * 10 + _substance(text, s), -idx)
+        (100 * touched(s) + len(terms(s) | lent[idx]) * 10 + _substance(text, s), -idx)
         for idx, s in enumerate(sentences)
     ]
     _, neg_idx = max(scored)
@@ -429,6 +441,15 @@ def choose_quote(
         elif joinable(lo - 1) and fits(lo - 1, hi) and _carries_figure(text, sentences[lo - 1]):
             lo -= 1
     return sentences[lo].start, sentences[hi].end
+
+
+def _is_heading(text: str, s: Sentence) -> bool:
+    """A line of its own with no sentence end and under 14 words: a heading, a topic."""
+    line_end = text.find("\n", s.end)
+    own_line = (s.start == 0 or text[s.start - 1] == "\n") and (line_end in (-1, s.end))
+    body = s.text(text)
+    words = len(_WORD.findall(body))
+    return own_line and body[-1:] not in _TERMINALS and 0 < words < 14
 
 
 def _carries_figure(text: str, s: Sentence) -> bool:

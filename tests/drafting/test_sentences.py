@@ -239,3 +239,21 @@ def test_a_one_letter_word_ends_a_sentence_but_an_initial_does_not() -> None:
 def test_a_lettered_point_is_no_initial(text: str, expected: list[str] | None) -> None:
     got = [s.text(text) for s in split_sentences(text)]
     assert got == (expected or [text])
+
+
+def test_a_heading_that_holds_the_rules_words_lends_them_to_what_follows() -> None:
+    # The rule's words were only in the heading: the draft quoted the post's weightiest
+    # sentence, from another section (the power cuts), or the bare heading «Обмін полоненими».
+    # The heading names what the lines under it are about.
+    text = (
+        "Обмін полоненими\n\n🇺🇦🇺🇦🇺🇦\n\n1. Додому повернулися 150 захисників з полону.\n"
+        "2. Серед них 20 цивільних.\n3. Наступний етап — у грудні.\n\n"
+        "Енергетика\nГрафіки відключень скасовано в 5 областях до кінця цього тижня."
+    )
+    start = text.index("Обмін")
+    chosen = choose_quote(text, [Mark(start, start + 16)])
+    assert chosen is not None
+    assert text[chosen[0] : chosen[1]] == "Додому повернулися 150 захисників з полону."
+    # A heading with nothing under it is still what there is to quote.
+    alone = "Обмін полоненими"
+    assert choose_quote(alone, [Mark(0, 16)]) == (0, 16)
