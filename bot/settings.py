@@ -144,6 +144,9 @@ class Settings(BaseSettings):
         env_nested_delimiter="__",
         env_file=".env",
         env_file_encoding="utf-8",
+        # `.env.example` leaves keys empty (`WIREWATCH_TELEGRAM__API_ID=`): copied as it is,
+        # an empty value means "not set", not a malformed integer.
+        env_ignore_empty=True,
         extra="ignore",
     )
 
