@@ -7,6 +7,8 @@ when someone actually logs in, so other commands start without loading Telethon.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import sys
 from typing import Any
 
 from bot.cli.common import UsageError
@@ -51,10 +53,29 @@ async def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
             else f"WIREWATCH_ACCOUNTS__{name.upper()}__API_ID and __API_HASH"
         )
         raise UsageError(f"set {where} first (https://my.telegram.org -> API development tools)")
+    server = f"{tg.dc_address}:{tg.dc_port}" if tg.dc_address else "Telegram's servers"
     try:
         line = await login_with_settings(tg, phone=args.phone)
+    except asyncio.IncompleteReadError:
+        # An EOFError too, but from the network: something between here and Telegram (a
+        # proxy, a captive portal, a firewall) answered and hung up.
+        return _unreachable(f"{server} closed the connection before answering")
     except EOFError as exc:
         raise UsageError("login is interactive: run it in a terminal") from exc
+    except ConnectionError as exc:
+        # Telethon's own after its retries ("Connection to Telegram failed 10 time(s)").
+        return _unreachable(f"cannot connect to {server} ({exc})")
     print(line)
     print(f"session saved to {session_path(tg)} (owner-only, mode 0600)")
     return 0
+
+
+def _unreachable(why: str) -> int:
+    """A network failure is not the operator's input (exit 1): say what failed and what to
+    check. Nothing is signed in; running `login` again later starts over."""
+    print(
+        f"wirewatch: login failed: {why}. Check that this machine reaches Telegram "
+        "(network, firewall, proxy) and WIREWATCH_TELEGRAM__DC_ADDRESS; then run it again.",
+        file=sys.stderr,
+    )
+    return 1

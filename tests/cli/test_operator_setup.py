@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import shutil
+import socket
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,50 @@ def test_doctor_runs_on_the_example_env(
     assert "database" in out
     assert not (fresh_env / "var").exists()
     assert code in (0, 1)
+
+
+@pytest.fixture
+def hangs_up() -> Iterator[int]:
+    """A port where something answers and closes (a captive portal, a proxy refusing the
+    destination): what `login` meets on a network that does not reach Telegram."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1]
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+
+
+def test_login_without_a_way_to_telegram_says_so(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    hangs_up: int,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_ID", "12345")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_HASH", "0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_ADDRESS", "127.0.0.1")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_PORT", str(hangs_up))
+    code, out, err = run(capsys, "login", "--phone", "+380441234567")
+    assert code == 1  # the network failed, not the operator's input
+    assert "terminal" not in err  # it was run in one; the network is what failed
+    assert f"127.0.0.1:{hangs_up}" in err and "closed the connection" in err
+    assert "logged in" not in out
