@@ -20,6 +20,7 @@ from bot.ingest.ocr import OcrEngine
 from bot.service.health import is_loopback
 from bot.service.roles import session_lease
 from bot.settings import Settings
+from sources.telegram.session import session_has_key, session_path
 from storage.db import StorageError
 from storage.models import AccountLease, Assignment, Source
 from storage.postgres import is_postgres_url, redact
@@ -127,6 +128,19 @@ def account_checks(out: list[dict[str, str]], settings: Settings, pool: PoolFact
         check(out, "assignment", "ok", f"{len(pool.assignments)} channels, each with an account")
 
 
+def session_key_check(out: list[dict[str, str]], session: Path) -> None:
+    """A login that never reached Telegram leaves its session file behind, without a key."""
+    try:
+        signed = session_has_key(session)
+    except SourceError as exc:
+        check(out, "session file", "fail", str(exc))
+        return
+    if signed:
+        check(out, "session file", "ok", str(session))
+    else:
+        check(out, "session file", "missing", f"{session} holds no sign-in: run `wirewatch login`")
+
+
 async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     """Says what is there, what is missing and what is wrong; exit 1 if anything is wrong."""
     out: list[dict[str, str]] = []
@@ -137,15 +151,14 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
     tg = settings.telegram
     if tg.configured:
         check(out, "telegram api", "ok", f"api id {tg.api_id}, hash set")
-        session = Path(str(tg.session))
-        if not session.suffix:
-            session = session.with_suffix(".session")
+        # The file the listener opens (`var/x` and `var/x.sess` become `….session`).
+        session = session_path(tg)
         if session.exists():
             mode = stat.S_IMODE(session.stat().st_mode)
             if mode & 0o077:
                 check(out, "session file", "fail", f"{session} is mode {mode:o}; run chmod 600")
             else:
-                check(out, "session file", "ok", str(session))
+                session_key_check(out, session)
         else:
             check(out, "session file", "missing", f"{session}: run `wirewatch login`")
     else:

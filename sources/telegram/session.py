@@ -11,9 +11,15 @@ import os
 from pathlib import Path
 
 from sources.telegram.config import TelegramSettings
-from sources.telegram.errors import SessionInUseError
+from sources.telegram.errors import SessionInUseError, TelegramError
 
-__all__ = ["SessionInUseError", "lock_session", "session_path", "unlock_session"]
+__all__ = [
+    "SessionInUseError",
+    "lock_session",
+    "session_has_key",
+    "session_path",
+    "unlock_session",
+]
 
 
 _LOCKS: dict[str, int] = {}  # session path -> lock file descriptor, held for the process lifetime
@@ -64,3 +70,25 @@ def prepare_session_file(path: Path) -> None:
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     os.close(fd)
     os.chmod(path, 0o600)
+
+
+def session_has_key(path: Path) -> bool:
+    """Whether the session file holds an authorisation key: a `login` that never reached
+    Telegram leaves the file without one, and a listener on it can never sign in. Read with
+    Telethon's own session class (imported here: callers such as `doctor` stay light)."""
+    import sqlite3
+
+    from telethon.sessions import SQLiteSession
+
+    if path.stat().st_size == 0:
+        return False  # created for Telethon (prepare_session_file), never written: opening it
+        # here would write Telethon's tables into it
+    try:
+        session = SQLiteSession(str(path))
+    except sqlite3.DatabaseError as exc:
+        raise TelegramError(f"{path} is not a Telegram session file ({exc})") from None
+    try:
+        key = session.auth_key
+        return key is not None and key.key is not None
+    finally:
+        session.close()

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
 import threading
@@ -66,6 +67,10 @@ def hangs_up() -> Iterator[int]:
             except TimeoutError:
                 continue
             with conn:
+                # Read what the client sent first: closing on unread data would be a reset,
+                # which Telethon retries instead of reporting.
+                conn.settimeout(5)
+                conn.recv(65536)
                 conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n")
 
     thread = threading.Thread(target=serve, daemon=True)
@@ -94,3 +99,47 @@ def test_login_without_a_way_to_telegram_says_so(
     assert "terminal" not in err  # it was run in one; the network is what failed
     assert f"127.0.0.1:{hangs_up}" in err and "closed the connection" in err
     assert "logged in" not in out
+
+
+def test_doctor_does_not_pass_the_session_a_failed_login_left(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    hangs_up: int,
+) -> None:
+    """The login above fails, yet leaves its session file behind (Telethon creates it on
+    connect): doctor said "OK session file", and `run` then waited on a listener that could
+    never sign in."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_ID", "12345")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_HASH", "0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_ADDRESS", "127.0.0.1")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_PORT", str(hangs_up))
+    assert run(capsys, "login", "--phone", "+380441234567")[0] == 1
+    assert (tmp_path / "var" / "wirewatch.session").exists()
+    _, out, _ = run(capsys, "doctor", "--json")
+    row = next(r for r in json.loads(out) if r["check"] == "session file")
+    assert row["status"] == "missing"
+    assert "wirewatch login" in row["detail"]
+
+
+def test_doctor_passes_a_session_holding_its_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from telethon.crypto import AuthKey
+    from telethon.sessions import SQLiteSession
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_ID", "12345")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_HASH", "0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__SESSION", str(tmp_path / "acct"))
+    session = SQLiteSession(str(tmp_path / "acct.session"))
+    session.set_dc(2, "127.0.0.1", 443)
+    session.auth_key = AuthKey(bytes(range(256)))
+    session.save()
+    session.close()
+    (tmp_path / "acct.session").chmod(0o600)
+    _, out, _ = run(capsys, "doctor", "--json")
+    row = next(r for r in json.loads(out) if r["check"] == "session file")
+    assert row["status"] == "ok", row
+    assert row["detail"].startswith(str(tmp_path / "acct.session"))
