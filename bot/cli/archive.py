@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import UsageError, open_store, print_json
+from bot.cli.common import UsageError, open_store, print_json, terminal_text
 from bot.delivery.translation import listeners_translate
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.search import parse_date, search_posts
@@ -63,7 +63,8 @@ def _load_events(path: Path, source: str | None, known: dict[int, str]) -> list[
         return list(read_feed(path))
     result = load_export(path, source=source, known=known)
     for chat in result.skipped:
-        print(f'skipped the chat "{chat.name}" (id {chat.id}): {chat.reason}.', file=sys.stderr)
+        name = terminal_text(chat.name)
+        print(f'skipped the chat "{name}" (id {chat.id}): {chat.reason}.', file=sys.stderr)
     # The importer groups posts by channel; alerts should reach people in time order.
     return sorted(
         result.posts,
@@ -221,9 +222,9 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         )
         print(f"{local}  @{h.post.channel}  {h.post.permalink}{flags}")
         if h.in_image:
-            print(f"    the image reads: {snippet(h.text, h.spans)}")
+            print(f"    the image reads: {terminal_text(snippet(h.text, h.spans))}")
         else:
-            print(f"    {snippet(h.post.text, h.spans)}")
+            print(f"    {terminal_text(snippet(h.post.text, h.spans))}")
     if page.cursor is not None:
         print(f"(more results: raise --limit above {args.limit} or narrow with --since/--until)")
     return 0

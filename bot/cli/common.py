@@ -105,14 +105,19 @@ def print_listing(
 _HARMLESS = {"\u200c", "\u200d"}
 
 
-def terminal_text(text: str) -> str:
-    """Text from outside (a Telegram name, a title) safe to print on a terminal: control and
-    format characters (an escape sequence that clears the screen or sets the title, a bell, a
-    right-to-left override that turns the rest of the line around, a line break) written out as
-    Python escapes (\\x1b, \\u202e), other spaces as a space."""
+def terminal_text(text: str, *, lines: bool = False) -> str:
+    """Text from outside (a post, a Telegram name, a title, a rule typed in the bot) safe to
+    print on a terminal: control and format characters (an escape sequence that clears the
+    screen or sets the title, a bell, a carriage return that overwrites the line, a
+    right-to-left override that turns the rest of the line around, a line break) written out
+    as Python escapes (\\x1b, \\u202e), other spaces as a space. `lines`: text of several
+    lines (a draft) keeps its line breaks (\\n) and only those.
+
+    Every command's human-readable output of such text goes through here; `--json` output
+    stays the data as stored (JSON escapes what it must)."""
     out: list[str] = []
     for ch in text:
-        if ch.isprintable() or ch in _HARMLESS:
+        if ch.isprintable() or ch in _HARMLESS or (lines and ch == "\n"):
             out.append(ch)
         elif ch.isspace() and ch not in "\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\u2028\u2029":
             out.append(" ")

@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import UsageError, open_store
+from bot.cli.common import UsageError, open_store, terminal_text
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.search import search_posts
 from bot.desk.sources_file import apply_sources, parse_sources
@@ -97,12 +97,12 @@ async def _run(args: argparse.Namespace, settings: Settings) -> int:
             post = await store.posts.get_by_id(alert.post_id) if alert.post_id else None
             where = f"@{post.channel}/{post.message_id}" if post else ""
             print(f"━━ alert {n}/{len(alerts)} · {alert.kind} · {where} ━━")
-            print(alert.payload.get("plain", "").rstrip())
+            print(terminal_text(alert.payload.get("plain", "").rstrip(), lines=True))
             print()
         page = await search_posts(store, args.query, zone=settings.zone, limit=5)
         print(f"━━ search: {args.query} ━━ ({len(page.hits)} shown, newest first)")
         for hit in page.hits:
             local = hit.post.date.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
             print(f"{local}  {hit.post.permalink}")
-            print(f"    {snippet(hit.text, hit.spans, width=160)}")
+            print(f"    {terminal_text(snippet(hit.text, hit.spans, width=160))}")
     return 0

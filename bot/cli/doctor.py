@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.cli.common import open_store, print_json
+from bot.cli.common import open_store, print_json, terminal_text
 from bot.ingest.ocr import OcrEngine
 from bot.service.health import is_loopback
 from bot.service.roles import session_lease
@@ -268,7 +268,8 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         print_json(out)
     else:
         for row in out:
-            print(f"{row['status'].upper():8} {row['check']:16} {row['detail']}")
+            # Details quote what came from outside: channels' errors, the listener's last one.
+            print(f"{row['status'].upper():8} {row['check']:16} {terminal_text(row['detail'])}")
     return 1 if any(r["status"] == "fail" for r in out) else 0
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.cli.common import UsageError, open_store, print_json
+from bot.cli.common import UsageError, open_store, print_json, terminal_text
 from bot.delivery.translation import configured_translator
 from bot.desk.glossary_file import load_glossary
 from bot.drafting.alert import Kind, compose_alert, translation_payload
@@ -126,9 +126,9 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
     draft = build_draft(post, source, options)
     translation = await _translate(settings, draft.quote, post.text, lang)
     if not args.json:
-        print(payload["plain"])
+        print(terminal_text(payload["plain"], lines=True))
         if translation:
-            print("\n" + translation["plain"])
+            print("\n" + terminal_text(translation["plain"], lines=True))
         return 0
     print_json(
         {

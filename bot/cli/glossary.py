@@ -9,7 +9,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from bot.cli.common import UsageError, add_verb, print_listing, print_result, verb_group
+from bot.cli.common import (
+    UsageError,
+    add_verb,
+    print_listing,
+    print_result,
+    terminal_text,
+    verb_group,
+)
 from bot.desk.glossary_file import add_entry, load_glossary, remove_entry
 from bot.drafting.glossary import KINDS, Entry, GlossaryError
 from bot.settings import Settings
@@ -84,7 +91,9 @@ async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         list(glossary.entries),
         as_json=args.json,
         to_json=entry_json,
-        to_line=lambda e: f"{e.kind:12} {e.line(lang)}  ({' / '.join(e.names.values())})",
+        to_line=lambda e: terminal_text(
+            f"{e.kind:12} {e.line(lang)}  ({' / '.join(e.names.values())})"
+        ),
         empty="The glossary is empty; add names with `wirewatch glossary add`.",
     )
     return 0

@@ -11,7 +11,7 @@ import asyncio
 import sys
 from typing import Any
 
-from bot.cli.common import UsageError
+from bot.cli.common import UsageError, terminal_text
 from bot.settings import Settings
 
 
@@ -65,7 +65,7 @@ async def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
     except ConnectionError as exc:
         # Telethon's own after its retries ("Connection to Telegram failed 10 time(s)").
         return _unreachable(f"cannot connect to {server} ({exc})")
-    print(line)
+    print(terminal_text(line))  # the account's name, as Telegram has it
     print(f"session saved to {session_path(tg)} (owner-only, mode 0600)")
     return 0
 

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.cli.common import UsageError, open_store, print_json
+from bot.cli.common import UsageError, open_store, print_json, terminal_text
 from bot.matching import Analysis, RuleMatch, RuleSyntaxError, match_rule, parse_rule, to_text
 from bot.settings import Settings
 from storage.postgres import is_postgres_url
@@ -123,6 +123,6 @@ async def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
             where = f"in the image: {_snippet(post.ocr_text, m)}"
         else:
             where = _snippet(post.text, m)
-        print(f"{post.permalink}  {when:%Y-%m-%d %H:%M}  {where}")
+        print(f"{post.permalink}  {when:%Y-%m-%d %H:%M}  {terminal_text(where)}")
     print(f"{len(hits)} of {len(posts)} newest posts match {to_text(node)}")
     return 0

@@ -12,6 +12,7 @@ from bot.cli.common import (
     print_json,
     print_listing,
     print_result,
+    terminal_text,
     verb_group,
 )
 from bot.desk.desk import RULE_TEST_POSTS, Desk
@@ -97,7 +98,9 @@ async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         [rule_json(r, owners) for r in rules],
         as_json=args.json,
         to_json=lambda row: row,
-        to_line=lambda row: f"#{row['id']:<5} {row['owner'] or '?':16} {row['query']}",
+        to_line=lambda row: (
+            f"#{row['id']:<5} {row['owner'] or '?':16} {terminal_text(row['query'])}"
+        ),
         empty="no rules yet: add with `wirewatch rules add '<query>'`",
     )
     return 0
@@ -127,6 +130,6 @@ async def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     for h in result.hits:
         local = h.post.date.astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
-        print(f"{local}  {h.post.permalink}  {snippet(h.text, h.spans, width=120)}")
+        print(f"{local}  {h.post.permalink}  {terminal_text(snippet(h.text, h.spans, width=120))}")
     print(f"{len(result.hits)} of the last {result.tried} posts match {result.rule}")
     return 0

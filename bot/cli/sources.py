@@ -10,7 +10,14 @@ import argparse
 from typing import Any
 
 from bot.cli.accounts import register_assign
-from bot.cli.common import add_verb, open_store, print_listing, print_result, verb_group
+from bot.cli.common import (
+    add_verb,
+    open_store,
+    print_listing,
+    print_result,
+    terminal_text,
+    verb_group,
+)
 from bot.desk.desk import Desk
 from bot.settings import Settings
 from storage.models import LANGS, Source
@@ -62,7 +69,7 @@ def source_line(s: Source, lang: str) -> str:
     who = " · ".join(x for x in (s.person_in(lang), s.role_in(lang)) if x) or "-"
     state = "" if s.active else "  (not followed)"
     err = f"  error: {note_text(s.error)}" if s.error else ""
-    return f"@{s.username:32} {who}{state}{err}"
+    return terminal_text(f"@{s.username:32} {who}{state}{err}")
 
 
 async def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
