@@ -53,10 +53,27 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     s.set_defaults(func=cmd_search)
 
 
+def _input_file(path: Path) -> Path:
+    """The file to read: a feed, `result.json`, or the export folder holding it (Telegram
+    Desktop writes `ChatExport_…/result.json` with the photos beside it). Checked before the
+    database is opened: a mistyped path must not leave an empty archive behind."""
+    if path.is_dir():
+        inner = path / "result.json"
+        if not inner.is_file():
+            raise UsageError(
+                f"{path} is a folder without result.json: give a Telegram Desktop export "
+                "(its result.json or the folder holding it) or a .jsonl feed"
+            )
+        return inner
+    if not path.exists():
+        raise UsageError(f"no such file: {path}")
+    if not path.is_file():
+        raise UsageError(f"{path} is not a regular file")
+    return path
+
+
 def _load_events(path: Path, source: str | None, known: dict[int, str]) -> list[Event]:
     """Read and validate the whole file before anything is written."""
-    if not path.is_file():
-        raise UsageError(f"no such file: {path}")
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         if source:
             raise UsageError("--source applies to Telegram Desktop exports, not JSONL feeds")
@@ -74,9 +91,10 @@ def _load_events(path: Path, source: str | None, known: dict[int, str]) -> list[
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     source = normalize_username(args.source) if args.source else None
+    path = _input_file(Path(args.path))
     async with open_store(settings) as store:
         known = {s.peer_id: s.username for s in await store.sources.list() if s.peer_id}
-        events = _load_events(Path(args.path), source, known)
+        events = _load_events(path, source, known)
         capture = build_capture(store, settings.capture) if not args.no_media else None
         # Alerts queued before the import (a running service's, or a stopped one's) are
         # drafted by the service's drafter, not by this command.

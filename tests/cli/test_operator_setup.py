@@ -143,3 +143,39 @@ def test_doctor_passes_a_session_holding_its_key(
     row = next(r for r in json.loads(out) if r["check"] == "session file")
     assert row["status"] == "ok", row
     assert row["detail"].startswith(str(tmp_path / "acct.session"))
+
+
+def test_import_takes_the_export_folder_as_the_readme_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Telegram Desktop writes a folder (ChatExport_…) holding result.json and the photos;
+    the README says wirewatch reads "the result.json (or the folder holding it)"."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "ChatExport_2025-11-20"
+    shutil.copytree(ROOT / "tests" / "data" / "export_channel", folder)
+    code, out, err = run(
+        capsys, "--db", "w.db", "import", str(folder), "--source", "@good_channel"
+    )
+    assert code == 0, err
+    assert "new posts" in out
+
+
+@pytest.mark.parametrize("kind", ["missing", "folder without result.json"])
+def test_import_of_nothing_says_what_and_creates_no_database(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    target = tmp_path / "in"
+    if kind != "missing":
+        target.mkdir()
+        (target / "notes.txt").write_text("x", encoding="utf-8")
+    code, _, err = run(capsys, "import", str(target))
+    assert code == 2
+    line = err.strip()
+    assert len(line.splitlines()) == 1 and str(target) in line
+    if kind == "missing":
+        assert "no such file" in line
+    else:
+        assert "result.json" in line and "no such file" not in line
+    # A mistyped path made an empty archive in the working folder.
+    assert not (tmp_path / "var").exists()
