@@ -118,6 +118,10 @@ ABBREVIATIONS = frozenset(
 # a full stop after one ends the sentence only before a capitalised word.
 SOFT_ABBREVIATIONS = frozenset(
     [
+        # the end of a list ("і т.д.", "и т.п.")
+        "т.д",
+        "т.п",
+        "т.ін",
         # units and currencies
         "тис",
         "млн",

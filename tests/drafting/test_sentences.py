@@ -226,6 +226,16 @@ def test_a_one_letter_word_ends_a_sentence_but_an_initial_does_not() -> None:
             "The council chose option C. We will publish the details tomorrow.",
             ["The council chose option C.", "We will publish the details tomorrow."],
         ),
+        # "і т.д." and "и т.п." end a list and, before a capital, the sentence.
+        (
+            "Обговорили енергетику, ППО і т.д. Далі — подробиці.",
+            ["Обговорили енергетику, ППО і т.д.", "Далі — подробиці."],
+        ),
+        (
+            "Обсудили энергетику, ПВО и т.п. Подробности позже.",
+            ["Обсудили энергетику, ПВО и т.п.", "Подробности позже."],
+        ),
+        ("Закупили генератори, т.зв. Старлінки і т.д. для лікарень.", None),
         # Initials stay with the name, whatever word the name is.
         (
             "Указ підписав О. Мороз. Документ набуде чинності завтра.",
