@@ -341,6 +341,8 @@ def speaker_verb(verb: str | None, lang: str, post_lang: str | None) -> str | No
     if not verb:
         return None
     folded = verb.casefold()
+    if folded.startswith(_ADDED):
+        return None  # "Гайова додала у Telegram: «…»": a lead has nothing before it to add to
     if lang in ("uk", "ru"):
         return folded if post_lang == lang else None
     for stem, english in _EN_VERBS:
@@ -348,6 +350,8 @@ def speaker_verb(verb: str | None, lang: str, post_lang: str | None) -> str | No
             return english
     return None
 
+
+_ADDED = ("дода", "добав", "added")
 
 # Stems of uk/ru speech verbs and the English verb a lead uses for them.
 _EN_VERBS = (
@@ -358,8 +362,6 @@ _EN_VERBS = (
     ("зазнач", "noted"),
     ("отмет", "noted"),
     ("відзнач", "noted"),
-    ("дода", "added"),
-    ("добав", "added"),
     ("запевн", "assured"),
     ("завер", "assured"),
     ("поясн", "explained"),

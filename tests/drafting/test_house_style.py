@@ -302,7 +302,7 @@ def test_a_speakers_tail_after_a_comma_leaves_the_quote(
 
 
 def test_an_english_tail_verb_reaches_the_english_lead() -> None:
-    assert speaker_verb("added", "en", "en") == "added"
+    assert speaker_verb("stressed", "en", "en") == "stressed"
     assert speaker_verb("said", "uk", "en") is None  # the Ukrainian lead says its own "заявив"
 
 

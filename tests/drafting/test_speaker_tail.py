@@ -111,3 +111,30 @@ def test_a_deleted_posts_last_text_keeps_another_speakers_tail() -> None:
     )
     assert "— заявив Зеленський»." in payload["plain"]
     assert "Гайова заявив" not in payload["plain"]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "lead"),
+    [
+        (
+            "«Уряд готовий профінансувати ремонт», — додала Гайова.",
+            "uk",
+            "Секретарка РНБО Олена Гайова повідомила у Telegram",
+        ),
+        (
+            "«Мы готовы оплатить ремонт», — добавила Гайова.",
+            "ru",
+            "Секретарь СНБО Елена Гайова сообщила в Telegram",
+        ),
+        (
+            "We will repair the bridge by spring, Haiova added.",
+            "en",
+            "Olena Haiova, NSDC Secretary, said on Telegram",
+        ),
+    ],
+)
+def test_an_added_tail_leaves_but_a_lead_never_says_added(text: str, lang: str, lead: str) -> None:
+    # "Гайова додала у Telegram: «…»" opens a story with a verb that needs something before it.
+    line = first_line(text, lang)
+    assert line.startswith(lead + ": "), line
+    assert "дода" not in line and "добав" not in line and "added" not in line
