@@ -68,6 +68,19 @@ def _ext(name: str) -> str:
     return ".bin"
 
 
+# A file is its message's current one unless an edit replaced the message's media since: the
+# file was kept for another identity than the one the message (the post's own, or an album's
+# other message) has now. A file or a message without an identity (an export's, a post kept
+# before identities were) is current.
+_CURRENT = (
+    "(pm.media_key IS NULL OR COALESCE("
+    "(SELECT p.media_key FROM posts p WHERE p.id = pm.post_id AND p.message_id = pm.message_id),"
+    " (SELECT a.media_key FROM album_items a"
+    " WHERE a.post_id = pm.post_id AND a.message_id = pm.message_id),"
+    " pm.media_key) = pm.media_key)"
+)
+
+
 class MediaRepo:
     """The rows: files, and which post carries which."""
 
@@ -90,29 +103,52 @@ class MediaRepo:
         row = await self.db.fetchone("SELECT * FROM media_files WHERE sha256 = ?", (sha256,))
         return _file(row) if row else None
 
-    async def attach(self, post_id: int, message_id: int, sha256: str) -> None:
+    async def attach(
+        self, post_id: int, message_id: int, sha256: str, media_key: str | None = None
+    ) -> None:
+        """The file is the post's, carried by `message_id` as the media `media_key` (None: a
+        source that cannot tell, an export's file)."""
         await self.db.execute(
-            "INSERT OR IGNORE INTO post_media (post_id, message_id, sha256, added_at)"
-            " VALUES (?, ?, ?, ?)",
-            (post_id, message_id, sha256, now()),
+            "INSERT INTO post_media (post_id, message_id, sha256, added_at, media_key)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (post_id, message_id, sha256) DO UPDATE"
+            " SET media_key = COALESCE(excluded.media_key, post_media.media_key)",
+            (post_id, message_id, sha256, now(), media_key),
         )
 
-    async def of_post(self, post_id: int, *, up_only: bool = False) -> list[PostFile]:
-        """The post's files in message order; `up_only`: not those of an album's messages the
-        channel deleted (the evidence keeps them; an alert shows what the channel shows)."""
-        gone = (
-            " AND NOT EXISTS (SELECT 1 FROM album_deleted d"
-            " WHERE d.post_id = pm.post_id AND d.message_id = pm.message_id)"
-            if up_only
-            else ""
-        )
+    async def of_post(
+        self, post_id: int, *, up_only: bool = False, current: bool = False
+    ) -> list[PostFile]:
+        """The post's files in message order. `current`: not those an edit replaced with
+        another picture or file (their message's media is another now); `up_only`: current,
+        and not those of an album's messages the channel deleted either (the evidence keeps
+        both; an alert shows what the channel shows)."""
+        where = ""
+        if up_only or current:
+            where += f" AND {_CURRENT}"
+        if up_only:
+            where += (
+                " AND NOT EXISTS (SELECT 1 FROM album_deleted d"
+                " WHERE d.post_id = pm.post_id AND d.message_id = pm.message_id)"
+            )
         rows = await self.db.fetchall(
             "SELECT pm.post_id, pm.message_id, f.* FROM post_media pm"
             " JOIN media_files f ON f.sha256 = pm.sha256"
-            f" WHERE pm.post_id = ?{gone} ORDER BY pm.message_id, pm.added_at",
+            f" WHERE pm.post_id = ?{where} ORDER BY pm.message_id, pm.added_at",
             (post_id,),
         )
         return [PostFile(r["post_id"], r["message_id"], _file(r)) for r in rows]
+
+    async def kept(self, channel: str, message_id: int, media_key: str) -> bool:
+        """Whether the file of this media is already linked to the channel's message (as its
+        post's, or an album's other message's): a download of it again is a waste of requests.
+        Telegram re-sends a message on every edit, and on reactions too."""
+        row = await self.db.fetchone(
+            "SELECT 1 FROM post_media pm JOIN posts p ON p.id = pm.post_id"
+            " JOIN sources s ON s.id = p.source_id"
+            " WHERE s.username = ? AND pm.message_id = ? AND pm.media_key = ? LIMIT 1",
+            (channel, message_id, media_key),
+        )
+        return row is not None
 
     async def set_ocr(self, sha256: str, text: str) -> None:
         await self.db.execute(

@@ -95,6 +95,8 @@ class StoredPost:
     # The message the post is cited by when not its own: an album whose first message the
     # channel deleted while other photos stay (storage/posts.py, remove_album_messages).
     link_id: int | None = None
+    # What the post's own message's picture or file is (storage.records.Post.media_key).
+    media_key: str | None = None
 
     @property
     def permalink(self) -> str:
@@ -132,6 +134,7 @@ class StoredPost:
             norm=v[i["norm"]] if "norm" in i else "",
             ocr_norm=v[i["ocr_norm"]] if "ocr_norm" in i else "",
             link_id=v[i["link_id"]] if "link_id" in i else None,
+            media_key=v[i["media_key"]] if "media_key" in i else None,
         )
 
 
@@ -156,6 +159,9 @@ class PostVersion:
     text: str
     edit_date: datetime | None
     recorded_at: datetime
+    # What this version changed against the one before ('text', 'media', 'links'); None for a
+    # first version and those recorded before migration 0025 (text edits).
+    changed: frozenset[str] | None = None
 
 
 @dataclass(frozen=True, slots=True)

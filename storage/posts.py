@@ -21,8 +21,8 @@ SELECT_POST = _SELECT
 
 INSERT_POST = (
     "INSERT INTO posts (source_id, message_id, date, text, norm, lemmas, media,"
-    " grouped_id, forward_from, forward_link, reply_to, links, edit_date, stored_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " grouped_id, forward_from, forward_link, reply_to, links, edit_date, stored_at, media_key)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 INSERT_FIRST_VERSION = (
     "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at)"
@@ -51,6 +51,7 @@ def post_params(source_id: int, post: Post, norm: str, lemmas: str, stamp: int) 
         json.dumps(list(post.links)) if post.links else None,
         to_ts(post.edit_date),
         stamp,
+        post.media_key,
     )
 
 
@@ -63,6 +64,18 @@ class Snapshot:
     edit_date: int | None
     deleted: bool
     album: bool  # a folded album member, not a post of its own
+    media_key: str | None = None  # what its picture or file is (None: not known)
+    links: tuple[str, ...] = ()  # the post's links (an album member's are its post's)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaSwap:
+    """One message's picture or file replaced by an edit: which message, what it is now, and
+    what it was (None: not known)."""
+
+    message_id: int
+    key: str
+    was: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,11 +150,37 @@ class PostRepo:
         )
         return int(row[0]) if row else None
 
-    async def add_album_item(self, source_id: int, message_id: int, post_id: int) -> None:
+    async def add_album_item(
+        self, source_id: int, message_id: int, post_id: int, media_key: str | None = None
+    ) -> None:
         await self.db.execute(
-            "INSERT OR IGNORE INTO album_items (source_id, message_id, post_id) VALUES (?, ?, ?)",
-            (source_id, message_id, post_id),
+            "INSERT OR IGNORE INTO album_items (source_id, message_id, post_id, media_key)"
+            " VALUES (?, ?, ?, ?)",
+            (source_id, message_id, post_id, media_key),
         )
+
+    async def media_key(self, post_id: int, message_id: int) -> str | None:
+        """What the picture or file of one of the post's messages is as we hold it (its own,
+        or an album's other message's); None when not known."""
+        row = await self.db.fetchone(
+            "SELECT media_key FROM posts WHERE id = ? AND message_id = ?"
+            " UNION ALL SELECT media_key FROM album_items WHERE post_id = ? AND message_id = ?",
+            (post_id, message_id, post_id, message_id),
+        )
+        return row[0] if row else None
+
+    async def set_media_key(self, post_id: int, message_id: int, media_key: str) -> None:
+        """The identity of a message's media first seen (the message was stored before
+        identities were kept): recorded, not a change."""
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE posts SET media_key = ? WHERE id = ? AND message_id = ?",
+                (media_key, post_id, message_id),
+            )
+            await conn.execute(
+                "UPDATE album_items SET media_key = ? WHERE post_id = ? AND message_id = ?",
+                (media_key, post_id, message_id),
+            )
 
     async def album_members(self, post_id: int) -> list[AlbumMember]:
         """The album's messages in id order, each up or deleted (a post that is no album: its
@@ -262,26 +301,55 @@ class PostRepo:
         lemmas: str,
         edit_date: int | None,
         media: str | None = None,
+        *,
+        changed: Sequence[str] = ("text",),
+        links: Sequence[str] | None = None,
+        media_of: MediaSwap | None = None,
     ) -> int:
-        """Store an edited text as the next version; returns the new version number."""
+        """Store an edit as the next version; returns the new version number. `changed`: what
+        it changed ('text', 'media', 'links'); `links`: the post's links now (None: as they
+        were); `media_of`: the message whose picture or file was replaced, and by what."""
         async with self.db.transaction() as conn:
             row = await (
                 await conn.execute("SELECT version FROM posts WHERE id = ?", (post_id,))
             ).fetchone()
             assert row is not None
             version = int(row[0]) + 1
-            # The images did not change with the text: the new version keeps their OCR text.
+            # Images that did not change with the text keep their OCR text on the new version
+            # (a replaced one's text is read again: Capture sets it, storage.posts.set_ocr).
             await conn.execute(
                 "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at,"
-                " ocr_text) VALUES (?, ?, ?, ?, ?, (SELECT ocr_text FROM posts WHERE id = ?))",
-                (post_id, version, text, edit_date, now(), post_id),
+                " ocr_text, changed)"
+                " VALUES (?, ?, ?, ?, ?, (SELECT ocr_text FROM posts WHERE id = ?), ?)",
+                (post_id, version, text, edit_date, now(), post_id, ",".join(changed) or None),
             )
             await conn.execute(
                 "UPDATE posts SET text = ?, norm = ?, lemmas = ?, edit_date = ?, version = ?,"
                 " media = COALESCE(?, media), deleted_at = NULL WHERE id = ?",
                 (text, norm, lemmas, edit_date, version, media, post_id),
             )
+            if links is not None:
+                await conn.execute(
+                    "UPDATE posts SET links = ? WHERE id = ?",
+                    (json.dumps(list(links)) if links else None, post_id),
+                )
+            if media_of is not None:
+                await self._swap_media(conn, post_id, media_of)
         return version
+
+    async def _swap_media(self, conn: Any, post_id: int, swap: MediaSwap) -> None:
+        """The message's media is now `swap.key`. Its files kept before identities were (no
+        key) were of the media it had: tagged with that, so they read as replaced."""
+        for table, column in (("posts", "id"), ("album_items", "post_id")):
+            await conn.execute(
+                f"UPDATE {table} SET media_key = ? WHERE {column} = ? AND message_id = ?",
+                (swap.key, post_id, swap.message_id),
+            )
+        await conn.execute(
+            "UPDATE post_media SET media_key = ? WHERE post_id = ? AND message_id = ?"
+            " AND media_key IS NULL",
+            (swap.was or "", post_id, swap.message_id),
+        )
 
     async def set_ocr(self, post_id: int, text: str, norm: str, lemmas: str) -> None:
         """The text read from the post's images: its own field, indexed, on the current
@@ -345,8 +413,16 @@ class PostRepo:
         for r in rows:
             recorded = ts(r["recorded_at"])
             assert recorded is not None
+            changed = r["changed"]
             out.append(
-                PostVersion(r["post_id"], r["version"], r["text"], ts(r["edit_date"]), recorded)
+                PostVersion(
+                    r["post_id"],
+                    r["version"],
+                    r["text"],
+                    ts(r["edit_date"]),
+                    recorded,
+                    frozenset(changed.split(",")) if changed else None,
+                )
             )
         return out
 
@@ -356,7 +432,8 @@ class PostRepo:
         # album deleted whole, or before album_deleted existed).
         out: dict[int, Snapshot] = {}
         rows = await self.db.fetchall(
-            "SELECT p.message_id, p.text, p.edit_date, p.deleted_at, d.deleted_at FROM posts p"
+            "SELECT p.message_id, p.text, p.edit_date, p.deleted_at, d.deleted_at,"
+            " p.media_key, p.links FROM posts p"
             " LEFT JOIN album_deleted d ON d.source_id = p.source_id"
             " AND d.message_id = p.message_id"
             " WHERE p.source_id = ? AND p.message_id BETWEEN ? AND ?",
@@ -364,9 +441,11 @@ class PostRepo:
         )
         for r in rows:
             gone = r[3] is not None or r[4] is not None
-            out[r[0]] = Snapshot(r[0], r[1], r[2], gone, False)
+            links = tuple(json.loads(r[6])) if r[6] else ()
+            out[r[0]] = Snapshot(r[0], r[1], r[2], gone, False, r[5], links)
         rows = await self.db.fetchall(
-            "SELECT a.message_id, p.deleted_at, d.deleted_at FROM album_items a"
+            "SELECT a.message_id, p.deleted_at, d.deleted_at, a.media_key, p.links"
+            " FROM album_items a"
             " JOIN posts p ON p.id = a.post_id"
             " LEFT JOIN album_deleted d ON d.source_id = a.source_id"
             " AND d.message_id = a.message_id"
@@ -375,7 +454,8 @@ class PostRepo:
         )
         for r in rows:
             gone = r[1] is not None or r[2] is not None
-            out.setdefault(r[0], Snapshot(r[0], "", None, gone, True))
+            links = tuple(json.loads(r[4])) if r[4] else ()
+            out.setdefault(r[0], Snapshot(r[0], "", None, gone, True, r[3], links))
         return out
 
     async def recent(self, *, limit: int = 50, source_id: int | None = None) -> list[StoredPost]:

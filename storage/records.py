@@ -178,6 +178,9 @@ class Post:
     origin: str = field(default="record", compare=False)  # telegram / export / feed / record
     # A file of the post already on this machine (an export's photo): kept in the media folder.
     media_path: str | None = field(default=None, compare=False)
+    # What the media is (the source's own file id, sources/telegram/convert.media_key): a
+    # picture swapped under the same caption is an edit. None when the source cannot tell.
+    media_key: str | None = None
 
     def __post_init__(self) -> None:
         if self.message_id <= 0:

@@ -146,7 +146,18 @@ class FakeTelegram:
         channel.messages[message_id] = msg
         return msg
 
-    def edit(self, channel: FakeChannel, message_id: int, text: str) -> types.Message:
+    def edit(
+        self,
+        channel: FakeChannel,
+        message_id: int,
+        text: str,
+        *,
+        media: Any = None,
+        entities: list[Any] | None = None,
+        later: timedelta = timedelta(minutes=30),
+    ) -> types.Message:
+        """The official edits the message: its text, and `media` or `entities` when given
+        (else they stay); the edit is dated `later` after the post."""
         old = channel.messages[message_id]
         assert isinstance(old, types.Message)
         new = self.message(
@@ -154,11 +165,11 @@ class FakeTelegram:
             message_id,
             text,
             date=old.date,
-            edit_date=(old.date or BASE_DATE) + timedelta(minutes=30),
-            media=old.media,
+            edit_date=(old.date or BASE_DATE) + later,
+            media=old.media if media is None else media,
             grouped_id=old.grouped_id,
             fwd_from=old.fwd_from,
-            entities=old.entities,
+            entities=old.entities if entities is None else entities,
         )
         channel.messages[message_id] = new
         return new
@@ -369,8 +380,14 @@ class FakeTelegram:
             types.UpdateNewChannelMessage(message=message, pts=channel.pts, pts_count=1), channel
         )
 
-    def edit_update(self, channel: FakeChannel, message_id: int, text: str) -> Any:
-        message = self.edit(channel, message_id, text)
+    def edit_update(self, channel: FakeChannel, message_id: int, text: str, **kw: Any) -> Any:
+        message = self.edit(channel, message_id, text, **kw)
+        return self.resend_update(channel, message)
+
+    def resend_update(self, channel: FakeChannel, message: types.Message) -> Any:
+        """Telegram sends the message again as an edit (after an edit, or a change of its
+        reactions or views, which need not change its edit date)."""
+        channel.messages[message.id] = message
         channel.pts += 1
         return self._with_entities(
             types.UpdateEditChannelMessage(message=message, pts=channel.pts, pts_count=1), channel

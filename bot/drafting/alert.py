@@ -166,6 +166,11 @@ def compose_alert(
             if diff:
                 runs = join_runs(runs, changes_label(lang), "\n", diff_runs(diff, lang), "\n\n")
                 plain += changes_label(lang) + "\n" + diff_plain(diff, lang) + "\n\n"
+        # A picture replaced under the same words: what the new one reads is the change.
+        image = image_runs(getattr(post, "ocr_text", ""), image_spans, lang) if image_spans else []
+        if image:
+            runs = join_runs(runs, image, "\n\n")
+            plain += plain_of(image) + "\n\n"
         return _payload(join_runs(runs, draft.runs(), footer), plain + draft.plain(), buttons)
     return _deleted(post, draft, lang, tz, spans, (deleted_at, deleted_found), buttons, now, style)
 

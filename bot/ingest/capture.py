@@ -11,16 +11,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.ingest.ocr import OcrEngine, OcrError
-from bot.matching import analyze
+from bot.ingest.steps import alert_args
+from bot.matching import Analysis, analyze
 from bot.settings import CaptureSettings
 from storage.evidence import deletion_json, post_json
-from storage.media import MediaFile, MediaFolder, MediaTooLarge
-from storage.models import Source, StoredPost
+from storage.media import MediaFile, MediaFolder, MediaTooLarge, PostFile
+from storage.models import Alert, Source, StoredPost
 from storage.records import Deletion, Post
 from storage.store import Store
 
@@ -40,6 +42,7 @@ class _Job:
     alert: bool  # False for back-fills and imports that alert nobody
     path: Path | None = None  # a file to bring into the folder (an export's)
     file: MediaFile | None = None  # already in the folder (a download)
+    media_key: str | None = None  # what the message's media was when it was downloaded
 
 
 def version_record(src: Source, post: Post, message_id: int, version: int) -> dict[str, Any]:
@@ -102,10 +105,17 @@ class Capture:
         self._put(_Job(channel, message_id, kind, alert, path=path))
 
     async def file_kept(
-        self, channel: str, message_id: int, file: MediaFile, *, alert: bool
+        self,
+        channel: str,
+        message_id: int,
+        file: MediaFile,
+        *,
+        alert: bool,
+        media_key: str | None = None,
     ) -> None:
-        """A downloaded file is in the folder: link it to its post and read it."""
-        self._put(_Job(channel, message_id, file.kind, alert, file=file))
+        """A downloaded file is in the folder: link it to its post and read it. `media_key`:
+        the identity of the media it was downloaded as (an edit may replace it)."""
+        self._put(_Job(channel, message_id, file.kind, alert, file=file, media_key=media_key))
 
     def submit_post(self, post: Post, message_id: int, *, alert: bool) -> None:
         """A file the source already has (an export's photo): kept and read after the post's
@@ -185,8 +195,12 @@ class Capture:
         if post is None:
             log.warning("media of @%s/%s has no stored post", job.channel, job.message_id)
             return
-        await self.store.media.attach(post.id, job.message_id, file.sha256)
+        await self.store.media.attach(post.id, job.message_id, file.sha256, job.media_key)
         if self.ocr is None or file.kind != "photo" or self.pipeline is None:
+            return
+        current = await self.store.media.of_post(post.id, current=True)
+        if not any(pf.file.sha256 == file.sha256 for pf in current):
+            # An edit replaced this picture while it was downloaded: kept, not read.
             return
         if file.ocr_text is None:
             path = self.folder.path(file)
@@ -199,13 +213,16 @@ class Capture:
                 return
             await self.store.media.set_ocr(file.sha256, text)
             self.read += 1
-        # An album's photos are read one by one; the post's field holds all of them, in order.
-        texts = [
-            pf.file.ocr_text
-            for pf in await self.store.media.of_post(post.id)
-            if pf.file.kind == "photo" and pf.file.ocr_text
-        ]
-        await apply_ocr(self.pipeline, post.id, "\n".join(dict.fromkeys(texts)), alert=job.alert)
+        # An album's photos are read one by one; the post's field holds all of them, in order
+        # (not one an edit replaced).
+        text = ocr_of(await self.store.media.of_post(post.id, current=True))
+        await apply_ocr(self.pipeline, post.id, text, alert=job.alert)
+
+
+def ocr_of(files: Sequence[PostFile]) -> str:
+    """The post's OCR field from its files: each photo's text once, in message order."""
+    texts = [pf.file.ocr_text for pf in files if pf.file.kind == "photo" and pf.file.ocr_text]
+    return "\n".join(dict.fromkeys(texts))
 
 
 async def apply_ocr(pipeline: Pipeline, post_id: int, text: str, *, alert: bool = True) -> int:
@@ -224,18 +241,55 @@ async def apply_ocr(pipeline: Pipeline, post_id: int, text: str, *, alert: bool 
         src = await store.sources.get(stored.source_id) if stored else None
         if stored is None or src is None:
             return 0
-        already = {a.person_id for a in await store.alerts.originals(post_id)}
+        originals = await store.alerts.originals(post_id)
         alerts = await pipeline._alert_new(
             src,
             stored,
             analysis,
-            already,
+            {a.person_id for a in originals},
             version=stored.version,
             backfill=not alert,
             image=True,
         )
+        if alert:
+            alerts += await _picture_follow_ups(pipeline, src, stored, analysis, originals)
     await pipeline.queued(alerts)
     return alerts
+
+
+async def _picture_follow_ups(
+    pipeline: Pipeline, src: Source, post: StoredPost, analysis: Analysis, originals: list[Alert]
+) -> int:
+    """The post's picture was replaced (its current version changed its media) and the new
+    one is read: those alerted about the post hear of it, replying to their alert, when its
+    text matches the rule they were alerted by. Any other new picture is kept in the record
+    (a version and its evidence) without a message: nothing in it is news by their rules."""
+    if not (pipeline.alert and src.active) or post.deleted_at is not None or not originals:
+        return 0
+    versions = await pipeline.store.posts.versions(post.id)
+    current = versions[-1] if versions else None
+    if (
+        current is None
+        or current.version != post.version
+        or "media" not in (current.changed or ())
+    ):
+        return 0
+    _, spans = pipeline._matches(analysis, src)
+    queued = 0
+    for original in originals:
+        rule_spans = spans.for_rule(original.rule_id)
+        if not rule_spans:
+            continue
+        person = await pipeline.follow_up_to(original.person_id, src)
+        if person is None:
+            continue
+        payload = await pipeline.drafter.compose(
+            "edit", post, src, person, image_spans=rule_spans, previous_text=post.text
+        )
+        args = alert_args(person, post, "edit", payload, original.rule_id, original.id, spans=())
+        if await pipeline.store.alerts.enqueue(**args) is not None:
+            queued += 1
+    return queued
 
 
 def build_capture(store: Store, settings: CaptureSettings) -> Capture:

@@ -32,7 +32,7 @@ from bot.ingest.steps import (
     owed,
     prepare,
 )
-from bot.ingest.versions import is_replay
+from bot.ingest.versions import is_replay, other_edit, reread, what_changed
 from bot.matching import Analysis, Matcher, RuleMatch, analyze, rule_from_json
 from storage.db import now
 from storage.ingest import AlertPlan, Thread
@@ -343,7 +343,7 @@ class Pipeline:
         if post.grouped_id is not None:
             head = await self.store.posts.by_album(src.id, post.grouped_id)
         assert head is not None, "storage found the post known"
-        await self.store.posts.add_album_item(src.id, post.message_id, head.id)
+        await self.store.posts.add_album_item(src.id, post.message_id, head.id, post.media_key)
         return await self._album_member_update(src, head.id, post)
 
     async def _album_member_update(self, src: Source, post_id: int, item: Post) -> IngestResult:
@@ -354,6 +354,12 @@ class Pipeline:
             self.capture.submit_post(item, item.message_id, alert=self.alert)
         if item.media:
             await self.store.posts.set_media(head.id, item.media)
+        change = await what_changed(self.store, head, item)
+        if change.swap is not None or change.first_key is not None:
+            # This photo was swapped for another (or is first identified).
+            done = await other_edit(self, src, head, item, change)
+            if done.edited:
+                return done
         if not item.text.strip() or item.text == head.text:
             return IngestResult(duplicates=1)
         if not head.text.strip():
@@ -395,14 +401,14 @@ class Pipeline:
         """`post` as a new version of `existing` when it changes the text. `caption_gone`: the
         album's caption went with its deleted message (bot/ingest/deletions.py), so an empty
         text is the album's new text."""
+        change = await what_changed(self.store, existing, post)
         if post.text == existing.text:
-            if post.media and not existing.media:
-                await self.store.posts.set_media(existing.id, post.media)
-            return IngestResult(duplicates=1)
+            return await other_edit(self, src, existing, post, change)
         if not caption_gone:
             if existing.grouped_id is not None and not post.text.strip():
-                # An album item without a caption says nothing about the album's text.
-                return IngestResult(duplicates=1)
+                # An album item without a caption says nothing about the album's text (its
+                # picture may have changed).
+                return await other_edit(self, src, existing, post, change)
             if is_replay(post, await self.store.posts.versions(existing.id)):
                 # Re-reading a feed replays the versions we already hold: storing one again
                 # flipped the text back and told journalists of an edit the official never made.
@@ -415,8 +421,13 @@ class Pipeline:
             analysis.lemma_text,
             to_ts(post.edit_date) or now(),
             post.media,
+            changed=change.words(text=True),
+            links=change.links,
+            media_of=change.swap,
         )
         await self.store.evidence.record(**version_record(src, post, existing.message_id, version))
+        if change.swap is not None:
+            await reread(self.store, existing.id)
         stored = await self.store.posts.get_by_id(existing.id)
         assert stored is not None
         res = IngestResult(edited=1)

@@ -4,9 +4,20 @@ exports are re-read, and a replayed old text must never reach a journalist as an
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from storage.models import PostVersion
+from bot.ingest.capture import ocr_of, version_record
+from bot.ingest.steps import IngestResult
+from bot.matching import analyze
+from storage.db import now
+from storage.models import PostVersion, Source, StoredPost, to_ts
+from storage.posts import MediaSwap
 from storage.records import Post
+from storage.store import Store
+
+if TYPE_CHECKING:
+    from bot.ingest.pipeline import Pipeline
 
 # A version stamped with the time we recorded it (its source gave no edit date) carries no date
 # of the source's; the stamp must not make a feed's later, historical edit date look stale.
@@ -30,3 +41,115 @@ def is_replay(post: Post, versions: Sequence[PostVersion]) -> bool:
         and abs((v.edit_date - v.recorded_at).total_seconds()) > _STAMP_SLACK
     ]
     return bool(dated) and post.edit_date <= max(dated)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What an edit of a stored post changed besides its text: its links, the picture or file
+    of the message it came from, or only an identity to record (a message stored before
+    identities were kept)."""
+
+    links: tuple[str, ...] | None = None  # the post's links now, when they changed
+    swap: MediaSwap | None = None  # the message's media replaced
+    first_key: str | None = None  # its media's identity, first seen: recorded, no change
+
+    def words(self, *, text: bool) -> tuple[str, ...]:
+        """What the version changed, as post_versions.changed says it."""
+        return tuple(
+            word
+            for word, yes in (
+                ("text", text),
+                ("media", self.swap is not None),
+                ("links", self.links is not None),
+            )
+            if yes
+        )
+
+    @property
+    def other(self) -> bool:
+        """Whether something besides the text changed."""
+        return self.swap is not None or self.links is not None
+
+
+# Kinds of media whose identity a source can give (a file of Telegram's): one of these stored
+# without an identity was kept before identities were, and its first is no change. Any other
+# (none, a link preview, a poll) becoming a picture or a file is.
+IDENTIFIED = frozenset(
+    {"photo", "document", "video", "audio", "voice", "sticker", "video_note", "animation"}
+)
+
+
+def swapped(was: str | None, was_kind: str | None, post: Post) -> bool:
+    """Whether the message's picture or file is another one than the one we hold. Only a known
+    identity can tell: Telegram re-sends the same photo with a new file reference after any
+    edit (and on reactions), and the identity leaves the reference out. A message with no media
+    before (a text post given a picture) changed; one whose identity we never knew did not."""
+    if post.media_key is None or post.media_key == was:
+        return False
+    return was is not None or was_kind not in IDENTIFIED
+
+
+async def what_changed(store: Store, existing: StoredPost, post: Post) -> Change:
+    """`post` (an edit of `existing`, from its own message or an album's other one) against
+    what we hold, besides the text."""
+    own = post.message_id == existing.message_id
+    was = existing.media_key if own else await store.posts.media_key(existing.id, post.message_id)
+    was_kind = existing.media if own else "photo"  # an album's message carries a picture
+    swap: MediaSwap | None = None
+    first: str | None = None
+    if swapped(was, was_kind, post):
+        assert post.media_key is not None
+        swap = MediaSwap(post.message_id, post.media_key, was)
+    elif was is None:
+        first = post.media_key
+    # A link's target is the post's evidence as much as its words (a text_url changed under
+    # the same text). An album's links are its caption's: another photo of it says nothing.
+    links = None
+    if existing.grouped_id is None and tuple(post.links) != tuple(existing.links):
+        links = tuple(post.links)
+    return Change(links, swap, first)
+
+
+async def other_edit(
+    pipeline: Pipeline, src: Source, existing: StoredPost, post: Post, change: Change
+) -> IngestResult:
+    """An edit that leaves the post's text as it is: a new version, with its evidence, when it
+    replaced a picture or file or changed a link; a repeat otherwise (Telegram re-sends a
+    message on reactions and view counts: no version). Nobody is alerted now: a new picture is
+    read (Capture) and its text alone may be news to those alerted about the post
+    (capture.apply_ocr); a changed link is kept in the record, not announced."""
+    store = pipeline.store
+    if change.first_key is not None:
+        await store.posts.set_media_key(existing.id, post.message_id, change.first_key)
+    if post.media and not existing.media:
+        await store.posts.set_media(existing.id, post.media)
+    if not change.other or is_replay(post, await store.posts.versions(existing.id)):
+        return IngestResult(duplicates=1)
+    version = await store.posts.add_version(
+        existing.id,
+        existing.text,
+        existing.norm,
+        existing.lemmas,
+        to_ts(post.edit_date) or now(),
+        post.media if change.swap is not None and post.message_id == existing.message_id else None,
+        changed=change.words(text=False),
+        links=change.links,
+        media_of=change.swap,
+    )
+    await store.evidence.record(**version_record(src, post, existing.message_id, version))
+    if change.swap is not None:
+        await reread(store, existing.id)
+    return IngestResult(edited=1)
+
+
+async def reread(store: Store, post_id: int) -> None:
+    """The post's text read from its pictures, without the one an edit replaced: what the
+    others read (their text is kept with their files); the new picture's follows when it is
+    downloaded and read (Capture)."""
+    stored = await store.posts.get_by_id(post_id)
+    if stored is None:
+        return
+    text = ocr_of(await store.media.of_post(post_id, current=True))
+    if text != stored.ocr_text:
+        analysis = analyze(text)
+        await store.posts.set_ocr(post_id, text, analysis.norm, analysis.lemma_text)

@@ -36,6 +36,23 @@ def media_kind(message: Any) -> str | None:
     return simple.get(type(media), "other")
 
 
+def media_key(message: Any) -> str | None:
+    """What the message's picture or file is, as it stays across re-sends: the photo's or
+    document's own id and data centre ('photo:2:5000001'). Never the access hash or the file
+    reference: Telegram renews those (hours, or any edit), and the same picture re-sent with a
+    new reference is no edit. None when there is nothing to identify: text, a link preview (its
+    link is in the text; a preview shown or hidden is not the official's edit), a live location
+    (its edits move the pin, not the post), a poll, an expired or empty photo."""
+    media = getattr(message, "media", None)
+    if isinstance(media, types.MessageMediaPhoto) and isinstance(media.photo, types.Photo):
+        return f"photo:{media.photo.dc_id}:{media.photo.id}"
+    if isinstance(media, types.MessageMediaDocument) and isinstance(
+        media.document, types.Document
+    ):
+        return f"document:{media.document.dc_id}:{media.document.id}"
+    return None
+
+
 def _name_of(entity: Any) -> str | None:
     if entity is None:
         return None
@@ -101,6 +118,7 @@ def to_post(message: Any, source: Source) -> Post | None:
         text=message.message or "",
         edit_date=message.edit_date,
         media=media_kind(message),
+        media_key=media_key(message),
         grouped_id=message.grouped_id,
         forward_from=forward_from,
         forward_link=forward_link,

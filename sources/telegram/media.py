@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from telethon import TelegramClient, errors, types
 
+from sources.telegram.convert import media_key
 from storage.media import MediaFolder, MediaTooLarge
 from storage.models import Source
 
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 # One request through the listener's gate (paced, FloodWait-safe, reconnecting).
 Request = Callable[[str, Callable[[], Awaitable[Any]]], Awaitable[Any]]
 PeerOf = Callable[[Source], Awaitable[Any]]
+Kept = Callable[[str, int, str], Awaitable[bool]]  # (channel, message id, media identity)
 
 
 def _photo_size(photo: types.Photo) -> int:
@@ -70,6 +72,10 @@ class _Job:
     alert: bool
 
 
+def _where(job: _Job) -> tuple[str, int]:
+    return job.src.username, int(job.message.id)
+
+
 class MediaFetcher:
     """Downloads in a worker of its own; `submit` returns at once."""
 
@@ -82,8 +88,10 @@ class MediaFetcher:
         on_file: Callable[..., Awaitable[object]],
         *,
         documents: bool = True,
+        kept: Kept | None = None,
     ) -> None:
         self.client = client
+        self.kept = kept  # whether a message's file of that identity is kept already
         self.request = request
         self.peer_of = peer_of
         self.folder = folder
@@ -93,6 +101,7 @@ class MediaFetcher:
         self._worker: asyncio.Task[None] | None = None
         self.downloaded = 0
         self.refetched = 0
+        self.skipped = 0  # files already kept for their message: not downloaded again
         self.failed = 0
         self.last_error: str | None = None
 
@@ -140,6 +149,12 @@ class MediaFetcher:
     async def _fetch(self, job: _Job) -> None:
         what = f"media @{job.src.username}/{job.message.id}"
         message = job.message
+        key = media_key(message)
+        # The same picture again (an edit of the caption, a reaction): Telegram re-sends the
+        # message with the file, and its reference, anew.
+        if key is not None and self.kept is not None and await self.kept(*_where(job), key):
+            self.skipped += 1
+            return
         try:
             data = await self.request(what, lambda: self._download(message))
         except errors.FileReferenceExpiredError:
@@ -159,7 +174,7 @@ class MediaFetcher:
             log.info("%s not kept: %s", what, exc)
             return
         self.downloaded += 1
-        await self.on_file(job.src.username, int(message.id), file, alert=job.alert)
+        await self.on_file(job.src.username, int(message.id), file, alert=job.alert, media_key=key)
 
 
 def attach_media(
@@ -178,6 +193,7 @@ def attach_media(
         folder,
         on_file,
         documents=documents,
+        kept=listener.store.media.kept,
     )
     listener.media = fetcher
     return fetcher

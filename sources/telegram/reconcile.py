@@ -22,8 +22,10 @@ from sources.telegram.channels import channel_names
 from sources.telegram.config import ReconcileConfig
 from sources.telegram.convert import to_post
 from sources.telegram.errors import FloodWaitTooLong, TelegramError
+from sources.telegram.media import MediaFetcher
 from sources.telegram.pacing import now
 from storage.models import Source
+from storage.posts import Snapshot
 from storage.records import Deletion, Event, Post
 from storage.store import Store
 
@@ -46,6 +48,15 @@ class ReconcileResult:
     missed: int = 0  # ids we had never stored
 
 
+def _other_change(post: Post, snap: Snapshot) -> bool:
+    """Whether the message changed besides its text: another picture or file than the one we
+    hold (the same one with a renewed file reference is the same identity), or, for a post of
+    its own, other links."""
+    if None not in (post.media_key, snap.media_key) and post.media_key != snap.media_key:
+        return True
+    return not snap.album and post.grouped_id is None and tuple(post.links) != snap.links
+
+
 class Reconciliation(ABC):
     """The re-read schedule and the comparison, for the `Listener` that owns the client, the
     request gate and the per-channel locks (the abstract methods below)."""
@@ -57,6 +68,7 @@ class Reconciliation(ABC):
     _peers: dict[int, Any]
     _reconciled: dict[int, float]
     _top: dict[int, int]
+    media: MediaFetcher | None
 
     @abstractmethod
     def _lock(self, source_id: int) -> asyncio.Lock: ...
@@ -156,7 +168,7 @@ class Reconciliation(ABC):
         high = max(top, src.last_message_id)
         stored = await self.store.posts.snapshot(src.id, low, high)
         first_stored = min(stored) if stored else src.last_message_id + 1
-        changed: list[Post] = []
+        changed: list[tuple[Post, Any]] = []
         missed: list[Any] = []
         for message in sorted(messages, key=lambda m: int(m.id)):
             snap = stored.get(int(message.id))
@@ -165,7 +177,14 @@ class Reconciliation(ABC):
                     missed.append(message)
                 continue
             post = to_post(message, src)
-            if post is None or post.text == snap.text:
+            if post is None:
+                continue
+            if _other_change(post, snap):
+                # A picture swapped or a link changed under the same words: the pipeline
+                # decides whether it is a new version (bot/ingest/versions.py).
+                changed.append((post, message))
+                continue
+            if post.text == snap.text:
                 continue
             if message.grouped_id is not None and not post.text.strip():
                 continue  # an album item without a caption says nothing about the text
@@ -174,15 +193,17 @@ class Reconciliation(ABC):
                 head = await self.store.posts.get_by_link(src.username, post.message_id)
                 if head is not None and head.text == post.text:
                     continue
-            changed.append(post)
+            changed.append((post, message))
         # An album's messages each count: the pipeline keeps the album up until its last one
         # is gone, as it does for the live path's deletions.
         vanished = tuple(
             sorted(mid for mid, snap in stored.items() if mid not in ids and not snap.deleted)
         )
         missed_count = await self._hand(src, missed)
-        for post in changed:
+        for post, message in changed:
             await self.handle(post)
+            if self.media is not None:  # a replaced picture is downloaded and read
+                self.media.submit(src, message, alert=True)
         if vanished:
             log.info("@%s: %d posts vanished: %s", src.username, len(vanished), vanished)
             await self.handle(

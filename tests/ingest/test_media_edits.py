@@ -1,0 +1,125 @@
+"""Media identity through the pipeline, on both back ends (a SQLite file and a PostgreSQL
+schema): which edits that keep a post's words are versions, and which files are its pictures
+after one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.ingest.pipeline import Pipeline
+from storage.records import Post
+from storage.store import Store
+
+T0 = datetime(2026, 2, 11, 8, 15, tzinfo=UTC)
+TEXT = "Графік подачі електроенергії на завтра - на фото."
+
+
+@pytest.fixture
+async def store(db_target: str) -> AsyncIterator[Store]:
+    s = await Store.open(db_target)
+    yield s
+    await s.close()
+
+
+def photo_post(key: str | None, *, edited: int | None = None, **kw: object) -> Post:
+    return Post(
+        channel="oblenergo",
+        message_id=40,
+        date=T0,
+        text=TEXT,
+        media="photo",
+        media_key=key,
+        edit_date=T0 + timedelta(minutes=edited) if edited is not None else None,
+        **kw,
+    )  # type: ignore[arg-type]
+
+
+async def keep(store: Store, post_id: int, sha: str, key: str | None) -> None:
+    await store.media.add_file(sha, 10, ".jpg", "photo")
+    await store.media.attach(post_id, 40, sha, key)
+
+
+async def test_a_swapped_photo_is_a_version_and_the_replaced_file_no_longer_the_posts(
+    store: Store,
+) -> None:
+    pipe = Pipeline(store)
+    await pipe.handle(photo_post("photo:2:100"))
+    post = await store.posts.get_by_link("oblenergo", 40)
+    assert post is not None and post.media_key == "photo:2:100"
+    await keep(store, post.id, "a" * 64, "photo:2:100")
+    await store.media.set_ocr("a" * 64, "черга 1: 08:00-12:00")
+    await pipe.handle(photo_post("photo:2:100", edited=5))  # a reaction, a renewed reference
+    assert (await store.posts.get_by_id(post.id)).version == 1  # type: ignore[union-attr]
+
+    result = await pipe.handle(photo_post("photo:2:200", edited=10))
+    assert result.edited == 1
+    post = await store.posts.get_by_id(post.id)
+    assert post is not None and (post.version, post.media_key) == (2, "photo:2:200")
+    # The replaced picture's words are no longer the post's (the new one is not read yet).
+    assert post.ocr_text == ""
+    assert await store.media.of_post(post.id, current=True) == []
+    await keep(store, post.id, "b" * 64, "photo:2:200")
+    (current,) = await store.media.of_post(post.id, up_only=True)
+    assert current.file.sha256 == "b" * 64
+    assert len(await store.media.of_post(post.id)) == 2
+    assert await store.media.kept("oblenergo", 40, "photo:2:200")
+    assert not await store.media.kept("oblenergo", 40, "photo:2:300")
+    snap = await store.posts.snapshot(post.source_id, 40, 40)
+    assert snap[40].media_key == "photo:2:200"
+    # The edit seen again is no new version.
+    assert (await pipe.handle(photo_post("photo:2:200", edited=10))).duplicates == 1
+
+
+async def test_a_post_kept_before_identities_were_learns_its_first_one_without_a_version(
+    store: Store,
+) -> None:
+    pipe = Pipeline(store)
+    await pipe.handle(photo_post(None))  # as stored before migration 0025
+    post = await store.posts.get_by_link("oblenergo", 40)
+    assert post is not None and post.media_key is None
+    await keep(store, post.id, "c" * 64, None)
+
+    # The first identity seen is recorded, not taken for a change.
+    assert (await pipe.handle(photo_post("photo:2:100", edited=3))).duplicates == 1
+    post = await store.posts.get_by_id(post.id)
+    assert post is not None and (post.version, post.media_key) == (1, "photo:2:100")
+    assert len(await store.media.of_post(post.id, current=True)) == 1
+
+    # Then a real swap: the old file, kept without an identity, is the replaced one.
+    assert (await pipe.handle(photo_post("photo:2:200", edited=9))).edited == 1
+    assert await store.media.of_post(post.id, current=True) == []
+    versions = await store.posts.versions(post.id)
+    assert [v.changed for v in versions] == [None, frozenset({"media"})]
+
+
+async def test_a_text_post_given_a_picture_is_an_edit_and_a_preview_is_not(
+    store: Store,
+) -> None:
+    pipe = Pipeline(store)
+    plain = Post(channel="oblenergo", message_id=41, date=T0, text="Оновлення о 10:00.")
+    await pipe.handle(plain)
+    # A link preview appears (Telegram loads it after the post): not a picture of the post's.
+    preview = Post(
+        channel="oblenergo",
+        message_id=41,
+        date=T0,
+        text=plain.text,
+        media="webpage",
+        edit_date=T0 + timedelta(minutes=1),
+    )
+    assert (await pipe.handle(preview)).duplicates == 1
+    pictured = Post(
+        channel="oblenergo",
+        message_id=41,
+        date=T0,
+        text=plain.text,
+        media="photo",
+        media_key="photo:4:9",
+        edit_date=T0 + timedelta(minutes=2),
+    )
+    assert (await pipe.handle(pictured)).edited == 1
+    post = await store.posts.get_by_link("oblenergo", 41)
+    assert post is not None and (post.version, post.media_key) == (2, "photo:4:9")
