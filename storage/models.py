@@ -160,7 +160,7 @@ class PostVersion:
     edit_date: datetime | None
     recorded_at: datetime
     # What this version changed against the one before ('text', 'media', 'links'); None for a
-    # first version and those recorded before migration 0025 (text edits).
+    # first version.
     changed: frozenset[str] | None = None
 
 

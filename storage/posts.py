@@ -109,6 +109,9 @@ _ALBUM_MEMBERS = (
 )
 
 
+_TEXT = frozenset({"text"})  # what a version with no `changed` changed (migration 0025)
+
+
 class PostRepo:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -319,10 +322,15 @@ class PostRepo:
             # (a replaced one's text is read again: Capture sets it, storage.posts.set_ocr).
             await conn.execute(
                 "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at,"
-                " ocr_text, changed)"
-                " VALUES (?, ?, ?, ?, ?, (SELECT ocr_text FROM posts WHERE id = ?), ?)",
-                (post_id, version, text, edit_date, now(), post_id, ",".join(changed) or None),
+                " ocr_text) VALUES (?, ?, ?, ?, ?, (SELECT ocr_text FROM posts WHERE id = ?))",
+                (post_id, version, text, edit_date, now(), post_id),
             )
+            if tuple(changed) != ("text",):
+                # NULL says "text", as every version recorded before migration 0025 did.
+                await conn.execute(
+                    "UPDATE post_versions SET changed = ? WHERE post_id = ? AND version = ?",
+                    (",".join(changed), post_id, version),
+                )
             await conn.execute(
                 "UPDATE posts SET text = ?, norm = ?, lemmas = ?, edit_date = ?, version = ?,"
                 " media = COALESCE(?, media), deleted_at = NULL WHERE id = ?",
@@ -421,7 +429,9 @@ class PostRepo:
                     r["text"],
                     ts(r["edit_date"]),
                     recorded,
-                    frozenset(changed.split(",")) if changed else None,
+                    frozenset(changed.split(","))
+                    if changed
+                    else (_TEXT if r["version"] > 1 else None),
                 )
             )
         return out

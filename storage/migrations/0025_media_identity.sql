@@ -13,5 +13,5 @@ CREATE INDEX album_items_by_post ON album_items (post_id, message_id);    -- eac
 -- longer the post's picture: not read into the post's OCR text, not sent with an alert.
 ALTER TABLE post_media ADD COLUMN media_key TEXT;
 -- What a version changed against the one before: 'text', 'media', 'links', comma-joined.
--- NULL for a first version and for versions recorded before this migration (all were text).
+-- NULL: its text (every version recorded before this migration), or nothing (a first one).
 ALTER TABLE post_versions ADD COLUMN changed TEXT;

@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import storage.db as db_mod
+import storage.posts as posts_mod
 import storage.search as search_mod
 from storage.fts_query import AllOf, AnyOf, FtsNode, Phrase, Term, to_fts
 from storage.models import StoredPost
@@ -154,6 +155,12 @@ QUERIES: list[FtsNode] = [
 
 
 _ALL_MIGRATIONS = db_mod.migrations
+_NEW_PARAMS = posts_mod.post_params  # the last is media_key (migration 0025)
+_OLD_INSERT_POST = (
+    "INSERT INTO posts (source_id, message_id, date, text, norm, lemmas, media,"
+    " grouped_id, forward_from, forward_link, reply_to, links, edit_date, stored_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
 
 def _before_blocks() -> list[tuple[int, str, str]]:
@@ -175,6 +182,9 @@ async def test_every_page_is_the_reference_sort(
         # An archive written before the upgrade, then opened by this wirewatch and written to.
         with monkeypatch.context() as old:
             old.setattr(db_mod, "migrations", _before_blocks)
+            # Its posts rows, as that wirewatch wrote them: without the columns added since.
+            old.setattr(posts_mod, "INSERT_POST", _OLD_INSERT_POST)
+            old.setattr(posts_mod, "post_params", lambda *a: _NEW_PARAMS(*a)[:-1])
             store = await Store.open(tmp_path / "w.db")
             try:
                 await _archive(store, rng)

@@ -10,4 +10,5 @@ CREATE INDEX album_items_by_post ON album_items (post_id, message_id);
 -- an edit replaced (kept as evidence, no longer the post's picture).
 ALTER TABLE post_media ADD COLUMN media_key TEXT;
 -- What a version changed against the one before: 'text', 'media', 'links', comma-joined.
+-- NULL: its text (every version recorded before this migration), or nothing (a first one).
 ALTER TABLE post_versions ADD COLUMN changed TEXT;
