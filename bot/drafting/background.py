@@ -223,7 +223,7 @@ def _line(
         text = tr.gettext("On {day}, {who} {what}.", day=the_day, who=who, what=what)
         line = [Run(_cap(text))]
     else:
-        verb = texts.also_said(tr, gender)
+        verb = texts.recall_verb(tr, gender, relayed=bool(draft.styled and draft.styled.relayed))
         # i18n: {verb} is the follow-up verb agreeing with the speaker ("said", "заявив").
         said = tr.gettext("On {day}, {who} {verb}: {quote}")
         before, _, after = said.partition("{quote}")

@@ -584,7 +584,7 @@ def update_paragraph(
     if draft.styled is None:
         verb = texts.on_telegram(tr, texts.posted(tr, shown, _past(draft.gender)))
         return [Run(f"{head} {who} {verb}.")]
-    verb = texts.also_said(tr, draft.gender)
+    verb = texts.recall_verb(tr, draft.gender, relayed=bool(draft.styled and draft.styled.relayed))
     # i18n: {head} is "Updated at 6:08 p.m.", {who} the speaker's surname or short role, {verb}
     # the follow-up verb agreeing with the speaker.
     before, _, after = tr.gettext("{head} {who} also {verb}: {quote}").partition("{quote}")

@@ -129,6 +129,9 @@ class StyledQuote:
     tail_verb: str | None  # the verb of a cut "— наголосив X" tail, as the post had it
     tail_lang: str | None  # "uk" or "ru" when the quote's letters tell
     after: str  # punctuation printed after the closing mark ("." in uk/ru), already in `text`
+    # The quote keeps a tail naming somebody else ("— заявив Зеленський"): the channel relays
+    # those words, and a line recalling them says it reported them, not that it stated them.
+    relayed: bool = False
 
 
 def _strip_emoji(chars: list[tuple[str, int]]) -> list[tuple[str, int]]:
@@ -181,10 +184,12 @@ def style_quote(
     s = "".join(c for c, _ in chars)
     verb: str | None = None
     tail = _speaker_tail(s)
+    relayed = tail is not None
     if tail is not None and tail_is_speakers(speaker, tail[1], tail[2]):
         cut, verb, _ = tail
         chars = chars[:cut]
         s = s[:cut]
+        relayed = False
     if _wrapped_whole(s):
         body_end = len(s.rstrip("."))
         chars = chars[1 : body_end - 1]
@@ -234,7 +239,8 @@ def style_quote(
         text, origin = text + ".", [*origin, -1]
     final = left + text + right + after
     origin_all = (-1, *origin, -1, *([-1] * len(after)))
-    return StyledQuote(final, origin_all, verb, _letters_lang(post_text[start:end]), after)
+    lang_of = _letters_lang(post_text[start:end])
+    return StyledQuote(final, origin_all, verb, lang_of, after, relayed)
 
 
 def shorten_quote(
@@ -295,6 +301,7 @@ def shorten_quote(
         styled.tail_verb,
         styled.tail_lang,
         styled.after,
+        styled.relayed,
     )
 
 

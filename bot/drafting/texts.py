@@ -100,6 +100,15 @@ def also_said(tr: Translator, gender: str | None) -> str:
     return tr.pgettext("follow-up verb, plural speaker or gender unknown", "said")
 
 
+def recall_verb(tr: Translator, gender: str | None, *, relayed: bool) -> str:
+    """The verb of a line recalling a quote ("Умєров також заявив: «…»"); the lead's past-tense
+    "повідомив" when the quote is somebody else's words the speaker `relayed`
+    ("«…», — заявив Зеленський")."""
+    if relayed:
+        return said(tr, gender if gender in GENDERS else "pl")
+    return also_said(tr, gender)
+
+
 def on_telegram(tr: Translator, verb: str) -> str:
     """ "повідомив у Telegram" / "said on Telegram"."""
     # i18n: {verb} is a verb of the lead in this language: "said", "posted a photo", "stressed".

@@ -138,3 +138,36 @@ def test_an_added_tail_leaves_but_a_lead_never_says_added(text: str, lang: str, 
     line = first_line(text, lang)
     assert line.startswith(lead + ": "), line
     assert "дода" not in line and "добав" not in line and "added" not in line
+
+
+def test_a_follow_up_or_background_line_quoting_someone_else_says_reported() -> None:
+    # "Гайова також заявила: «„…“, — заявив Зеленський»": she stated what he stated. The
+    # channel relays his words, so she "reported" them, in every line that recalls them.
+    from bot.drafting.background import Earlier, background_runs
+    from bot.drafting.html import plain
+
+    text = "«Обмін відбудеться найближчим часом», — заявив Зеленський."
+    update = compose_alert(
+        "new",
+        stored(text),
+        source(),
+        DraftOptions(lang="uk", tz=KYIV),
+        update=True,
+        thread_date=datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
+    )
+    assert update["plain"].startswith(
+        "Оновлено о 18:08. Гайова також повідомила: «„Обмін відбудеться найближчим часом“, "
+        "— заявив Зеленський»."
+    )
+    earlier = plain(background_runs([Earlier(stored(text), source())], "uk", KYIV))
+    assert "Олена Гайова повідомила: «„Обмін" in earlier
+    # Her own words still read as hers.
+    own = compose_alert(
+        "new",
+        stored("Обмін відбудеться найближчим часом."),
+        source(),
+        DraftOptions(lang="uk", tz=KYIV),
+        update=True,
+        thread_date=datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
+    )
+    assert own["plain"].startswith("Оновлено о 18:08. Гайова також заявила: «Обмін")
