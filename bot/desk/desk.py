@@ -313,12 +313,19 @@ class Desk:
         q = query.strip()
         node = parse_rule(q)  # parses: self.parse just said so
         owner_id = owner.id if owner is not None else None
+        compiled = rule_to_json(node)
         existing = await self.store.rules.find(q, owner_id)
+        if existing is None:
+            # The same rule typed again with other spacing, case or the operator in the other
+            # alphabet parses the same: a second copy would be a second line in /rules, and
+            # removing one would leave the other alerting.
+            owned = await self.store.rules.list(owner_id=owner_id, include_desk=False)
+            existing = next(
+                (r for r in owned if r.owner_id == owner_id and r.compiled == compiled), None
+            )
         if existing is not None:
             return existing, False
-        rule = await self.store.rules.add(
-            q, rule_to_json(node), owner_id=owner_id, created_by=actor
-        )
+        rule = await self.store.rules.add(q, compiled, owner_id=owner_id, created_by=actor)
         whose = owner.label if owner is not None else "desk"
         await self.audit(actor, "rules.add", f"#{rule.id} ({whose}) {q}")
         return rule, True

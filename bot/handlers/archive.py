@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     BufferedInputFile,
@@ -155,8 +156,14 @@ async def run_page(
     page = await search_posts(
         store, session.query, zone=_zone(person), limit=PAGE_SIZE, before=session.cursors[number]
     )
-    if page.cursor is not None and len(session.cursors) == number + 1:
-        session.cursors.append(page.cursor)
+    # Older › goes on from the last post on screen. The first page has no cursor of its own:
+    # when new posts arrived since, it shows them and ends elsewhere, so the pages after it
+    # are paged again from there (keeping the old cursors skipped every post between).
+    ahead = session.cursors[: number + 1] + ([page.cursor] if page.cursor is not None else [])
+    if session.cursors[: len(ahead)] != ahead or (
+        page.cursor is None and len(session.cursors) > number + 1
+    ):
+        session.cursors = ahead
         await store.search_sessions.save(session.token, session.cursors)
     return page
 
@@ -285,9 +292,14 @@ def archive_router() -> Router:
         )
         await query.answer()
         if isinstance(query.message, Message):
-            await query.message.edit_text(
-                text, parse_mode="HTML", reply_markup=markup, link_preview_options=NO_PREVIEW
-            )
+            try:
+                await query.message.edit_text(
+                    text, parse_mode="HTML", reply_markup=markup, link_preview_options=NO_PREVIEW
+                )
+            except TelegramBadRequest as exc:
+                # A double tap: the page asked for is the one on screen already.
+                if "not modified" not in exc.message:
+                    raise
         else:
             bot, chat_id = reply_target(query)
             await bot.send_message(
