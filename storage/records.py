@@ -20,7 +20,9 @@ _LINK_RE = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?(?P<name>[A-Za-z0-9_]+)(?:/(?P<id>\d+))?/?"
     # What Telegram's own "Copy link" adds: ?single (a photo of an album), ?comment=N, ?embed=1,
     # a #fragment. The post is the same one.
-    r"(?:\?[^\s#]*)?(?:#\S*)?$"
+    r"(?:\?[^\s#]*)?(?:#\S*)?$",
+    # A phone capitalises the first letter of a message: "Https://T.me/…" is the same link.
+    re.IGNORECASE,
 )
 
 

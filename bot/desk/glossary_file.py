@@ -123,16 +123,38 @@ def add_entry(
     names: Mapping[str, str | None],
     note: Mapping[str, str | None] | None = None,
     aliases: list[str] | None = None,
+    *,
+    keep: bool = False,
 ) -> tuple[Entry, bool]:
-    """Add an entry, or replace the one that shares a name with it; (entry, replaced)."""
+    """Add an entry, or replace the one that shares a name with it; (entry, replaced).
+
+    `keep`: a name or note left empty keeps the replaced entry's, and so do its aliases (the
+    bot's /glossary add, where "| Hakan Fidan | | note" means "the note", not "forget the other
+    names"). An entry sharing names with two existing ones is refused: replacing both would
+    merge two people, or two places, into one."""
     check_limits(names, note, aliases or ())
     glossary = load_glossary(path)
     entry = make_entry(kind, names, note, aliases or ())
     same = {_key(v) for v in entry.names.values()}
-    kept = [e for e in glossary.entries if not same & {_key(v) for v in e.names.values()}]
-    replaced = len(kept) != len(glossary.entries)
+    hit = [e for e in glossary.entries if same & {_key(v) for v in e.names.values()}]
+    if len(hit) > 1:
+        first, second = (next(v for v in e.names.values() if _key(v) in same) for e in hit[:2])
+        raise GlossaryError(
+            "'{first}' and '{second}' name two different entries; remove one of them first",
+            first=first,
+            second=second,
+        )
+    if keep and hit:
+        old = hit[0]
+        entry = make_entry(
+            kind,
+            {**old.names, **entry.names},
+            {**old.note, **entry.note},
+            [*old.aliases, *(a for a in entry.aliases if a not in old.aliases)],
+        )
+    kept = [e for e in glossary.entries if e not in hit]
     save_glossary(path, Glossary([*kept, entry]))
-    return entry, replaced
+    return entry, bool(hit)
 
 
 def remove_entry(path: Path, name: str) -> Entry | None:

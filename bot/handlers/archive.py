@@ -42,7 +42,7 @@ from bot.handlers.common import (
     reply_target,
     send_runs,
 )
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from bot.ingest.origins import (
     alert_context,
     best_rule_context,
@@ -324,6 +324,9 @@ def archive_router() -> Router:
         if not arg:
             await answer_usage(message, "post", tr)
             return
+        if _PRIVATE_LINK.match(arg.split()[0]):
+            await answer_error(message, tr.gettext(_NO_USERNAME))
+            return
         try:
             channel, message_id = parse_permalink(arg.split()[0])
         except SourceError:
@@ -346,13 +349,7 @@ def archive_router() -> Router:
         # does with a post seen in Telegram, meaning /post (it got "Send a command").
         found = _post_reference_of(message)
         if found is None:  # the filter said it is a channel's post: one without a username
-            await answer_error(
-                message,
-                tr.gettext(
-                    "That post is from a channel without a public @username: it cannot be "
-                    "looked up."
-                ),
-            )
+            await answer_error(message, tr.gettext(_NO_USERNAME))
             return
         await _open_post(message, *found, person, store, style, glossary, tr)
 
@@ -459,6 +456,23 @@ async def _post_from(query: CallbackQuery, store: Store, tr: Translator) -> Stor
     return stored
 
 
+_NO_USERNAME = N_(
+    "That post is from a channel without a public @username: it cannot be looked up."
+)
+# Telegram's "Copy link" in a private channel: t.me/c/<channel id>/<post>. The desk follows
+# channels by their @username, so such a post is never ours to show; saying so beats "not a
+# link" (after /post) or "Send a command" (pasted alone).
+_PRIVATE_LINK = re.compile(
+    r"(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/c/\d+/\d+(?:/\d+)?/?(?:[?#]\S*)?$",
+    re.IGNORECASE,
+)
+
+
+def _is_private_link(message: Message) -> bool:
+    text = (message.text or "").strip()
+    return len(text.split()) == 1 and _PRIVATE_LINK.match(text) is not None
+
+
 def _post_reference_of(message: Message) -> tuple[str, int] | None:
     """(channel, message id) of a forwarded channel post with a public username, or of a
     message that is only a post link."""
@@ -480,8 +494,10 @@ def _post_reference_of(message: Message) -> tuple[str, int] | None:
 async def _post_reference(message: Message) -> bool:
     # A channel's post forwarded, even from a channel without a username: it gets an answer
     # that says why it cannot be looked up, not "Send a command".
-    return isinstance(message.forward_origin, MessageOriginChannel) or (
-        _post_reference_of(message) is not None
+    return (
+        isinstance(message.forward_origin, MessageOriginChannel)
+        or _is_private_link(message)
+        or _post_reference_of(message) is not None
     )
 
 

@@ -127,10 +127,20 @@ class TypedText(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         if isinstance(event, Message) and event.text:
-            clean = without_invisible(event.text)
+            clean = _command_word_lowered(without_invisible(event.text))
             if clean != event.text:
                 event = event.model_copy(update={"text": clean})
         return await handler(event, data)
+
+
+def _command_word_lowered(text: str) -> str:
+    """`/Search енергетики` as `/search енергетики`: a keyboard that capitalised the first
+    letter (or caps lock) made a command "unknown". Only the command word: the arguments keep
+    their case (a regex is case-sensitive)."""
+    if not text.startswith("/"):
+        return text
+    word = text.split(maxsplit=1)[0]
+    return word.lower() + text[len(word) :]
 
 
 def allowed(person: Person) -> list[tuple[str, str, str, str]]:

@@ -42,6 +42,9 @@ _OUTBOX_LINES = {
 }
 
 StatusFn = Callable[[], Any]
+GLOSSARY_FIELDS = N_(
+    "An entry has at most four fields, uk | en | ru | English note, and a name has no '|' in it."
+)
 
 
 async def live_status(status: StatusFn | None) -> dict[str, Any]:
@@ -282,15 +285,20 @@ def editor_router() -> Router:
                     )
                     await answer_usage(message, "glossary", tr, problem)
                     return
-                fields = [f.strip() for f in names.split("|")] + [""] * 4
                 if not names.strip():
                     await answer_usage(message, "glossary", tr)
                     return
+                if names.count("|") > 3:
+                    # A fifth field was dropped without a word: a '|' inside a name, or a typo.
+                    await answer_usage(message, "glossary", tr, tr.gettext(GLOSSARY_FIELDS))
+                    return
+                fields = [f.strip() for f in names.split("|")] + [""] * 4
                 entry, replaced = add_entry(
                     path,
                     kind,
                     {"uk": fields[0], "en": fields[1], "ru": fields[2]},
                     {"en": fields[3]},
+                    keep=True,
                 )
                 shown = clip(entry.line(lang), _ENTRY_SHOWN)
                 done = (

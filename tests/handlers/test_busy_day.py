@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.desk.glossary_file import load_glossary
 from bot.handlers import SORRY
 from bot.ingest.pipeline import Pipeline
 from storage.records import Post
@@ -111,3 +112,79 @@ async def test_a_rule_typed_again_is_not_added_twice(tmp_path: Path, lang: str) 
             "Your rule #{id} added: {query}", id=rule_id + 1, query="енергетики OR кордоні"
         )
         assert len(await desk.store.rules.list()) == 2
+
+
+GLOSSARY_FIELDS = (
+    "An entry has at most four fields, uk | en | ru | English note, and a name has no '|' in it."
+)
+TWO_ENTRIES = "'{first}' and '{second}' name two different entries; remove one of them first"
+PRIVATE_LINK_ANSWER = (
+    "That post is from a channel without a public @username: it cannot be looked up."
+)
+
+
+async def test_post_links_as_phones_write_them(tmp_path: Path, lang: str) -> None:
+    """A link to a private channel's post (t.me/c/…, Telegram's "Copy link" there) was "not a
+    link to a Telegram post" after /post and "Send a command" alone; a link a phone
+    capitalised ("Https://T.me/…") was not a link at all."""
+    async with running_desk(tmp_path, lang=lang) as desk:
+        private = "⚠️ " + desk.t(PRIVATE_LINK_ANSWER)
+        for text in (
+            "/post https://t.me/c/1234567890/10",
+            "https://t.me/c/1234567890/10",
+            "t.me/c/1234567890/10?single",
+        ):
+            (reply,) = await desk.ask(JOURNALIST, text)
+            assert reply.text == private, text
+        for text in (
+            "Https://t.me/grid_ministry_demo/10",
+            "/post HTTPS://T.ME/grid_ministry_demo/10",
+        ):
+            post, draft = await desk.ask(JOURNALIST, text, replies=2)
+            assert "https://t.me/grid_ministry_demo/10" in (post.text or ""), text
+            assert (draft.text or "").startswith("📝 " + desk.t("Draft")), text
+
+
+async def test_commands_in_capitals(tmp_path: Path, lang: str) -> None:
+    """ "/Search …" (a keyboard that capitalised the first letter) and "/HELP" were "Unknown
+    command": Telegram's command words are case-insensitive to people."""
+    async with running_desk(tmp_path, lang=lang) as desk:
+        (found,) = await desk.ask(JOURNALIST, "/Search енергетики")
+        assert "https://t.me/grid_ministry_demo/10" in (found.text or "")
+        (helped,) = await desk.ask(JOURNALIST, "/HELP")
+        assert (helped.text or "").startswith(desk.t("Commands for journalists"))
+        # The arguments keep their case: a regex is case-sensitive.
+        (regex,) = await desk.ask(JOURNALIST, "/SEARCH /Енергетики/")
+        assert "https://t.me/grid_ministry_demo/10" in (regex.text or "")
+
+
+async def test_glossary_add_loses_no_names(tmp_path: Path, lang: str) -> None:
+    """/glossary add with a field left empty replaced the whole entry: its other names, its
+    notes and aliases were gone. Fields past the fourth were dropped without a word, and an
+    entry naming two existing entries replaced both."""
+    async with running_desk(tmp_path, lang=lang) as desk:
+        path = tmp_path / "glossary.toml"
+        await desk.ask(
+            EDITOR,
+            "/glossary add person Хакан Фідан | Hakan Fidan | Хакан Фидан | Foreign Minister",
+        )
+        # The editor fills in the English note only; the names stay.
+        (reply,) = await desk.ask(EDITOR, "/glossary add person | Hakan Fidan | | Türkiye's FM")
+        assert reply.text == desk.t("Replaced: {entry}", entry=(
+            "Hakan Fidan, Türkiye's FM" if lang == "en" else "Хакан Фидан" if lang == "ru"
+            else "Хакан Фідан"
+        ))  # fmt: skip
+        (entry,) = load_glossary(path).entries
+        assert dict(entry.names) == {"uk": "Хакан Фідан", "en": "Hakan Fidan", "ru": "Хакан Фидан"}
+        assert dict(entry.note) == {"en": "Türkiye's FM"}
+        # A fifth field: a '|' inside a name, or a typo. Nothing is saved.
+        (reply,) = await desk.ask(EDITOR, "/glossary add place Київ | Kyiv | Киев | capital | x")
+        assert desk.t(GLOSSARY_FIELDS) in (reply.text or "")
+        assert len(load_glossary(path).entries) == 1
+        # Two entries named at once: asked, not both replaced by one.
+        await desk.ask(EDITOR, "/glossary add place Одеса | Odesa | Одесса")
+        (reply,) = await desk.ask(EDITOR, "/glossary add place Хакан Фідан | Odesa")
+        two = desk.t(TWO_ENTRIES, first="Хакан Фідан", second="Odesa")
+        assert two in (reply.text or "")
+        names = sorted(e.names["en"] for e in load_glossary(path).entries)
+        assert names == ["Hakan Fidan", "Odesa"]
