@@ -214,8 +214,8 @@ class Capture:
             await self.store.media.set_ocr(file.sha256, text)
             self.read += 1
         # An album's photos are read one by one; the post's field holds all of them, in order
-        # (not one an edit replaced).
-        text = ocr_of(await self.store.media.of_post(post.id, current=True))
+        # (not one an edit replaced, nor one the channel deleted from the album).
+        text = ocr_of(await self.store.media.of_post(post.id, up_only=True))
         await apply_ocr(self.pipeline, post.id, text, alert=job.alert)
 
 

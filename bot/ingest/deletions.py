@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from bot.ingest.capture import deletion_record
 from bot.ingest.steps import IngestResult, alert_args
+from bot.ingest.versions import reread
 from storage.db import now
 from storage.models import Source, StoredPost, to_ts
 from storage.records import Deletion, Post
@@ -127,6 +128,8 @@ async def _album_messages_gone(
         await _post_gone(pipe, src, event, post.message_id, post, when, res, recorded=True)
         return
     res.removed += len(loss.removed)
+    # A removed photo's words are no longer the album's (its file stays, as evidence).
+    await reread(store, post.id)
     if post.message_id in loss.removed and post.text.strip():
         versions = await store.posts.versions(post.id)
         if versions and versions[0].text.strip():

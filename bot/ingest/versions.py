@@ -143,13 +143,13 @@ async def other_edit(
 
 
 async def reread(store: Store, post_id: int) -> None:
-    """The post's text read from its pictures, without the one an edit replaced: what the
-    others read (their text is kept with their files); the new picture's follows when it is
-    downloaded and read (Capture)."""
+    """The post's text read from its pictures, without one an edit replaced or the channel
+    deleted from an album: what the others read (their text is kept with their files); a new
+    picture's follows when it is downloaded and read (Capture)."""
     stored = await store.posts.get_by_id(post_id)
     if stored is None:
         return
-    text = ocr_of(await store.media.of_post(post_id, current=True))
+    text = ocr_of(await store.media.of_post(post_id, up_only=True))
     if text != stored.ocr_text:
         analysis = analyze(text)
         await store.posts.set_ocr(post_id, text, analysis.norm, analysis.lemma_text)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.ingest.pipeline import Pipeline
-from storage.records import Post
+from storage.records import Deletion, Post
 from storage.store import Store
 
 T0 = datetime(2026, 2, 11, 8, 15, tzinfo=UTC)
@@ -123,3 +123,37 @@ async def test_a_text_post_given_a_picture_is_an_edit_and_a_preview_is_not(
     assert (await pipe.handle(pictured)).edited == 1
     post = await store.posts.get_by_link("oblenergo", 41)
     assert post is not None and (post.version, post.media_key) == (2, "photo:4:9")
+
+
+async def test_a_photo_deleted_from_an_album_takes_its_words_out_of_the_post(
+    store: Store,
+) -> None:
+    # Its words stayed the post's: search found the album by a picture the channel had
+    # removed, and said "the image reads" of it.
+    pipe = Pipeline(store)
+    for mid, key in ((50, "photo:2:1"), (51, "photo:2:2")):
+        await pipe.handle(
+            Post(
+                channel="oblenergo",
+                message_id=mid,
+                date=T0,
+                text=TEXT if mid == 50 else "",
+                media="photo",
+                media_key=key,
+                grouped_id=9001,
+            )
+        )
+    post = await store.posts.get_by_link("oblenergo", 50)
+    assert post is not None
+    for mid, sha, words in ((50, "d" * 64, "черга 1"), (51, "e" * 64, "черга 2")):
+        await store.media.add_file(sha, 10, ".jpg", "photo")
+        await store.media.attach(post.id, mid, sha, f"photo:2:{mid - 49}")
+        await store.media.set_ocr(sha, words)
+    await store.posts.set_ocr(post.id, "черга 1\nчерга 2", "черга 1 черга 2", "черга 1 черга 2")
+
+    await pipe.handle(Deletion(channel="oblenergo", message_ids=(51,), date=T0))
+    post = await store.posts.get_by_id(post.id)
+    assert post is not None and post.deleted_at is None
+    assert post.ocr_text == "черга 1"
+    # The evidence keeps the removed photo, and its own record says it went.
+    assert len(await store.media.of_post(post.id)) == 2
