@@ -53,6 +53,17 @@ def media_key(message: Any) -> str | None:
     return None
 
 
+def attached_link(message: Any) -> str | None:
+    """The link whose preview the official attached to the post apart from its text (Telegram's
+    `manual` preview: its URL may be nowhere in the message), or None. Such a link is as much
+    the post's as one under a word; an automatic preview's link is in the text already."""
+    media = getattr(message, "media", None)
+    if not isinstance(media, types.MessageMediaWebPage) or not media.manual:
+        return None
+    url = getattr(media.webpage, "url", None)
+    return str(url) if url else None
+
+
 def _name_of(entity: Any) -> str | None:
     if entity is None:
         return None
@@ -104,7 +115,10 @@ def to_post(message: Any, source: Source) -> Post | None:
     if not isinstance(message, types.Message):
         return None
     links = tuple(
-        e.url for e in (message.entities or []) if isinstance(e, types.MessageEntityTextUrl)
+        dict.fromkeys(
+            [e.url for e in (message.entities or []) if isinstance(e, types.MessageEntityTextUrl)]
+            + [url for url in (attached_link(message),) if url]
+        )
     )
     forward_from, forward_link = forward_origin(message)
     reply = message.reply_to

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -305,3 +306,40 @@ async def test_a_photo_of_an_album_swapped_is_a_version_of_the_album(
     records = await store.evidence.for_message("gen_staff", 2, None)
     assert [r.version for r in records] == [1, 2]
     assert json.loads(records[1].raw)["id"] == 3  # the message that changed, as it came
+
+
+def preview(url: str, *, manual: bool) -> types.MessageMediaWebPage:
+    page = types.WebPage(id=zlib.crc32(url.encode()), url=url, display_url=url, hash=0)
+    return types.MessageMediaWebPage(webpage=page, manual=manual)
+
+
+async def test_a_link_preview_attached_apart_from_the_text_is_a_link_and_its_change_an_edit(
+    store: Store, tmp_path: Path
+) -> None:
+    # Telegram lets an official attach a link's preview that is nowhere in the text (a
+    # `manual` preview): swapping it changed nothing we kept.
+    text = "Рішення уряду щодо тарифів - у прикріпленому документі."
+    first, later = "https://gov.example/tariffs-v1", "https://gov.example/tariffs-v2"
+    world = World(store, tmp_path, None)
+    try:
+        await world.start()
+        message = world.fake.message(world.channel, 2, text, media=preview(first, manual=True))
+        await world.client.dispatch(world.fake.new_update(world.channel, message))
+        assert (await post_2(store)).links == (first,)
+        await world.client.dispatch(
+            world.fake.edit_update(world.channel, 2, text, media=preview(later, manual=True))
+        )
+        # An automatic preview, of a link in the text, is not a link of its own: the official
+        # writing one into a post's text is an edit of the text.
+        auto = "Деталі: https://gov.example/tariffs-v2"
+        shown = world.fake.message(world.channel, 3, auto, media=preview(later, manual=False))
+        await world.client.dispatch(world.fake.new_update(world.channel, shown))
+    finally:
+        await world.close()
+    post = await post_2(store)
+    assert (post.version, post.links) == (2, (later,))
+    assert (await store.posts.versions(post.id))[-1].changed == frozenset({"links"})
+    records = await store.evidence.for_message("gen_staff", 2, None)
+    assert [r.version for r in records] == [1, 2] and later in records[1].raw
+    third = await store.posts.get_by_link("gen_staff", 3)
+    assert third is not None and third.links == ()
