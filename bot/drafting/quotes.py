@@ -179,7 +179,7 @@ def style_quote(
 ) -> StyledQuote:
     """`post_text[start:end]` as the draft prints it, marks included. The quote's own speaker
     tail is cut only when it names `speaker`, the one the lead names (any speaker when None)."""
-    left, right, inner_left, inner_right = MARKS.get(lang, MARKS["en"])
+    left, right, _, inner_right = MARKS.get(lang, MARKS["en"])
     chars = _strip_emoji([(post_text[i], i) for i in range(start, end)])
     s = "".join(c for c, _ in chars)
     verb: str | None = None
@@ -194,28 +194,7 @@ def style_quote(
         body_end = len(s.rstrip("."))
         chars = chars[1 : body_end - 1]
         s = s[1 : body_end - 1]
-    # Inner quotation marks become the inner kind.
-    out: list[tuple[str, int]] = []
-    opened: list[str] = []  # the opening marks not closed yet, innermost last
-    straight_open = False  # straight quotes pair up in turn: "…" is one quotation
-    for k, (ch, at) in enumerate(chars):
-        if ch == '"':
-            opening = not straight_open and (_opens(s, k) or s.count('"', k + 1) % 2 == 1)
-            out.append((inner_left if opening else inner_right, at))
-            straight_open = opening
-        elif ch == "“" and opened and opened[-1] == "„":
-            # „…“: in uk/ru “ closes what „ opened, whatever the draft's language.
-            out.append((inner_right, at))
-            opened.pop()
-        elif ch in "«„" or (ch == "“" and lang == "en"):
-            out.append((inner_left, at))
-            opened.append(ch)
-        elif ch in "»”" or (ch == "“" and opened):
-            out.append((inner_right, at))
-            if opened:
-                opened.pop()
-        else:
-            out.append((ch, at))
+    out = _inner_marks(chars, s, lang)
     text = "".join(c for c, _ in out)
     origin = [a for _, a in out]
     after = ""
@@ -241,6 +220,52 @@ def style_quote(
     origin_all = (-1, *origin, -1, *([-1] * len(after)))
     lang_of = _letters_lang(post_text[start:end])
     return StyledQuote(final, origin_all, verb, lang_of, after, relayed)
+
+
+def _inner_marks(chars: list[tuple[str, int]], s: str, lang: str) -> list[tuple[str, int]]:
+    """The quote's own quotation marks as the draft prints them inside its marks: the inner kind
+    („…“, ‘…’), the outer kind again one level further in («…„…«…»…“…»), as house style nests
+    them. A mark whose partner is not in the quote (the quotation opened in an earlier sentence,
+    or never closed in the post) is left out: printed, it would leave the quote unbalanced."""
+    left, right, inner_left, inner_right = MARKS.get(lang, MARKS["en"])
+    out: list[tuple[str, int]] = []
+    # The opening marks not closed yet, innermost last: the post's mark, where it was printed,
+    # and the closing mark printed for it.
+    opened: list[tuple[str, int, str]] = []
+    unmatched: set[int] = set()
+
+    def open_mark(ch: str, at: int) -> None:
+        level_two = len(opened) % 2 == 1
+        out.append((left if level_two else inner_left, at))
+        opened.append((ch, len(out) - 1, right if level_two else inner_right))
+
+    def close_mark(at: int) -> None:
+        if not opened:
+            out.append(("", at))  # a closing mark with no opening in the quote
+            unmatched.add(len(out) - 1)
+            return
+        out.append((opened.pop()[2], at))
+
+    for k, (ch, at) in enumerate(chars):
+        top = opened[-1][0] if opened else ""
+        if ch == '"':
+            if top == '"':
+                close_mark(at)
+            elif _opens(s, k) or s.count('"', k + 1) % 2 == 1:
+                open_mark(ch, at)
+            else:
+                close_mark(at)
+        elif ch == "“" and top == "„":
+            # „…“: in uk/ru “ closes what „ opened, whatever the draft's language.
+            close_mark(at)
+        elif ch in "«„" or (ch == "“" and lang == "en"):
+            open_mark(ch, at)
+        elif ch in "»”" or (ch == "“" and opened):
+            close_mark(at)
+        else:
+            out.append((ch, at))
+    unmatched |= {printed for _, printed, _ in opened}
+    return [(c, at) for n, (c, at) in enumerate(out) if n not in unmatched]
 
 
 def shorten_quote(

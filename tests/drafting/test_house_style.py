@@ -341,3 +341,33 @@ def test_a_quotations_ellipsis_and_abbreviation_keep_their_dots() -> None:
         ("Він сказав: «Обмін відбувся у 2025 р.»", "«Він сказав: „Обмін відбувся у 2025 р.“»."),
     ]:
         assert style_quote(text, 0, len(text), "uk").text == printed
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "printed"),
+    [
+        # A quotation never closed in the post, or closed after a cut: its lone mark went into
+        # the draft as «„Ми не здамося…» and «Обмін триває“», a quote that never closes.
+        ("«Ми не здамося. Обмін триває.", "uk", "«Ми не здамося. Обмін триває»."),
+        ("Обмін триває». Далі буде.", "uk", "«Обмін триває. Далі буде»."),
+        ('Talks go on" until Friday.', "en", "“Talks go on until Friday.”"),
+        # A quotation inside a quotation inside the quote takes the outer marks again, as house
+        # style nests them; it printed „Це „пастка“, а не „мир““.
+        (
+            "Він сказав: «Це „пастка“, а не «мир»».",
+            "uk",
+            "«Він сказав: „Це «пастка», а не «мир»“».",
+        ),
+        (
+            "Він сказав: «Це „пастка“, а не «мир»».",
+            "en",
+            "“Він сказав: ‘Це “пастка”, а не “мир”’.”",
+        ),
+        ("He said: “It is a “trap”.”", "en", "“He said: ‘It is a “trap”.’”"),
+    ],
+)
+def test_quotation_marks_in_a_quote_balance_and_nest(text: str, lang: str, printed: str) -> None:
+    styled = style_quote(text, 0, len(text), lang)
+    assert styled.text == printed
+    for ch, at in zip(styled.text, styled.origin, strict=True):
+        assert at < 0 or text[at] == ch or text[at] in '«»„“”"'
