@@ -23,7 +23,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeGuard
+from typing import Any, BinaryIO, TypeGuard
 
 from storage.records import (
     Deletion,
@@ -36,7 +36,11 @@ from storage.records import (
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 1 << 20  # bytes read per poll; a longer line is read whole all the same
+# The longest feed line (bytes, newline aside). A Telegram post is at most 4,096 characters:
+# its line, every character escaped, is under 30 KB. A longer line is a writer gone wrong, and
+# reading it whole could take the service's memory (a 110 MB line took 3.2 GB).
+MAX_LINE_BYTES = 1 << 20
+_CHUNK = MAX_LINE_BYTES + 1  # bytes read per poll: a line and its newline
 
 
 # The string fields we keep: each must be text a database can store.
@@ -205,7 +209,13 @@ def read_feed(
         raise SourceError(f"{label}: cannot read: {exc.strerror or exc}") from None
     with handle:
         # Binary lines, decoded one by one: a bad byte is blamed on its own line.
-        for lineno, raw in enumerate(handle, 1):
+        for lineno, raw in enumerate(_lines(handle), 1):
+            if isinstance(raw, int):
+                error = SourceError(_overlong(label, lineno, raw))
+                if not skip_bad:
+                    raise error
+                log.warning("skipping bad feed line: %s", error)
+                continue
             try:
                 line = raw.decode("utf-8-sig" if lineno == 1 else "utf-8")
             except UnicodeDecodeError as exc:
@@ -224,10 +234,32 @@ def read_feed(
                 log.warning("skipping bad feed line: %s", exc)
 
 
-def _read_from(path: str, offset: int) -> tuple[int, int, bytes] | None:
-    """(inode, size, complete lines from `offset`) or None when the file does not exist.
+def _overlong(label: str, lineno: int, size: int) -> str:
+    return (
+        f"{label}:{lineno}: a line of {size:,} bytes, longer than a feed line may be "
+        f"({MAX_LINE_BYTES:,} bytes; a Telegram post is at most 4,096 characters)"
+    )
 
-    Runs in a worker thread. Reads at least one whole line if there is one, however long.
+
+def _lines(handle: BinaryIO) -> Iterator[bytes | int]:
+    """The file's lines; for a line over MAX_LINE_BYTES, its length instead, found without
+    holding it."""
+    while raw := handle.readline(_CHUNK):
+        if len(raw) < _CHUNK or raw.endswith(b"\n"):
+            yield raw
+            continue
+        size = len(raw)
+        while (more := handle.readline(_CHUNK)) and not more.endswith(b"\n"):
+            size += len(more)
+        yield size + len(more.rstrip(b"\n"))
+
+
+def _read_from(path: str, offset: int) -> tuple[int, int, bytes, int] | None:
+    """(inode, size, complete lines from `offset`, 0) or None when the file does not exist.
+
+    Runs in a worker thread. Reads at least one whole line if there is one; a line over
+    MAX_LINE_BYTES is not read but measured: (inode, size, b"", its length with its newline),
+    or nothing (b"", 0) until its newline is written.
     """
     try:
         f = open(path, "rb")  # noqa: SIM115 - closed below; the with block wraps the rest
@@ -236,22 +268,19 @@ def _read_from(path: str, offset: int) -> tuple[int, int, bytes] | None:
     with f:
         st = os.fstat(f.fileno())
         if st.st_size < offset:
-            return st.st_ino, st.st_size, b""
+            return st.st_ino, st.st_size, b"", 0
         f.seek(offset)
         data = f.read(_CHUNK)
         cut = data.rfind(b"\n")
         if cut < 0 and len(data) == _CHUNK:
-            buf = bytearray(data)
-            while cut < 0:
-                more = f.read(_CHUNK)
-                if not more:
-                    break
+            size = len(data)
+            while more := f.read(_CHUNK):
                 pos = more.find(b"\n")
                 if pos >= 0:
-                    cut = len(buf) + pos
-                buf += more
-            data = bytes(buf)
-        return st.st_ino, st.st_size, data[: cut + 1] if cut >= 0 else b""
+                    return st.st_ino, st.st_size, b"", size + pos + 1
+                size += len(more)
+            return st.st_ino, st.st_size, b"", 0
+        return st.st_ino, st.st_size, data[: cut + 1] if cut >= 0 else b"", 0
 
 
 def _count_lines(path: str, offset: int) -> int:
@@ -305,13 +334,20 @@ async def follow_feed(
             inode, offset, lineno = None, 0, 0
         else:
             missing_logged = False
-            ino, size, data = got
+            ino, size, data, overlong = got
             if size < offset or (inode is not None and ino != inode):
                 log.warning("feed %s was truncated or replaced; reading it from the start", label)
                 offset, lineno = 0, 0
                 inode = ino
                 continue
             inode = ino
+            if overlong:
+                lineno += 1
+                offset += overlong
+                log.warning("skipping bad feed line: %s", _overlong(label, lineno, overlong - 1))
+                if on_offset is not None:
+                    await on_offset(offset)
+                continue
             if data:
                 offset, lineno = await _consume(data, label, offset, lineno, handle, on_offset)
                 if stop.is_set():

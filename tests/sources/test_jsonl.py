@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from sources.jsonl import follow_feed, parse_line, read_feed
+from sources.jsonl import MAX_LINE_BYTES, follow_feed, parse_line, read_feed
 from storage.records import Deletion, Event, Post, SourceError
 
 
@@ -403,3 +403,55 @@ async def test_follow_rejects_a_negative_offset(tmp_path: Path) -> None:
 
 async def _noop(event: Event) -> None:
     del event
+
+
+# ----------------------------------------------------------------------------- overlong lines
+# A Telegram post is at most 4,096 characters; a feed line of many megabytes is a writer gone
+# wrong. Held whole, a 110 MB line took 3.2 GB of memory to import: past the unit's and the
+# container's 512 MB, `run --feed` was killed at that line on every restart.
+
+
+def _overlong() -> str:
+    return _line(id=902, text="слово " * (MAX_LINE_BYTES // 10))
+
+
+def test_read_feed_refuses_an_overlong_line_and_says_where(tmp_path: Path) -> None:
+    path = tmp_path / "feed.jsonl"
+    _write_lines(path, [_line(), _overlong(), _line(id=903)])
+    assert len(_overlong().encode()) > MAX_LINE_BYTES
+    with pytest.raises(SourceError, match=rf"{path}:2: .*longer than a feed line may be"):
+        list(read_feed(path))
+
+
+def test_read_feed_skips_an_overlong_line_when_asked(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "feed.jsonl"
+    _write_lines(path, [_line(), _overlong(), _line(id=903)])
+    events = list(read_feed(path, skip_bad=True))
+    assert [e.message_id for e in events if isinstance(e, Post)] == [901, 903]
+    assert f"{path}:2:" in caplog.text
+
+
+def test_a_line_at_the_limit_is_read(tmp_path: Path) -> None:
+    base = _line(id=902, text="")
+    text = "x" * (MAX_LINE_BYTES - len(base.encode()))
+    line = _line(id=902, text=text)
+    assert len(line.encode()) == MAX_LINE_BYTES
+    path = tmp_path / "feed.jsonl"
+    _write_lines(path, [line])
+    [post] = read_feed(path)
+    assert isinstance(post, Post) and post.text == text
+
+
+async def test_follow_skips_an_overlong_line_and_keeps_going(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "feed.jsonl"
+    _write_lines(path, [_line(), _overlong(), _line(id=903)])
+    with caplog.at_level(logging.WARNING, logger="sources.jsonl"):
+        f = Follower(path)
+        await f.until(lambda: f.ids() == [901, 903])
+        await f.close()
+    assert f"{path}:2:" in caplog.text and "longer than a feed line may be" in caplog.text
+    assert f.offsets[-1] == path.stat().st_size
