@@ -185,7 +185,8 @@ def style_quote(
     verb: str | None = None
     tail = _speaker_tail(s)
     relayed = tail is not None
-    if tail is not None and tail_is_speakers(speaker, tail[1], tail[2]):
+    before = post_text[max(0, start - 400) : start]
+    if tail is not None and tail_is_speakers(speaker, tail[1], tail[2], before):
         cut, verb, _ = tail
         chars = chars[:cut]
         s = s[:cut]

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.drafting.abbreviations import FUNCTION_WORDS
-from bot.matching.lemmas import known_cases, stems
+from bot.matching.lemmas import known_cases, may_be_person, stems
 
 _WORD = re.compile(r"[^\W\d_][\w'’ʼ-]*")
 
@@ -88,10 +88,26 @@ def _named(words: list[str]) -> list[str]:
     return out
 
 
-def tail_is_speakers(speaker: Speaker | None, verb: str, who: str) -> bool:
+# A capitalised Cyrillic word inside a sentence (after a lowercase word or a comma).
+_MID_SENTENCE_NAME = re.compile(r"(?<=[\w,] )[А-ЯІЇЄҐЁ][а-яіїєґёʼ'’-]+")
+
+
+def _names_someone_else(before: str, speaker: Speaker) -> bool:
+    """True if `before` (the post's words before the quote) names a person who is not the
+    speaker ("Зустрівся з Фіданом. «…», — сказав він."): a pronoun tail then may be theirs."""
+    own = speaker.stems()
+    for m in _MID_SENTENCE_NAME.finditer(before):
+        word = m.group().casefold()
+        if not stems(word) & own and may_be_person(word):
+            return True
+    return False
+
+
+def tail_is_speakers(speaker: Speaker | None, verb: str, who: str, before: str = "") -> bool:
     """True if a tail with `verb` naming `who` ("" when it names nobody) gives the words to
-    `speaker`. With no speaker (a caller that names nobody) any tail whose noun can be the
-    subject is taken as the speaker's, as a plain quote styling always did."""
+    `speaker`; `before` is the post's text before the quote. With no speaker (a caller that
+    names nobody) any tail whose noun can be the subject is taken as the speaker's, as a plain
+    quote styling always did."""
     words = _words(who)
     impersonal = bool(words) and words[0] in FUNCTION_WORDS and words[0] not in _PRONOUNS
     named = _named(words[1:] if impersonal else words)
@@ -108,6 +124,8 @@ def tail_is_speakers(speaker: Speaker | None, verb: str, who: str) -> bool:
         return True
     pronoun = _PRONOUNS.get(named[0])
     if pronoun is not None and len(named) == 1:
-        return speaker.gender is None or pronoun == speaker.gender
+        # Only a gender that agrees tells it is the speaker: a channel known by its title is no
+        # "він"; the pronoun is whoever the post named before.
+        return pronoun == speaker.gender and not _names_someone_else(before, speaker)
     own = speaker.stems()
     return bool(own) and all(stems(w) & own for w in named)

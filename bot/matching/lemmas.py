@@ -315,6 +315,21 @@ def parts_of_speech(form: str) -> frozenset[str]:
     return frozenset(str(p.tag.POS) for p in _parses(form.casefold(), "both") if p.tag.POS)
 
 
+_PERSON = frozenset({"Name", "Surn", "Patr"})
+
+
+def may_be_person(form: str) -> bool:
+    """True if the capitalised Cyrillic word `form` may name a person: the dictionaries give it
+    a first name, surname or patronymic and no thing or place (Києві is Kyiv, not Кий), or do
+    not know it at all (Фіданом, Сибігою)."""
+    parses = _parses(form.casefold(), "both")
+    if not parses:
+        return True
+    grammemes = [p.tag.grammemes for p in parses]
+    place = any("Geox" in g or ("inan" in g and not g & _PERSON) for g in grammemes)
+    return any(g & _PERSON for g in grammemes) and not place
+
+
 def known_cases(form: str, lang: Lang) -> frozenset[str] | None:
     """The grammatical cases (nomn, datv, ...) the dictionaries give the word `form`; None when
     they do not know it (a surname, a foreign name) or give a parse no case, so that no case

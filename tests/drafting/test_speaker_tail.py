@@ -171,3 +171,25 @@ def test_a_follow_up_or_background_line_quoting_someone_else_says_reported() -> 
         thread_date=datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
     )
     assert own["plain"].startswith("Оновлено о 18:08. Гайова також заявила: «Обмін")
+
+
+def test_a_pronoun_is_the_channels_own_only_when_the_gender_tells() -> None:
+    # A channel known only by its title cannot be "він": the pronoun is whoever the post
+    # named before, and the lead names only the channel.
+    text = "«Обмін відбудеться найближчим часом», — сказав він."
+    line = first_line(text, person={}, role={}, gender=None, title="Новини оборони")
+    assert line.endswith("«„Обмін відбудеться найближчим часом“, — сказав він».")
+
+
+def test_a_pronoun_after_another_person_is_named_is_theirs() -> None:
+    # Umerov's channel: "Зустрівся з Фіданом. «…», — сказав він." "він" is Fidan; the lead
+    # read "Умєров сказав у Telegram: «Туреччина готова допомагати…»".
+    umerov = {"person": {"uk": "Рустем Умєров"}, "role": {"uk": "секретар РНБО"}, "gender": "m"}
+    said = "«Туреччина готова допомагати з обміном», — сказав він."
+    text = "Зустрівся з Хаканом Фіданом в Анкарі.\n" + said
+    line = first_line(text, **umerov)
+    assert line.startswith("Секретар РНБО Рустем Умєров повідомив у Telegram: ")
+    assert line.endswith("— сказав він».")
+    # Places and his own name do not count: then "він" is he.
+    own = "Умєров прибув у Києві.\n" + said
+    assert first_line(own, **umerov).startswith("Секретар РНБО Рустем Умєров сказав у Telegram: «")
