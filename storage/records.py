@@ -190,6 +190,13 @@ class Post:
         object.__setattr__(self, "date", as_utc(self.date))
         if self.edit_date is not None:
             object.__setattr__(self, "edit_date", as_utc(self.edit_date))
+        # A NUL (a feed scraped from a PDF, an export of one) is no character a reader sees,
+        # and PostgreSQL's text cannot hold it: it refused the whole post. Dropped here, once,
+        # so both stores hold the same text and a re-read compares equal; `raw` keeps it.
+        for name in ("text", "channel_title", "forward_from"):
+            value = getattr(self, name)
+            if value is not None and "\x00" in value:
+                object.__setattr__(self, name, value.replace("\x00", ""))
 
     @property
     def permalink(self) -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from storage.db import Database, StorageError
-from storage.postgres.db import PgDatabase
+from storage.postgres.db import PgDatabase, pg_arg
 
 # Parents before children; each with the columns that order (and resume) it.
 TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -149,7 +149,8 @@ async def _copy_table(
         )
         if not rows:
             break
-        values = [tuple(r[c] for c in cols) for r in rows]
+        # As every write here: a NUL an older SQLite archive kept is dropped (`db.pg_arg`).
+        values = [tuple(pg_arg(r[c]) for c in cols) for r in rows]
         async with dst.pool.acquire() as conn, conn.transaction():
             await conn.executemany(insert, values)
         after = tuple(rows[-1][k] for k in key)

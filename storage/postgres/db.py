@@ -119,9 +119,19 @@ def translate(sql: str, id_tables: frozenset[str], *, returning: bool = True) ->
     return _number_marks(out)
 
 
-def _args(params: Sequence[Any] | Iterable[Any]) -> list[Any]:
+def pg_arg(p: Any) -> Any:
     # SQLite stores booleans as 0/1 and the schema keeps those columns BIGINT.
-    return [int(p) if isinstance(p, bool) else p for p in params]
+    if isinstance(p, bool):
+        return int(p)
+    # PostgreSQL's text cannot hold a NUL: a search or a name pasted with one was refused
+    # ("invalid byte sequence for encoding UTF8: 0x00"). Posts lose theirs in `Post` already.
+    if isinstance(p, str) and "\x00" in p:
+        return p.replace("\x00", "")
+    return p
+
+
+def _args(params: Sequence[Any] | Iterable[Any]) -> list[Any]:
+    return [pg_arg(p) for p in params]
 
 
 def _rowcount(status: str | None) -> int:

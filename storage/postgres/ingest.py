@@ -85,6 +85,8 @@ class PgIngestRepo(IngestRepo):
     ) -> Stored:
         post = item.post
         src, created = await self._resolve(post.channel, post.channel_id, post.channel_title)
+        # First, as in store_many: the channel's row lock orders this against another process
+        # storing the same channel, so `_known` sees what that one committed.
         await self.store.sources.advance(src.id, post.message_id, to_ts(post.date))
         version = await self.store.rules.version()
         if await self._known(src.id, item):
@@ -106,17 +108,21 @@ class PgIngestRepo(IngestRepo):
         first = items[0].post
         src, created = await self._resolve(first.channel, first.channel_id, first.channel_title)
         out = StoredMany(src, created)
+        # The channel's row first: its lock (held to commit) makes another process storing
+        # this channel (a listener beside an import) wait, or wait for us, before either
+        # looks at which posts are known. Looked at first, both saw a post as new and the
+        # second insert failed the whole batch on the unique key. store_post does the same.
+        await self.store.sources.advance(
+            src.id,
+            max(it.post.message_id for it in items),
+            max(to_ts(it.post.date) or 0 for it in items),
+        )
         known = await self.store.posts.known_ids(src.id, [it.post.message_id for it in items])
         fresh = split_known(items, known, out)
         out.ids = await self.store.posts.insert_many(
             src.id, [(it.post, it.norm, it.lemmas) for it in fresh]
         )
         await self.store.evidence.record_many([self._evidence(src, it) for it in fresh])
-        await self.store.sources.advance(
-            src.id,
-            max(it.post.message_id for it in items),
-            max(to_ts(it.post.date) or 0 for it in items),
-        )
         return out
 
     async def enqueue(

@@ -34,12 +34,12 @@ def _lexeme(word: str, *, prefix: bool = False) -> str:
     return quoted + (":*" if prefix else "")
 
 
-def _chain(words: list[str], *, prefix_last: bool = False) -> str | None:
+def _chain(words: list[str], *, prefix_last: bool = False, op: str = " <-> ") -> str | None:
     tokens = [t for w in words for t in _TOKEN_RE.findall(w)]
     if not tokens:
         return None
     parts = [_lexeme(t, prefix=prefix_last and i == len(tokens) - 1) for i, t in enumerate(tokens)]
-    return parts[0] if len(parts) == 1 else " <-> ".join(parts)
+    return parts[0] if len(parts) == 1 else op.join(parts)
 
 
 def to_condition(node: FtsNode) -> tuple[str, list[object]] | None:
@@ -55,7 +55,17 @@ def to_condition(node: FtsNode) -> tuple[str, list[object]] | None:
         tsq = _chain(words, prefix_last=prefix) if any(words) else None
         if tsq is None:
             return None
-        return f"{_COLUMN[node.column]} @@ CAST(? AS tsquery)", [tsq]
+        column = _COLUMN[node.column]
+        if "<->" not in tsq:
+            return f"{column} @@ CAST(? AS tsquery)", [tsq]
+        # A post too long for word positions (migration 0019) has its words only: there a
+        # phrase is its words anywhere, a superset as FTS5's, which callers check.
+        anywhere = _chain(words, prefix_last=prefix, op=" & ")
+        return (
+            f"({column} @@ CAST(? AS tsquery)"
+            f" OR (no_positions AND {column} @@ CAST(? AS tsquery)))",
+            [tsq, anywhere],
+        )
     if isinstance(node, AnyOf):
         # A branch without a condition matches nothing: the others decide (as to_fts has it).
         parts = [p for p in (to_condition(x) for x in node.parts) if p]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -77,8 +76,8 @@ def test_quiet_window_same_day_and_off() -> None:
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    st = await Store.open(tmp_path / "d.sqlite")
+async def store(db_target: str) -> AsyncIterator[Store]:
+    st = await Store.open(db_target)
     await st.sources.upsert("grid_ministry_demo", attribution={"person_en": "Ivanna Kovalenko"})
     await Pipeline(st, alert=False).handle_batch(
         [

@@ -10,7 +10,6 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,8 +27,8 @@ MARK = re.compile(r"alert-(\d+)")
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    st = await Store.open(tmp_path / "db.sqlite")
+async def store(db_target: str) -> AsyncIterator[Store]:
+    st = await Store.open(db_target)
     yield st
     await st.close()
 

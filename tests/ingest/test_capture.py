@@ -27,8 +27,8 @@ MB = 1 << 20
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "c.db")
+async def store(db_target: str) -> AsyncIterator[Store]:
+    s = await Store.open(db_target)
     yield s
     await s.close()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,8 +23,8 @@ RULES = ["обмін", "полонені", '"обмін полоненими"', 
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "p.db")
+async def store(db_target: str) -> AsyncIterator[Store]:
+    s = await Store.open(db_target)
     yield s
     await s.close()
 

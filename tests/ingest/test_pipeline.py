@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,8 +17,8 @@ T0 = datetime(2025, 12, 3, 9, 30, tzinfo=UTC)
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    s = await Store.open(tmp_path / "p.db")
+async def store(db_target: str) -> AsyncIterator[Store]:
+    s = await Store.open(db_target)
     yield s
     await s.close()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
@@ -11,8 +10,8 @@ from storage.store import Store
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
+async def store(db_target: str) -> AsyncIterator[Store]:
     """A fresh SQLite archive for the listener to write into."""
-    s = await Store.open(tmp_path / "wirewatch.db")
+    s = await Store.open(db_target)
     yield s
     await s.close()

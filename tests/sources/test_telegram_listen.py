@@ -4,7 +4,8 @@ lost, duplicated or put under the wrong name before."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
@@ -14,6 +15,7 @@ from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
 from bot.settings import JobSettings, TelegramSettings
 from sources.telegram.listener import Listener
+from storage.postgres.store import PgStore
 from storage.records import Event, Post, note_text
 from storage.store import Store
 from tests.sources.test_telegram import MINISTRY, alerts, desk, energy_text, quiet_text
@@ -317,6 +319,30 @@ async def test_the_first_posts_of_a_channel_followed_while_still_empty_alert(
     assert await alerted_ids(store) == [2]
 
 
+@contextlib.asynccontextmanager
+async def refusing_writes(store: Store) -> AsyncIterator[None]:
+    """The database refuses every new post while inside (SQLite read-only; PostgreSQL a
+    trigger that raises, as a server shutting down or out of disk would)."""
+    if isinstance(store, PgStore):
+        pool = store.pg.pool
+        await pool.execute(
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS"
+            " $$ BEGIN RAISE EXCEPTION 'disk full'; END $$;"
+            " CREATE TRIGGER refuse BEFORE INSERT ON posts"
+            " FOR EACH ROW EXECUTE FUNCTION refuse()"
+        )
+        try:
+            yield
+        finally:
+            await pool.execute("DROP TRIGGER refuse ON posts; DROP FUNCTION refuse()")
+        return
+    await store.db.conn.execute("PRAGMA query_only = 1")
+    try:
+        yield
+    finally:
+        await store.db.conn.execute("PRAGMA query_only = 0")
+
+
 async def test_a_post_the_database_refused_is_fetched_again(
     store: Store, fake: FakeTelegram
 ) -> None:
@@ -327,9 +353,8 @@ async def test_a_post_the_database_refused_is_fetched_again(
     await listener.start()
     # The database refuses writes for a moment (a full disk, a read-only remount, a server
     # restarting) just as post 2 arrives.
-    await store.db.conn.execute("PRAGMA query_only = 1")
-    await client.dispatch(fake.new_update(ch, fake.message(ch, 2, energy_text(2))))
-    await store.db.conn.execute("PRAGMA query_only = 0")
+    async with refusing_writes(store):
+        await client.dispatch(fake.new_update(ch, fake.message(ch, 2, energy_text(2))))
     await client.dispatch(fake.new_update(ch, fake.message(ch, 3, energy_text(3))))
     assert await stored_ids(store) == [1, 3]
     # The next re-read (its window, one post, does not reach post 2) or catch-up fetches it.

@@ -1,0 +1,126 @@
+"""Several processes on one PostgreSQL: a listener, an import, a notifier each with a store of
+their own (separate pools are separate writers, as separate processes are). Races are made
+certain, not likely: one side holds its transaction open until the other is seen waiting on
+a lock in pg_locks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import pytest
+
+from bot.ingest.pipeline import Pipeline
+from storage.records import Post
+from storage.store import Store
+
+T0 = datetime(2025, 12, 3, 9, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+async def stores(pg_url: str) -> AsyncIterator[tuple[Store, Store]]:
+    a = await Store.open(pg_url)
+    b = await Store.open(pg_url)
+    yield a, b
+    await a.close()
+    await b.close()
+
+
+async def _until_waiting(url: str) -> None:
+    """Returns once some session of this database waits for a lock another holds."""
+    conn = await asyncpg.connect(url)
+    try:
+        # Another session's wait shows only in the server's lock table: polled.
+        while not await conn.fetchval(  # noqa: ASYNC110
+            "SELECT EXISTS (SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE NOT l.granted AND a.datname = current_database())"
+        ):
+            await asyncio.sleep(0.01)
+    finally:
+        await conn.close()
+
+
+def _post(mid: int) -> Post:
+    return Post(
+        channel="oblenergo_news",
+        message_id=mid,
+        date=T0 + timedelta(minutes=mid),
+        text=f"Графік відключень, черга {mid}.",
+    )
+
+
+async def test_an_import_beside_a_live_listener_of_the_same_channel_stores_both(
+    stores: tuple[Store, Store], pg_url: str
+) -> None:
+    # A desk imports a channel's history (wirewatch import) while the listener process stores
+    # that channel's new posts. The listener stored post 150 between the import's look at
+    # which posts it had and its insert: the import failed on the unique key ('duplicate key
+    # value violates unique constraint'), every time the two met.
+    importer, listener = stores
+    await listener.sources.ensure("oblenergo_news")
+    history = [_post(m) for m in range(1, 201)]
+    stored = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def live() -> None:
+        # The listener's transaction for post 150: stored, not yet committed.
+        async with listener.ingest.transaction():
+            await Pipeline(listener)._post(_post(150))
+            stored.set()
+            await go_on.wait()
+
+    live_task = asyncio.create_task(live())
+    await stored.wait()
+    import_task = asyncio.create_task(
+        Pipeline(importer, alert=False).handle_batch(history, chunk=500, worker=False)
+    )
+    await _until_waiting(pg_url)  # the import now waits on the listener's transaction
+    go_on.set()
+    await live_task
+    done = await import_task
+    assert done.stored == 199 and done.duplicates == 1
+    assert await importer.posts.count() == 200
+
+
+async def test_two_accounts_delivering_one_post_or_one_album_at_once_store_it_once(
+    stores: tuple[Store, Store], pg_url: str
+) -> None:
+    # During a hand-over both listener accounts read the channel for a moment. The second to
+    # arrive waits on the channel's row (locked by the first's transaction), then finds the
+    # post: one post, one alert, the album one post. A guard: it held before this round.
+    first, second = stores
+    await first.people.add(role="journalist", user_id=11)
+    await first.sources.ensure("oblenergo_news")
+    album = [
+        Post(
+            channel="oblenergo_news",
+            message_id=m,
+            date=T0,
+            text="Графік відключень на завтра." if m == 300 else "",
+            grouped_id=77,
+            media="photo",
+        )
+        for m in (300, 301)
+    ]
+    for a, b in ((_post(5), _post(5)), (album[0], album[1])):
+        stored = asyncio.Event()
+        go_on = asyncio.Event()
+
+        async def hold(post: Post, stored: asyncio.Event, go_on: asyncio.Event) -> None:
+            async with first.ingest.transaction():
+                await Pipeline(first)._post(post)
+                stored.set()
+                await go_on.wait()
+
+        holder = asyncio.create_task(hold(a, stored, go_on))
+        await stored.wait()
+        other = asyncio.create_task(Pipeline(second).handle(b))
+        await _until_waiting(pg_url)
+        go_on.set()
+        await holder
+        assert (await other).stored == 0
+    assert await first.posts.count() == 2
+    src = await first.sources.by_username("oblenergo_news")
+    assert src is not None and await first.posts.album_post_id(src.id, 301) is not None
