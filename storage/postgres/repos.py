@@ -58,7 +58,7 @@ def to_condition(node: FtsNode) -> tuple[str, list[object]] | None:
         column = _COLUMN[node.column]
         if "<->" not in tsq:
             return f"{column} @@ CAST(? AS tsquery)", [tsq]
-        # A post too long for word positions (migration 0019) has its words only: there a
+        # A post too long for word positions (migration 0020) has its words only: there a
         # phrase is its words anywhere, a superset as FTS5's, which callers check.
         anywhere = _chain(words, prefix_last=prefix, op=" & ")
         return (
