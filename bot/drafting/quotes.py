@@ -111,6 +111,9 @@ _SPEAKER_WORDS = frozenset(["the", "a", "an", "of"])
 
 _PAIRS = {"«": "»", "„": "“", "“": "”", '"': '"', "‘": "’"}
 
+# The number or bullet that opens a list item ("1)", "2.", "а)", "—", "•").
+_LIST_MARKER = re.compile(r"(?:\d{1,2}[.)]|[a-zа-яієїґ]\)|[—–\-•·*►▪])[ \t\u00a0]+")
+
 # A draft quotes whole sentences (sentences.choose_quote; several together stay within 600
 # characters). Only a sentence longer than this, a text the splitter finds no sentence end in
 # (a run-on report, a decree's preamble, the text read from a picture), is cut: around the
@@ -191,6 +194,14 @@ def style_quote(
         chars = chars[:cut]
         s = s[:cut]
         relayed = False
+    # A list item's number or bullet and the comma, semicolon or colon that led on to the next
+    # item are the list's, not the speaker's words.
+    marker = _LIST_MARKER.match(s)
+    if marker is not None and marker.end() < len(s):
+        chars, s = chars[marker.end() :], s[marker.end() :]
+    kept = len(s.rstrip(",;: \t"))
+    if 0 < kept < len(s):
+        chars, s = chars[:kept], s[:kept]
     if _wrapped_whole(s):
         body_end = len(s.rstrip("."))
         chars = chars[1 : body_end - 1]

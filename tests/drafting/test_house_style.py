@@ -371,3 +371,24 @@ def test_quotation_marks_in_a_quote_balance_and_nest(text: str, lang: str, print
     assert styled.text == printed
     for ch, at in zip(styled.text, styled.origin, strict=True):
         assert at < 0 or text[at] == ch or text[at] in '«»„“”"'
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "printed"),
+    [
+        # A list item is quoted without its number or bullet and without the comma or
+        # semicolon that joined it to the next item: it printed «1) повернулися 150
+        # захисників;». and “…захисників;.”
+        ("1) повернулися 150 захисників;", "uk", "«повернулися 150 захисників»."),
+        ("1) повернулися 150 захисників;", "en", "“повернулися 150 захисників.”"),
+        ("— відремонтовано 3 підстанції,", "uk", "«відремонтовано 3 підстанції»."),
+        ("• Восстановлено 12 подстанций;", "ru", "«Восстановлено 12 подстанций»."),
+        ("2. We restored power to 40 towns,", "en", "“We restored power to 40 towns.”"),
+        ("Головне за день:", "uk", "«Головне за день»."),
+        # Figures and years that open a sentence are words, not numbering.
+        ("2025 рік був важким.", "uk", "«2025 рік був важким»."),
+        ("15 людей врятовано.", "uk", "«15 людей врятовано»."),
+    ],
+)
+def test_a_list_items_marks_are_not_quoted(text: str, lang: str, printed: str) -> None:
+    assert style_quote(text, 0, len(text), lang).text == printed
