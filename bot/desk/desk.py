@@ -183,6 +183,13 @@ class Desk:
     async def add_person(self, who: str, role: str, *, actor: int | None) -> Person:
         uid, uname = parse_who(who)
         checked = parse_role(role)
+        known = await self.find_person(who)
+        target = uid if uid is not None else known.user_id if known is not None else None
+        if target is not None and target == actor and known is not None and checked != known.role:
+            # An admin who demotes themselves by a typo cannot undo it, and the last admin
+            # added by /people would leave the desk with none.
+            raise DeskError("you cannot change your own role; another admin can")
+        self._settings_admin_stays(target, checked, known)
         person = await self.store.people.add(
             role=checked,
             user_id=uid,
@@ -201,11 +208,22 @@ class Desk:
             raise DeskError("{who} is not on the desk", who=clip(who, 40))
         if person.user_id is not None and person.user_id == actor:
             raise DeskError("you cannot remove yourself")
+        self._settings_admin_stays(person.user_id, None, person)
         await self.store.people.remove(person.id)
         await self.audit(actor, "people.remove", person.label)
-        if person.user_id in self.settings.bot.admins:
-            log.warning("%s removed but stays an admin through settings", person.label)
         return person
+
+    def _settings_admin_stays(
+        self, user_id: int | None, role: str | None, known: Person | None
+    ) -> None:
+        """An admin listed in the settings stays one whatever the table says: demoting or
+        removing them here answered "done" while nothing changed for them."""
+        if user_id in self.settings.bot.admins and role != "admin":
+            who = known.label if known is not None else str(user_id)
+            raise DeskError(
+                "{who} is an admin through the settings (WIREWATCH_BOT__ADMINS); change it there",
+                who=who,
+            )
 
     # -- sources -----------------------------------------------------------------------------
 

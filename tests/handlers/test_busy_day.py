@@ -18,7 +18,7 @@ from bot.desk.glossary_file import load_glossary
 from bot.handlers import SORRY
 from bot.ingest.pipeline import Pipeline
 from storage.records import Post
-from tests.handlers.harness import BASE, EDITOR, JOURNALIST, DeskBot, running_desk
+from tests.handlers.harness import ADMIN, BASE, EDITOR, JOURNALIST, DeskBot, running_desk
 
 
 def _links(text: str) -> list[str]:
@@ -188,3 +188,32 @@ async def test_glossary_add_loses_no_names(tmp_path: Path, lang: str) -> None:
         assert two in (reply.text or "")
         names = sorted(e.names["en"] for e in load_glossary(path).entries)
         assert names == ["Hakan Fidan", "Odesa"]
+
+
+OWN_ROLE = "you cannot change your own role; another admin can"
+SETTINGS_ADMIN = "{who} is an admin through the settings (WIREWATCH_BOT__ADMINS); change it there"
+
+
+async def test_admins_cannot_demote_themselves_and_settings_admins_stay(
+    tmp_path: Path, lang: str
+) -> None:
+    """/people add <own id> journalist took the admin's own rights away (the last admin added
+    by /people left the desk with none); demoting or removing an admin listed in the settings
+    answered "now: journalist" / "removed" while they stayed an admin."""
+    second = 7010
+    async with running_desk(tmp_path, lang=lang) as desk:
+        await desk.ask(ADMIN, f"/people add {second} admin")
+        (reply,) = await desk.ask(second, f"/people add {second} journalist")
+        assert desk.t(OWN_ROLE) in (reply.text or "")
+        person = await desk.store.people.by_user_id(second)
+        assert person is not None and person.role == "admin"
+        (reply,) = await desk.ask(ADMIN, f"/people add {ADMIN} editor")
+        assert desk.t(OWN_ROLE) in (reply.text or "")
+        for text in (f"/people add {ADMIN} journalist", f"/people remove {ADMIN}"):
+            (reply,) = await desk.ask(second, text)
+            assert desk.t(SETTINGS_ADMIN, who="User7001") in (reply.text or ""), reply.text
+        person = await desk.store.people.by_user_id(ADMIN)
+        assert person is not None and person.role == "admin" and person.active
+        # Another admin's role is theirs to change.
+        (reply,) = await desk.ask(ADMIN, f"/people add {second} editor")
+        assert (reply.text or "").startswith("✅")
