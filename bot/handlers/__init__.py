@@ -28,7 +28,7 @@ from bot.desk.glossary_file import GlossaryWatch
 from bot.handlers.access import MinRole, RoleMiddleware, stranger_router
 from bot.handlers.admin import admin_router
 from bot.handlers.archive import PageStore, archive_router
-from bot.handlers.common import COMMANDS, ROLE_NAMES, TypedText
+from bot.handlers.common import COMMANDS, ROLE_NAMES, EditedCommand, TypedText
 from bot.handlers.editor import editor_router
 from bot.handlers.journalist import journalist_router
 from bot.handlers.menu import set_commands
@@ -67,6 +67,12 @@ def fallback_router() -> Router:
     @router.message()
     async def not_a_command(message: Message, tr: Translator) -> None:
         await message.answer(tr.gettext("Send a command: /help lists them, /search finds posts."))
+
+    @router.edited_message()
+    async def edited_remark() -> None:
+        # Never reached for a command (EditedCommand hands those on as messages); registered
+        # so that polling asks Telegram for edited messages at all.
+        return None
 
     @router.callback_query()
     async def unknown_button(query: CallbackQuery, tr: Translator) -> None:
@@ -156,6 +162,7 @@ def build_dispatcher(
         glossary=GlossaryWatch(settings.drafts.glossary),
     )
     # One person's updates, and every change of access, are handled in the order sent.
+    dp.update.outer_middleware(EditedCommand())  # first: an edited command orders as one
     dp.update.outer_middleware(UpdateOrder())
     middleware = RoleMiddleware()
     dp.message.outer_middleware(TypedText())  # first: the role middleware reads the command

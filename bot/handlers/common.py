@@ -16,6 +16,7 @@ from aiogram.types import (
     LinkPreviewOptions,
     Message,
     TelegramObject,
+    Update,
 )
 
 from bot.desk.desk import RANK
@@ -130,6 +131,25 @@ class TypedText(BaseMiddleware):
             clean = _command_word_lowered(without_invisible(event.text))
             if clean != event.text:
                 event = event.model_copy(update={"text": clean})
+        return await handler(event, data)
+
+
+class EditedCommand(BaseMiddleware):
+    """An outer middleware on `dp.update`: a command corrected by editing the message (a typo
+    fixed, an argument changed) is handled as the command it now is, which is what people
+    expect in Telegram; an edited remark is not a command and gets nothing."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if isinstance(event, Update) and event.edited_message is not None:
+            edited = event.edited_message
+            if not (edited.text or "").lstrip().startswith("/"):
+                return None
+            event = event.model_copy(update={"message": edited, "edited_message": None})
         return await handler(event, data)
 
 

@@ -217,3 +217,32 @@ async def test_admins_cannot_demote_themselves_and_settings_admins_stay(
         # Another admin's role is theirs to change.
         (reply,) = await desk.ask(ADMIN, f"/people add {second} editor")
         assert (reply.text or "").startswith("✅")
+
+
+async def _edit(desk: DeskBot, user_id: int, message_id: int, text: str) -> None:
+    """The person edits their message `message_id` to `text`, as Telegram reports it."""
+    msg = desk.api.find_message(user_id, message_id)
+    assert msg is not None
+    msg.text = msg.raw = text
+    msg.edits += 1
+    msg.entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    desk.typed.append(text)
+    await desk.api.inject_update({"edited_message": desk.api._message_json(msg)})
+
+
+async def test_a_command_corrected_by_an_edit_is_answered(tmp_path: Path, lang: str) -> None:
+    """A typo in a command fixed by editing the message (what people do in Telegram) got
+    nothing: the bot did not even ask Telegram for edited messages."""
+    async with running_desk(tmp_path, lang=lang) as desk:
+        (unknown,) = await desk.ask(JOURNALIST, "/serch енергетики")
+        assert unknown.text == desk.t("Unknown command; /help lists your commands.")
+        typed = [m for m in desk.api.chats[JOURNALIST] if not m.from_bot][-1]
+        before = len(desk.bot_messages(JOURNALIST))
+        await _edit(desk, JOURNALIST, typed.message_id, "/search енергетики")
+        await desk.api.wait_for(lambda api: len(api.sent_messages(JOURNALIST)) > before)
+        (found,) = desk.bot_messages(JOURNALIST)[before:]
+        assert "https://t.me/grid_ministry_demo/10" in (found.text or "")
+        # Plain text edited is not a command: no answer to a fixed typo in a remark.
+        await _edit(desk, JOURNALIST, typed.message_id, "дякую")
+        await desk.ask(JOURNALIST, "/help")
+        assert len(desk.bot_messages(JOURNALIST)) == before + 2
