@@ -175,10 +175,12 @@ def journalist_router() -> Router:
             if not muted:
                 await answer_usage(message, "mute", tr, tr.gettext("Nothing is muted."))
                 return
-            text = "\n".join(f"@{s.username} {_until(u, person, tr)}" for s, u in muted)
-            await message.answer(
-                "🔇 " + escape(tr.gettext("Muted:")) + "\n" + escape(text), parse_mode="HTML"
-            )
+            # In as many messages as it takes: a desk with hundreds of channels may have a
+            # journalist muting more than one message holds.
+            runs: list[Run] = [Run("🔇 " + tr.gettext("Muted:"))]
+            for src, until in muted:
+                runs = join_runs(runs, "\n", f"@{src.username} {_until(until, person, tr)}")
+            await answer_runs(message, runs)
             return
         if len(parts) > 2:
             # A duration may be typed with a space ("3 дні", "2 weeks"): the words after the
@@ -433,6 +435,10 @@ def journalist_router() -> Router:
     return router
 
 
+# Channels of a new rule we do not follow, named one a line; the rest are counted.
+_UNKNOWN_NAMED = 5
+
+
 async def _reach_notes(desk: Desk, rule: Rule, tr: Translator) -> str:
     """Warnings under a rule just saved (HTML): a from: channel we do not follow, and a rule
     that matches most recent posts, before it floods the people it alerts."""
@@ -443,8 +449,18 @@ async def _reach_notes(desk: Desk, rule: Rule, tr: Translator) -> str:
             "/watch.",
             channel=name,
         )
-        for name in reach.unknown
+        for name in reach.unknown[:_UNKNOWN_NAMED]
     ]
+    if len(reach.unknown) > _UNKNOWN_NAMED:
+        # One line per channel went past one message: the reply failed, the rule was saved.
+        rest = len(reach.unknown) - _UNKNOWN_NAMED
+        notes.append(
+            tr.ngettext(
+                "…and {n} more channel we do not follow",
+                "…and {n} more channels we do not follow",
+                rest,
+            )
+        )
     if reach.floods:
         whom = (
             tr.ngettext(

@@ -7,6 +7,7 @@ Every post and name here is invented for these tests.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from datetime import timedelta
@@ -246,3 +247,38 @@ async def test_a_command_corrected_by_an_edit_is_answered(tmp_path: Path, lang: 
         await _edit(desk, JOURNALIST, typed.message_id, "дякую")
         await desk.ask(JOURNALIST, "/help")
         assert len(desk.bot_messages(JOURNALIST)) == before + 2
+
+
+async def test_a_long_list_of_mutes_is_sent_whole(tmp_path: Path, lang: str) -> None:
+    """/mute alone with 150 channels muted was one message past Telegram's 4,096 characters:
+    refused by Telegram, and the journalist got "something went wrong"."""
+    async with running_desk(tmp_path, lang=lang) as desk:
+        person = await desk.store.people.by_user_id(JOURNALIST)
+        assert person is not None
+        names = [f"regional_admin_channel_{n:03d}" for n in range(150)]
+        for name in names:
+            src = await desk.store.sources.ensure(name)
+            await desk.store.people.mute(person.id, src.id, None)
+        await desk.api.inject_message(JOURNALIST, "/mute")
+        await desk.api.wait_for(lambda api: len(api.sent_messages(JOURNALIST)) >= 1)
+        await asyncio.sleep(0.5)
+        texts = [m.text or "" for m in desk.bot_messages(JOURNALIST)]
+        assert desk.t(SORRY) not in texts
+        assert all(len(t) <= 4096 for t in texts)
+        listed = "\n".join(texts)
+        assert all(f"@{name}" in listed for name in names)
+
+
+async def test_a_rule_naming_many_unknown_channels_is_answered(tmp_path: Path, lang: str) -> None:
+    """A rule naming 60 channels we do not follow got one warning line per channel: past
+    4,096 characters, so the editor read "something went wrong" for a rule that was saved."""
+    async with running_desk(tmp_path, lang=lang) as desk:
+        channels = " OR ".join(f"from:@u{n:03d}" for n in range(60))
+        (reply,) = await desk.ask(EDITOR, f"/rule add ({channels}) енергетики")
+        assert (reply.text or "").startswith("✅"), reply.text
+        assert len(reply.text or "") <= 4096
+        assert "@u000" in (reply.text or "")
+        more = desk.tr.ngettext(
+            "…and {n} more channel we do not follow", "…and {n} more channels we do not follow", 55
+        )
+        assert more in (reply.text or "")
