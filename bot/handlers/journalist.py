@@ -178,8 +178,9 @@ def journalist_router() -> Router:
             # In as many messages as it takes: a desk with hundreds of channels may have a
             # journalist muting more than one message holds.
             runs: list[Run] = [Run("🔇 " + tr.gettext("Muted:"))]
-            for src, until in muted:
-                runs = join_runs(runs, "\n", f"@{src.username} {_until(until, person, tr)}")
+            for muted_src, until in muted:
+                line = f"@{muted_src.username} {_until(until, person, tr)}"
+                runs = join_runs(runs, "\n", line)
             await answer_runs(message, runs)
             return
         if len(parts) > 2:
