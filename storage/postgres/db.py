@@ -221,6 +221,13 @@ class PgDatabase:
         self._lease_conn: Any = None
         self._lease_lock = asyncio.Lock()
         self._listen_conn: Any = None
+        # What those sessions hold, to take again on a new one when the server drops them (a
+        # restart, a failover, a cut network): otherwise the leases were free for any other
+        # process and the LISTENs deaf until this process restarted.
+        self._held: set[str] = set()
+        self._listeners: list[tuple[str, Callable[[], None]]] = []
+        self._redo: set[asyncio.Task[None]] = set()
+        self._closing = False
 
     @classmethod
     async def open(cls, url: str, *, migrate: bool = True, max_size: int = 10) -> PgDatabase:
@@ -248,28 +255,90 @@ class PgDatabase:
         return text
 
     async def close(self) -> None:
+        self._closing = True
+        for task in list(self._redo):
+            task.cancel()
+        await asyncio.gather(*self._redo, return_exceptions=True)
         for conn in (self._lease_conn, self._listen_conn):
             if conn is not None and not conn.is_closed():
                 await conn.close()
         await self.pool.close()
 
+    async def _session(self, kind: str) -> Any:
+        """A connection of its own that, when the server drops it, is made again and given
+        back what it held (`_restore`)."""
+        conn = await asyncpg.connect(self.url)
+        conn.add_termination_listener(lambda _conn: self._dropped(kind))
+        return conn
+
+    def _dropped(self, kind: str) -> None:
+        if self._closing:
+            return
+        log.warning("PostgreSQL dropped this process's %s connection; making it again", kind)
+        task = asyncio.get_running_loop().create_task(self._restore(kind))
+        self._redo.add(task)
+        task.add_done_callback(self._redo.discard)
+
+    async def _restore(self, kind: str, *, first_wait: float = 0.2, most: float = 30.0) -> None:
+        wait = first_wait
+        while not self._closing:
+            try:
+                if kind == "lease":
+                    await self._retake()
+                else:
+                    await self._relisten()
+                return
+            except (*_DOWN, asyncpg.PostgresError) as exc:
+                log.warning("PostgreSQL %s connection not back yet: %s", kind, exc)
+            await asyncio.sleep(wait)
+            wait = min(wait * 2, most)
+
+    async def _retake(self) -> None:
+        async with self._lease_lock:
+            if self._lease_conn is None or self._lease_conn.is_closed():
+                self._lease_conn = await self._session("lease")
+            for name in sorted(self._held):
+                if not await self._lease_conn.fetchval(
+                    "SELECT pg_try_advisory_lock($1, hashtext($2))", NAMED_LOCKS, name
+                ):
+                    self._held.discard(name)
+                    log.error(
+                        "lease %s was taken by another process while this one's connection"
+                        " was down: two processes may now run it; stop one",
+                        name,
+                    )
+
+    async def _relisten(self) -> None:
+        if self._listen_conn is None or self._listen_conn.is_closed():
+            self._listen_conn = await self._session("listen")
+        for channel, callback in self._listeners:
+            await self._listen_conn.add_listener(channel, _notified(callback))
+        # What was announced while nobody listened is looked at now.
+        for _, callback in self._listeners:
+            callback()
+
     async def try_named_lock(self, name: str) -> bool:
         async with self._lease_lock:
             with driver_errors():
                 if self._lease_conn is None or self._lease_conn.is_closed():
-                    self._lease_conn = await asyncpg.connect(self.url)
-                return bool(
+                    self._lease_conn = await self._session("lease")
+                taken = bool(
                     await self._lease_conn.fetchval(
                         "SELECT pg_try_advisory_lock($1, hashtext($2))", NAMED_LOCKS, name
                     )
                 )
+        if taken:
+            self._held.add(name)
+        return taken
 
     async def listen(self, channel: str, callback: Callable[[], None]) -> None:
-        """Call `callback` on every NOTIFY on `channel` (from any process)."""
+        """Call `callback` on every NOTIFY on `channel` (from any process), and once when the
+        connection that listens is made again after the server dropped it."""
         with driver_errors():
             if self._listen_conn is None or self._listen_conn.is_closed():
-                self._listen_conn = await asyncpg.connect(self.url)
-            await self._listen_conn.add_listener(channel, lambda *_: callback())
+                self._listen_conn = await self._session("listen")
+            await self._listen_conn.add_listener(channel, _notified(callback))
+        self._listeners.append((channel, callback))
 
     def _current(self) -> PgConn | None:
         task = asyncio.current_task()
@@ -341,6 +410,10 @@ class PgDatabase:
         with driver_errors():
             row = await self.pool.fetchrow("SELECT pg_database_size(current_database())")
         return int(row[0]) if row else 0
+
+
+def _notified(callback: Callable[[], None]) -> Callable[..., None]:
+    return lambda *_: callback()
 
 
 async def migrate_pool(pool: Any) -> None:

@@ -6,6 +6,7 @@ a lock in pg_locks."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,8 @@ import asyncpg
 import pytest
 
 from bot.ingest.pipeline import Pipeline
+from storage.postgres.db import migrations
+from storage.postgres.store import PgStore
 from storage.records import Post
 from storage.store import Store
 
@@ -124,3 +127,73 @@ async def test_two_accounts_delivering_one_post_or_one_album_at_once_store_it_on
     assert await first.posts.count() == 2
     src = await first.sources.by_username("oblenergo_news")
     assert src is not None and await first.posts.album_post_id(src.id, 301) is not None
+
+
+async def _drop(url: str, pid: int) -> None:
+    """The server ends one session, as a restart, a failover or a cut network does."""
+    admin = await asyncpg.connect(url)
+    try:
+        await admin.execute("SELECT pg_terminate_backend($1)", pid)
+    finally:
+        await admin.close()
+
+
+async def test_a_notifier_is_woken_by_other_processes_again_after_its_connection_drops(
+    stores: tuple[Store, Store], pg_url: str
+) -> None:
+    # The notifier LISTENs on a connection of its own. When PostgreSQL restarted, that
+    # connection was gone for good: alerts the listener process queued reached phones only
+    # at the notifier's next idle look (30 s), after every restart until the notifier's own.
+    notifier, listener = stores
+    assert isinstance(notifier, PgStore)
+    woke = asyncio.Event()
+    await notifier.listen_outbox(woke.set)
+    await _drop(pg_url, notifier.pg._listen_conn.get_server_pid())
+
+    async def queue_until_woken() -> None:
+        while not woke.is_set():
+            await listener.alerts._notify()  # type: ignore[attr-defined]
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woke.wait(), 0.2)
+
+    await asyncio.wait_for(queue_until_woken(), 60)
+
+
+async def test_a_lease_is_taken_back_after_its_connection_drops(
+    stores: tuple[Store, Store], pg_url: str
+) -> None:
+    # A listener holds its Telegram session's lease as an advisory lock on a connection of
+    # its own. When that connection dropped, the lock went with it and nothing took it back:
+    # a second process started later got the lease and listened on the same session beside
+    # the first (Telegram revokes such a session: AUTH_KEY_DUPLICATED).
+    first, second = stores
+    assert isinstance(first, PgStore)
+    assert await first.try_lease("telegram-session:desk")
+    await _drop(pg_url, first.pg._lease_conn.get_server_pid())
+
+    async def until_held_again() -> None:
+        # The lock table is the server's: polled.
+        while await first.lease_holder("telegram-session:desk") is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+
+    await asyncio.wait_for(until_held_again(), 60)
+    assert not await second.try_lease("telegram-session:desk")
+
+
+async def test_processes_starting_together_on_an_empty_database_migrate_it_once(
+    pg_url: str,
+) -> None:
+    # compose starts the listeners, the notifiers and the bot at the same moment on a new
+    # database: each runs the migrations, one at a time under an advisory lock. A guard.
+    opened = await asyncio.gather(*(Store.open(pg_url) for _ in range(4)))
+    try:
+        first = opened[0]
+        assert isinstance(first, PgStore)
+        rows = await first.pg.pool.fetch(
+            "SELECT version, count(*) FROM schema_migrations GROUP BY version ORDER BY version"
+        )
+        assert [r[1] for r in rows] == [1] * len(rows)
+        assert [r[0] for r in rows] == [n for n, _, _ in migrations()]
+    finally:
+        for store in opened:
+            await store.close()
