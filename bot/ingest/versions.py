@@ -31,15 +31,19 @@ def is_replay(post: Post, versions: Sequence[PostVersion]) -> bool:
     An edit date no newer than the newest the source gave us is an old state; without an edit
     date (some feeds omit it) only the text can tell, and a text we stored before is old. A
     dated text equal to an older version but newer than everything stored is the official
-    changing it back: an edit."""
-    if post.edit_date is None:
-        return any(v.text == post.text for v in versions)
+    changing it back: an edit. Telegram dates every edit, so an undated message from it is the
+    original, older than any dated version (another listener account delivered the edit
+    first)."""
     dated = [
         v.edit_date
         for v in versions
         if v.edit_date is not None
         and abs((v.edit_date - v.recorded_at).total_seconds()) > _STAMP_SLACK
     ]
+    if post.edit_date is None:
+        if post.origin == "telegram" and dated:
+            return True
+        return any(v.text == post.text for v in versions)
     return bool(dated) and post.edit_date <= max(dated)
 
 

@@ -324,3 +324,27 @@ async def test_an_edit_that_adds_the_rules_words_is_dated_as_edited(store: Store
         "11:40, 3 грудня 2025 року · https://t.me/sec_council/41" in plain
         and "змінено" not in plain
     )
+
+
+async def test_a_telegram_original_arriving_after_its_edit_is_no_edit(store: Store) -> None:
+    # Two listener accounts during a hand-over (or one slowed by its database while the other
+    # went on): the account that saw the edit stores it first, the other's copy of the
+    # original comes after. Telegram marks every edited message with its edit date, so an
+    # undated message from Telegram is the original: it was stored as version 2, the text
+    # flipped back to the old one and journalists got '✏️ Updated' for an edit never made.
+    jo = await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "переговори")
+    pipe = Pipeline(store)
+    edited = post(
+        12,
+        "Переговори перенесено на четвер.",
+        edit_date=T0 + timedelta(minutes=4),
+        origin="telegram",
+    )
+    original = post(12, "Переговори відбудуться в середу.", origin="telegram")
+    await pipe.handle(edited)
+    late = await pipe.handle(original)
+    assert (late.edited, late.alerts, late.duplicates) == (0, 0, 1)
+    stored = await store.posts.get_by_link("sec_council", 12)
+    assert stored is not None and stored.text == edited.text and stored.version == 1
+    assert [a.kind for a in await store.alerts.for_person(jo.id)] == ["new"]
