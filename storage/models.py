@@ -162,6 +162,7 @@ class PostVersion:
     # What this version changed against the one before ('text', 'media', 'links'); None for a
     # first version.
     changed: frozenset[str] | None = None
+    ocr_text: str = ""  # what its pictures read (storage.posts.set_ocr)
 
 
 @dataclass(frozen=True, slots=True)

@@ -432,6 +432,7 @@ class PostRepo:
                     frozenset(changed.split(","))
                     if changed
                     else (_TEXT if r["version"] > 1 else None),
+                    r["ocr_text"] or "",
                 )
             )
         return out

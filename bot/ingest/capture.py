@@ -262,17 +262,16 @@ async def _picture_follow_ups(
 ) -> int:
     """The post's picture was replaced (its current version changed its media) and the new
     one is read: those alerted about the post hear of it, replying to their alert, when its
-    text matches the rule they were alerted by. Any other new picture is kept in the record
-    (a version and its evidence) without a message: nothing in it is news by their rules."""
+    text matches the rule they were alerted by and says other words than the pictures before
+    it. Any other new picture is kept in the record (a version and its evidence) without a
+    message: nothing in it is news by their rules."""
     if not (pipeline.alert and src.active) or post.deleted_at is not None or not originals:
         return 0
     versions = await pipeline.store.posts.versions(post.id)
-    current = versions[-1] if versions else None
-    if (
-        current is None
-        or current.version != post.version
-        or "media" not in (current.changed or ())
-    ):
+    if len(versions) < 2 or versions[-1].version != post.version:
+        return 0
+    current, before = versions[-1], versions[-2]
+    if "media" not in (current.changed or ()) or before.ocr_text.split() == post.ocr_text.split():
         return 0
     _, spans = pipeline._matches(analysis, src)
     queued = 0

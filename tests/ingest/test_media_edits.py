@@ -9,7 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.ingest.capture import apply_ocr
 from bot.ingest.pipeline import Pipeline
+from bot.matching import parse_rule, rule_to_json
 from storage.records import Deletion, Post
 from storage.store import Store
 
@@ -24,12 +26,14 @@ async def store(db_target: str) -> AsyncIterator[Store]:
     await s.close()
 
 
-def photo_post(key: str | None, *, edited: int | None = None, **kw: object) -> Post:
+def photo_post(
+    key: str | None, *, edited: int | None = None, text: str = TEXT, **kw: object
+) -> Post:
     return Post(
         channel="oblenergo",
         message_id=40,
         date=T0,
-        text=TEXT,
+        text=text,
         media="photo",
         media_key=key,
         edit_date=T0 + timedelta(minutes=edited) if edited is not None else None,
@@ -157,3 +161,22 @@ async def test_a_photo_deleted_from_an_album_takes_its_words_out_of_the_post(
     assert post.ocr_text == "черга 1"
     # The evidence keeps the removed photo, and its own record says it went.
     assert len(await store.media.of_post(post.id)) == 2
+
+
+async def test_a_new_picture_saying_what_the_old_one_said_is_no_news(store: Store) -> None:
+    # A picture re-made (another colour, a crop) with the same words is recorded, and those
+    # alerted are not told again what they were told.
+    await store.people.add(role="journalist", user_id=21, lang="uk")
+    await store.rules.add("евакуація", rule_to_json(parse_rule("евакуація")))
+    pipe = Pipeline(store)
+    caption = "Оголошено евакуацію з прикордонних сіл."
+    await pipe.handle(photo_post("photo:2:1", text=caption))
+    post = await store.posts.get_by_link("oblenergo", 40)
+    assert post is not None
+    await apply_ocr(pipe, post.id, "Евакуація триває")  # the first picture, read
+    await pipe.handle(photo_post("photo:2:2", edited=5, text=caption))
+    assert await apply_ocr(pipe, post.id, "Евакуація триває") == 0
+    await pipe.handle(photo_post("photo:2:3", edited=9, text=caption))
+    assert await apply_ocr(pipe, post.id, "Евакуація триває до неділі") == 1
+    kinds = await store.db.fetchall("SELECT kind, version FROM alerts ORDER BY id")
+    assert [tuple(r) for r in kinds] == [("new", 1), ("edit", 3)]
