@@ -343,3 +343,54 @@ async def test_a_link_preview_attached_apart_from_the_text_is_a_link_and_its_cha
     assert [r.version for r in records] == [1, 2] and later in records[1].raw
     third = await store.posts.get_by_link("gen_staff", 3)
     assert third is not None and third.links == ()
+
+
+async def test_formatting_a_pin_and_a_new_channel_photo_are_no_versions(
+    store: Store, tmp_path: Path
+) -> None:
+    world = World(store, tmp_path, None)
+    text = "Засідання Ради оборони відбудеться завтра."
+    try:
+        await world.start()
+        message = world.fake.message(world.channel, 2, text)
+        await world.client.dispatch(world.fake.new_update(world.channel, message))
+        # Bold added to a word: the words and links are the same.
+        bold = [types.MessageEntityBold(offset=0, length=9)]
+        await world.client.dispatch(world.fake.edit_update(world.channel, 2, text, entities=bold))
+        # The post pinned: Telegram's service message and its pin update.
+        pin = types.MessageService(
+            id=3,
+            peer_id=world.channel.peer,
+            date=message.date,
+            action=types.MessageActionPinMessage(),
+            reply_to=types.MessageReplyHeader(reply_to_msg_id=2),
+            post=True,
+        )
+        await world.client.dispatch(world.fake.new_update(world.channel, pin))
+        world.channel.pts += 1
+        await world.client.dispatch(
+            types.UpdatePinnedChannelMessages(
+                channel_id=world.channel.id,
+                messages=[2],
+                pts=world.channel.pts,
+                pts_count=1,
+                pinned=True,
+            )
+        )
+        # The channel's picture changed: a service message too.
+        photo = types.MessageService(
+            id=4,
+            peer_id=world.channel.peer,
+            date=message.date,
+            action=types.MessageActionChatEditPhoto(photo=world.fake.photo(jpeg((1, 2, 3))).photo),
+            post=True,
+        )
+        await world.client.dispatch(world.fake.new_update(world.channel, photo))
+        await world.settle()
+    finally:
+        await world.close()
+    post = await post_2(store)
+    assert post.version == 1
+    assert len(await store.evidence.for_message("gen_staff", 2, None)) == 1
+    count = await store.db.fetchone("SELECT COUNT(*) FROM posts")
+    assert count is not None and count[0] == 2  # post 1 (the first look back) and post 2
