@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from bot.desk.fts import rule_to_fts
 from bot.desk.words import NO_WORDS, YES_WORDS
-from bot.i18n import LocalizedError
+from bot.i18n import N_, LocalizedError
 from bot.matching import (
     RuleNode,
     RuleSyntaxError,
@@ -23,6 +23,7 @@ from bot.matching import (
     match_rule,
     parse_rule,
     rule_sources,
+    rule_to_json,
 )
 from bot.matching.rules import (
     FILTER_NAMES,
@@ -159,6 +160,35 @@ def split_filters(query: str, zone: ZoneInfo) -> ParsedQuery:
         edited=_flag("edited", found["edited"]) if "edited" in found else None,
         deleted=_flag("deleted", found["deleted"]) if "deleted" in found else None,
     )
+
+
+# The OR words are operators in capitals only (bot.matching.rules): typed in lowercase they are
+# words to find, and "енергетики або кордоні" wants posts with all three.
+_OR_SPELLINGS = {"or": "OR", "або": "АБО", "или": "ИЛИ"}
+LOWERCASE_OR = N_(
+    "'{word}' is searched as a word; to find either side, write it in capitals: {upper}"
+)
+
+
+def lowercase_or(query: str) -> tuple[str, str] | None:
+    """(the word as typed, in capitals) of an OR word the query searches as a word, outside
+    quotes; None when there is none or the query does not parse."""
+    try:
+        text = split_filters(query, ZoneInfo("UTC")).text
+        tree = rule_to_json(parse_rule(text))
+    except (QueryError, RuleSyntaxError):
+        return None
+    todo: list[object] = [tree]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, dict):
+            word = item.get("word")
+            if isinstance(word, str) and word.casefold() in _OR_SPELLINGS:
+                return word, _OR_SPELLINGS[word.casefold()]
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+    return None
 
 
 def _take_filters(chunk: str, found: dict[str, str]) -> str:

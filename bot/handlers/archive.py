@@ -27,7 +27,7 @@ from aiogram.types import (
 
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.inputs import clip
-from bot.desk.search import QueryError, SearchPage, search_posts
+from bot.desk.search import LOWERCASE_OR, QueryError, SearchPage, lowercase_or, search_posts
 from bot.drafting.background import background_runs
 from bot.drafting.draft import DraftOptions
 from bot.drafting.excerpts import snippet
@@ -106,6 +106,15 @@ async def _who(store: Store, post: StoredPost, lang: str) -> str:
     return f"{name} (@{post.channel})" if name else f"@{post.channel}"
 
 
+def or_hint(query: str, tr: Translator) -> str:
+    """A line (HTML) under an answer when the query searches "або" as a word, else ''."""
+    found = lowercase_or(query)
+    if found is None:
+        return ""
+    word, upper = found
+    return "\n💡 " + escape(tr.gettext(LOWERCASE_OR, word=word, upper=upper))
+
+
 def _page_button(text: str, token: str, number: int) -> InlineKeyboardButton:
     return InlineKeyboardButton(text=text, callback_data=f"page:{token}:{number}")
 
@@ -123,7 +132,7 @@ async def render_page(
     head = f"🔎 <b>{escape(clip(query, 80))}</b>"
     if not page.hits:
         body = tr.gettext("No posts found.") if number == 0 else tr.gettext("No more posts.")
-        return f"{head}\n{escape(body)}", None
+        return f"{head}\n{escape(body)}{or_hint(query, tr)}", None
     # The zone named, as /mute, /quiet and /digest do: times in a /tz other than the phone's
     # read as the phone's.
     page_line = tr.gettext("page {n}", n=number + 1) + " · " + _times_in(person, tr)

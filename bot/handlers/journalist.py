@@ -11,6 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 
 from bot.desk.desk import RANK, RULE_TEST_POSTS, Desk
 from bot.desk.inputs import DeskError, clip, parse_duration
+from bot.desk.search import LOWERCASE_OR, lowercase_or
 from bot.desk.words import DAILY_WORDS, OFF_WORDS, ON_WORDS, RULE_VERBS
 from bot.drafting.excerpts import snippet_runs
 from bot.drafting.html import Run, escape, join_runs
@@ -462,6 +463,9 @@ async def _reach_notes(desk: Desk, rule: Rule, tr: Translator) -> str:
                 rest,
             )
         )
+    lowered = lowercase_or(rule.query)
+    if lowered is not None:
+        notes.append(tr.gettext(LOWERCASE_OR, word=lowered[0], upper=lowered[1]))
     if reach.floods:
         whom = (
             tr.ngettext(
@@ -497,6 +501,10 @@ async def _test(message: Message, desk: Desk, query: str, tr: Translator) -> Non
         hits=len(result.hits),
     )
     runs: list[Run] = lines([Run(matched, "b")], [Run(clip(understood, 300), "code")])
+    lowered = lowercase_or(query)
+    if lowered is not None:
+        hint = tr.gettext(LOWERCASE_OR, word=lowered[0], upper=lowered[1])
+        runs = join_runs(runs, "\n💡 " + hint)
     for h in result.hits[:10]:
         excerpt = snippet_runs(h.text, h.spans, width=140)
         runs = join_runs(runs, "\n\n", h.post.permalink, "\n", excerpt)

@@ -282,3 +282,23 @@ async def test_a_rule_naming_many_unknown_channels_is_answered(tmp_path: Path, l
             "…and {n} more channel we do not follow", "…and {n} more channels we do not follow", 55
         )
         assert more in (reply.text or "")
+
+
+LOWER_OR = "'{word}' is searched as a word; to find either side, write it in capitals: {upper}"
+
+
+async def test_or_in_lowercase_is_pointed_out(tmp_path: Path, lang: str) -> None:
+    """ "енергетики або кордоні" looked for posts with all three words, "або" among them: "No
+    posts found", and a rule that never alerts, without a word about why."""
+    async with running_desk(tmp_path, lang=lang) as desk:
+        (reply,) = await desk.ask(JOURNALIST, "/search енергетики або кордоні")
+        assert desk.t(LOWER_OR, word="або", upper="АБО") in (reply.text or "")
+        (reply,) = await desk.ask(EDITOR, "/rule add energy or border")
+        assert (reply.text or "").startswith("✅")
+        assert desk.t(LOWER_OR, word="or", upper="OR") in (reply.text or "")
+        (reply,) = await desk.ask(EDITOR, "/rule test енергетики или кордоні")
+        assert desk.t(LOWER_OR, word="или", upper="ИЛИ") in (reply.text or "")
+        # Written as meant: no hint, and a phrase's own "або" is the phrase's.
+        for query in ("енергетики АБО кордоні", '"енергетики або кордоні"'):
+            (reply,) = await desk.ask(JOURNALIST, f"/search {query}")
+            assert desk.t(LOWER_OR, word="або", upper="АБО") not in (reply.text or "")
