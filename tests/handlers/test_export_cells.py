@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.handlers.archive import export_files
+from bot.handlers.export import export_files
 from tests.drafting.test_compose import stored
 
 
