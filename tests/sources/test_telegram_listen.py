@@ -5,6 +5,7 @@ lost, duplicated or put under the wrong name before."""
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from telethon import types
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
 from bot.settings import JobSettings, TelegramSettings
+from sources.telegram.holes import Holes
 from sources.telegram.listener import Listener
 from storage.postgres.store import PgStore
 from storage.records import Event, Post, note_text
@@ -363,3 +365,54 @@ async def test_a_post_the_database_refused_is_fetched_again(
     await listener.reconcile(src)
     assert await stored_ids(store) == [1, 2, 3]
     assert sorted(await alerted_ids(store)) == [2, 3]
+
+
+async def test_a_post_one_account_left_out_is_fetched_by_the_account_that_reads_it_next(
+    store: Store, fake: FakeTelegram
+) -> None:
+    # Two listener accounts (PostgreSQL). Account a's write of post 2 fails (the server
+    # restarting); before a fetches it again, a stops (killed, rate-limited) and the channel
+    # moves to account b. The left-out range was kept under a's name only: b never fetched
+    # it, and post 2 was lost for good.
+    if not isinstance(store, PgStore):
+        pytest.skip("several listener accounts need PostgreSQL")
+    await desk(store)
+    ch = fake.channels[MINISTRY]
+    fake.post(ch, 1, energy_text(1))
+
+    async def account(name: str) -> tuple[Listener, SeamClient]:
+        client = SeamClient(fake)
+        await client.connect()
+        listener = Listener(
+            client,
+            store,
+            Recorder(store),
+            TelegramSettings(request_pause=0.0),
+            JobSettings(reconcile_window=1),
+            sleep=_no_sleep,
+            name=name,
+        )
+        return listener, client
+
+    first, client = await account("a")
+    await first.start()
+    async with refusing_writes(store):
+        await client.dispatch(fake.new_update(ch, fake.message(ch, 2, energy_text(2))))
+    await client.dispatch(fake.new_update(ch, fake.message(ch, 3, energy_text(3))))
+    assert await stored_ids(store) == [1, 3]
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    second, _ = await account("b")
+    await second.reconcile(src)
+    assert await stored_ids(store) == [1, 2, 3]
+    # Fetched once: account a, back, finds nothing left to fetch there.
+    assert await first.holes.first(src.id) is None
+
+
+async def test_gaps_an_older_version_saved_under_the_account_are_still_fetched(
+    store: Store,
+) -> None:
+    await store.state.set("listener.holes", json.dumps({"5": [[10, 20]], "6": [[3, 9]]}))
+    assert await Holes(store.state, "listener.holes").first(5) == (10, 20)
+    # Moved to the channel's own key: whichever account reads channel 6 next finds it.
+    assert await Holes(store.state, "listener.b.holes").first(6) == (3, 9)
