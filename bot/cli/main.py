@@ -91,8 +91,11 @@ def load_settings(args: argparse.Namespace) -> Settings:
         settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        where = ".".join(str(x) for x in first["loc"])
-        raise UsageError(f"bad setting {where}: {first['msg']}") from exc
+        # As the operator wrote it (WIREWATCH_TELEGRAM__API_ID), not pydantic's path
+        # (telegram.api_id). The value is not repeated: it may be a secret.
+        where = "__".join(str(x).upper() for x in first["loc"])
+        name = f"WIREWATCH_{where}" if where else "the settings"
+        raise UsageError(f"bad setting {name}: {first['msg']}") from exc
     except SettingsError as exc:
         raise UsageError(_settings_error(exc)) from exc
     except UnicodeDecodeError as exc:

@@ -179,3 +179,28 @@ def test_import_of_nothing_says_what_and_creates_no_database(
         assert "result.json" in line and "no such file" not in line
     # A mistyped path made an empty archive in the working folder.
     assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.parametrize(
+    ("line", "name"),
+    [
+        ("WIREWATCH_TELEGRAM__API_ID=abc", "WIREWATCH_TELEGRAM__API_ID"),
+        ("WIREWATCH_TZ=Kyiv", "WIREWATCH_TZ"),
+        ("WIREWATCH_BOT__ADMINS=123, abc", "WIREWATCH_BOT__ADMINS"),
+        ("WIREWATCH_ACCOUNTS__ALPHA__MAX_CHANNELS=5000", "WIREWATCH_ACCOUNTS__ALPHA__MAX_CHANNELS"),
+    ],
+)
+def test_a_bad_setting_is_named_as_the_operator_wrote_it(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    line: str,
+    name: str,
+) -> None:
+    """"bad setting telegram.api_id" sent the operator looking for a key that is in no file."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(line + "\n", encoding="utf-8")
+    code, _, err = run(capsys, "doctor")
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert f"bad setting {name}:" in err, err
