@@ -89,9 +89,7 @@ def account_checks(out: list[dict[str, str]], settings: Settings, pool: PoolFact
         if not tg.configured:
             check(out, label, "missing", "no API id / hash: set WIREWATCH_ACCOUNTS__NAME__API_ID")
             continue
-        session = Path(str(tg.session))
-        if session.suffix != ".session":
-            session = session.with_name(session.name + ".session")
+        session = session_path(tg)
         lease = pool.leases.get(name)
         state = health(lease, stamp, grace)
         share = f"{load.get(name, 0)}/{tg.max_channels} channels"
@@ -114,6 +112,13 @@ def account_checks(out: list[dict[str, str]], settings: Settings, pool: PoolFact
             detail = f"lease expired {ago}s ago (last held by {lease.holder}); its channels move"
         if not session.exists():
             status, detail = "missing", f"{session}: run `wirewatch login --account {name}`"
+        else:
+            try:
+                if not session_has_key(session):
+                    status = "missing"
+                    detail = f"{session} holds no sign-in: run `wirewatch login --account {name}`"
+            except SourceError as exc:
+                status, detail = "fail", str(exc)
         check(out, label, status, f"{detail}; {share}")
     unassigned = [a.username for a in pool.assignments if a.account is None]
     if unassigned:

@@ -187,7 +187,10 @@ def test_import_of_nothing_says_what_and_creates_no_database(
         ("WIREWATCH_TELEGRAM__API_ID=abc", "WIREWATCH_TELEGRAM__API_ID"),
         ("WIREWATCH_TZ=Kyiv", "WIREWATCH_TZ"),
         ("WIREWATCH_BOT__ADMINS=123, abc", "WIREWATCH_BOT__ADMINS"),
-        ("WIREWATCH_ACCOUNTS__ALPHA__MAX_CHANNELS=5000", "WIREWATCH_ACCOUNTS__ALPHA__MAX_CHANNELS"),
+        (
+            "WIREWATCH_ACCOUNTS__ALPHA__MAX_CHANNELS=5000",
+            "WIREWATCH_ACCOUNTS__ALPHA__MAX_CHANNELS",
+        ),
     ],
 )
 def test_a_bad_setting_is_named_as_the_operator_wrote_it(
@@ -197,10 +200,36 @@ def test_a_bad_setting_is_named_as_the_operator_wrote_it(
     line: str,
     name: str,
 ) -> None:
-    """"bad setting telegram.api_id" sent the operator looking for a key that is in no file."""
+    """ "bad setting telegram.api_id" sent the operator looking for a key that is in no file."""
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".env").write_text(line + "\n", encoding="utf-8")
     code, _, err = run(capsys, "doctor")
     assert code == 2
     assert len(err.strip().splitlines()) == 1
     assert f"bad setting {name}:" in err, err
+
+
+def test_doctor_does_not_pass_an_accounts_session_a_failed_login_left(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    hangs_up: int,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("WIREWATCH_ACCOUNTS__ALPHA__API_ID", "12345")
+    monkeypatch.setenv("WIREWATCH_ACCOUNTS__ALPHA__API_HASH", "0123456789abcdef0123456789abcdef")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_ADDRESS", "127.0.0.1")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_PORT", str(hangs_up))
+    assert run(capsys, "login", "--account", "alpha", "--phone", "+380441234567")[0] == 1
+    assert (tmp_path / "var" / "alpha.session").exists()
+    feed = tmp_path / "feed.jsonl"
+    feed.write_text(
+        '{"channel": "regional_head_test", "id": 1, "date": "2025-11-18T08:00:00+02:00", '
+        '"text": "Відновили живлення."}\n',
+        encoding="utf-8",
+    )
+    assert run(capsys, "import", str(feed))[0] == 0
+    _, out, _ = run(capsys, "doctor", "--json")
+    row = next(r for r in json.loads(out) if r["check"] == "account alpha")
+    assert row["status"] == "missing", row
+    assert "wirewatch login --account alpha" in row["detail"]

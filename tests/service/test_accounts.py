@@ -211,9 +211,18 @@ async def test_doctor_shows_every_accounts_lease(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    from telethon.crypto import AuthKey
+    from telethon.sessions import SQLiteSession
+
     for name in ("alpha", "beta", "gamma"):
         session = tmp_path / f"{name}.session"
-        session.touch(mode=0o600)
+        # What `wirewatch login` leaves: a session holding its key (doctor reports an empty
+        # one as never signed in).
+        signed = SQLiteSession(str(session))
+        signed.auth_key = AuthKey(bytes(256))
+        signed.save()
+        signed.close()
+        session.chmod(0o600)
         monkeypatch.setenv(f"WIREWATCH_ACCOUNTS__{name.upper()}__API_ID", "7")
         monkeypatch.setenv(f"WIREWATCH_ACCOUNTS__{name.upper()}__API_HASH", "0" * 32)
         monkeypatch.setenv(f"WIREWATCH_ACCOUNTS__{name.upper()}__SESSION", str(session))
