@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.cli.common import UsageError, add_verb, open_store, print_result, verb_group
 from bot.desk.assignment import health
-from bot.settings import Settings
+from bot.settings import DEFAULT_ACCOUNT, Settings
 from storage.records import normalize_username
 
 AUTO = "auto"
@@ -62,10 +62,14 @@ async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         await store.accounts.ensure(settings.account_names())
         leases = {lease.account: lease for lease in await store.accounts.leases()}
         rows = await store.accounts.assignments()
+        followed = sum(1 for s in await store.sources.list() if s.active)
     stamp = datetime.now(UTC)
     grace = timedelta(seconds=settings.telegram.lease_ttl)
-    load = Counter(r.account for r in rows)
+    load: Counter[str | None] = Counter(r.account for r in rows)
     pinned = Counter(r.account for r in rows if r.pinned)
+    if not settings.pooled:
+        # One account reads every followed channel; the assignment table is the pool's.
+        load = Counter({DEFAULT_ACCOUNT: followed})
     out = []
     for name in settings.account_names():
         lease = leases.get(name)

@@ -233,3 +233,17 @@ def test_doctor_does_not_pass_an_accounts_session_a_failed_login_left(
     row = next(r for r in json.loads(out) if r["check"] == "account alpha")
     assert row["status"] == "missing", row
     assert "wirewatch login --account alpha" in row["detail"]
+
+
+def test_accounts_list_with_one_account_does_not_call_channels_homeless(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One account reads every channel; the assignment table is the pool's (several accounts),
+    so its being empty said "2 channels have no account with room" on a desk of one."""
+    monkeypatch.chdir(tmp_path)
+    for channel in ("regional_head_test", "energy_ministry_test"):
+        assert run(capsys, "sources", "add", f"@{channel}")[0] == 0
+    code, out, _ = run(capsys, "accounts", "list")
+    assert code == 0
+    assert "no account with room" not in out
+    assert "2" in out.splitlines()[0]  # the one account's share: every channel
