@@ -53,10 +53,20 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     s.set_defaults(func=cmd_search)
 
 
+_HTML = (".html", ".htm")
+
+
 def _input_file(path: Path) -> Path:
     """The file to read: a feed, `result.json`, or the export folder holding it (Telegram
     Desktop writes `ChatExport_…/result.json` with the photos beside it). Checked before the
     database is opened: a mistyped path must not leave an empty archive behind."""
+    html = (path / "messages.html").is_file() if path.is_dir() else path.suffix in _HTML
+    if html and not (path.is_dir() and (path / "result.json").is_file()):
+        # Telegram Desktop's default format: the likeliest first export.
+        raise UsageError(
+            f"{path} is Telegram Desktop's HTML export: export the chat again with "
+            "Format: JSON (Export chat history → Format), then import its result.json"
+        )
     if path.is_dir():
         inner = path / "result.json"
         if not inner.is_file():

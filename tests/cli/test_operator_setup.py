@@ -247,3 +247,19 @@ def test_accounts_list_with_one_account_does_not_call_channels_homeless(
     assert code == 0
     assert "no account with room" not in out
     assert "2" in out.splitlines()[0]  # the one account's share: every channel
+
+
+@pytest.mark.parametrize("given", ["folder", "file"])
+def test_an_html_export_is_told_to_be_exported_as_json(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], given: str
+) -> None:
+    """Telegram Desktop exports HTML unless told otherwise: the likeliest first export."""
+    monkeypatch.chdir(tmp_path)
+    folder = tmp_path / "ChatExport_2025-11-20"
+    folder.mkdir()
+    (folder / "messages.html").write_text("<!DOCTYPE html><html></html>", encoding="utf-8")
+    target = folder if given == "folder" else folder / "messages.html"
+    code, _, err = run(capsys, "import", str(target))
+    assert code == 2
+    assert "HTML" in err and "JSON" in err, err
+    assert not (tmp_path / "var").exists()
