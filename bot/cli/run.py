@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from bot.cli.common import UsageError
@@ -69,6 +70,10 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         )
     if args.feed and role not in ("all", "listener"):
         raise UsageError(f"--feed is read by the listener role, not by --role {role}")
+    for feed in args.feed:
+        # A feed that does not exist yet is waited for; a folder never becomes one.
+        if Path(feed).is_dir():
+            raise UsageError(f"--feed {feed} is a folder: give the JSONL file to follow")
     account = getattr(args, "account", None)
     if account is not None:
         if role not in ("all", "listener"):

@@ -263,3 +263,16 @@ def test_an_html_export_is_told_to_be_exported_as_json(
     assert code == 2
     assert "HTML" in err and "JSON" in err, err
     assert not (tmp_path / "var").exists()
+
+
+def test_run_refuses_a_feed_that_is_a_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--feed var/` (a folder, a typo): the feed part failed and restarted forever, with a
+    traceback a minute, while the service looked up."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "feeds").mkdir()
+    code, _, err = run(capsys, "run", "--health-port", "0", "--feed", "feeds")
+    assert code == 2
+    assert "feeds" in err and "folder" in err
+    assert not (tmp_path / "var").exists()
