@@ -445,11 +445,13 @@ def choose_quote(
 
 def _is_heading(text: str, s: Sentence) -> bool:
     """A line of its own with no sentence end and under 14 words: a heading, a topic."""
-    line_end = text.find("\n", s.end)
-    own_line = (s.start == 0 or text[s.start - 1] == "\n") and (line_end in (-1, s.end))
+    rest_of_line = text[s.end :].split("\n", 1)[0]
+    own_line = (s.start == 0 or text[s.start - 1] == "\n") and not rest_of_line.strip()
     body = s.text(text)
+    # A flag after the exclamation mark does not make "Обмін відбувся! 🇺🇦" a heading.
+    last = body.rstrip("".join(ch for ch in body if is_emoji_part(ch)) + " \t\u00a0")[-1:]
     words = len(_WORD.findall(body))
-    return own_line and body[-1:] not in _TERMINALS and 0 < words < 14
+    return own_line and last not in _TERMINALS and 0 < words < 14
 
 
 def _carries_figure(text: str, s: Sentence) -> bool:
@@ -502,12 +504,11 @@ def _substance(text: str, s: Sentence) -> float:
         score -= 6
     if _LINK_TAIL.search(body) or body.rstrip().endswith(":"):
         score -= 12
-    line_end = text.find("\n", s.end)
-    own_line = (s.start == 0 or text[s.start - 1] == "\n") and (line_end in (-1, s.end))
-    if own_line and body[-1:] not in _TERMINALS and len(words) < 14:
-        score -= 8  # a heading
+    if _is_heading(text, s) or not words:
+        score -= 8  # a heading, or a line of emoji
     rest = words[1:]  # the first word is capitalised anyway
-    capitals = sum(1 for w in rest if w[0].isupper())
+    # A word in capitals is an acronym or a post typed in capitals, not a name.
+    capitals = sum(1 for w in rest if w[0].isupper() and not w.isupper())
     if rest and len(words) <= 6 and capitals * 2 >= len(rest):
         score -= 6  # a name, a signature, a place
     return score

@@ -267,3 +267,21 @@ def test_a_heading_that_holds_the_rules_words_lends_them_to_what_follows() -> No
     # A heading with nothing under it is still what there is to quote.
     alone = "Обмін полоненими"
     assert choose_quote(alone, [Mark(0, 16)]) == (0, 16)
+
+
+def test_a_short_first_sentence_is_no_heading_when_its_line_goes_on() -> None:
+    # "Обмін полоненими! 🇺🇦" opens a one-line post: it was scored as a heading (its own
+    # line, no full stop after the flag), so the quote left out the rule's own sentence.
+    text = "Обмін полоненими! 🇺🇦 Повернулися 150 захисників!!! Слава Україні!"
+    chosen = choose_quote(text, [Mark(0, 5)])
+    assert chosen is not None
+    assert text[chosen[0] : chosen[1]] == "Обмін полоненими! 🇺🇦 Повернулися 150 захисників!!!"
+
+
+def test_a_post_in_capitals_is_not_a_row_of_names() -> None:
+    # Every word of an all-capitals post is capitalised: it read as a name-only line and the
+    # figure beside the rule's words was left out («ОБМІН ПОЛОНЕНИМИ»).
+    text = "ОБМІН ПОЛОНЕНИМИ. ПОВЕРНУЛИСЯ 150 ЗАХИСНИКІВ."
+    chosen = choose_quote(text, [Mark(0, 5)])
+    assert chosen is not None
+    assert text[chosen[0] : chosen[1]] == text
