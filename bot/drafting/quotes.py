@@ -73,7 +73,8 @@ _EN_SPEECH = (
 )
 _WHO_EN = r"(?:he|she|they|(?:the|a|an)\s+\w[\w'’-]*|[A-Z][\w'’-]*)(?:\s+[^\W\d][\w'’.-]*){0,4}"
 _COMMA_TAIL_EN = re.compile(
-    r"\s*,\s*(?:[—–]\s*)?(?:(?P<who>"
+    # The comma may stand inside the closing mark: “…soon,” Carter said.
+    r"\s*,[”\"’]?\s*(?:[—–]\s*)?(?:(?P<who>"
     + _WHO_EN
     + r")\s+"
     + _EN_SPEECH

@@ -193,3 +193,21 @@ def test_a_pronoun_after_another_person_is_named_is_theirs() -> None:
     # Places and his own name do not count: then "він" is he.
     own = "Умєров прибув у Києві.\n" + said
     assert first_line(own, **umerov).startswith("Секретар РНБО Рустем Умєров сказав у Telegram: «")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "“The exchange will happen soon,” Carter said.",
+        '"The exchange will happen soon," said John Carter.',
+        "“The exchange will happen soon,” he told reporters.",
+    ],
+)
+def test_an_english_tail_after_the_closing_quote_leaves_the_quote(text: str) -> None:
+    # The English way to end a quotation, the comma inside the marks, kept the speaker's tail
+    # in the quote: “‘The exchange will happen soon,’ Carter said.” from Carter himself.
+    carter = {"person": {"en": "John Carter"}, "role": {"en": "U.S. Special Envoy"}, "gender": "m"}
+    line = first_line(text, "en", **carter)
+    assert line.endswith(": “The exchange will happen soon.”"), line
+    # From another channel, Carter's words stay his.
+    assert "Carter said" in first_line("“The exchange will happen soon,” Carter said.", "en")
