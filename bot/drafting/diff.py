@@ -65,8 +65,10 @@ class WordDiff:
 
 
 # Words (with inner hyphens and apostrophes) and single punctuation marks: "будинки." and
-# "будинки" then differ only by the full stop, not as whole words.
-_TOKEN = re.compile(r"\w+(?:[-'’ʼ]\w+)*|[^\w\s]")
+# "будинки" then differ only by the full stop, not as whole words. A web address, and a figure
+# with its inner stops, commas, colons or slashes (10:00, 1.5, 12.05.2025, 24/7), is one token:
+# an edit of it is shown whole, not "[-10-] {+11+}:[-00-] {+30+}".
+_TOKEN = re.compile(r"https?://\S*[^\s.,;:!?»”)\]]|\d+(?:[.,:/]\d+)+|\w+(?:[-'’ʼ]\w+)*|[^\w\s]")
 
 
 @dataclass(frozen=True, slots=True)

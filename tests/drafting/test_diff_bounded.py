@@ -85,3 +85,21 @@ def test_an_edits_context_starts_and_ends_at_whole_words() -> None:
         shown
         == "Усього [-40-] {+45+} людей повернулися. Реєстрація: https://gov.example/ua/list.html…"
     )
+
+
+def test_a_changed_clock_figure_or_address_is_shown_whole() -> None:
+    # "[-10-] {+11+}:[-00-] {+30+}" and "1.[-5-] {+7+} млн": the change cut inside a clock
+    # and a figure; a sub-editor had to piece the old and new values together.
+    old = "Обмін відбудеться завтра о 10:00. Повернуться 40 людей."
+    assert diff_plain(word_diff(old, old.replace("10:00", "11:30"))) == (
+        "Обмін відбудеться завтра о [-10:00-] {+11:30+}. Повернуться 40 людей."
+    )
+    assert diff_plain(word_diff("Ціна 1.5 млн грн.", "Ціна 1,75 млн грн.")) == (
+        "Ціна [-1.5-] {+1,75+} млн грн."
+    )
+    assert (
+        diff_plain(
+            word_diff("Деталі: https://gov.example/a/1.", "Деталі: https://gov.example/a/2.")
+        )
+        == "Деталі: [-https://gov.example/a/1-] {+https://gov.example/a/2+}."
+    )
