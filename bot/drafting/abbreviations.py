@@ -273,16 +273,19 @@ FUNCTION_WORDS = frozenset(
 )
 
 
-# Nouns a capital letter labels ("пункт Б", "варіант В", "plan B", "option C"): after one, the
-# letter and its full stop are a point of a list, not an initial, and may end the sentence.
-# Compared as the start of the word before the letter, so every case form counts ("формою А").
-LETTER_LABELS = (
-    "пункт", "підпункт", "подпункт", "літер", "букв", "варіант", "вариант", "план", "груп",
-    "категорі", "категори", "клас", "додат", "приложени", "розділ", "раздел", "частин",
-    "част", "сценарі", "сценари", "етап", "этап", "тип", "форм", "графік", "график", "зон",
-    "рівн", "уровн", "point", "item", "option", "plan", "group", "categor", "class", "annex",
-    "appendix", "section", "part", "scenario", "stage", "type", "form", "schedule", "zone",
-    "level", "grade", "phase", "list", "vitamin", "вітамін", "витамин",
+# Nouns a capital letter labels ("пункт Б", "варіант В", "plan B", "option C"), as lemmas: after
+# one in any form ("формою А", "options B"), the letter and its full stop are a point of a list,
+# not an initial, and may end the sentence.
+LETTER_LABELS = frozenset(
+    [
+        "пункт", "підпункт", "подпункт", "літера", "буква", "варіант", "вариант", "план",
+        "група", "группа", "категорія", "категория", "клас", "класс", "додаток", "приложение",
+        "розділ", "раздел", "частина", "часть", "сценарій", "сценарий", "етап", "этап", "тип",
+        "форма", "графік", "график", "зона", "рівень", "уровень", "вітамін", "витамин", "point",
+        "item", "option", "plan", "group", "category", "class", "annex", "appendix", "section",
+        "part", "scenario", "stage", "type", "form", "schedule", "zone", "level", "grade",
+        "phase", "list", "vitamin",
+    ]
 )  # fmt: skip
 # English words that start a sentence and never follow an initial ("option C. We will…").
 SENTENCE_STARTERS_EN = frozenset(

@@ -30,7 +30,7 @@ from bot.drafting.abbreviations import (
     SOFT_ABBREVIATIONS,
     YEAR_MARKS,
 )
-from bot.matching.lemmas import parts_of_speech
+from bot.matching.lemmas import parts_of_speech, text_keys
 
 
 class SpanLike(Protocol):
@@ -139,7 +139,7 @@ def _lettered_point(before: str, text: str, after: int) -> bool:
     Б. Далі…", "option C. We…"), not an initial: a label noun stands before it, or the next
     word is one no surname is (an adverb, a pronoun, a verb, a conjunction)."""
     word = before.casefold()
-    if any(word.startswith(label) and len(word) <= len(label) + 4 for label in LETTER_LABELS):
+    if word and not LETTER_LABELS.isdisjoint((word, *text_keys(word, "both", False))):
         return True
     m = _NEXT_WORD.match(text, after)
     if m is None:

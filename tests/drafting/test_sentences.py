@@ -243,6 +243,8 @@ def test_a_one_letter_word_ends_a_sentence_but_an_initial_does_not() -> None:
         ),
         ("Зустрілася з В. Зеленським і Т. Г. Коваль у Києві.", None),
         ("The letter was signed by J. R. Smith on Monday.", None),
+        ("We thanked our partner J. Smith for the support.", None),
+        ("Уряд планує В. Петренка призначити послом.", None),
         ("Лист підписали О. І. Коваль та J. A. Stone.", None),
     ],
 )
