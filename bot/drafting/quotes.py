@@ -115,6 +115,9 @@ _PAIRS = {"«": "»", "„": "“", "“": "”", '"': '"', "‘": "’"}
 # The number or bullet that opens a list item ("1)", "2.", "а)", "—", "•").
 _LIST_MARKER = re.compile(r"(?:\d{1,2}[.)]|[a-zа-яієїґ]\)|[—–\-•·*►▪])[ \t\u00a0]+")
 
+_LEADING_TAGS = re.compile(r"(?:#\w+[ \t\u00a0]+)+")
+_TRAILING_TAGS = re.compile(r"(?:[ \t\u00a0]+#\w+)+\s*$")
+
 # A draft quotes whole sentences (sentences.choose_quote; several together stay within 600
 # characters). Only a sentence longer than this, a text the splitter finds no sentence end in
 # (a run-on report, a decree's preamble, the text read from a picture), is cut: around the
@@ -186,6 +189,14 @@ def style_quote(
     left, right, _, inner_right = MARKS.get(lang, MARKS["en"])
     chars = _strip_emoji([(post_text[i], i) for i in range(start, end)])
     s = "".join(c for c, _ in chars)
+    # A channel's tags before or after the words ("#новини") are filing, not speech; one
+    # inside a sentence is a word of it.
+    tags = _LEADING_TAGS.match(s)
+    if tags is not None and tags.end() < len(s):
+        chars, s = chars[tags.end() :], s[tags.end() :]
+    tags = _TRAILING_TAGS.search(s)
+    if tags is not None and tags.start() > 0:
+        chars, s = chars[: tags.start()], s[: tags.start()]
     verb: str | None = None
     tail = _speaker_tail(s)
     relayed = tail is not None

@@ -392,3 +392,26 @@ def test_quotation_marks_in_a_quote_balance_and_nest(text: str, lang: str, print
 )
 def test_a_list_items_marks_are_not_quoted(text: str, lang: str, printed: str) -> None:
     assert style_quote(text, 0, len(text), lang).text == printed
+
+
+@pytest.mark.parametrize(
+    ("text", "printed"),
+    [
+        # A channel's tags before or after the words are filing, not speech: they were quoted
+        # («#новини Сьогодні о 14:30 відбулася нарада»). A tag inside the sentence is a word.
+        (
+            "#новини #ППО Сьогодні о 14:30 відбулася нарада.",
+            "«Сьогодні о 14:30 відбулася нарада».",
+        ),
+        ("Сьогодні відбулася нарада #новини #ППО", "«Сьогодні відбулася нарада»."),
+        ("Сьогодні відбулася нарада. #новини", "«Сьогодні відбулася нарада»."),
+        (
+            "Стежте за #ЄдинийМарафон у мережі.",
+            "«Стежте за #ЄдинийМарафон у мережі».",
+        ),
+        ("#ППО", "«#ППО»."),
+        ("«Обмін відбувся», — наголосила вона. #полонені", "«Обмін відбувся»."),
+    ],
+)
+def test_a_posts_tags_around_the_words_are_not_quoted(text: str, printed: str) -> None:
+    assert style_quote(text, 0, len(text), "uk").text == printed
