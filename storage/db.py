@@ -306,7 +306,9 @@ class Database:
                 try:
                     yield self.conn
                 except BaseException:
-                    if self._open:
+                    if self._open and self.conn.in_transaction:
+                        # SQLite has rolled back by itself after some errors (a disk I/O
+                        # error, a full disk): a second ROLLBACK would fail and hide them.
                         await self.conn.execute("ROLLBACK")
                     raise
                 else:

@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import re
+import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from typing import Any
@@ -167,6 +168,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except _user_errors() as exc:
         print(f"wirewatch: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.Error as exc:
+        # The database refused a write or a read that is not the person's input: a full disk,
+        # an I/O error. SQLite rolled the transaction back; what committed before is kept.
+        log.debug("database error", exc_info=True)
+        print(
+            f"wirewatch: the database failed: {exc} (is the disk full, or the file not "
+            "writable?); what was stored before is kept: run the command again once there is "
+            "room",
+            file=sys.stderr,
+        )
+        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
