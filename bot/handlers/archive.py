@@ -39,7 +39,7 @@ from bot.handlers.common import (
     reply_target,
     send_runs,
 )
-from bot.handlers.export import export_files
+from bot.handlers.export import export_files, export_sheet
 from bot.i18n import N_, Translator
 from bot.ingest.origins import (
     alert_context,
@@ -338,6 +338,8 @@ def archive_router() -> Router:
             )
         await progress.edit_text(f"✅ {done}")
         await message.answer_document(BufferedInputFile(csv_bytes, "wirewatch-export.csv"))
+        sheet = export_sheet(posts, _zone(person))
+        await message.answer_document(BufferedInputFile(sheet, "wirewatch-export.xlsx"))
         await message.answer_document(BufferedInputFile(json_bytes, "wirewatch-export.json"))
 
     @router.callback_query(lambda q: (q.data or "").startswith("full:"))

@@ -42,7 +42,12 @@ COMMANDS: tuple[tuple[str, str, str, str], ...] = (
         N_("/post <https://t.me/channel/123>"),
         N_("a post with every version and its draft"),
     ),
-    ("export", "journalist", N_("/export <query>"), N_("search results as CSV and JSON files")),
+    (
+        "export",
+        "journalist",
+        N_("/export <query>"),
+        N_("search results as CSV, Excel and JSON files"),
+    ),
     ("rules", "journalist", "/rules", N_("the rules that alert you")),
     (
         "rule",

@@ -16,7 +16,7 @@ from collections.abc import Set as AbstractSet
 # Tokens that are not English prose: product and format names, rule and search keywords, units,
 # the role names typed after /people add.
 _NEUTRAL_WORDS = """
-wirewatch Telegram FloodWait CSV JSON UTC OR AND NOT HH MM YYYY DD B KiB MiB GiB
+wirewatch Telegram FloodWait CSV JSON Excel UTC OR AND NOT HH MM YYYY DD B KiB MiB GiB
 uk en ru English on off yes no id admin editor journalist
 """
 NEUTRAL = frozenset(w.casefold() for w in _NEUTRAL_WORDS.split())

@@ -8,8 +8,11 @@ Every post and name here is invented for these tests.
 from __future__ import annotations
 
 import asyncio
+import html
+import io
 import logging
 import re
+import zipfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -302,3 +305,29 @@ async def test_or_in_lowercase_is_pointed_out(tmp_path: Path, lang: str) -> None
         for query in ("енергетики АБО кордоні", '"енергетики або кордоні"'):
             (reply,) = await desk.ask(JOURNALIST, f"/search {query}")
             assert desk.t(LOWER_OR, word="або", upper="АБО") not in (reply.text or "")
+
+
+async def test_export_has_a_spreadsheet_that_excel_opens_in_any_locale(
+    tmp_path: Path, lang: str
+) -> None:
+    """The CSV is comma-separated: Excel opens it by its own list separator, which is ';' on
+    Ukrainian and Russian Windows, so each post landed in one cell. An .xlsx file has no
+    separator to guess and no encoding to detect; its cells are text, never formulas."""
+    async with running_desk(tmp_path, lang=lang) as desk:
+        formula = '=HYPERLINK("http://example.invalid","дивіться") енергетики'
+        await Pipeline(desk.store, alert=False).handle(
+            Post("grid_ministry_demo", 77, BASE + timedelta(hours=6), formula)
+        )
+        replies = await desk.ask(EDITOR, "/export енергетики", replies=4)
+        sheets = [m for m in replies if m.document and m.document.filename.endswith(".xlsx")]
+        assert [m.document.filename for m in sheets if m.document] == ["wirewatch-export.xlsx"]
+        doc = sheets[0].document
+        assert doc is not None
+        with zipfile.ZipFile(io.BytesIO(doc.data)) as book:
+            sheet = book.read("xl/worksheets/sheet1.xml").decode("utf-8")
+            strings = book.read("xl/sharedStrings.xml").decode("utf-8")
+        assert "<f>" not in sheet  # no cell is a formula
+        texts = [html.unescape(t) for t in re.findall(r"<t[^>]*>([^<]*)</t>", strings)]
+        assert formula in texts
+        assert "Енергетики відновили живлення у трьох областях." in texts
+        assert "https://t.me/grid_ministry_demo/77" in texts

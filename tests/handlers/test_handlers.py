@@ -238,7 +238,9 @@ async def test_post_shows_versions_and_draft(tmp_path: Path, lang: str) -> None:
 
 async def test_export_sends_csv_and_json(tmp_path: Path, lang: str) -> None:
     async with running_desk(tmp_path, lang=lang) as desk:
-        note, csv_doc, json_doc = await desk.ask(EDITOR, "/export кордон OR енергетики", replies=3)
+        note, csv_doc, _sheet, json_doc = await desk.ask(
+            EDITOR, "/export кордон OR енергетики", replies=4
+        )
         assert note.text == "✅ " + desk.tr.ngettext("{n} post", "{n} posts", 2)
         assert csv_doc.document is not None and json_doc.document is not None
         assert csv_doc.document.filename == "wirewatch-export.csv"
