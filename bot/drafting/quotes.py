@@ -337,7 +337,7 @@ def shorten_quote(
         end -= 1
     while start < end and text[start].isspace():
         start += 1
-    body = list(zip(text[start:end], origin[start:end], strict=True))
+    body = _balanced(list(zip(text[start:end], origin[start:end], strict=True)), text[0])
     if start > lo:
         body = [("…", -1), *body]
     if end < hi:
@@ -352,6 +352,25 @@ def shorten_quote(
         styled.after,
         styled.relayed,
     )
+
+
+def _balanced(chars: list[tuple[str, int]], outer: str) -> list[tuple[str, int]]:
+    """`chars` cut out of a printed quote (whose opening mark is `outer`) less the quotation
+    marks whose partner the cut left outside. An unmatched ’ stays: it is an apostrophe too."""
+    marks = next((m for m in MARKS.values() if m[0] == outer), MARKS["en"])
+    openers, closers = {marks[0], marks[2]}, {marks[1], marks[3]}
+    stack: list[int] = []
+    drop: set[int] = set()
+    for n, (ch, _) in enumerate(chars):
+        if ch in openers:
+            stack.append(n)
+        elif ch in closers:
+            if stack:
+                stack.pop()
+            elif ch != "’":
+                drop.add(n)
+    drop.update(stack)
+    return [c for n, c in enumerate(chars) if n not in drop]
 
 
 def fit_quote(

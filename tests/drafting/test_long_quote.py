@@ -79,3 +79,25 @@ def test_the_text_of_a_picture_is_cut_the_same_way() -> None:
     shown = plain(image_runs(text, spans, "uk"))
     assert WORD in shown and "…" in shown
     assert len(shown) <= QUOTE_CHARS + 40
+
+
+def test_a_quote_cut_inside_a_quotation_keeps_its_marks_balanced() -> None:
+    # The cut kept the closing mark of a quotation whose opening it left out: the quote read
+    # «…кінець» слово…», as if it ended mid-way.
+    from bot.drafting.quotes import MARKS, QUOTE_CHARS, shorten_quote, style_quote
+
+    text = (
+        "Він заявив: «" + "слово " * 150 + "„дуже " + "слово " * 100 + "важливо "
+        + "слово " * 100 + "кінець“ " + "слово " * 150 + "»"
+    )  # fmt: skip
+    at = text.index("важливо")
+    for lang in ("uk", "en"):
+        left, right, inner_left, inner_right = MARKS[lang]
+        cut = shorten_quote(style_quote(text, 0, len(text), lang), QUOTE_CHARS, [(at, at + 7)])
+        inside = cut.text[1 : -1 - len(cut.after)]
+        depth = 0
+        for ch in inside:
+            depth += ch in (left, inner_left)
+            depth -= ch in (right, inner_right)
+            assert depth >= 0, cut.text
+        assert depth == 0, cut.text
