@@ -40,11 +40,15 @@ _SPEECH = (
     r"подчеркну|отмети|заяви|сказа|сообщи|добави|уточни|рассказа|заверил|завери)"
     r"\w{0,4}"
 )
+# An initial before a surname ("В. Зеленський", "J. Smith"): its full stop ends no sentence.
+_INITIAL = r"(?<![\w.])[A-ZА-ЯІЇЄҐЁ]\."
 # ", — наголосив Умєров." or "», — наголосила вона." at the very end of the quote.
 _TAIL = re.compile(
     r"(?:(?<=[»”\"])\s*,?|\s*,)\s*[—–]\s*(?P<verb>"
     + _SPEECH
-    + r")(?:\s+(?P<who>[^.!?«»\n]{1,80}))?[.!?]?\s*$",
+    + r")(?:\s+(?P<who>(?:"
+    + _INITIAL
+    + r"|[^.!?«»\n]){1,80}))?[.!?]?\s*$",
     re.IGNORECASE,
 )
 # "…, сообщил министр." / "…, заявив міністр." / "…, the minister said." / "…, said Umerov.":
@@ -58,7 +62,7 @@ _WHO_UK_RU = (
     r"командувач|командующ|губернатор|мер|мэр|керівни|руководител|очільни|директор|секретар|"
     r"заступни|заместител|омбудсм|уповноважен|уполномочен|депутат|нардеп|генерал|посадов|"
     r"чиновни|джерел|источни|відомств|ведомств|міністерств|министерств|прес|пресс)[\w'’ʼ-]*|"
-    r"[А-ЯІЇЄҐЁ][\w'’ʼ-]*)"
+    r"(?:[А-ЯІЇЄҐЁ]\.\s*){0,2}[А-ЯІЇЄҐЁ][\w'’ʼ-]*)"
 )
 _COMMA_TAIL_UK_RU = re.compile(
     r"\s*,\s*(?P<verb>"
@@ -100,7 +104,8 @@ def _speaker_tail(s: str) -> tuple[int, str, str] | None:
     found = m.groupdict()
     verb = found.get("verb") or found.get("verb2") or ""
     # A preposition means an object follows ("розповіли Президенту про ситуацію"): no tail.
-    words = re.findall(r"[^\W\d_][\w'’ʼ-]*", m.group(0).casefold())
+    spoken = re.sub(_INITIAL, " ", m.group(0)).casefold()  # "В. Гордієнко": no preposition
+    words = re.findall(r"[^\W\d_][\w'’ʼ-]*", spoken)
     if any(w in FUNCTION_WORDS and w not in _SPEAKER_WORDS for w in words):
         return None
     return m.start(), verb, (found.get("who") or found.get("who2") or "").strip()

@@ -18,6 +18,8 @@ from bot.drafting.abbreviations import FUNCTION_WORDS
 from bot.matching.lemmas import known_cases, may_be_person, stems
 
 _WORD = re.compile(r"[^\W\d_][\w'’ʼ-]*")
+# Initials before a surname ("В. Зеленський"): "В" is no preposition.
+_INITIALS = re.compile(r"(?<![\w.])[^\W\d_]\.")
 
 # Third-person pronouns a tail names its speaker by, and the gender each agrees with.
 _PRONOUNS = {
@@ -108,7 +110,7 @@ def tail_is_speakers(speaker: Speaker | None, verb: str, who: str, before: str =
     `speaker`; `before` is the post's text before the quote. With no speaker (a caller that
     names nobody) any tail whose noun can be the subject is taken as the speaker's, as a plain
     quote styling always did."""
-    words = _words(who)
+    words = _words(_INITIALS.sub(" ", who))
     impersonal = bool(words) and words[0] in FUNCTION_WORDS and words[0] not in _PRONOUNS
     named = _named(words[1:] if impersonal else words)
     if named and not impersonal and re.search("[а-яіїєґё]", named[0]):

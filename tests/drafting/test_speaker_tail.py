@@ -211,3 +211,19 @@ def test_an_english_tail_after_the_closing_quote_leaves_the_quote(text: str) -> 
     assert line.endswith(": “The exchange will happen soon.”"), line
     # From another channel, Carter's words stay his.
     assert "Carter said" in first_line("“The exchange will happen soon,” Carter said.", "en")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "«Ми продовжуємо роботу над обміном», — наголосив В. Гордієнко.",
+        "Ми продовжуємо роботу над обміном, наголосив В. Гордієнко.",
+    ],
+)
+def test_a_tail_naming_the_speaker_by_initial_and_surname(text: str) -> None:
+    # The initial's full stop hid the tail ("— наголосив В. Гордієнко." was quoted whole).
+    assert first_line(text, **PRESIDENT) == (
+        "Президент України Василь Гордієнко наголосив у Telegram: "
+        "«Ми продовжуємо роботу над обміном»."
+    )
+    assert first_line(text).endswith("наголосив В. Гордієнко».")
