@@ -151,6 +151,7 @@ class Notifier:
             settings,
             self.pacer,
             media=media,
+            posts=store.posts,
             stop=lambda: self._stop,
             note_error=self._note_error,
         )

@@ -25,6 +25,7 @@ from bot.delivery.replies import ALREADY_PACED
 from bot.settings import BotSettings
 from storage.media import MediaFolder
 from storage.models import Alert
+from storage.posts import PostRepo
 
 # Its lines are the notifier's, under the logger they always had (operators filter by it).
 log = logging.getLogger("bot.delivery.notifier")
@@ -67,6 +68,7 @@ class Sender:
         pacer: Pacer,
         *,
         media: MediaFolder | None,
+        posts: PostRepo | None = None,
         stop: Callable[[], asyncio.Event],
         note_error: Callable[[str], None],
     ) -> None:
@@ -74,6 +76,7 @@ class Sender:
         self.settings = settings
         self.pacer = pacer
         self.media = media  # where the posts' photos are kept; None sends text only
+        self.posts = posts  # what each version changed (a swapped picture goes with its follow-up)
         self._stop = stop  # the notifier's current stop event
         self._note_error = note_error
         self.throttled = 0
@@ -130,18 +133,51 @@ class Sender:
         self._plans.pop(alert_id, None)
 
     async def _with_photo(self, alert: Alert, messages: list[OutMessage]) -> list[OutMessage]:
-        """A new alert about a post with a kept photo carries it (unless turned off)."""
-        if (
-            self.media is None
-            or not self.settings.alert_photos
-            or alert.kind != "new"
-            or alert.post_id is None
-        ):
+        """A new alert about a post with a kept photo carries it (unless turned off), and so
+        does a follow-up of an edit that swapped the post's picture: "the image now reads «…»"
+        without the image left the journalist to find it in the channel."""
+        if self.media is None or not self.settings.alert_photos or alert.post_id is None:
             return messages
-        found = await self.media.first_photo(alert.post_id, max_bytes=PHOTO_MAX_BYTES)
+        if alert.kind == "new":
+            found = await self.media.first_photo(alert.post_id, max_bytes=PHOTO_MAX_BYTES)
+        elif alert.kind == "edit" and await self._swapped_media(alert):
+            found = await self._swapped_photo(alert.post_id)
+        else:
+            return messages
         if found is None:
             return messages
         return with_photo(messages, *found)
+
+    async def _swapped_media(self, alert: Alert) -> bool:
+        """The version the follow-up is about replaced the post's picture or file."""
+        if self.posts is None or alert.post_id is None:
+            return False
+        for version in await self.posts.versions(alert.post_id):
+            if version.version == alert.version:
+                return "media" in (version.changed or ())
+        return False
+
+    async def _swapped_photo(self, post_id: int) -> tuple[bytes, str] | None:
+        """The photo put in place of another: of an album, the one swapped (the channel's first
+        photo may be one the edit left alone), else the post's first."""
+        assert self.media is not None
+        shown = await self.media.repo.of_post(post_id, up_only=True)
+        current = {pf.file.sha256 for pf in shown}
+        replaced = {
+            pf.message_id
+            for pf in await self.media.repo.of_post(post_id)
+            if pf.file.sha256 not in current
+        }
+        for pf in sorted(shown, key=lambda pf: pf.message_id not in replaced):
+            f = pf.file
+            if f.kind != "photo" or f.removed or f.size > PHOTO_MAX_BYTES:
+                continue
+            try:
+                data = await asyncio.to_thread(self.media.path(f).read_bytes)
+            except OSError:
+                continue  # removed under us: the follow-up goes without it
+            return data, f"{f.sha256[:16]}{f.ext}"
+        return None
 
     async def _message(
         self, alert: Alert, chat_id: int, message: OutMessage, reply_to: int | None, first: bool

@@ -117,8 +117,10 @@ async def test_a_photo_swapped_under_the_same_caption_is_a_version_read_again_an
     )
     assert await notifier.drain_once() == 2
     update = fakebot.sent_messages(5001)[-1]
-    assert update.text is not None and "На зображенні написано: «" in update.text
-    assert "Евакуація триває" in update.text
+    # With the new picture itself (tests/delivery/test_followup_picture.py).
+    assert update.photo is not None and update.photo.data == second.read_bytes()
+    assert update.caption is not None and "На зображенні написано: «" in update.caption
+    assert "Евакуація триває" in update.caption
     await notifier.bot.session.close()
 
 
