@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
@@ -44,6 +45,17 @@ def _formatting_refused(exc: TelegramBadRequest) -> bool:
     """Telegram could not read the message's HTML ("can't parse entities"); the same words
     without formatting would go."""
     return "can't parse entities" in exc.message.lower()
+
+
+def _reply_gone(exc: TelegramBadRequest) -> bool:
+    """Telegram has no message to reply to (the person deleted it), although asked to send
+    without the reply then."""
+    text = exc.message.lower()
+    return "replied not found" in text or "reply message not found" in text
+
+
+def _caption_refused(exc: TelegramBadRequest) -> bool:
+    return "caption is too long" in exc.message.lower()
 
 
 class Throttled(Exception):
@@ -96,13 +108,22 @@ class Sender:
         if plan is None:
             plan = self._plans[alert.id] = await self._with_photo(alert, messages)
         index = len(done)  # messages sent before a retry interrupted this alert
+        unthreaded = False
         while index < len(plan):
             message = plan[index]
-            target = reply_to if index == 0 else done[0]
+            target = None if unthreaded else reply_to if index == 0 else done[0]
             try:
                 message_id = await self._message(alert, chat_id, message, target, first=not done)
             except TelegramBadRequest as exc:
-                if message.photo is None and not message.plain and _formatting_refused(exc):
+                if target is not None and _reply_gone(exc):
+                    # The journalist deleted the alert this one replies to: the follow-up
+                    # still goes, on its own, rather than failing for a thread.
+                    log.warning(
+                        "notifier: alert %s: %s; sent without the reply", alert.id, exc.message
+                    )
+                    unthreaded = True
+                    continue
+                if not message.plain and _formatting_refused(exc):
                     # The words still go: a tag Telegram will not parse failed the whole
                     # alert for good, and the journalist never heard of the story.
                     log.warning(
@@ -119,6 +140,18 @@ class Sender:
                     continue
                 if message.photo is None or done or chat_unknown(exc):
                     raise
+                if message.html and _caption_refused(exc):
+                    # Telegram counts the caption over its limit where we did not: the picture
+                    # first, the draft after it, as for a draft we measured too long.
+                    log.warning(
+                        "notifier: alert %s caption refused; draft after the photo", alert.id
+                    )
+                    plan = self._plans[alert.id] = [
+                        replace(message, html="", markup=None, plain=False),
+                        replace(message, photo=None),
+                        *plan[index + 1 :],
+                    ]
+                    continue
                 # Telegram refused the picture (dimensions, format): the draft still goes.
                 log.warning("notifier: alert %s photo refused (%s); text only", alert.id, exc)
                 plan = self._plans[alert.id] = messages
@@ -204,7 +237,7 @@ class Sender:
                         chat_id=chat_id,
                         photo=BufferedInputFile(message.photo, filename=message.photo_name),
                         caption=message.html or None,
-                        parse_mode="HTML" if message.html else None,
+                        parse_mode="HTML" if message.html and not message.plain else None,
                         reply_markup=message.markup,
                         reply_parameters=reply,
                     )
