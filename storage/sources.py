@@ -172,6 +172,12 @@ class SourceRepo:
     async def set_error(self, source_id: int, error: str | None) -> None:
         await self.db.execute("UPDATE sources SET error = ? WHERE id = ?", (error, source_id))
 
+    async def hold(self, source_id: int) -> None:
+        """Make other processes' writes to this channel's posts wait for the caller's
+        transaction, and wait for theirs. SQLite has one writer at a time already;
+        PostgreSQL's twin locks the channel's row, as storing a post does (advance)."""
+        return None
+
     async def advance(self, source_id: int, message_id: int, post_ts: int | None) -> None:
         """Raise the catch-up mark; never lowers it (events may arrive out of order)."""
         await self.db.execute(

@@ -44,6 +44,8 @@ async def delete(pipe: Pipeline, event: Deletion) -> IngestResult:
         src = await store.sources.by_peer(event.channel_id)
     if src is None:
         return IngestResult(duplicates=len(event.message_ids))
+    # Another process may be storing these very posts (PostgreSQL): wait for it.
+    await store.sources.hold(src.id)
     when = to_ts(event.date) or now()
     albums: dict[int, list[int]] = {}  # post id -> its messages this event deletes
     for message_id in event.message_ids:

@@ -170,6 +170,12 @@ class PgSearchRepo(SearchRepo):
 
 
 class PgSourceRepo(SourceRepo):
+    async def hold(self, source_id: int) -> None:
+        """The channel's row locked to the caller's commit: a deletion waits for another
+        process storing that channel's posts, so it finds a post stored meanwhile (it found
+        nothing and was dropped, the post left up)."""
+        await self.db.fetchone("SELECT id FROM sources WHERE id = ? FOR UPDATE", (source_id,))
+
     async def advance(self, source_id: int, message_id: int, post_ts: int | None) -> None:
         """Raise the catch-up mark; never lowers it (events may arrive out of order)."""
         await self.db.execute(

@@ -14,9 +14,10 @@ import asyncpg
 import pytest
 
 from bot.ingest.pipeline import Pipeline
+from bot.matching import parse_rule, rule_to_json
 from storage.postgres.db import migrations
 from storage.postgres.store import PgStore
-from storage.records import Post
+from storage.records import Deletion, Post
 from storage.store import Store
 
 T0 = datetime(2025, 12, 3, 9, 30, tzinfo=UTC)
@@ -197,3 +198,38 @@ async def test_processes_starting_together_on_an_empty_database_migrate_it_once(
     finally:
         for store in opened:
             await store.close()
+
+
+async def test_a_deletion_seen_while_another_process_stores_the_post_deletes_it(
+    stores: tuple[Store, Store], pg_url: str
+) -> None:
+    # The official posts and deletes at once: one listener account stores the post while
+    # the other (hand-over) sees it deleted. The deletion looked before the post was
+    # committed, found nothing and was dropped: the post stayed up in the archive and nobody
+    # alerted heard it was gone.
+    first, second = stores
+    jo = await first.people.add(role="journalist", user_id=11)
+    await first.rules.add("відключень", rule_to_json(parse_rule("відключень")))
+    await first.sources.ensure("oblenergo_news")
+    stored = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def hold() -> None:
+        async with first.ingest.transaction():
+            await Pipeline(first)._post(_post(7))
+            stored.set()
+            await go_on.wait()
+
+    holder = asyncio.create_task(hold())
+    await stored.wait()
+    gone = Deletion(channel="oblenergo_news", message_ids=(7,), date=T0 + timedelta(hours=1))
+    deleting = asyncio.create_task(Pipeline(second).handle(gone))
+    waiting = asyncio.create_task(_until_waiting(pg_url))
+    await asyncio.wait([deleting, waiting], return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
+    go_on.set()
+    await holder
+    assert (await deleting).deleted == 1
+    post = await first.posts.get_by_link("oblenergo_news", 7)
+    assert post is not None and post.deleted_at is not None
+    assert [a.kind for a in await first.alerts.for_person(jo.id)] == ["new", "delete"]
