@@ -315,6 +315,14 @@ class AlertRepo:
                     (tg_message_id, alert_id),
                 )
 
+    async def mark_started(self, alert_id: int, tg_message_id: int) -> None:
+        """A pending alert's first message (a photo its draft follows) has reached the
+        person: a restart sends the rest, replying to it, not the photo again."""
+        await self.db.execute(
+            "UPDATE alerts SET tg_message_id = ? WHERE id = ? AND status = 'pending'",
+            (tg_message_id, alert_id),
+        )
+
     async def mark_retry(self, alert_id: int, next_at: int, error: str) -> None:
         await self.db.execute(
             "UPDATE alerts SET attempts = attempts + 1, next_attempt_at = ?, last_error = ?"
@@ -330,10 +338,12 @@ class AlertRepo:
         )
 
     async def hold_person(self, person_id: int, error: str) -> int:
-        """Park a person's pending alerts (blocked bot, paused): kept, not sent, not lost."""
+        """Park a person's pending alerts (blocked bot, paused): kept, not sent, not lost.
+        One half sent (`mark_started`) starts over: parked alerts come back as a digest."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "UPDATE alerts SET status = 'held', last_error = ? WHERE person_id = ?"
+                "UPDATE alerts SET status = 'held', tg_message_id = NULL, last_error = ?"
+                " WHERE person_id = ?"
                 " AND status = 'pending'",
                 (error[:500], person_id),
             )

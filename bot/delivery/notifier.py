@@ -154,6 +154,7 @@ class Notifier:
             posts=store.posts,
             stop=lambda: self._stop,
             note_error=self._note_error,
+            started=store.alerts.mark_started,
         )
 
     # -- public API ----------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from aiogram import Bot
@@ -58,6 +58,16 @@ def _caption_refused(exc: TelegramBadRequest) -> bool:
     return "caption is too long" in exc.message.lower()
 
 
+def _lead(photo: bytes, alert_id: int) -> OutMessage:
+    """The photo alone, its draft following (as `with_photo` makes it); the one that stands for
+    it in a resumed alert is never sent."""
+    return OutMessage("", None, False, photo=photo, photo_name=f"alert{alert_id}.jpg")
+
+
+async def _nothing(alert_id: int, message_id: int) -> None:
+    return None
+
+
 class Throttled(Exception):
     """Still rate limited (429) after `max_attempts` waits."""
 
@@ -83,6 +93,7 @@ class Sender:
         posts: PostRepo | None = None,
         stop: Callable[[], asyncio.Event],
         note_error: Callable[[str], None],
+        started: Callable[[int, int], Awaitable[None]] | None = None,
     ) -> None:
         self.bot = bot
         self.settings = settings
@@ -91,6 +102,7 @@ class Sender:
         self.posts = posts  # what each version changed (a swapped picture goes with its follow-up)
         self._stop = stop  # the notifier's current stop event
         self._note_error = note_error
+        self._started = started or _nothing  # records that an alert's lead photo went
         self.throttled = 0
         self._partial: dict[int, list[int]] = {}  # alert id -> ids of its messages sent so far
         # alert id -> the messages it goes out as (with or without the photo), fixed on the
@@ -103,6 +115,11 @@ class Sender:
         """What is left to send of `alert` (`messages`, parsed from its payload); the first
         message's id. Telegram's errors propagate; `Stopped`, `Throttled` as above. What was
         sent is kept for the next try until `forget`."""
+        if alert.id not in self._partial and alert.tg_message_id is not None:
+            # Before a restart the photo went and its draft did not: the photo is not sent
+            # again (whether or not it is still on disk); the draft replies to it.
+            self._partial[alert.id] = [alert.tg_message_id]
+            self._plans[alert.id] = [_lead(b"", alert.id), *messages]
         done = self._partial.setdefault(alert.id, [])
         plan = self._plans.get(alert.id)
         if plan is None:
@@ -158,6 +175,8 @@ class Sender:
                 continue
             done.append(message_id)
             index += 1
+            if index == 1 < len(plan) and message.photo is not None and not message.html:
+                await self._started(alert.id, message_id)
         return done[0]
 
     def forget(self, alert_id: int) -> None:

@@ -28,8 +28,8 @@ LONG = "<b>Генштаб</b> повідомив &amp; уточнив: " + "ев
 
 
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    st = await Store.open(tmp_path / "db.sqlite")
+async def store(db_target: str) -> AsyncIterator[Store]:
+    st = await Store.open(db_target)
     yield st
     await st.close()
 
@@ -202,3 +202,32 @@ async def test_a_caption_telegram_cannot_parse_keeps_the_photo(
     assert photo.photo is not None and photo.caption == "Генштаб повідомив & уточнив."
     assert photo.reply_markup is not None
     assert await desk.row(alert_id) == ("sent", photo.message_id)
+
+
+async def test_a_restart_between_the_photo_and_its_text_sends_the_photo_once(
+    store: Store, tmp_path: Path, fakebot: FakeBotAPI
+) -> None:
+    desk = await Desk(store, tmp_path).setup()
+    alert_id = await desk.alert(LONG)
+    fakebot.server_error("sendMessage", chat_id=USER, status=502)
+    first = desk.notifier(fakebot)
+    assert await first.drain_once() == 0  # the photo went; the text waits for a retry
+    assert len(phone(fakebot)) == 1
+    # The service restarts: a new notifier, nothing of the old one's memory.
+    await drain_until_sent(desk, desk.notifier(fakebot), alert_id)
+    texts = [m for m in phone(fakebot) if m.text]
+    photos = [m for m in phone(fakebot) if m.photo is not None]
+    assert len(texts) == 1
+    assert len(photos) == 1, "the photo came twice"
+
+
+async def test_a_block_between_the_photo_and_its_text_holds_the_alert_whole(
+    store: Store, tmp_path: Path, fakebot: FakeBotAPI
+) -> None:
+    desk = await Desk(store, tmp_path).setup()
+    alert_id = await desk.alert(LONG)
+    fakebot.fail("sendMessage", chat_id=USER, status=403)  # blocked after the photo arrived
+    assert await desk.notifier(fakebot).drain_once() == 0
+    # Parked alerts come back as a digest when they unblock: this one starts over there,
+    # not as a draft replying to a photo the digest does not show.
+    assert await desk.row(alert_id) == ("held", None)
