@@ -36,7 +36,7 @@ from bot.cli import (
     run,
     sources,
 )
-from bot.cli.common import UsageError, common_parent
+from bot.cli.common import UsageError, common_parent, terminal_text
 from bot.settings import Settings
 from storage.db import StorageError
 from storage.records import SourceError
@@ -166,7 +166,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args)
         return asyncio.run(func(args, settings))
     except _user_errors() as exc:
-        print(f"wirewatch: {exc}", file=sys.stderr)
+        # The reason may quote the file or the database (an export's bad date, a title).
+        print(f"wirewatch: {terminal_text(str(exc))}", file=sys.stderr)
         return 2
     except sqlite3.Error as exc:
         # The database refused a write or a read that is not the person's input: a full disk,
@@ -190,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         # one line and exit 2 (exit 1 means a run-time failure, for `evidence` a failed check).
         log.debug("file error", exc_info=True)
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"wirewatch: {where}{exc.strerror or exc}", file=sys.stderr)
+        print(f"wirewatch: {terminal_text(f'{where}{exc.strerror or exc}')}", file=sys.stderr)
         return 2
 
 

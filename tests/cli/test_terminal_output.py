@@ -109,3 +109,25 @@ def test_an_exports_skipped_chat_name_is_escaped(
     code, out, err = run(capsys, "--db", str(tmp_path / "w.db"), "import", "result.json")
     assert "Група" in err, (code, out, err)
     clean(out + err)
+
+
+def test_an_error_quoting_the_file_is_escaped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Refusals quote what was wrong ("'date' is not a date: …"): that is the file's text."""
+    monkeypatch.chdir(tmp_path)
+    export = {
+        "name": "Міністерство",
+        "type": "public_channel",
+        "id": 777,
+        "messages": [{"id": 1, "type": "message", "date": "\u202eвчора\x9b", "text": "x"}],
+    }
+    path = tmp_path / "result.json"
+    path.write_text(json.dumps(export, ensure_ascii=False), encoding="utf-8")
+    code, out, err = run(
+        capsys, "--db", str(tmp_path / "w.db"), "import", str(path), "--source", f"@{CHANNEL}"
+    )
+    assert code == 2
+    assert "вчора" in err, err
+    clean(out + err)
+    assert len(err.strip().splitlines()) == 1
