@@ -63,11 +63,21 @@ def _lang_map(value: Any, where: str, key: str) -> dict[str, str]:
     return out
 
 
+_KEYS = frozenset(
+    {"username", "link", "gender", "reconcile_every", "person", "role", "short_role", "account"}
+)
+
+
 def parse_sources(text: str, *, name: str = "sources file") -> list[SourceSpec]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SourceError(f"{name}: not valid TOML: {exc}") from exc
+    # A misspelt table or key was silently ignored: a [[sources]] followed nothing, a `persn`
+    # left the person out of every draft.
+    stray = sorted(k for k in data if k != "source")
+    if stray:
+        raise SourceError(f"{name}: unknown table [[{stray[0]}]] (each channel is a [[source]])")
     entries = data.get("source", [])
     if not isinstance(entries, list):
         raise SourceError(f"{name}: expected [[source]] tables")
@@ -77,10 +87,18 @@ def parse_sources(text: str, *, name: str = "sources file") -> list[SourceSpec]:
         where = f"{name}: source #{n}"
         if not isinstance(entry, dict):
             raise SourceError(f"{where}: expected a table")
+        unknown = sorted(set(entry) - _KEYS)
+        if unknown:
+            raise SourceError(
+                f"{where}: unknown key '{unknown[0]}' (known: {', '.join(sorted(_KEYS))})"
+            )
         raw = entry.get("username") or entry.get("link")
         if not isinstance(raw, str):
             raise SourceError(f"{where}: needs 'username' or 'link'")
-        username = normalize_username(raw)
+        try:
+            username = normalize_username(raw)
+        except SourceError as exc:
+            raise SourceError(f"{where}: {exc}") from None
         if username in seen:
             raise SourceError(f"{where}: @{username} is listed twice")
         seen.add(username)

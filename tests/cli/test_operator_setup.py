@@ -276,3 +276,34 @@ def test_run_refuses_a_feed_that_is_a_folder(
     assert code == 2
     assert "feeds" in err and "folder" in err
     assert not (tmp_path / "var").exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        # A typo in the table name: nothing was followed, and doctor said "0 channels" OK.
+        ('[[sources]]\nusername = "regional_head_test"\n', "[[sources]]"),
+        # A typo in a key: the person was silently left out of every draft.
+        (
+            '[[source]]\nusername = "regional_head_test"\npersn = { uk = "Іван Петренко" }\n',
+            "'persn'",
+        ),
+        # A bad name: say which entry of which file.
+        ('[[source]]\nusername = "ab"\n', "source #1"),
+    ],
+)
+def test_doctor_names_a_mistake_in_the_sources_file(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    text: str,
+    said: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sources.toml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("WIREWATCH_TELEGRAM__SOURCES_FILE", "sources.toml")
+    code, out, _ = run(capsys, "doctor", "--json")
+    row = next(r for r in json.loads(out) if r["check"] == "sources file")
+    assert row["status"] == "fail", row
+    assert said in row["detail"] and "sources.toml" in row["detail"], row
+    assert code == 1
