@@ -23,6 +23,8 @@ MAX_MUTE = timedelta(days=365)
 _USER_RE = re.compile(r"^@?([A-Za-z][A-Za-z0-9_]{3,31})$")
 # 7:05, 07.05 (as Ukrainian and Russian text writes it) or the hour alone.
 _HHMM_RE = re.compile(r"^([01]?\d|2[0-3])(?:[:.]([0-5]\d))?$")
+# 11pm, 7 a.m., 8:30am: how English-speaking journalists write a time of day.
+_AMPM_RE = re.compile(r"^(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?\s*([ap])\.?\s*m\.?$", re.IGNORECASE)
 # Longest unit first, so "2год" is two hours, not "2г" and a stray "од".
 _DURATION_RE = re.compile(
     r"(\d{1,4})(" + "|".join(sorted(map(re.escape, DURATION_UNITS), key=len, reverse=True)) + ")"
@@ -60,7 +62,11 @@ def clip(value: str, limit: int = 60) -> str:
 
 
 def parse_hhmm(value: str) -> str:
-    """`7:05`, `7.05` -> `07:05`; `7` -> `07:00`; DeskError otherwise."""
+    """`7:05`, `7.05` -> `07:05`; `7` -> `07:00`; `11pm` -> `23:00`; DeskError otherwise."""
+    twelve = _AMPM_RE.match(value.strip())
+    if twelve:
+        hour = int(twelve.group(1)) % 12 + (12 if twelve.group(3).lower() == "p" else 0)
+        return f"{hour:02d}:{twelve.group(2) or '00'}"
     m = _HHMM_RE.match(value.strip())
     if not m:
         raise DeskError(

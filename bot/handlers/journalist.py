@@ -276,8 +276,10 @@ def journalist_router() -> Router:
             await desk.set_digest(person, "off")
             await message.answer(tr.gettext("Daily digest off."))
             return
-        if len(parts) == 1 and parts[0][:1].isdigit():
-            parts = ["daily", parts[0]]  # `/digest 08:30`: there is only the daily digest
+        if parts and parts[0][:1].isdigit():
+            parts = ["daily", *parts]  # `/digest 08:30`: there is only the daily digest
+        if len(parts) > 2:
+            parts = [parts[0], " ".join(parts[1:])]  # `8:30 a.m.`: one time, with a space
         if len(parts) != 2 or parts[0].lower() not in DAILY_WORDS:
             await answer_usage(message, "digest", tr)
             return

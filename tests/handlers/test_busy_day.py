@@ -331,3 +331,20 @@ async def test_export_has_a_spreadsheet_that_excel_opens_in_any_locale(
         assert formula in texts
         assert "Енергетики відновили живлення у трьох областях." in texts
         assert "https://t.me/grid_ministry_demo/77" in texts
+
+
+async def test_times_with_am_and_pm(tmp_path: Path, lang: str) -> None:
+    """An English-speaking journalist's "/quiet 11pm-7am" was "not a time of day"."""
+    async with running_desk(tmp_path, lang=lang) as desk:
+        await desk.ask(JOURNALIST, "/quiet 11pm-7am")
+        await desk.ask(JOURNALIST, "/digest 8:30 a.m.")
+        person = await desk.store.people.by_user_id(JOURNALIST)
+        assert person is not None
+        got = (person.quiet_from, person.quiet_to, person.digest_at)
+        assert got == ("23:00", "07:00", "08:30")
+        await desk.ask(JOURNALIST, "/digest 12am")
+        person = await desk.store.people.by_user_id(JOURNALIST)
+        assert person is not None and person.digest_at == "00:00"
+        (reply,) = await desk.ask(JOURNALIST, "/quiet 13pm-7am")
+        problem = "not a time of day: '{value}' (use HH:MM, e.g. 07:30)"
+        assert desk.t(problem, value="13pm") in (reply.text or "")
