@@ -16,7 +16,7 @@ from bot.drafting.html import Run, join_runs
 from bot.handlers.access import MinRole
 from bot.handlers.common import ROLE_NAMES, answer_runs, answer_usage
 from bot.handlers.menu import refresh_menu
-from bot.i18n import Translator
+from bot.i18n import N_, Translator
 from storage.models import Person
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,34 @@ def person_line(p: Person, tr: Translator) -> str:
         # opened the bot): their alerts wait, and nothing else tells the admin why.
         parts.append(tr.gettext("alerts on hold: has not opened the bot or blocked it"))
     return " · ".join(parts)
+
+
+# The audit log's records as an admin reads them: each action in their language, the role a
+# person was given and "(desk)" too; a record of another kind is shown as stored.
+_AUDIT_ACTIONS = {
+    "people.add": N_("person added or role set"),
+    "people.remove": N_("person removed"),
+    "sources.add": N_("channel followed"),
+    "sources.remove": N_("channel no longer followed"),
+    "rules.add": N_("rule added"),
+    "rules.remove": N_("rule removed"),
+    "deskchat on": N_("group made a desk chat"),
+    "deskchat off": N_("group no longer a desk chat"),
+    "stranger": N_("refused someone not on the desk"),
+}
+
+
+def audit_line(action: str, detail: str, tr: Translator) -> str:
+    label = _AUDIT_ACTIONS.get(action)
+    if action == "people.add":
+        who, arrow, role = detail.rpartition(" → ")
+        if arrow and role in ROLE_NAMES:
+            detail = f"{who} → {tr.gettext(ROLE_NAMES[role])}"
+    elif action == "rules.add":
+        detail = detail.replace(" (desk) ", " (" + tr.gettext("desk") + ") ", 1)
+    elif action == "stranger":
+        detail = ""  # "message" or "button": the label says it
+    return " ".join(x for x in (tr.gettext(label) if label else action, detail[:120]) if x)
 
 
 def admin_router() -> Router:
@@ -147,7 +175,7 @@ def admin_router() -> Router:
         for at, actor, action, detail in entries:
             when = datetime.fromtimestamp(at, UTC).astimezone(zone).strftime("%m-%d %H:%M")
             who = tr.gettext("command line") if actor is None else names.get(actor, str(actor))
-            runs = join_runs(runs, f"\n{when} {who} {action} {detail[:120]}")
+            runs = join_runs(runs, f"\n{when} {who} {audit_line(action, detail, tr)}")
         await answer_runs(message, runs)
 
     return router

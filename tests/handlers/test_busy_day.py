@@ -348,3 +348,22 @@ async def test_times_with_am_and_pm(tmp_path: Path, lang: str) -> None:
         (reply,) = await desk.ask(JOURNALIST, "/quiet 13pm-7am")
         problem = "not a time of day: '{value}' (use HH:MM, e.g. 07:30)"
         assert desk.t(problem, value="13pm") in (reply.text or "")
+
+
+async def test_audit_reads_in_the_admins_language(tmp_path: Path, lang: str) -> None:
+    """/audit listed "people.add @new_reporter → journalist" and "rules.add #1 (desk) …" to a
+    Ukrainian or Russian admin: the log's own English keys, not what happened."""
+    async with running_desk(tmp_path, lang=lang) as desk:
+        await desk.ask(ADMIN, "/people add @new_reporter journalist")
+        await desk.ask(EDITOR, "/rule add енергетики")
+        await desk.ask(EDITOR, "/rule remove 1")
+        (log,) = await desk.ask(ADMIN, "/audit")
+        text = log.text or ""
+        english = ("(desk)", "→ journalist") if lang != "en" else ()
+        for key in ("people.add", "rules.add", "rules.remove", *english):
+            assert key not in text, key
+        assert (
+            desk.t("person added or role set") + " @new_reporter → " + desk.t("journalist") in text
+        )
+        assert desk.t("rule added") + " #1 (" + desk.t("desk") + ") енергетики" in text
+        assert desk.t("rule removed") + " #1 енергетики" in text

@@ -129,8 +129,9 @@ async def test_people_add_bind_remove_and_audit(tmp_path: Path, lang: str) -> No
         (reply,) = await desk.ask(8123, "/search енергетики")
         assert reply.text == desk.t(REFUSAL)
         (reply,) = await desk.ask(ADMIN, "/audit")
-        assert "people.add @night_reporter → journalist" in (reply.text or "")
-        assert "people.remove @night_reporter" in (reply.text or "")
+        added = desk.t("person added or role set")
+        assert f"{added} @night_reporter → {desk.t('journalist')}" in (reply.text or "")
+        assert desk.t("person removed") + " @night_reporter" in (reply.text or "")
 
 
 async def test_search_highlights_and_pages(tmp_path: Path, lang: str) -> None:
