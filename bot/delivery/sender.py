@@ -17,7 +17,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramEntityTooLarge,
+    TelegramRetryAfter,
+)
 from aiogram.types import BufferedInputFile, LinkPreviewOptions, ReplyParameters
 
 from bot.delivery.pacer import Pacer
@@ -34,27 +39,27 @@ log = logging.getLogger("bot.delivery.notifier")
 PHOTO_MAX_BYTES = 10 * 1024 * 1024  # sendPhoto takes photos up to 10 MB
 
 
-def chat_unknown(exc: TelegramBadRequest) -> bool:
+def chat_unknown(exc: TelegramAPIError) -> bool:
     """Telegram's 400 to a bot writing first to a user who has not opened it (the private
     chat exists for a bot only once the person writes): nothing is wrong with the alert or
     its photo; the person cannot be reached yet, as after a block."""
     return "chat not found" in exc.message.lower()
 
 
-def _formatting_refused(exc: TelegramBadRequest) -> bool:
+def _formatting_refused(exc: TelegramAPIError) -> bool:
     """Telegram could not read the message's HTML ("can't parse entities"); the same words
     without formatting would go."""
     return "can't parse entities" in exc.message.lower()
 
 
-def _reply_gone(exc: TelegramBadRequest) -> bool:
+def _reply_gone(exc: TelegramAPIError) -> bool:
     """Telegram has no message to reply to (the person deleted it), although asked to send
     without the reply then."""
     text = exc.message.lower()
     return "replied not found" in text or "reply message not found" in text
 
 
-def _caption_refused(exc: TelegramBadRequest) -> bool:
+def _caption_refused(exc: TelegramAPIError) -> bool:
     return "caption is too long" in exc.message.lower()
 
 
@@ -131,7 +136,8 @@ class Sender:
             target = None if unthreaded else reply_to if index == 0 else done[0]
             try:
                 message_id = await self._message(alert, chat_id, message, target, first=not done)
-            except TelegramBadRequest as exc:
+            except (TelegramBadRequest, TelegramEntityTooLarge) as exc:
+                # 413: an upload over Telegram's limit, which only a photo is
                 if target is not None and _reply_gone(exc):
                     # The journalist deleted the alert this one replies to: the follow-up
                     # still goes, on its own, rather than failing for a thread.

@@ -231,3 +231,16 @@ async def test_a_block_between_the_photo_and_its_text_holds_the_alert_whole(
     # Parked alerts come back as a digest when they unblock: this one starts over there,
     # not as a draft replying to a photo the digest does not show.
     assert await desk.row(alert_id) == ("held", None)
+
+
+async def test_a_photo_telegram_finds_too_large_costs_the_photo_only(
+    store: Store, tmp_path: Path, fakebot: FakeBotAPI
+) -> None:
+    desk = await Desk(store, tmp_path).setup()
+    alert_id = await desk.alert("<b>Генштаб</b> повідомив.")
+    # Telegram's answer to an upload over its limit is HTTP 413, not a 400.
+    fakebot.fail("sendPhoto", chat_id=USER, status=413, description="Request Entity Too Large")
+    assert await desk.notifier(fakebot).drain_once() == 1
+    (text,) = phone(fakebot)
+    assert text.photo is None and text.text == "Генштаб повідомив."
+    assert await desk.row(alert_id) == ("sent", text.message_id)
