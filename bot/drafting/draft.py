@@ -447,7 +447,7 @@ def build_draft(
     origin = origin_of(post)
     speaker = origin_source if origin.forwarded else source
     who = _speaker(speaker, origin if origin.forwarded else None, post.channel)
-    chosen = choose_quote(text, span_list, focus=focus)
+    chosen = choose_quote(text, span_list, focus=focus, shown=media_kind(post) is not None)
     styled = None
     if chosen is not None:
         qa, qb = chosen

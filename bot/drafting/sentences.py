@@ -357,8 +357,11 @@ def choose_quote(
     max_chars: int = 600,
     max_sentences: int = 3,
     focus: Iterable[SpanLike] = (),
+    shown: bool = False,
 ) -> tuple[int, int] | None:
-    """(start, end) of the sentence(s) to quote: `text[start:end]` verbatim.
+    """(start, end) of the sentence(s) to quote: `text[start:end]` verbatim. `shown`: the post
+    shows a photo or video, so a caption that says nothing ("Фото дня", "Дивіться відео") and
+    holds none of the rule's words is no quote (None: the draft says what was posted).
 
     `spans` are where the rule that fired matched (offsets into `text`; a span's `term`, when it
     has one, is the rule's term, so five forms of one name count once). Each sentence scores ten
@@ -440,6 +443,13 @@ def choose_quote(
             hi += 1
         elif joinable(lo - 1) and fits(lo - 1, hi) and _carries_figure(text, sentences[lo - 1]):
             lo -= 1
+    quoted_sentences = sentences[lo : hi + 1]
+    if (
+        shown
+        and not any(touched(s) or terms(s) for s in quoted_sentences)
+        and sum(_substance(text, s) for s in quoted_sentences) <= 0
+    ):
+        return None
     return sentences[lo].start, sentences[hi].end
 
 

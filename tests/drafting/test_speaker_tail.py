@@ -227,3 +227,28 @@ def test_a_tail_naming_the_speaker_by_initial_and_surname(text: str) -> None:
         "«Ми продовжуємо роботу над обміном»."
     )
     assert first_line(text).endswith("наголосив В. Гордієнко».")
+
+
+@pytest.mark.parametrize("caption", ["Фото дня 📸", "Дивіться відео 👇", "Одеса сьогодні"])
+def test_a_photos_label_caption_is_not_quoted_as_speech(caption: str) -> None:
+    # "Гайова повідомила у Telegram: «Фото дня»": a label, not something she said.
+    draft = build_draft(stored(caption, media="photo"), source(), DraftOptions(lang="uk", tz=KYIV))
+    assert draft.first_line() == "Секретарка РНБО Олена Гайова опублікувала фото у Telegram."
+    assert draft.credit == "Фото: t.me/haiova_demo"
+
+
+def test_a_caption_that_says_something_or_holds_the_rules_words_is_quoted() -> None:
+    said = build_draft(
+        stored("Ворог атакував Одесу вночі, пошкоджено 3 будинки.", media="photo"),
+        source(),
+        DraftOptions(lang="uk", tz=KYIV),
+    )
+    assert said.first_line().endswith("«Ворог атакував Одесу вночі, пошкоджено 3 будинки».")
+    from bot.matching import Span
+
+    ruled = build_draft(
+        stored("Одеса сьогодні", media="photo"),
+        source(),
+        DraftOptions(lang="uk", tz=KYIV, spans=[Span(0, 4, "одеса")]),
+    )
+    assert ruled.first_line().endswith("«Одеса сьогодні».")
