@@ -217,7 +217,10 @@ class Sender:
 
     async def _swapped_photo(self, post_id: int) -> tuple[bytes, str] | None:
         """The photo put in place of another: of an album, the one swapped (the channel's first
-        photo may be one the edit left alone), else the post's first."""
+        photo may be one the edit left alone). None when no photo took another's place (a file
+        was swapped, or the replaced picture was kept before pictures had an identity and
+        cannot be told from the new one): a picture the journalist has already seen is not
+        sent as the new one."""
         assert self.media is not None
         shown = await self.media.repo.of_post(post_id, up_only=True)
         current = {pf.file.sha256 for pf in shown}
@@ -226,10 +229,12 @@ class Sender:
             for pf in await self.media.repo.of_post(post_id)
             if pf.file.sha256 not in current
         }
-        for pf in sorted(shown, key=lambda pf: pf.message_id not in replaced):
+        for pf in shown:
             f = pf.file
-            if f.kind != "photo" or f.removed or f.size > PHOTO_MAX_BYTES:
+            if pf.message_id not in replaced or f.kind != "photo" or f.removed:
                 continue
+            if f.size > PHOTO_MAX_BYTES:
+                continue  # sendPhoto would refuse it
             try:
                 data = await asyncio.to_thread(self.media.path(f).read_bytes)
             except OSError:

@@ -166,3 +166,48 @@ async def test_a_long_follow_up_goes_after_the_swapped_picture(
         assert text.reply_to == photo.message_id and text.reply_markup is not None
         assert all(m.reply_to == photo.message_id for m in rest)
         assert await follow_up_row(store) == ("sent", photo.message_id)
+
+
+@needs_ocr
+async def test_the_follow_up_of_an_albums_swapped_picture_shows_that_picture(
+    store: Store, tmp_path: Path, fakebot: FakeBotAPI
+) -> None:
+    # The album's first photo stays; its second is replaced: the follow-up shows the new
+    # second one, not the first the journalist has already seen.
+    await store.people.add(role="journalist", user_id=USER, lang="uk")
+    await store.rules.add("евакуація", rule_to_json(parse_rule("евакуація")))
+    kept = text_image(tmp_path / "k.png", ["Карта громад"])
+    before = text_image(tmp_path / "a.png", ["Пункти збору:", "школа номер 3, стадіон"])
+    after = text_image(tmp_path / "b.png", ["Евакуація триває", "до неділі включно"])
+    world = World(store, tmp_path, OcrEngine())
+    settings = BotSettings(
+        token=fakebot.token, api_url=fakebot.url, global_rate=1000.0, chat_interval=0.0
+    )
+    notifier = Notifier(store, fakebot.bot(), settings, media=world.folder)
+    album = 7_000_000_321
+    try:
+        await world.start()
+        for mid, image in ((2, kept), (3, before)):
+            msg = world.fake.message(
+                world.channel,
+                mid,
+                CAPTION if mid == 2 else "",
+                media=world.fake.photo(image.read_bytes()),
+                grouped_id=album,
+            )
+            await world.client.dispatch(world.fake.new_update(world.channel, msg))
+        await world.settle()
+        assert await notifier.drain_once() == 1
+        seen = len(fakebot.sent_messages(USER))
+        await world.client.dispatch(
+            world.fake.edit_update(
+                world.channel, 3, "", media=world.fake.photo(after.read_bytes())
+            )
+        )
+        await world.settle()
+        assert await notifier.drain_once() == 1
+    finally:
+        await world.close()
+    (update,) = fakebot.sent_messages(USER)[seen:]
+    assert update.photo is not None and update.photo.data == after.read_bytes()
+    assert update.caption is not None and "Евакуація триває" in update.caption
