@@ -308,10 +308,12 @@ class PostRepo:
         changed: Sequence[str] = ("text",),
         links: Sequence[str] | None = None,
         media_of: MediaSwap | None = None,
+        revive: bool = True,
     ) -> int:
         """Store an edit as the next version; returns the new version number. `changed`: what
         it changed ('text', 'media', 'links'); `links`: the post's links now (None: as they
-        were); `media_of`: the message whose picture or file was replaced, and by what."""
+        were); `media_of`: the message whose picture or file was replaced, and by what;
+        `revive`: a post marked deleted is up again (the edit came after the deletion)."""
         async with self.db.transaction() as conn:
             row = await (
                 await conn.execute("SELECT version FROM posts WHERE id = ?", (post_id,))
@@ -333,7 +335,9 @@ class PostRepo:
                 )
             await conn.execute(
                 "UPDATE posts SET text = ?, norm = ?, lemmas = ?, edit_date = ?, version = ?,"
-                " media = COALESCE(?, media), deleted_at = NULL WHERE id = ?",
+                " media = COALESCE(?, media)"
+                + (", deleted_at = NULL" if revive else "")
+                + " WHERE id = ?",
                 (text, norm, lemmas, edit_date, version, media, post_id),
             )
             if links is not None:

@@ -32,7 +32,7 @@ from bot.ingest.steps import (
     owed,
     prepare,
 )
-from bot.ingest.versions import is_replay, other_edit, reread, what_changed
+from bot.ingest.versions import before_deletion, is_replay, other_edit, reread, what_changed
 from bot.matching import Analysis, Matcher, RuleMatch, analyze, rule_from_json
 from storage.db import now
 from storage.ingest import AlertPlan, Thread
@@ -414,6 +414,8 @@ class Pipeline:
                 # flipped the text back and told journalists of an edit the official never made.
                 return IngestResult(duplicates=1)
         analysis = analysis or analyze(post.text)
+        # Made before the deletion we already told journalists of: kept, not announced.
+        late = before_deletion(existing, post)
         version = await self.store.posts.add_version(
             existing.id,
             post.text,
@@ -424,6 +426,7 @@ class Pipeline:
             changed=change.words(text=True),
             links=change.links,
             media_of=change.swap,
+            revive=not late,
         )
         await self.store.evidence.record(**version_record(src, post, existing.message_id, version))
         if change.swap is not None:
@@ -436,7 +439,7 @@ class Pipeline:
         # holds every state) but is no news: it reached every journalist as "Updated" with the
         # same quote and nothing under "What changed".
         visible = post.text.split() != existing.text.split()
-        if self.alert and src.active and visible:
+        if self.alert and src.active and visible and not late:
             _, spans = self._matches(analysis, src)
             for original in originals:
                 person = await self.follow_up_to(original.person_id, src)

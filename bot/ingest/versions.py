@@ -47,6 +47,19 @@ def is_replay(post: Post, versions: Sequence[PostVersion]) -> bool:
     return bool(dated) and post.edit_date <= max(dated)
 
 
+def before_deletion(existing: StoredPost, post: Post) -> bool:
+    """Whether `post`, an edit of `existing`, was made before we saw `existing` deleted:
+    Telegram cannot edit a deleted message, so it is history that arrived late (another
+    listener account, a re-read), kept as a version but no sign that the post is up again.
+    For a deletion found on a re-read, the time it was found is after it happened, so any edit
+    dated before that came before the deletion too."""
+    return (
+        existing.deleted_at is not None
+        and post.edit_date is not None
+        and post.edit_date <= existing.deleted_at
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class Change:
     """What an edit of a stored post changed besides its text: its links, the picture or file
@@ -139,6 +152,7 @@ async def other_edit(
         changed=change.words(text=False),
         links=change.links,
         media_of=change.swap,
+        revive=not before_deletion(existing, post),
     )
     await store.evidence.record(**version_record(src, post, existing.message_id, version))
     if change.swap is not None:

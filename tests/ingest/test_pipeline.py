@@ -348,3 +348,54 @@ async def test_a_telegram_original_arriving_after_its_edit_is_no_edit(store: Sto
     stored = await store.posts.get_by_link("sec_council", 12)
     assert stored is not None and stored.text == edited.text and stored.version == 1
     assert [a.kind for a in await store.alerts.for_person(jo.id)] == ["new"]
+
+
+async def test_an_edit_made_before_the_deletion_arriving_after_it_keeps_the_post_deleted(
+    store: Store,
+) -> None:
+    # Two listener accounts (or a reconciliation re-reading history): the deletion is seen
+    # first, the edit the official made before deleting arrives after it. Telegram cannot edit
+    # a deleted message, so an edit dated before the deletion is history: it is kept as a
+    # version, but brought the post back ("deleted_at = NULL") and sent '✏️ Updated' to those
+    # already told it was deleted.
+    jo = await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "санкції")
+    pipe = Pipeline(store)
+    await pipe.handle(post(3, "Нові санкції проти постачальників дронів.", origin="telegram"))
+    await pipe.handle(
+        Deletion(channel="sec_council", message_ids=(3,), date=T0 + timedelta(hours=2))
+    )
+    late = post(
+        3,
+        "Нові санкції проти постачальників дронів і ракет.",
+        edit_date=T0 + timedelta(hours=1),
+        origin="telegram",
+    )
+    res = await pipe.handle(late)
+    assert (res.edited, res.alerts) == (1, 0)
+    stored = await store.posts.get_by_link("sec_council", 3)
+    assert stored is not None and stored.deleted_at is not None
+    assert stored.version == 2 and stored.text == late.text
+    assert [a.kind for a in await store.alerts.for_person(jo.id)] == ["new", "delete"]
+
+
+async def test_an_edit_made_after_a_deletion_shows_the_post_is_up(store: Store) -> None:
+    # A deletion that was not one (the post is edited later): the post is up again.
+    jo = await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "санкції")
+    pipe = Pipeline(store)
+    await pipe.handle(post(3, "Нові санкції проти постачальників дронів.", origin="telegram"))
+    await pipe.handle(
+        Deletion(channel="sec_council", message_ids=(3,), date=T0 + timedelta(hours=2))
+    )
+    later = post(
+        3,
+        "Нові санкції проти постачальників дронів і ракет.",
+        edit_date=T0 + timedelta(hours=3),
+        origin="telegram",
+    )
+    res = await pipe.handle(later)
+    assert res.edited == 1
+    stored = await store.posts.get_by_link("sec_council", 3)
+    assert stored is not None and stored.deleted_at is None
+    assert [a.kind for a in await store.alerts.for_person(jo.id)] == ["new", "delete", "edit"]
