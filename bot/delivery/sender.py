@@ -113,6 +113,7 @@ class Sender:
         # alert id -> the messages it goes out as (with or without the photo), fixed on the
         # first try so that a retry resumes the same sequence.
         self._plans: dict[int, list[OutMessage]] = {}
+        self._leads: dict[int, int] = {}  # alert id -> its photo's message id, on record
 
     async def send(
         self, alert: Alert, chat_id: int, messages: list[OutMessage], reply_to: int | None
@@ -124,6 +125,7 @@ class Sender:
             # Before a restart the photo went and its draft did not: the photo is not sent
             # again (whether or not it is still on disk); the draft replies to it.
             self._partial[alert.id] = [alert.tg_message_id]
+            self._leads[alert.id] = alert.tg_message_id
             self._plans[alert.id] = [_lead(b"", alert.id), *messages]
         done = self._partial.setdefault(alert.id, [])
         plan = self._plans.get(alert.id)
@@ -135,7 +137,12 @@ class Sender:
             message = plan[index]
             target = None if unthreaded else reply_to if index == 0 else done[0]
             try:
-                message_id = await self._message(alert, chat_id, message, target, first=not done)
+                # A stop may cut the wait before this message when a restart would not repeat
+                # what went: nothing went yet, or only a photo on record (`mark_started`).
+                resumable = not done or (len(done) == 1 and self._leads.get(alert.id) == done[0])
+                message_id = await self._message(
+                    alert, chat_id, message, target, stoppable=resumable
+                )
             except (TelegramBadRequest, TelegramEntityTooLarge) as exc:
                 # 413: an upload over Telegram's limit, which only a photo is
                 if target is not None and _reply_gone(exc):
@@ -183,12 +190,14 @@ class Sender:
             index += 1
             if index == 1 < len(plan) and message.photo is not None and not message.html:
                 await self._started(alert.id, message_id)
+                self._leads[alert.id] = message_id
         return done[0]
 
     def forget(self, alert_id: int) -> None:
         """The alert is settled (or starts over): drop what was kept for its next try."""
         self._partial.pop(alert_id, None)
         self._plans.pop(alert_id, None)
+        self._leads.pop(alert_id, None)
 
     async def _with_photo(self, alert: Alert, messages: list[OutMessage]) -> list[OutMessage]:
         """A new alert about a post with a kept photo carries it (unless turned off), and so
@@ -243,7 +252,12 @@ class Sender:
         return None
 
     async def _message(
-        self, alert: Alert, chat_id: int, message: OutMessage, reply_to: int | None, first: bool
+        self,
+        alert: Alert,
+        chat_id: int,
+        message: OutMessage,
+        reply_to: int | None,
+        stoppable: bool,
     ) -> int:
         """One Bot API message; waits out 429s in a bounded loop. Returns its message id."""
         for throttles in range(1, self.settings.max_attempts + 1):
@@ -252,7 +266,7 @@ class Sender:
                 delay, booked = self.pacer.reserve(chat_id)
                 # Before the first message nothing is in flight, so a stop interrupts the wait;
                 # a half-sent alert finishes so that a restart does not repeat part of it.
-                if delay > 0 and not await self._pause(delay, interruptible=first):
+                if delay > 0 and not await self._pause(delay, interruptible=stoppable):
                     raise Stopped
             # Booked above: the session's reply middleware must not book it a second time.
             paced = ALREADY_PACED.set(True)

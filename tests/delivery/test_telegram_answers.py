@@ -244,3 +244,45 @@ async def test_a_photo_telegram_finds_too_large_costs_the_photo_only(
     (text,) = phone(fakebot)
     assert text.photo is None and text.text == "Генштаб повідомив."
     assert await desk.row(alert_id) == ("sent", text.message_id)
+
+
+async def test_a_connection_reset_mid_alert_repeats_one_message_at_most(
+    store: Store, tmp_path: Path, fakebot: FakeBotAPI
+) -> None:
+    desk = await Desk(store, tmp_path).setup()
+    alert_id = await desk.alert(LONG)  # the photo, then the draft replying to it
+    # Telegram takes the draft, and the connection drops before its answer: the notifier
+    # cannot know the draft arrived.
+    fakebot.drop_after_accept("sendMessage", chat_id=USER)
+    await drain_until_sent(desk, desk.notifier(fakebot), alert_id)
+    photo, *drafts = phone(fakebot)
+    assert photo.photo is not None and len(fakebot.photos) == 1
+    assert len(drafts) == 2 and drafts[0].text == drafts[1].text  # the one it could not know
+    assert all(d.reply_to == photo.message_id for d in drafts)
+    assert await desk.row(alert_id) == ("sent", photo.message_id)
+
+
+async def test_a_stop_while_the_draft_after_a_photo_waits_out_a_429_is_prompt(
+    store: Store, tmp_path: Path, fakebot: FakeBotAPI
+) -> None:
+    import asyncio
+
+    desk = await Desk(store, tmp_path).setup()
+    alert_id = await desk.alert(LONG)
+    # A long flood wait on the draft, and the service is told to stop (a deploy): the photo is
+    # on record, so the stop need not wait the flood out (the unit's stop timeout would kill
+    # it mid-alert) and the restart sends the draft alone.
+    fakebot.flood(60, method="sendMessage", chat_id=USER)
+    first = desk.notifier(fakebot, retry_after_max=60)
+    stop = asyncio.Event()
+    running = asyncio.create_task(first.run(stop))
+    await fakebot.wait_for(lambda api: any(r.status == 429 for r in api.requests))
+    stop.set()
+    async with asyncio.timeout(20):  # a third of the flood wait
+        await running
+    assert await desk.row(alert_id) == ("pending", phone(fakebot)[0].message_id)
+    fakebot.clear_faults()
+    await drain_until_sent(desk, desk.notifier(fakebot), alert_id)
+    photo, text = phone(fakebot)
+    assert photo.photo is not None and text.reply_to == photo.message_id
+    assert await desk.row(alert_id) == ("sent", photo.message_id)
