@@ -8,8 +8,6 @@ import io
 import json
 from zoneinfo import ZoneInfo
 
-import xlsxwriter
-
 from storage.models import StoredPost
 
 
@@ -69,6 +67,10 @@ def export_sheet(posts: list[StoredPost], zone: ZoneInfo) -> bytes:
     that opens it, ';' on Ukrainian and Russian Windows, where a comma-separated file shows
     each post in one cell; a workbook has no separator to guess and no encoding to detect. Its
     cells are written as text (numbers and true/false as such), never as formulas or links."""
+    # Imported here: the library takes 10 MiB of every bot process's memory (bench/memory.py)
+    # for a command a desk runs now and then.
+    import xlsxwriter
+
     rows = _export_rows(posts, zone)
     out = io.BytesIO()
     book = xlsxwriter.Workbook(
