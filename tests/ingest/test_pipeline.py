@@ -10,6 +10,7 @@ import pytest
 
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
+from storage.models import Person
 from storage.records import Deletion, Post
 from storage.store import Store
 
@@ -350,6 +351,18 @@ async def test_a_telegram_original_arriving_after_its_edit_is_no_edit(store: Sto
     assert [a.kind for a in await store.alerts.for_person(jo.id)] == ["new"]
 
 
+async def _alerted_then_deleted(store: Store) -> tuple[Person, Pipeline]:
+    """A journalist alerted about post 3 and told, at T0 + 2 h, that it was deleted."""
+    jo = await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "санкції")
+    pipe = Pipeline(store)
+    await pipe.handle(post(3, "Нові санкції проти постачальників дронів.", origin="telegram"))
+    await pipe.handle(
+        Deletion(channel="sec_council", message_ids=(3,), date=T0 + timedelta(hours=2))
+    )
+    return jo, pipe
+
+
 async def test_an_edit_made_before_the_deletion_arriving_after_it_keeps_the_post_deleted(
     store: Store,
 ) -> None:
@@ -358,13 +371,7 @@ async def test_an_edit_made_before_the_deletion_arriving_after_it_keeps_the_post
     # a deleted message, so an edit dated before the deletion is history: it is kept as a
     # version, but brought the post back ("deleted_at = NULL") and sent '✏️ Updated' to those
     # already told it was deleted.
-    jo = await store.people.add(role="journalist", user_id=11)
-    await add_rule(store, "санкції")
-    pipe = Pipeline(store)
-    await pipe.handle(post(3, "Нові санкції проти постачальників дронів.", origin="telegram"))
-    await pipe.handle(
-        Deletion(channel="sec_council", message_ids=(3,), date=T0 + timedelta(hours=2))
-    )
+    jo, pipe = await _alerted_then_deleted(store)
     late = post(
         3,
         "Нові санкції проти постачальників дронів і ракет.",
@@ -381,13 +388,7 @@ async def test_an_edit_made_before_the_deletion_arriving_after_it_keeps_the_post
 
 async def test_an_edit_made_after_a_deletion_shows_the_post_is_up(store: Store) -> None:
     # A deletion that was not one (the post is edited later): the post is up again.
-    jo = await store.people.add(role="journalist", user_id=11)
-    await add_rule(store, "санкції")
-    pipe = Pipeline(store)
-    await pipe.handle(post(3, "Нові санкції проти постачальників дронів.", origin="telegram"))
-    await pipe.handle(
-        Deletion(channel="sec_council", message_ids=(3,), date=T0 + timedelta(hours=2))
-    )
+    jo, pipe = await _alerted_then_deleted(store)
     later = post(
         3,
         "Нові санкції проти постачальників дронів і ракет.",
