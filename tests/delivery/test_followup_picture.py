@@ -68,10 +68,7 @@ async def swap(
     notifier = Notifier(store, api.bot(), settings, media=world.folder)
     try:
         await world.start()
-        message = world.fake.message(
-            world.channel, 2, caption, media=world.fake.photo(first.read_bytes())
-        )
-        await world.client.dispatch(world.fake.new_update(world.channel, message))
+        await world.publish(2, caption, media=world.fake.photo(first.read_bytes()))
         await world.settle()
         assert await notifier.drain_once() == 1
         (alert, *_) = api.sent_messages(USER)

@@ -11,11 +11,12 @@ import json
 import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from PIL import Image
-from telethon import errors
+from telethon import errors, types
 
 from bot.cli.main import main
 from bot.delivery.notifier import Notifier
@@ -87,6 +88,13 @@ class World:
         self.fake.post(self.channel, 1, "Ранкове зведення опубліковано на сайті.")
         await self.client.connect()
         await self.listener.start()  # the first look back: a silent back-fill of post 1
+
+    async def publish(self, message_id: int, text: str, **kw: Any) -> types.Message:
+        """The channel posts a new message (FakeTelegram.message's keywords: media,
+        entities), and Telegram pushes it to the listener."""
+        message = self.fake.message(self.channel, message_id, text, **kw)
+        await self.client.dispatch(self.fake.new_update(self.channel, message))
+        return message
 
     async def settle(self) -> None:
         """Wait for what runs in the background: downloads, then OCR."""

@@ -69,10 +69,7 @@ async def test_a_photo_swapped_under_the_same_caption_is_a_version_read_again_an
     world = World(store, tmp_path, OcrEngine())
     try:
         await world.start()
-        message = world.fake.message(
-            world.channel, 2, CAPTION, media=world.fake.photo(first.read_bytes())
-        )
-        await world.client.dispatch(world.fake.new_update(world.channel, message))
+        message = await world.publish(2, CAPTION, media=world.fake.photo(first.read_bytes()))
         await world.settle()
         assert "стадіон" in (await post_2(store)).ocr_text
         # The official swaps the picture and leaves the caption as it was.
@@ -132,10 +129,7 @@ async def test_a_swapped_picture_that_matches_nothing_is_recorded_and_announced_
     world = World(store, tmp_path, None)  # OCR off: nothing is read from any picture
     try:
         await world.start()
-        message = world.fake.message(
-            world.channel, 2, CAPTION, media=world.fake.photo(jpeg((200, 40, 40)))
-        )
-        await world.client.dispatch(world.fake.new_update(world.channel, message))
+        await world.publish(2, CAPTION, media=world.fake.photo(jpeg((200, 40, 40))))
         await world.settle()
         await world.client.dispatch(
             world.fake.edit_update(
@@ -158,10 +152,7 @@ async def test_the_same_photo_re_sent_with_a_new_reference_or_new_reactions_is_n
     world = World(store, tmp_path, None)
     try:
         await world.start()
-        message = world.fake.message(
-            world.channel, 2, CAPTION, media=world.fake.photo(jpeg((10, 120, 10)))
-        )
-        await world.client.dispatch(world.fake.new_update(world.channel, message))
+        message = await world.publish(2, CAPTION, media=world.fake.photo(jpeg((10, 120, 10))))
         await world.settle()
         assert downloads(world) == 1
         # Telegram renews the photo's file reference and sends the message again.
@@ -204,8 +195,7 @@ async def test_a_link_changed_under_the_same_text_is_a_version_with_its_evidence
     try:
         await world.start()
         first = "https://example.gov.ua/decree-114"
-        message = world.fake.message(world.channel, 2, text, entities=link(first))
-        await world.client.dispatch(world.fake.new_update(world.channel, message))
+        await world.publish(2, text, entities=link(first))
         later = "https://example.gov.ua/decree-114-amended"
         await world.client.dispatch(
             world.fake.edit_update(world.channel, 2, text, entities=link(later))
@@ -235,8 +225,7 @@ async def test_a_text_edit_keeps_the_links_it_brings(store: Store, tmp_path: Pat
     try:
         await world.start()
         first = [types.MessageEntityTextUrl(offset=0, length=10, url="https://a.example/1")]
-        message = world.fake.message(world.channel, 2, text, entities=first)
-        await world.client.dispatch(world.fake.new_update(world.channel, message))
+        await world.publish(2, text, entities=first)
         later = [types.MessageEntityTextUrl(offset=0, length=10, url="https://a.example/2")]
         await world.client.dispatch(
             world.fake.edit_update(world.channel, 2, text + " Оновлено.", entities=later)
@@ -255,8 +244,7 @@ async def test_reconciliation_finds_a_photo_swapped_while_we_were_away(
     red, blue = jpeg((200, 40, 40)), jpeg((40, 40, 200))
     try:
         await world.start()
-        message = world.fake.message(world.channel, 2, CAPTION, media=world.fake.photo(red))
-        await world.client.dispatch(world.fake.new_update(world.channel, message))
+        await world.publish(2, CAPTION, media=world.fake.photo(red))
         await world.settle()
         # Offline: the photo is swapped, and no update reaches us.
         world.fake.edit(world.channel, 2, CAPTION, media=world.fake.photo(blue))
@@ -325,8 +313,7 @@ async def test_a_link_preview_attached_apart_from_the_text_is_a_link_and_its_cha
     world = World(store, tmp_path, None)
     try:
         await world.start()
-        message = world.fake.message(world.channel, 2, text, media=preview(first, manual=True))
-        await world.client.dispatch(world.fake.new_update(world.channel, message))
+        await world.publish(2, text, media=preview(first, manual=True))
         assert (await post_2(store)).links == (first,)
         await world.client.dispatch(
             world.fake.edit_update(world.channel, 2, text, media=preview(later, manual=True))
@@ -354,8 +341,7 @@ async def test_formatting_a_pin_and_a_new_channel_photo_are_no_versions(
     text = "Засідання Ради оборони відбудеться завтра."
     try:
         await world.start()
-        message = world.fake.message(world.channel, 2, text)
-        await world.client.dispatch(world.fake.new_update(world.channel, message))
+        message = await world.publish(2, text)
         # Bold added to a word: the words and links are the same.
         bold = [types.MessageEntityBold(offset=0, length=9)]
         await world.client.dispatch(world.fake.edit_update(world.channel, 2, text, entities=bold))
