@@ -11,7 +11,7 @@ from storage.store import Store
 
 @pytest.fixture
 async def store(db_target: str) -> AsyncIterator[Store]:
-    """A fresh SQLite archive for the listener to write into."""
+    """A fresh archive, SQLite or PostgreSQL (`db_target`), for the listener to write into."""
     s = await Store.open(db_target)
     yield s
     await s.close()

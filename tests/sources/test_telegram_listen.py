@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -182,14 +182,23 @@ async def test_a_gap_longer_than_catch_up_limit_is_fetched_whole(
     assert await stored_ids(store) == list(range(1, 12))
 
 
+async def _on_a_new_store(
+    new_db: Callable[[], str],
+    fake: FakeTelegram,
+    scenario: Callable[[Store, FakeTelegram], Awaitable[None]],
+) -> None:
+    """`scenario` on a store of its own, closed after it whatever happens."""
+    store = await Store.open(new_db())
+    try:
+        await scenario(store, fake)
+    finally:
+        await store.close()
+
+
 async def test_a_channel_renamed_on_telegram_is_followed_under_its_new_name(
     new_db: Callable[[], str], fake: FakeTelegram
 ) -> None:
-    store = await Store.open(new_db())
-    try:
-        await _renamed(store, fake)
-    finally:
-        await store.close()
+    await _on_a_new_store(new_db, fake, _renamed)
 
 
 async def _renamed(store: Store, fake: FakeTelegram) -> None:
@@ -263,11 +272,7 @@ async def test_the_old_name_of_a_renamed_channel_added_again_is_not_the_impostor
 async def test_a_channel_followed_again_does_not_alert_about_posts_from_while_it_was_not(
     new_db: Callable[[], str], fake: FakeTelegram
 ) -> None:
-    store = await Store.open(new_db())
-    try:
-        await _followed_again(store, fake)
-    finally:
-        await store.close()
+    await _on_a_new_store(new_db, fake, _followed_again)
 
 
 async def _followed_again(store: Store, fake: FakeTelegram) -> None:
@@ -345,6 +350,16 @@ async def refusing_writes(store: Store) -> AsyncIterator[None]:
         await store.db.conn.execute("PRAGMA query_only = 0")
 
 
+async def _post_2_refused(store: Store, client: SeamClient, fake: FakeTelegram) -> None:
+    """The database refuses writes for a moment (a full disk, a read-only remount, a server
+    restarting) just as the ministry's post 2 arrives; post 3 is stored after it."""
+    ch = fake.channels[MINISTRY]
+    async with refusing_writes(store):
+        await client.dispatch(fake.new_update(ch, fake.message(ch, 2, energy_text(2))))
+    await client.dispatch(fake.new_update(ch, fake.message(ch, 3, energy_text(3))))
+    assert await stored_ids(store) == [1, 3]
+
+
 async def test_a_post_the_database_refused_is_fetched_again(
     store: Store, fake: FakeTelegram
 ) -> None:
@@ -355,10 +370,7 @@ async def test_a_post_the_database_refused_is_fetched_again(
     await listener.start()
     # The database refuses writes for a moment (a full disk, a read-only remount, a server
     # restarting) just as post 2 arrives.
-    async with refusing_writes(store):
-        await client.dispatch(fake.new_update(ch, fake.message(ch, 2, energy_text(2))))
-    await client.dispatch(fake.new_update(ch, fake.message(ch, 3, energy_text(3))))
-    assert await stored_ids(store) == [1, 3]
+    await _post_2_refused(store, client, fake)
     # The next re-read (its window, one post, does not reach post 2) or catch-up fetches it.
     src = await store.sources.by_username("energy_ministry_ua")
     assert src is not None
@@ -396,10 +408,7 @@ async def test_a_post_one_account_left_out_is_fetched_by_the_account_that_reads_
 
     first, client = await account("a")
     await first.start()
-    async with refusing_writes(store):
-        await client.dispatch(fake.new_update(ch, fake.message(ch, 2, energy_text(2))))
-    await client.dispatch(fake.new_update(ch, fake.message(ch, 3, energy_text(3))))
-    assert await stored_ids(store) == [1, 3]
+    await _post_2_refused(store, client, fake)
     src = await store.sources.by_username("energy_ministry_ua")
     assert src is not None
     second, _ = await account("b")
