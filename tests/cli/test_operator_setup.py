@@ -83,17 +83,27 @@ def hangs_up() -> Iterator[int]:
         server.close()
 
 
+def _credentials(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, section: str, *, dc_port: int | None = None
+) -> None:
+    """An operator's settings in `tmp_path` (the working folder): an API id and hash for the
+    settings section (TELEGRAM, or ACCOUNTS__<NAME>), and Telegram's address set to a local
+    port when `dc_port` is given."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(f"WIREWATCH_{section}__API_ID", "12345")
+    monkeypatch.setenv(f"WIREWATCH_{section}__API_HASH", "0123456789abcdef0123456789abcdef")
+    if dc_port is not None:
+        monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_ADDRESS", "127.0.0.1")
+        monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_PORT", str(dc_port))
+
+
 def test_login_without_a_way_to_telegram_says_so(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     hangs_up: int,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_ID", "12345")
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_HASH", "0123456789abcdef0123456789abcdef")
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_ADDRESS", "127.0.0.1")
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_PORT", str(hangs_up))
+    _credentials(monkeypatch, tmp_path, "TELEGRAM", dc_port=hangs_up)
     code, out, err = run(capsys, "login", "--phone", "+380441234567")
     assert code == 1  # the network failed, not the operator's input
     assert "terminal" not in err  # it was run in one; the network is what failed
@@ -110,11 +120,7 @@ def test_doctor_does_not_pass_the_session_a_failed_login_left(
     """The login above fails, yet leaves its session file behind (Telethon creates it on
     connect): doctor said "OK session file", and `run` then waited on a listener that could
     never sign in."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_ID", "12345")
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_HASH", "0123456789abcdef0123456789abcdef")
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_ADDRESS", "127.0.0.1")
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_PORT", str(hangs_up))
+    _credentials(monkeypatch, tmp_path, "TELEGRAM", dc_port=hangs_up)
     assert run(capsys, "login", "--phone", "+380441234567")[0] == 1
     assert (tmp_path / "var" / "wirewatch.session").exists()
     _, out, _ = run(capsys, "doctor", "--json")
@@ -129,9 +135,7 @@ def test_doctor_passes_a_session_holding_its_key(
     from telethon.crypto import AuthKey
     from telethon.sessions import SQLiteSession
 
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_ID", "12345")
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__API_HASH", "0123456789abcdef0123456789abcdef")
+    _credentials(monkeypatch, tmp_path, "TELEGRAM")
     monkeypatch.setenv("WIREWATCH_TELEGRAM__SESSION", str(tmp_path / "acct"))
     session = SQLiteSession(str(tmp_path / "acct.session"))
     session.set_dc(2, "127.0.0.1", 443)
@@ -215,11 +219,7 @@ def test_doctor_does_not_pass_an_accounts_session_a_failed_login_left(
     capsys: pytest.CaptureFixture[str],
     hangs_up: int,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("WIREWATCH_ACCOUNTS__ALPHA__API_ID", "12345")
-    monkeypatch.setenv("WIREWATCH_ACCOUNTS__ALPHA__API_HASH", "0123456789abcdef0123456789abcdef")
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_ADDRESS", "127.0.0.1")
-    monkeypatch.setenv("WIREWATCH_TELEGRAM__DC_PORT", str(hangs_up))
+    _credentials(monkeypatch, tmp_path, "ACCOUNTS__ALPHA", dc_port=hangs_up)
     assert run(capsys, "login", "--account", "alpha", "--phone", "+380441234567")[0] == 1
     assert (tmp_path / "var" / "alpha.session").exists()
     feed = tmp_path / "feed.jsonl"
