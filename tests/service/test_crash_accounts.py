@@ -266,10 +266,14 @@ async def test_two_accounts_and_two_notifiers_survive_sigkills(
             if writer_task is not None:
                 writer_task.cancel()
             for i, svc in enumerate(services):
+                # A stopped listener reads nothing more, then its process lets its channels go
+                # as it exits, and the other account, still running, takes them at once: its
+                # life ends, for `overlaps`, when it was told to stop, not when it had exited.
+                told = time.monotonic()
                 await svc.terminate()
                 account = roles[i][1]
                 if account and account in began:
-                    lives[account].append((began.pop(account), time.monotonic()))
+                    lives[account].append((began.pop(account), told))
             await telegram.stop()
 
         store = await Store.open(pg_url)
