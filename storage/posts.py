@@ -493,6 +493,20 @@ class PostRepo:
         by_id = {r["id"]: StoredPost.from_row(r) for r in rows}
         return [by_id[i] for i in post_ids if i in by_id]
 
+    async def of_thread(self, alert_id: int, *, limit: int = 200) -> list[StoredPost]:
+        """The posts of the thread `alert_id` ends: that alert's post and the post of each
+        alert it replies to, back to the story's first (at most `limit` steps), newest first;
+        one round trip."""
+        rows = await self.db.fetchall(
+            _SELECT + " WHERE p.id IN (WITH RECURSIVE chain(id, reply_to_alert, post_id, depth)"
+            " AS (SELECT id, reply_to_alert, post_id, 0 FROM alerts WHERE id = ?"
+            " UNION ALL SELECT a.id, a.reply_to_alert, a.post_id, c.depth + 1"
+            " FROM alerts a JOIN chain c ON a.id = c.reply_to_alert WHERE c.depth < ?)"
+            " SELECT post_id FROM chain) ORDER BY p.date DESC, p.id DESC",
+            (alert_id, limit),
+        )
+        return [StoredPost.from_row(r) for r in rows]
+
     async def count(self) -> int:
         row = await self.db.fetchone("SELECT COUNT(*) FROM posts")
         return int(row[0]) if row else 0

@@ -24,7 +24,7 @@ from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.quiet import in_quiet_hours
 from bot.drafting.alert import Kind
 from bot.drafting.background import Background
-from bot.drafting.draft import DraftOptions
+from bot.drafting.draft import DraftOptions, origin_of
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.ingest.origins import compose_with_origin, earlier_posts
 from bot.matching import Span, analyze
@@ -187,7 +187,7 @@ class Drafter:
             groups.setdefault(key, []).append(alert)
         drafted: list[tuple[Alert, dict[str, Any], bool]] = []
         failed: list[tuple[Alert, str]] = []
-        backgrounds: dict[tuple[int, str], Background] = {}
+        backgrounds: dict[tuple[int, str, int], Background] = {}
         people = {p.id: p for p in await self.store.people.list(active_only=False)}
         at = self.clock()
         for members in groups.values():
@@ -216,7 +216,7 @@ class Drafter:
     async def _compose_request(
         self,
         alert: Alert,
-        backgrounds: dict[tuple[int, str], Background],
+        backgrounds: dict[tuple[int, str, int], Background],
         update: bool,
         story_id: int | None,
     ) -> dict[str, Any]:
@@ -234,23 +234,30 @@ class Drafter:
         if self.glossary is not None:
             analysis = analyze(post.ocr_text if image else post.text)
             names = [f.entry for f in self.glossary.current().find(analysis)]
-        if (post.id, rule) not in backgrounds:
-            # One more than it shows: an update drops its own story from it (below). None
-            # at all when the desk turned the background off.
-            wanted = self.background + 1 if self.background > 0 else 0
-            backgrounds[(post.id, rule)] = await earlier_posts(
+        # A follow-up's thread (the posts of the alerts it replies to, back to the story's
+        # first) is above it in the chat: none of them is its background.
+        thread: list[StoredPost] = []
+        if update and alert.reply_to_alert is not None:
+            thread = await self.store.posts.of_thread(alert.reply_to_alert)
+        # As many more than it shows as it may drop (below), so that dropping them leaves
+        # lines in their place rather than a gap. None at all when the desk turned it off.
+        wanted = self.background + len(thread) if self.background > 0 else 0
+        if (post.id, rule, wanted) not in backgrounds:
+            backgrounds[(post.id, rule, wanted)] = await earlier_posts(
                 self.store, post, rule, limit=wanted
             )
-        earlier = backgrounds[(post.id, rule)]
+        earlier = backgrounds[(post.id, rule, wanted)]
         extra: dict[str, Any] = {}
         if update:
             # A follow-up on the same story: a reply with a ready update paragraph, dated when
-            # it falls on another day than the story's alert. The post that alert was about is
-            # the story itself, not its background.
-            story = await self.store.posts.get_by_id(story_id) if story_id else None
+            # it falls on another day than the story's alert.
+            story = next((p for p in thread if p.id == story_id), None)
             extra = {"update": True, "thread_date": story.date if story is not None else None}
-            if story is not None:
-                earlier = earlier.without(lambda e: e.post.permalink == story.permalink)
+            # A forward in the thread stands for its original there as here.
+            told = {p.permalink for p in thread} | {origin_of(p).link for p in thread}
+            earlier = earlier.without(
+                lambda e: e.post.permalink in told or origin_of(e.post).link in told
+            )
         earlier = earlier.at_most(self.background)
         return await self.compose_for(
             "new",

@@ -279,3 +279,45 @@ async def test_background_credits_a_forward_to_its_origin_once(tmp_path: Path) -
         ]
     finally:
         await store.close()
+
+
+async def test_an_update_leaves_every_post_of_its_thread_out_of_the_background(
+    tmp_path: Path, db_target: str
+) -> None:
+    # A third post of the day in a thread listed the day's first post under "Earlier:" (only
+    # the post it replied to was left out), and the thread's posts, newest of all, pushed the
+    # archive (what the official said last month, which the third post recalls) into
+    # "…and 2 earlier posts": the journalist had the thread above and lost the background.
+    store, person_id, _ = await _desk(tmp_path, db_target)
+    try:
+        quiet = Pipeline(store, alert=False)
+        await quiet.handle(
+            Post(
+                "umerov_demo",
+                1,
+                T0 - timedelta(days=30),
+                "Домовилися про обмін полоненими до свят: 300 на 300.",
+            )
+        )
+        pipe = Pipeline(store, background=1)
+        await pipe.handle(Post("umerov_demo", 2, T0, MEETING))
+        await pipe.handle(Post("umerov_demo", 3, T0 + timedelta(hours=1), FOLLOW_UP))
+        await pipe.handle(
+            Post(
+                "umerov_demo",
+                4,
+                T0 + timedelta(hours=2),
+                "Як і казав місяць тому, обмін полоненими 300 на 300 відбудеться.",
+            )
+        )
+        first, second, third = await store.alerts.for_person(person_id)
+        assert (second.reply_to_alert, third.reply_to_alert) == (first.id, second.id)
+        background = third.payload["plain"].split("Earlier:\n")[1].split("\n\n")[0]
+        assert "https://t.me/umerov_demo/2" not in background
+        assert "https://t.me/umerov_demo/3" not in background
+        assert background.splitlines() == [
+            "On Dec. 6, 2025, NSDC Secretary Rustam Umarov said: “Домовилися про обмін "
+            "полоненими до свят: 300 на 300.” https://t.me/umerov_demo/1"
+        ]
+    finally:
+        await store.close()
