@@ -237,23 +237,35 @@ async def apply_ocr(pipeline: Pipeline, post_id: int, text: str, *, alert: bool 
             return 0
         analysis = analyze(text)
         await store.posts.set_ocr(post_id, text, analysis.norm, analysis.lemma_text)
-        stored = await store.posts.get_by_id(post_id)
-        src = await store.sources.get(stored.source_id) if stored else None
-        if stored is None or src is None:
-            return 0
-        originals = await store.alerts.originals(post_id)
-        alerts = await pipeline._alert_new(
-            src,
-            stored,
-            analysis,
-            {a.person_id for a in originals},
-            version=stored.version,
-            backfill=not alert,
-            image=True,
-        )
-        if alert:
-            alerts += await _picture_follow_ups(pipeline, src, stored, analysis, originals)
+        alerts = await picture_alerts(pipeline, post_id, analysis, alert=alert)
     await pipeline.queued(alerts)
+    return alerts
+
+
+async def picture_alerts(
+    pipeline: Pipeline, post_id: int, analysis: Analysis, *, alert: bool = True
+) -> int:
+    """In the caller's transaction, the post's pictures now reading `analysis` (its OCR field,
+    just set): people whose rules match those words and who were not alerted about the post
+    are alerted, and those who were hear of a replaced picture (`_picture_follow_ups`).
+    Returns the alerts queued; the caller wakes the drafter when it commits."""
+    store = pipeline.store
+    stored = await store.posts.get_by_id(post_id)
+    src = await store.sources.get(stored.source_id) if stored else None
+    if stored is None or src is None:
+        return 0
+    originals = await store.alerts.originals(post_id)
+    alerts = await pipeline._alert_new(
+        src,
+        stored,
+        analysis,
+        {a.person_id for a in originals},
+        version=stored.version,
+        backfill=not alert,
+        image=True,
+    )
+    if alert:
+        alerts += await _picture_follow_ups(pipeline, src, stored, analysis, originals)
     return alerts
 
 

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bot.ingest.capture import ocr_of, version_record
+from bot.ingest.capture import ocr_of, picture_alerts, version_record
 from bot.ingest.steps import IngestResult
-from bot.matching import analyze
+from bot.matching import Analysis, analyze
 from storage.db import now
 from storage.models import PostVersion, Source, StoredPost, to_ts
 from storage.posts import MediaSwap
@@ -155,19 +155,28 @@ async def other_edit(
         revive=not before_deletion(existing, post),
     )
     await store.evidence.record(**version_record(src, post, existing.message_id, version))
+    alerts = 0
     if change.swap is not None:
-        await reread(store, existing.id)
-    return IngestResult(edited=1)
+        restored = await reread(store, existing.id)
+        if restored is not None and restored.norm:
+            # Swapped back to a picture we keep: the listener downloads nothing (it keeps the
+            # file for this message) and no reading follows, so its words are news now, as
+            # a new picture's are when it is read.
+            alerts = await picture_alerts(pipeline, existing.id, restored, alert=pipeline.alert)
+    return IngestResult(edited=1, alerts=alerts)
 
 
-async def reread(store: Store, post_id: int) -> None:
+async def reread(store: Store, post_id: int) -> Analysis | None:
     """The post's text read from its pictures, without one an edit replaced or the channel
     deleted from an album: what the others read (their text is kept with their files); a new
-    picture's follows when it is downloaded and read (Capture)."""
+    picture's follows when it is downloaded and read (Capture). Returns the new text's
+    analysis when it changed."""
     stored = await store.posts.get_by_id(post_id)
     if stored is None:
-        return
+        return None
     text = ocr_of(await store.media.of_post(post_id, up_only=True))
-    if text != stored.ocr_text:
-        analysis = analyze(text)
-        await store.posts.set_ocr(post_id, text, analysis.norm, analysis.lemma_text)
+    if text == stored.ocr_text:
+        return None
+    analysis = analyze(text)
+    await store.posts.set_ocr(post_id, text, analysis.norm, analysis.lemma_text)
+    return analysis

@@ -9,6 +9,7 @@ import io
 import json
 import zlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,41 @@ async def test_a_photo_swapped_under_the_same_caption_is_a_version_read_again_an
     assert update.caption is not None and "На зображенні написано: «" in update.caption
     assert "Евакуація триває" in update.caption
     await notifier.bot.session.close()
+
+
+@needs_ocr
+async def test_a_photo_swapped_back_to_the_one_it_replaced_is_followed_up_without_a_download(
+    store: Store, tmp_path: Path
+) -> None:
+    # The listener keeps the first picture and does not download it again, so nothing read
+    # it again either: its words came back to the post and nobody alerted heard of them.
+    await store.people.add(role="journalist", user_id=5001, lang="uk")
+    await store.rules.add("евакуація", rule_to_json(parse_rule("евакуація")))
+    first = text_image(tmp_path / "a.png", ["Евакуація триває", "до неділі включно"])
+    other = text_image(tmp_path / "b.png", ["Пункти збору:", "школа номер 3"])
+    world = World(store, tmp_path, OcrEngine())
+    try:
+        await world.start()
+        message = await world.publish(2, CAPTION, media=world.fake.photo(first.read_bytes()))
+        await world.settle()
+        swapped = world.fake.photo(other.read_bytes())
+        await world.client.dispatch(
+            world.fake.edit_update(world.channel, 2, CAPTION, media=swapped)
+        )
+        await world.settle()
+        assert "школа" in (await post_2(store)).ocr_text
+        await world.client.dispatch(
+            world.fake.edit_update(
+                world.channel, 2, CAPTION, media=message.media, later=timedelta(hours=1)
+            )
+        )
+        await world.settle()
+    finally:
+        await world.close()
+    post = await post_2(store)
+    assert post.version == 3 and "неділі" in post.ocr_text and "школа" not in post.ocr_text
+    assert downloads(world) == 2  # the first picture is not fetched again
+    assert [a[:2] for a in await alerts(store)] == [("new", 1), ("edit", 3)]
 
 
 async def test_a_swapped_picture_that_matches_nothing_is_recorded_and_announced_to_nobody(

@@ -180,3 +180,39 @@ async def test_a_new_picture_saying_what_the_old_one_said_is_no_news(store: Stor
     assert await apply_ocr(pipe, post.id, "Евакуація триває до неділі") == 1
     kinds = await store.db.fetchall("SELECT kind, version FROM alerts ORDER BY id")
     assert [tuple(r) for r in kinds] == [("new", 1), ("edit", 3)]
+
+
+async def test_a_photo_swapped_back_to_one_already_kept_is_followed_up_like_any_swap(
+    store: Store,
+) -> None:
+    # The listener does not download a picture it already keeps for the message, so a swap
+    # back restored the kept picture's words at once, in the edit's own transaction, and the
+    # reading that would have told those alerted never came: the post read "Евакуація
+    # триває до неділі" again and nobody heard of it.
+    await store.people.add(role="journalist", user_id=21, lang="uk")
+    await store.rules.add("евакуація", rule_to_json(parse_rule("евакуація")))
+    pipe = Pipeline(store)
+    caption = "Оголошено евакуацію з прикордонних сіл."
+    await pipe.handle(photo_post("photo:2:1", text=caption))
+    post = await store.posts.get_by_link("oblenergo", 40)
+    assert post is not None
+    await keep(store, post.id, "a" * 64, "photo:2:1")
+    await store.media.set_ocr("a" * 64, "Евакуація триває до неділі")
+    await apply_ocr(pipe, post.id, "Евакуація триває до неділі")
+    # Swapped for a picture whose words match nothing: recorded, announced to nobody.
+    await pipe.handle(photo_post("photo:2:2", edited=5, text=caption))
+    await keep(store, post.id, "b" * 64, "photo:2:2")
+    await store.media.set_ocr("b" * 64, "Пункти збору: школа № 3")
+    assert await apply_ocr(pipe, post.id, "Пункти збору: школа № 3") == 0
+    assert not await store.media.kept("oblenergo", 40, "photo:2:3")
+
+    # And back: the kept picture is the post's again, and its words are news again.
+    assert (await pipe.handle(photo_post("photo:2:1", edited=9, text=caption))).alerts == 1
+    post = await store.posts.get_by_id(post.id)
+    assert post is not None and post.ocr_text == "Евакуація триває до неділі"
+    kinds = await store.db.fetchall("SELECT kind, version FROM alerts ORDER BY id")
+    assert [tuple(r) for r in kinds] == [("new", 1), ("edit", 3)]
+    (*_, follow_up) = await store.alerts.for_person((await store.people.list())[0].id)
+    assert "Евакуація триває до неділі" in follow_up.payload["plain"]
+    # Read again all the same (a file handed over again): no second follow-up.
+    assert await apply_ocr(pipe, post.id, "Евакуація триває до неділі") == 0
