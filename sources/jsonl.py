@@ -3,10 +3,10 @@ any tool can write it.
 
 A line is a post as a source saw it at one moment:
 `{"channel": "name", "id": 12, "date": "2025-03-01T09:15:00+02:00", "text": "..."}` with optional
-`edit_date`, `media`, `grouped_id`, `forward_from`, `forward_link`, `reply_to`, `links`, `title`,
-`channel_id`. A line repeating a channel and id with other text is an edit (the pipeline decides);
-`"deleted": true` turns the line into a Deletion. Unknown keys are ignored so that writers can
-carry extra fields.
+`edit_date`, `media`, `media_key`, `grouped_id`, `forward_from`, `forward_link`, `reply_to`,
+`links`, `title`, `channel_id`. A line repeating a channel and id with other text (or another
+`media_key`: the picture swapped) is an edit (the pipeline decides); `"deleted": true` turns the
+line into a Deletion. Unknown keys are ignored so that writers can carry extra fields.
 
 `follow_feed` tails a growing file the way a log shipper does: it consumes complete lines only,
 reports the byte offset after each one so the caller can resume there, and starts over when the
@@ -44,7 +44,9 @@ _CHUNK = MAX_LINE_BYTES + 1  # bytes read per poll: a line and its newline
 
 
 # The string fields we keep: each must be text a database can store.
-_STORED_STRINGS = ("text", "media", "forward_from", "forward_link", "title", "links")
+_STORED_STRINGS = ("text", "media", "media_key", "forward_from", "forward_link", "title", "links")
+# A media identity is a short token ("photo:2:5000001"); anything longer is not one.
+MEDIA_KEY_CHARS = 200
 _INT_LIMIT = 2**63
 # Clock skew between a feed's writer and us that still counts as "now".
 FUTURE_SLACK = timedelta(days=1)
@@ -155,6 +157,17 @@ def _event(obj: dict[str, Any]) -> Event:
     if forward_link is not None and not forward_link.startswith(("https://", "http://")):
         raise ValueError(f"'forward_link' is not a URL: {forward_link[:60]!r}")
     media = _opt_str(obj, "media")
+    media_key = _opt_str(obj, "media_key")
+    if media_key is not None:
+        # What the picture or file is, as the listener records it (Telegram's own id and data
+        # centre): a line repeating the post with another one is a picture swapped under the
+        # same words. Compared as given, so it must be the same token every time.
+        if media is None:
+            raise ValueError("'media_key' is given without 'media' (photo, document, ...)")
+        if len(media_key) > MEDIA_KEY_CHARS or not media_key.isprintable() or " " in media_key:
+            raise ValueError(
+                f"'media_key' is not a media identity (like photo:2:5000001): {media_key[:60]!r}"
+            )
     return Post(
         channel=channel,
         message_id=message_id,
@@ -169,6 +182,7 @@ def _event(obj: dict[str, Any]) -> Event:
         channel_id=channel_id,
         channel_title=_opt_str(obj, "title"),
         links=tuple(links),
+        media_key=media_key,
     )
 
 

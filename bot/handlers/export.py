@@ -23,6 +23,10 @@ def _export_rows(posts: list[StoredPost], zone: ZoneInfo) -> list[dict[str, obje
             "edited": p.version > 1,
             "deleted": p.deleted_at is not None,
             "text": p.text,
+            # Which picture or file the post shows (the listener's identity, "photo:2:…"): a
+            # swap under the same words is an edit, and two exports tell which they saw.
+            "media": p.media or "",
+            "media_key": p.media_key or "",
         }
         for p in posts
     ]

@@ -268,3 +268,35 @@ def test_reimporting_a_feed_with_an_edit_adds_nothing_and_alerts_nobody(
         assert "0 new posts, 0 edits" in out and "2 unchanged; 0 alerts queued" in out
     assert asyncio.run(_count(db, "SELECT count(*) FROM post_versions")) == 2
     assert asyncio.run(_count(db, "SELECT count(*) FROM alerts")) == 2
+
+
+def test_a_feed_carries_a_pictures_identity_so_a_replay_sees_a_swap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A feed had no field for which picture a post showed: a photo replaced under the same
+    # caption (what the listener records as a version) read as the same line again, and a
+    # replay of the feed lost the swap.
+    feed = tmp_path / "swap.jsonl"
+    post = {
+        "channel": "oblenergo_demo",
+        "id": 40,
+        "date": "2025-12-01T08:00:00+02:00",
+        "text": "Графік відключень на завтра — на фото.",
+        "media": "photo",
+    }
+    lines = [
+        {**post, "media_key": "photo:2:5000001"},
+        {**post, "media_key": "photo:2:5000002", "edit_date": "2025-12-01T08:20:00+02:00"},
+    ]  # fmt: skip
+    feed.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n")
+    db = tmp_path / "swap.db"
+    code, out, err = run(capsys, "import", str(feed), "--db", str(db))
+    assert code == 0, err
+    assert "1 new posts, 1 edits" in out, out
+    changed = "SELECT count(*) FROM post_versions WHERE changed = 'media'"
+    assert asyncio.run(_count(db, changed)) == 1
+    # Replayed, it is the same two states: nothing new.
+    code, out, err = run(capsys, "import", str(feed), "--db", str(db))
+    assert code == 0, err
+    assert "0 new posts, 0 edits" in out, out
+    assert asyncio.run(_count(db, "SELECT count(*) FROM post_versions")) == 2

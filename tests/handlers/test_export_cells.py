@@ -40,3 +40,18 @@ def test_ordinary_text_is_left_alone() -> None:
     csv_bytes, _ = export_files([stored(text)], ZoneInfo("Europe/Kyiv"))
     (row,) = csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig"), newline=""))
     assert row["text"] == text
+
+
+def test_an_export_says_which_picture_a_post_shows() -> None:
+    # The export named no picture: two exports of a post whose photo the official swapped
+    # under the same caption read the same, though the archive holds it as an edit.
+    pictured = stored("Графік на фото.", media="photo", media_key="photo:2:5000002", version=2)
+    plain = stored("Без фото.")
+    csv_bytes, json_bytes = export_files([pictured, plain], ZoneInfo("Europe/Kyiv"))
+    rows = json.loads(json_bytes)
+    assert [(r["media"], r["media_key"]) for r in rows] == [
+        ("photo", "photo:2:5000002"),
+        ("", ""),
+    ]
+    first, _ = csv.DictReader(io.StringIO(csv_bytes.decode("utf-8-sig"), newline=""))
+    assert first["media_key"] == "photo:2:5000002"

@@ -37,6 +37,7 @@ def test_full_post_line() -> None:
             channel="@Olena_Haiova_RNBO",
             edit_date="2025-11-18T11:20:00+02:00",
             media="Photo",
+            media_key="photo:2:5000001",
             grouped_id=13912377781,
             forward_from="Координаційний штаб",
             forward_link="https://t.me/koordshtab_polon/813",
@@ -61,6 +62,7 @@ def test_full_post_line() -> None:
         channel_id=1777000111,
         channel_title="Олена Гайова | РНБО",
         links=("https://example.org/a", "https://example.org/b"),
+        media_key="photo:2:5000001",
     )
 
 
@@ -112,6 +114,10 @@ def test_deletion_lines() -> None:
         (_line(grouped_id=2**63), r"'grouped_id' is out of range \(64-bit\)"),
         (_line(channel_id=-(2**63) - 1), r"'channel_id' is out of range \(64-bit\)"),
         (_line(media=3), "'media' is not a string"),
+        (_line(media_key="photo:2:1"), "'media_key' is given without 'media'"),
+        (_line(media="photo", media_key=5000001), "'media_key' is not a string"),
+        (_line(media="photo", media_key="photo 2 1"), "'media_key' is not a media identity"),
+        (_line(media="photo", media_key="p" * 201), "'media_key' is not a media identity"),
         (_line(forward_link="t.me/x/1"), "'forward_link' is not a URL"),
         (_line(deleted="yes"), "'deleted' is not true or false"),
         # Half an emoji, escaped: it used to fail at the database on every retry and stall the
