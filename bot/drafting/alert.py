@@ -27,7 +27,6 @@ from bot.drafting.draft import (
     no_text_label,
     origin_of,
     styled_runs,
-    update_paragraph,
     updated_line,
 )
 from bot.drafting.html import (
@@ -45,6 +44,7 @@ from bot.drafting.image import image_runs
 from bot.drafting.quotes import MARKS, post_language, style_quote
 from bot.drafting.sentences import SpanLike
 from bot.drafting.style import HouseStyle
+from bot.drafting.update import update_paragraph
 from bot.i18n import Message
 
 Kind = Literal["new", "edit", "delete", "digest"]

@@ -335,6 +335,10 @@ class Draft:
     channel: str = ""  # the channel as the lead names it, when no person or role is known
     shown: str | None = None  # "photo"/"video" when the draft says it was posted, not said
     speaker: Speaker | None = None  # whom the lead names, to tell a quote's tail is theirs
+    # A forward of another channel's post: the forwarding channel's speaker, named again
+    # ("Haiova") with their gender, for a follow-up that says they forwarded it.
+    via: str | None = None
+    via_gender: str | None = None
 
     def first_line(self) -> str:
         if self.styled is None:
@@ -508,7 +512,17 @@ def build_draft(
         channel=channel,
         shown=shown,
         speaker=who,
+        via=_forwarder(post, source, lang) if origin.forwarded else None,
+        via_gender=speaker_gender(source, lang) if origin.forwarded and source else None,
     )
+
+
+def _forwarder(post: PostLike, source: SourceLike | None, lang: str) -> str | None:
+    """Who forwarded another channel's post, named again; None for a channel's own post."""
+    if origin_of(post).username == post.channel:
+        return None
+    named = second_reference(source, lang) if source is not None else None
+    return named or f"@{post.channel}"
 
 
 def _speaker(source: SourceLike | None, forward: Origin | None, channel: str) -> Speaker:
@@ -533,63 +547,6 @@ def second_reference(source: SourceLike, lang: str) -> str | None:
     if role:
         return _institution_en(role) if lang == "en" else _cap(role)
     return None
-
-
-def update_paragraph(
-    draft: Draft,
-    moment: datetime,
-    tz: str,
-    lang: str,
-    *,
-    since: datetime | None = None,
-    style: HouseStyle = DEFAULT_STYLE,
-    tag: Literal["b", "u"] = "b",
-) -> list[Run]:
-    """The paragraph a follow-up adds to the story: "Updated at 6:08 p.m. Umerov also said:
-    “…”" / "Оновлено о 18:08. Умєров також заявив: «…»". `since` is when the story's alert
-    was posted: a follow-up on another day names its day ("Оновлено о 03:00, 30 листопада")."""
-    lang = _lang(lang)
-    tr = texts.words(lang)
-    head = updated_line(moment, tz, lang, now=since, style=style)
-    head += "" if head.endswith(".") else "."  # "6:08 p.m." already ends the sentence
-    shown = draft.shown
-    if draft.styled is None and shown is None:
-        # Nothing to quote and nothing shown (a poll, emoji only): it was said, as the lead
-        # says; calling it a photo was wrong.
-        if draft.subject is None:
-            said = tr.gettext("The Telegram channel {name} said", name=draft.channel)
-            return [Run(f"{head} {said}.")]
-        verb = texts.on_telegram(tr, texts.said(tr, _past(draft.gender)))
-        return [Run(f"{head} {_cap(draft.subject)} {verb}.")]
-    if draft.subject is None:
-        # Only the channel is known: "У каналі @x також повідомили", never "@x заявляє".
-        if draft.styled is None:
-            what = texts.media_word(tr, shown)
-            # i18n: {head} is "Updated at 6:08 p.m."; only the channel is known.
-            line = tr.gettext(
-                "{head} The channel {name} also posted {what}.",
-                head=head,
-                name=draft.channel,
-                what=what,
-            )
-            return [Run(line)]
-        # i18n: {head} is "Updated at 6:08 p.m."; only the channel is known.
-        before, _, after = tr.gettext("{head} The channel {name} also said: {quote}").partition(
-            "{quote}"
-        )
-        return join_runs(
-            before.format(head=head, name=draft.channel), draft.quote_runs(tag), after
-        )
-    who = _cap(draft.subject)
-    if draft.styled is None:
-        verb = texts.on_telegram(tr, texts.posted(tr, shown, _past(draft.gender)))
-        return [Run(f"{head} {who} {verb}.")]
-    verb = texts.recall_verb(tr, draft.gender, relayed=bool(draft.styled and draft.styled.relayed))
-    # i18n: {head} is "Updated at 6:08 p.m.", {who} the speaker's surname or short role, {verb}
-    # the follow-up verb agreeing with the speaker.
-    before, _, after = tr.gettext("{head} {who} also {verb}: {quote}").partition("{quote}")
-    lead = before.format(head=head, who=who, verb=verb)
-    return join_runs(lead, draft.quote_runs(tag), after)
 
 
 def no_text_label(lang: str) -> str:

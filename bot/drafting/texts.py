@@ -100,6 +100,18 @@ def also_said(tr: Translator, gender: str | None) -> str:
     return tr.pgettext("follow-up verb, plural speaker or gender unknown", "said")
 
 
+def forwarded(tr: Translator, gender: str | None) -> str:
+    """What a channel did with another's post ("Гайова переслала допис"): past tense; when the
+    gender is unknown the plural, as `also_said`."""
+    if gender == "m":
+        return tr.pgettext("forwarder, masculine", "forwarded a post")
+    if gender == "f":
+        return tr.pgettext("forwarder, feminine", "forwarded a post")
+    if gender == "n":
+        return tr.pgettext("forwarder, neuter", "forwarded a post")
+    return tr.pgettext("forwarder, plural or gender unknown", "forwarded a post")
+
+
 def recall_verb(tr: Translator, gender: str | None, *, relayed: bool) -> str:
     """The verb of a line recalling a quote ("Умєров також заявив: «…»"); the lead's past-tense
     "повідомив" when the quote is somebody else's words the speaker `relayed`

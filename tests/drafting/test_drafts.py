@@ -16,11 +16,11 @@ from bot.drafting.draft import (
     credit_line,
     format_when,
     origin_of,
-    update_paragraph,
     updated_line,
 )
 from bot.drafting.html import plain, to_html
 from bot.drafting.style import HouseStyle
+from bot.drafting.update import update_paragraph
 
 EVENING = datetime(2026, 11, 24, 16, 8, tzinfo=UTC)  # 18:08 in Kyiv (EET, UTC+2)
 
