@@ -24,7 +24,7 @@ from bot.drafting.sentences import (
     grapheme_safe,
     is_emoji_part,
 )
-from bot.drafting.speakers import Speaker, tail_is_speakers
+from bot.drafting.speakers import Speaker, head_is_someone_elses, tail_is_speakers
 
 # Outer and inner quotation marks per language.
 MARKS: dict[str, tuple[str, str, str, str]] = {
@@ -211,6 +211,8 @@ def style_quote(
         chars = chars[:cut]
         s = s[:cut]
         relayed = False
+    if not relayed and head_is_someone_elses(speaker, s):
+        relayed = True  # "Марта Кінг: «…»": her words, the channel's report
     # A list item's number or bullet and the comma, semicolon or colon that led on to the next
     # item are the list's, not the speaker's words.
     marker = _LIST_MARKER.match(s)
@@ -275,6 +277,9 @@ def _inner_marks(chars: list[tuple[str, int]], s: str, lang: str) -> list[tuple[
             return
         out.append((opened.pop()[2], at))
 
+    # An English quotation in a uk/ru draft: its “ opens only when a ” closes it later (else
+    # it is the „…“ kind's closing mark). Where the last ” is, found once.
+    last_english_close = s.rfind("”")
     for k, (ch, at) in enumerate(chars):
         top = opened[-1][0] if opened else ""
         if ch == '"':
@@ -287,7 +292,7 @@ def _inner_marks(chars: list[tuple[str, int]], s: str, lang: str) -> list[tuple[
         elif ch == "“" and top == "„":
             # „…“: in uk/ru “ closes what „ opened, whatever the draft's language.
             close_mark(at)
-        elif ch in "«„" or (ch == "“" and lang == "en"):
+        elif ch in "«„" or (ch == "“" and (lang == "en" or k < last_english_close)):
             open_mark(ch, at)
         elif ch in "»”" or (ch == "“" and opened):
             close_mark(at)

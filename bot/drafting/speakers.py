@@ -131,3 +131,24 @@ def tail_is_speakers(speaker: Speaker | None, verb: str, who: str, before: str =
         return pronoun == speaker.gender and not _names_someone_else(before, speaker)
     own = speaker.stems()
     return bool(own) and all(stems(w) & own for w in named)
+
+
+# Who a quote opens with, before its quotation: "Марта Кінг: «…»", "Martha King: “…”".
+_HEAD = re.compile(r"\s*(?P<who>[^\W\d_][\w'’ʼ. -]{0,80}?)\s*:\s*[«„“\"]")
+
+
+def head_is_someone_elses(speaker: Speaker | None, quote: str) -> bool:
+    """True if `quote` opens by naming a person other than `speaker` before a quotation
+    ("Марта Кінг: «…»"): the channel relays those words. Only names count, every word of them
+    capitalised ("Головне: «…»" is a label, "Він заявив: «…»" no name)."""
+    m = _HEAD.match(quote)
+    if m is None or speaker is None:
+        return False
+    raw = _WORD.findall(_INITIALS.sub(" ", m.group("who")))
+    if not 1 <= len(raw) <= 4 or not all(w[:1].isupper() for w in raw):
+        return False
+    words = [w.casefold() for w in raw]
+    if len(words) == 1 and not may_be_person(words[0]):
+        return False
+    own = speaker.stems()
+    return not (own and all(stems(w) & own for w in words))

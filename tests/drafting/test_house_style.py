@@ -364,6 +364,20 @@ def test_a_quotations_ellipsis_and_abbreviation_keep_their_dots() -> None:
             "“Він сказав: ‘Це “пастка”, а не “мир”’.”",
         ),
         ("He said: “It is a “trap”.”", "en", "“He said: ‘It is a “trap”.’”"),
+        # English marks in a post quoted for a uk/ru desk (an official's post in English):
+        # “ opened nothing there and its ” was dropped as unmatched, «Martha King: “Ukraine…».
+        (
+            "Martha King: “Ukraine deploys hospitals fast.”",
+            "uk",
+            "«Martha King: „Ukraine deploys hospitals fast“».",
+        ),
+        (
+            "We call it “the corridor” now, and “the deal” later.",
+            "ru",
+            "«We call it „the corridor“ now, and „the deal“ later».",
+        ),
+        # „…“ stays a pair, and a “ with no ” after it still closes what „ opened.
+        ("Це „важливий“ крок і “ще один”.", "uk", "«Це „важливий“ крок і „ще один“»."),
     ],
 )
 def test_quotation_marks_in_a_quote_balance_and_nest(text: str, lang: str, printed: str) -> None:

@@ -252,3 +252,29 @@ def test_a_caption_that_says_something_or_holds_the_rules_words_is_quoted() -> N
         DraftOptions(lang="uk", tz=KYIV, spans=[Span(0, 4, "одеса")]),
     )
     assert ruled.first_line().endswith("«Одеса сьогодні».")
+
+
+@pytest.mark.parametrize(
+    ("text", "verb"),
+    [
+        # Somebody else's words, named before them: she relays them ("повідомила").
+        ("Марта Кінг: «Ми бачимо, як швидко Україна розгортає госпіталі». Дякую!", "повідомила"),
+        ("Martha King: “Ukraine deploys hospitals fast.” Thank you!", "повідомила"),
+        # Her own name before her words: they are hers ("заявила").
+        ("Олена Гайова: «Ми розгортаємо госпіталі швидко». Дякую!", "заявила"),
+        # A label before a quotation is no speaker.
+        ("Головне: «госпіталі працюють цілодобово».", "заявила"),
+    ],
+)
+def test_a_quote_opened_by_someone_elses_name_is_relayed(text: str, verb: str) -> None:
+    # "Марта Кінг: «…»" came as "Гайова також заявила: «Марта Кінг: „…“»": the follow-up gave
+    # the minister a statement that was the WHO director's.
+    update = compose_alert(
+        "new",
+        stored(text),
+        source(),
+        DraftOptions(lang="uk", tz=KYIV),
+        update=True,
+        thread_date=datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
+    )
+    assert update["plain"].startswith(f"Оновлено о 18:08. Гайова також {verb}: «"), update["plain"]
