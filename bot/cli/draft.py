@@ -13,6 +13,7 @@ from bot.cli.common import UsageError, open_store, print_json, terminal_text
 from bot.delivery.translation import configured_translator
 from bot.desk.glossary_file import load_glossary
 from bot.drafting.alert import Kind, compose_alert, translation_payload
+from bot.drafting.background import Earlier
 from bot.drafting.draft import DraftOptions, build_draft
 from bot.drafting.glossary import GlossaryError
 from bot.drafting.quotes import post_language
@@ -21,6 +22,10 @@ from bot.matching import RuleSyntaxError, match_rule, parse_rule
 from bot.settings import Settings
 from sources.translation import TranslationError
 from storage.records import SourceError, parse_permalink
+
+# Posts of the update's own thread looked past for its background: a story seldom has more
+# updates within its window.
+THREAD_LOOKBACK = 10
 
 
 def register(sub: Any, parent: argparse.ArgumentParser) -> None:
@@ -79,24 +84,28 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
             ctx = await best_rule_context(store, post)
             spans = ctx.spans
             rule_text = ctx.rule.query if ctx.rule is not None else None
-        # One more than it shows, as the drafter asks: an update drops its story from it.
+        # More than it shows, as the drafter asks: an update drops its thread from it.
         shown = settings.drafts.background
-        earlier = await earlier_posts(store, post, rule_text, limit=shown + 1 if shown else 0)
+        wanted = shown + THREAD_LOOKBACK if shown else 0
+        earlier = await earlier_posts(store, post, rule_text, limit=wanted)
     # A post that follows one of the same source on the same topic within the thread window is
-    # an update: the draft opens with the paragraph to add to the story.
-    # The newest such post is the one its alert replies to: the story itself, not background.
+    # an update: the draft opens with the paragraph to add to the story. The thread is that
+    # post and each before it within the window of the next, as the alerts' replies chain:
+    # they are the story itself, not background. The newest is the one its alert replies to.
     window = settings.drafts.thread_window
-    head = next(
-        (
-            e
-            for e in earlier.items
-            if e.post.channel == post.channel and e.post.date >= post.date - window
-        ),
-        None,
-    )
+    thread: list[Earlier] = []
+    last = post.date
+    for e in earlier.items:  # newest first
+        if e.post.date < last - window:
+            break
+        if e.post.channel == post.channel:
+            thread.append(e)
+            last = e.post.date
+    head = thread[0] if thread else None
     update = head is not None
     thread_date = head.post.date if head is not None else None
-    earlier = earlier.without(lambda e: e is head).at_most(settings.drafts.background)
+    told = {id(e) for e in thread}
+    earlier = earlier.without(lambda e: id(e) in told).at_most(settings.drafts.background)
     try:
         names = [f.entry for f in load_glossary(settings.drafts.glossary).find(post.text)]
     except GlossaryError as exc:

@@ -145,3 +145,37 @@ def test_bad_input_exits_2_with_one_line(
     assert main([*argv, "--db", str(db)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+async def _thread(path: Path) -> None:
+    """Last month's statement, then three posts of one day on it, an hour apart."""
+    store = await Store.open(path)
+    try:
+        src = await store.sources.ensure("stelmakh_demo")
+        day = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)
+        posts = [
+            (2700, datetime(2026, 10, 21, 9, 0, tzinfo=UTC), "Підстанцію відновимо до зими."),
+            (2801, day, "Почали ремонт підстанції в області."),
+            (2802, day.replace(hour=9), "Ремонт підстанції йде за графіком."),
+            (2803, day.replace(hour=10), "Як і обіцяли місяць тому, підстанцію відновлено."),
+        ]
+        for mid, when, text in posts:
+            norm, lemmas = index_fields(text)
+            await store.posts.insert(src.id, Post("stelmakh_demo", mid, when, text), norm, lemmas)
+    finally:
+        await store.close()
+
+
+def test_a_draft_of_an_update_leaves_its_whole_thread_out_of_the_background(
+    db: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As the alert does: the day's first post came back under "Earlier:" of the third, and
+    # last month's statement, the one it recalls, was left out of the three lines.
+    asyncio.run(_thread(db))
+    argv = ["draft", "https://t.me/stelmakh_demo/2803", "--db", str(db), "--lang", "en"]
+    assert main([*argv, "--rule", "підстанція", "--json"]) == 0
+    plain = json.loads(capsys.readouterr().out)["plain"]
+    assert plain.startswith("Updated at noon."), plain
+    background = plain.split("Earlier:\n")[1]
+    assert "stelmakh_demo/2801" not in background and "stelmakh_demo/2802" not in background
+    assert "https://t.me/stelmakh_demo/2700" in background
