@@ -452,3 +452,20 @@ class SeamClient(TelegramClient):  # type: ignore[misc]
     async def dispatch(self, update: Any) -> None:
         """Deliver one update through Telethon's own event builders to our handlers."""
         await self._dispatch_update(update)
+
+
+def unreachable_client(port: int, *, retries: int, delay: int = 60) -> TelegramClient:
+    """A real TelegramClient, Telethon's own sender and connection included, whose data centre
+    is a local port nobody listens on: every connection attempt is refused at once, and
+    Telethon retries `retries` times, `delay` seconds apart, as it does when the network is
+    down."""
+    session = MemorySession()
+    session.set_dc(SEAM_DC, "127.0.0.1", port)
+    return TelegramClient(
+        session,
+        1,
+        "0" * 32,
+        connection_retries=retries,
+        retry_delay=delay,
+        receive_updates=False,
+    )

@@ -23,6 +23,7 @@ from sources.telegram.errors import (
     ChannelError,
     ChannelLimitError,
     FloodWaitTooLong,
+    ListenerStopped,
     TelegramError,
 )
 from storage.models import Source
@@ -35,7 +36,9 @@ T = TypeVar("T")
 
 
 def _log_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
+    if task.cancelled() or isinstance(task.exception(), ListenerStopped):
+        return
+    if task.exception() is not None:
         log.error("catching up newly assigned channels failed", exc_info=task.exception())
 
 

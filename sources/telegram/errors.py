@@ -23,3 +23,9 @@ class ChannelLimitError(ChannelError):
 
 class FloodWaitTooLong(TelegramError):
     """Telegram asked for a pause longer than telegram.flood_wait_max; the request was dropped."""
+
+
+class ListenerStopped(Exception):
+    """The listener was told to stop: whatever it was doing (connecting, waiting out a
+    back-off or a FloodWait, a catch-up, a reconciliation) ends here, quietly. Deliberately
+    not a TelegramError nor a ConnectionError, which the listener records as a failure."""

@@ -33,16 +33,17 @@ from telethon import TelegramClient, errors, events, types
 
 from sources.telegram import notes
 from sources.telegram.channels import Channels
-from sources.telegram.client import link_up
 from sources.telegram.config import ReconcileConfig, ReconcileDefaults, TelegramSettings
 from sources.telegram.convert import raw_json, to_post
 from sources.telegram.errors import (
     FloodWaitTooLong,
+    ListenerStopped,
     TelegramError,
 )
 from sources.telegram.holes import Holes
+from sources.telegram.link import Link
 from sources.telegram.media import MediaFetcher
-from sources.telegram.pacing import RequestGate, Sleep, iso_time, now
+from sources.telegram.pacing import RequestGate, Sleep, now
 from sources.telegram.reconcile import Reconciliation
 from storage.models import Source
 from storage.records import Deletion, Event, note_of, note_text, person_note
@@ -54,21 +55,13 @@ T = TypeVar("T")
 Handle = Callable[[Event], Awaitable[object]]
 
 _PAGE = 100  # messages per history request: Telegram's own maximum
-_MAX_RETRIES = 5  # FloodWaits or dropped connections survived by one request
-_RECONNECT_MAX = 300.0  # longest pause between reconnection attempts, seconds
-WATCH_TICK = 1.0  # seconds between looks at the connection's state
 _HOT = 3600  # a channel that posted within the last hour is busy: polled, re-read more often
-
-
-def _log_failure(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("background catch-up failed", exc_info=task.exception())
 
 
 # -- the listener ----------------------------------------------------------------------------
 
 
-class Listener(Channels, Reconciliation):
+class Listener(Link, Channels, Reconciliation):
     """Follows channels with one user account and feeds `handle` our own records.
 
     `sleep` is how the listener waits (pacing, FloodWait, reconnect back-off); tests pass one
@@ -108,7 +101,7 @@ class Listener(Channels, Reconciliation):
         self._locks: dict[int, asyncio.Lock] = {}
         self._reconciled: dict[int, float] = {}  # source id -> when it was last re-read
         self._top: dict[int, int] = {}  # source id -> newest id Telegram showed us
-        self.gate = RequestGate(settings, sleep)
+        self.gate = RequestGate(settings, self._pause)
         self.media: MediaFetcher | None = None  # downloads of posts' files (attach_media)
         self._connected = False  # what the state table says; `connected` asks the transport
         self._link = False  # the connection as the watcher last saw it
@@ -123,6 +116,7 @@ class Listener(Channels, Reconciliation):
         self._last_error: str | None = None
         self._handlers_added = False
         self._stop = asyncio.Event()
+        self._connecting: asyncio.Task[Any] | None = None  # client.connect() in flight
         self.reconnects = 0
         self.gaps = 0
 
@@ -133,15 +127,6 @@ class Listener(Channels, Reconciliation):
         person's language."""
         self._last_error = note
         await self.store.state.set(f"{self.state_key}.last_error", note)
-
-    async def _set_connected(self, value: bool) -> None:
-        if value:
-            self._down_since = None
-        elif self._down_since is None:
-            self._down_since = now()
-        if value != self._connected:
-            self._connected = value
-            await self.store.state.set(f"{self.state_key}.connected", "yes" if value else "no")
 
     async def status(self) -> dict[str, Any]:
         """What /status and /healthz show: connection, FloodWait, last error, lag per source."""
@@ -182,55 +167,6 @@ class Listener(Channels, Reconciliation):
             "max_channels": self.settings.max_channels,
             "sources": sources,
         }
-
-    # -- the request gate ----------------------------------------------------------------
-
-    async def _request(self, what: str, call: Callable[[], Awaitable[T]]) -> T:
-        """One Telegram request, paced, FloodWait-safe and retried after a dropped connection."""
-        for attempt in range(_MAX_RETRIES + 1):
-            await self.gate.wait_turn(what)
-            try:
-                result = await call()
-            except errors.FloodWaitError as exc:
-                await self._flood(int(exc.seconds), what)
-            except ConnectionError as exc:
-                # Telethon raises ConnectionError for requests made while it is disconnected.
-                await self._set_connected(False)
-                await self._error(notes.connection_lost(what, exc))
-                if attempt == _MAX_RETRIES:
-                    raise
-                await self._sleep(min(2.0**attempt, _RECONNECT_MAX))
-                try:
-                    await self._reconnect()
-                except OSError as again:
-                    # Still down: the next attempt finds out and backs off longer.
-                    log.warning("reconnect failed: %s", again)
-            else:
-                await self._set_connected(True)
-                return result
-        raise TelegramError("{what}: gave up after {n} FloodWaits", what=what, n=_MAX_RETRIES)
-
-    async def _flood(self, seconds: int, what: str) -> None:
-        too_long = self.gate.record_flood(seconds, what)
-        await self.store.state.set(
-            f"{self.state_key}.flood_wait_until", iso_time(self.gate.flood_until)
-        )
-        if too_long is not None:
-            log.error("%s", too_long)
-            await self._error(note_of(too_long))
-            raise too_long
-        log.warning("FloodWait %ss on %s; waiting", seconds, what)
-        await self._error(notes.flood_wait(what, seconds))
-        await self._sleep(seconds)
-
-    async def _reconnect(self) -> None:
-        if self._stop.is_set():
-            raise ConnectionError("listener is stopping")
-        if not self.client.is_connected():
-            log.info("reconnecting to Telegram")
-            self.reconnects += 1
-            await self.client.connect()
-        await self._set_connected(self.client.is_connected())
 
     # -- sources -------------------------------------------------------------------------
 
@@ -276,102 +212,6 @@ class Listener(Channels, Reconciliation):
                 if isinstance(exc, FloodWaitTooLong):
                     break
         return total
-
-    # -- the connection ------------------------------------------------------------------
-
-    @property
-    def connected(self) -> bool:
-        """Whether the connection to Telegram is up now (not merely wanted)."""
-        return link_up(self.client)
-
-    @property
-    def down_since(self) -> str | None:
-        """When the connection was seen lost (ISO time); None while it is up."""
-        return iso_time(self._down_since) if self._down_since is not None else None
-
-    @property
-    def last_update_age(self) -> float | None:
-        """Seconds since Telegram last sent an update; None before the first one."""
-        return now() - self._last_update if self._last_update is not None else None
-
-    async def watch(self, tick: float = WATCH_TICK) -> None:
-        """Follow the connection's real state. Telethon reconnects by itself after a drop but
-        fetches nothing that was posted meanwhile: when the link comes back, catch up."""
-        while not self._stop.is_set():
-            try:
-                await self.check_link()
-            except Exception:
-                log.exception("checking the Telegram connection failed")
-            await asyncio.sleep(tick)
-
-    async def check_link(self) -> None:
-        """One look at the connection: record a loss, or catch up after a return."""
-        up = self.connected
-        if up == self._link:
-            return
-        self._link = up
-        down = self._down_since
-        await self._set_connected(up)
-        if not up:
-            log.warning("the connection to Telegram is down; Telethon is reconnecting")
-            await self._error(person_note("connection to Telegram lost; reconnecting"))
-            return
-        self.reconnects += 1
-        log.info(
-            "connection to Telegram back after %.0fs; catching up",
-            now() - down if down is not None else 0.0,
-        )
-        self._catch_up_soon("catch-up after reconnect")
-
-    def _catch_up_soon(self, what: str) -> None:
-        """Catch up every channel in the background, unless a round is already running."""
-        if self._catching_up is not None and not self._catching_up.done():
-            return
-        task = asyncio.get_running_loop().create_task(self.catch_up_all(what))
-        task.add_done_callback(_log_failure)
-        self._catching_up = task
-
-    async def run(self) -> None:
-        """Connect, catch up, listen; after a disconnect, reconnect with back-off and catch up
-        again (Telethon does not replay what happened while it was away)."""
-        delay = 1.0
-        while not self._stop.is_set():
-            try:
-                if not self.client.is_connected():
-                    await self.client.connect()
-                if not await self.client.is_user_authorized():
-                    raise TelegramError(
-                        "the Telegram session is not logged in: run `wirewatch login` first"
-                    )
-                await self._set_connected(True)
-                self._link = True  # start() catches up; the watcher must not as well
-                if self._watcher is None or self._watcher.done():
-                    self._watcher = asyncio.get_running_loop().create_task(self.watch())
-                await self.start()
-                delay = 1.0
-                # Resolves only when Telethon gives up reconnecting (minutes); shorter drops
-                # are caught up by the watcher.
-                await self.client.disconnected
-            except (ConnectionError, OSError) as exc:
-                await self._error(person_note("connection: {error}", error=str(exc)))
-                log.warning("Telegram connection failed: %s", exc)
-            await self._set_connected(False)
-            if self._stop.is_set():
-                break
-            log.warning("disconnected from Telegram; reconnecting in %.0fs", delay)
-            await self._sleep(delay)
-            self.reconnects += 1
-            delay = min(delay * 2, _RECONNECT_MAX)
-
-    async def stop(self) -> None:
-        self._stop.set()
-        for task in (self._watcher, self._catching_up):
-            if task is not None and not task.done():
-                task.cancel()
-        result = self.client.disconnect()
-        if result is not None:
-            await result
-        await self._set_connected(False)
 
     # -- history -------------------------------------------------------------------------
 
@@ -534,6 +374,8 @@ class Listener(Channels, Reconciliation):
                 # The post in hand is stored whatever became of the gap.
                 await self._hand(src, [message])
                 self._looked[src.id] = now()
+        except ListenerStopped:
+            return  # catch-up after the restart fetches it
         except (TelegramError, ConnectionError) as exc:
             await self._error(notes.live_failed(src.username, exc, expected=True))
             log.error("live update of @%s failed: %s", src.username, exc)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from telethon import TelegramClient, errors, types
 
 from sources.telegram.convert import media_key
+from sources.telegram.errors import ListenerStopped
 from storage.media import MediaFolder, MediaTooLarge
 from storage.models import Source
 
@@ -133,6 +134,8 @@ class MediaFetcher:
                 await self._fetch(job)
             except asyncio.CancelledError:
                 raise
+            except ListenerStopped:
+                return  # the service is stopping; reconciliation brings the file again
             except Exception as exc:
                 # The file is lost to us, not the post: it is stored, and reconciliation or a
                 # later edit brings the message (and its file) again.

@@ -21,7 +21,7 @@ from telethon import TelegramClient, errors, types
 from sources.telegram.channels import channel_names
 from sources.telegram.config import ReconcileConfig
 from sources.telegram.convert import to_post
-from sources.telegram.errors import FloodWaitTooLong, TelegramError
+from sources.telegram.errors import FloodWaitTooLong, ListenerStopped, TelegramError
 from sources.telegram.media import MediaFetcher
 from sources.telegram.pacing import now
 from storage.models import Source
@@ -244,17 +244,20 @@ class Reconciliation(ABC):
         request at a time (paced by telegram.request_pause). A long FloodWait ends the round;
         the channels left over are the most overdue next time. Busy channels are polled
         first (`poll_busy`)."""
-        await self.refresh_sources()
-        await self.poll_busy()
         results: dict[str, ReconcileResult] = {}
-        for src in (await self.due())[:limit]:
-            try:
-                results[src.username] = await self.reconcile(src)
-            except FloodWaitTooLong as exc:
-                log.warning("reconciliation paused: %s", exc)
-                break
-            except (TelegramError, ConnectionError, errors.RPCError) as exc:
-                await self._failed(src, "reconcile", exc)
+        try:
+            await self.refresh_sources()
+            await self.poll_busy()
+            for src in (await self.due())[:limit]:
+                try:
+                    results[src.username] = await self.reconcile(src)
+                except FloodWaitTooLong as exc:
+                    log.warning("reconciliation paused: %s", exc)
+                    break
+                except (TelegramError, ConnectionError, errors.RPCError) as exc:
+                    await self._failed(src, "reconcile", exc)
+        except ListenerStopped:
+            pass  # the service is stopping: the round resumes after the restart
         return results
 
     def schedule(
