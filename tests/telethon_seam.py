@@ -469,3 +469,19 @@ def unreachable_client(port: int, *, retries: int, delay: int = 60) -> TelegramC
         retry_delay=delay,
         receive_updates=False,
     )
+
+
+def session_file(path: str, port: int) -> None:
+    """A session file as `wirewatch login` leaves it (an authorisation key, its data centre),
+    for a server at a local `port`."""
+    import os
+
+    from telethon.crypto import AuthKey
+    from telethon.sessions import SQLiteSession
+
+    session = SQLiteSession(path)
+    session.set_dc(SEAM_DC, "127.0.0.1", port)
+    session.auth_key = AuthKey(os.urandom(256))
+    session.save()
+    session.close()
+    os.chmod(path, 0o600)

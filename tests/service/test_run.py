@@ -4,6 +4,7 @@ missing credentials degrade the service instead of stopping it."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from storage.store import Store
 from tests.fakebot import FakeBotAPI
 from tests.service.support import free_port, post_line, provision, service_env, start_service
+from tests.telethon_seam import session_file
 
 CHAT = 5001
 
@@ -124,3 +126,45 @@ async def test_without_credentials_it_ingests_and_keeps_alerts_waiting(tmp_path:
     assert body["outbox"] == {"pending": 5}
     log = (tmp_path / "a.log").read_text()
     assert "degraded: no bot token" in log
+
+
+async def test_sigterm_while_the_listener_is_still_connecting_exits_0_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """Telegram unreachable: Telethon retries its connection when SIGTERM comes. The stop is
+    one line of the listener's and exit code 0, not Telethon's AttributeError."""
+    db = tmp_path / "w.db"
+    await provision(db)
+    with socket.socket() as refusing:  # bound, never listening: connections are refused
+        refusing.bind(("127.0.0.1", 0))
+        dc_port = refusing.getsockname()[1]
+        session_file(str(tmp_path / "w.session"), dc_port)
+        port = free_port()
+        env = service_env(
+            db,
+            bot_url=None,
+            health_port=port,
+            WIREWATCH_TELEGRAM__API_ID="12345",
+            WIREWATCH_TELEGRAM__API_HASH="0123456789abcdef0123456789abcdef",
+            WIREWATCH_TELEGRAM__SESSION=str(tmp_path / "w.session"),
+            WIREWATCH_TELEGRAM__DC_ADDRESS="127.0.0.1",
+            WIREWATCH_TELEGRAM__DC_PORT=str(dc_port),
+        )
+        log_path = tmp_path / "a.log"
+        svc = await start_service(env, tmp_path, [], log_path, port)
+        try:
+            await svc.wait_ready()
+            for _ in range(600):
+                if "Attempt 1 at connecting failed" in log_path.read_text():
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            code, _ = await svc.terminate()
+    log = log_path.read_text()
+    assert "Attempt 1 at connecting failed" in log
+    assert code == 0, log[-3000:]
+    after = log[log.index("stopping (SIGTERM)") :]
+    assert "Traceback" not in after and "ERROR" not in after, after
+    listener_lines = [line for line in after.splitlines() if "sources.telegram" in line]
+    assert len(listener_lines) == 1 and "Telegram listener stopped" in listener_lines[0]
+    assert "stopped cleanly" in after
