@@ -22,6 +22,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
+from storage.access import not_writer, read_only_failure, read_only_uri, unreachable
 from storage.checkpoint import BACKSTOP_FRAMES, WAL_SIZE_LIMIT, Checkpointer
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,10 @@ _MIGRATION_RE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 class StorageError(RuntimeError):
     """The database cannot be used (wrong file, newer schema, ...); the message is for a person."""
+
+
+class SchemaBehind(StorageError):
+    """A command that only reads met a database its next writer will migrate."""
 
 
 class DatabaseDown(StorageError):
@@ -144,11 +149,11 @@ class _Connection(aiosqlite.Connection):
         return cast(T, await super()._execute(counted))  # type: ignore[no-untyped-call]
 
 
-def _connect(path: str) -> _Connection:
+def _connect(path: str, *, uri: bool = False) -> _Connection:
     # The connection is opened in aiosqlite's thread and also used from the event loop's
     # thread, never both at once (`_Connection.idle`): SQLite itself is built thread-safe.
     return _Connection(
-        partial(sqlite3.connect, path, isolation_level=None, check_same_thread=False)
+        partial(sqlite3.connect, path, isolation_level=None, check_same_thread=False, uri=uri)
     )
 
 
@@ -184,9 +189,20 @@ class Database:
         self.checkpointer: Checkpointer | None = None
 
     @classmethod
-    async def open(cls, path: str | Path, *, migrate: bool = True) -> Database:
+    async def open(
+        cls, path: str | Path, *, migrate: bool = True, read_only: bool = False
+    ) -> Database:
+        """`read_only`: for commands that only read (storage/access.py): the file is opened
+        as it is, never created, chmodded, migrated or written."""
         path = str(path)
+        if read_only and path != ":memory:":
+            return await cls._open_read_only(Path(path))
         if path != ":memory:":
+            refused = not_writer(Path(path)) or (
+                unreachable(Path(path)) if Path(path).exists() else None
+            )
+            if refused is not None:
+                raise StorageError(refused)
             folder = Path(path).parent
             if not folder.parent.is_dir():
                 # Only the last level is ours to create (var/ on a fresh clone); a deeper
@@ -233,6 +249,58 @@ class Database:
         except BaseException:
             await db._close()
             raise
+        return db
+
+    @classmethod
+    async def _open_read_only(cls, path: Path) -> Database:
+        why = unreachable(path)
+        if why is not None:
+            raise StorageError(why)
+        if not path.is_file():
+            raise StorageError(f"no database at {path}")
+        if not _is_sqlite_or_empty(path):
+            raise StorageError(
+                f"{path} is not a usable wirewatch database: not an SQLite database file"
+            )
+        # Without a write-ahead log beside it the file alone is the database: SQLite reads it
+        # as immutable and creates no -wal nor -shm, which would be this reader's files (and
+        # left behind: a read-only connection cannot remove them).
+        immutable = not any(
+            path.with_name(path.name + suffix).exists() for suffix in ("-wal", "-shm")
+        )
+        while True:
+            conn = await _connect(read_only_uri(path, immutable=immutable), uri=True)
+            conn.row_factory = aiosqlite.Row
+            db = cls(conn, str(path))
+            try:
+                await conn.execute("PRAGMA query_only=ON")  # belt and braces: mode=ro
+                await conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                current = await db.user_version()  # the first read opens the WAL index
+            except sqlite3.OperationalError as exc:
+                await db._close()
+                retry, reason = read_only_failure(path, exc)
+                if retry and not immutable:
+                    immutable = True
+                    continue
+                raise StorageError(reason or f"cannot read {path}: {exc}") from exc
+            except sqlite3.DatabaseError as exc:
+                await db._close()
+                raise StorageError(f"{path} is not a usable wirewatch database: {exc}") from exc
+            break
+        known = migrations()
+        latest = known[-1][0] if known else 0
+        if current != latest:
+            await db._close()
+            if current > latest:
+                raise StorageError(
+                    f"database schema version {current} is newer than this wirewatch "
+                    f"({latest}); upgrade wirewatch"
+                )
+            raise SchemaBehind(
+                f"{path} has schema version {current} and this wirewatch reads version "
+                f"{latest}: it is brought up to date when `wirewatch run` (or any command that "
+                "writes) next opens it as its owner"
+            )
         return db
 
     async def close(self) -> None:

@@ -54,14 +54,16 @@ class Store:
         self.ingest = IngestRepo(db)
 
     @classmethod
-    async def open(cls, path: str | Path) -> Store:
+    async def open(cls, path: str | Path, *, read_only: bool = False) -> Store:
         """A file path (or ":memory:") opens SQLite; a `postgresql://` URL opens PostgreSQL.
-        The one place the back end is chosen (WIREWATCH_DB)."""
+        The one place the back end is chosen (WIREWATCH_DB). `read_only`: for commands that
+        only read; an SQLite file is then never created, chmodded, migrated nor written
+        (storage/access.py)."""
         if is_postgres_url(path):
             from storage.postgres.store import PgStore  # imports this module
 
             return await PgStore.open(path)
-        return cls(await Database.open(path))
+        return cls(await Database.open(path, read_only=read_only))
 
     async def close(self) -> None:
         await self.db.close()

@@ -58,8 +58,8 @@ def register_assign(verbs: Any, parent: argparse.ArgumentParser) -> None:
 
 
 async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_store(settings, must_exist=True) as store:
-        await store.accounts.ensure(settings.account_names())
+    # A listing never writes: accounts without a lease row yet are listed from the settings.
+    async with open_store(settings, read_only=True) as store:
         leases = {lease.account: lease for lease in await store.accounts.leases()}
         rows = await store.accounts.assignments()
         followed = sum(1 for s in await store.sources.list() if s.active)

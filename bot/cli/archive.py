@@ -189,7 +189,7 @@ async def _imported(store: Store, events: list[Event]) -> Callable[[Alert], Awai
 
 
 async def _usage(settings: Settings) -> tuple[int, int]:
-    async with open_store(settings, must_exist=True) as store:
+    async with open_store(settings, read_only=True) as store:
         return await store.media.usage()
 
 
@@ -211,7 +211,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     since = parse_date(args.since, zone) if args.since else None
     until = parse_date(args.until, zone, end=True) if args.until else None
     source = normalize_username(args.source) if args.source else None
-    async with open_store(settings, must_exist=True) as store:
+    async with open_store(settings, read_only=True) as store:
         page = await search_posts(
             store,
             args.query,

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 from wcwidth import clip, ljust, width
 
 from bot.settings import Settings
+from storage.access import unreachable
 from storage.db import StorageError
 from storage.postgres import is_postgres_url
 from storage.store import Store
@@ -53,16 +54,24 @@ def common_parent() -> argparse.ArgumentParser:
 
 
 @asynccontextmanager
-async def open_store(settings: Settings, *, must_exist: bool = False) -> AsyncIterator[Store]:
-    """`must_exist` for commands that only read: a typo in --db should not create a new file."""
+async def open_store(
+    settings: Settings, *, must_exist: bool = False, read_only: bool = False
+) -> AsyncIterator[Store]:
+    """`must_exist`: a typo in --db should not create a new file. `read_only` (implies it):
+    for commands that only read, which then never write, chmod or migrate the file and work
+    for anyone who can read it (storage/access.py)."""
     if (
-        must_exist
+        (must_exist or read_only)
         and str(settings.db) != ":memory:"
         and not is_postgres_url(settings.db)
-        and not Path(settings.db).exists()
     ):
-        raise StorageError(f"no database at {settings.db} (import or run something first)")
-    store = await Store.open(settings.db)
+        path = Path(settings.db)
+        why = unreachable(path)
+        if why is not None:
+            raise StorageError(why)
+        if not path.exists():
+            raise StorageError(f"no database at {settings.db} (import or run something first)")
+    store = await Store.open(settings.db, read_only=read_only)
     try:
         yield store
     finally:

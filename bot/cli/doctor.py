@@ -21,7 +21,8 @@ from bot.service.health import is_loopback
 from bot.service.roles import session_lease
 from bot.settings import Settings
 from sources.telegram.session import session_has_key, session_path
-from storage.db import StorageError
+from storage.access import me, unreachable, user_name
+from storage.db import SchemaBehind, StorageError
 from storage.models import AccountLease, Assignment, Source
 from storage.postgres import is_postgres_url, redact
 from storage.records import SourceError, note_text
@@ -179,9 +180,24 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         check(out, "bot token", "missing", "WIREWATCH_BOT__TOKEN unset: alerts wait in the outbox")
     db_admins: list[str] = []  # admins added with `wirewatch people add ... admin`
     parent = db_path.parent if str(db_path.parent) else Path(".")
-    if not server and parent.exists() and not os.access(parent, os.W_OK):
+    owner = db_path.stat().st_uid if not server and db_path.exists() else os.geteuid()
+    if owner != os.geteuid():
+        # Another account's archive (the service's, read by root or a colleague): what this
+        # account may write says nothing about the service.
+        check(
+            out,
+            "database owner",
+            "warn",
+            f"{db_path} belongs to {user_name(owner)}; checked read-only as {me()}: run "
+            f"doctor as {user_name(owner)} (sudo wirewatch-admin doctor) to check that the "
+            "service can write it",
+        )
+    elif not server and parent.exists() and not os.access(parent, os.W_OK):
         check(out, "database folder", "fail", f"{parent} is not writable")
-    if not server and db_path.exists() and not os.access(db_path, os.W_OK):
+    closed = None if server else unreachable(db_path)
+    if closed is not None:
+        check(out, "database", "fail", closed)
+    elif owner == os.geteuid() and db_path.exists() and not os.access(db_path, os.W_OK):
         check(out, "database", "fail", f"{db_path} is not writable")
     elif not server and not db_path.exists():
         # A check creates nothing: an empty archive made here (the wrong folder, a typo in
@@ -195,7 +211,7 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
         )
     else:
         try:
-            async with open_store(settings, must_exist=True) as store:
+            async with open_store(settings, read_only=True) as store:
                 integrity = await store.integrity_check()
                 version = await store.schema_version()
                 posts = await store.posts.count()
@@ -243,6 +259,8 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                 f"{len(people)} people" if people else "none besides admins from settings",
             )
             db_admins = [p.label for p in people if p.role == "admin" and p.active]
+        except SchemaBehind as exc:
+            check(out, "database", "warn", str(exc))  # the service's next start migrates it
         except StorageError as exc:
             check(out, "database", "fail", str(exc))
     if settings.bot.admins:
@@ -309,7 +327,7 @@ async def service_checks(out: list[dict[str, str]], settings: Settings) -> None:
     if not is_postgres_url(settings.db) and not db_path.exists():
         return
     try:
-        async with open_store(settings, must_exist=True) as store:
+        async with open_store(settings, read_only=True) as store:
             counts = await store.alerts.counts()
             state = await store.state.all()
     except StorageError:

@@ -68,7 +68,7 @@ async def cmd_draft(args: argparse.Namespace, settings: Settings) -> int:
         except RuleSyntaxError as exc:
             raise UsageError(f"--rule: {exc}") from exc
     style = settings.drafts.house_style()
-    async with open_store(settings) as store:
+    async with open_store(settings, read_only=True) as store:
         post = await store.posts.get_by_link(username, message_id)
         if post is None:
             raise UsageError(f"no stored post {args.link.strip()} (import or follow it first)")

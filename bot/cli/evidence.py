@@ -64,7 +64,7 @@ class _FileCheck:
 
 async def cmd_evidence(args: argparse.Namespace, settings: Settings) -> int:
     channel, message_id = parse_permalink(args.link)
-    async with open_store(settings, must_exist=True) as store:
+    async with open_store(settings, read_only=True) as store:
         src = await store.sources.by_username(channel)
         post = await store.posts.get_by_link(channel, message_id)
         if post is not None:

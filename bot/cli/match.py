@@ -87,7 +87,7 @@ async def cmd_match(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError("--limit must be at least 1")
     if not is_postgres_url(settings.db) and not await asyncio.to_thread(Path(settings.db).exists):
         raise UsageError(f"no database at {settings.db} (give --text, or --db PATH)")
-    async with open_store(settings) as store:
+    async with open_store(settings, read_only=True) as store:
         posts = await store.posts.recent(limit=args.limit)
     hits = []
     for post in posts:

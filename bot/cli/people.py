@@ -98,7 +98,7 @@ async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_store(settings, must_exist=True) as store:
+    async with open_store(settings, read_only=True) as store:
         people = await Desk(store, settings).people()
     lines = dict(zip((p.id for p in people), person_lines(people), strict=True))
     print_listing(

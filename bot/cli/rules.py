@@ -90,7 +90,7 @@ async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_store(settings, must_exist=True) as store:
+    async with open_store(settings, read_only=True) as store:
         desk = Desk(store, settings)
         rules = await desk.rules()
         owners = {p.id: p for p in await store.people.list(active_only=False)}
@@ -109,7 +109,7 @@ async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_test(args: argparse.Namespace, settings: Settings) -> int:
     if not 1 <= args.limit <= 100_000:
         raise UsageError("--limit must be between 1 and 100000")
-    async with open_store(settings, must_exist=True) as store:
+    async with open_store(settings, read_only=True) as store:
         result = await Desk(store, settings).test_rule(args.query, limit=args.limit)
     if args.json:
         print_json(

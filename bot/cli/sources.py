@@ -103,7 +103,7 @@ async def cmd_remove(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
-    async with open_store(settings, must_exist=True) as store:
+    async with open_store(settings, read_only=True) as store:
         sources = await Desk(store, settings).sources()
     print_listing(
         sources,

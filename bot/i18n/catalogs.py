@@ -33,6 +33,7 @@ _METHODS = [
     ("sources/telegram/channels.py", "python"),
     # Notes the listener stores for /status and /sources (storage.records.person_note).
     ("sources/telegram/listener.py", "python"),
+    ("sources/telegram/link.py", "python"),
     ("sources/telegram/notes.py", "python"),
     ("sources/telegram/reconcile.py", "python"),
     ("sources/telegram/pacing.py", "python"),

@@ -59,5 +59,6 @@ class PgStore(Store):
         await self.pg.listen(OUTBOX_CHANNEL, wake)
 
     @classmethod
-    async def open(cls, path: object) -> Store:
+    async def open(cls, path: object, *, read_only: bool = False) -> Store:
+        # `read_only` is SQLite's: PostgreSQL's own roles decide who may write.
         return cls(await PgDatabase.open(str(path)))

@@ -1,0 +1,113 @@
+"""Who may open the SQLite file, and how a command that only reads opens it.
+
+The service's database belongs to its user and is private (mode 0600, in a folder of mode 0700
+under systemd). Commands that only read (search, the lists, doctor, ...) open it read-only:
+they never change its permissions, never migrate it and never write, so anyone who can read
+the file (root, the service's user) can run them, and a copy on a read-only disk works too.
+Whoever cannot read it is told why and what to do instead. Commands that write must run as the
+file's owner (or root, whose writes SQLite gives to the file's owner): the write-ahead log and
+shared-memory files another user would create beside it could not be opened by the service.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import sqlite3
+import stat
+from pathlib import Path
+
+_AS_OWNER = (
+    "run wirewatch as {owner} (on a server set up from deploy/: sudo wirewatch-admin COMMAND ...)"
+)
+
+
+def user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def me() -> str:
+    """The account this process runs as."""
+    return user_name(os.geteuid())
+
+
+def _blocked_folder(path: Path) -> Path | None:
+    """The first folder on the way to `path` this process may not enter, if any."""
+    for folder in reversed(path.absolute().parents):
+        if folder.is_dir() and not os.access(folder, os.X_OK):
+            return folder
+    return None
+
+
+def _owned(path: Path) -> str:
+    info = path.stat()
+    return f"it belongs to {user_name(info.st_uid)}, mode {stat.S_IMODE(info.st_mode):04o}"
+
+
+def unreachable(path: Path) -> str | None:
+    """Why this process cannot read the file at `path` (None when it can, or when there is no
+    file there at all)."""
+    folder = _blocked_folder(path)
+    if folder is not None:
+        owner = user_name(folder.stat().st_uid)
+        return (
+            f"cannot reach {path}: the folder {folder} is closed to {me()} ({_owned(folder)}); "
+            + _AS_OWNER.format(owner=owner)
+        )
+    if path.exists() and not os.access(path, os.R_OK):
+        owner = user_name(path.stat().st_uid)
+        return (
+            f"cannot read {path}: {_owned(path)}, and this command runs as {me()}; "
+            + _AS_OWNER.format(owner=owner)
+        )
+    return None
+
+
+def not_writer(path: Path) -> str | None:
+    """Why this process must not write the existing database at `path` (None when it may)."""
+    if os.geteuid() == 0 or not path.exists():
+        return None
+    owner = path.stat().st_uid
+    if owner == os.geteuid():
+        return None
+    name = user_name(owner)
+    return (
+        f"{path} belongs to {name} and this command writes it as {me()}: the files SQLite "
+        f"keeps beside it (-wal, -shm) would be {me()}'s, which {name} could not open; "
+        + _AS_OWNER.format(owner=name)
+        + " (commands that only read, such as search and the lists, work for anyone who "
+        "can read the file)"
+    )
+
+
+def read_only_uri(path: Path, *, immutable: bool = False) -> str:
+    """The URI SQLite opens `path` with for reading only. `immutable`: the file alone is the
+    whole database (no write-ahead log beside it) and nobody writes it meanwhile; SQLite then
+    needs no shared-memory file, which a reader may not be allowed to create."""
+    uri = f"{path.absolute().as_uri()}?mode=ro"
+    return uri + "&immutable=1" if immutable else uri
+
+
+def read_only_failure(path: Path, exc: sqlite3.Error) -> tuple[bool, str]:
+    """A read-only open that failed: (retry as immutable, the reason for a person).
+
+    SQLite reads a database in WAL mode through its shared-memory file (-shm), which it must be
+    able to create when it is missing (the service closed and removed it) and to read when it
+    exists (the service runs: its newest writes are in the -wal)."""
+    wal = path.with_name(path.name + "-wal")
+    shm = path.with_name(path.name + "-shm")
+    code = getattr(exc, "sqlite_errorcode", None)
+    codes = {getattr(sqlite3, n, -1) for n in ("SQLITE_READONLY_DIRECTORY", "SQLITE_CANTOPEN")}
+    if code in codes and not wal.exists() and not shm.exists():
+        return True, ""
+    for companion in (wal, shm):
+        if companion.exists() and not os.access(companion, os.R_OK):
+            owner = user_name(companion.stat().st_uid)
+            return False, (
+                f"cannot read {companion}, which holds the running service's newest writes "
+                f"({_owned(companion)}); " + _AS_OWNER.format(owner=owner)
+            )
+    return False, f"cannot read {path}: {exc}"
