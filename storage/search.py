@@ -35,6 +35,7 @@ def _needles(node: FtsNode) -> list[str]:
 @dataclass(frozen=True, slots=True)
 class Filters:
     source_id: int | None = None
+    source_ids: tuple[int, ...] | None = None  # posts of any of these channels
     since: int | None = None  # unix seconds, inclusive
     until: int | None = None  # unix seconds, exclusive
     edited: bool | None = None
@@ -213,6 +214,11 @@ class SearchRepo:
         if f.source_id is not None:
             where.append(f"{alias}source_id = ?")
             params.append(f.source_id)
+        if f.source_ids is not None:
+            # No channel at all: no post (a caller that asks so has found the query cannot match).
+            marks = ",".join("?" * len(f.source_ids)) or "NULL"
+            where.append(f"{alias}source_id IN ({marks})")
+            params.extend(f.source_ids)
         if f.since is not None and not window:
             where.append(f"{alias}date >= ?")
             params.append(f.since)

@@ -28,6 +28,10 @@ from bot.matching import (
 from bot.matching.rules import (
     FILTER_NAMES,
     SEARCH_ONLY_FILTERS,
+    And,
+    FromSource,
+    Or,
+    parse_query,
 )
 from bot.matching.verdict import StoredText, Verdict, compile_verdict
 from storage.models import StoredPost, to_ts
@@ -191,6 +195,30 @@ def lowercase_or(query: str) -> tuple[str, str] | None:
     return None
 
 
+def required_channels(node: RuleNode) -> frozenset[str] | None:
+    """The channels a post must come from to match `node`; None when any channel may do. A
+    channel under NOT is one to leave out, never the one to search (`обмін -from:@a` searched
+    @a alone, and found nothing)."""
+    if isinstance(node, FromSource):
+        return frozenset({node.channel})
+    if isinstance(node, And):
+        found: frozenset[str] | None = None
+        for part in node.parts:
+            each = required_channels(part)
+            if each is not None:
+                found = each if found is None else found & each
+        return found
+    if isinstance(node, Or):
+        union: frozenset[str] = frozenset()
+        for part in node.parts:
+            each = required_channels(part)
+            if each is None:
+                return None
+            union |= each
+        return union
+    return None
+
+
 def _take_filters(chunk: str, found: dict[str, str]) -> str:
     def grab(m: re.Match[str]) -> str:
         key = FILTER_NAMES[m.group(1).lower()]
@@ -272,19 +300,27 @@ async def search_posts(
     if limit < 1:
         raise QueryError("limit must be at least 1")
     parsed = split_filters(query, zone)
-    node = parse_rule(parsed.text) if parsed.text else None
-    source_id: int | None = None
-    channels = rule_sources(node) if node is not None else set()
+    node = parse_query(parsed.text) if parsed.text else None
+    named = rule_sources(node) if node is not None else set()
+    channels = required_channels(node) if node is not None else None
     if source:
-        channels = channels | {source.lstrip("@").lower()}
-    if len(channels) == 1:
-        (only,) = channels
-        src = await store.sources.by_username(only)
+        source = source.lstrip("@").lower()
+        named.add(source)
+        channels = frozenset({source}) if channels is None else channels & {source}
+    ids: dict[str, int] = {}
+    for name in sorted(named):
+        src = await store.sources.by_username(name)
         if src is None:
-            raise QueryError("@{channel} is not a source we follow", channel=only)
-        source_id = src.id
+            # Also when it is left out (-from:@typo leaves out nothing) or one of several.
+            raise QueryError("@{channel} is not a source we follow", channel=name)
+        ids[name] = src.id
+    if channels is not None and not channels:
+        raise QueryError(
+            "a post comes from one channel: this query asks for posts of two at once; "
+            "to search either, write their from: side by side or with OR"
+        )
     filters = Filters(
-        source_id=source_id,
+        source_ids=tuple(sorted(ids[c] for c in channels)) if channels is not None else None,
         since=to_ts(parsed.since or since),
         until=to_ts(parsed.until or until),
         edited=parsed.edited,
@@ -329,7 +365,7 @@ async def search_posts(
             return SearchPage(hits, None)
         for post in rows:
             scanned += 1
-            if source and post.channel != source.lstrip("@").lower():
+            if source and post.channel != source:
                 continue
             if node is None or verdict is None:
                 hits.append(SearchHit(post, ()))

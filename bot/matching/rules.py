@@ -5,7 +5,8 @@
     Умєров OR Umerov                   either (also АБО, ИЛИ); AND (ТА, І, И) is implied
     Умєров -Туреччина, NOT Туреччина   without (also НЕ)
     (a OR b) c                         grouping
-    from:@channel                      only posts of that channel (also від:, от:)
+    from:@channel                      only posts of that channel (also від:, от:); several
+                                       from: mean any of them (a post has one channel)
     =полонених                         exactly this form
     мобіліз*                           any word starting with it (3+ letters)
     US, NATO                           an all-capitals Latin word of 2-5 letters: that acronym,
@@ -296,7 +297,7 @@ class _Parser:
                     pos=tok.pos,
                 )
             raise RuleSyntaxError("empty parentheses at character {pos}", tok.pos, pos=tok.pos)
-        return parts[0] if len(parts) == 1 else And(tuple(parts))
+        return _all_of(parts)
 
     def unary(self, depth: int) -> RuleNode:
         tok = self.peek()
@@ -427,6 +428,19 @@ class _Parser:
         return Phrase(tuple(Word(w) for w in found))
 
 
+def _all_of(parts: list[RuleNode]) -> RuleNode:
+    """The AND of `parts`, but for the channels it names: a post has one, so `from:@a from:@b`
+    as AND matches nothing, ever; an editor typing it means either (a rule or a search that
+    silently never found anything). Channels left out (-from:) stay ANDed: neither."""
+    sources = [p for p in parts if isinstance(p, FromSource)]
+    if len(sources) > 1:
+        either = Or(tuple(dict.fromkeys(sources)))
+        first = parts.index(sources[0])
+        parts = [p for p in parts if not isinstance(p, FromSource)]
+        parts.insert(first, either if len(either.parts) > 1 else either.parts[0])
+    return parts[0] if len(parts) == 1 else And(tuple(parts))
+
+
 def _source(name: str, pos: int) -> FromSource:
     link = _LINK_RE.fullmatch(name)
     name = (link.group("name") if link else name).lstrip("@").rstrip("/").lower()
@@ -463,6 +477,15 @@ def _positive(node: RuleNode) -> bool:
 
 def parse_rule(query: str) -> RuleNode:
     """Parse an editor's rule; raises RuleSyntaxError with a message for people."""
+    node = parse_query(query)
+    _check(node)
+    return node
+
+
+def parse_query(query: str) -> RuleNode:
+    """The grammar of a rule without a rule's demand to look for something: a search may only
+    leave out (`-from:@a since:...`: every post of those days but @a's), a rule may not, as
+    it watches every new post."""
     if len(query) > MAX_RULE_LENGTH:
         raise RuleSyntaxError(
             "the rule is too long ({length} characters, at most {n})",
@@ -470,9 +493,7 @@ def parse_rule(query: str) -> RuleNode:
             length=len(query),
             n=MAX_RULE_LENGTH,
         )
-    node = _Parser(query).parse()
-    _check(node)
-    return node
+    return _Parser(query).parse()
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -533,8 +554,9 @@ def _from_json(value: Any, depth: int) -> RuleNode:
     if key == "not":
         return Not(_from_json(arg, depth + 1))
     if key in ("and", "or") and isinstance(arg, list) and len(arg) >= 2:
-        children = tuple(_from_json(a, depth + 1) for a in arg)
-        return And(children) if key == "and" else Or(children)
+        children = [_from_json(a, depth + 1) for a in arg]
+        # A stored AND of channels (saved before they were read as either) never matched.
+        return _all_of(children) if key == "and" else Or(tuple(children))
     raise RuleSyntaxError("stored rule is malformed", 0)
 
 
