@@ -17,6 +17,13 @@ matcher), first page of 20, the six query classes of bench/import_search.py, SQL
 PostgreSQL alternating query by query; p50 and p95 per back end. The anchor is SQLite in the
 same run: the ratio column is PostgreSQL/SQLite.
 
+Long post (`--long-post`, instead of the above): a register pasted into a feed, one post of
+--long-chars characters (the same sentences run together) among --long-among short ones,
+searched by words only it holds, so that the page's one hit is the long post; p50 on both back
+ends, each with search deciding hits from the posts' stored keys (as it does) and re-reading
+every candidate's text (what PostgreSQL did before its migration 21: its posts had no
+stored-keys marks).
+
 PostgreSQL: --url, or else a throwaway server (tests/pg.py: initdb into a temp dir, fsync off
 as in the tests, so ingest is an upper bound for a durable server).
 """
@@ -40,6 +47,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from import_search import QUERIES, _search_posts, percentile, surnames  # noqa: E402
 
+import bot.desk.search as desk_search  # noqa: E402
 from bot.desk.search import search_posts  # noqa: E402
 from bot.ingest.pipeline import Pipeline  # noqa: E402
 from storage.fill import copy_posts  # noqa: E402
@@ -47,7 +55,7 @@ from storage.fts_query import Term  # noqa: E402
 from storage.postgres import is_postgres_url  # noqa: E402
 from storage.records import Post  # noqa: E402
 from storage.store import Store  # noqa: E402
-from tests import pg  # noqa: E402
+from tests import gen_export, pg  # noqa: E402
 
 NAMES = ("SQLite", "PostgreSQL")
 
@@ -111,6 +119,63 @@ async def search(targets: list[str], reps: int) -> list[dict[str, list[float]]]:
     return out
 
 
+LONG_QUERIES = (
+    "ліцензіатів",
+    "перелік реквізитів",
+    '"перелік ліцензіатів"',
+    "ліцензіат* OR Зеленчук",
+)
+
+
+async def long_post(targets: list[str], chars: int, among: int, reps: int) -> None:
+    """The --long-post case (module docstring)."""
+    rng = random.Random(5)
+    parts: list[str] = []
+    size = 0
+    while size < chars:
+        parts.append(gen_export._sentence(rng))
+        size += len(parts[-1]) + 1
+    # Words the short posts never hold, far into the text.
+    parts.insert(len(parts) * 3 // 4, "Додаток містить перелік ліцензіатів та їхні реквізити.")
+    big = " ".join(parts)
+    short = list(_search_posts(among, ["Мельник"]))
+    kyiv = ZoneInfo("Europe/Kyiv")
+    stores = [await Store.open(t) for t in targets]
+    try:
+        for store in stores:
+            pipeline = Pipeline(store, alert=False)
+            await pipeline.handle_batch(short[: among // 2], chunk=500)
+            first = short[among // 2]
+            await pipeline.handle(
+                Post(channel=first.channel, message_id=among + 1, date=first.date, text=big)
+            )
+            await pipeline.handle_batch(short[among // 2 :], chunk=500)
+        times: dict[tuple[int, bool], list[float]] = {}
+        for q in LONG_QUERIES:
+            for _ in range(reps):
+                for stored in (True, False):
+                    desk_search.STORED_VERDICT = stored
+                    for n, store in enumerate(stores):
+                        t = time.perf_counter()
+                        page = await search_posts(store, q, zone=kyiv)
+                        times.setdefault((n, stored), []).append((time.perf_counter() - t) * 1000)
+                        assert [len(h.post.text) for h in page.hits] == [len(big)], q
+        desk_search.STORED_VERDICT = True
+        print(
+            f"  long post: {len(big):,} characters among {among} posts, queries"
+            f" {', '.join(LONG_QUERIES)}; first page (its one hit), p50 of {reps} runs each"
+        )
+        lite = statistics.median(times[(0, True)])
+        for n, name in enumerate(NAMES):
+            for stored in (True, False):
+                how = "from stored keys" if stored else "re-reading every hit"
+                p50 = statistics.median(times[(n, stored)])
+                print(f"  {name:10} {how:22} p50 {p50:7.1f} ms  ({p50 / lite:5.1f}x SQLite's)")
+    finally:
+        for store in stores:
+            await store.close()
+
+
 async def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--posts", type=int, default=1_000_000)
@@ -118,7 +183,12 @@ async def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="100,000 posts")
     parser.add_argument("--reps", type=int, default=5, help="runs of each query")
     parser.add_argument("--url", help="a postgresql:// URL to an empty database (default: own)")
+    parser.add_argument("--long-post", action="store_true", help="only the long-post case")
+    parser.add_argument("--long-chars", type=int, default=1_000_000)
+    parser.add_argument("--long-among", type=int, default=2_000)
     args = parser.parse_args(argv)
+    if args.long_post:
+        return await _long_main(args)
     if args.quick:
         args.posts = 100_000
     seed = min(args.seed, args.posts)
@@ -188,6 +258,27 @@ async def main(argv: list[str] | None = None) -> int:
                 f"  {klass:10} {statistics.median(a):8.1f}ms {percentile(a, 0.95):6.1f}ms"
                 f" {statistics.median(b):7.1f}ms {percentile(b, 0.95):6.1f}ms"
                 f" {percentile(b, 0.95) / percentile(a, 0.95):9.2f}"
+            )
+    finally:
+        if server is not None:
+            server.stop()
+    return 0
+
+
+async def _long_main(args: argparse.Namespace) -> int:
+    print(f"postgres --long-post: python {sys.version.split()[0]}, {os.cpu_count()} cpus")
+    server = None
+    url = args.url
+    if url is None:
+        server = pg.start()
+        if server.url is None:
+            print(f"  no PostgreSQL: {server.reason}")
+            return 1
+        url = server.url
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            await long_post(
+                [str(Path(tmp) / "long.db"), url], args.long_chars, args.long_among, args.reps
             )
     finally:
         if server is not None:

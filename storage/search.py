@@ -85,6 +85,10 @@ WINDOW_GROWTH = 8
 
 
 class SearchRepo:
+    # The first post id trusted when a database has no mark: on SQLite one older than the
+    # marks (cannot happen once migrated): none.
+    UNMARKED = 1 << 62
+
     def __init__(self, db: Database) -> None:
         self.db = db
         self._marks_found: tuple[int, int] | None = None
@@ -105,11 +109,9 @@ class SearchRepo:
                 "SELECT key, value FROM state WHERE key IN ('exact_keys_from', 'word_keys_from')"
             )
             found = {str(k): int(v) for k, v in rows}
-            # No row: a database older than the mark (cannot happen once migrated, nor on
-            # PostgreSQL, whose posts are always re-read); trust none.
             self._marks_found = (
-                found.get("exact_keys_from", 1 << 62),
-                found.get("word_keys_from", 1 << 62),
+                found.get("exact_keys_from", self.UNMARKED),
+                found.get("word_keys_from", self.UNMARKED),
             )
         return self._marks_found
 

@@ -117,6 +117,11 @@ class PgSearchRepo(SearchRepo):
             params.extend(values)
         return await self._select(where, params, limit)
 
+    # A database without the stored-keys marks holds no post older than them (PostgreSQL
+    # migration 0021 sets them where posts were stored before it; migrate-db copies the SQLite
+    # archive's own): every post's stored keys are trusted.
+    UNMARKED = 0
+
     async def _frequent(self, cond: tuple[str, list[object]]) -> bool:
         # Read at call time, so tests can make every term "frequent".
         dense = fts_settings.DENSE_HITS

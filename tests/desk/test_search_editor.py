@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+import bot.desk.search as search_mod
 from bot.desk.search import QueryError, search_posts
 from bot.ingest.pipeline import Pipeline
 from bot.matching import RuleSyntaxError, match_rule, parse_rule
@@ -104,3 +105,54 @@ async def test_a_query_that_only_excludes_lists_the_rest(store: Store) -> None:
     # A rule still must look for something: it watches every new post.
     with pytest.raises(RuleSyntaxError):
         parse_rule("-обмін")
+
+
+async def test_a_long_hit_is_decided_from_its_stored_keys_on_both_back_ends(
+    db_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page whose hit is a register pasted into a feed (a post past 128 kB: PostgreSQL keeps
+    no word positions for it) is decided from the post's stored keys, never by re-reading its
+    text: on PostgreSQL, which had no stored-keys marks, every hit was re-read (a 1 MB post:
+    200 ms warm, bench/postgres.py --long-post). Counted, not timed: the matcher's runs."""
+    store = await Store.open(db_target)
+    try:
+        await store.sources.ensure("law_feed")
+        pipeline = Pipeline(store, alert=False)
+        clause = "Пункт {n}: ліцензіат подає звіт до граничного строку, визначеного постановою. "
+        register = "".join(clause.format(n=n) for n in range(1, 1800))
+        assert len(register) > 128 * 1024
+        texts = [
+            "Кабінет міністрів ухвалив постанову про бюджет.",
+            register + "Додаток містить перелік ліцензіатів та їхні реквізити.",
+            "Граничний строк подання звітів перенесено.",
+            "Звіт про виконання бюджету оприлюднено.",
+        ]
+        for i, text in enumerate(texts, start=1):
+            await pipeline.handle(
+                Post(channel="law_feed", message_id=i, date=START + timedelta(hours=i), text=text)
+            )
+        reread: list[int] = []
+        real = search_mod.match_rule
+
+        def counted(*args: object, **kw: object) -> object:
+            reread.append(1)
+            return real(*args, **kw)  # type: ignore[arg-type]
+
+        queries = [
+            "ліцензіатів", '"перелік ліцензіатів"', "реквізити перелік", "ліцензіат*",
+            '"граничного строку"', "звіт -бюджет", "=реквізити",
+        ]  # fmt: skip
+        for query in queries:
+            monkeypatch.setattr(search_mod, "STORED_VERDICT", False)
+            reference = await search_posts(store, query, zone=KYIV, limit=3)
+            monkeypatch.setattr(search_mod, "STORED_VERDICT", True)
+            monkeypatch.setattr(search_mod, "match_rule", counted)
+            page = await search_posts(store, query, zone=KYIV, limit=3)
+            monkeypatch.setattr(search_mod, "match_rule", real)
+            assert [h.post.id for h in page.hits] == [h.post.id for h in reference.hits], query
+            assert any(len(h.post.text) > 128 * 1024 for h in page.hits), query
+            assert reread == [], query
+            # Its words are located when the page shows it, and they are the reference's.
+            assert [h.spans for h in page.hits] == [h.spans for h in reference.hits], query
+    finally:
+        await store.close()
