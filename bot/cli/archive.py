@@ -11,7 +11,7 @@ from typing import Any
 from bot.cli.common import UsageError, open_store, print_json, terminal_text
 from bot.delivery.translation import listeners_translate
 from bot.desk.glossary_file import GlossaryWatch
-from bot.desk.search import parse_date, search_posts
+from bot.desk.search import parse_date, search_hints, search_posts
 from bot.drafting.excerpts import snippet
 from bot.ingest.analyst import AnalysisWorkerError
 from bot.ingest.capture import build_capture
@@ -242,6 +242,8 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     if not page.hits:
         print("no posts found")
+        for hint in search_hints(args.query, zone):
+            print(f"hint: {hint}")
         return 0
     for h in page.hits:
         local = h.post.date.astimezone(zone).strftime("%Y-%m-%d %H:%M")

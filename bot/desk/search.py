@@ -14,8 +14,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.desk.fts import rule_to_fts
-from bot.desk.words import NO_WORDS, YES_WORDS
-from bot.i18n import N_, LocalizedError
+from bot.desk.inputs import DeskError, parse_duration
+from bot.desk.words import DATE_NAMES, DAY_WORDS, NO_WORDS, YES_WORDS
+from bot.i18n import N_, LocalizedError, Message
 from bot.matching import (
     RuleNode,
     RuleSyntaxError,
@@ -31,6 +32,7 @@ from bot.matching.rules import (
     And,
     FromSource,
     Or,
+    Word,
     parse_query,
 )
 from bot.matching.verdict import StoredText, Verdict, compile_verdict
@@ -106,19 +108,51 @@ class ParsedQuery:
     deleted: bool | None = None
 
 
-def parse_date(value: str, zone: ZoneInfo, *, end: bool = False) -> datetime:
-    """`2025-12-01` (a day in the newsroom's zone; `end` = the day after) or an ISO datetime."""
+_DOTTED_RE = re.compile(r"(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?")
+
+
+def parse_date(
+    value: str, zone: ZoneInfo, *, end: bool = False, now: datetime | None = None
+) -> datetime:
+    """A moment `since:`/`until:` name. A day in the newsroom's zone (`end`: the day after, as
+    until: takes the day in): `2025-12-01`, `01.12.2025`, `1.12` (the latest such day up to
+    today), `today`, `yesterday` (uk/ru too); an ISO datetime; or a span back from `now`:
+    `7d`, `2w`, `12h` (since:7d = the last seven days)."""
     value = value.strip()
+    now = now or datetime.now(zone)
+    today = now.astimezone(zone).date()
+    day: date | None = None
     try:
-        if len(value) == 10:
+        dotted = _DOTTED_RE.fullmatch(value)
+        if len(value) == 10 and value[4:5] == "-":
             day = date.fromisoformat(value)
-            if end:
-                day += timedelta(days=1)
-            return datetime.combine(day, time(0), zone)
-        moment = datetime.fromisoformat(value)
-    except ValueError as exc:
-        raise QueryError("not a date: '{value}' (use YYYY-MM-DD)", value=value[:40]) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+        elif dotted:
+            year = int(dotted.group(3) or today.year)
+            day = date(year, int(dotted.group(2)), int(dotted.group(1)))
+            if dotted.group(3) is None and day > today:
+                day = day.replace(year=year - 1)  # 28.12 typed in January: the past December
+        elif value.lower() in DAY_WORDS:
+            day = today - timedelta(days=DAY_WORDS[value.lower()])
+        elif value[:1].isdigit() and not any(c in value for c in "-:T"):
+            span = parse_duration(value)
+            if span is not None:
+                return now - span
+        else:
+            moment = datetime.fromisoformat(value)
+            return moment if moment.tzinfo else moment.replace(tzinfo=zone)
+    except (ValueError, DeskError) as exc:
+        raise QueryError(BAD_DATE, value=value[:40]) from exc
+    if day is None:
+        raise QueryError(BAD_DATE, value=value[:40])
+    if end:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(0), zone)
+
+
+BAD_DATE = N_(
+    "not a date: '{value}' (use 2025-11-01, 01.11.2025, today, yesterday, or a span back "
+    "from now such as 7d or 2w)"
+)
 
 
 def _flag(name: str, value: str) -> bool:
@@ -193,6 +227,46 @@ def lowercase_or(query: str) -> tuple[str, str] | None:
         elif isinstance(item, list):
             todo.extend(item)
     return None
+
+
+# Words of dates an editor types into the query itself ("обмін вчора", "з 1 листопада"),
+# searched there as words: a search that found nothing says where dates go.
+_DATE_WORDS = frozenset({*DAY_WORDS, *DATE_NAMES})
+DATE_WORD = N_(
+    "'{word}' is searched as a word; a date goes in since: or until:, e.g. since:yesterday, "
+    "since:01.11.2025 or since:7d (the last seven days)"
+)
+FUTURE_SINCE = N_("since: {since} is still ahead: no post is that new yet")
+ALL_WORDS = N_(
+    "every one of the {n} words must be in the same post; to find any of them, put OR between "
+    'them, or "quote" a phrase'
+)
+
+
+def search_hints(query: str, zone: ZoneInfo, now: datetime | None = None) -> list[Message]:
+    """Why a search that found nothing may have (messages for people, none when nothing in
+    the query looks like a trap): an OR word in lowercase, a date typed as words, since: still
+    ahead, a sentence whose every word must be in one post."""
+    hints: list[Message] = []
+    lowered = lowercase_or(query)
+    if lowered is not None:
+        hints.append(Message(LOWERCASE_OR, {"word": lowered[0], "upper": lowered[1]}))
+    try:
+        parsed = split_filters(query, zone)
+        node = parse_query(parsed.text) if parsed.text else None
+    except (QueryError, RuleSyntaxError):
+        return hints
+    if parsed.since is not None and parsed.since > (now or datetime.now(zone)):
+        hints.append(Message(FUTURE_SINCE, {"since": parsed.since.date().isoformat()}))
+    parts = node.parts if isinstance(node, And) else (node,)
+    plain = [p for p in parts if isinstance(p, Word)]
+    for part in plain:
+        if part.form in _DATE_WORDS:
+            hints.append(Message(DATE_WORD, {"word": part.form}))
+            break
+    if len(plain) >= 3 and not hints:  # the hints above say which word to change
+        hints.append(Message(ALL_WORDS, {"n": len(plain)}))
+    return hints
 
 
 def required_channels(node: RuleNode) -> frozenset[str] | None:
@@ -402,6 +476,7 @@ __all__ = [
     "SearchHit",
     "SearchPage",
     "parse_date",
+    "search_hints",
     "search_posts",
     "split_filters",
 ]

@@ -24,7 +24,7 @@ from aiogram.types import (
 
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.inputs import clip
-from bot.desk.search import LOWERCASE_OR, QueryError, SearchPage, lowercase_or, search_posts
+from bot.desk.search import QueryError, SearchPage, search_hints, search_posts
 from bot.drafting.background import background_runs
 from bot.drafting.draft import DraftOptions
 from bot.drafting.excerpts import snippet
@@ -104,13 +104,10 @@ async def _who(store: Store, post: StoredPost, lang: str) -> str:
     return f"{name} (@{post.channel})" if name else f"@{post.channel}"
 
 
-def or_hint(query: str, tr: Translator) -> str:
-    """A line (HTML) under an answer when the query searches "або" as a word, else ''."""
-    found = lowercase_or(query)
-    if found is None:
-        return ""
-    word, upper = found
-    return "\n💡 " + escape(tr.gettext(LOWERCASE_OR, word=word, upper=upper))
+def search_hints_html(query: str, zone: ZoneInfo, tr: Translator) -> str:
+    """Lines (HTML) under a search that found nothing, saying what in the query may be why
+    (bot.desk.search.search_hints); '' when nothing looks like a trap."""
+    return "".join("\n💡 " + escape(tr.message(hint)) for hint in search_hints(query, zone))
 
 
 def _page_button(text: str, token: str, number: int) -> InlineKeyboardButton:
@@ -129,8 +126,10 @@ async def render_page(
     zone = _zone(person)
     head = f"🔎 <b>{escape(clip(query, 80))}</b>"
     if not page.hits:
-        body = tr.gettext("No posts found.") if number == 0 else tr.gettext("No more posts.")
-        return f"{head}\n{escape(body)}{or_hint(query, tr)}", None
+        if number > 0:
+            return f"{head}\n" + escape(tr.gettext("No more posts.")), None
+        hints = search_hints_html(query, zone, tr)
+        return f"{head}\n" + escape(tr.gettext("No posts found.")) + hints, None
     # The zone named, as /mute, /quiet and /digest do: times in a /tz other than the phone's
     # read as the phone's.
     page_line = tr.gettext("page {n}", n=number + 1) + " · " + _times_in(person, tr)

@@ -65,6 +65,15 @@ _HELP_TITLE = {
     "editor": N_("Commands for editors"),
     "admin": N_("Commands for admins"),
 }
+# What /search takes besides words (bot.desk.search): the traps a search used to answer with
+# silence.
+_HELP_SEARCH = N_(
+    "Searching:\n"
+    "• from:@a from:@b: posts of either channel; -from:@a: all but that channel's\n"
+    "• since: and until: take 2025-11-01, 01.11.2025, today, yesterday, or a span back from "
+    "now: since:7d is the last seven days\n"
+    "• a search may only leave out: -from:@a since:yesterday"
+)
 # How commands can be typed in either alphabet (the parsers accept all of these).
 _HELP_ALPHABETS = N_(
     "Typed in either alphabet:\n"
@@ -128,6 +137,7 @@ def journalist_router() -> Router:
             runs = join_runs(
                 runs, "\n", [Run(usage_line(name, tr), "code")], f" · {tr.gettext(text)}"
             )
+        runs = join_runs(runs, "\n\n", tr.gettext(_HELP_SEARCH))
         runs = join_runs(runs, "\n\n", tr.gettext(_HELP_ALPHABETS))
         await answer_runs(message, runs)
 

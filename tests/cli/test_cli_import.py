@@ -153,7 +153,7 @@ def test_bad_input_exits_2_with_one_line(
             str(db),
         ),
         ("search", "(unbalanced", "--db", str(db)),
-        ("search", "x", "--since", "yesterday", "--db", str(db)),
+        ("search", "x", "--since", "yesterdayish", "--db", str(db)),
         ("search", "x", "--limit", "0", "--db", str(db)),
         ("search", "x", "--db", str(tmp_path / "nope.db")),
     ]

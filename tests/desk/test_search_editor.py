@@ -12,7 +12,17 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import bot.desk.search as search_mod
-from bot.desk.search import QueryError, search_posts
+from bot.desk.search import (
+    ALL_WORDS,
+    BAD_DATE,
+    DATE_WORD,
+    FUTURE_SINCE,
+    LOWERCASE_OR,
+    QueryError,
+    parse_date,
+    search_hints,
+    search_posts,
+)
 from bot.ingest.pipeline import Pipeline
 from bot.matching import RuleSyntaxError, match_rule, parse_rule
 from bot.matching.rules import And, FromSource, Not, Or, Word
@@ -156,3 +166,69 @@ async def test_a_long_hit_is_decided_from_its_stored_keys_on_both_back_ends(
             assert [h.spans for h in page.hits] == [h.spans for h in reference.hits], query
     finally:
         await store.close()
+
+
+NOW = datetime(2026, 1, 5, 15, 30, tzinfo=KYIV)
+
+
+@pytest.mark.parametrize(
+    ("value", "since", "until"),
+    [
+        ("вчора", datetime(2026, 1, 4, tzinfo=KYIV), datetime(2026, 1, 5, tzinfo=KYIV)),
+        ("Yesterday", datetime(2026, 1, 4, tzinfo=KYIV), datetime(2026, 1, 5, tzinfo=KYIV)),
+        ("сегодня", datetime(2026, 1, 5, tzinfo=KYIV), datetime(2026, 1, 6, tzinfo=KYIV)),
+        ("01.11.2025", datetime(2025, 11, 1, tzinfo=KYIV), datetime(2025, 11, 2, tzinfo=KYIV)),
+        # Without a year: the latest such day up to today (in January, last November).
+        ("1.11", datetime(2025, 11, 1, tzinfo=KYIV), datetime(2025, 11, 2, tzinfo=KYIV)),
+        ("2025-11-01", datetime(2025, 11, 1, tzinfo=KYIV), datetime(2025, 11, 2, tzinfo=KYIV)),
+        # A span back from now: the moment, not a day.
+        ("7d", NOW - timedelta(days=7), NOW - timedelta(days=7)),
+        ("2тиж", NOW - timedelta(days=14), NOW - timedelta(days=14)),
+        ("12год", NOW - timedelta(hours=12), NOW - timedelta(hours=12)),
+    ],
+)
+def test_dates_as_editors_write_them(value: str, since: datetime, until: datetime) -> None:
+    assert parse_date(value, KYIV, now=NOW) == since
+    assert parse_date(value, KYIV, end=True, now=NOW) == until
+
+
+@pytest.mark.parametrize("value", ["вчорашній", "32.01.2025", "31.02", "7", "7x", "-7d", ""])
+def test_a_date_we_cannot_read_says_what_we_can(value: str) -> None:
+    with pytest.raises(QueryError) as exc:
+        parse_date(value, KYIV, now=NOW)
+    assert exc.value.msg.msgid == BAD_DATE
+
+
+async def test_search_since_a_span_back_from_now(store: Store) -> None:
+    now = datetime.now(UTC)
+    # 60 hours ago: within the last three days, before the day before today began.
+    await Pipeline(store, alert=False).handle(
+        Post(channel="polon_hq", message_id=99, date=now - timedelta(hours=60), text="Обмін.")
+    )
+    assert await _found(store, "обмін з:3д") == ["Обмін."]
+    assert await _found(store, "обмін since:yesterday") == []
+    older = _texts("mod_press", "polon_hq", "energy_min", word="обмін")
+    assert await _found(store, "обмін до:2д") == ["Обмін.", *older]
+    assert await _found(store, "обмін з:3д до:2д") == ["Обмін."]
+
+
+@pytest.mark.parametrize(
+    ("query", "hints"),
+    [
+        ("обмін", []),
+        ("обмін вчора", [(DATE_WORD, {"word": "вчора"})]),
+        ("Yesterday", [(DATE_WORD, {"word": "yesterday"})]),
+        # One hint that says which word, not also that all five must be there.
+        ("обмін полоненими з 1 листопада", [(DATE_WORD, {"word": "листопада"})]),
+        ("обмін since:2999-01-01", [(FUTURE_SINCE, {"since": "2999-01-01"})]),
+        ("Умєров переговори Женева оборона", [(ALL_WORDS, {"n": 4})]),
+        ('"Умєров переговори Женева"', []),
+        ("Умєров OR переговори OR Женева", []),
+        ("обмін або переговори", [(LOWERCASE_OR, {"word": "або", "upper": "АБО"})]),
+        ("(обмін", []),  # an error says what is wrong; no hint to add
+    ],
+)
+def test_hints_for_a_search_that_found_nothing(
+    query: str, hints: list[tuple[str, dict[str, object]]]
+) -> None:
+    assert [(h.msgid, h.params) for h in search_hints(query, KYIV)] == hints

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from bot.desk.search import BAD_DATE, DATE_WORD
 from bot.handlers import SORRY
 from bot.handlers.access import REFUSAL
 from bot.handlers.common import COMMANDS, USAGE
@@ -209,8 +210,12 @@ async def test_search_filters_and_hostile_markup(tmp_path: Path, lang: str) -> N
         (r,) = await desk.ask(JOURNALIST, "/search енергетики since:2026-01-01")
         assert desk.t("No posts found.") in (r.text or "")
         (r,) = await desk.ask(JOURNALIST, "/search енергетики since:yesterdayish")
-        not_a_date = desk.t("not a date: '{value}' (use YYYY-MM-DD)", value="yesterdayish")
+        not_a_date = desk.t(BAD_DATE, value="yesterdayish")
         assert not_a_date in (r.text or "") and usage(desk, "search") in (r.text or "")
+        # A date typed as a word: the answer says where dates go.
+        (r,) = await desk.ask(JOURNALIST, "/search енергетики вчора")
+        assert desk.t("No posts found.") in (r.text or "")
+        assert desk.t(DATE_WORD, word="вчора") in (r.text or "")
         (r,) = await desk.ask(JOURNALIST, "/search (енергетики")
         assert desk.t("unbalanced parenthesis at character {pos}", pos=0) in (r.text or "")
         (r,) = await desk.ask(JOURNALIST, "/search")
