@@ -315,12 +315,15 @@ class AlertRepo:
                     (tg_message_id, alert_id),
                 )
 
-    async def mark_started(self, alert_id: int, tg_message_id: int) -> None:
-        """A pending alert's first message (a photo its draft follows) has reached the
-        person: a restart sends the rest, replying to it, not the photo again."""
+    async def mark_started(self, alert_id: int, tg_message_id: int, parts: int = 0) -> None:
+        """A pending alert has begun to reach the person: `tg_message_id` is its first
+        message (a photo its draft follows, or the first part of a long draft) and `parts` how
+        many of its payload's messages Telegram has confirmed. A restart sends the rest,
+        replying to the first, never what went again."""
         await self.db.execute(
-            "UPDATE alerts SET tg_message_id = ? WHERE id = ? AND status = 'pending'",
-            (tg_message_id, alert_id),
+            "UPDATE alerts SET tg_message_id = ?, parts_sent = ? WHERE id = ?"
+            " AND status = 'pending'",
+            (tg_message_id, parts, alert_id),
         )
 
     async def mark_retry(self, alert_id: int, next_at: int, error: str) -> None:
@@ -342,8 +345,8 @@ class AlertRepo:
         One half sent (`mark_started`) starts over: parked alerts come back as a digest."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "UPDATE alerts SET status = 'held', tg_message_id = NULL, last_error = ?"
-                " WHERE person_id = ?"
+                "UPDATE alerts SET status = 'held', tg_message_id = NULL, parts_sent = 0,"
+                " last_error = ? WHERE person_id = ?"
                 " AND status = 'pending'",
                 (error[:500], person_id),
             )

@@ -248,6 +248,9 @@ class Alert:
     last_error: str | None
     created_at: int
     spans: tuple[tuple[int, int, str], ...] | None = None  # where the rule that fired matched
+    # Of a pending alert, how many of its payload's messages Telegram confirmed (the first is
+    # tg_message_id): a restart sends the rest (`AlertRepo.mark_started`).
+    parts_sent: int = 0
 
     @classmethod
     def from_row(cls, r: aiosqlite.Row) -> Alert:
@@ -271,6 +274,7 @@ class Alert:
             last_error=r["last_error"],
             created_at=r["created_at"],
             spans=spans,
+            parts_sent=r["parts_sent"] or 0,
         )
 
 

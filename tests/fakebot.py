@@ -355,6 +355,7 @@ class Fault:
     accept: bool = False  # with drop: the method runs (a message is kept), then the answer is lost
     delay: float = 0.0  # seconds to wait before answering (a stall, or a slow success)
     times: int | None = 1  # None: until cleared
+    after: int = 0  # matching requests let through before the fault starts answering
 
     def matches(self, method: str, chat_id: int | None) -> bool:
         if self.method is not None and self.method != method:
@@ -460,8 +461,10 @@ class FakeBotAPI:
         drop: bool = False,
         delay: float = 0.0,
         times: int | None = 1,
+        after: int = 0,
     ) -> Fault:
-        """Queue a fault; the oldest matching fault answers a request first."""
+        """Queue a fault; the oldest matching fault answers a request first. `after`: that many
+        matching requests are answered normally first (the third message of an alert)."""
         if description is None:
             description = {
                 400: "Bad Request",
@@ -479,6 +482,7 @@ class FakeBotAPI:
             drop=drop,
             delay=delay,
             times=times,
+            after=after,
         )
         self.faults.append(fault)
         return fault
@@ -539,6 +543,9 @@ class FakeBotAPI:
     def _take_fault(self, method: str, chat_id: int | None) -> Fault | None:
         for fault in self.faults:
             if fault.matches(method, chat_id):
+                if fault.after > 0:
+                    fault.after -= 1
+                    return None
                 if fault.times is not None:
                     fault.times -= 1
                     if fault.times <= 0:

@@ -69,7 +69,12 @@ def _lead(photo: bytes, alert_id: int) -> OutMessage:
     return OutMessage("", None, False, photo=photo, photo_name=f"alert{alert_id}.jpg")
 
 
-async def _nothing(alert_id: int, message_id: int) -> None:
+def _alone(message: OutMessage) -> bool:
+    """A photo without a caption, its draft following: none of the payload's messages."""
+    return message.photo is not None and not message.html
+
+
+async def _nothing(alert_id: int, message_id: int, parts: int) -> None:
     return None
 
 
@@ -82,7 +87,8 @@ class Throttled(Exception):
 
 
 class Stopped(Exception):
-    """The notifier was told to stop before the alert's first message went out."""
+    """The notifier was told to stop while the alert's next message waited for its slot;
+    what went before it is on record (`mark_started`)."""
 
 
 class Sender:
@@ -98,7 +104,7 @@ class Sender:
         posts: PostRepo | None = None,
         stop: Callable[[], asyncio.Event],
         note_error: Callable[[str], None],
-        started: Callable[[int, int], Awaitable[None]] | None = None,
+        started: Callable[[int, int, int], Awaitable[None]] | None = None,
     ) -> None:
         self.bot = bot
         self.settings = settings
@@ -107,13 +113,15 @@ class Sender:
         self.posts = posts  # what each version changed (a swapped picture goes with its follow-up)
         self._stop = stop  # the notifier's current stop event
         self._note_error = note_error
-        self._started = started or _nothing  # records that an alert's lead photo went
+        self._started = started or _nothing  # records how far an alert has gone
         self.throttled = 0
         self._partial: dict[int, list[int]] = {}  # alert id -> ids of its messages sent so far
         # alert id -> the messages it goes out as (with or without the photo), fixed on the
         # first try so that a retry resumes the same sequence.
         self._plans: dict[int, list[OutMessage]] = {}
-        self._leads: dict[int, int] = {}  # alert id -> its photo's message id, on record
+        # alert id -> how many of its payload's messages Telegram confirmed (a lead photo
+        # alone is none of them), as recorded with `started`
+        self._parts: dict[int, int] = {}
 
     async def send(
         self, alert: Alert, chat_id: int, messages: list[OutMessage], reply_to: int | None
@@ -122,11 +130,15 @@ class Sender:
         message's id. Telegram's errors propagate; `Stopped`, `Throttled` as above. What was
         sent is kept for the next try until `forget`."""
         if alert.id not in self._partial and alert.tg_message_id is not None:
-            # Before a restart the photo went and its draft did not: the photo is not sent
-            # again (whether or not it is still on disk); the draft replies to it.
+            # Before a restart part of the alert went (a photo its draft follows, the first
+            # messages of a long draft): that is not sent again, whether or not the photo is
+            # still on disk; the rest replies to the first message, as it would have.
+            rest = messages[alert.parts_sent :]
+            if not rest:
+                return alert.tg_message_id
             self._partial[alert.id] = [alert.tg_message_id]
-            self._leads[alert.id] = alert.tg_message_id
-            self._plans[alert.id] = [_lead(b"", alert.id), *messages]
+            self._plans[alert.id] = [_lead(b"", alert.id), *rest]
+            self._parts[alert.id] = alert.parts_sent
         done = self._partial.setdefault(alert.id, [])
         plan = self._plans.get(alert.id)
         if plan is None:
@@ -137,12 +149,9 @@ class Sender:
             message = plan[index]
             target = None if unthreaded else reply_to if index == 0 else done[0]
             try:
-                # A stop may cut the wait before this message when a restart would not repeat
-                # what went: nothing went yet, or only a photo on record (`mark_started`).
-                resumable = not done or (len(done) == 1 and self._leads.get(alert.id) == done[0])
-                message_id = await self._message(
-                    alert, chat_id, message, target, stoppable=resumable
-                )
+                # A stop may cut the wait before any message: what went is on record
+                # (`mark_started`), so a restart sends the rest and repeats nothing.
+                message_id = await self._message(alert, chat_id, message, target)
             except (TelegramBadRequest, TelegramEntityTooLarge) as exc:
                 # 413: an upload over Telegram's limit, which only a photo is
                 if target is not None and _reply_gone(exc):
@@ -188,16 +197,17 @@ class Sender:
                 continue
             done.append(message_id)
             index += 1
-            if index == 1 < len(plan) and message.photo is not None and not message.html:
-                await self._started(alert.id, message_id)
-                self._leads[alert.id] = message_id
+            if not _alone(message):
+                self._parts[alert.id] = self._parts.get(alert.id, 0) + 1
+            if index < len(plan):
+                await self._started(alert.id, done[0], self._parts.get(alert.id, 0))
         return done[0]
 
     def forget(self, alert_id: int) -> None:
         """The alert is settled (or starts over): drop what was kept for its next try."""
         self._partial.pop(alert_id, None)
         self._plans.pop(alert_id, None)
-        self._leads.pop(alert_id, None)
+        self._parts.pop(alert_id, None)
 
     async def _with_photo(self, alert: Alert, messages: list[OutMessage]) -> list[OutMessage]:
         """A new alert about a post with a kept photo carries it (unless turned off), and so
@@ -257,16 +267,15 @@ class Sender:
         chat_id: int,
         message: OutMessage,
         reply_to: int | None,
-        stoppable: bool,
     ) -> int:
         """One Bot API message; waits out 429s in a bounded loop. Returns its message id."""
         for throttles in range(1, self.settings.max_attempts + 1):
             booked = False
             while not booked:
                 delay, booked = self.pacer.reserve(chat_id)
-                # Before the first message nothing is in flight, so a stop interrupts the wait;
-                # a half-sent alert finishes so that a restart does not repeat part of it.
-                if delay > 0 and not await self._pause(delay, interruptible=stoppable):
+                # Nothing is in flight during the wait and what went is on record: a stop
+                # interrupts it, and the restart sends the rest.
+                if delay > 0 and not await self._pause(delay):
                     raise Stopped
             # Booked above: the session's reply middleware must not book it a second time.
             paced = ALREADY_PACED.set(True)
@@ -313,11 +322,8 @@ class Sender:
                 ALREADY_PACED.reset(paced)
         raise AssertionError("unreachable: the loop returns or raises")
 
-    async def _pause(self, delay: float, *, interruptible: bool) -> bool:
+    async def _pause(self, delay: float) -> bool:
         """Sleep `delay` seconds; False if the notifier was told to stop meanwhile."""
-        if not interruptible:
-            await asyncio.sleep(delay)
-            return True
         stop = self._stop()
         if stop.is_set():
             return False
