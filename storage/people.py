@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import builtins
+import json
 
 from storage.db import Database, now
 from storage.models import ROLES, Person
+
+# The state key holding the group chats an admin registered (/deskchat on), a JSON list of ids.
+DESK_CHATS_KEY = "desk_chats"
 
 _PREFS = {"lang", "tz", "quiet_from", "quiet_to", "digest_at", "paused", "reachable", "display"}
 
@@ -94,6 +98,43 @@ class PeopleRepo:
         await self.db.execute(
             "UPDATE people SET user_id = ? WHERE id = ? AND user_id IS NULL", (user_id, person_id)
         )
+
+    async def move_chat(self, old: int, new: int) -> bool:
+        """Telegram upgraded the group `old` to the supergroup `new` (a new chat id; the old one
+        takes no more messages): whatever was stored under `old` follows it, in one
+        transaction. A desk chat stays registered, a chat alerts go to keeps its row, mutes,
+        rules and pending alerts; the messages it got stay in the old chat, so its alerts lose
+        their message ids: an update replying to one goes unthreaded (the same id in the new
+        chat is another message), and an alert sent half starts over. False when nothing was
+        stored under `old` (the move was made already: Telegram tells of it more than once)."""
+        moved = False
+        async with self.db.transaction() as conn:
+            row = await (
+                await conn.execute("SELECT id FROM people WHERE user_id = ?", (old,))
+            ).fetchone()
+            taken = await (
+                await conn.execute("SELECT id FROM people WHERE user_id = ?", (new,))
+            ).fetchone()
+            if row is not None and taken is None:
+                await conn.execute("UPDATE people SET user_id = ? WHERE id = ?", (new, row[0]))
+                await conn.execute(
+                    "UPDATE alerts SET tg_message_id = NULL, parts_sent = 0 WHERE person_id = ?"
+                    " AND status IN ('pending', 'sent') AND tg_message_id IS NOT NULL",
+                    (row[0],),
+                )
+                moved = True
+            found = await (
+                await conn.execute("SELECT value FROM state WHERE key = ?", (DESK_CHATS_KEY,))
+            ).fetchone()
+            chats = [int(c) for c in json.loads(found[0])] if found else []
+            if old in chats:
+                kept = sorted({new if c == old else c for c in chats})
+                await conn.execute(
+                    "UPDATE state SET value = ?, at = ? WHERE key = ?",
+                    (json.dumps(kept), now(), DESK_CHATS_KEY),
+                )
+                moved = True
+        return moved
 
     async def remove(self, person_id: int) -> None:
         # Deactivate rather than delete: their alerts and audit trail stay readable.

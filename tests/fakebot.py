@@ -393,6 +393,10 @@ class FakeBotAPI:
         self.callback_answers: dict[str, dict[str, Any]] = {}
         self.faults: list[Fault] = []
         self.updates: list[dict[str, Any]] = []
+        self.upgraded: dict[int, int] = {}  # group chat id -> the supergroup it became
+        # Telegram's limit on a message's text; a test may lower it, as if Telegram counted a
+        # text longer than we do.
+        self.max_text = MAX_TEXT
         self._next_message_id: dict[int, int] = defaultdict(lambda: 1)
         self._update_ids = itertools.count(1)
         self._callback_ids = itertools.count(1)
@@ -553,6 +557,28 @@ class FakeBotAPI:
                 return fault
         return None
 
+    async def upgrade_group(self, old: int, new: int, *, by: int, tell: bool = True) -> None:
+        """An admin of the group `old` changed a setting only a supergroup has: Telegram makes
+        it the supergroup `new` (a new id, message ids from 1 again). Requests to `old` get 400
+        with `migrate_to_chat_id`; with `tell`, the bot gets Telegram's two service messages
+        (`migrate_to_chat_id` in the old chat, `migrate_from_chat_id` in the new one)."""
+        self.upgraded[old] = new
+        if not tell:
+            return
+        sender = self.user(by)
+        for chat, key, value in (
+            (old, "migrate_to_chat_id", new),
+            (new, "migrate_from_chat_id", old),
+        ):
+            msg = self._store(
+                Message(
+                    chat_id=chat, message_id=0, date=int(time.time()), from_bot=False, user_id=by
+                )
+            )
+            data = self._message_json(msg, sender=sender)
+            data[key] = value
+            await self.inject_update({"message": data})
+
     # -- updates for long polling --------------------------------------------------------------
 
     def user(self, user_id: int, **extra: Any) -> dict[str, Any]:
@@ -690,6 +716,14 @@ class FakeBotAPI:
             await self._notify()
             extra = {"retry_after": fault.retry_after} if fault.retry_after is not None else {}
             return _envelope(fault.status, fault.description, **extra)
+        moved = self.upgraded.get(rec.chat_id) if rec.chat_id is not None else None
+        if moved is not None:
+            rec.status, rec.description = (
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+            )
+            await self._notify()
+            return _envelope(400, rec.description, migrate_to_chat_id=moved)
         handler = self._methods().get(method)
         if handler is None:
             rec.status, rec.description = 404, "Not Found"
@@ -751,7 +785,7 @@ class FakeBotAPI:
         text, entities = _format(raw, parse_mode)
         if not text.strip():
             raise _bad("message text is empty")
-        if len(text) > MAX_TEXT:
+        if len(text) > self.max_text:
             raise _bad("message is too long")
         markup = _reply_markup(rec.params)
         reply_to = self._reply_target(chat_id, rec.params)
@@ -857,7 +891,7 @@ class FakeBotAPI:
         text, entities = _format(raw, rec.params.get("parse_mode"))
         if not text.strip():
             raise _bad("message text is empty")
-        if len(text) > MAX_TEXT:
+        if len(text) > self.max_text:
             raise _bad("message is too long")
         markup = _reply_markup(rec.params)
         if text == msg.text and entities == msg.entities and markup == msg.reply_markup:
@@ -1011,7 +1045,10 @@ class FakeBotAPI:
     def _chat_json(self, chat_id: int) -> dict[str, Any]:
         if chat_id > 0:
             return {"id": chat_id, "type": "private", "first_name": f"User{chat_id}"}
-        return {"id": chat_id, "type": "supergroup", "title": f"Group {chat_id}"}
+        # A basic group's id is small; a supergroup's starts -100 (and a group upgraded to
+        # one was a basic group).
+        kind = "group" if chat_id in self.upgraded or chat_id > -(10**12) else "supergroup"
+        return {"id": chat_id, "type": kind, "title": f"Group {chat_id}"}
 
     def _message_json(
         self, msg: Message, *, sender: dict[str, Any] | None = None, nested: bool = False

@@ -1,17 +1,40 @@
 """Whether this notifier may deliver to a chat now: the person can be reached, and (with
-several notifiers on one PostgreSQL outbox) this process holds the chat's claim."""
+several notifiers on one PostgreSQL outbox) this process holds the chat's claim; and a group
+chat that Telegram upgraded to a supergroup, followed to its new id."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Iterable
 
 from bot.delivery.pacer import Clock
 from storage.models import Person
 from storage.store import DATABASE_ERRORS, Store
 
+log = logging.getLogger(__name__)
+
 LEASE_RETRY = 1.0  # seconds before asking again for a chat another notifier delivers
+
+
+async def follow_upgrade(store: Store, old: int, new: int) -> bool:
+    """The group `old` is now the supergroup `new` (an admin changed a setting that needs one,
+    and Telegram moved the chat silently): what was stored under the old id moves to the new
+    one (`PeopleRepo.move_chat`), so that alerts keep going there and commands from it are the
+    same desk chat's. Telegram tells of it several ways (a 400 to the notifier or to a reply,
+    a service message in each chat): the first to arrive moves it and logs it, once."""
+    if old == new:
+        return False
+    moved = await store.people.move_chat(old, new)
+    if moved:
+        log.warning(
+            "chat %s was upgraded to a supergroup by Telegram; its new id is %s: the desk chat"
+            " and its alerts follow it",
+            old,
+            new,
+        )
+    return moved
 
 
 def unsendable(person: Person | None) -> str | None:

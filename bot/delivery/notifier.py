@@ -14,6 +14,8 @@ limit never holds up the others, and paces every send to Telegram's limits: abou
 - 403: the person blocked the bot; they are marked unreachable and their alerts held, not lost;
   so is 400 "chat not found", Telegram's answer to a bot writing first to someone added by
   user id who has not opened it yet: their alerts go out once they write to it;
+- 400 with `migrate_to_chat_id`: the group was upgraded to a supergroup, which has a new id;
+  the chat's rows follow it (`chats.follow_upgrade`) and the alert goes to the new id at once;
 - 400: the payload is wrong; that alert fails with Telegram's description and the chat moves on
   (HTML Telegram cannot parse goes as plain text instead: `bot/delivery/sender.py`).
 
@@ -49,10 +51,11 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 
-from bot.delivery.chats import ChatLeases, unsendable
+from bot.delivery.chats import ChatLeases, follow_upgrade, unsendable
 from bot.delivery.pacer import Clock, Pacer
 from bot.delivery.payload import PayloadError, parse_payload
-from bot.delivery.sender import Sender, Stopped, Throttled, chat_unknown
+from bot.delivery.refusals import chat_unknown
+from bot.delivery.sender import Sender, Stopped, Throttled
 from bot.settings import BotSettings
 from storage.db import now
 from storage.media import MediaFolder
@@ -72,7 +75,8 @@ _TRANSIENT = (
 )
 # The request itself is wrong: retrying the same payload cannot succeed.
 FULL_SWEEP_EVERY = 1.0  # seconds: at most this often a worker's progress re-reads every due alert
-_PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge, TelegramMigrateToChat)
+_PERMANENT = (TelegramBadRequest, TelegramNotFound, TelegramEntityTooLarge)
+_MOVES = 3  # a chat followed to a supergroup's new id this often for one alert at most
 
 
 class _Outcome(enum.Enum):
@@ -82,6 +86,7 @@ class _Outcome(enum.Enum):
     DEFERRED = "deferred"  # retry later; later alerts of the chat wait behind it
     WAITING = "waiting"  # a follow-up whose original is not sent yet
     STOPPED = "stopped"
+    MOVED = "moved"  # the chat is a supergroup now: send the alert again, to its new id
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,6 +320,7 @@ class Notifier:
         queue = self._queues[person_id]
         current_id: int | None = None
         leased = False
+        moves = 0
         try:
             if not (leased := await self._leases.take(person_id)):
                 return  # another notifier delivers this chat
@@ -339,6 +345,12 @@ class Notifier:
                     current_id = None
                     continue
                 outcome = await self._deliver(fresh, person.user_id)
+                if outcome is _Outcome.MOVED and moves < _MOVES:
+                    moves += 1
+                    moved = await self.store.people.get(person_id)
+                    if moved is not None and moved.user_id is not None:
+                        person = moved
+                        continue  # the same alert, to the chat's new id
                 queue.popleft()
                 self._inflight.discard(current_id)
                 current_id = None
@@ -410,6 +422,8 @@ class Notifier:
             return _Outcome.STOPPED
         except TelegramForbiddenError as exc:
             return await self._unreachable(alert, chat_id, exc.message)
+        except TelegramMigrateToChat as exc:
+            return await self._upgraded(alert, chat_id, exc.migrate_to_chat_id, exc.message)
         except _PERMANENT as exc:
             if isinstance(exc, TelegramBadRequest) and chat_unknown(exc):
                 # Telegram's words, as for a block: /status shows them to editors as they are.
@@ -448,6 +462,17 @@ class Notifier:
         await self._hold(alert.person_id, self._redact(reason), chat_id=chat_id)
         self._note_error(f"chat {chat_id}: {reason}")
         return _Outcome.HELD
+
+    async def _upgraded(self, alert: Alert, chat_id: int, new: int, error: str) -> _Outcome:
+        """The chat is a group Telegram upgraded to a supergroup (`migrate_to_chat_id`): the
+        chat's rows follow it and the alert goes there, whole (a part that went is in the old
+        chat). Only if the new id is another row's already does the alert fail."""
+        self.sender.forget(alert.id)
+        await follow_upgrade(self.store, chat_id, new)
+        person = await self.store.people.get(alert.person_id)
+        if person is None or person.user_id != new:
+            return await self._fail(alert, chat_id, error)
+        return _Outcome.MOVED
 
     async def _fail(self, alert: Alert, chat_id: int, error: str) -> _Outcome:
         error = self._redact(error)

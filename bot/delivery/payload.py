@@ -10,6 +10,8 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.drafting.html import Run, Tag
+
 CAPTION_LIMIT = 1024  # Telegram: characters of a caption after entities are parsed
 
 
@@ -44,6 +46,55 @@ def plain_text(html: str) -> str:
     parser.feed(html)
     parser.close()
     return "".join(parser.parts)
+
+
+# Telegram's HTML tags as the one tag a `Run` carries; the rest (spoilers, quotes) keep their
+# words only.
+_RUN_TAGS: dict[str, Tag] = {
+    "b": "b",
+    "strong": "b",
+    "i": "i",
+    "em": "i",
+    "u": "u",
+    "ins": "u",
+    "s": "s",
+    "strike": "s",
+    "del": "s",
+    "code": "code",
+    "pre": "code",
+    "a": "a",
+}
+
+
+class _Runs(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[tuple[str, Tag | None, str | None]] = []  # (tag, its run tag, href)
+        self.runs: list[Run] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        kind = _RUN_TAGS.get(tag)
+        href = dict(attrs).get("href") if kind == "a" else None
+        self.open.append((tag, kind, href))
+
+    def handle_endtag(self, tag: str) -> None:
+        for index in range(len(self.open) - 1, -1, -1):
+            if self.open[index][0] == tag:
+                del self.open[index:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        inner = next(((k, h) for _, k, h in reversed(self.open) if k is not None), None)
+        self.runs.append(Run(data, *inner) if inner else Run(data))
+
+
+def html_runs(html: str) -> list[Run]:
+    """Telegram HTML as runs (`bot.drafting.html`), to be cut at the message limit with its
+    formatting: where tags nest, the innermost one a run can carry is kept."""
+    parser = _Runs()
+    parser.feed(html)
+    parser.close()
+    return parser.runs
 
 
 def caption_length(html: str) -> int:

@@ -18,7 +18,6 @@ from dataclasses import replace
 
 from aiogram import Bot
 from aiogram.exceptions import (
-    TelegramAPIError,
     TelegramBadRequest,
     TelegramEntityTooLarge,
     TelegramRetryAfter,
@@ -27,6 +26,7 @@ from aiogram.types import BufferedInputFile, LinkPreviewOptions, ReplyParameters
 
 from bot.delivery.pacer import Pacer
 from bot.delivery.payload import OutMessage, as_plain, with_photo
+from bot.delivery.refusals import caption_refused, chat_unknown, formatting_refused, reply_gone
 from bot.delivery.replies import ALREADY_PACED
 from bot.settings import BotSettings
 from storage.media import MediaFolder
@@ -37,30 +37,6 @@ from storage.posts import PostRepo
 log = logging.getLogger("bot.delivery.notifier")
 
 PHOTO_MAX_BYTES = 10 * 1024 * 1024  # sendPhoto takes photos up to 10 MB
-
-
-def chat_unknown(exc: TelegramAPIError) -> bool:
-    """Telegram's 400 to a bot writing first to a user who has not opened it (the private
-    chat exists for a bot only once the person writes): nothing is wrong with the alert or
-    its photo; the person cannot be reached yet, as after a block."""
-    return "chat not found" in exc.message.lower()
-
-
-def _formatting_refused(exc: TelegramAPIError) -> bool:
-    """Telegram could not read the message's HTML ("can't parse entities"); the same words
-    without formatting would go."""
-    return "can't parse entities" in exc.message.lower()
-
-
-def _reply_gone(exc: TelegramAPIError) -> bool:
-    """Telegram has no message to reply to (the person deleted it), although asked to send
-    without the reply then."""
-    text = exc.message.lower()
-    return "replied not found" in text or "reply message not found" in text
-
-
-def _caption_refused(exc: TelegramAPIError) -> bool:
-    return "caption is too long" in exc.message.lower()
 
 
 def _lead(photo: bytes, alert_id: int) -> OutMessage:
@@ -154,7 +130,7 @@ class Sender:
                 message_id = await self._message(alert, chat_id, message, target)
             except (TelegramBadRequest, TelegramEntityTooLarge) as exc:
                 # 413: an upload over Telegram's limit, which only a photo is
-                if target is not None and _reply_gone(exc):
+                if target is not None and reply_gone(exc):
                     # The journalist deleted the alert this one replies to: the follow-up
                     # still goes, on its own, rather than failing for a thread.
                     log.warning(
@@ -162,7 +138,7 @@ class Sender:
                     )
                     unthreaded = True
                     continue
-                if not message.plain and _formatting_refused(exc):
+                if not message.plain and formatting_refused(exc):
                     # The words still go: a tag Telegram will not parse failed the whole
                     # alert for good, and the journalist never heard of the story.
                     log.warning(
@@ -179,7 +155,7 @@ class Sender:
                     continue
                 if message.photo is None or done or chat_unknown(exc):
                     raise
-                if message.html and _caption_refused(exc):
+                if message.html and caption_refused(exc):
                     # Telegram counts the caption over its limit where we did not: the picture
                     # first, the draft after it, as for a draft we measured too long.
                     log.warning(
@@ -333,4 +309,4 @@ class Sender:
         return not stop.is_set()
 
 
-__all__ = ["PHOTO_MAX_BYTES", "Sender", "Stopped", "Throttled", "chat_unknown"]
+__all__ = ["PHOTO_MAX_BYTES", "Sender", "Stopped", "Throttled"]

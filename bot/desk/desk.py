@@ -39,6 +39,7 @@ from bot.matching import (
 )
 from bot.settings import Settings
 from storage.models import GENDERS, LANGS, Person, Rule, Source
+from storage.people import DESK_CHATS_KEY
 from storage.records import SourceError
 from storage.store import Store
 
@@ -50,7 +51,6 @@ RULE_REACH_POSTS = 200  # a rule just added is tried on these, to warn of a floo
 FLOOD_MIN_POSTS = 20  # fewer recent posts than this say nothing about a rule's reach
 MAX_QUERY = 1000  # characters in a stored rule: longer is a paste accident, not a rule
 MAX_ATTRIBUTION = 200
-DESK_CHATS_KEY = "desk_chats"  # state key: JSON list of group chat ids registered by an admin
 _NAME_KEPT = 128  # a Telegram name is at most 64 + 64 characters (first and last)
 
 
@@ -108,9 +108,11 @@ class Desk:
         self.on_prefs = on_prefs
         self._desk_chats: frozenset[int] | None = None
 
-    async def desk_chats(self) -> frozenset[int]:
-        """Group chats an admin registered (/deskchat on): the bot answers only there."""
-        if self._desk_chats is None:
+    async def desk_chats(self, *, fresh: bool = False) -> frozenset[int]:
+        """Group chats an admin registered (/deskchat on): the bot answers only there.
+        `fresh`: read again, not from memory (a group's id changes when Telegram upgrades it
+        to a supergroup, and the notifier may be the first to learn it)."""
+        if self._desk_chats is None or fresh:
             found = await self.store.state.get(DESK_CHATS_KEY)
             self._desk_chats = (
                 frozenset(int(c) for c in json.loads(found[0])) if found else frozenset()
@@ -509,6 +511,7 @@ def rank(person: Person | None) -> int:
 
 
 __all__ = [
+    "DESK_CHATS_KEY",
     "RANK",
     "Desk",
     "Follower",

@@ -28,7 +28,13 @@ from bot.desk.glossary_file import GlossaryWatch
 from bot.handlers.access import MinRole, RoleMiddleware, stranger_router
 from bot.handlers.admin import admin_router
 from bot.handlers.archive import PageStore, archive_router
-from bot.handlers.common import COMMANDS, ROLE_NAMES, EditedCommand, TypedText
+from bot.handlers.common import (
+    COMMANDS,
+    ROLE_NAMES,
+    EditedCommand,
+    ThreadedAnswers,
+    TypedText,
+)
 from bot.handlers.editor import editor_router
 from bot.handlers.journalist import journalist_router
 from bot.handlers.menu import set_commands
@@ -165,6 +171,7 @@ def build_dispatcher(
     dp.update.outer_middleware(EditedCommand())  # first: an edited command orders as one
     dp.update.outer_middleware(UpdateOrder())
     middleware = RoleMiddleware()
+    dp.message.outer_middleware(ThreadedAnswers())  # a group's answers reply to the command
     dp.message.outer_middleware(TypedText())  # first: the role middleware reads the command
     dp.message.outer_middleware(middleware)
     dp.callback_query.outer_middleware(middleware)
@@ -184,7 +191,7 @@ def build_dispatcher(
 
     async def on_startup(bot: Bot) -> None:
         # Replies share the bot's Telegram budget with alerts: same pacing, same 429 handling.
-        replies.install(bot, pacer, cfg)
+        replies.install(bot, pacer, cfg, store)
         try:
             count = await set_commands(bot, store, settings.bot.admins, settings.lang)
             log.info("command menus set for %d people", count)

@@ -12,6 +12,7 @@ from aiogram import BaseMiddleware, Bot, Router
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, Chat, Message, TelegramObject, User
 
+from bot.delivery.chats import follow_upgrade
 from bot.desk.desk import RANK, Desk, rank
 from bot.handlers.common import COMMAND_WORDS
 from bot.handlers.menu import refresh_menu
@@ -55,10 +56,12 @@ class RoleMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        desk: Desk = data["desk"]
+        if isinstance(event, Message) and await _upgraded(event, desk):
+            return None
         if isinstance(event, Message) and not await _meant_for_us(event, data.get("bot")):
             return None
         user: User | None = data.get("event_from_user")
-        desk: Desk = data["desk"]
         person: Person | None = None
         default = desk.settings.lang
         app_lang = user.language_code if user is not None else None
@@ -77,12 +80,35 @@ class RoleMiddleware(BaseMiddleware):
         chat: Chat | None = data.get("event_chat")
         outside = False
         if person is not None and chat is not None and chat.type != "private":
-            allowed = chat.id in await desk.desk_chats() or _registers_chat(event, person)
+            allowed = (
+                chat.id in await desk.desk_chats()
+                # A miss is rare (our own commands in a group that is not a desk chat): read
+                # again, since the notifier may have followed the chat to a new id meanwhile.
+                or chat.id in await desk.desk_chats(fresh=True)
+                or _registers_chat(event, person)
+            )
             if not allowed:
                 person, outside = None, True
         data["person"] = person
         data["outside_desk"] = outside
         return await handler(event, data)
+
+
+async def _upgraded(message: Message, desk: Desk) -> bool:
+    """Telegram's service messages about a group upgraded to a supergroup (a new chat id):
+    `migrate_to_chat_id` in the old chat, `migrate_from_chat_id` in the new one. Either may be
+    the first news of it, before any reply or alert to the chat: its rows follow it, so the
+    desk chat keeps answering commands under its new id. True for such a message (nothing to
+    answer)."""
+    if message.migrate_to_chat_id is not None:
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id is not None:
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return False
+    if await follow_upgrade(desk.store, old, new):
+        await desk.desk_chats(fresh=True)
+    return True
 
 
 async def _meant_for_us(message: Message, bot: Bot | None) -> bool:

@@ -19,6 +19,7 @@ from aiogram.types import (
     Update,
 )
 
+from bot.delivery.replies import ANSWERING
 from bot.desk.desk import RANK
 from bot.desk.inputs import DeskError, clip, without_invisible
 from bot.drafting.html import MESSAGE_LIMIT, Run, escape, join_runs, split_runs, to_html
@@ -137,6 +138,26 @@ class TypedText(BaseMiddleware):
             if clean != event.text:
                 event = event.model_copy(update={"text": clean})
         return await handler(event, data)
+
+
+class ThreadedAnswers(BaseMiddleware):
+    """An outer middleware on messages: in a group, whatever the handler sends to the group
+    replies to the message it handles (`bot.delivery.replies.ANSWERING`), so that in a desk
+    chat where several people type commands each answer sits under its command."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, Message) or event.chat.type == "private":
+            return await handler(event, data)
+        token = ANSWERING.set((event.chat.id, event.message_id))
+        try:
+            return await handler(event, data)
+        finally:
+            ANSWERING.reset(token)
 
 
 class EditedCommand(BaseMiddleware):
