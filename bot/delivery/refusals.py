@@ -36,9 +36,16 @@ def text_too_long(exc: TelegramAPIError) -> bool:
     return "message is too long" in text or "text is too long" in text
 
 
+def edit_gone(exc: TelegramAPIError) -> bool:
+    """The message to be edited is gone (the person deleted a progress note, "⏳ …")."""
+    text = exc.message.lower()
+    return "message to edit not found" in text or "message can't be edited" in text
+
+
 __all__ = [
     "caption_refused",
     "chat_unknown",
+    "edit_gone",
     "formatting_refused",
     "reply_gone",
     "text_too_long",

@@ -28,13 +28,13 @@ from aiogram.client.session.middlewares.base import (
     NextRequestMiddlewareType,
 )
 from aiogram.exceptions import TelegramBadRequest, TelegramMigrateToChat, TelegramRetryAfter
-from aiogram.methods import GetUpdates, SendMessage, TelegramMethod
+from aiogram.methods import EditMessageText, GetUpdates, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
-from aiogram.types import ReplyParameters
+from aiogram.types import InlineKeyboardMarkup, ReplyParameters
 
 from bot.delivery.chats import follow_upgrade
 from bot.delivery.payload import html_runs, plain_text
-from bot.delivery.refusals import formatting_refused, reply_gone, text_too_long
+from bot.delivery.refusals import edit_gone, formatting_refused, reply_gone, text_too_long
 from bot.drafting.html import MESSAGE_LIMIT, Run, plain, split_runs, to_html, utf16_len
 from bot.settings import BotSettings
 
@@ -162,12 +162,32 @@ class PacedReplies(BaseRequestMiddleware):
 
 def _mend(method: Any, exc: TelegramBadRequest) -> tuple[Any, ...] | None:
     """(how, the request or requests to send instead) for a refusal the same words get past,
-    or None: the reply without the message it answered (deleted meanwhile), its text without
+    or None: the reply without the message it answered (deleted meanwhile), a result as a
+    message of its own where the progress note it was to replace is gone, its text without
     the formatting Telegram could not parse, a text over the limit cut in parts (the first
     keeps the buttons and the reply, as `bot.handlers.common.send_runs` sends them)."""
     replying = getattr(method, "reply_parameters", None) is not None
     if reply_gone(exc) and (replying or getattr(method, "reply_to_message_id", None)):
         return "without the reply", _copy(method, reply_parameters=None, reply_to_message_id=None)
+    if (
+        edit_gone(exc)
+        and isinstance(method, EditMessageText)
+        and method.chat_id is not None
+        and method.text is not None
+    ):
+        # The result was to replace a progress note the person deleted: it comes on its own.
+        markup = (
+            method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None
+        )
+        fresh = SendMessage(
+            chat_id=method.chat_id,
+            text=method.text,
+            parse_mode=method.parse_mode,
+            entities=method.entities,
+            link_preview_options=method.link_preview_options,
+            reply_markup=markup,
+        )
+        return "as a new message", _threaded(fresh)
     html = str(getattr(method, "parse_mode", None) or "").lower() == "html"
     if formatting_refused(exc) and html:
         for field, entities in (("text", "entities"), ("caption", "caption_entities")):

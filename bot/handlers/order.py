@@ -5,7 +5,8 @@ service was down all start at once. Two orderings matter: one person's commands 
 the /rules after it), and a change of who may do what (an admin's /people add before the new
 journalist's first command in the same batch). `UpdateOrder` makes an update wait for every
 earlier update of the same person, and for every earlier access change; an access change waits
-for everything before it. Everything else still runs concurrently.
+for everything before it (so does Telegram's news of a group upgraded to a supergroup, which
+moves a desk chat). Everything else still runs concurrently.
 """
 
 from __future__ import annotations
@@ -64,7 +65,13 @@ def _classify(event: TelegramObject) -> tuple[int | None, bool]:
         text = event.message.text or ""
         word = text.split(maxsplit=1)[0] if text.startswith("/") else ""
         command = word[1:].split("@", 1)[0].lower()
-        return (user.id if user else None), command in ACCESS_COMMANDS
+        # A group upgraded to a supergroup moves the desk chat to its new id: commands from
+        # the new chat wait for the move (`access._upgraded`).
+        moved = (
+            event.message.migrate_to_chat_id is not None
+            or event.message.migrate_from_chat_id is not None
+        )
+        return (user.id if user else None), command in ACCESS_COMMANDS or moved
     if event.callback_query is not None:
         return event.callback_query.from_user.id, False
     return None, False

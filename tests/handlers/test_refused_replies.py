@@ -86,3 +86,20 @@ async def test_what_nothing_mends_still_gets_the_apology(tmp_path: Path) -> None
         (apology,) = await answers(desk, JOURNALIST, "/help")
         assert apology.text == desk.t(SORRY)
 
+
+
+async def test_a_result_whose_progress_note_was_deleted_comes_on_its_own(
+    tmp_path: Path,
+) -> None:
+    async with running_desk(tmp_path) as desk:
+        # The journalist deletes "⏳ Trying the rule…" before the result replaces it.
+        desk.api.fail(
+            "editMessageText",
+            chat_id=JOURNALIST,
+            status=400,
+            description="Bad Request: message to edit not found",
+        )
+        note, result = await answers(desk, JOURNALIST, "/rule test енергетики")
+        assert (note.text or "").startswith("⏳")
+        assert "енергетики" in (result.text or "") and result.entities
+        assert not sorry(desk, JOURNALIST)
