@@ -13,7 +13,7 @@ from tests.fakebot import Message
 from tests.handlers.harness import ADMIN, JOURNALIST, DeskBot, running_desk
 
 GROUP = -500_300
-UNPARSABLE = "Bad Request: can't parse entities: Unsupported start tag \"b\" at byte offset 0"
+UNPARSABLE = 'Bad Request: can\'t parse entities: Unsupported start tag "b" at byte offset 0'
 REPLY_GONE = "Bad Request: message to be replied not found"
 
 
@@ -85,7 +85,6 @@ async def test_what_nothing_mends_still_gets_the_apology(tmp_path: Path) -> None
         )
         (apology,) = await answers(desk, JOURNALIST, "/help")
         assert apology.text == desk.t(SORRY)
-
 
 
 async def test_a_result_whose_progress_note_was_deleted_comes_on_its_own(
