@@ -17,7 +17,7 @@ from typing import Any
 
 from aiogram import Bot, Dispatcher, F, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import CallbackQuery, ErrorEvent, Message
+from aiogram.types import CallbackQuery, ErrorEvent, Message, ReplyParameters
 
 from bot.delivery import replies
 from bot.delivery.digest import DigestJobs
@@ -111,7 +111,16 @@ def errors_router(default_lang: str = "uk") -> Router:
         tr = translator(pick_lang(user.language_code if user else None, default=default_lang))
         try:
             if update.message is not None:
-                await update.message.answer(tr.gettext(SORRY))
+                # In a group, under the command it is about: several people type commands there.
+                threaded = update.message.chat.type != "private"
+                reply = (
+                    ReplyParameters(
+                        message_id=update.message.message_id, allow_sending_without_reply=True
+                    )
+                    if threaded
+                    else None
+                )
+                await update.message.answer(tr.gettext(SORRY), reply_parameters=reply)
             elif update.callback_query is not None:
                 await update.callback_query.answer(tr.gettext(SORRY)[:200], show_alert=True)
         except TelegramAPIError as exc:

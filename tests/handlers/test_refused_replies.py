@@ -102,3 +102,13 @@ async def test_a_result_whose_progress_note_was_deleted_comes_on_its_own(
         assert (note.text or "").startswith("⏳")
         assert "енергетики" in (result.text or "") and result.entities
         assert not sorry(desk, JOURNALIST)
+
+
+async def test_in_a_group_the_apology_replies_to_its_command(tmp_path: Path) -> None:
+    async with running_desk(tmp_path) as desk:
+        await desk.ask(ADMIN, "/deskchat on", chat_id=GROUP)
+        desk.api.fail("sendMessage", chat_id=GROUP, status=400, description="Bad Request: odd")
+        asked = await desk.api.inject_message(JOURNALIST, "/sources", chat_id=GROUP)
+        await desk.api.wait_for(lambda api: sorry(desk, GROUP))
+        apology = desk.bot_messages(GROUP)[-1]
+        assert apology.reply_to == asked["message"]["message_id"]
