@@ -239,9 +239,10 @@ class Drafter:
         thread: list[StoredPost] = []
         if update and alert.reply_to_alert is not None:
             thread = await self.store.posts.of_thread(alert.reply_to_alert)
-        # As many more than it shows as it may drop (below), so that dropping them leaves
-        # lines in their place rather than a gap. None at all when the desk turned it off.
-        wanted = self.background + len(thread) if self.background > 0 else 0
+        # As many more than it shows as it may drop (below; one at least, as the background
+        # of every alert is searched alike), so that dropping them leaves lines in their place
+        # rather than a gap. None at all when the desk turned it off.
+        wanted = self.background + max(1, len(thread)) if self.background > 0 else 0
         if (post.id, rule, wanted) not in backgrounds:
             backgrounds[(post.id, rule, wanted)] = await earlier_posts(
                 self.store, post, rule, limit=wanted
