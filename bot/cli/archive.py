@@ -53,6 +53,40 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
     s.set_defaults(func=cmd_search)
 
 
+# `wirewatch search`'s own options: the ones that take a value, and the flags.
+_SEARCH_VALUED = ("--db", "--source", "--since", "--until", "--limit")
+_SEARCH_FLAGS = ("--json", "--help", "-h", "-v", "--verbose")
+
+
+def search_argv(argv: list[str]) -> list[str]:
+    """`wirewatch search -from:@a since:yesterday` as meant: a query that leaves out starts with
+    "-", which argparse takes for an option it does not know ("the following arguments are
+    required: query"); and `wirewatch search обмін полоненими` unquoted is one query of two
+    words ("unrecognized arguments"). The search's own options are kept as they are, the rest
+    joined into the query, after "--"."""
+    if "search" not in argv or "--" in argv:
+        return argv
+    at = argv.index("search") + 1
+    options: list[str] = []
+    query: list[str] = []
+    rest = iter(argv[at:])
+    for arg in rest:
+        name = arg.split("=", 1)[0]
+        valued = [o for o in _SEARCH_VALUED if name.startswith("--") and o.startswith(name)]
+        if len(name) > 2 and valued:  # argparse takes --lim for --limit; so do we
+            options.append(arg)
+            value = next(rest, None) if "=" not in arg else None
+            if value is not None:
+                options.append(value)
+        elif arg in _SEARCH_FLAGS or arg.startswith("--"):
+            options.append(arg)  # an unknown --option stays one: argparse names it
+        else:
+            query.append(arg)
+    if len(query) < 2 and not any(q.startswith("-") for q in query):
+        return argv
+    return [*argv[:at], *options, "--", " ".join(query)]
+
+
 _HTML = (".html", ".htm")
 
 

@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(archive.search_argv(list(argv)))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

@@ -32,6 +32,7 @@ from bot.matching.rules import (
     And,
     FromSource,
     Or,
+    Phrase,
     Word,
     parse_query,
 )
@@ -236,6 +237,10 @@ DATE_WORD = N_(
     "'{word}' is searched as a word; a date goes in since: or until:, e.g. since:yesterday, "
     "since:01.11.2025 or since:7d (the last seven days)"
 )
+PHRASE = N_(
+    '"{phrase}" in quotes finds these words next to each other, in this order (in any of '
+    "their forms); without the quotes, anywhere in the post"
+)
 FUTURE_SINCE = N_("since: {since} is still ahead: no post is that new yet")
 ALL_WORDS = N_(
     "every one of the {n} words must be in the same post; to find any of them, put OR between "
@@ -264,6 +269,9 @@ def search_hints(query: str, zone: ZoneInfo, now: datetime | None = None) -> lis
         if part.form in _DATE_WORDS:
             hints.append(Message(DATE_WORD, {"word": part.form}))
             break
+    typed = re.search(r'"([^"]+)"', parsed.text)
+    if typed and any(isinstance(p, Phrase) for p in parts) and not hints:
+        hints.append(Message(PHRASE, {"phrase": typed.group(1).strip()[:80]}))
     if len(plain) >= 3 and not hints:  # the hints above say which word to change
         hints.append(Message(ALL_WORDS, {"n": len(plain)}))
     return hints

@@ -12,12 +12,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import bot.desk.search as search_mod
+from bot.cli.main import main
 from bot.desk.search import (
     ALL_WORDS,
     BAD_DATE,
     DATE_WORD,
     FUTURE_SINCE,
     LOWERCASE_OR,
+    PHRASE,
     QueryError,
     parse_date,
     search_hints,
@@ -222,7 +224,8 @@ async def test_search_since_a_span_back_from_now(store: Store) -> None:
         ("обмін полоненими з 1 листопада", [(DATE_WORD, {"word": "листопада"})]),
         ("обмін since:2999-01-01", [(FUTURE_SINCE, {"since": "2999-01-01"})]),
         ("Умєров переговори Женева оборона", [(ALL_WORDS, {"n": 4})]),
-        ('"Умєров переговори Женева"', []),
+        ('"Умєров переговори Женева"', [(PHRASE, {"phrase": "Умєров переговори Женева"})]),
+        ("Івано-Франківськ", []),  # a phrase by its hyphen, not typed as one
         ("Умєров OR переговори OR Женева", []),
         ("обмін або переговори", [(LOWERCASE_OR, {"word": "або", "upper": "АБО"})]),
         ("(обмін", []),  # an error says what is wrong; no hint to add
@@ -232,3 +235,19 @@ def test_hints_for_a_search_that_found_nothing(
     query: str, hints: list[tuple[str, dict[str, object]]]
 ) -> None:
     assert [(h.msgid, h.params) for h in search_hints(query, KYIV)] == hints
+
+
+def test_the_cli_takes_a_query_that_starts_by_leaving_out(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`wirewatch search -from:@a`: argparse took the query for an unknown option and said a
+    query was required; unquoted words were "unrecognized arguments"."""
+    db = str(store.db.path)  # type: ignore[attr-defined]
+    assert main(["search", "-from:@mod_press", "--db", db, "--limit", "9"]) == 0
+    out = capsys.readouterr().out
+    assert "@mod_press" not in out and out.count("@polon_hq") == 2
+    assert main(["search", "--lim=9", "обмін", "-from:@mod_press", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "@mod_press" not in out and "@polon_hq" in out and "@energy_min" in out
+    assert main(["search", "Умєров", "from:@polon_hq", "--json", "--db", db]) == 0
+    assert '"message_id": 4' in capsys.readouterr().out
