@@ -444,6 +444,14 @@ def journalist_router() -> Router:
             channel=src.username,
             until=_until(until, person, tr),
         )
+        asked = query.message
+        if isinstance(asked, Message) and asked.chat.type == "private":
+            # The question becomes its answer: left standing with its buttons, it read as
+            # still open once the pop-up was gone.
+            await query.answer()
+            await asked.edit_text("🔇 " + text, reply_markup=None)
+            return
+        # In a group the question is everyone's, the mute the presser's own.
         await query.answer(text[:200], show_alert=True)
 
     return router
