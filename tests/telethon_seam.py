@@ -393,6 +393,11 @@ class FakeTelegram:
             types.UpdateEditChannelMessage(message=message, pts=channel.pts, pts_count=1), channel
         )
 
+    def channel_update(self, channel: FakeChannel) -> Any:
+        """Telegram says the channel changed (its title, its @username, ...): updateChannel,
+        with the channel as it is now among the update's entities."""
+        return self._with_entities(types.UpdateChannel(channel_id=channel.id), channel)
+
     def delete_update(self, channel: FakeChannel, *ids: int) -> Any:
         self.delete(channel, *ids)
         channel.pts += len(ids)

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import Any, TypeVar
 
-from telethon import TelegramClient, errors, events, types
+from telethon import TelegramClient, errors, events, types, utils
 
 from sources.telegram import notes
 from sources.telegram.channels import Channels
@@ -187,6 +187,23 @@ class Listener(Link, Channels, Reconciliation):
     async def _on_update(self, update: Any) -> None:
         # Any update at all (not only our channels') shows the connection delivers.
         self._last_update = now()
+        if isinstance(update, types.UpdateChannel):
+            await self._channel_changed(update)
+
+    async def _channel_changed(self, update: Any) -> None:
+        """Telegram says a channel changed (its name, @username, ...) and sends it along (the
+        entities Telethon attaches to each update): a followed channel renamed takes its new
+        name now, not at its next re-read, so the posts meanwhile link to it."""
+        src = self._by_peer.get(update.channel_id)
+        entities = getattr(update, "_entities", None) or {}
+        channel = entities.get(utils.get_peer_id(types.PeerChannel(update.channel_id)))
+        if src is None or not isinstance(channel, types.Channel):
+            return
+        try:
+            async with self._lock(src.id):
+                await self._check_username(src, channel)
+        except Exception:  # the next re-read sees the new name as well
+            log.exception("following the rename of @%s failed", src.username)
 
     async def start(self) -> None:
         """Follow every active source and catch up on what was posted while we were away.
@@ -371,6 +388,9 @@ class Listener(Link, Channels, Reconciliation):
                     self.gaps += 1
                     log.info("gap in @%s: %d -> %d; fetching", src.username, seen, message.id)
                     await self._fetch_gap(src, seen, message.id)
+                # The channel as Telegram sent it with the post: renamed since, the post
+                # already links to the new name.
+                src = await self._check_username(src, getattr(event, "chat", None))
                 # The post in hand is stored whatever became of the gap.
                 await self._hand(src, [message])
                 self._looked[src.id] = now()

@@ -1,0 +1,59 @@
+"""A followed channel renamed on Telegram while the listener runs: Telethon hands the listener
+the channel as it is now (updateChannel, and the entities of each new post), and the source
+takes the new name at once, not at the channel's next re-read, so the posts and alerts of the
+meantime link to the name that opens them. Its history stays the same source's, and the desk
+is told once (the source's note, which /status and `sources list` show)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from storage.records import note_text
+from storage.store import Store
+from tests.sources.test_telegram import MINISTRY, desk, energy_text
+from tests.sources.test_telegram_listen import listening
+from tests.telethon_seam import FakeTelegram
+
+NEW = "energy_ministry_new"
+
+
+@pytest.fixture
+def fake() -> FakeTelegram:
+    tg = FakeTelegram()
+    tg.add_channel("energy_ministry_ua", MINISTRY, "Міністерство енергетики (тест)")
+    return tg
+
+
+@pytest.mark.parametrize("told_by", ["updateChannel", "the next post"])
+async def test_a_channel_renamed_while_listening_is_followed_under_its_new_name_at_once(
+    store: Store, fake: FakeTelegram, told_by: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING)
+    await desk(store)
+    ch = fake.channels[MINISTRY]
+    for i in range(1, 3):
+        fake.post(ch, i, energy_text(i))
+    listener, client, _ = await listening(store, fake)
+    await listener.start()
+    src = await store.sources.by_username("energy_ministry_ua")
+    assert src is not None
+    ch.entity.username = NEW  # renamed on Telegram; the old name is anyone's now
+    if told_by == "updateChannel":
+        await client.dispatch(fake.channel_update(ch))
+        await client.dispatch(fake.channel_update(ch))  # Telegram may say it again
+    for i in (3, 4):
+        await client.dispatch(fake.new_update(ch, fake.message(ch, i, energy_text(i))))
+    renamed = await store.sources.get(src.id)
+    assert renamed is not None and renamed.username == NEW
+    assert [s.id for s in await store.sources.list()] == [src.id]
+    owners = await store.db.fetchall("SELECT DISTINCT source_id FROM posts")
+    assert [r[0] for r in owners] == [src.id]
+    # The alerts of the posts after the rename open them: t.me/<old name> is not the channel.
+    payloads = [r[0] for r in await store.db.fetchall("SELECT payload FROM alerts ORDER BY id")]
+    assert len(payloads) == 2
+    assert all(f"t.me/{NEW}/" in p and "t.me/energy_ministry_ua/" not in p for p in payloads)
+    assert "renamed to @energy_ministry_new" in note_text(renamed.error)
+    told = [r for r in caplog.records if "renamed to @energy_ministry_new" in r.getMessage()]
+    assert len(told) == 1
