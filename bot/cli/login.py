@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from typing import Any
 
@@ -54,6 +55,15 @@ async def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
         )
         raise UsageError(f"set {where} first (https://my.telegram.org -> API development tools)")
     server = f"{tg.dc_address}:{tg.dc_port}" if tg.dc_address else "Telegram's servers"
+    if not getattr(args, "verbose", False):
+        # Telethon logs each failed attempt (ten, five seconds apart) and each hang-up in its
+        # own words; the one line below says what failed and what to check (-v shows them).
+        logging.getLogger("telethon").setLevel(logging.ERROR)
+    print(
+        f"connecting to {server} (when they cannot be reached, wirewatch says so after 10 "
+        "attempts, about a minute)",
+        file=sys.stderr,
+    )
     try:
         line = await login_with_settings(tg, phone=args.phone)
     except asyncio.IncompleteReadError:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import shutil
 import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -109,6 +111,28 @@ def test_login_without_a_way_to_telegram_says_so(
     assert "terminal" not in err  # it was run in one; the network is what failed
     assert f"127.0.0.1:{hangs_up}" in err and "closed the connection" in err
     assert "logged in" not in out
+
+
+def test_a_login_that_cannot_reach_telegram_prints_what_to_check_and_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, hangs_up: int
+) -> None:
+    """As the operator sees it in a terminal: a line before the wait, then the reason; not
+    Telethon's own log lines of each attempt ("Server closed the connection: 95 bytes read on
+    a total of 1347703872 expected bytes", or ten "Attempt N at connecting failed")."""
+    _credentials(monkeypatch, tmp_path, "TELEGRAM", dc_port=hangs_up)
+    done = subprocess.run(
+        [sys.executable, "-m", "bot.cli.main", "login", "--phone", "+380441234567"],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 2, done.stderr
+    assert lines[0].startswith(f"connecting to 127.0.0.1:{hangs_up}")
+    assert lines[1].startswith("wirewatch: login failed:") and "closed the connection" in lines[1]
 
 
 def test_doctor_does_not_pass_the_session_a_failed_login_left(
