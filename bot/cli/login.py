@@ -55,17 +55,23 @@ async def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
         )
         raise UsageError(f"set {where} first (https://my.telegram.org -> API development tools)")
     server = f"{tg.dc_address}:{tg.dc_port}" if tg.dc_address else "Telegram's servers"
-    if not getattr(args, "verbose", False):
+    quiet = not getattr(args, "verbose", False)
+    telethon_log = logging.getLogger("telethon")
+    level = telethon_log.level
+    if quiet:
         # Telethon logs each failed attempt (ten, five seconds apart) and each hang-up in its
         # own words; the one line below says what failed and what to check (-v shows them).
-        logging.getLogger("telethon").setLevel(logging.ERROR)
-    print(
-        f"connecting to {server} (when they cannot be reached, wirewatch says so after 10 "
-        "attempts, about a minute)",
-        file=sys.stderr,
-    )
+        telethon_log.setLevel(logging.ERROR)
+
+    def connecting() -> None:
+        print(
+            f"connecting to {server} (when they cannot be reached, wirewatch says so after 10 "
+            "attempts, about a minute)",
+            file=sys.stderr,
+        )
+
     try:
-        line = await login_with_settings(tg, phone=args.phone)
+        line = await login_with_settings(tg, phone=args.phone, connecting=connecting)
     except asyncio.IncompleteReadError:
         # An EOFError too, but from the network: something between here and Telegram (a
         # proxy, a captive portal, a firewall) answered and hung up.
@@ -75,6 +81,8 @@ async def cmd_login(args: argparse.Namespace, settings: Settings) -> int:
     except ConnectionError as exc:
         # Telethon's own after its retries ("Connection to Telegram failed 10 time(s)").
         return _unreachable(f"cannot connect to {server} ({exc})")
+    finally:
+        telethon_log.setLevel(level)
     print(terminal_text(line))  # the account's name, as Telegram has it
     print(f"session saved to {session_path(tg)} (owner-only, mode 0600)")
     return 0

@@ -50,10 +50,14 @@ async def login_with_settings(
     phone: str | None = None,
     prompt: Callable[[str], str] = input,
     secret: Callable[[str], str] = getpass.getpass,
+    connecting: Callable[[], None] | None = None,
 ) -> str:
-    """What `wirewatch login` runs: make the client, sign in, save and close the session."""
+    """What `wirewatch login` runs: make the client, sign in, save and close the session.
+    `connecting` is told once the session is ours, before the wait for Telegram."""
     client = make_client(settings)
     path = session_path(settings)
+    if connecting is not None:
+        connecting()
     try:
         return await login(client, phone=phone, prompt=prompt, secret=secret)
     finally:

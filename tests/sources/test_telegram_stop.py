@@ -73,6 +73,7 @@ async def test_stop_while_telethon_is_still_connecting(
     store: Store, refused_port: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="telethon")  # its attempts show where it is
     client = unreachable_client(refused_port, retries=100)
     listener = listener_of(store, client, asyncio.sleep)
     task = asyncio.create_task(listener.run())
