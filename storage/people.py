@@ -136,6 +136,26 @@ class PeopleRepo:
                 moved = True
         return moved
 
+    async def set_desk_chat(self, chat_id: int, on: bool) -> frozenset[int] | None:
+        """Register (or drop) the group `chat_id` as a desk chat, reading the list in the same
+        transaction that writes it: a list remembered from before would write back a chat's
+        old id over the one `move_chat` gave it. The desk chats now, or None when nothing
+        changed (it already was, or was not, one)."""
+        async with self.db.transaction() as conn:
+            found = await (
+                await conn.execute("SELECT value FROM state WHERE key = ?", (DESK_CHATS_KEY,))
+            ).fetchone()
+            chats = {int(c) for c in json.loads(found[0])} if found else set()
+            if (chat_id in chats) == on:
+                return None
+            chats = chats | {chat_id} if on else chats - {chat_id}
+            await conn.execute(
+                "INSERT INTO state (key, value, at) VALUES (?, ?, ?)"
+                " ON CONFLICT (key) DO UPDATE SET value = excluded.value, at = excluded.at",
+                (DESK_CHATS_KEY, json.dumps(sorted(chats)), now()),
+            )
+        return frozenset(chats)
+
     async def remove(self, person_id: int) -> None:
         # Deactivate rather than delete: their alerts and audit trail stay readable.
         await self.db.execute("UPDATE people SET active = 0 WHERE id = ?", (person_id,))

@@ -121,15 +121,11 @@ class Desk:
 
     async def set_desk_chat(self, chat_id: int, on: bool, *, actor: int | None) -> bool:
         """Register (or drop) a group as a desk chat; False if it already was (or was not)."""
-        chats = set(await self.desk_chats())
-        if (chat_id in chats) == on:
+        chats = await self.store.people.set_desk_chat(chat_id, on)
+        if chats is None:
+            await self.desk_chats(fresh=True)
             return False
-        if on:
-            chats.add(chat_id)
-        else:
-            chats.discard(chat_id)
-        await self.store.state.set(DESK_CHATS_KEY, json.dumps(sorted(chats)))
-        self._desk_chats = frozenset(chats)
+        self._desk_chats = chats
         await self.audit(actor, "deskchat on" if on else "deskchat off", str(chat_id))
         return True
 

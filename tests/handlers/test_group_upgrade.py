@@ -92,3 +92,23 @@ async def test_the_move_is_one_transaction_and_made_once(db_target: str) -> None
         assert found is not None and found[0] == f"[{NEW}, -500]"
     finally:
         await store.close()
+
+
+async def test_dropping_another_desk_chat_keeps_the_upgraded_one(
+    tmp_path: Path, db_target: str
+) -> None:
+    # Two desk chats; one is upgraded and the bot learns it from a 400 (not from the service
+    # messages). Then an admin drops the other one before anyone writes in the new chat: the
+    # list the bot writes back must hold the new id, not the old one it remembered.
+    other = -4_002
+    async with running_desk(tmp_path, db=db_target) as desk:
+        await desk.ask(ADMIN, "/deskchat on", chat_id=OLD)
+        await desk.ask(ADMIN, "/deskchat on", chat_id=other)
+        await desk.api.upgrade_group(OLD, NEW, by=ADMIN, tell=False)
+        await desk.api.inject_message(JOURNALIST, "/help", chat_id=OLD)
+        await desk.api.wait_for(lambda api: bool(api.sent_messages(NEW)))
+        await desk.ask(ADMIN, "/deskchat off", chat_id=other)
+        replies = await desk.ask(JOURNALIST, "/sources", chat_id=NEW)
+        assert replies[-1].text != desk.t(access.GROUP_REFUSAL)
+        listing = await desk_chats(desk)
+        assert str(NEW) in listing and str(OLD) not in listing and str(other) not in listing
