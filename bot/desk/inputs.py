@@ -92,9 +92,18 @@ def parse_quiet(value: str) -> tuple[str, str] | None:
 def parse_duration(value: str) -> timedelta | None:
     """`30m`, `2h`, `1d`, `1w`, `2h30m` (and `30хв`, `2год`, `1д`, `1тиж`, `1нед`, ...: the units
     of bot.desk.words); `forever`-like words -> None (no end)."""
-    v = value.strip().lower().replace(" ", "")
-    if v in FOREVER_WORDS:
+    if value.strip().lower().replace(" ", "") in FOREVER_WORDS:
         return None
+    delta = parse_span(value)
+    if delta > MAX_MUTE:
+        raise DeskError("a mute lasts at most a year (or forever)")
+    return delta
+
+
+def parse_span(value: str) -> timedelta:
+    """A length of time in the units `parse_duration` reads, with no upper bound: a search's
+    since:400d reaches back past a year, which a mute may not."""
+    v = value.strip().lower().replace(" ", "")
     pos = 0
     total = 0
     for m in _DURATION_RE.finditer(v):
@@ -106,10 +115,7 @@ def parse_duration(value: str) -> timedelta | None:
         raise DeskError(
             "not a duration: '{value}' (use 30m, 2h, 1d, 1w or forever)", value=clip(value, 20)
         )
-    delta = timedelta(seconds=total)
-    if delta > MAX_MUTE:
-        raise DeskError("a mute lasts at most a year (or forever)")
-    return delta
+    return timedelta(seconds=total)
 
 
 def parse_zone(value: str) -> str:

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.desk.fts import rule_to_fts
-from bot.desk.inputs import DeskError, parse_duration
+from bot.desk.inputs import DeskError, parse_span
 from bot.desk.words import DATE_NAMES, DAY_WORDS, NO_WORDS, YES_WORDS
 from bot.i18n import N_, LocalizedError, Message
 from bot.matching import (
@@ -128,26 +128,37 @@ def parse_date(
         if len(value) == 10 and value[4:5] == "-":
             day = date.fromisoformat(value)
         elif dotted:
-            year = int(dotted.group(3) or today.year)
-            day = date(year, int(dotted.group(2)), int(dotted.group(1)))
-            if dotted.group(3) is None and day > today:
-                day = day.replace(year=year - 1)  # 28.12 typed in January: the past December
+            day = _dotted_day(dotted, today)
         elif value.lower() in DAY_WORDS:
             day = today - timedelta(days=DAY_WORDS[value.lower()])
-        elif value[:1].isdigit() and not any(c in value for c in "-:T"):
-            span = parse_duration(value)
-            if span is not None:
-                return now - span
+        elif value[:1].isdigit() and not value.isdigit() and not any(c in value for c in "-:T"):
+            return now - parse_span(value)
         else:
             moment = datetime.fromisoformat(value)
             return moment if moment.tzinfo else moment.replace(tzinfo=zone)
-    except (ValueError, DeskError) as exc:
+    except (ValueError, OverflowError, DeskError) as exc:  # OverflowError: 9999w9999w…
         raise QueryError(BAD_DATE, value=value[:40]) from exc
     if day is None:
         raise QueryError(BAD_DATE, value=value[:40])
     if end:
         day += timedelta(days=1)
     return datetime.combine(day, time(0), zone)
+
+
+def _dotted_day(dotted: re.Match[str], today: date) -> date:
+    """`01.11.2025`, or `1.11` as the latest such day up to `today` (28.12 typed in January: the
+    past December; 29.02 in a year without one: the last year with one)."""
+    day, month = int(dotted.group(1)), int(dotted.group(2))
+    if dotted.group(3) is not None:
+        return date(int(dotted.group(3)), month, day)
+    for year in range(today.year, today.year - 9, -1):  # a leap day comes within eight years
+        try:
+            found = date(year, month, day)
+        except ValueError:
+            continue
+        if found <= today:
+            return found
+    raise ValueError(f"no day {day}.{month}")
 
 
 BAD_DATE = N_(

@@ -194,7 +194,26 @@ def test_dates_as_editors_write_them(value: str, since: datetime, until: datetim
     assert parse_date(value, KYIV, end=True, now=NOW) == until
 
 
-@pytest.mark.parametrize("value", ["вчорашній", "32.01.2025", "31.02", "7", "7x", "-7d", ""])
+@pytest.mark.parametrize(
+    ("value", "now", "since"),
+    [
+        # ISO's basic form, which since: took before the dates in words came.
+        ("20251101", NOW, datetime(2025, 11, 1, tzinfo=KYIV)),
+        # The archive is years deep: a span back is not a mute, a year is no limit for it.
+        ("400d", NOW, NOW - timedelta(days=400)),
+        ("60w", NOW, NOW - timedelta(weeks=60)),
+        # 29.02 typed in a year without one: the latest 29 February up to today.
+        ("29.02", datetime(2026, 3, 1, 9, tzinfo=KYIV), datetime(2024, 2, 29, tzinfo=KYIV)),
+        ("29.02", datetime(2028, 3, 1, 9, tzinfo=KYIV), datetime(2028, 2, 29, tzinfo=KYIV)),
+    ],
+)
+def test_dates_beyond_the_common_ones(value: str, now: datetime, since: datetime) -> None:
+    assert parse_date(value, KYIV, now=now) == since
+
+
+@pytest.mark.parametrize(
+    "value", ["вчорашній", "32.01.2025", "31.02", "7", "7x", "-7d", "", "9999w" * 12]
+)
 def test_a_date_we_cannot_read_says_what_we_can(value: str) -> None:
     with pytest.raises(QueryError) as exc:
         parse_date(value, KYIV, now=NOW)
