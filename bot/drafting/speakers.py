@@ -140,7 +140,8 @@ _HEAD = re.compile(r"\s*(?P<who>[^\W\d_][\w'’ʼ. -]{0,80}?)\s*:\s*[«„“\"]
 def head_is_someone_elses(speaker: Speaker | None, quote: str) -> bool:
     """True if `quote` opens by naming a person other than `speaker` before a quotation
     ("Марта Кінг: «…»"): the channel relays those words. Only names count, every word of them
-    capitalised ("Головне: «…»" is a label, "Він заявив: «…»" no name)."""
+    capitalised ("Головне: «…»" is a label, "Він заявив: «…»" no name), and a name ending in
+    the speaker's own is the speaker's, a title before it."""
     m = _HEAD.match(quote)
     if m is None or speaker is None:
         return False
@@ -151,4 +152,6 @@ def head_is_someone_elses(speaker: Speaker | None, quote: str) -> bool:
     if len(words) == 1 and not may_be_person(words[0]):
         return False
     own = speaker.stems()
+    if own and stems(words[-1]) & own:
+        return False  # "Міністерка Гайова: «…»", "Minister Haiova: “…”": a title, then her name
     return not (own and all(stems(w) & own for w in words))

@@ -264,6 +264,9 @@ def test_a_caption_that_says_something_or_holds_the_rules_words_is_quoted() -> N
         ("Олена Гайова: «Ми розгортаємо госпіталі швидко». Дякую!", "заявила"),
         # A label before a quotation is no speaker.
         ("Головне: «госпіталі працюють цілодобово».", "заявила"),
+        # Her own name after a title: still her words.
+        ("Міністерка Гайова: «Ми розгортаємо госпіталі швидко». Дякую!", "заявила"),
+        ("Minister Haiova: “We deploy hospitals fast.” Thank you!", "заявила"),
     ],
 )
 def test_a_quote_opened_by_someone_elses_name_is_relayed(text: str, verb: str) -> None:
