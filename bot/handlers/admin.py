@@ -123,7 +123,9 @@ def admin_router() -> Router:
         if message.chat.type == "private":
             parts = arg.split()
             if not parts:
-                chats = sorted(await desk.desk_chats())
+                # Read, not remembered: the notifier or a reply's 400 may have followed a
+                # group to its supergroup's new id meanwhile.
+                chats = sorted(await desk.desk_chats(fresh=True))
                 listed = ", ".join(str(c) for c in chats) if chats else tr.gettext("none")
                 await message.answer(
                     tr.gettext("Desk chats (groups the bot answers in): {chats}", chats=listed)

@@ -112,3 +112,18 @@ async def test_dropping_another_desk_chat_keeps_the_upgraded_one(
         assert replies[-1].text != desk.t(access.GROUP_REFUSAL)
         listing = await desk_chats(desk)
         assert str(NEW) in listing and str(OLD) not in listing and str(other) not in listing
+
+
+async def test_the_admins_list_of_desk_chats_names_the_new_id_at_once(
+    tmp_path: Path, db_target: str
+) -> None:
+    # The bot learned of the upgrade from a 400 to a reply; nobody has written in the new
+    # chat yet. An admin checking the desk chats in private must see the id they now work by.
+    async with running_desk(tmp_path, db=db_target) as desk:
+        await desk.ask(ADMIN, "/deskchat on", chat_id=OLD)
+        assert str(OLD) in await desk_chats(desk)
+        await desk.api.upgrade_group(OLD, NEW, by=ADMIN, tell=False)
+        await desk.api.inject_message(JOURNALIST, "/help", chat_id=OLD)
+        await desk.api.wait_for(lambda api: bool(api.sent_messages(NEW)))
+        listing = await desk_chats(desk)
+        assert str(NEW) in listing and str(OLD) not in listing
