@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from bot.desk.fts import rule_to_fts
 from bot.desk.inputs import DeskError, parse_span
 from bot.desk.words import DATE_NAMES, DAY_WORDS, NO_WORDS, YES_WORDS
+from bot.drafting.glossary import Glossary
 from bot.i18n import N_, LocalizedError, Message
 from bot.matching import (
     RuleNode,
@@ -285,6 +286,51 @@ def search_hints(query: str, zone: ZoneInfo, now: datetime | None = None) -> lis
         hints.append(Message(PHRASE, {"phrase": typed.group(1).strip()[:80]}))
     if len(plain) >= 3 and not hints:  # the hints above say which word to change
         hints.append(Message(ALL_WORDS, {"n": len(plain)}))
+    return hints
+
+
+OTHER_SPELLINGS = N_(
+    "{name} is also written {others}, which this search does not find (it finds word forms, "
+    "not other alphabets): {query}"
+)
+
+
+def spelling_hints(query: str, glossary: Glossary) -> list[Message]:
+    """Names of the glossary the query looks for whose other spellings it does not find (Умєров
+    finds Умеров and Умєрова, never Umerov), each with the query that finds them all when
+    the query is the name alone; the glossary holds the spellings the desk uses."""
+    try:
+        text = split_filters(query, ZoneInfo("UTC")).text
+        node = parse_query(text) if text else None
+    except (QueryError, RuleSyntaxError):
+        return []
+    if node is None or not len(glossary):
+        return []
+    leaves = [p for p in (node.parts if isinstance(node, And) else (node,))]
+    leaves = [p for p in leaves if isinstance(p, Word | Phrase)]
+    hints: list[Message] = []
+    for found in glossary.find(text)[:2]:
+        missing = [
+            form
+            for form in found.entry.forms()
+            if not any(match_rule(leaf, form, "") for leaf in leaves)
+        ]
+        # A full name ("Rustem Umerov") is found by its surname, listed on its own.
+        missing = [m for m in missing if not any(o != m and o in m.split() for o in missing)]
+        if not missing:
+            continue
+        quoted = [f'"{m}"' if " " in m else m for m in missing]
+        alone = len(leaves) == 1 and leaves[0] is node
+        hints.append(
+            Message(
+                OTHER_SPELLINGS,
+                {
+                    "name": found.entry.name_in("uk"),
+                    "others": ", ".join(missing),
+                    "query": " OR ".join([text, *quoted]) if alone else " OR ".join(quoted),
+                },
+            )
+        )
     return hints
 
 

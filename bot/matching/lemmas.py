@@ -102,6 +102,27 @@ _MIN_STEM = 3
 _NOMINATIVE = ("ий", "ой", "а", "я", "о")
 
 
+# A possessive surname (-ов, -ев, -ин; folded) in another case, as an editor copies it from a
+# post ("Умєрову", "Умєровим", "Умеровым"): it means the surname in every case, as the
+# nominative does, so the rule word also looks for the stem before the ending (умеров). Only
+# after such a suffix: "Умєрову" never looks for умер.
+_SURNAME_SUFFIXES = ("ов", "ев", "ин")
+_OBLIQUE = ("у", "ю", "ом", "ем", "им", "ою", "ои", "ого", "ому", "ой", "их", "ими")
+
+
+def surname_stems(form: str) -> frozenset[str]:
+    """The stem of a possessive surname in an oblique case (умєровим -> умеров); empty for any
+    other word."""
+    folded = form.translate(_STEM_FOLD)
+    return frozenset(
+        folded[: -len(e)]
+        for e in _OBLIQUE
+        if folded.endswith(e)
+        and folded[: -len(e)].endswith(_SURNAME_SUFFIXES)
+        and len(folded) - len(e) > _MIN_STEM
+    )
+
+
 _ENDING_SETS = {_ENDINGS: frozenset(_ENDINGS), _NOMINATIVE: frozenset(_NOMINATIVE)}
 _LONGEST = max(len(e) for e in _ENDINGS)
 
@@ -282,7 +303,8 @@ def rule_keys(form: str) -> frozenset[str]:
         _, namelike = _cyrillic(form, lang)
         lemmas = _own_lemma(form, lang)
         if namelike:
-            return lemmas | {STEM_MARK + s for s in stems(form, _NOMINATIVE)}
+            found = stems(form, _NOMINATIVE) | surname_stems(form)
+            return lemmas | {STEM_MARK + s for s in found}
         return lemmas
     if _LATIN_RE.search(form):
         return english_rule_keys(form)

@@ -270,3 +270,33 @@ def test_the_cli_takes_a_query_that_starts_by_leaving_out(
     assert "@mod_press" not in out and "@polon_hq" in out and "@energy_min" in out
     assert main(["search", "Умєров", "from:@polon_hq", "--json", "--db", db]) == 0
     assert '"message_id": 4' in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("query", "text"),
+    [
+        ("Умєрову", "Міністр Рустем Умєров прибув."),
+        ("Умєровим", "Міністр Рустем Умєров прибув."),
+        ("Умєровою", "Ольга Умєрова прибула."),
+        ("Умеровым", "Министр Рустем Умеров прибыл."),
+        ("Лаврову", "Сергій Лавров заявив."),
+        ("Путіним", "Переговори з Путіном."),
+        ("Путіним", "Путін заявив."),
+    ],
+)
+def test_a_surname_copied_in_an_oblique_case_finds_its_nominative(query: str, text: str) -> None:
+    """An editor copies "Умєрову" from a post and searches it: the nominative, Умєров, was not
+    found (a rule word was stemmed by nominative endings only), though "Умєрова" found all."""
+    assert match_rule(parse_rule(query), text, "any") is not None
+
+
+@pytest.mark.parametrize(
+    ("query", "text"), [("Умєрову", "Він умер."), ("Умєрову", "Умерла."), ("Путіним", "Пута.")]
+)
+def test_an_oblique_surname_stays_a_surname(query: str, text: str) -> None:
+    assert match_rule(parse_rule(query), text, "any") is None
+
+
+async def test_search_a_surname_as_copied_from_a_post(store: Store) -> None:
+    assert await _found(store, "Умєрову") == await _found(store, "Умєров")
+    assert len(await _found(store, "Умєрову")) == 3
