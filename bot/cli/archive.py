@@ -11,7 +11,7 @@ from typing import Any
 from bot.cli.common import UsageError, open_store, print_json, terminal_text
 from bot.delivery.translation import listeners_translate
 from bot.desk.glossary_file import GlossaryWatch
-from bot.desk.search import parse_date, search_hints, search_posts
+from bot.desk.search import parse_date, search_hints, search_posts, spelling_hints
 from bot.drafting.excerpts import snippet
 from bot.ingest.analyst import AnalysisWorkerError
 from bot.ingest.capture import build_capture
@@ -274,9 +274,10 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             ]
         )
         return 0
+    spellings = spelling_hints(args.query, GlossaryWatch(settings.drafts.glossary).current())
     if not page.hits:
         print("no posts found")
-        for hint in search_hints(args.query, zone):
+        for hint in [*search_hints(args.query, zone), *spellings]:
             print(f"hint: {hint}")
         return 0
     for h in page.hits:
@@ -291,4 +292,6 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             print(f"    {terminal_text(snippet(h.post.text, h.spans))}")
     if page.cursor is not None:
         print(f"(more results: raise --limit above {args.limit} or narrow with --since/--until)")
+    for hint in spellings:
+        print(f"hint: {hint}")
     return 0

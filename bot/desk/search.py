@@ -36,6 +36,7 @@ from bot.matching.rules import (
     Phrase,
     Word,
     parse_query,
+    to_text,
 )
 from bot.matching.verdict import StoredText, Verdict, compile_verdict
 from storage.models import StoredPost, to_ts
@@ -289,13 +290,14 @@ def search_hints(query: str, zone: ZoneInfo, now: datetime | None = None) -> lis
     return hints
 
 
+_OR_IN = {"uk": "АБО", "ru": "ИЛИ"}
 OTHER_SPELLINGS = N_(
     "{name} is also written {others}, which this search does not find (it finds word forms, "
     "not other alphabets): {query}"
 )
 
 
-def spelling_hints(query: str, glossary: Glossary) -> list[Message]:
+def spelling_hints(query: str, glossary: Glossary, lang: str = "en") -> list[Message]:
     """Names of the glossary the query looks for whose other spellings it does not find (Умєров
     finds Умеров and Умєрова, never Umerov), each with the query that finds them all when
     the query is the name alone; the glossary holds the spellings the desk uses."""
@@ -306,28 +308,45 @@ def spelling_hints(query: str, glossary: Glossary) -> list[Message]:
         return []
     if node is None or not len(glossary):
         return []
-    leaves = [p for p in (node.parts if isinstance(node, And) else (node,))]
-    leaves = [p for p in leaves if isinstance(p, Word | Phrase)]
+    leaves: list[RuleNode] = []
+    todo: list[RuleNode] = [node]
+    while todo:  # what the query looks for (not what it leaves out)
+        item = todo.pop()
+        if isinstance(item, And | Or):
+            todo.extend(item.parts)
+        elif isinstance(item, Word | Phrase):
+            leaves.append(item)
+    if not leaves:
+        return []  # a query that only leaves out: no spelling of it to add
     hints: list[Message] = []
     for found in glossary.find(text)[:2]:
-        missing = [
-            form
-            for form in found.entry.forms()
-            if not any(match_rule(leaf, form, "") for leaf in leaves)
-        ]
-        # A full name ("Rustem Umerov") is found by its surname, listed on its own.
-        missing = [m for m in missing if not any(o != m and o in m.split() for o in missing)]
+        forms = found.entry.forms()
+        # A full name ("Rustem Umerov") is found by its surname, which is listed too.
+        forms = [f for f in forms if not any(o != f and o in f.split() for o in forms)]
+        missing: list[str] = []
+        for form in forms:
+            if not any(match_rule(x, form, "") for x in leaves) and not any(
+                match_rule(parse_query(f'"{m}"'), form, "") for m in missing
+            ):
+                missing.append(form)
         if not missing:
             continue
         quoted = [f'"{m}"' if " " in m else m for m in missing]
-        alone = len(leaves) == 1 and leaves[0] is node
+        named = [x for x in leaves if any(match_rule(x, f, "") for f in forms)]
+        either = f" {_OR_IN.get(lang, 'OR')} "  # the reader's own spelling of it
+        if leaves == [node]:
+            suggested = either.join([text, *quoted])  # the name alone: the whole query
+        elif named:
+            suggested = "(" + either.join([to_text(named[0]), *quoted]) + ")"
+        else:
+            suggested = either.join(quoted)
         hints.append(
             Message(
                 OTHER_SPELLINGS,
                 {
-                    "name": found.entry.name_in("uk"),
+                    "name": found.entry.name_in(lang),
                     "others": ", ".join(missing),
-                    "query": " OR ".join([text, *quoted]) if alone else " OR ".join(quoted),
+                    "query": suggested,
                 },
             )
         )
@@ -543,5 +562,6 @@ __all__ = [
     "parse_date",
     "search_hints",
     "search_posts",
+    "spelling_hints",
     "split_filters",
 ]

@@ -24,10 +24,17 @@ from aiogram.types import (
 
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.inputs import clip
-from bot.desk.search import QueryError, SearchPage, search_hints, search_posts
+from bot.desk.search import (
+    QueryError,
+    SearchPage,
+    search_hints,
+    search_posts,
+    spelling_hints,
+)
 from bot.drafting.background import background_runs
 from bot.drafting.draft import DraftOptions
 from bot.drafting.excerpts import snippet
+from bot.drafting.glossary import Glossary
 from bot.drafting.html import MESSAGE_LIMIT, Run, escape, join_runs
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.handlers.access import MinRole
@@ -122,14 +129,22 @@ async def render_page(
     number: int,
     token: str,
     tr: Translator,
+    glossary: Glossary | None = None,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     zone = _zone(person)
     head = f"🔎 <b>{escape(clip(query, 80))}</b>"
+    # The glossary's other spellings of a name searched (Umerov for Умєров), under the first
+    # page whether or not it found posts: what it found is not all there is.
+    spellings = "".join(
+        "\n💡 " + escape(tr.message(hint))
+        for hint in (spelling_hints(query, glossary, person.lang) if glossary else [])
+        if number == 0
+    )
     if not page.hits:
         if number > 0:
             return f"{head}\n" + escape(tr.gettext("No more posts.")), None
         hints = search_hints_html(query, zone, tr)
-        return f"{head}\n" + escape(tr.gettext("No posts found.")) + hints, None
+        return f"{head}\n" + escape(tr.gettext("No posts found.")) + hints + spellings, None
     # The zone named, as /mute, /quiet and /digest do: times in a /tz other than the phone's
     # read as the phone's.
     page_line = tr.gettext("page {n}", n=number + 1) + " · " + _times_in(person, tr)
@@ -153,7 +168,7 @@ async def render_page(
     if page.cursor is not None:
         row.append(_page_button(tr.gettext("Older") + " ›", token, number + 1))
     markup = InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
-    return "\n".join(parts), markup
+    return "\n".join(parts) + ("\n" + spellings if spellings else ""), markup
 
 
 async def run_page(
@@ -198,6 +213,7 @@ def archive_router() -> Router:
         person: Person,
         store: Store,
         pages: PageStore,
+        glossary: GlossaryWatch,
         tr: Translator,
     ) -> None:
         query = await _query_arg(message, command, "search", tr)
@@ -210,14 +226,21 @@ def archive_router() -> Router:
         except (QueryError, RuleSyntaxError) as exc:
             await answer_usage(message, "search", tr, tr.error(exc))
             return
-        text, markup = await render_page(store, person, query, page, 0, token, tr)
+        text, markup = await render_page(
+            store, person, query, page, 0, token, tr, glossary.current()
+        )
         await message.answer(
             text, parse_mode="HTML", reply_markup=markup, link_preview_options=NO_PREVIEW
         )
 
     @router.callback_query(lambda q: (q.data or "").startswith("page:"))
     async def paging(
-        query: CallbackQuery, person: Person, store: Store, pages: PageStore, tr: Translator
+        query: CallbackQuery,
+        person: Person,
+        store: Store,
+        pages: PageStore,
+        glossary: GlossaryWatch,
+        tr: Translator,
     ) -> None:
         m = re.fullmatch(r"page:([0-9a-f]{8}):(\d{1,4})", query.data or "")
         session = await pages.get(store, m.group(1), query.from_user.id) if m else None
@@ -247,7 +270,7 @@ def archive_router() -> Router:
             return
         assert m is not None  # a session was found by it
         text, markup = await render_page(
-            store, person, session.query, page, number, m.group(1), tr
+            store, person, session.query, page, number, m.group(1), tr, glossary.current()
         )
         await query.answer()
         if isinstance(query.message, Message):

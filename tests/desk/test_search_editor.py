@@ -4,6 +4,7 @@ Texts written for these tests."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,17 +20,22 @@ from bot.desk.search import (
     DATE_WORD,
     FUTURE_SINCE,
     LOWERCASE_OR,
+    OTHER_SPELLINGS,
     PHRASE,
     QueryError,
     parse_date,
     search_hints,
     search_posts,
+    spelling_hints,
 )
+from bot.drafting.glossary import Glossary, dump_glossary, make_entry
+from bot.i18n import Message
 from bot.ingest.pipeline import Pipeline
 from bot.matching import RuleSyntaxError, match_rule, parse_rule
 from bot.matching.rules import And, FromSource, Not, Or, Word
 from storage.records import Post
 from storage.store import Store
+from tests.handlers.harness import JOURNALIST, running_desk
 
 KYIV = ZoneInfo("Europe/Kyiv")
 START = datetime(2025, 11, 1, 9, tzinfo=UTC)
@@ -61,6 +67,11 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 async def _found(store: Store, query: str, **kw: object) -> list[str]:
     page = await search_posts(store, query, zone=KYIV, limit=50, **kw)  # type: ignore[arg-type]
     return [h.post.text for h in page.hits]
+
+
+async def _cli(argv: list[str]) -> int:
+    """`wirewatch ...` as typed; its own event loop, in a thread of its own."""
+    return await asyncio.to_thread(main, argv)
 
 
 def _texts(*channels: str, word: str = "") -> list[str]:
@@ -256,19 +267,19 @@ def test_hints_for_a_search_that_found_nothing(
     assert [(h.msgid, h.params) for h in search_hints(query, KYIV)] == hints
 
 
-def test_the_cli_takes_a_query_that_starts_by_leaving_out(
+async def test_the_cli_takes_a_query_that_starts_by_leaving_out(
     store: Store, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`wirewatch search -from:@a`: argparse took the query for an unknown option and said a
     query was required; unquoted words were "unrecognized arguments"."""
     db = str(store.db.path)  # type: ignore[attr-defined]
-    assert main(["search", "-from:@mod_press", "--db", db, "--limit", "9"]) == 0
+    assert await _cli(["search", "-from:@mod_press", "--db", db, "--limit", "9"]) == 0
     out = capsys.readouterr().out
     assert "@mod_press" not in out and out.count("@polon_hq") == 2
-    assert main(["search", "--lim=9", "обмін", "-from:@mod_press", "--db", db]) == 0
+    assert await _cli(["search", "--lim=9", "обмін", "-from:@mod_press", "--db", db]) == 0
     out = capsys.readouterr().out
     assert "@mod_press" not in out and "@polon_hq" in out and "@energy_min" in out
-    assert main(["search", "Умєров", "from:@polon_hq", "--json", "--db", db]) == 0
+    assert await _cli(["search", "Умєров", "from:@polon_hq", "--json", "--db", db]) == 0
     assert '"message_id": 4' in capsys.readouterr().out
 
 
@@ -300,3 +311,75 @@ def test_an_oblique_surname_stays_a_surname(query: str, text: str) -> None:
 async def test_search_a_surname_as_copied_from_a_post(store: Store) -> None:
     assert await _found(store, "Умєрову") == await _found(store, "Умєров")
     assert len(await _found(store, "Умєрову")) == 3
+
+
+GLOSSARY = Glossary(
+    [
+        make_entry(
+            "person", {"uk": "Рустем Умєров", "en": "Rustem Umerov", "ru": "Рустем Умеров"}
+        ),
+        make_entry("institution", {"uk": "МАГАТЕ", "en": "IAEA", "ru": "МАГАТЭ"}),
+    ]
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "others", "suggested"),
+    [
+        # Word forms and the Russian spelling are found already: only the Latin one is named.
+        ("Умєров", "Umerov", "Умєров OR Umerov"),
+        ("Умерову", "Umerov", "Умерову OR Umerov"),
+        ("Umerov", "Умєров", "Umerov OR Умєров"),
+        ("Умєров since:2025-01-01", "Umerov", "Умєров OR Umerov"),
+        ("Умєров переговори", "Umerov", "(умєров OR Umerov)"),
+        ("МАГАТЕ", "IAEA, МАГАТЭ", "МАГАТЕ OR IAEA OR МАГАТЭ"),
+    ],
+)
+def test_a_name_the_glossary_spells_otherwise_is_named(
+    query: str, others: str, suggested: str
+) -> None:
+    (hint,) = spelling_hints(query, GLOSSARY, "en")
+    assert hint.msgid == OTHER_SPELLINGS
+    assert hint.params["others"] == others and hint.params["query"] == suggested
+
+
+@pytest.mark.parametrize("query", ["Умєров OR Umerov", "обмін", "-Умєров since:2025-01-01", "("])
+def test_no_spelling_hint_when_every_spelling_is_searched(query: str) -> None:
+    assert spelling_hints(query, GLOSSARY, "en") == []
+
+
+async def test_the_cli_names_the_other_spelling(
+    store: Store,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    glossary = tmp_path / "glossary.toml"
+    glossary.write_text(dump_glossary(GLOSSARY), encoding="utf-8")
+    monkeypatch.setenv("WIREWATCH_DRAFTS__GLOSSARY", str(glossary))
+    db = str(store.db.path)  # type: ignore[attr-defined]
+    assert await _cli(["search", "Умєров", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert (
+        out.count("@mod_press") == 2
+        and "hint: "
+        + str(
+            Message(
+                OTHER_SPELLINGS,
+                {"name": "Rustem Umerov", "others": "Umerov", "query": "Умєров OR Umerov"},
+            )
+        )
+        in out
+    )
+
+
+@pytest.mark.parametrize("lang", ["uk", "en", "ru"])
+async def test_search_in_the_bot_names_the_other_spelling(tmp_path: Path, lang: str) -> None:
+    (tmp_path / "glossary.toml").write_text(dump_glossary(GLOSSARY), encoding="utf-8")
+    async with running_desk(tmp_path, lang=lang) as desk:
+        (r,) = await desk.ask(JOURNALIST, "/search Умєров")
+        name = GLOSSARY.entries[0].name_in(lang)
+        either = {"uk": "АБО", "en": "OR", "ru": "ИЛИ"}[lang]
+        said = {"name": name, "others": "Umerov", "query": f"Умєров {either} Umerov"}
+        assert desk.t("No posts found.") in (r.text or "")
+        assert desk.t(OTHER_SPELLINGS, **said) in (r.text or "")
