@@ -323,15 +323,19 @@ def spelling_hints(query: str, glossary: Glossary, lang: str = "en") -> list[Mes
         forms = found.entry.forms()
         # A full name ("Rustem Umerov") is found by its surname, which is listed too.
         forms = [f for f in forms if not any(o != f and o in f.split() for o in forms)]
-        missing: list[str] = []
+        missing: list[RuleNode] = []
+        spelled: list[str] = []
         for form in forms:
-            if not any(match_rule(x, form, "") for x in leaves) and not any(
-                match_rule(parse_query(f'"{m}"'), form, "") for m in missing
-            ):
-                missing.append(form)
-        if not missing:
+            if any(match_rule(x, form, "") for x in [*leaves, *missing]):
+                continue
+            try:  # as the glossary itself reads it (a quote in a name is a space)
+                missing.append(parse_query('"' + form.replace('"', " ") + '"'))
+            except RuleSyntaxError:
+                continue
+            spelled.append(form)
+        if not spelled:
             continue
-        quoted = [f'"{m}"' if " " in m else m for m in missing]
+        quoted = [f'"{m}"' if " " in m else m for m in spelled]
         named = [x for x in leaves if any(match_rule(x, f, "") for f in forms)]
         either = f" {_OR_IN.get(lang, 'OR')} "  # the reader's own spelling of it
         if leaves == [node]:
@@ -345,7 +349,7 @@ def spelling_hints(query: str, glossary: Glossary, lang: str = "en") -> list[Mes
                 OTHER_SPELLINGS,
                 {
                     "name": found.entry.name_in(lang),
-                    "others": ", ".join(missing),
+                    "others": ", ".join(spelled),
                     "query": suggested,
                 },
             )

@@ -383,3 +383,16 @@ async def test_search_in_the_bot_names_the_other_spelling(tmp_path: Path, lang: 
         said = {"name": name, "others": "Umerov", "query": f"Умєров {either} Umerov"}
         assert desk.t("No posts found.") in (r.text or "")
         assert desk.t(OTHER_SPELLINGS, **said) in (r.text or "")
+
+
+def test_a_glossary_name_with_a_quote_or_no_letters_breaks_no_search() -> None:
+    odd = Glossary(
+        [
+            make_entry("person", {"uk": 'Іван "Кіт" Умєров', "en": 'Ivan "Kit" Umerov'}),
+            make_entry("institution", {"uk": "ЗСУ", "en": "AFU"}),
+        ]
+    )
+    for query in ("Умєров", "ЗСУ", '"Кіт"'):
+        spelling_hints(query, odd, "uk")  # no exception: the page is drawn
+    (hint,) = spelling_hints("ЗСУ", odd, "uk")
+    assert hint.params["others"] == "AFU"
