@@ -56,6 +56,7 @@ def register(sub: Any, parent: argparse.ArgumentParser) -> None:
 # `wirewatch search`'s own options: the ones that take a value, and the flags.
 _SEARCH_VALUED = ("--db", "--source", "--since", "--until", "--limit")
 _SEARCH_FLAGS = ("--json", "--help", "-h", "-v", "--verbose")
+_GLOBAL_FLAGS = ("-v", "--verbose", "--db")
 
 
 def search_argv(argv: list[str]) -> list[str]:
@@ -64,9 +65,12 @@ def search_argv(argv: list[str]) -> list[str]:
     required: query"); and `wirewatch search обмін полоненими` unquoted is one query of two
     words ("unrecognized arguments"). The search's own options are kept as they are, the rest
     joined into the query, after "--"."""
-    if "search" not in argv or "--" in argv:
+    at = 0  # past wirewatch's own options, to the command
+    while at < len(argv) and (argv[at] in _GLOBAL_FLAGS or argv[at].startswith("--db=")):
+        at += 2 if argv[at] == "--db" else 1
+    if argv[at : at + 1] != ["search"] or "--" in argv:
         return argv
-    at = argv.index("search") + 1
+    at += 1
     options: list[str] = []
     query: list[str] = []
     rest = iter(argv[at:])

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import bot.desk.search as search_mod
+from bot.cli.archive import search_argv
 from bot.cli.main import main
 from bot.desk.search import (
     ALL_WORDS,
@@ -396,3 +397,26 @@ def test_a_glossary_name_with_a_quote_or_no_letters_breaks_no_search() -> None:
         spelling_hints(query, odd, "uk")  # no exception: the page is drawn
     (hint,) = spelling_hints("ЗСУ", odd, "uk")
     assert hint.params["others"] == "AFU"
+
+
+@pytest.mark.parametrize(
+    ("argv", "meant"),
+    [
+        (["search", "-from:@a"], ["search", "--", "-from:@a"]),
+        (
+            ["--db", "d", "search", "-x", "--lim", "3"],
+            ["--db", "d", "search", "--lim", "3", "--", "-x"],
+        ),
+        (
+            ["-v", "--db=d", "search", "обмін", "полоненими"],
+            ["-v", "--db=d", "search", "--", "обмін полоненими"],
+        ),
+        # Only the search command's: "search" as another command's word is left alone.
+        (["match", "search", "--text", "-x"], ["match", "search", "--text", "-x"]),
+        (["--db", "search", "match", "-x"], ["--db", "search", "match", "-x"]),
+        (["search", "--", "-x"], ["search", "--", "-x"]),
+        (["search", "обмін", "--json"], ["search", "обмін", "--json"]),
+    ],
+)  # fmt: skip
+def test_the_cli_reads_a_search_as_typed(argv: list[str], meant: list[str]) -> None:
+    assert search_argv(argv) == meant
