@@ -83,6 +83,12 @@ def not_writer(path: Path) -> str | None:
     )
 
 
+def has_log(path: Path) -> bool:
+    """Whether a write-ahead log or its index lies beside the database (a writer has it open,
+    or one stopped without cleaning up): then the file alone is not the whole database."""
+    return any(path.with_name(path.name + suffix).exists() for suffix in ("-wal", "-shm"))
+
+
 def read_only_uri(path: Path, *, immutable: bool = False) -> str:
     """The URI SQLite opens `path` with for reading only. `immutable`: the file alone is the
     whole database (no write-ahead log beside it) and nobody writes it meanwhile; SQLite then

@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from storage.access import has_log, read_only_uri
 from storage.db import StorageError, private_file
 
 PAGES_PER_STEP = 1024  # pages copied between lock releases: the running service keeps writing
@@ -39,7 +40,10 @@ def _backup(source: Path, target: Path) -> tuple[int, str]:
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     private_file(partial)  # a copy of people's ids and the audit log: the owner's only
-    src = sqlite3.connect(source, timeout=30)
+    # Read-only, as the commands that only read open it (storage/access.py): a backup never
+    # writes the database, and works for whoever can read it (root, the service's account).
+    immutable = not has_log(source)
+    src = sqlite3.connect(read_only_uri(source, immutable=immutable), uri=True, timeout=30)
     try:
         dst = sqlite3.connect(partial)
         try:

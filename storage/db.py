@@ -22,7 +22,7 @@ from typing import Any, TypeVar, cast
 
 import aiosqlite
 
-from storage.access import not_writer, read_only_failure, read_only_uri, unreachable
+from storage.access import has_log, not_writer, read_only_failure, read_only_uri, unreachable
 from storage.checkpoint import BACKSTOP_FRAMES, WAL_SIZE_LIMIT, Checkpointer
 
 log = logging.getLogger(__name__)
@@ -265,9 +265,7 @@ class Database:
         # Without a write-ahead log beside it the file alone is the database: SQLite reads it
         # as immutable and creates no -wal nor -shm, which would be this reader's files (and
         # left behind: a read-only connection cannot remove them).
-        immutable = not any(
-            path.with_name(path.name + suffix).exists() for suffix in ("-wal", "-shm")
-        )
+        immutable = not has_log(path)
         while True:
             conn = await _connect(read_only_uri(path, immutable=immutable), uri=True)
             conn.row_factory = aiosqlite.Row

@@ -208,3 +208,24 @@ def test_a_copy_on_a_read_only_disk_is_searched_in_place(
         )
     assert code == 0, err
     assert LINK in out
+
+
+def test_another_account_backs_up_the_database_it_can_read(
+    archive: Path, tmp_path: Path, outside: Path
+) -> None:
+    """A backup only reads the database: root or the service's account take one while it is
+    someone else's, and it stays byte for byte as it was."""
+    db = copy_of(archive, outside)
+    backups = outside / "backups"
+    backups.mkdir(mode=0o777)
+    backups.chmod(0o777)
+    before = snapshot(db)
+    with service_files(db, file_mode=0o644, folder_mode=0o755):
+        code, out, err = as_someone_else(
+            tmp_path, lambda: main(["--db", str(db), "backup", str(backups / "b.db")])
+        )
+    assert code == 0, err
+    assert "integrity ok" in out
+    assert snapshot(db) == before
+    with sqlite3.connect(backups / "b.db") as copy:
+        assert copy.execute("SELECT count(*) FROM posts").fetchone()[0] == 15
