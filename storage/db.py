@@ -296,8 +296,8 @@ class Database:
                 )
             raise SchemaBehind(
                 f"{path} has schema version {current} and this wirewatch reads version "
-                f"{latest}: it is brought up to date when `wirewatch run` (or any command that "
-                "writes) next opens it as its owner"
+                f"{latest}: it is brought up to date when its owner next runs wirewatch on it "
+                "(`wirewatch run`, or any command)"
             )
         return db
 

@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 from wcwidth import clip, ljust, width
 
 from bot.settings import Settings
-from storage.access import unreachable
-from storage.db import StorageError
+from storage.access import not_writer, unreachable
+from storage.db import SchemaBehind, StorageError
 from storage.postgres import is_postgres_url
 from storage.store import Store
 
@@ -71,7 +71,17 @@ async def open_store(
             raise StorageError(why)
         if not path.exists():
             raise StorageError(f"no database at {settings.db} (import or run something first)")
-    store = await Store.open(settings.db, read_only=read_only)
+    try:
+        store = await Store.open(settings.db, read_only=read_only)
+    except SchemaBehind:
+        if not_writer(Path(settings.db)) is not None:
+            raise  # another account's: its owner's next write migrates it
+        # The first command after an upgrade, by the file's owner (or root): the schema is
+        # brought up to date, as `run` would first, and is the one write of a command that
+        # only reads.
+        await (await Store.open(settings.db)).close()
+        print(f"note: {settings.db}: brought up to this wirewatch's schema", file=sys.stderr)
+        store = await Store.open(settings.db, read_only=True)
     try:
         yield store
     finally:

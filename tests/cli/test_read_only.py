@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli.main import main
+from storage.db import migrations
 
 DATA = Path(__file__).parents[1] / "data"
 CHANNEL = "verbytskyi_test"
@@ -229,3 +230,43 @@ def test_another_account_backs_up_the_database_it_can_read(
     assert snapshot(db) == before
     with sqlite3.connect(backups / "b.db") as copy:
         assert copy.execute("SELECT count(*) FROM posts").fetchone()[0] == 15
+
+
+def _one_version_behind(db: Path) -> int:
+    """An archive as the previous version of wirewatch left it: every migration but the last.
+    Returns the version this one reads."""
+    known = migrations()
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        for number, _, sql in known[:-1]:
+            conn.executescript(f"BEGIN;\n{sql}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return known[-1][0]
+
+
+def test_after_an_upgrade_the_owners_first_reading_command_brings_the_schema_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "w.db"
+    latest = _one_version_behind(db)
+    assert main(["--db", str(db), "sources", "list"]) == 0
+    assert "brought up to this wirewatch's schema" in capsys.readouterr().err
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == latest
+    before = snapshot(db)
+    assert main(["--db", str(db), "sources", "list"]) == 0  # and then writes nothing
+    assert snapshot(db) == before
+
+
+@pytest.mark.skipif(not ROOT, reason="another account's archive needs a second account")
+def test_after_an_upgrade_another_account_is_told_the_owner_brings_the_schema_up(
+    outside: Path, tmp_path: Path
+) -> None:
+    db = outside / "state" / "w.db"
+    db.parent.mkdir()
+    _one_version_behind(db)
+    before = snapshot(db)
+    with service_files(db, file_mode=0o644, folder_mode=0o755):
+        code, _, err = as_someone_else(tmp_path, lambda: main(["--db", str(db), "search", "x"]))
+    assert code == 2
+    assert "brought up to date when its owner next runs wirewatch" in err
+    assert snapshot(db) == before
