@@ -15,6 +15,9 @@ from datetime import UTC, datetime
 
 # Telegram message ids are 32-bit; a larger number is no post (and overflows SQLite's INTEGER).
 MAX_MESSAGE_ID = 2**31 - 1
+# State key prefix: a username a followed channel gave up (renamed on Telegram) -> that
+# channel's peer id. The listener writes it; the sources file and the resolver read it.
+FORMER_NAME = "source.former:"
 USERNAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 _LINK_RE = re.compile(
     r"^(?:https?://)?(?:www\.)?(?:t\.me|telegram\.me)/(?:s/)?(?P<name>[A-Za-z0-9_]+)(?:/(?P<id>\d+))?/?"

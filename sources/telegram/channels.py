@@ -27,7 +27,7 @@ from sources.telegram.errors import (
     TelegramError,
 )
 from storage.models import Source
-from storage.records import normalize_username, note_of, note_text, person_note
+from storage.records import FORMER_NAME, normalize_username, note_of, note_text, person_note
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -44,8 +44,6 @@ def _log_failure(task: asyncio.Task[Any]) -> None:
 
 # Errors that say the cached access hash is not this account's: resolve the channel again.
 _STALE_PEER = (errors.ChannelInvalidError, errors.PeerIdInvalidError)
-# State key prefix: a username a followed channel gave up (renamed) -> that channel's peer id.
-FORMER_NAME = "source.former:"
 
 
 def channel_names(channel: Any) -> set[str]:

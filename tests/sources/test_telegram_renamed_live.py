@@ -7,9 +7,13 @@ is told once (the source's note, which /status and `sources list` show)."""
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import pytest
 
+from bot.service.app import App
+from bot.service.sources import apply_sources_file
+from bot.settings import Settings
 from storage.records import note_text
 from storage.store import Store
 from tests.sources.test_telegram import MINISTRY, desk, energy_text
@@ -57,3 +61,33 @@ async def test_a_channel_renamed_while_listening_is_followed_under_its_new_name_
     assert "renamed to @energy_ministry_new" in note_text(renamed.error)
     told = [r for r in caplog.records if "renamed to @energy_ministry_new" in r.getMessage()]
     assert len(told) == 1
+
+
+async def test_a_sources_file_still_listing_the_old_name_applies_to_the_renamed_channel(
+    store: Store, fake: FakeTelegram, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The service starts again with the sources file as it was: its entry for the old name
+    goes to the channel under its new name (with a warning to write it in the file), not to a
+    new source of the old name, which opened nobody, or whoever took the name."""
+    await desk(store)
+    ch = fake.channels[MINISTRY]
+    fake.post(ch, 1, energy_text(1))
+    listener, client, _ = await listening(store, fake)
+    await listener.start()
+    ch.entity.username = NEW
+    await client.dispatch(fake.channel_update(ch))
+    path = tmp_path / "sources.toml"
+    path.write_text(
+        '[[source]]\nusername = "energy_ministry_ua"\ngender = "f"\n'
+        'person = { uk = "Олена Тестова" }\nrole = { uk = "міністерка енергетики" }\n'
+        "reconcile_every = 120\n",
+        encoding="utf-8",
+    )
+    app = App(Settings())
+    app.store = store
+    caplog.set_level(logging.WARNING)
+    await apply_sources_file(app, path)
+    sources = await store.sources.list()
+    assert [(s.username, s.reconcile_every) for s in sources] == [(NEW, 120)]
+    assert not app.problems
+    assert any("write the new name in the file" in r.getMessage() for r in caplog.records)
