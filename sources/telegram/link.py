@@ -24,7 +24,7 @@ from sources.telegram import notes
 from sources.telegram.client import link_up
 from sources.telegram.errors import ListenerStopped, TelegramError
 from sources.telegram.pacing import RequestGate, Sleep, iso_time, now
-from storage.records import note_of, person_note
+from storage.records import note_of, note_text, person_note
 from storage.store import Store
 
 log = logging.getLogger("sources.telegram.listener")
@@ -232,9 +232,8 @@ class Link(ABC):
                 if not self.client.is_connected():
                     await self._connect()
                 if not await self.client.is_user_authorized():
-                    raise TelegramError(
-                        "the Telegram session is not logged in: run `wirewatch login` first"
-                    )
+                    await self._signed_out()
+                    return
                 await self._set_connected(True)
                 self._link = True  # start() catches up; the watcher must not as well
                 if self._watcher is None or self._watcher.done():
@@ -255,6 +254,22 @@ class Link(ABC):
             await self._pause(delay)
             self.reconnects += 1
             delay = min(delay * 2, _RECONNECT_MAX)
+
+    async def _signed_out(self) -> None:
+        """The session holds no sign-in (a `login` left before the code was entered, a session
+        ended from another device). Nothing here can sign in, and `login` cannot while this
+        process holds the session: say so once and wait for the stop, instead of failing and
+        being restarted with a traceback every minute."""
+        note = person_note(
+            "the Telegram session is not logged in: stop wirewatch, run `wirewatch login`, "
+            "start it again"
+        )
+        log.error("%s", note_text(note))
+        await self._error(note)
+        with contextlib.suppress(ConnectionError, OSError):
+            await self.client.disconnect()
+        await self._set_connected(False)
+        await self._stop.wait()
 
     async def stop(self) -> None:
         """Stop whatever the listener is doing (`run` returns) and disconnect: one line in

@@ -130,3 +130,24 @@ async def test_stop_mid_reconciliation_while_the_line_is_down(
     job = asyncio.create_task(guarded("reconcile", listener.reconcile_due)())
     await until(lambda: bool(sleeps.calls))
     await stop_and_check(listener, job, caplog)
+
+
+async def test_a_session_without_a_sign_in_is_said_once_and_waits_for_the_stop(
+    store: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A `login` left at the code prompt leaves a session Telegram does not know as signed in.
+    `run` failed the listener with a traceback and restarted it every minute, though `login`
+    cannot sign in while `run` holds the session."""
+    caplog.set_level(logging.INFO)
+    listener, _, fake, _ = await _dropped(store)
+    fake.authorized = False
+    task = asyncio.create_task(listener.run())
+    await until(lambda: "not logged in" in caplog.text)
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not task.done()  # waiting for the stop, not failed
+    said = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(said) == 1 and not said[0].exc_info
+    assert "run `wirewatch login`" in said[0].getMessage()
+    assert not (await listener.status())["connected"]
+    await stop_and_check(listener, task, caplog)
