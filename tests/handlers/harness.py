@@ -6,7 +6,7 @@ Test data: invented channels and posts written for these tests.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,12 +147,47 @@ async def seed(store: Store, *, extra: int = 0) -> None:
     await pipe.handle(Deletion("border_service_demo", (21,), BASE + timedelta(hours=5)))
 
 
+class Handling:
+    """Counts the updates the dispatcher has taken up and finished (an outer middleware, so it
+    spans a handler's whole run, every message it sends included): a test waits for its update
+    to be handled instead of sleeping and hoping the handler was done by then."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.finished = 0
+        self._changed = asyncio.Condition()
+
+    async def __call__(
+        self,
+        handler: Callable[[Any, dict[str, Any]], Awaitable[Any]],
+        event: Any,
+        data: dict[str, Any],
+    ) -> Any:
+        self.running += 1
+        try:
+            return await handler(event, data)
+        finally:
+            self.running -= 1
+            self.finished += 1
+            async with self._changed:
+                self._changed.notify_all()
+
+    async def settled(self, finished: int, within: float = 10.0) -> None:
+        """Until at least `finished` updates are handled and none is being handled."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(
+                lambda: self.finished >= finished and self.running == 0
+            )
+
+
 class DeskBot:
     def __init__(self, api: FakeBotAPI, store: Store, dp: Dispatcher, lang: str = "en") -> None:
         self.api = api
         self.store = store
         self.dp = dp
         self.lang = lang
+        self.handling = Handling()
+        dp.update.outer_middleware(self.handling)
         self.tr = translator(lang)
         self.typed: list[str] = []  # what people sent: echoed back, it is data, not interface
 
@@ -197,6 +232,7 @@ class DeskBot:
         every progress note to be replaced by its result."""
         chat = user_id if chat_id is None else chat_id
         before = len(self.bot_messages(chat))
+        handled = self.handling.finished + 1
         self.typed.append(text)
         if first_name:
             self.typed.append(first_name)  # a person's name is data, shown as they wrote it
@@ -216,13 +252,22 @@ class DeskBot:
             )
 
         await self.api.wait_for(done, within)
-        await asyncio.sleep(0.05)  # let a handler finish any further message
+        await self.handling.settled(handled, within)  # any further message of its handler
         return self.bot_messages(chat)[before:]
 
+    async def send(self, user_id: int, text: str, **kwargs: Any) -> None:
+        """Send a message as `user_id` and wait until the bot has handled it, whatever it
+        answered (nothing, for talk the bot must ignore)."""
+        handled = self.handling.finished + 1
+        self.typed.append(text)
+        await self.api.inject_message(user_id, text, **kwargs)
+        await self.handling.settled(handled)
+
     async def press(self, user_id: int, data: str, message_id: int | None = None) -> str:
+        handled = self.handling.finished + 1
         qid = await self.api.inject_callback(user_id, data, message_id=message_id)
         await self.api.wait_for(lambda api: qid in api.callback_answers)
-        await asyncio.sleep(0.05)
+        await self.handling.settled(handled)  # its edits after the answer
         return qid
 
 
@@ -263,10 +308,10 @@ async def running_desk(
         bot = api.bot()
         fl = listener(store) if callable(listener) else listener
         dp = build_dispatcher(store=store, settings=settings, listener=fl, status=status)
+        desk = DeskBot(api, store, dp, lang)
         task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
         try:
             await api.wait_for(lambda a: bool(a.calls("getupdates")))
-            desk = DeskBot(api, store, dp, lang)
             yield desk
             if lang != "en":
                 # The audit log's records (action names, details) are data, shown as stored.
