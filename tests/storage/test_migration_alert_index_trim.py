@@ -119,6 +119,9 @@ async def test_deleting_an_alert_finds_its_replies_through_the_partial_index(
         for row in ROWS[:8]:
             conn.execute(row)
         many = 6000
+        # One transaction: in autocommit each row would be a commit of its own, waiting on
+        # the disk (9 s of the test on a loaded machine).
+        conn.execute("BEGIN")
         conn.executemany(
             "INSERT INTO alerts (person_id, post_id, kind, version, rule_id, payload, status,"
             " created_at, reply_to_alert) VALUES (?, ?, ?, ?, 1, '{}', 'sent', 0, ?)",
@@ -133,6 +136,7 @@ async def test_deleting_an_alert_finds_its_replies_through_the_partial_index(
                 for n in range(1, many + 1)
             ],
         )
+        conn.execute("COMMIT")
         steps = 0
 
         def count() -> int:
