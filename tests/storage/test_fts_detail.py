@@ -195,6 +195,7 @@ def test_every_query_is_a_superset_of_what_it_means_and_never_an_fts5_error(
             f" content = 'posts', content_rowid = 'id', tokenize {spec})"
         )
         words = [_hostile_word(rng) for _ in range(40)]
+        conn.execute("BEGIN")  # one commit for the posts, not one per post waiting on the disk
         for pid in range(1, 301):
             cols = [" ".join(rng.sample(words, rng.randint(0, 4))) for _ in range(4)]
             conn.execute(
@@ -202,6 +203,7 @@ def test_every_query_is_a_superset_of_what_it_means_and_never_an_fts5_error(
                 " ocr_norm, ocr_lemmas, stored_at) VALUES (?, 1, ?, ?, '', ?, ?, ?, ?, 0)",
                 (pid, pid, pid, *cols),
             )
+        conn.execute("COMMIT")
         conn.execute("INSERT INTO posts_fts (posts_fts) VALUES ('rebuild')")
         conn.execute("INSERT INTO twin (twin) VALUES ('rebuild')")
         meant = 0
