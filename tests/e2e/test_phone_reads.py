@@ -4,7 +4,6 @@ and posts written for these tests."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -125,6 +124,7 @@ async def _forward(desk: DeskBot, channel: str | None, message_id: int) -> str:
     if channel is not None:
         origin["username"] = channel
     before = len(desk.bot_messages(JOURNALIST))
+    handled = desk.handling.finished + 1
     await desk.api.inject_update(
         {
             "message": {
@@ -143,7 +143,7 @@ async def _forward(desk: DeskBot, channel: str | None, message_id: int) -> str:
         }
     )
     await desk.api.wait_for(lambda api: len(desk.bot_messages(JOURNALIST)) > before)
-    await asyncio.sleep(0.05)
+    await desk.handling.settled(handled)
     return desk.bot_messages(JOURNALIST)[before].text or ""
 
 

@@ -175,9 +175,7 @@ class Handling:
     async def settled(self, finished: int, within: float = 10.0) -> None:
         """Until at least `finished` updates are handled and none is being handled."""
         async with asyncio.timeout(within), self._changed:
-            await self._changed.wait_for(
-                lambda: self.finished >= finished and self.running == 0
-            )
+            await self._changed.wait_for(lambda: self.finished >= finished and self.running == 0)
 
 
 class DeskBot:

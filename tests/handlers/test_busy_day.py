@@ -7,7 +7,6 @@ Every post and name here is invented for these tests.
 
 from __future__ import annotations
 
-import asyncio
 import html
 import io
 import logging
@@ -262,9 +261,10 @@ async def test_a_long_list_of_mutes_is_sent_whole(tmp_path: Path, lang: str) -> 
         for name in names:
             src = await desk.store.sources.ensure(name)
             await desk.store.people.mute(person.id, src.id, None)
+        handled = desk.handling.finished + 1
         await desk.api.inject_message(JOURNALIST, "/mute")
         await desk.api.wait_for(lambda api: len(api.sent_messages(JOURNALIST)) >= 1)
-        await asyncio.sleep(0.5)
+        await desk.handling.settled(handled)  # every part of a long answer
         texts = [m.text or "" for m in desk.bot_messages(JOURNALIST)]
         assert desk.t(SORRY) not in texts
         assert all(len(t) <= 4096 for t in texts)

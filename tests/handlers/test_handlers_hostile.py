@@ -116,6 +116,7 @@ async def _fire(desk: DeskBot, texts: list[tuple[int, str]]) -> None:
     groups are registered desk chats: elsewhere the bot would only refuse."""
     chats = json.dumps([-(10_000 + n) for n in range(len(texts))])
     await desk.store.state.set(DESK_CHATS_KEY, chats)
+    handled = desk.handling.finished + len(texts)
     for n, (sender, text) in enumerate(texts):
         desk.typed.append(text)
         await desk.api.inject_message(sender, text, chat_id=-(10_000 + n))
@@ -124,7 +125,7 @@ async def _fire(desk: DeskBot, texts: list[tuple[int, str]]) -> None:
         return all(api.sent_messages(-(10_000 + n)) for n in range(len(texts)))
 
     await desk.api.wait_for(answered, within=120)
-    await asyncio.sleep(0.2)
+    await desk.handling.settled(handled, within=120)  # and every further message
     for n in range(len(texts)):
         msgs = desk.api.sent_messages(-(10_000 + n))
         assert all(m.text != desk.t(SORRY) for m in msgs), texts[n]

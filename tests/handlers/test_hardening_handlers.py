@@ -28,6 +28,7 @@ from tests.handlers.harness import (
     JOURNALIST,
     STRANGER,
     DeskBot,
+    Handling,
     running_desk,
     seed,
 )
@@ -45,6 +46,7 @@ async def test_command_replies_wait_out_429(tmp_path: Path, lang: str) -> None:
     commands = ["/help", "/rules", "/sources", "/start", "/mute"]
     async with running_desk(tmp_path, lang=lang) as desk:
         desk.api.flood(retry_after=1, method="sendMessage", chat_id=JOURNALIST, times=4)
+        handled = desk.handling.finished + len(commands)
         for text in commands:
             await desk.api.inject_message(JOURNALIST, text)
 
@@ -52,7 +54,7 @@ async def test_command_replies_wait_out_429(tmp_path: Path, lang: str) -> None:
             return len(api.sent_messages(JOURNALIST)) >= len(commands)
 
         await desk.api.wait_for(answered, within=60)
-        await asyncio.sleep(0.3)
+        await desk.handling.settled(handled, within=60)
         texts = [m.text or "" for m in desk.bot_messages(JOURNALIST)]
         assert desk.t(SORRY) not in texts
         assert len(texts) == len(commands)
@@ -71,8 +73,7 @@ async def test_groups_need_an_admin_to_register_them(tmp_path: Path, lang: str) 
         )
         assert r.text == refusal
         # Plain talk in the group is not answered at all.
-        await desk.api.inject_message(JOURNALIST, "добрий ранок", chat_id=GROUP)
-        await asyncio.sleep(0.5)
+        await desk.send(JOURNALIST, "добрий ранок", chat_id=GROUP)
         assert len(desk.bot_messages(GROUP)) == 2
         # Only an admin registers it.
         (r,) = await desk.ask(JOURNALIST, "/deskchat on", chat_id=GROUP)
@@ -113,6 +114,8 @@ async def test_updates_queued_at_start_up_keep_their_order(tmp_path: Path, lang:
         await api.inject_message(JOURNALIST, "/rule add енергетики")
         await api.inject_message(JOURNALIST, "/rules")
         dp = build_dispatcher(store=store, settings=settings)
+        handling = Handling()
+        dp.update.outer_middleware(handling)
         bot = api.bot()
         task = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1))
         try:
@@ -122,7 +125,7 @@ async def test_updates_queued_at_start_up_keep_their_order(tmp_path: Path, lang:
                 ),
                 within=30,
             )
-            await asyncio.sleep(0.3)
+            await handling.settled(4, within=30)
         finally:
             await dp.stop_polling()
             await asyncio.wait_for(task, 10)

@@ -7,7 +7,6 @@ Test data: invented channels and posts (tests/handlers/harness.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,11 +165,12 @@ async def _only_reply_is_to_the_last(
     """Send `silent` (nothing may answer them), then `last`; the chat's one new message is the
     answer to `last` (a person's updates are handled in order, so earlier answers come first)."""
     before = len(desk.bot_messages(chat))
+    handled = desk.handling.finished + len(silent) + 1
     for user, text in silent:
         desk.typed.append(text)
         await desk.api.inject_message(user, text, chat_id=chat)
     (reply,) = await desk.ask(last[0], last[1], chat_id=chat)
-    await asyncio.sleep(0.2)
+    await desk.handling.settled(handled)
     assert desk.bot_messages(chat)[before:] == [reply], [
         m.text for m in desk.bot_messages(chat)[before:]
     ]
@@ -372,9 +372,10 @@ async def _send_raw(
         "from": desk.api.user(user),
         **extra,
     }
+    handled = desk.handling.finished + 1
     await desk.api.inject_update({"message": data})
     await desk.api.wait_for(lambda a: len(desk.bot_messages(user)) >= before + replies)
-    await asyncio.sleep(0.1)
+    await desk.handling.settled(handled)
     return desk.bot_messages(user)[before:]
 
 
