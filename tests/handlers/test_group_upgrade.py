@@ -6,7 +6,6 @@ fake Bot API, on both back ends."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
@@ -63,9 +62,10 @@ async def test_a_reply_to_a_command_sent_before_the_upgrade_reaches_the_new_chat
         # down, or Telegram's service messages come after): the bot learns it from the 400
         # answering its reply.
         await desk.api.upgrade_group(OLD, NEW, by=ADMIN, tell=False)
+        handled = desk.handling.finished + 1
         await desk.api.inject_message(JOURNALIST, "/help", chat_id=OLD)
         await desk.api.wait_for(lambda api: bool(api.sent_messages(NEW)))
-        await asyncio.sleep(0.2)
+        await desk.handling.settled(handled)
         (help_text,) = desk.bot_messages(NEW)
         assert (help_text.text or "").startswith(desk.t("Commands for journalists"))
         assert desk.t(SORRY) not in (help_text.text or "")

@@ -4,7 +4,6 @@ than standing open under a pop-up that is gone in a moment. Over real HTTP to th
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from tests.handlers.harness import JOURNALIST, running_desk
@@ -20,9 +19,10 @@ async def test_the_mute_question_becomes_its_answer(tmp_path: Path, lang: str) -
             for b in row
             if b["callback_data"].endswith(":1w")
         )
+        handled = desk.handling.finished + 1
         qid = await desk.api.inject_callback(JOURNALIST, week, message_id=asked.message_id)
         await desk.api.wait_for(lambda api: qid in api.callback_answers)
-        await asyncio.sleep(0.1)
+        await desk.handling.settled(handled)
         answered = desk.api.find_message(JOURNALIST, asked.message_id)
         assert answered is not None and answered.reply_markup is None
         muted = desk.t("Muted @{channel} {until}. /unmute @{channel} to undo.")

@@ -5,7 +5,6 @@ commands, each answer replies to its command. Over real HTTP to the fake Bot API
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from bot.handlers import SORRY
@@ -30,12 +29,10 @@ async def answers(desk: DeskBot, user: int, text: str, chat: int | None = None) 
     """Everything the bot sends to the chat after `text`, once it has gone quiet."""
     where = user if chat is None else chat
     before = len(desk.bot_messages(where))
+    handled = desk.handling.finished + 1
     await desk.api.inject_message(user, text, chat_id=chat)
     await desk.api.wait_for(lambda api: len(api.sent_messages(where)) > before)
-    count = -1
-    while count != len(desk.bot_messages(where)):
-        count = len(desk.bot_messages(where))
-        await asyncio.sleep(0.3)
+    await desk.handling.settled(handled)  # quiet: its handler is done
     return desk.bot_messages(where)[before:]
 
 
