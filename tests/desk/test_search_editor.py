@@ -420,3 +420,19 @@ def test_a_glossary_name_with_a_quote_or_no_letters_breaks_no_search() -> None:
 )  # fmt: skip
 def test_the_cli_reads_a_search_as_typed(argv: list[str], meant: list[str]) -> None:
     assert search_argv(argv) == meant
+
+
+async def test_a_query_asking_for_two_channels_at_once_says_so(store: Store) -> None:
+    """Posts of @a that are also posts of @b: none can be, and the answer says why rather than
+    "No posts found"."""
+    for query, source in (
+        ("(обмін from:@mod_press) from:@polon_hq", None),
+        ("обмін from:@mod_press", "polon_hq"),
+    ):
+        with pytest.raises(QueryError) as exc:
+            await _found(store, query, source=source)
+        assert exc.value.msg.msgid.startswith("a post comes from one channel")
+    # The same channel twice is that channel.
+    assert await _found(store, "обмін from:@polon_hq", source="@polon_hq") == _texts(
+        "polon_hq", word="обмін"
+    )
