@@ -32,12 +32,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import random
 import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -204,15 +206,9 @@ async def main(argv: list[str] | None = None) -> int:
     names = surnames(400)
     QUERIES["rare name"] = random.Random(11).sample(names, 6)
     posts = list(_search_posts(seed + late, names))
-    server = None
-    url = args.url
-    if url is None:
-        server = pg.start()
-        if server.url is None:
-            print(f"  no PostgreSQL: {server.reason}")
+    with _postgres(args.url) as url:
+        if url is None:
             return 1
-        url = server.url
-    try:
         with tempfile.TemporaryDirectory() as tmp:
             targets = [str(Path(tmp) / "bench.db"), url]
             first: list[float] = []
@@ -259,31 +255,36 @@ async def main(argv: list[str] | None = None) -> int:
                 f" {statistics.median(b):7.1f}ms {percentile(b, 0.95):6.1f}ms"
                 f" {percentile(b, 0.95) / percentile(a, 0.95):9.2f}"
             )
-    finally:
-        if server is not None:
-            server.stop()
     return 0
 
 
 async def _long_main(args: argparse.Namespace) -> int:
     print(f"postgres --long-post: python {sys.version.split()[0]}, {os.cpu_count()} cpus")
-    server = None
-    url = args.url
-    if url is None:
-        server = pg.start()
-        if server.url is None:
-            print(f"  no PostgreSQL: {server.reason}")
+    with _postgres(args.url) as url:
+        if url is None:
             return 1
-        url = server.url
-    try:
         with tempfile.TemporaryDirectory() as tmp:
             await long_post(
                 [str(Path(tmp) / "long.db"), url], args.long_chars, args.long_among, args.reps
             )
-    finally:
-        if server is not None:
-            server.stop()
     return 0
+
+
+@contextlib.contextmanager
+def _postgres(url: str | None) -> Iterator[str | None]:
+    """`url`, or a throwaway server's for the run (None, said why, when there is none)."""
+    if url is not None:
+        yield url
+        return
+    server = pg.start()
+    if server.url is None:
+        print(f"  no PostgreSQL: {server.reason}")
+        yield None
+        return
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 if __name__ == "__main__":
