@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
-from functools import partial
+from functools import cache, partial
 from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -90,15 +90,17 @@ def private_database(path: Path) -> None:
             companion.chmod(PRIVATE_MODE)
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(number, file name, SQL) for every bundled migration, in order."""
+@cache
+def migrations() -> tuple[tuple[int, str, str], ...]:
+    """(number, file name, SQL) for every bundled migration, in order. Read once a process: the
+    bundled files are the code's own, and a process that dropped its privileges (or whose
+    package folder an upgrade replaced) must still see the migrations its code was loaded with."""
     found: list[tuple[int, str, str]] = []
     for entry in resources.files("storage.migrations").iterdir():
         m = _MIGRATION_RE.match(entry.name)
         if m:
             found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    return found
+    return tuple(sorted(found))
 
 
 def _fetchone(conn: sqlite3.Connection, sql: str, params: Sequence[Any]) -> Any:

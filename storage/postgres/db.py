@@ -21,6 +21,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
+from functools import cache
 from importlib import resources
 from typing import Any
 
@@ -68,15 +69,16 @@ def driver_errors() -> Iterator[None]:
         raise StorageError(f"PostgreSQL: {type(exc).__name__}: {exc}") from exc
 
 
-def migrations() -> list[tuple[int, str, str]]:
-    """(number, file name, SQL) for every bundled PostgreSQL migration, in order."""
+@cache
+def migrations() -> tuple[tuple[int, str, str], ...]:
+    """(number, file name, SQL) for every bundled PostgreSQL migration, in order; read once a
+    process, as storage.db.migrations."""
     found: list[tuple[int, str, str]] = []
     for entry in resources.files("storage.postgres.migrations").iterdir():
         m = _MIGRATION_RE.match(entry.name)
         if m:
             found.append((int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
-    found.sort()
-    return found
+    return tuple(sorted(found))
 
 
 def _number_marks(sql: str) -> str:

@@ -78,10 +78,15 @@ def as_someone_else(tmp_path: Path, action: Callable[[], int]) -> tuple[int, str
     """Run `action` as another account: as root, a forked child as nobody; otherwise this
     process, with the files it must not write made read-only first. (exit code, out, err)"""
     out_path, err_path = tmp_path / "out.txt", tmp_path / "err.txt"
+    # Its own working folder, one it may enter: it reads `.env` from there, and the checkout's
+    # (a clone in a private temp folder, as CI makes) may be closed to it.
+    home = Path(tempfile.mkdtemp(prefix="wirewatch-home-"))
+    home.chmod(0o755)
     pid = os.fork()
     if pid == 0:  # the child: never returns into pytest
         code = 99
         try:
+            os.chdir(home)
             # pytest holds sys.stdout and sys.stderr: the command's lines go to files.
             sys.stdout = open(out_path, "w")  # noqa: SIM115
             sys.stderr = open(err_path, "w")  # noqa: SIM115
@@ -100,6 +105,7 @@ def as_someone_else(tmp_path: Path, action: Callable[[], int]) -> tuple[int, str
             sys.stderr.flush()
             os._exit(code)
     _, status = os.waitpid(pid, 0)
+    shutil.rmtree(home)
     return os.waitstatus_to_exitcode(status), out_path.read_text(), err_path.read_text()
 
 
