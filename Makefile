@@ -5,6 +5,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 PYTEST_ARGS ?=
+# Two pytest-xdist workers: half the suite's time is spent waiting (service subprocesses
+# starting, the crash loops' kills, PostgreSQL), which the other worker fills. TEST_WORKERS=0
+# runs everything in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: install demo test test-fast lint bench clean system-packages
 
@@ -46,11 +50,11 @@ system-packages:
 	fi
 
 test: $(STAMP) system-packages
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The inner loop: everything but the long end-to-end scenarios (crash loops, 10k imports).
 test-fast: $(STAMP) system-packages
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

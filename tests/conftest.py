@@ -24,6 +24,7 @@ import itertools  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import asyncpg  # noqa: E402
 import pytest  # noqa: E402
@@ -101,13 +102,33 @@ def db_target(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+# Under pytest-xdist (`make test` runs two workers) each worker starts its own server; the
+# controller prints their outcomes, handed over when a worker finishes.
+_worker_servers: list[tuple[str | None, str]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    handover = getattr(session.config, "workeroutput", None)
+    if handover is not None and _pg_server is not None:
+        handover["pg_server"] = (_pg_server.url, _pg_server.reason)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    got = getattr(node, "workeroutput", {}).get("pg_server")
+    if got is not None:
+        _worker_servers.append((got[0], got[1]))
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     # Said out loud, so a run where PostgreSQL could not start is never mistaken for a pass.
-    if _pg_server is None:
-        return
-    if _pg_server.url is None:
-        terminalreporter.write_line(
-            f"PostgreSQL tests SKIPPED: {_pg_server.reason}", yellow=True, bold=True
-        )
-    else:
-        terminalreporter.write_line(f"PostgreSQL tests ran against {_pg_server.url}")
+    servers = list(_worker_servers)
+    if _pg_server is not None:
+        servers.append((_pg_server.url, _pg_server.reason))
+    for url, reason in servers:
+        if url is None:
+            terminalreporter.write_line(
+                f"PostgreSQL tests SKIPPED: {reason}", yellow=True, bold=True
+            )
+        else:
+            terminalreporter.write_line(f"PostgreSQL tests ran against {url}")

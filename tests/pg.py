@@ -1,5 +1,6 @@
 """A throwaway PostgreSQL server for the tests: initdb into a temp dir, start on a free port,
-stop at the end of the session. One server per test session; each test gets its own schema.
+stop at the end of the session. One server per test session (per worker under pytest-xdist);
+each test gets its own schema.
 
 Found through `initdb` on PATH or the Debian layout (/usr/lib/postgresql/N/bin), which
 `make test` installs. PostgreSQL refuses to run as root, so as root the server runs as the
