@@ -187,7 +187,7 @@ class Drafter:
             groups.setdefault(key, []).append(alert)
         drafted: list[tuple[Alert, dict[str, Any], bool]] = []
         failed: list[tuple[Alert, str]] = []
-        backgrounds: dict[tuple[int, str, int], Background] = {}
+        backgrounds: dict[tuple[int, str, frozenset[str]], Background] = {}
         people = {p.id: p for p in await self.store.people.list(active_only=False)}
         at = self.clock()
         for members in groups.values():
@@ -216,7 +216,7 @@ class Drafter:
     async def _compose_request(
         self,
         alert: Alert,
-        backgrounds: dict[tuple[int, str, int], Background],
+        backgrounds: dict[tuple[int, str, frozenset[str]], Background],
         update: bool,
         story_id: int | None,
     ) -> dict[str, Any]:
@@ -239,26 +239,20 @@ class Drafter:
         thread: list[StoredPost] = []
         if update and alert.reply_to_alert is not None:
             thread = await self.store.posts.of_thread(alert.reply_to_alert)
-        # As many more than it shows as it may drop (below; one at least, as the background
-        # of every alert is searched alike), so that dropping them leaves lines in their place
-        # rather than a gap. None at all when the desk turned it off.
-        wanted = self.background + max(1, len(thread)) if self.background > 0 else 0
-        if (post.id, rule, wanted) not in backgrounds:
-            backgrounds[(post.id, rule, wanted)] = await earlier_posts(
-                self.store, post, rule, limit=wanted
+        # A forward in the thread stands for its original there as here.
+        told = frozenset({p.permalink for p in thread} | {origin_of(p).link for p in thread})
+        if (post.id, rule, told) not in backgrounds:
+            # None at all when the desk turned the background off.
+            backgrounds[(post.id, rule, told)] = await earlier_posts(
+                self.store, post, rule, limit=self.background, leave_out=told
             )
-        earlier = backgrounds[(post.id, rule, wanted)]
+        earlier = backgrounds[(post.id, rule, told)]
         extra: dict[str, Any] = {}
         if update:
             # A follow-up on the same story: a reply with a ready update paragraph, dated when
             # it falls on another day than the story's alert.
             story = next((p for p in thread if p.id == story_id), None)
             extra = {"update": True, "thread_date": story.date if story is not None else None}
-            # A forward in the thread stands for its original there as here.
-            told = {p.permalink for p in thread} | {origin_of(p).link for p in thread}
-            earlier = earlier.without(
-                lambda e: e.post.permalink in told or origin_of(e.post).link in told
-            )
         earlier = earlier.at_most(self.background)
         return await self.compose_for(
             "new",

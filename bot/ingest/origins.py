@@ -4,6 +4,7 @@ original is stored too, when the original was posted (the time a journalist cite
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -108,7 +109,12 @@ async def best_rule_context(store: Store, post: StoredPost) -> AlertContext:
 
 
 async def earlier_posts(
-    store: Store, post: StoredPost, query: str | None, *, limit: int = 3
+    store: Store,
+    post: StoredPost,
+    query: str | None,
+    *,
+    limit: int = 3,
+    leave_out: Collection[str] = (),
 ) -> Background:
     """Up to `limit` stored posts older than `post` that match `query` (the rule's), any
     source, newest first: the background a story adds ("Earlier, on December 11, …"), with
@@ -117,20 +123,16 @@ async def earlier_posts(
 
     A forward stands for its original: it is credited to the origin, and an original is
     listed once however many channels forwarded it (as the original itself when stored), and
-    never when `post` is that original or a forward of it."""
+    never when `post` is that original or a forward of it.
+
+    `leave_out`: links of posts the reader has above this one already (a follow-up's thread:
+    their permalinks and their originals'); they are neither listed nor counted, and the
+    search reads on past them, a page at a time, to fill `limit`: however long the thread,
+    each page is the size one background needs, and there are at most as many more pages as
+    `leave_out` could fill."""
     if not query or limit < 1:
         return Background()
-    try:
-        page = await search_posts(
-            store,
-            query,
-            zone=ZoneInfo("UTC"),
-            limit=2 * limit + 2,  # forwards of one original collapse into one line
-            before=(to_ts(post.date) or 0, post.id),
-        )
-    except (QueryError, RuleSyntaxError) as exc:
-        log.info("no background for post %s: %s", post.id, exc)
-        return Background()
+    told = set(leave_out)
     seen = {origin_of(post).link}
     out: list[Earlier] = []
     more = 0
@@ -141,29 +143,46 @@ async def earlier_posts(
             sources[hit.source_id] = await store.sources.get(hit.source_id)
         return sources[hit.source_id]
 
-    for hit in page.hits:
-        if hit.post.id == post.id or hit.post.deleted_at is not None:
-            continue
-        origin = origin_of(hit.post)
-        if origin.link in seen:
-            if not origin.forwarded:
-                # The original itself, after a forward of it: it takes the forward's place.
-                at = next(
-                    (k for k, e in enumerate(out) if origin_of(e.post).link == origin.link),
-                    None,
-                )
-                if at is not None:
-                    source = await source_of(hit.post)
-                    out[at] = Earlier(hit.post, source, hit.spans)
-            continue
-        seen.add(origin.link)
+    size = 2 * limit + 2  # forwards of one original collapse into one line
+    before: tuple[int, int] | None = (to_ts(post.date) or 0, post.id)
+    pages = 1 + -(-len(told) // size)
+    while before is not None and pages > 0:
+        pages -= 1
+        try:
+            page = await search_posts(
+                store, query, zone=ZoneInfo("UTC"), limit=size, before=before
+            )
+        except (QueryError, RuleSyntaxError) as exc:
+            log.info("no background for post %s: %s", post.id, exc)
+            return Background()
+        for hit in page.hits:
+            if hit.post.id == post.id or hit.post.deleted_at is not None:
+                continue
+            origin = origin_of(hit.post)
+            if hit.post.permalink in told or origin.link in told:
+                continue
+            if origin.link in seen:
+                if not origin.forwarded:
+                    # The original itself, after a forward of it: it takes the forward's place.
+                    at = next(
+                        (k for k, e in enumerate(out) if origin_of(e.post).link == origin.link),
+                        None,
+                    )
+                    if at is not None:
+                        source = await source_of(hit.post)
+                        out[at] = Earlier(hit.post, source, hit.spans)
+                continue
+            seen.add(origin.link)
+            if len(out) == limit:
+                more += 1  # counted, not drafted: "…and 4 earlier posts"
+                continue
+            source = await source_of(hit.post)
+            info = await lookup_origin(store, hit.post)
+            out.append(Earlier(hit.post, source, hit.spans, info.source, info.date))
+        before = page.cursor
         if len(out) == limit:
-            more += 1  # counted, not drafted: "…and 4 earlier posts"
-            continue
-        source = await source_of(hit.post)
-        info = await lookup_origin(store, hit.post)
-        out.append(Earlier(hit.post, source, hit.spans, info.source, info.date))
-    return Background(tuple(out), more, at_least=page.cursor is not None)
+            break
+    return Background(tuple(out), more, at_least=before is not None)
 
 
 async def alerted_about_origin(store: Store, post: StoredPost) -> set[int]:

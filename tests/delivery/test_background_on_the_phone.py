@@ -62,9 +62,9 @@ async def test_a_long_history_reaches_the_phone_as_one_short_message(
         for k, line in enumerate(shown):
             assert line.endswith(f"https://t.me/hrid_demo/{23 - k}")
             assert len(line) < 400 and "…" in line
-        # The background search (for one line more than it shows) found ten; more are stored
-        # than it read.
-        left = 10 - len(shown)
+        # The background search (a page of twice the lines it shows and two, as forwards of
+        # one original collapse into one line) found eight; more are stored than it read.
+        left = 8 - len(shown)
         assert closing == tr.ngettext(
             "…and more than {n} earlier post", "…and more than {n} earlier posts", left
         )

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from bot.desk.search import search_posts
+from bot.ingest import origins
 from bot.ingest.origins import alert_context
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
@@ -319,5 +324,44 @@ async def test_an_update_leaves_every_post_of_its_thread_out_of_the_background(
             "On Dec. 6, 2025, NSDC Secretary Rustam Umarov said: “Домовилися про обмін "
             "полоненими до свят: 300 на 300.” https://t.me/umerov_demo/1"
         ]
+    finally:
+        await store.close()
+
+
+async def test_a_long_threads_update_reads_its_background_a_page_at_a_time(
+    tmp_path: Path, db_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The background of an update was searched for as many more posts as its thread held, to
+    # leave them out afterwards: in a thread of dozens of updates each draft read and built
+    # hundreds of posts (a 2,000-post feed took twice as long and the service 12 MiB more).
+    # The thread's posts are skipped as the search reads, a page of one background's size at
+    # a time, and the archive past them still fills the background.
+    store, person_id, _ = await _desk(tmp_path, db_target)
+    asked: list[int] = []
+
+    async def spy(*args: Any, **kwargs: Any) -> Any:
+        asked.append(kwargs["limit"])
+        return await search_posts(*args, **kwargs)
+
+    monkeypatch.setattr(origins, "search_posts", spy)
+    try:
+        quiet = Pipeline(store, alert=False)
+        for day in (30, 29):
+            text = f"Обмін полоненими, підсумки місяця: {day} днів тому."
+            await quiet.handle(Post("umerov_demo", 31 - day, T0 - timedelta(days=day), text))
+        pipe = Pipeline(store, background=2)
+        steps = 14
+        for k in range(steps):
+            text = f"Обмін полоненими триває: етап {k + 1}."
+            await pipe.handle(Post("umerov_demo", 10 + k, T0 + timedelta(minutes=10 * k), text))
+        alerts = await store.alerts.for_person(person_id)
+        assert len(alerts) == steps
+        assert all(a.reply_to_alert == b.id for a, b in zip(alerts[1:], alerts, strict=False))
+        background = alerts[-1].payload["plain"].split("Earlier:\n")[1].split("\n\n")[0]
+        assert [line.rsplit(" ", 1)[-1] for line in background.splitlines()] == [
+            "https://t.me/umerov_demo/2",
+            "https://t.me/umerov_demo/1",
+        ]
+        assert asked and max(asked) == 2 * 2 + 2
     finally:
         await store.close()
