@@ -24,10 +24,10 @@ from bot.drafting.draft import (
     _institution_en,
     _lang,
     _past,
-    _pick,
     build_draft,
     origin_of,
     person_name,
+    short_role,
 )
 from bot.drafting.html import Run, join_runs, plain, to_html, utf16_len
 from bot.drafting.quotes import shorten_quote
@@ -81,7 +81,7 @@ def _who_earlier(source: SourceLike, lang: str) -> str | None:
     """ "NSDC Secretary Rustem Umerov" / "секретар РНБО Рустем Умєров" / "the General Staff";
     None when the source has neither person nor role."""
     person = person_name(source, lang)
-    role = _pick(source.short_role, lang) or _pick(source.role, lang)
+    role = short_role(source, lang)
     if person and role:
         return f"{role} {person}" if lang == "en" else f"{_title_case_off(role)} {person}"
     if person:

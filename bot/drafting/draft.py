@@ -99,6 +99,17 @@ def _pick(values: Mapping[str, str | None], lang: str) -> str | None:
     return None
 
 
+def short_role(source: SourceLike, lang: str) -> str | None:
+    """The role a second reference uses: the short role in `lang`, else the role in `lang`,
+    and only then either in another language (a full role in the reader's language reads
+    better than a short one in another)."""
+    for values in (source.short_role, source.role):
+        value = values.get(lang)
+        if value and value.strip():
+            return value.strip()
+    return _pick(source.short_role, lang) or _pick(source.role, lang)
+
+
 def person_name(source: SourceLike, lang: str) -> str | None:
     """The speaker's name for a draft in `lang`. An English draft of a source named only in
     Cyrillic gets the name in the official Latin spelling (Ukraine's 2010 passport system for
@@ -543,7 +554,7 @@ def second_reference(source: SourceLike, lang: str) -> str | None:
     person = person_name(source, lang)
     if person:
         return person.split()[-1]
-    role = _pick(source.short_role, lang) or _pick(source.role, lang)
+    role = short_role(source, lang)
     if role:
         return _institution_en(role) if lang == "en" else _cap(role)
     return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -454,3 +454,35 @@ def test_update_and_background_speak_in_the_past_when_the_gender_is_not_given() 
     )
     for text in (_update(umerov, "uk"), _earlier(ministry, "uk"), _update(unknown, "ru")):
         assert "заявляє" not in text and "заявляет" not in text
+
+
+def test_a_short_role_in_another_language_does_not_displace_the_readers_own_role() -> None:
+    # A source with its full role in uk and en and a short role in Ukrainian only: the English
+    # desk's "Earlier:" line read "On Oct. 27, начальниця адміністрації Halyna Boichuk said",
+    # the Ukrainian short role inside an English sentence, though an English role was there.
+    port = FakeSource(
+        username="odesa_port_demo2",
+        gender="f",
+        person={"uk": "Галина Бойчук", "en": "Halyna Boichuk", "ru": None},
+        role={
+            "uk": "Начальниця Одеської морської адміністрації",
+            "en": "Head of the Odesa Maritime Administration",
+            "ru": None,
+        },
+        short_role={"uk": "начальниця адміністрації", "en": None, "ru": None},
+    )
+    earlier = Earlier(FakePost("Порт прийняв 14 суден.", message_id=1), port)
+    english = plain(background_runs([earlier], "en", "Europe/Kyiv"))
+    assert "Head of the Odesa Maritime Administration Halyna Boichuk said" in english, english
+    assert "начальниця" not in english
+    # The reader's own short role still wins, and a desk with no role of its own takes one.
+    ukrainian = plain(background_runs([earlier], "uk", "Europe/Kyiv"))
+    assert "начальниця адміністрації Галина Бойчук" in ukrainian, ukrainian
+    russian = plain(background_runs([earlier], "ru", "Europe/Kyiv"))
+    assert "начальниця адміністрації Галина Бойчук" in russian, russian
+    # An institution named by its role alone: the English update names it in English.
+    office = replace(port, person={"uk": None, "en": None, "ru": None})
+    draft = build_draft(
+        FakePost("Порт прийняв 14 суден."), office, DraftOptions(lang="en", tz="Europe/Kyiv")
+    )
+    assert draft.subject is not None and "начальниця" not in draft.subject, draft.subject
