@@ -58,11 +58,11 @@ class Store:
         """A file path (or ":memory:") opens SQLite; a `postgresql://` URL opens PostgreSQL.
         The one place the back end is chosen (WIREWATCH_DB). `read_only`: for commands that
         only read; an SQLite file is then never created, chmodded, migrated nor written
-        (storage/access.py)."""
+        (storage/access.py), and PostgreSQL's sessions are read-only."""
         if is_postgres_url(path):
             from storage.postgres.store import PgStore  # imports this module
 
-            return await PgStore.open(path)
+            return await PgStore.open(path, read_only=read_only)
         return cls(await Database.open(path, read_only=read_only))
 
     async def close(self) -> None:

@@ -27,7 +27,7 @@ from typing import Any
 
 import asyncpg
 
-from storage.db import DatabaseDown, StorageError
+from storage.db import DatabaseDown, SchemaBehind, StorageError
 from storage.postgres import redact
 
 log = logging.getLogger(__name__)
@@ -210,9 +210,17 @@ class PgConn:
 class PgDatabase:
     """The pool plus the calls `storage.db.Database` offers the repositories."""
 
-    def __init__(self, pool: Any, url: str, id_tables: frozenset[str]) -> None:
+    def __init__(
+        self,
+        pool: Any,
+        url: str,
+        id_tables: frozenset[str],
+        *,
+        settings: dict[str, str] | None = None,
+    ) -> None:
         self.pool = pool
         self.url = url
+        self._settings = settings  # the sessions' server settings (read-only: see open)
         self.path = url  # what logs and messages show where SQLite shows a file
         self._id_tables = id_tables
         self._lock = asyncio.Lock()
@@ -232,13 +240,24 @@ class PgDatabase:
         self._closing = False
 
     @classmethod
-    async def open(cls, url: str, *, migrate: bool = True, max_size: int = 10) -> PgDatabase:
+    async def open(
+        cls, url: str, *, migrate: bool = True, max_size: int = 10, read_only: bool = False
+    ) -> PgDatabase:
+        """`read_only`: for commands that only read. Every session starts read-only
+        (`default_transaction_read_only`, what SET SESSION CHARACTERISTICS AS TRANSACTION READ
+        ONLY sets), so no statement can write whatever the role may do, and the schema is
+        checked, never migrated: a running service of another version keeps its own."""
+        settings = {"default_transaction_read_only": "on"} if read_only else None
         try:
-            pool = await asyncpg.create_pool(url, min_size=1, max_size=max_size)
+            pool = await asyncpg.create_pool(
+                url, min_size=1, max_size=max_size, server_settings=settings
+            )
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise DatabaseDown(f"cannot reach PostgreSQL at {redact(url)}: {exc}") from exc
         try:
-            if migrate:
+            if read_only:
+                await _check_version(pool, url)
+            elif migrate:
                 await migrate_pool(pool)
             rows = await pool.fetch(
                 "SELECT table_name FROM information_schema.columns"
@@ -247,7 +266,7 @@ class PgDatabase:
         except BaseException:
             await pool.close()
             raise
-        return cls(pool, url, frozenset(str(r[0]) for r in rows))
+        return cls(pool, url, frozenset(str(r[0]) for r in rows), settings=settings)
 
     def translate(self, sql: str, *, returning: bool = True) -> str:
         key = (sql, returning)
@@ -269,7 +288,7 @@ class PgDatabase:
     async def _session(self, kind: str) -> Any:
         """A connection of its own that, when the server drops it, is made again and given
         back what it held (`_restore`)."""
-        conn = await asyncpg.connect(self.url)
+        conn = await asyncpg.connect(self.url, server_settings=self._settings)
         conn.add_termination_listener(lambda _conn: self._dropped(kind))
         return conn
 
@@ -454,6 +473,31 @@ async def migrate_pool(pool: Any) -> None:
                     )
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK)
+
+
+async def _check_version(pool: Any, url: str) -> None:
+    """A read-only session's schema must be this wirewatch's: behind, its writer migrates it
+    (`run`, or any command that writes); ahead, this wirewatch is the old one."""
+    with driver_errors():
+        exists = await pool.fetchval("SELECT to_regclass('schema_migrations') IS NOT NULL")
+        current = (
+            int(await pool.fetchval("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+            if exists
+            else 0
+        )
+    known = migrations()
+    latest = known[-1][0] if known else 0
+    if current > latest:
+        raise StorageError(
+            f"database schema version {current} is newer than this wirewatch ({latest});"
+            " upgrade wirewatch"
+        )
+    if current < latest:
+        raise SchemaBehind(
+            f"{redact(url)} has schema version {current} and this wirewatch reads version"
+            f" {latest}: it is brought up to date when wirewatch next runs on it with"
+            " write access (`wirewatch run`, or any command that writes)"
+        )
 
 
 async def _check_server(conn: Any) -> None:

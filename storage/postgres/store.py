@@ -60,5 +60,4 @@ class PgStore(Store):
 
     @classmethod
     async def open(cls, path: object, *, read_only: bool = False) -> Store:
-        # `read_only` is SQLite's: PostgreSQL's own roles decide who may write.
-        return cls(await PgDatabase.open(str(path)))
+        return cls(await PgDatabase.open(str(path), read_only=read_only))
