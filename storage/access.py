@@ -117,3 +117,50 @@ def read_only_failure(path: Path, exc: sqlite3.Error) -> tuple[bool, str]:
                 f"({_owned(companion)}); " + _AS_OWNER.format(owner=owner)
             )
     return False, f"cannot read {path}: {exc}"
+
+
+def holder(path: Path) -> int | None:
+    """Another process that has the SQLite database at `path` open, if any (its pid; 0 when
+    the kernel does not say which). SQLite keeps a shared lock on the file, and in WAL mode on
+    its -shm, for as long as a connection is open; Linux lists every process's locks in
+    /proc/locks, which is read rather than probed: closing a descriptor of the file this
+    process opened itself would drop the locks SQLite holds on it here. None when nobody else
+    holds it, or where /proc/locks cannot be read (not Linux)."""
+    files = set()
+    for name in (path, path.with_name(path.name + "-shm")):
+        try:
+            info = name.stat()
+        except OSError:
+            continue
+        files.add((os.major(info.st_dev), os.minor(info.st_dev), info.st_ino))
+    if not files:
+        return None
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        # "1: POSIX  ADVISORY  READ 1234 fe:00:2146556 128 128"; "1: -> ..." waits for a lock.
+        fields = line.split()
+        if len(fields) < 6 or fields[1] == "->" or fields[1] not in ("POSIX", "OFDLCK"):
+            continue
+        try:
+            major, minor, inode = fields[5].split(":")
+            where = (int(major, 16), int(minor, 16), int(inode))
+            pid = int(fields[4])
+        except ValueError:
+            continue
+        if where in files and pid != os.getpid():
+            return max(pid, 0)
+    return None
+
+
+def process_name(pid: int) -> str:
+    """`pid` with its command line, for a person ("pid 1234: wirewatch run")."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return f"pid {pid}" if pid else "a process this one cannot see"
+    words = [w.decode(errors="replace") for w in raw.split(b"\0") if w]
+    shown = " ".join(" ".join((Path(words[0]).name, *words[1:])).split())
+    return f"pid {pid}: {shown[:120]}" if shown else f"pid {pid}"

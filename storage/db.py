@@ -37,7 +37,13 @@ class StorageError(RuntimeError):
 
 
 class SchemaBehind(StorageError):
-    """A command that only reads met a database its next writer will migrate."""
+    """A command that only reads met a database its next writer will migrate: at schema
+    version `have`, where this wirewatch reads `wants`."""
+
+    def __init__(self, message: str, *, have: int, wants: int) -> None:
+        super().__init__(message)
+        self.have = have
+        self.wants = wants
 
 
 class DatabaseDown(StorageError):
@@ -299,7 +305,9 @@ class Database:
             raise SchemaBehind(
                 f"{path} has schema version {current} and this wirewatch reads version "
                 f"{latest}: it is brought up to date when its owner next runs wirewatch on it "
-                "(`wirewatch run`, or any command)"
+                "(`wirewatch run`, or any command)",
+                have=current,
+                wants=latest,
             )
         return db
 

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from wcwidth import clip, ljust, width
 
 from bot.settings import Settings
-from storage.access import not_writer, unreachable
+from storage.access import holder, not_writer, process_name, unreachable
 from storage.db import SchemaBehind, StorageError
 from storage.postgres import is_postgres_url
 from storage.store import Store
@@ -71,11 +71,14 @@ async def open_store(
             raise StorageError(why)
         if not path.exists():
             raise StorageError(f"no database at {settings.db} (import or run something first)")
+    if not read_only:
+        await _not_under_another_version(settings)
     try:
         store = await Store.open(settings.db, read_only=read_only)
-    except SchemaBehind:
+    except SchemaBehind as exc:
         if not_writer(Path(settings.db)) is not None:
             raise  # another account's: its owner's next write migrates it
+        _refuse_if_held(settings, exc)
         # The first command after an upgrade, by the file's owner (or root): the schema is
         # brought up to date, as `run` would first, and is the one write of a command that
         # only reads.
@@ -86,6 +89,43 @@ async def open_store(
         yield store
     finally:
         await store.close()
+
+
+def _sqlite_file(settings: Settings) -> Path | None:
+    db = str(settings.db)
+    return None if db == ":memory:" or is_postgres_url(db) else Path(db)
+
+
+def _refuse_if_held(settings: Settings, behind: SchemaBehind) -> None:
+    """A database of an older schema that another process has open (the service of the
+    wirewatch before the upgrade, still running) is not migrated underneath it: that process
+    would go on reading and writing tables its code does not know."""
+    path = _sqlite_file(settings)
+    pid = holder(path) if path is not None else None
+    if pid is None:
+        return
+    raise StorageError(
+        f"{path} has schema version {behind.have} and this wirewatch reads version "
+        f"{behind.wants}, and {process_name(pid)} has it open (the service of the wirewatch "
+        "before the upgrade?): this wirewatch "
+        "would migrate it underneath that process, so it does not. Restart the service with "
+        "this wirewatch (it migrates at start: on a server set up from deploy/, sudo "
+        "systemctl restart wirewatch), or run this command with the wirewatch the service runs"
+    )
+
+
+async def _not_under_another_version(settings: Settings) -> None:
+    """Before a command that writes opens (and so migrates) the database: the same rule. Only
+    when another process holds the file is its schema looked at, read-only."""
+    path = _sqlite_file(settings)
+    if path is None or not path.is_file() or holder(path) is None:
+        return
+    try:
+        await (await Store.open(path, read_only=True)).close()
+    except SchemaBehind as exc:
+        _refuse_if_held(settings, exc)
+    except StorageError:
+        pass  # unreadable here: the writable open below says why
 
 
 def print_json(value: Any) -> None:

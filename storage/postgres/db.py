@@ -496,7 +496,9 @@ async def _check_version(pool: Any, url: str) -> None:
         raise SchemaBehind(
             f"{redact(url)} has schema version {current} and this wirewatch reads version"
             f" {latest}: it is brought up to date when wirewatch next runs on it with"
-            " write access (`wirewatch run`, or any command that writes)"
+            " write access (`wirewatch run`, or any command that writes)",
+            have=current,
+            wants=latest,
         )
 
 

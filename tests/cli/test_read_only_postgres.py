@@ -30,9 +30,7 @@ async def _fingerprint(url: str) -> list[tuple[str, int]]:
             " ORDER BY table_name",
             _schema(url),
         )
-        return [
-            (t[0], int(await conn.fetchval(f'SELECT count(*) FROM "{t[0]}"'))) for t in tables
-        ]
+        return [(t[0], int(await conn.fetchval(f'SELECT count(*) FROM "{t[0]}"'))) for t in tables]
     finally:
         await conn.close()
 
