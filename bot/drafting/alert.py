@@ -100,6 +100,7 @@ def compose_alert(
     background: Background | Sequence[Earlier] = (),
     image_spans: Sequence[SpanLike] = (),
     translate: bool = False,
+    media_change: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
     """The alert for one post, its draft written as `options` say (DraftOptions: language, zone,
     house style, the rule's spans, which choose the quote and are highlighted, glossary names, a
@@ -114,7 +115,8 @@ def compose_alert(
     matched words in the post's picture: a new alert then says what the image reads, apart from the
     official's words. `translate` (a provider is configured): a quote in another language than
     `lang` is marked for translation (payload "translate"); the translation follows as a reply, so
-    the alert never waits for it."""
+    the alert never waits for it. `media_change` (edit): the same edit also changed the post's
+    picture or file ("replaced" or "added", the kind of media), said under the words' diff."""
     lang, tz, spans, style = options.lang, options.tz, options.spans, options.style
     now = options.now
     if kind not in KINDS:
@@ -161,11 +163,22 @@ def compose_alert(
         header = _EDIT_MARK + updated_line(when, tz, lang, now=now, style=style)
         runs = join_runs(header, "\n")
         plain = header + "\n"
-        if previous_text is not None:
-            diff = word_diff(previous_text, post.text)
+        # One edit, one follow-up: when the same edit replaced the picture too, the words'
+        # diff is followed by that (what the new picture reads follows when it is read and
+        # matches the rule).
+        also = texts.media_changed(texts.words(lang), *media_change) if media_change else ""
+        diff = word_diff(previous_text, post.text) if previous_text is not None else None
+        if diff or also:
+            runs = join_runs(runs, changes_label(lang), "\n")
+            plain += changes_label(lang) + "\n"
             if diff:
-                runs = join_runs(runs, changes_label(lang), "\n", diff_runs(diff, lang), "\n\n")
-                plain += changes_label(lang) + "\n" + diff_plain(diff, lang) + "\n\n"
+                runs = join_runs(runs, diff_runs(diff, lang), "\n")
+                plain += diff_plain(diff, lang) + "\n"
+            if also:
+                runs = join_runs(runs, [Run(also, "i")], "\n")
+                plain += also + "\n"
+            runs = join_runs(runs, "\n")
+            plain += "\n"
         # A picture replaced under the same words: what the new one reads is the change.
         image = image_runs(getattr(post, "ocr_text", ""), image_spans, lang) if image_spans else []
         if image:

@@ -139,3 +139,19 @@ def credit_label(tr: Translator, kind: str) -> str:
     if kind == "video":
         return tr.pgettext("credit line", "Video")
     return tr.pgettext("credit line", "Photo")
+
+
+def media_changed(tr: Translator, how: str, kind: str) -> str:
+    """The line an edit's follow-up adds when the same edit also replaced the post's picture or
+    file, or gave a post one ("Також замінено фото."): the diff shows only the words."""
+    if how == "added":
+        if kind == "photo":
+            return tr.pgettext("edit follow-up", "A photo was added too.")
+        if kind == "video":
+            return tr.pgettext("edit follow-up", "A video was added too.")
+        return tr.pgettext("edit follow-up", "A file was added too.")
+    if kind == "photo":
+        return tr.pgettext("edit follow-up", "The photo was replaced too.")
+    if kind == "video":
+        return tr.pgettext("edit follow-up", "The video was replaced too.")
+    return tr.pgettext("edit follow-up", "The file was replaced too.")

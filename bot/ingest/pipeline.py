@@ -454,6 +454,7 @@ class Pipeline:
                     person,
                     spans=rule_spans,
                     previous_text=existing.text,
+                    media_change=change.media_news(post.media),
                 )
                 edit = alert_args(
                     person,

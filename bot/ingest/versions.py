@@ -82,6 +82,16 @@ class Change:
             if yes
         )
 
+    def media_news(self, kind: str | None) -> tuple[str, str] | None:
+        """What the follow-up of an edit that also changed the words says of its media:
+        ("replaced" or "added", the kind of media now); None when the media stayed. An edit of
+        a caption and its picture at once is one follow-up, which must tell both."""
+        if self.swap is None:
+            return None
+        # The identity of the media before is known whenever it was a picture or a file of
+        # Telegram's (swapped() tells no change otherwise): none means the message had none.
+        return ("replaced" if self.swap.was is not None else "added", kind or "document")
+
     @property
     def other(self) -> bool:
         """Whether something besides the text changed."""

@@ -216,3 +216,38 @@ async def test_a_photo_swapped_back_to_one_already_kept_is_followed_up_like_any_
     assert "Евакуація триває до неділі" in follow_up.payload["plain"]
     # Read again all the same (a file handed over again): no second follow-up.
     assert await apply_ocr(pipe, post.id, "Евакуація триває до неділі") == 0
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "said"),
+    [
+        ("photo:2:1", "photo:2:2", "Також замінено фото."),
+        (None, "photo:2:2", "Також додано фото."),
+    ],
+)
+async def test_a_caption_and_its_picture_changed_in_one_edit_are_told_in_one_follow_up(
+    store: Store, before: str | None, after: str, said: str
+) -> None:
+    # The official rewrote the caption and put another picture under it in one edit: the
+    # follow-up said only what the caption changed, and the new picture (whose words may match
+    # nothing) was never mentioned to those alerted.
+    await store.people.add(role="journalist", user_id=21, lang="uk")
+    await store.rules.add("евакуація", rule_to_json(parse_rule("евакуація")))
+    pipe = Pipeline(store)
+    first = "Оголошено евакуацію з прикордонних сіл."
+    if before is not None:
+        await pipe.handle(photo_post(before, text=first))
+    else:
+        await pipe.handle(Post(channel="oblenergo", message_id=40, date=T0, text=first))
+    res = await pipe.handle(
+        photo_post(after, edited=5, text="Оголошено евакуацію з дев'яти прикордонних сіл.")
+    )
+    assert res.alerts == 1
+    (*_, follow_up) = await store.alerts.for_person((await store.people.list())[0].id)
+    assert follow_up.kind == "edit"
+    plain = follow_up.payload["plain"]
+    assert "дев'яти" in plain and said in plain, plain
+    # An edit of the words alone says nothing of a picture.
+    await pipe.handle(photo_post(after, edited=9, text="Оголошено евакуацію з 9 сіл."))
+    (*_, words_only) = await store.alerts.for_person((await store.people.list())[0].id)
+    assert words_only.id != follow_up.id and "Також" not in words_only.payload["plain"]
