@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.drafting.abbreviations import FUNCTION_WORDS
-from bot.matching.lemmas import known_cases, may_be_person, stems
+from bot.matching.lemmas import known_cases, known_word, may_be_person, person_noun, stems
 
 _WORD = re.compile(r"[^\W\d_][\w'’ʼ-]*")
 # Initials before a surname ("В. Зеленський"): "В" is no preposition.
@@ -136,22 +136,95 @@ def tail_is_speakers(speaker: Speaker | None, verb: str, who: str, before: str =
 # Who a quote opens with, before its quotation: "Марта Кінг: «…»", "Martha King: “…”".
 _HEAD = re.compile(r"\s*(?P<who>[^\W\d_][\w'’ʼ. -]{0,80}?)\s*:\s*[«„“\"]")
 
+# English words that name a person by office ("Deputy Minister: “…”"); a Cyrillic one is told
+# by the dictionaries (an animate noun: заступниця, речник, посол).
+_EN_TITLES = frozenset(
+    {
+        "minister",
+        "deputy",
+        "secretary",
+        "spokesperson",
+        "spokesman",
+        "spokeswoman",
+        "president",
+        "vice",
+        "director",
+        "head",
+        "chief",
+        "ambassador",
+        "governor",
+        "mayor",
+        "commander",
+        "adviser",
+        "advisor",
+        "chairman",
+        "chairwoman",
+        "chair",
+        "prosecutor",
+        "ombudsman",
+        "ombudsperson",
+        "envoy",
+        "speaker",
+        "premier",
+        "chancellor",
+        "official",
+        "officer",
+        "representative",
+        "general",
+        "colonel",
+        "commissioner",
+    }
+)
+
+
+def _is_title(word: str) -> bool:
+    """True if `word` (the first of a quote's head, after an article) names a person by what
+    they are: "Заступниця", "Речник", "Deputy", "minister"."""
+    if re.search("[а-яіїєґё]", word.casefold()):
+        return person_noun(word)
+    return word.casefold() in _EN_TITLES
+
 
 def head_is_someone_elses(speaker: Speaker | None, quote: str) -> bool:
     """True if `quote` opens by naming a person other than `speaker` before a quotation
-    ("Марта Кінг: «…»"): the channel relays those words. Only names count, every word of them
-    capitalised ("Головне: «…»" is a label, "Він заявив: «…»" no name), and a name ending in
-    the speaker's own is the speaker's, a title before it."""
+    ("Марта Кінг: «…»", "Заступниця міністра: «…»"): the channel relays those words. A name
+    counts when every word of it is capitalised ("Головне: «…»" is a label, "Він заявив: «…»"
+    no name); a title counts in any case ("the deputy minister"). The speaker's own name or
+    role is theirs: a name ending in the speaker's own ("Міністерка Гайова"), or a head whose
+    every word the speaker is known by ("Міністерка: «…»" in her own channel)."""
     m = _HEAD.match(quote)
     if m is None or speaker is None:
         return False
     raw = _WORD.findall(_INITIALS.sub(" ", m.group("who")))
-    if not 1 <= len(raw) <= 4 or not all(w[:1].isupper() for w in raw):
+    if raw and raw[0].casefold() in _ARTICLES:
+        raw = raw[1:]
+    if not 1 <= len(raw) <= 6:
         return False
     words = [w.casefold() for w in raw]
-    if len(words) == 1 and not may_be_person(words[0]):
-        return False
     own = speaker.stems()
-    if own and stems(words[-1]) & own:
-        return False  # "Міністерка Гайова: «…»", "Minister Haiova: “…”": a title, then her name
-    return not (own and all(stems(w) & own for w in words))
+    named = _named(words)
+    if own and named and all(stems(w) & own for w in named):
+        return False  # the speaker's own name or title, whole
+    if _is_title(raw[0]):
+        # "Міністерка Гайова: «…»": a title, then her own name.
+        last = raw[-1]
+        return not (len(raw) > 1 and last[:1].isupper() and _names_speaker(last, own))
+    if len(raw) > 4 or not all(w[:1].isupper() for w in raw):
+        return False
+    if len(words) == 1 and not _may_be_name(raw[0]):
+        return False
+    return not (own and stems(words[-1]) & own)
+
+
+def _names_speaker(word: str, own: frozenset[str]) -> bool:
+    """True if `word` is one of the speaker's names rather than a word of a title."""
+    return bool(own and stems(word.casefold()) & own) and not _is_title(word)
+
+
+def _may_be_name(word: str) -> bool:
+    """True if the capitalised `word`, alone before a quotation, may be a person's name: a
+    Cyrillic one the dictionaries do not know as anything else, a Latin one no English word
+    ("Important: “…”" is a label)."""
+    if re.search("[а-яіїєґё]", word.casefold()):
+        return may_be_person(word.casefold())
+    return not known_word(word)

@@ -352,6 +352,47 @@ def may_be_person(form: str) -> bool:
     return any(g & _PERSON for g in grammemes) and not place
 
 
+def person_noun(form: str) -> bool:
+    """True if the uk/ru dictionaries give the word `form` an animate noun that is no first
+    name, surname or patronymic (заступниця, речник, мама): a word that names a person by what
+    they are, as a title does."""
+    return any(
+        p.tag.POS == "NOUN" and "anim" in p.tag.grammemes and not p.tag.grammemes & _PERSON
+        for p in _parses(form.casefold(), "both")
+    )
+
+
+def known_word(form: str) -> bool:
+    """True if a dictionary knows the word `form`: pymorphy3's uk/ru for a Cyrillic word (any
+    case form), lemminflect's English word list for a Latin one."""
+    word = form.casefold().replace("’", "'").replace("ʼ", "'")
+    if _CYR_RE.search(word):
+        return bool(_parses(word, word_lang(word, "both")))
+    return word in _english_words()
+
+
+def _english_words() -> frozenset[str]:
+    """Every word of lemminflect's English dictionary (its lemma file lists each word with its
+    lemmas, base forms included): 70,000 words, about 5 MiB, read on first use."""
+    found = _analyzers.get("en-words")
+    if found is None:
+        with _lock:
+            found = _analyzers.get("en-words")
+            if found is None:
+                import gzip
+                import importlib.util
+                from pathlib import Path
+
+                spec = importlib.util.find_spec("lemminflect")
+                if spec is None or not spec.submodule_search_locations:
+                    raise ImportError("lemminflect is not installed")
+                path = Path(next(iter(spec.submodule_search_locations))) / "resources"
+                with gzip.open(path / "lemma_lu.csv.gz", "rt", encoding="utf-8") as lines:
+                    found = frozenset(sys.intern(line.split(",", 1)[0]) for line in lines)
+                _analyzers["en-words"] = found
+    return found
+
+
 def known_cases(form: str, lang: Lang) -> frozenset[str] | None:
     """The grammatical cases (nomn, datv, ...) the dictionaries give the word `form`; None when
     they do not know it (a surname, a foreign name) or give a parse no case, so that no case

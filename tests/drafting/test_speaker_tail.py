@@ -281,3 +281,51 @@ def test_a_quote_opened_by_someone_elses_name_is_relayed(text: str, verb: str) -
         thread_date=datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
     )
     assert update["plain"].startswith(f"Оновлено о 18:08. Гайова також {verb}: «"), update["plain"]
+
+
+MINISTER = {
+    "person": {"uk": "Олена Гайова", "en": "Olena Haiova"},
+    "role": {"uk": "міністерка охорони здоров'я", "en": "Minister of Health"},
+    "gender": "f",
+}
+
+
+@pytest.mark.parametrize(
+    ("text", "src", "verb"),
+    [
+        # A title with no name is another person: the channel relays their words.
+        ("Заступниця міністра: «Ми відкриваємо ще два госпіталі». Дякую!", {}, "повідомила"),
+        ("Заступниця Міністра: «Ми відкриваємо ще два госпіталі».", MINISTER, "повідомила"),
+        (
+            "Заступник Міністра охорони здоров'я: «Ми відкриваємо ще два госпіталі».",
+            MINISTER,
+            "повідомила",
+        ),
+        ("Заместитель министра: «Мы открываем ещё два госпиталя».", {}, "повідомила"),
+        ("Речниця МОЗ: «Ми відкриваємо ще два госпіталі».", MINISTER, "повідомила"),
+        ("Deputy Minister: “We are opening two more hospitals.”", MINISTER, "повідомила"),
+        ("The deputy minister: “We are opening two more hospitals.”", {}, "повідомила"),
+        ("Міністерка: «Ми відкриваємо ще два госпіталі».", {}, "повідомила"),
+        # Her own title, alone or whole, is still her.
+        ("Міністерка: «Ми відкриваємо ще два госпіталі».", MINISTER, "заявила"),
+        ("Міністерка охорони здоров'я: «Ми відкриваємо ще два госпіталі».", MINISTER, "заявила"),
+        ("Minister of Health: “We are opening two more hospitals.”", MINISTER, "заявила"),
+        # A label is nobody.
+        ("Увага: «госпіталі працюють цілодобово».", MINISTER, "заявила"),
+        ("Important: “hospitals work around the clock.”", MINISTER, "заявила"),
+    ],
+)
+def test_a_quote_opened_by_a_title_without_a_name_is_relayed(
+    text: str, src: dict[str, Any], verb: str
+) -> None:
+    # "Заступниця Міністра: «…»" read as the minister's own statement ("Гайова також заявила"):
+    # a title names a person as well as a name does, and only the speaker's own is hers.
+    update = compose_alert(
+        "new",
+        stored(text),
+        source(**src),
+        DraftOptions(lang="uk", tz=KYIV),
+        update=True,
+        thread_date=datetime(2026, 11, 24, 15, 0, tzinfo=UTC),
+    )
+    assert update["plain"].startswith(f"Оновлено о 18:08. Гайова також {verb}: «"), update["plain"]
