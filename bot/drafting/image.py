@@ -8,13 +8,18 @@ from collections.abc import Sequence
 from bot.drafting import texts
 from bot.drafting.draft import styled_runs
 from bot.drafting.html import Run, join_runs
+from bot.drafting.hyphens import moved, rejoin_lines
 from bot.drafting.quotes import fit_quote, style_quote
-from bot.drafting.sentences import SpanLike, choose_quote
+from bot.drafting.sentences import Sentence, SpanLike, choose_quote
 
 
 def image_runs(ocr_text: str, spans: Sequence[SpanLike], lang: str) -> list[Run]:
     """ "The image reads: «…»" with the sentence of the OCR text the rule matched (its words
-    highlighted); [] when the text has no sentence."""
+    highlighted); [] when the text has no sentence. A word the page broke at a line's end is
+    whole (a picture read before Tesseract's text was rejoined keeps "госпі-" / "талів")."""
+    ocr_text, removed = rejoin_lines(ocr_text)
+    if removed:
+        spans = [Sentence(moved(s.start, removed), moved(s.end, removed)) for s in spans]
     ocr_text = unwrapped(ocr_text)
     chosen = choose_quote(ocr_text, spans)
     if chosen is None:

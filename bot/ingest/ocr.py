@@ -12,6 +12,8 @@ import shutil
 from pathlib import Path
 from types import ModuleType
 
+from bot.drafting.hyphens import rejoin
+
 DEFAULT_LANGS = "ukr+rus+eng"
 # Tesseract reads small text poorly: an image narrower than this is scaled up first.
 _MIN_WIDTH = 1000
@@ -89,16 +91,27 @@ def _pytesseract() -> ModuleType:
 
 def tidy(text: str) -> str:
     """Tesseract's output as paragraphs: the lines of a block joined by spaces (a sentence
-    wrapped in the picture is one sentence), blocks one per line, form feeds gone."""
+    wrapped in the picture is one sentence), blocks one per line, form feeds gone. A word the
+    page broke at a line's end is whole again ("госпі-" / "талів": "госпіталів"; a compound
+    keeps its hyphen, bot.drafting.hyphens), even across the empty line Tesseract often puts
+    between a page's lines: a word does not go on into another paragraph."""
     blocks: list[str] = []
     current: list[str] = []
+    gap = False
     for line in text.replace("\f", "\n").splitlines():
         line = " ".join(line.split())
-        if line:
-            current.append(line)
-        elif current:
+        if not line:
+            gap = bool(current)
+            continue
+        joined = rejoin(current[-1], line) if current else None
+        if joined is not None:
+            current[-1] = joined
+        elif gap:
             blocks.append(" ".join(current))
-            current = []
+            current = [line]
+        else:
+            current.append(line)
+        gap = False
     if current:
         blocks.append(" ".join(current))
     return "\n".join(blocks)

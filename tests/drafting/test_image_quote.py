@@ -43,3 +43,17 @@ def test_a_line_wrapped_in_the_picture_is_quoted_whole() -> None:
 )
 def test_a_line_that_starts_or_ends_a_sentence_stays_one(text: str, quoted: str) -> None:
     assert f"«{quoted.rstrip('.')}»." in reads(text, "черга OR відключення")
+
+
+def test_a_word_broken_at_a_line_end_is_quoted_whole() -> None:
+    # A picture read before Tesseract's lines were rejoined keeps the page's break: the draft
+    # quoted «Про розгортання мобільних госпі- талів у Харківській області».
+    text = "НАКАЗ № 412\nПро розгортання мобільних госпі-\nталів у Харківській області"
+    assert reads(text, "область") == (
+        "На зображенні написано: «Про розгортання мобільних госпіталів у Харківській області»."
+    )
+    # A compound or a name broken at its own hyphen keeps it.
+    text = "Про новий військово-\nморський госпіталь в Івано-\nФранківську"
+    assert reads(text, "госпіталь") == (
+        "На зображенні написано: «Про новий військово-морський госпіталь в Івано-Франківську»."
+    )

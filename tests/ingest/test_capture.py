@@ -134,3 +134,32 @@ async def test_text_post_is_not_held_up_by_ocr(store: Store, tmp_path: Path) -> 
         await capture.close()
     stored = await store.posts.get_by_link("energy_min", 1)
     assert stored is not None and "відключень" in stored.ocr_text
+
+
+@needs_ocr
+def test_a_word_the_page_broke_at_a_line_end_is_read_whole(tmp_path: Path) -> None:
+    # Tesseract keeps a photographed document's hyphenation: its text read "госпі- талів" and
+    # "восста- новить", the draft quoted it so and a rule for госпіталь never matched.
+    image = text_image(
+        tmp_path / "order.png",
+        [
+            "Уряд виділив кошти на ремонт госпі-",
+            "талів і новий військово-",
+            "морський госпіталь в Івано-",
+            "Франківську. Министерство обещает восста-",
+            "новить больницы. The ministry will rebuild hospi-",
+            "tals and a state-",
+            "owned clinic.",
+        ],
+    )
+    text = OcrEngine().read(image)
+    for whole in (
+        "госпіталів",
+        "військово-морський",
+        "Івано-Франківську",
+        "восстановить",
+        "hospitals",
+        "state-owned",
+    ):
+        assert whole in text, text
+    assert "- " not in text, text
