@@ -4,12 +4,25 @@ from __future__ import annotations
 
 import builtins
 import json
+from dataclasses import dataclass
 
 from storage.db import Database, now
 from storage.models import ROLES, Person
 
 # The state key holding the group chats an admin registered (/deskchat on), a JSON list of ids.
 DESK_CHATS_KEY = "desk_chats"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMerge:
+    """What `PeopleRepo.merge_chat` did: the row of the old id, the row it went into, how
+    many queued alerts moved and how many were dropped as the other row's twins."""
+
+    from_person: int
+    into_person: int
+    moved: int
+    dropped: int
+
 
 _PREFS = {"lang", "tz", "quiet_from", "quiet_to", "digest_at", "paused", "reachable", "display"}
 
@@ -135,6 +148,56 @@ class PeopleRepo:
                 )
                 moved = True
         return moved
+
+    async def merge_chat(self, old: int, new: int) -> ChatMerge | None:
+        """The group `old` became the supergroup `new`, which is another row's already (added
+        by its new id before the bot learned of the upgrade): one chat with two rows. The old
+        row's queued alerts (drafting, pending, held) join the new row's queue, but not those
+        the new row has for the same post, kind and version (its follow-ups then reply to the
+        new row's twin): so nothing waiting is lost and nothing reaches the chat twice. Its own
+        rules go with them; its sent alerts keep their history but lose their message ids (an
+        update replying to one goes unthreaded: those messages are in the old chat); the old
+        row is deactivated. None when there is nothing to merge (no active row under `old`,
+        none under `new`, or the merge was made already)."""
+        async with self.db.transaction() as conn:
+            row = await (
+                await conn.execute(
+                    "SELECT id FROM people WHERE user_id = ? AND active = 1", (old,)
+                )
+            ).fetchone()
+            into = await (
+                await conn.execute("SELECT id FROM people WHERE user_id = ?", (new,))
+            ).fetchone()
+            if row is None or into is None or row[0] == into[0]:
+                return None
+            a, b = int(row[0]), int(into[0])
+            found = await conn.execute(
+                "SELECT x.id, y.id FROM alerts x JOIN alerts y ON y.person_id = ?"
+                " AND y.post_id = x.post_id AND y.kind = x.kind AND y.version = x.version"
+                " WHERE x.person_id = ? AND x.status IN ('drafting', 'pending', 'held')",
+                (b, a),
+            )
+            twins = list(await found.fetchall())
+            for dropped, kept in twins:
+                await conn.execute(
+                    "UPDATE alerts SET reply_to_alert = ? WHERE reply_to_alert = ?",
+                    (kept, dropped),
+                )
+                await conn.execute("DELETE FROM alerts WHERE id = ?", (dropped,))
+            cur = await conn.execute(
+                "UPDATE alerts SET person_id = ?, tg_message_id = NULL, parts_sent = 0"
+                " WHERE person_id = ? AND status IN ('drafting', 'pending', 'held')",
+                (b, a),
+            )
+            moved = max(cur.rowcount, 0)
+            await conn.execute(
+                "UPDATE alerts SET tg_message_id = NULL WHERE person_id = ? AND status = 'sent'"
+                " AND tg_message_id IS NOT NULL",
+                (a,),
+            )
+            await conn.execute("UPDATE rules SET owner_id = ? WHERE owner_id = ?", (b, a))
+            await conn.execute("UPDATE people SET active = 0 WHERE id = ?", (a,))
+        return ChatMerge(from_person=a, into_person=b, moved=moved, dropped=len(twins))
 
     async def set_desk_chat(self, chat_id: int, on: bool) -> frozenset[int] | None:
         """Register (or drop) the group `chat_id` as a desk chat, reading the list in the same

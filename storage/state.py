@@ -16,6 +16,16 @@ class StateRepo:
             (key, value, now()),
         )
 
+    async def claim(self, key: str, value: str) -> bool:
+        """Set `key` only if nobody has: True for the one caller (of every process on a shared
+        database) that did. What makes a thing done once, in the caller's transaction."""
+        async with self.db.transaction() as conn:
+            cur = await conn.execute(
+                "INSERT OR IGNORE INTO state (key, value, at) VALUES (?, ?, ?)",
+                (key, value, now()),
+            )
+            return bool(cur.rowcount)
+
     async def get(self, key: str) -> tuple[str, int] | None:
         row = await self.db.fetchone("SELECT value, at FROM state WHERE key = ?", (key,))
         return (str(row[0]), int(row[1])) if row else None

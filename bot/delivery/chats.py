@@ -9,6 +9,7 @@ import contextlib
 import logging
 from collections.abc import Iterable
 
+from bot.delivery.notices import ADMINS, tell
 from bot.delivery.pacer import Clock
 from storage.models import Person
 from storage.store import DATABASE_ERRORS, Store
@@ -23,7 +24,12 @@ async def follow_upgrade(store: Store, old: int, new: int) -> bool:
     and Telegram moved the chat silently): what was stored under the old id moves to the new
     one (`PeopleRepo.move_chat`), so that alerts keep going there and commands from it are the
     same desk chat's. Telegram tells of it several ways (a 400 to the notifier or to a reply,
-    a service message in each chat): the first to arrive moves it and logs it, once."""
+    a service message in each chat): the first to arrive moves it and logs it, once.
+
+    When the new id is on the desk already (someone added the supergroup by its id before the
+    bot heard of the upgrade), the two rows are one chat: the old one's waiting alerts join the
+    new one's, twins dropped (`PeopleRepo.merge_chat`), and the admins are told, once; each of
+    those alerts failed on a 400 before."""
     if old == new:
         return False
     moved = await store.people.move_chat(old, new)
@@ -34,7 +40,37 @@ async def follow_upgrade(store: Store, old: int, new: int) -> bool:
             old,
             new,
         )
-    return moved
+    merged = await store.people.merge_chat(old, new)
+    if merged is None:
+        return moved
+    log.warning(
+        "chat %s was upgraded to the supergroup %s, which was person %s already: person %s's"
+        " %d waiting alerts joined its queue (%d it had already were dropped) and person %s"
+        " was deactivated",
+        old,
+        new,
+        merged.into_person,
+        merged.from_person,
+        merged.moved,
+        merged.dropped,
+        merged.from_person,
+    )
+    await tell(
+        store,
+        f"chat-merged:{old}:{new}",
+        lambda tr: tr.gettext(
+            "Telegram upgraded the group {old} to the supergroup {new}, which was on the desk"
+            " already. The group's waiting alerts go to the supergroup now (moved: {moved};"
+            " already there, so not sent twice: {dropped}), and so do its own rules; the"
+            " group's entry was removed. Check the supergroup's settings in /people.",
+            old=old,
+            new=new,
+            moved=merged.moved,
+            dropped=merged.dropped,
+        ),
+        roles=ADMINS,
+    )
+    return True
 
 
 def unsendable(person: Person | None) -> str | None:

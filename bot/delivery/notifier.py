@@ -15,7 +15,8 @@ limit never holds up the others, and paces every send to Telegram's limits: abou
   so is 400 "chat not found", Telegram's answer to a bot writing first to someone added by
   user id who has not opened it yet: their alerts go out once they write to it;
 - 400 with `migrate_to_chat_id`: the group was upgraded to a supergroup, which has a new id;
-  the chat's rows follow it (`chats.follow_upgrade`) and the alert goes to the new id at once;
+  the chat's rows follow it (`chats.follow_upgrade`) and the alert goes to the new id at once
+  (or, when the new id was on the desk already, joins that row's queue, twins dropped);
 - 400: the payload is wrong; that alert fails with Telegram's description and the chat moves on
   (HTML Telegram cannot parse goes as plain text instead: `bot/delivery/sender.py`).
 
@@ -87,6 +88,7 @@ class _Outcome(enum.Enum):
     WAITING = "waiting"  # a follow-up whose original is not sent yet
     STOPPED = "stopped"
     MOVED = "moved"  # the chat is a supergroup now: send the alert again, to its new id
+    MERGED = "merged"  # ... whose row had its own queue: the chat's alerts are in it now
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,7 +341,12 @@ class Notifier:
                 # is stale, and an editor may have held or released it meanwhile. This check is
                 # what makes "never sent twice" hold.
                 fresh = await self.store.alerts.get(current_id)
-                if fresh is None or fresh.status != "pending" or fresh.next_attempt_at > now():
+                if (
+                    fresh is None
+                    or fresh.status != "pending"
+                    or fresh.next_attempt_at > now()
+                    or fresh.person_id != person_id  # merged into another chat's queue
+                ):
                     queue.popleft()
                     self._inflight.discard(current_id)
                     current_id = None
@@ -470,9 +477,16 @@ class Notifier:
         self.sender.forget(alert.id)
         await follow_upgrade(self.store, chat_id, new)
         person = await self.store.people.get(alert.person_id)
-        if person is None or person.user_id != new:
-            return await self._fail(alert, chat_id, error)
-        return _Outcome.MOVED
+        if person is not None and person.user_id == new:
+            return _Outcome.MOVED
+        fresh = await self.store.alerts.get(alert.id)
+        if fresh is None or fresh.person_id != alert.person_id:
+            # Merged into the row the new id had already: that chat's worker sends it (or
+            # its twin), with the rest of its queue.
+            self._clear_gate(alert)
+            self.wake()
+            return _Outcome.MERGED
+        return await self._fail(alert, chat_id, error)
 
     async def _fail(self, alert: Alert, chat_id: int, error: str) -> _Outcome:
         error = self._redact(error)
