@@ -32,6 +32,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +48,7 @@ from bot.service.ingest import build_pipeline
 from bot.service.jobs import JOB_DEFAULTS, guarded, schedule_jobs
 from bot.service.log import component
 from bot.service.roles import build_delivery, may_listen, schedule_digests
-from bot.service.sources import apply_sources_file
+from bot.service.sources import apply_sources_file, tell_renamed
 from bot.settings import Settings
 from storage.records import Event
 from storage.store import DATABASE_ERRORS, Store
@@ -347,6 +348,7 @@ class App:
         self.listener = Listener(
             client, self.store, self.ingest, tg, self.settings.jobs, name=self.account or "default"
         )
+        self.listener.on_renamed = partial(tell_renamed, self.store, tg.sources_file)
         if self.capture is not None:
             self.capture.listen(self.listener, documents=self.settings.capture.documents)
 

@@ -7,7 +7,10 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.delivery.notices import tell
 from bot.desk.sources_file import SourceSpec, apply_sources, load_sources_file
+from bot.i18n import Translator
+from storage.models import Source
 from storage.records import FORMER_NAME, SourceError
 from storage.store import Store
 
@@ -59,3 +62,53 @@ async def _current_name(store: Store, spec: SourceSpec, path: Path) -> SourceSpe
         src.username,
     )
     return replace(spec, username=src.username)
+
+
+async def tell_renamed(
+    store: Store, sources_file: Path | None, src: Source, new: str, followed: bool
+) -> None:
+    """The listener saw the followed channel `src` take the @username `new` on Telegram: the
+    editors (and admins) get one short message in their language saying so, and naming the
+    sources file entry that still uses the old name, if any. Once per channel and name,
+    however often the listener sees it again or the service restarts."""
+    old = src.username
+    stale = _listed(sources_file, old)
+
+    def text(tr: Translator) -> str:
+        if followed:
+            said = tr.gettext(
+                "The channel @{old} is called @{new} on Telegram now: it is followed under the "
+                "new name, with its archive and rules.",
+                old=old,
+                new=new,
+            )
+        else:
+            said = tr.gettext(
+                "The channel @{old} is called @{new} on Telegram now, but another source here "
+                "already has the name @{new}: @{old} is still followed, and its links use the "
+                "old name until one of the two is unwatched (/unwatch).",
+                old=old,
+                new=new,
+            )
+        if stale is not None:
+            said += " " + tr.gettext(
+                "The sources file {file} still lists @{old}: write @{new} there.",
+                file=str(stale),
+                old=old,
+                new=new,
+            )
+        return said
+
+    await tell(store, f"renamed:{src.peer_id or src.id}:{new}", text)
+
+
+def _listed(sources_file: Path | None, username: str) -> Path | None:
+    """The sources file, if it has an entry for `username` (one that does not parse says
+    nothing here: the service's start says what is wrong with it)."""
+    if sources_file is None:
+        return None
+    try:
+        specs = load_sources_file(sources_file)
+    except (SourceError, OSError):
+        return None
+    return sources_file if any(s.username == username for s in specs) else None

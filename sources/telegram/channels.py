@@ -69,6 +69,7 @@ class Channels(ABC):
     state_key: str
     allowed: frozenset[int] | None
     on_inaccessible: Callable[[Source, str], Awaitable[None]] | None
+    on_renamed: Callable[[Source, str, bool], Awaitable[None]] | None
     name: str
     _started: bool
     _adopting: asyncio.Task[None] | None
@@ -271,7 +272,8 @@ class Channels(ABC):
         (permalinks must use it; the old one is free for anyone to take) and the old name is
         remembered as this channel's, so whoever takes it is never followed in its place.
         Returns the source as it is now."""
-        if await self.store.sources.rename(src.id, new):
+        followed = await self.store.sources.rename(src.id, new)
+        if followed:
             if src.peer_id is not None:
                 await self.store.state.set(f"{FORMER_NAME}{src.username}", str(src.peer_id))
             message = person_note(
@@ -290,6 +292,11 @@ class Channels(ABC):
         if src.error != message:
             log.warning("%s", note_text(message))
             await self.store.sources.set_error(src.id, message)
+        if self.on_renamed is not None:
+            try:
+                await self.on_renamed(src, new, followed)
+            except Exception:  # the rename holds; /status shows the note all the same
+                log.exception("telling the desk that @%s is @%s now failed", src.username, new)
         fresh = await self.store.sources.get(src.id) or src
         if fresh.peer_id is not None and fresh.peer_id in self._by_peer:
             self._by_peer[fresh.peer_id] = fresh  # live posts carry the new name from now on

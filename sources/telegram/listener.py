@@ -87,6 +87,9 @@ class Listener(Link, Channels, Reconciliation):
         self.allowed: frozenset[int] | None = None
         # Told when Telegram says this account cannot read a channel (private to it, banned).
         self.on_inaccessible: Callable[[Source, str], Awaitable[None]] | None = None
+        # Told when a followed channel's @username changed on Telegram: the source as it was,
+        # its new name, and whether the source took it (another source may have it).
+        self.on_renamed: Callable[[Source, str, bool], Awaitable[None]] | None = None
         self._started = False
         self._adopting: asyncio.Task[None] | None = None
         self.client = client
