@@ -138,6 +138,25 @@ class StoredPost:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ThreadPost:
+    """A post of a follow-up's thread, as far as the follow-up needs it: where the reader has
+    seen it (its link, and what it forwards) and when it was posted; not its words, which
+    the reader has above in the chat (storage.posts.PostRepo.of_thread)."""
+
+    id: int
+    channel: str
+    message_id: int
+    date: datetime
+    forward_from: str | None
+    forward_link: str | None
+    link_id: int | None = None
+
+    @property
+    def permalink(self) -> str:
+        return f"https://t.me/{self.channel}/{self.link_id or self.message_id}"
+
+
 # Column name -> position, per tuple of column names a query returns (a handful in all).
 _COLUMNS: dict[tuple[str, ...], dict[str, int]] = {}
 

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from storage.db import Database, now
-from storage.models import PostVersion, StoredPost, to_ts, ts
+from storage.models import PostVersion, StoredPost, ThreadPost, to_ts, ts
 from storage.records import Post
 
 _SELECT = "SELECT p.*, s.username FROM posts p JOIN sources s ON s.id = p.source_id"
@@ -493,19 +493,27 @@ class PostRepo:
         by_id = {r["id"]: StoredPost.from_row(r) for r in rows}
         return [by_id[i] for i in post_ids if i in by_id]
 
-    async def of_thread(self, alert_id: int, *, limit: int = 200) -> list[StoredPost]:
+    async def of_thread(self, alert_id: int, *, limit: int = 200) -> list[ThreadPost]:
         """The posts of the thread `alert_id` ends: that alert's post and the post of each
         alert it replies to, back to the story's first (at most `limit` steps), newest first;
-        one round trip."""
+        one round trip. Their links and dates only: an update in a long thread reads its
+        ids and links, never the words of every post above it."""
         rows = await self.db.fetchall(
-            _SELECT + " WHERE p.id IN (WITH RECURSIVE chain(id, reply_to_alert, post_id, depth)"
+            "SELECT p.id, s.username, p.message_id, p.date, p.forward_from, p.forward_link,"
+            " p.link_id FROM posts p JOIN sources s ON s.id = p.source_id"
+            " WHERE p.id IN (WITH RECURSIVE chain(id, reply_to_alert, post_id, depth)"
             " AS (SELECT id, reply_to_alert, post_id, 0 FROM alerts WHERE id = ?"
             " UNION ALL SELECT a.id, a.reply_to_alert, a.post_id, c.depth + 1"
             " FROM alerts a JOIN chain c ON a.id = c.reply_to_alert WHERE c.depth < ?)"
             " SELECT post_id FROM chain) ORDER BY p.date DESC, p.id DESC",
             (alert_id, limit),
         )
-        return [StoredPost.from_row(r) for r in rows]
+        out = []
+        for r in rows:
+            date = ts(r[3])
+            assert date is not None
+            out.append(ThreadPost(r[0], r[1], r[2], date, r[4], r[5], r[6]))
+        return out
 
     async def count(self) -> int:
         row = await self.db.fetchone("SELECT COUNT(*) FROM posts")

@@ -40,6 +40,9 @@ class Filters:
     until: int | None = None  # unix seconds, exclusive
     edited: bool | None = None
     deleted: bool | None = None
+    # Posts the caller has no use for, left out by the query itself rather than read and
+    # dropped: an update's thread, which its background skips (bot.ingest.origins).
+    leave_out: tuple[int, ...] = ()
 
 
 # Newest first, the fast plan (_newest_first): FTS5 hits read block by block (32 ids each),
@@ -233,6 +236,9 @@ class SearchRepo:
             where.append(
                 f"{alias}deleted_at IS NOT NULL" if f.deleted else f"{alias}deleted_at IS NULL"
             )
+        if f.leave_out and not window:
+            where.append(f"{alias}id NOT IN ({','.join('?' * len(f.leave_out))})")
+            params.extend(f.leave_out)
         if before is not None:
             where.append(f"({alias}date < ? OR ({alias}date = ? AND {alias}id < ?))")
             params.extend([before[0], before[0], before[1]])

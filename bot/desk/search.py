@@ -9,6 +9,7 @@ candidate is then checked with the same matcher that drives alerts, so search an
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -457,8 +458,11 @@ async def search_posts(
     until: datetime | None = None,
     limit: int = 20,
     before: tuple[int, int] | None = None,
+    leave_out: Collection[int] = (),
 ) -> SearchPage:
-    """Newest first. Raises QueryError or RuleSyntaxError (both carry a message for people)."""
+    """Newest first. Raises QueryError or RuleSyntaxError (both carry a message for people).
+
+    `leave_out`: ids of posts not to return, left out by the query (not read at all)."""
     if limit < 1:
         raise QueryError("limit must be at least 1")
     parsed = split_filters(query, zone)
@@ -487,6 +491,7 @@ async def search_posts(
         until=to_ts(parsed.until or until),
         edited=parsed.edited,
         deleted=parsed.deleted,
+        leave_out=tuple(sorted(set(leave_out))),
     )
     fts = rule_to_fts(node) if node is not None else None
     hits: list[SearchHit] = []

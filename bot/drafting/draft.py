@@ -296,7 +296,20 @@ class Origin:
     forwarded: bool
 
 
-def origin_of(post: PostLike) -> Origin:
+class ForwardLike(Protocol):
+    """What finding a post's origin reads of it (a thread's posts carry no more)."""
+
+    @property
+    def channel(self) -> str: ...
+    @property
+    def forward_from(self) -> str | None: ...
+    @property
+    def forward_link(self) -> str | None: ...
+    @property
+    def permalink(self) -> str: ...
+
+
+def origin_of(post: ForwardLike) -> Origin:
     if not post.forward_from and not post.forward_link:
         return Origin(post.channel, None, post.permalink, False)
     username: str | None = None

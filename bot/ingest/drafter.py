@@ -28,7 +28,7 @@ from bot.drafting.draft import DraftOptions, origin_of
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle
 from bot.ingest.origins import compose_with_origin, earlier_posts
 from bot.matching import Span, analyze
-from storage.models import Alert, Person, Source, StoredPost
+from storage.models import Alert, Person, Source, StoredPost, ThreadPost
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -236,15 +236,23 @@ class Drafter:
             names = [f.entry for f in self.glossary.current().find(analysis)]
         # A follow-up's thread (the posts of the alerts it replies to, back to the story's
         # first) is above it in the chat: none of them is its background.
-        thread: list[StoredPost] = []
+        # Their links and dates only (storage.models.ThreadPost): a thread of hundreds of
+        # updates was read whole for each update's draft.
+        thread: list[ThreadPost] = []
         if update and alert.reply_to_alert is not None:
             thread = await self.store.posts.of_thread(alert.reply_to_alert)
         # A forward in the thread stands for its original there as here.
         told = frozenset({p.permalink for p in thread} | {origin_of(p).link for p in thread})
         if (post.id, rule, told) not in backgrounds:
-            # None at all when the desk turned the background off.
+            # None at all when the desk turned the background off. The thread's own posts are
+            # left out by the search's query: they are never read.
             backgrounds[(post.id, rule, told)] = await earlier_posts(
-                self.store, post, rule, limit=self.background, leave_out=told
+                self.store,
+                post,
+                rule,
+                limit=self.background,
+                leave_out=told,
+                leave_out_ids={p.id for p in thread},
             )
         earlier = backgrounds[(post.id, rule, told)]
         extra: dict[str, Any] = {}

@@ -115,6 +115,7 @@ async def earlier_posts(
     *,
     limit: int = 3,
     leave_out: Collection[str] = (),
+    leave_out_ids: Collection[int] = (),
 ) -> Background:
     """Up to `limit` stored posts older than `post` that match `query` (the rule's), any
     source, newest first: the background a story adds ("Earlier, on December 11, …"), with
@@ -126,13 +127,17 @@ async def earlier_posts(
     never when `post` is that original or a forward of it.
 
     `leave_out`: links of posts the reader has above this one already (a follow-up's thread:
-    their permalinks and their originals'); they are neither listed nor counted, and the
-    search reads on past them, a page at a time, to fill `limit`: however long the thread,
-    each page is the size one background needs, and there are at most as many more pages as
-    `leave_out` could fill."""
+    their permalinks and their originals'); they are neither listed nor counted.
+    `leave_out_ids`: those posts themselves (the thread's), which the search leaves out in
+    its query, so that however long the thread, the background reads about one page of the
+    size it needs and never the thread's posts. What the links alone leave out (another
+    channel's forward of a post in the thread, the original of one it forwards) is read and
+    skipped: the search reads on past it, a page at a time, to fill `limit`, at most as many
+    more pages as `leave_out` could fill."""
     if not query or limit < 1:
         return Background()
     told = set(leave_out)
+    skip = frozenset(leave_out_ids) - {post.id}
     seen = {origin_of(post).link}
     out: list[Earlier] = []
     more = 0
@@ -150,7 +155,7 @@ async def earlier_posts(
         pages -= 1
         try:
             page = await search_posts(
-                store, query, zone=ZoneInfo("UTC"), limit=size, before=before
+                store, query, zone=ZoneInfo("UTC"), limit=size, before=before, leave_out=skip
             )
         except (QueryError, RuleSyntaxError) as exc:
             log.info("no background for post %s: %s", post.id, exc)

@@ -14,6 +14,7 @@ from bot.ingest import origins
 from bot.ingest.origins import alert_context
 from bot.ingest.pipeline import Pipeline
 from bot.matching import parse_rule, rule_to_json
+from storage.models import StoredPost
 from storage.records import Post
 from storage.store import Store
 
@@ -363,5 +364,64 @@ async def test_a_long_threads_update_reads_its_background_a_page_at_a_time(
             "https://t.me/umerov_demo/1",
         ]
         assert asked and max(asked) == 2 * 2 + 2
+    finally:
+        await store.close()
+
+
+async def test_an_update_in_a_long_thread_builds_no_more_posts_than_one_in_a_short_one(
+    tmp_path: Path, db_target: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each update's draft built every post of its thread (up to 200, words and all) to learn
+    # their links, then read past them in the search a page at a time, building them again:
+    # in make bench's feed, where one rule's thread runs the whole run, some 300 posts a
+    # draft, 100,000 drafts in a long run. The thread's links are read without its posts,
+    # and the search leaves its posts out in the query: an update reads about as much in a
+    # thread of 30 as in one of 3.
+    store, person_id, _ = await _desk(tmp_path, db_target)
+    built: list[int] = []
+    real_init = StoredPost.__init__
+
+    def counting(self: StoredPost, *args: Any, **kwargs: Any) -> None:
+        built.append(1)
+        real_init(self, *args, **kwargs)
+
+    try:
+        quiet = Pipeline(store, alert=False)
+        for day in (30, 29, 28):
+            text = f"Обмін полоненими, підсумки місяця: {day} днів тому."
+            await quiet.handle(Post("umerov_demo", 31 - day, T0 - timedelta(days=day), text))
+        await store.sources.upsert("ombudsman_demo", attribution={"person_uk": "Омбудсман"})
+        pipe = Pipeline(store, background=2)
+        cost: list[int] = []
+        monkeypatch.setattr(StoredPost, "__init__", counting)
+        for k in range(30):
+            when = T0 + timedelta(minutes=10 * k)
+            text = f"Обмін полоненими триває: етап {k + 1}."
+            if k == 5:
+                # Another channel forwards a post of the thread: the reader has its words
+                # above already, so it is no background either (left out by its link).
+                await quiet.handle(
+                    Post(
+                        "ombudsman_demo",
+                        1,
+                        when - timedelta(minutes=5),
+                        "Обмін полоненими триває: етап 2.",
+                        forward_from="@umerov_demo",
+                        forward_link="https://t.me/umerov_demo/11",
+                    )
+                )
+            built.clear()
+            await pipe.handle(Post("umerov_demo", 10 + k, when, text))
+            cost.append(len(built))
+        alerts = await store.alerts.for_person(person_id)
+        assert len(alerts) == 30
+        assert all(a.reply_to_alert == b.id for a, b in zip(alerts[1:], alerts, strict=False))
+        background = alerts[-1].payload["plain"].split("Earlier:\n")[1].split("\n\n")[0]
+        assert [line.rsplit(" ", 1)[-1] for line in background.splitlines()[:2]] == [
+            "https://t.me/umerov_demo/3",
+            "https://t.me/umerov_demo/2",
+        ]
+        # The third update's cost bounds the thirtieth's (the thread's length is no part of it).
+        assert max(cost[2:]) <= cost[2] + 2, cost
     finally:
         await store.close()
