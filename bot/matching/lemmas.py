@@ -123,6 +123,30 @@ def surname_stems(form: str) -> frozenset[str]:
     )
 
 
+# A name in another case, as an editor copies it from a post: a surname of the -а/-я declension
+# (Сибігою, Сибігу, Сибізі, ru Сибиге, Сибигой; Гамалією) or of a consonant (Фіданом, Умєрові).
+# Folded (і, ї -> и). The stem before the ending is the stem its nominative looks for (Сибіга:
+# сибиг), so the word finds every case as the nominative does. Only the longest ending is
+# taken, and never a suffix with it (-ову, -ова: "Умєрову" never looks for умер).
+_CASE_ENDINGS = ("ою", "ею", "ой", "ей", "ом", "ем", "у", "ю", "и", "е")
+
+
+def oblique_stems(form: str) -> frozenset[str]:
+    """The stem of a name in an oblique case (сибігою -> сибиг, сибізі -> сибиг), by the
+    longest case ending it has; empty when the stem would be shorter than four letters."""
+    folded = form.translate(_STEM_FOLD)
+    for ending in _CASE_ENDINGS:  # two letters before one: the longest first
+        if folded.endswith(ending):
+            stem = folded[: -len(ending)]
+            if len(stem) <= _MIN_STEM:
+                return frozenset()
+            if form.endswith("і") and stem[-1] in _ALTERNATION:
+                # Сибізі is Сибіга's: г -> з before -і, as нога -> нозі.
+                return frozenset({stem, stem[:-1] + _ALTERNATION[stem[-1]]})
+            return frozenset({stem})
+    return frozenset()
+
+
 _ENDING_SETS = {_ENDINGS: frozenset(_ENDINGS), _NOMINATIVE: frozenset(_NOMINATIVE)}
 _LONGEST = max(len(e) for e in _ENDINGS)
 
@@ -303,7 +327,7 @@ def rule_keys(form: str) -> frozenset[str]:
         _, namelike = _cyrillic(form, lang)
         lemmas = _own_lemma(form, lang)
         if namelike:
-            found = stems(form, _NOMINATIVE) | surname_stems(form)
+            found = stems(form, _NOMINATIVE) | surname_stems(form) | oblique_stems(form)
             return lemmas | {STEM_MARK + s for s in found}
         return lemmas
     if _LATIN_RE.search(form):
