@@ -118,6 +118,29 @@ class SearchRepo:
             )
         return self._marks_found
 
+    async def date_range(
+        self, source_ids: tuple[int, ...] | None = None
+    ) -> tuple[int, int] | None:
+        """(oldest, newest) date, unix seconds, of the archive's posts, or of these channels'
+        posts; None when there are none. Each bound one index lookup (posts_by_date,
+        posts_by_source_date): MIN and MAX asked in one SELECT would scan."""
+        bounds: list[tuple[int, int]] = []
+        for where, params in (
+            [("", ())]
+            if source_ids is None
+            else [(" WHERE source_id = ?", (sid,)) for sid in source_ids]
+        ):
+            row = await self.db.fetchone(
+                f"SELECT (SELECT MIN(date) FROM posts{where}),"
+                f" (SELECT MAX(date) FROM posts{where})",
+                (*params, *params),
+            )
+            if row is not None and row[0] is not None:
+                bounds.append((int(row[0]), int(row[1])))
+        if not bounds:
+            return None
+        return min(b[0] for b in bounds), max(b[1] for b in bounds)
+
     async def _dense(self, fts: str) -> bool:
         row = await self.db.fetchone(
             "SELECT count(*) FROM (SELECT rowid FROM posts_fts WHERE posts_fts MATCH ? LIMIT ?)",

@@ -11,7 +11,8 @@ from typing import Any
 from bot.cli.common import UsageError, open_store, print_json, terminal_text
 from bot.delivery.translation import listeners_translate
 from bot.desk.glossary_file import GlossaryWatch
-from bot.desk.search import parse_date, search_hints, search_posts, spelling_hints
+from bot.desk.nothing_found import nothing_found_hints
+from bot.desk.search import parse_date, search_posts, spelling_hints
 from bot.drafting.excerpts import snippet
 from bot.ingest.analyst import AnalysisWorkerError
 from bot.ingest.capture import build_capture
@@ -259,6 +260,13 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             until=until,
             limit=args.limit,
         )
+        hints = (
+            await nothing_found_hints(
+                store, args.query, zone, source=source, since=since, until=until
+            )
+            if not page.hits
+            else []
+        )
     if args.json:
         print_json(
             [
@@ -281,7 +289,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
     spellings = spelling_hints(args.query, GlossaryWatch(settings.drafts.glossary).current())
     if not page.hits:
         print("no posts found")
-        for hint in [*search_hints(args.query, zone), *spellings]:
+        for hint in [*hints, *spellings]:
             print(f"hint: {hint}")
         return 0
     for h in page.hits:

@@ -24,10 +24,10 @@ from aiogram.types import (
 
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.inputs import clip
+from bot.desk.nothing_found import nothing_found_hints
 from bot.desk.search import (
     QueryError,
     SearchPage,
-    search_hints,
     search_posts,
     spelling_hints,
 )
@@ -111,10 +111,11 @@ async def _who(store: Store, post: StoredPost, lang: str) -> str:
     return f"{name} (@{post.channel})" if name else f"@{post.channel}"
 
 
-def search_hints_html(query: str, zone: ZoneInfo, tr: Translator) -> str:
+async def search_hints_html(store: Store, query: str, zone: ZoneInfo, tr: Translator) -> str:
     """Lines (HTML) under a search that found nothing, saying what in the query may be why
-    (bot.desk.search.search_hints); '' when nothing looks like a trap."""
-    return "".join("\n💡 " + escape(tr.message(hint)) for hint in search_hints(query, zone))
+    (bot.desk.nothing_found); '' when nothing explains it."""
+    hints = await nothing_found_hints(store, query, zone)
+    return "".join("\n💡 " + escape(tr.message(hint)) for hint in hints)
 
 
 def _page_button(text: str, token: str, number: int) -> InlineKeyboardButton:
@@ -143,7 +144,7 @@ async def render_page(
     if not page.hits:
         if number > 0:
             return f"{head}\n" + escape(tr.gettext("No more posts.")), None
-        hints = search_hints_html(query, zone, tr)
+        hints = await search_hints_html(store, query, zone, tr)
         return f"{head}\n" + escape(tr.gettext("No posts found.")) + hints + spellings, None
     # The zone named, as /mute, /quiet and /digest do: times in a /tz other than the phone's
     # read as the phone's.

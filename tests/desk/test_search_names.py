@@ -42,7 +42,7 @@ START = datetime(2025, 11, 3, 8, tzinfo=UTC)
     ],
 )
 def test_a_name_copied_in_another_case_finds_the_nominative(query: str, text: str) -> None:
-    """"Сибігою" looked for itself alone (~сибигою): the nominative Сибіга, and every other
+    """ "Сибігою" looked for itself alone (~сибигою): the nominative Сибіга, and every other
     case, went unfound, though "Сибіга" found them all."""
     node = parse_rule(query)
     assert match_rule(node, text, "c") is not None
