@@ -50,6 +50,11 @@ def add_verb(
 def common_parent() -> argparse.ArgumentParser:
     parent = argparse.ArgumentParser(add_help=False)
     parent.add_argument("--db", metavar="PATH", help="database file (default: settings)")
+    # wirewatch's own -v after the command too; SUPPRESS: unset, it leaves a -v given before
+    # the command standing (a subcommand's default would overwrite it).
+    parent.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="debug logging"
+    )
     return parent
 
 

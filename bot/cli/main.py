@@ -84,6 +84,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """The command line read, with `--db` given before the command (`wirewatch --db x.db demo`)
+    as the command's own when it has none after it: a command that reads `args.db` itself
+    (demo: a temporary database unless one is named) ignored the one before."""
+    args = build_parser().parse_args(archive.search_argv(argv))
+    if getattr(args, "db", None) is None and args.global_db is not None:
+        args.db = args.global_db
+    return args
+
+
 def load_settings(args: argparse.Namespace) -> Settings:
     """The settings from the environment and `.env`; anything wrong with them is one line for
     the person who wrote them (exit 2), never a traceback."""
@@ -152,15 +162,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-    parser = build_parser()
-    args = parser.parse_args(archive.search_argv(list(argv)))
+    args = parse_args(list(argv))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     func: Handler | None = getattr(args, "func", None)
     if func is None:
-        parser.print_help()
+        build_parser().print_help()
         return 2
     try:
         settings = load_settings(args)
