@@ -122,6 +122,7 @@ _LIST_MARKER = re.compile(r"(?:\d{1,2}[.)]|[a-zа-яієїґ]\)|[—–\-•·*�
 
 _LEADING_TAGS = re.compile(r"(?:#\w+[ \t\u00a0]+)+")
 _TRAILING_TAGS = re.compile(r"(?:[ \t\u00a0]+#\w+)+\s*$")
+_ONLY_TAGS = re.compile(r"\s*#\w+(?:\s+#\w+)*\s*")
 
 # A draft quotes whole sentences (sentences.choose_quote; several together stay within 600
 # characters). Only a sentence longer than this, a text the splitter finds no sentence end in
@@ -196,12 +197,14 @@ def style_quote(
     s = "".join(c for c, _ in chars)
     # A channel's tags before or after the words ("#новини") are filing, not speech; one
     # inside a sentence is a word of it.
-    tags = _LEADING_TAGS.match(s)
-    if tags is not None and tags.end() < len(s):
-        chars, s = chars[tags.end() :], s[tags.end() :]
-    tags = _TRAILING_TAGS.search(s)
-    if tags is not None and tags.start() > 0:
-        chars, s = chars[: tags.start()], s[: tags.start()]
+    # A post of tags alone has no other words: it is quoted whole.
+    if not _ONLY_TAGS.fullmatch(s):
+        tags = _LEADING_TAGS.match(s)
+        if tags is not None and tags.end() < len(s):
+            chars, s = chars[tags.end() :], s[tags.end() :]
+        tags = _TRAILING_TAGS.search(s)
+        if tags is not None and tags.start() > 0:
+            chars, s = chars[: tags.start()], s[: tags.start()]
     verb: str | None = None
     tail = _speaker_tail(s)
     relayed = tail is not None

@@ -424,6 +424,10 @@ def test_a_list_items_marks_are_not_quoted(text: str, lang: str, printed: str) -
             "«Стежте за #ЄдинийМарафон у мережі».",
         ),
         ("#ППО", "«#ППО»."),
+        # A post of tags alone has no words to keep: it was quoted as its last tag only
+        # («#Одеса» for "#порт #Одеса", the tag the rule matched left out).
+        ("#порт #Одеса", "«#порт #Одеса»."),
+        ("#порт #Одеса\n", "«#порт #Одеса»."),
         ("«Обмін відбувся», — наголосила вона. #полонені", "«Обмін відбувся»."),
     ],
 )
