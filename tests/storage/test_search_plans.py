@@ -24,9 +24,12 @@ from storage.store import Store
 WORDS = ["сума", "обмін", "інше", "заява", "порт"]
 
 
-async def _archive(store: Store, rng: random.Random, n: int) -> list[tuple[int, int, int, str]]:
+async def _archive(
+    store: Store, rng: random.Random, n: int, unit: timedelta = timedelta(hours=1)
+) -> list[tuple[int, int, int, str]]:
     """Posts whose ids follow their dates only in stretches: a live run, then an old archive
-    imported late, then live again; dates tie often. Returns (date, id, source, text)."""
+    imported late, then live again; dates tie often (three posts a `unit`). Returns (date,
+    id, source, text)."""
     a = await store.sources.ensure("chan_one")
     b = await store.sources.ensure("chan_two")
     base = datetime(2025, 1, 1, tzinfo=UTC)
@@ -38,7 +41,7 @@ async def _archive(store: Store, rng: random.Random, n: int) -> list[tuple[int, 
     for n_msg, hour in enumerate(hours, 1):
         src = a if rng.random() < 0.7 else b
         text = " ".join(rng.sample(WORDS, rng.randint(1, 2)))
-        when = base + timedelta(hours=hour // 3)  # three posts an hour share a date
+        when = base + unit * (hour // 3)
         pid = await store.posts.insert(
             src.id, Post(channel=src.username, message_id=n_msg, date=when, text=text), text, text
         )
@@ -71,9 +74,18 @@ async def _pages(store: Store, node: FtsNode, f: Filters, size: int) -> list[int
         before = (int(page[-1].date.timestamp()), page[-1].id)
 
 
-@pytest.mark.parametrize("budget", [search_mod.SCAN_BUDGET, 30])
+@pytest.mark.parametrize(
+    ("budget", "unit"),
+    [
+        (search_mod.SCAN_BUDGET, timedelta(hours=1)),
+        (30, timedelta(hours=1)),
+        # Dates 40 s apart: the blocks' five-minute bounds (migration 0027) overlap, and the
+        # walk must read on past a block whose bound, not its posts, reaches the page's last.
+        (search_mod.SCAN_BUDGET, timedelta(seconds=40)),
+    ],
+)
 async def test_every_plan_pages_exactly_as_a_full_sort(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, budget: int, unit: timedelta
 ) -> None:
     # budget 30: the walk by id gives up early on the out-of-order stretch and the plan by
     # date answers (with small windows so that its widening runs too).
@@ -93,7 +105,7 @@ async def test_every_plan_pages_exactly_as_a_full_sort(
     rng = random.Random(budget)
     store = await Store.open(tmp_path / "w.db")
     try:
-        rows = await _archive(store, rng, 420)
+        rows = await _archive(store, rng, 420, unit)
         dates = sorted(d for d, *_ in rows)
         one = await store.sources.by_username("chan_two")
         assert one is not None
@@ -178,7 +190,8 @@ async def test_post_blocks_bound_every_post(tmp_path: Path) -> None:
     rng = random.Random(5)
     store = await Store.open(tmp_path / "w.db")
     try:
-        rows = await _archive(store, rng, 300)
+        # Dates 37 s apart, so that the five-minute rounding (migration 0027) shows.
+        rows = await _archive(store, rng, 300, timedelta(seconds=37))
         await store.db.execute("DELETE FROM posts WHERE id % 7 = 0")
         bounds = {
             int(r[0]): (int(r[1]), int(r[2]))
@@ -247,7 +260,8 @@ async def test_migration_replaces_post_order_with_each_blocks_bounds(tmp_path: P
             src.id, Post(channel="chan", message_id=101, date=late, text="сума"), "сума", "сума"
         )
         row = await store.db.fetchone("SELECT min_date, max_date FROM post_blocks WHERE block = 3")
-        assert row is not None and (int(row[0]), int(row[1])) == (20, 900)
+        # Its date (20) rounded down to five minutes (migration 0027); the old bound stays.
+        assert row is not None and (int(row[0]), int(row[1])) == (0, 900)
         page = await store.search.search(Term("сума", "norm"), limit=3)
         assert [p.id for p in page] == [98, 93, 88]  # date 900, newest id first
         expected = [i for _, i in sorted(((d, i) for i, d in enumerate(dates, 1)), reverse=True)]
