@@ -73,10 +73,18 @@ async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     out = []
     for name in settings.account_names():
         lease = leases.get(name)
+        note = None
+        if not settings.account(name).configured:
+            prefix = "WIREWATCH_TELEGRAM" if name == DEFAULT_ACCOUNT else f"account {name}'s"
+            note = f"{prefix}__API_ID / API_HASH unset: the listener does not run"
+        elif not settings.pooled:
+            note = "the one account reads every followed channel (leases are for several)"
         out.append(
             {
                 "account": name,
-                "health": health(lease, stamp, grace),
+                # One account keeps no lease: "starting" for ever said nothing true.
+                "health": health(lease, stamp, grace) if settings.pooled else None,
+                "note": note,
                 "holder": lease.holder if lease else None,
                 "expires_at": lease.expires_at.isoformat() if lease and lease.expires_at else None,
                 "failed": lease.failed if lease else None,
@@ -92,9 +100,10 @@ async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
     for a in out:
         who = f"  {a['holder']}" if a["holder"] else ""
         why = f"  ({a['failed']})" if a["failed"] else ""
+        note = f"  {a['note']}" if a["note"] else ""
         print(
-            f"{a['account']:16} {a['health']:8} {a['channels']:>5}/{a['max_channels']} "
-            f"channels ({a['pinned']} pinned){who}{why}"
+            f"{a['account']:16} {a['health'] or '-':8} {a['channels']:>5}/{a['max_channels']} "
+            f"channels ({a['pinned']} pinned){who}{why}{note}"
         )
     if unassigned:
         print(f"{unassigned} channels have no account with room")

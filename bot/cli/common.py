@@ -14,8 +14,9 @@ from wcwidth import clip, ljust, width
 
 from bot.settings import Settings
 from storage.access import holder, not_writer, process_name, unreachable
-from storage.db import SchemaBehind, StorageError
+from storage.db import DatabaseDown, SchemaBehind, StorageError
 from storage.postgres import is_postgres_url
+from storage.records import SourceError
 from storage.store import Store
 
 T = TypeVar("T")
@@ -80,6 +81,11 @@ async def open_store(
         await _not_under_another_version(settings)
     try:
         store = await Store.open(settings.db, read_only=read_only)
+    except DatabaseDown as exc:
+        raise StorageError(
+            f"{exc} (is the server running, and reachable from here? nothing was changed: "
+            "run the command again once it is)"
+        ) from exc
     except SchemaBehind as exc:
         if not_writer(Path(settings.db)) is not None:
             raise  # another account's: its owner's next write migrates it
@@ -131,6 +137,55 @@ async def _not_under_another_version(settings: Settings) -> None:
         _refuse_if_held(settings, exc)
     except StorageError:
         pass  # unreadable here: the writable open below says why
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """`n` things in English words: "1 rule", "2 rules", "1 person", "3 people"."""
+    return f"{n} {one if n == 1 else many or one + 's'}"
+
+
+def sources_file_note(settings: Settings) -> str | None:
+    """What the sources file will add when the service starts, for a listing that finds no
+    source yet: the file is applied by `wirewatch run`, not by the commands that read."""
+    path = settings.telegram.sources_file
+    if path is None:
+        return None
+    from bot.desk.sources_file import load_sources_file
+
+    try:
+        specs = load_sources_file(path)
+    except (SourceError, OSError):
+        return None  # doctor says what is wrong with it
+    if not specs:
+        return None
+    return (
+        f"the sources file {path} lists {counted(len(specs), 'channel')}: `wirewatch run` "
+        "adds them when it starts"
+    )
+
+
+def env_file_fault(path: Path) -> str | None:
+    """Why the settings file at `path` cannot be read whole, or None. python-dotenv (what
+    pydantic-settings reads it with) skips a line it cannot parse with a warning that names
+    no file, so the setting on it silently kept its default (a bot token with an unclosed
+    quote: a service without its bot). The value is never repeated: it may be a secret."""
+    if not path.is_file():
+        return None
+    from dotenv.parser import parse_stream
+
+    with path.open(encoding="utf-8") as stream:
+        bad = [b.original for b in parse_stream(stream) if b.error]
+    if not bad:
+        return None
+    first = bad[0]
+    key = first.string.split("=", 1)[0].strip().removeprefix("export ").strip()
+    named = f" ({key})" if "=" in first.string and key.isidentifier() else ""
+    more = f" (and {counted(len(bad) - 1, 'more line')})" if len(bad) > 1 else ""
+    return (
+        f"the settings file {path} cannot be read at line {first.line}{named}{more}: a line is "
+        "KEY=value or a # comment, a value with spaces or # goes in quotes, and a quote "
+        "opened is closed; fix it and run the command again (nothing was done)"
+    )
 
 
 def print_json(value: Any) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from bot.cli.common import open_store, print_json, terminal_text
+from bot.cli.common import counted, open_store, print_json, sources_file_note, terminal_text
 from bot.ingest.ocr import OcrEngine
 from bot.service.health import is_loopback
 from bot.service.roles import session_lease
@@ -39,15 +39,21 @@ def check(results: list[dict[str, str]], name: str, status: str, detail: str) ->
     results.append({"check": name, "status": status, "detail": detail})
 
 
-def sources_check(out: list[dict[str, str]], sources: list[Source]) -> None:
+def sources_check(
+    out: list[dict[str, str]], sources: list[Source], *, from_file: str | None = None
+) -> None:
     """The followed channels, and each one the listener could not follow or read: the same
-    errors /healthz lists per source."""
+    errors /healthz lists per source. `from_file`: what the sources file adds at the next
+    start (`common.sources_file_note`), which is no channel missing."""
     active = [s for s in sources if s.active]
     if not sources:
-        check(out, "sources", "missing", "none: add with `sources add`")
+        if from_file is not None:
+            check(out, "sources", "ok", f"none yet: {from_file}")
+        else:
+            check(out, "sources", "missing", "none: add with `sources add`")
         return
     failing = [s for s in active if s.error]
-    detail = f"{len(active)} channels followed"
+    detail = f"{counted(len(active), 'channel')} followed"
     if len(active) != len(sources):
         detail += f", {len(sources) - len(active)} unfollowed"
     if not failing:
@@ -245,18 +251,20 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
                     )
             if pool is not None:
                 account_checks(out, settings, pool)
-            sources_check(out, sources)
+            sources_check(out, sources, from_file=sources_file_note(settings))
             check(
                 out,
                 "rules",
                 "ok" if rules else "missing",
-                f"{len(rules)} rules" if rules else "none: add with `rules add`",
+                counted(len(rules), "rule") if rules else "none: add with `rules add`",
             )
             check(
                 out,
                 "people",
                 "ok" if people else "missing",
-                f"{len(people)} people" if people else "none besides admins from settings",
+                counted(len(people), "person", "people")
+                if people
+                else "none besides admins from settings",
             )
             db_admins = [p.label for p in people if p.role == "admin" and p.active]
         except SchemaBehind as exc:
@@ -276,7 +284,9 @@ async def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
 
         try:
             specs = load_sources_file(tg.sources_file)
-            check(out, "sources file", "ok", f"{tg.sources_file}: {len(specs)} channels")
+            check(
+                out, "sources file", "ok", f"{tg.sources_file}: {counted(len(specs), 'channel')}"
+            )
         except SourceError as exc:
             check(out, "sources file", "fail", str(exc))
     capture = settings.capture

@@ -13,6 +13,7 @@ import re
 import sqlite3
 import sys
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,7 +37,7 @@ from bot.cli import (
     run,
     sources,
 )
-from bot.cli.common import UsageError, common_parent, terminal_text
+from bot.cli.common import UsageError, common_parent, env_file_fault, terminal_text
 from bot.settings import Settings
 from storage.db import StorageError
 from storage.records import SourceError
@@ -99,6 +100,9 @@ def load_settings(args: argparse.Namespace) -> Settings:
     the person who wrote them (exit 2), never a traceback."""
     env_file = Settings.model_config.get("env_file")
     try:
+        fault = env_file_fault(Path(str(env_file))) if env_file else None
+        if fault is not None:
+            raise UsageError(fault)
         settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -15,6 +15,7 @@ from bot.cli.common import (
     open_store,
     print_listing,
     print_result,
+    sources_file_note,
     terminal_text,
     verb_group,
 )
@@ -110,6 +111,10 @@ async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
         as_json=args.json,
         to_json=source_json,
         to_line=lambda s: source_line(s, settings.lang),
-        empty="no sources yet: add with `wirewatch sources add @channel --person ... --role ...`",
+        empty="no sources yet: "
+        + (
+            sources_file_note(settings)
+            or "add with `wirewatch sources add @channel --person ... --role ...`"
+        ),
     )
     return 0
