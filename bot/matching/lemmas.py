@@ -124,18 +124,23 @@ def surname_stems(form: str) -> frozenset[str]:
 
 
 # A name in another case, as an editor copies it from a post: a surname of the -а/-я declension
-# (Сибігою, Сибігу, Сибізі, ru Сибиге, Сибигой; Гамалією) or of a consonant (Фіданом, Умєрові).
-# Folded (і, ї -> и). The stem before the ending is the stem its nominative looks for (Сибіга:
-# сибиг), so the word finds every case as the nominative does. Only the longest ending is
-# taken, and never a suffix with it (-ову, -ова: "Умєрову" never looks for умер).
-_CASE_ENDINGS = ("ою", "ею", "ой", "ей", "ом", "ем", "у", "ю", "и", "е")
+# (Сибігою, Сибігу, Сибізі, ru Сибиге, Сибигой; Гамалією), of a consonant (Фіданом, Умєрові) or
+# an adjective's (Вербицького, ru Вербицкого, Зеленському, Гайової). Folded (і, ї -> и). The
+# stem before the ending is the stem its nominative looks for (Сибіга: сибиг), so the word finds
+# every case as the nominative does. Only the longest ending is taken, and never a suffix with
+# it (-ову, -ові: "Умєрову" and "Умєрові" never look for умер).
+_CASE_ENDINGS = (
+    "ого", "его", "ому", "ему",
+    "ою", "ею", "ой", "ей", "ои", "ом", "ем", "им", "ую",
+    "у", "ю", "и", "е",
+)  # fmt: skip
 
 
 def oblique_stems(form: str) -> frozenset[str]:
     """The stem of a name in an oblique case (сибігою -> сибиг, сибізі -> сибиг), by the
     longest case ending it has; empty when the stem would be shorter than four letters."""
     folded = form.translate(_STEM_FOLD)
-    for ending in _CASE_ENDINGS:  # two letters before one: the longest first
+    for ending in _CASE_ENDINGS:  # the longest first
         if folded.endswith(ending):
             stem = folded[: -len(ending)]
             if len(stem) <= _MIN_STEM:

@@ -39,6 +39,11 @@ START = datetime(2025, 11, 3, 8, tzinfo=UTC)
         # A consonant stem copied in the instrumental or locative.
         ("Фіданом", "Міністр Хакан Фідан приїхав до Києва."),
         ("Умєрові", "Міністр Рустем Умєров прибув."),
+        # An adjective's declension, copied in one alphabet, found in the other.
+        ("Вербицкого", "Зустрілася з Тарасом Вербицьким."),
+        ("Вербицькому", "Министр Вербицкий заявил."),
+        ("Зеленского", "Президент Зеленський заявив."),
+        ("Гайової", "Секретарка Олена Гайова доповіла."),
     ],
 )
 def test_a_name_copied_in_another_case_finds_the_nominative(query: str, text: str) -> None:
