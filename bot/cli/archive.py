@@ -11,7 +11,7 @@ from typing import Any
 from bot.cli.common import UsageError, open_store, print_json, terminal_text
 from bot.delivery.translation import listeners_translate
 from bot.desk.glossary_file import GlossaryWatch
-from bot.desk.nothing_found import nothing_found_hints
+from bot.desk.nothing_found import nothing_found_hints, typed_hints
 from bot.desk.search import parse_date, search_posts, spelling_hints
 from bot.drafting.excerpts import snippet
 from bot.ingest.analyst import AnalysisWorkerError
@@ -286,7 +286,10 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             ]
         )
         return 0
-    spellings = spelling_hints(args.query, GlossaryWatch(settings.drafts.glossary).current())
+    spellings = [
+        *typed_hints(args.query, zone),
+        *spelling_hints(args.query, GlossaryWatch(settings.drafts.glossary).current()),
+    ]
     if not page.hits:
         print("no posts found")
         for hint in [*hints, *spellings]:

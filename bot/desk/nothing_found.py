@@ -1,17 +1,28 @@
 """Why a search found nothing, for the bot's /search and `wirewatch search`: the grammar's traps
 (bot.desk.search.search_hints), a term both searched and left out, and dates or channels the
-archive holds nothing for. Messages for people (bot.i18n), none when nothing explains it."""
+archive holds nothing for; and, found or not, a filter typed wrong or a channel pasted as a
+word. Messages for people (bot.i18n), none when nothing explains it."""
 
 from __future__ import annotations
 
+import difflib
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.desk.search import QueryError, required_channels, search_hints, split_filters
+from bot.desk.search import (
+    QueryError,
+    parse_date,
+    required_channels,
+    search_hints,
+    split_filters,
+)
+from bot.desk.words import NO_WORDS, YES_WORDS
 from bot.i18n import N_, Message
 from bot.matching import RuleNode, RuleSyntaxError
-from bot.matching.rules import And, FromSource, Not, Word, parse_query
+from bot.matching.rules import FILTER_NAMES, And, FromSource, Not, Word, parse_query
 from storage.models import to_ts
+from storage.records import SourceError, normalize_username
 from storage.store import Store
 
 BOTH_WAYS_CHANNEL = N_(
@@ -32,6 +43,81 @@ SINCE_AFTER_CHANNEL = N_(
     "since: {since} starts after the newest post of {channel} in the archive, of {newest}"
 )
 NO_POSTS_CHANNEL = N_("{channel} has no posts in the archive yet")
+
+
+FILTER_TYPO = N_("'{typed}' is searched as words, not as a filter; write it {suggested}")
+CHANNEL_AS_WORD = N_(
+    "'{typed}' is searched as words; to search the posts of @{channel}, write from:@{channel}"
+)
+CHANNEL_LEFT_OUT_AS_WORD = N_(
+    "'{typed}' is searched as words; to leave out the posts of @{channel}, write -from:@{channel}"
+)
+
+# A filter as typed in a hurry: its name misspelt (frm:, sinse:), a ; for the colon (from;@a),
+# or no colon before the channel (від@a). Names of one or two letters (з:, с:, до:) are left
+# out of the guessing: too many words are that close to them.
+_GLUED_RE = re.compile(r"(?P<name>[^\W\d_]{2,12})(?P<sep>[:;]|(?=@))(?P<value>\S+)")
+_GUESSED = [name for name in FILTER_NAMES if len(name) >= 3]
+_QUOTED_RE = re.compile(r'"[^"]*"?')
+
+
+def _filter_typo(token: str, zone: ZoneInfo) -> str | None:
+    """The filter `token` was meant to be (`from:@a` for `frm:@a`), or None."""
+    m = _GLUED_RE.fullmatch(token)
+    if m is None:
+        return None
+    name, sep, value = m.group("name"), m.group("sep"), m.group("value")
+    known = name.casefold() in FILTER_NAMES
+    if known and sep == ":":
+        return None  # a filter as it should be
+    if not known:
+        close = difflib.get_close_matches(name.casefold(), _GUESSED, n=1, cutoff=0.75)
+        if not close:
+            return None
+        name = close[0]
+    # Only what that filter takes: "Sincere:yes" is no since: mistyped.
+    kind = FILTER_NAMES[name.casefold()]
+    if kind == "from":
+        fits = value.startswith("@") or "t.me/" in value.casefold()
+    elif kind in ("since", "until"):
+        try:
+            parse_date(value, zone)
+            fits = True
+        except QueryError:
+            fits = False
+    else:
+        fits = value.casefold() in YES_WORDS or value.casefold() in NO_WORDS
+    return f"{name}:{value}" if fits else None
+
+
+def typed_hints(query: str, zone: ZoneInfo) -> list[Message]:
+    """What in the query's words looks like a filter typed wrong, or a channel pasted as a
+    word (@channel, a t.me link): each is searched as words, and finds nothing, or, left out,
+    leaves nothing out. For the first page, whether or not it found posts."""
+    try:
+        text = split_filters(query, zone).text
+    except QueryError:
+        return []
+    hints: list[Message] = []
+    for raw in _QUOTED_RE.sub(" ", text).split():
+        token = raw.lstrip("(").rstrip(")")
+        minus = "-" if token.startswith("-") else ""
+        token = token.lstrip("-")
+        suggested = _filter_typo(token, zone)
+        if suggested is not None:
+            typed = minus + token
+            hints.append(Message(FILTER_TYPO, {"typed": typed, "suggested": minus + suggested}))
+            continue
+        if token.startswith("@") or "t.me/" in token.casefold():
+            if ":" in token.split("//")[-1].split("/")[0]:
+                continue  # a filter (from:https://t.me/a): the parser's
+            try:
+                channel = normalize_username(token)
+            except SourceError:
+                continue
+            msgid = CHANNEL_LEFT_OUT_AS_WORD if minus else CHANNEL_AS_WORD
+            hints.append(Message(msgid, {"typed": minus + token, "channel": channel}))
+    return hints[:2]
 
 
 def contradictions(node: RuleNode) -> list[Message]:

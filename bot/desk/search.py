@@ -112,15 +112,16 @@ class ParsedQuery:
     deleted: bool | None = None
 
 
-_DOTTED_RE = re.compile(r"(\d{1,2})\.(\d{1,2})(?:\.(\d{4}))?")
+_DOTTED_RE = re.compile(r"(\d{1,2})\.(\d{1,2})(?:\.(\d{4}|\d{2}))?")
 
 
 def parse_date(
     value: str, zone: ZoneInfo, *, end: bool = False, now: datetime | None = None
 ) -> datetime:
     """A moment `since:`/`until:` name. A day in the newsroom's zone (`end`: the day after, as
-    until: takes the day in): `2025-12-01`, `01.12.2025`, `1.12` (the latest such day up to
-    today), `today`, `yesterday` (uk/ru too); an ISO datetime; or a span back from `now`:
+    until: takes the day in): `2025-12-01`, `01.12.2025`, `01.12.25`, `1.12` (the latest such
+    day up to today), `today`, `yesterday` (uk/ru too); an ISO datetime; or a span back from
+    `now`:
     `7d`, `2w`, `12h` (since:7d = the last seven days)."""
     value = value.strip()
     now = now or datetime.now(zone)
@@ -153,7 +154,9 @@ def _dotted_day(dotted: re.Match[str], today: date) -> date:
     past December; 29.02 in a year without one: the last year with one)."""
     day, month = int(dotted.group(1)), int(dotted.group(2))
     if dotted.group(3) is not None:
-        return date(int(dotted.group(3)), month, day)
+        year = int(dotted.group(3))
+        # 18.11.25, as a date is written by hand: this century's.
+        return date(year + 2000 if year < 100 else year, month, day)
     for year in range(today.year, today.year - 9, -1):  # a leap day comes within eight years
         try:
             found = date(year, month, day)

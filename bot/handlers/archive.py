@@ -24,7 +24,7 @@ from aiogram.types import (
 
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.inputs import clip
-from bot.desk.nothing_found import nothing_found_hints
+from bot.desk.nothing_found import nothing_found_hints, typed_hints
 from bot.desk.search import (
     QueryError,
     SearchPage,
@@ -136,9 +136,14 @@ async def render_page(
     head = f"🔎 <b>{escape(clip(query, 80))}</b>"
     # The glossary's other spellings of a name searched (Umerov for Умєров), under the first
     # page whether or not it found posts: what it found is not all there is.
+    # So are a filter typed wrong and a channel pasted as a word: what they found, if
+    # anything, is not what was meant.
     spellings = "".join(
         "\n💡 " + escape(tr.message(hint))
-        for hint in (spelling_hints(query, glossary, person.lang) if glossary else [])
+        for hint in [
+            *typed_hints(query, zone),
+            *(spelling_hints(query, glossary, person.lang) if glossary else []),
+        ]
         if number == 0
     )
     if not page.hits:

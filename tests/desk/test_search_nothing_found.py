@@ -119,6 +119,11 @@ async def test_the_cli_says_why_too(store: Store, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "no posts found" in out
     assert "hint: until: 2020-01-01 ends before the first post of @mod_press" in out
+    # A filter typed wrong is named under what it found, too.
+    assert await asyncio.to_thread(main, ["search", "-frm:@mod_press", "--db", db]) == 0
+    out = capsys.readouterr().out
+    assert "@mod_press" in out.split("hint:")[0]
+    assert "hint: '-frm:@mod_press' is searched as words, not as a filter" in out
 
 
 @pytest.mark.parametrize("lang", ["uk", "ru", "en"])
