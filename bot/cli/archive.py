@@ -11,7 +11,7 @@ from typing import Any
 from bot.cli.common import UsageError, open_store, print_json, terminal_text
 from bot.delivery.translation import listeners_translate
 from bot.desk.glossary_file import GlossaryWatch
-from bot.desk.nothing_found import nothing_found_hints, typed_hints
+from bot.desk.nothing_found import desk_names, nothing_found_hints, typed_hints
 from bot.desk.search import parse_date, search_posts, spelling_hints
 from bot.drafting.excerpts import snippet
 from bot.ingest.analyst import AnalysisWorkerError
@@ -260,6 +260,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             until=until,
             limit=args.limit,
         )
+        names = await desk_names(store, GlossaryWatch(settings.drafts.glossary).current())
         hints = (
             await nothing_found_hints(
                 store, args.query, zone, source=source, since=since, until=until
@@ -288,7 +289,7 @@ async def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     spellings = [
         *typed_hints(args.query, zone),
-        *spelling_hints(args.query, GlossaryWatch(settings.drafts.glossary).current()),
+        *spelling_hints(args.query, names),
     ]
     if not page.hits:
         print("no posts found")

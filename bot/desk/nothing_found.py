@@ -18,6 +18,7 @@ from bot.desk.search import (
     split_filters,
 )
 from bot.desk.words import NO_WORDS, YES_WORDS
+from bot.drafting.glossary import Entry, Glossary, GlossaryError, make_entry
 from bot.i18n import N_, Message
 from bot.matching import RuleNode, RuleSyntaxError
 from bot.matching.rules import FILTER_NAMES, And, FromSource, Not, Word, parse_query
@@ -204,3 +205,39 @@ async def nothing_found_hints(
             )
         )
     return hints
+
+
+_desk_names: tuple[Glossary | None, object, Glossary] | None = None
+
+
+async def desk_names(store: Store, glossary: Glossary | None) -> Glossary:
+    """The glossary with the people of the channels we follow (a source's person, in uk, en
+    and ru, as the sources file names them): `Levchuk` is then told it does not find
+    Левчук, as a glossary name is. Built again only when either changes."""
+    global _desk_names
+    people = tuple(
+        names
+        for names in (
+            tuple((k, v) for k, v in s.person.items() if v)  # uk, en, ru: uk spelt first
+            for s in await store.sources.list()
+        )
+        if len(names) > 1
+    )
+    cached = _desk_names
+    if cached is not None and cached[0] is glossary and cached[1] == people:
+        return cached[2]
+    entries: list[Entry] = list(glossary.entries) if glossary is not None else []
+    known = {name for e in entries for name in e.names.values()}
+    for names in people:
+        if known.isdisjoint(v for _, v in names):
+            try:
+                entries.append(make_entry("person", dict(names)))
+            except GlossaryError:
+                continue
+            known.update(v for _, v in names)
+    try:
+        built = Glossary(entries)
+    except GlossaryError:
+        built = glossary or Glossary()
+    _desk_names = (glossary, people, built)
+    return built

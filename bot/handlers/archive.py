@@ -24,7 +24,7 @@ from aiogram.types import (
 
 from bot.desk.glossary_file import GlossaryWatch
 from bot.desk.inputs import clip
-from bot.desk.nothing_found import nothing_found_hints, typed_hints
+from bot.desk.nothing_found import desk_names, nothing_found_hints, typed_hints
 from bot.desk.search import (
     QueryError,
     SearchPage,
@@ -142,7 +142,7 @@ async def render_page(
         "\n💡 " + escape(tr.message(hint))
         for hint in [
             *typed_hints(query, zone),
-            *(spelling_hints(query, glossary, person.lang) if glossary else []),
+            *spelling_hints(query, await desk_names(store, glossary), person.lang),
         ]
         if number == 0
     )

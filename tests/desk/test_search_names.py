@@ -5,15 +5,18 @@ search, on both back ends. Texts written for these tests."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.desk.search import search_posts
+from bot.desk.search import OTHER_SPELLINGS, search_posts
+from bot.i18n import translator
 from bot.ingest.pipeline import Pipeline
 from bot.matching import Matcher, match_rule, parse_rule
 from storage.records import Post
 from storage.store import Store
+from tests.handlers.harness import JOURNALIST, running_desk
 
 START = datetime(2025, 11, 3, 8, tzinfo=UTC)
 
@@ -95,3 +98,23 @@ async def test_search_a_name_copied_in_any_case_on_both_back_ends(db_target: str
             assert all(h.spans for h in page.hits), query  # the name is highlighted
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize(
+    ("lang", "query", "name", "others", "suggested"),
+    [
+        ("en", "Kovalenko", "Ivanna Kovalenko", "Коваленко", "Kovalenko OR Коваленко"),
+        ("uk", "Коваленко", "Іванна Коваленко", "Kovalenko", "Коваленко АБО Kovalenko"),
+    ],
+)
+async def test_a_followed_officials_name_in_another_alphabet_is_named(
+    tmp_path: Path, lang: str, query: str, name: str, others: str, suggested: str
+) -> None:
+    """`/search Kovalenko` found nothing and said nothing, though the desk follows the
+    minister's channel and knows her name in uk and en (the sources file): only names in the
+    glossary were offered in their other spellings."""
+    tr = translator(lang)
+    async with running_desk(tmp_path, lang=lang) as desk:
+        [reply] = await desk.ask(JOURNALIST, f"/search {query}")
+        hint = tr.gettext(OTHER_SPELLINGS, name=name, others=others, query=suggested)
+        assert "💡 " + hint in (reply.text or "")
