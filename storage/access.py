@@ -11,11 +11,18 @@ shared-memory files another user would create beside it could not be opened by t
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import pwd
 import sqlite3
 import stat
 from pathlib import Path
+
+
+class ServedElsewhere(Exception):
+    """Another `wirewatch run` serves this SQLite database; the message is for a person."""
+
 
 _AS_OWNER = (
     "run wirewatch as {owner} (on a server set up from deploy/: sudo wirewatch-admin COMMAND ...)"
@@ -164,3 +171,41 @@ def process_name(pid: int) -> str:
     words = [w.decode(errors="replace") for w in raw.split(b"\0") if w]
     shown = " ".join(" ".join((Path(words[0]).name, *words[1:])).split())
     return f"pid {pid}: {shown[:120]}" if shown else f"pid {pid}"
+
+
+def service_lock(path: Path) -> int | None:
+    """Take the lock one SQLite database's service holds while it runs (`<db>.run.lock`, an
+    flock the kernel lets go however the process ends) and write this process's pid in it.
+    One SQLite file serves one `wirewatch run`: two would each poll the bot (Telegram refuses
+    the second, in a loop) and each deliver the outbox, sending alerts twice. Returns the lock's
+    descriptor, to keep open while the service runs; None where no lock file can be made (the
+    open that follows says why the folder is unusable). Raises ServedElsewhere naming the
+    process that holds it."""
+    lock = path.with_name(path.name + ".run.lock")
+    try:
+        if path.parent.parent.is_dir():
+            path.parent.mkdir(exist_ok=True)  # as Database.open makes var/ on a fresh clone
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+    except PermissionError:
+        try:  # made by root, say: a lock needs no write access
+            fd = os.open(lock, os.O_RDONLY)
+        except OSError:
+            return None
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        said = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.close(fd)
+        who = process_name(int(said)) if said.isdigit() else "another process"
+        raise ServedElsewhere(
+            f"{path} is served by another `wirewatch run` ({who}): one SQLite database serves "
+            "one service, and a second would poll the bot against the first and send alerts "
+            "twice; stop that one first (on a server set up from deploy/: sudo systemctl stop "
+            "wirewatch), or split the service over PostgreSQL (`run --role`)"
+        ) from None
+    with contextlib.suppress(OSError):  # a read-only descriptor: the lock holds all the same
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
+    return fd

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from bot.service.app import App
 from bot.service.log import setup_logging
 from bot.service.roles import ROLES
 from bot.settings import Settings
+from storage.access import ServedElsewhere, service_lock
 from storage.postgres import is_postgres_url
 
 
@@ -88,6 +90,12 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             "several accounts are configured: name the one this process runs with --account "
             f"({', '.join(settings.account_names())})"
         )
+    lock = None
+    if not is_postgres_url(settings.db) and str(settings.db) != ":memory:":
+        try:
+            lock = service_lock(Path(settings.db))
+        except ServedElsewhere as exc:
+            raise UsageError(str(exc)) from exc
     setup_logging(settings, verbose=bool(getattr(args, "verbose", False)))
     app = App(settings, feeds=args.feed, role=role, account=account)
     try:
@@ -95,3 +103,6 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     except AccountInUseError as exc:
         print(f"wirewatch: {exc}", file=sys.stderr)
         return 3
+    finally:
+        if lock is not None:
+            os.close(lock)  # the lock goes with it
