@@ -131,6 +131,8 @@ def compose_alert(
     if rule:
         # i18n: at the end of an alert: the rule (query) that fired.
         footer = [Run("\n\n"), Run(texts.words(lang).gettext("Rule: {rule}", rule=rule), "i")]
+    if draft.foreign_role is not None and kind != "digest":
+        footer = join_runs([Run("\n\n⚠️ "), Run(_role_hint(source, lang), "i")], footer)
     if kind in ("new", "digest"):
         runs = draft.runs()
         text = draft.plain()
@@ -230,6 +232,19 @@ def translation_payload(
 class _Mark:
     start: int
     end: int
+
+
+def _role_hint(source: SourceLike | None, lang: str) -> str:
+    """What the journalist is told under an alert whose lead shows the role "[…]": it is in
+    the language the desk gave it, and how an editor gives it in this one (/watch takes the
+    role in the editor's own language)."""
+    channel = source.username if source is not None else "channel"
+    tr = texts.words(lang)
+    return tr.gettext(
+        "The role in [brackets] is not given in this language: translate it before use. "
+        "An editor reading the bot in this language adds it: /watch @{channel} | role",
+        channel=channel,
+    )
 
 
 def _translation_follows(lang: str) -> str:

@@ -20,6 +20,7 @@ from bot.drafting import quotes, texts
 from bot.drafting.glossary import Entry
 from bot.drafting.html import Run, join_runs
 from bot.drafting.quotes import MARKS, StyledQuote, post_language, speaker_verb, style_quote
+from bot.drafting.roles import foreign, localized, role_in
 from bot.drafting.sentences import SpanLike, choose_quote
 from bot.drafting.speakers import Speaker
 from bot.drafting.style import (
@@ -84,7 +85,9 @@ def _lang(lang: str) -> str:
 
 
 def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:]
+    # A role marked for translation ("[секретар РНБО]") is capitalised inside its bracket.
+    at = 1 if text[:1] == "[" else 0
+    return text[: at + 1].upper() + text[at + 1 :]
 
 
 def _pick(values: Mapping[str, str | None], lang: str) -> str | None:
@@ -102,12 +105,12 @@ def _pick(values: Mapping[str, str | None], lang: str) -> str | None:
 def short_role(source: SourceLike, lang: str) -> str | None:
     """The role a second reference uses: the short role in `lang`, else the role in `lang`,
     and only then either in another language (a full role in the reader's language reads
-    better than a short one in another)."""
+    better than a short one in another, which is marked "[…]" for translation)."""
     for values in (source.short_role, source.role):
         value = values.get(lang)
         if value and value.strip():
             return value.strip()
-    return _pick(source.short_role, lang) or _pick(source.role, lang)
+    return role_in(source.short_role, lang) or role_in(source.role, lang)
 
 
 def person_name(source: SourceLike, lang: str) -> str | None:
@@ -185,7 +188,7 @@ def _subject(source: SourceLike, lang: str) -> str | None:
     """Who speaks, as the lead names them: "Секретар РНБО Іван Петренко" / "Ivan Petrenko,
     Secretary of …," / "The General Staff …"; None when only the channel is known."""
     person = person_name(source, lang)
-    role = _pick(source.role, lang)
+    role = role_in(source.role, lang)
     if person and role:
         return f"{person}, {role}," if lang == "en" else f"{_cap(role)} {person}"
     if person:
@@ -363,6 +366,8 @@ class Draft:
     # ("Haiova") with their gender, for a follow-up that says they forwarded it.
     via: str | None = None
     via_gender: str | None = None
+    # The speaker's role as the desk gave it in another language, shown "[…]" in the lead.
+    foreign_role: str | None = None
 
     def first_line(self) -> str:
         if self.styled is None:
@@ -469,6 +474,10 @@ def build_draft(
     origin_source, origin_date, now = options.origin_source, options.origin_date, options.now
     glossary = options.glossary
     lang = _lang(lang)
+    if source is not None:
+        source = localized(source, lang, glossary)
+    if origin_source is not None:
+        origin_source = localized(origin_source, lang, glossary)
     text = post.text or ""
     span_list = [s for s in spans if 0 <= s.start < s.end <= len(text)]
     marks = [(s.start, s.end) for s in span_list]
@@ -538,6 +547,7 @@ def build_draft(
         speaker=who,
         via=_forwarder(post, source, lang) if origin.forwarded else None,
         via_gender=speaker_gender(source, lang) if origin.forwarded and source else None,
+        foreign_role=foreign(speaker.role, lang) if speaker is not None else None,
     )
 
 

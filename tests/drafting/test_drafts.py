@@ -124,12 +124,13 @@ def test_english_never_glues_the_to_a_name_in_another_script() -> None:
     air_force = FakeSource(
         gender="pl", person=dict(NONE), role={**NONE, "uk": "Повітряні сили ЗСУ"}
     )
-    assert attribution_lead(air_force, "en") == "Повітряні сили ЗСУ said on Telegram"
-    assert attribution_lead(air_force, "ru") == "Повітряні сили ЗСУ сообщили в Telegram"
+    # Given in Ukrainian only, the name is marked for translation ("[…]").
+    assert attribution_lead(air_force, "en") == "[Повітряні сили ЗСУ] said on Telegram"
+    assert attribution_lead(air_force, "ru") == "[Повітряні сили ЗСУ] сообщили в Telegram"
     draft = build_draft(
         FakePost("Загроза балістики."), air_force, DraftOptions(lang="en", tz="Europe/Kyiv")
     )
-    assert draft.subject == "Повітряні сили ЗСУ"
+    assert draft.subject == "[Повітряні сили ЗСУ]"
     english = FakeSource(person=dict(NONE), role={**NONE, "en": "Air Force of Ukraine"})
     assert attribution_lead(english, "en") == "The Air Force of Ukraine said on Telegram"
 
@@ -141,7 +142,8 @@ def test_english_draft_spells_a_cyrillic_only_name_in_latin() -> None:
         person={**NONE, "uk": "Юлія Свириденко"}, role={**NONE, "uk": "прем'єр-міністерка"}
     )
     lead = attribution_lead(uk_only, "en")
-    assert lead.startswith("Yuliia Svyrydenko, прем'єр-міністерка,")
+    # Her role, given in Ukrainian only, is marked for translation, not passed off as English.
+    assert lead.startswith("Yuliia Svyrydenko, [прем'єр-міністерка],")
     draft = build_draft(
         FakePost("Уряд ухвалив рішення."), uk_only, DraftOptions(lang="en", tz="Europe/Kyiv")
     )
@@ -475,11 +477,12 @@ def test_a_short_role_in_another_language_does_not_displace_the_readers_own_role
     english = plain(background_runs([earlier], "en", "Europe/Kyiv"))
     assert "Head of the Odesa Maritime Administration Halyna Boichuk said" in english, english
     assert "начальниця" not in english
-    # The reader's own short role still wins, and a desk with no role of its own takes one.
+    # The reader's own short role still wins, and a desk with no role of its own takes one,
+    # marked for translation.
     ukrainian = plain(background_runs([earlier], "uk", "Europe/Kyiv"))
     assert "начальниця адміністрації Галина Бойчук" in ukrainian, ukrainian
     russian = plain(background_runs([earlier], "ru", "Europe/Kyiv"))
-    assert "начальниця адміністрації Галина Бойчук" in russian, russian
+    assert "[начальниця адміністрації] Галина Бойчук" in russian, russian
     # An institution named by its role alone: the English update names it in English.
     office = replace(port, person={"uk": None, "en": None, "ru": None})
     draft = build_draft(
