@@ -158,9 +158,10 @@ def sources_file_note(settings: Settings) -> str | None:
         return None  # doctor says what is wrong with it
     if not specs:
         return None
+    them = "it" if len(specs) == 1 else "them"
     return (
         f"the sources file {path} lists {counted(len(specs), 'channel')}: `wirewatch run` "
-        "adds them when it starts"
+        f"adds {them} when it starts"
     )
 
 
