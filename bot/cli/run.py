@@ -15,6 +15,7 @@ from bot.service.log import setup_logging
 from bot.service.roles import ROLES
 from bot.settings import Settings
 from storage.access import ServedElsewhere, service_lock
+from storage.db import DatabaseDown
 from storage.postgres import is_postgres_url
 
 
@@ -103,6 +104,11 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     except AccountInUseError as exc:
         print(f"wirewatch: {exc}", file=sys.stderr)
         return 3
+    except DatabaseDown as exc:
+        raise UsageError(
+            f"{exc} (is the server running, and reachable from here? nothing was stored: start "
+            "wirewatch again once it is; the systemd unit in deploy/ does every 5 s)"
+        ) from exc
     finally:
         if lock is not None:
             os.close(lock)  # the lock goes with it

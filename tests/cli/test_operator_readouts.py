@@ -123,3 +123,15 @@ def test_a_postgresql_server_that_is_down_is_named_with_what_to_do(
         assert "\n" not in said and "Traceback" not in said
         assert "cannot reach PostgreSQL at postgresql://wirewatch@127.0.0.1:" in said
         assert "is the server running" in said and "nothing was changed" in said
+
+
+def test_run_against_a_postgresql_server_that_is_down_says_what_to_do(
+    workdir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WIREWATCH_DB", f"postgresql://wirewatch@127.0.0.1:{free_port()}/news")
+    monkeypatch.setenv("WIREWATCH_HEALTH_PORT", "0")
+    code, _, err = run(capsys, "run")
+    assert code == 2
+    said = err.strip().splitlines()[-1]
+    assert "cannot reach PostgreSQL at postgresql://wirewatch@127.0.0.1:" in said
+    assert "is the server running" in said and "start wirewatch again once it is" in said
