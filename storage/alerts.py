@@ -82,6 +82,14 @@ def first_heads(
 
 # (person id, rule id, source id, since, before): THREAD_HEADS's first row of one person and
 # rule, for an alert whose head may have been queued in the same call (ingest.thread_keys).
+# Whom the stored forwards of a post (by its permalink) reached as a story: its original, or
+# another forward of it, is no news to them (officials forward each other all day, and a
+# busy channel is polled while the forwarding one pushes, so either may come first).
+ALERTED_ABOUT_FORWARDS = (
+    "SELECT DISTINCT a.person_id FROM posts f JOIN alerts a ON a.post_id = f.id"
+    " WHERE f.forward_link = ? AND a.kind = 'new'"
+)
+
 THREAD_HEAD = (
     "SELECT a.id FROM alerts a JOIN posts p ON p.id = a.post_id"
     " WHERE a.person_id = ? AND a.rule_id = ? AND a.kind = 'new'"
@@ -224,6 +232,11 @@ class AlertRepo:
             "SELECT MIN(created_at) FROM alerts WHERE status = 'drafting'"
         )
         return int(row[0]) if row and row[0] is not None else None
+
+    async def alerted_about_forwards(self, link: str) -> set[int]:
+        """The people a stored forward of the post at `link` reached as a story of its own."""
+        rows = await self.db.fetchall(ALERTED_ABOUT_FORWARDS, (link,))
+        return {int(r[0]) for r in rows}
 
     async def originals(self, post_id: int) -> list[Alert]:
         """The first ('new') alert each person got for a post: follow-ups reply to it."""

@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, Literal
 
-from storage.alerts import ENQUEUE, THREAD_HEAD, enqueue_params, first_heads, thread_heads
+from storage.alerts import (
+    ALERTED_ABOUT_FORWARDS,
+    ENQUEUE,
+    THREAD_HEAD,
+    enqueue_params,
+    first_heads,
+    thread_heads,
+)
 from storage.db import Database, now
 from storage.evidence import INSERT_EVIDENCE, sha256_text
 from storage.models import Person, Source, StoredPost, to_ts
@@ -31,7 +38,7 @@ from storage.posts import (
     SELECT_POST,
     post_params,
 )
-from storage.records import Post
+from storage.records import Post, permalink
 from storage.rules import RULES_VERSION
 from storage.sources import ADVANCE, ENSURE_SOURCE
 
@@ -88,6 +95,8 @@ class Stored:
     committed: bool = False
     recipients: list[Person] | None = None  # the source's, when asked for
     alerts: int | None = None  # alerts queued by the caller's plan (None: it did not run)
+    # People a stored forward of this post reached already: the plan leaves them out.
+    forwarded_to: frozenset[int] = frozenset()
 
     def planned(
         self, plan: AlertPlan | None, rules_version: RulesVersion
@@ -98,7 +107,8 @@ class Stored:
             return None
         if self.post is None or self.recipients is None:
             return None
-        return plan(self.source, self.post, self.recipients)
+        people = [p for p in self.recipients if p.id not in self.forwarded_to]
+        return plan(self.source, self.post, people)
 
 
 @dataclass(slots=True)
@@ -192,6 +202,11 @@ def _store_post(
         else None
     )
     out = Stored(src, created, "stored", version, row_post, recipients=people)
+    if plan is not None:
+        link = permalink(src.username, post.message_id)
+        out.forwarded_to = frozenset(
+            int(r[0]) for r in conn.execute(ALERTED_ABOUT_FORWARDS, (link,))
+        )
     planned = out.planned(plan, rules_version)
     if planned is not None:
         ids = _enqueue(conn, *planned, commit=may_end)

@@ -37,7 +37,7 @@ from bot.matching import Analysis, Matcher, RuleMatch, analyze, rule_from_json
 from storage.db import now
 from storage.ingest import AlertPlan, Thread
 from storage.models import Person, Rule, Source, StoredPost, to_ts
-from storage.records import Deletion, Event, Post
+from storage.records import Deletion, Event, Post, permalink
 from storage.store import Store
 
 log = logging.getLogger(__name__)
@@ -526,6 +526,11 @@ class Pipeline:
         if not matches:
             return 0
         skip = skip | await alerted_about_origin(self.store, post)
+        # Whom a forward of this post, or another forward of its original, reached already:
+        # either may arrive first (a busy channel is polled, the forwarding one pushes).
+        for link in {permalink(src.username, post.message_id), post.forward_link}:
+            if link:
+                skip |= await self.store.alerts.alerted_about_forwards(link)
         owing = owed(matches, self._rules.by_id, skip=skip, version=version, image=image)
         if owing is None:
             return 0

@@ -23,6 +23,7 @@ from storage.ingest import (
 )
 from storage.models import Source, to_ts
 from storage.posts import PostRepo
+from storage.records import permalink
 from storage.store import Store
 
 
@@ -98,6 +99,9 @@ class PgIngestRepo(IngestRepo):
         wanted = recipients or plan is not None
         people = await self.store.people.recipients(src.id) if wanted else None
         out = Stored(src, created, "stored", version, stored, recipients=people)
+        if plan is not None:
+            link = permalink(src.username, post.message_id)
+            out.forwarded_to = frozenset(await self.store.alerts.alerted_about_forwards(link))
         planned = out.planned(plan, rules_version)
         if planned is not None:
             ids = await self.enqueue(planned[0], thread=planned[1])

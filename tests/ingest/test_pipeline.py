@@ -400,3 +400,47 @@ async def test_an_edit_made_after_a_deletion_shows_the_post_is_up(store: Store) 
     stored = await store.posts.get_by_link("sec_council", 3)
     assert stored is not None and stored.deleted_at is None
     assert [a.kind for a in await store.alerts.for_person(jo.id)] == ["new", "delete", "edit"]
+
+
+async def test_an_original_arriving_after_its_forward_does_not_alert_the_same_people_again(
+    store: Store,
+) -> None:
+    # A busy channel is polled, not pushed: the finance ministry's forward of the premier's
+    # post reached the desk first, and when the premier's own post came in a minute later the
+    # journalist got the same quote, the same permalink, as a second story.
+    budget = "Уряд схвалив проєкт бюджету на 2027 рік: оборона отримає 2,8 трлн грн."
+    first = await store.people.add(role="journalist", user_id=11)
+    await add_rule(store, "бюджет")
+    pipe = Pipeline(store)
+
+    def forward(channel: str, mid: int, of: int, minutes: int) -> Post:
+        return Post(
+            channel,
+            mid,
+            T0 + timedelta(minutes=minutes),
+            budget,
+            forward_from="@premier_demo10",
+            forward_link=f"https://t.me/premier_demo10/{of}",
+        )
+
+    assert (await pipe.handle(forward("minfin_demo10", 70, of=500, minutes=5))).alerts == 1
+    # Someone who joined after the forward was sent still hears about it once.
+    later = await store.people.add(role="journalist", user_id=12)
+    original = Post("premier_demo10", 500, T0, budget)
+    assert (await pipe.handle(original)).alerts == 1
+    assert [a.post_id for a in await store.alerts.for_person(first.id)] == [1]
+    (alert,) = await store.alerts.for_person(later.id)
+    stored = await store.posts.get_by_link("premier_demo10", 500)
+    assert stored is not None and alert.post_id == stored.id
+
+    # The same through an import.
+    third = await store.people.add(role="journalist", user_id=13)
+    assert (await pipe.handle(forward("defence_demo10", 9, of=501, minutes=30))).alerts == 3
+    result = await pipe.handle_batch([Post("premier_demo10", 501, T0, budget)])
+    assert result.alerts == 0  # everyone had the forward
+    assert len(await store.alerts.for_person(third.id)) == 1
+    # Two channels forwarding a post we do not hold: the second forward is no news either.
+    assert (await pipe.handle(forward("minfin_demo10", 71, of=502, minutes=40))).alerts == 3
+    assert (await pipe.handle(forward("defence_demo10", 10, of=502, minutes=45))).alerts == 0
+    # Another post with the same words is another story.
+    assert (await pipe.handle(Post("other_demo10", 8, T0, budget))).alerts == 3
