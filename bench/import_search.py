@@ -6,7 +6,7 @@ reference plan.
     .venv/bin/python bench/import_search.py --quick    # 20,000 import, 100,000-post search
 
 Import: a synthetic Telegram Desktop export (tests/gen_export.py) imported through the real
-pipeline in bulk (store, version row, FTS index with its prefix index, post_blocks, matching)
+pipeline in bulk (store, evidence, FTS index with its prefix index, post_blocks, matching)
 into a fresh database. Anchor: the same texts into a bare table with an FTS5 index (same
 tokenizer), 500 per transaction, straight through sqlite3.
 

@@ -4,7 +4,7 @@
     nice .venv/bin/python bench/postgres.py --quick            # 100,000 posts
 
 Ingest: the archive corpus of bench/import_search.py (official-news sentences, an invented
-surname in 1 post of 200) through the real pipeline in bulk (store, version row, search index,
+surname in 1 post of 200) through the real pipeline in bulk (store, evidence, search index,
 matching with no rules); posts/s. A million posts through the pipeline would take hours here,
 nearly all of it lemmatising, so the archive grows in three steps, each on both back ends:
   1. seed: --seed posts through the pipeline into an empty store (rate "from empty");

@@ -33,7 +33,6 @@ from storage.models import Person, Source, StoredPost, to_ts
 from storage.people import RECIPIENTS
 from storage.posts import (
     INDEX_POST,
-    INSERT_FIRST_VERSION,
     INSERT_POST,
     SELECT_POST,
     post_params,
@@ -187,7 +186,6 @@ def _store_post(
     stamp = now()
     cur = conn.execute(INSERT_POST, post_params(src.id, post, item.norm, item.lemmas, stamp))
     post_id = int(cur.lastrowid or 0)
-    conn.execute(INSERT_FIRST_VERSION, (post_id, post.text, to_ts(post.edit_date), stamp))
     conn.execute(INSERT_EVIDENCE, _evidence(src, item, stamp))
     conn.execute(INDEX_POST, (post_id, item.norm, item.lemmas))
     if quiet_as == src.username and version == rules_version and may_end:
@@ -253,12 +251,6 @@ def _store_many(conn: sqlite3.Connection, items: Sequence[NewPost]) -> StoredMan
     for i in range(0, len(fresh), 500):
         part = [it.post.message_id for it in fresh[i : i + 500]]
         marks = ",".join("?" * len(part))
-        conn.execute(
-            "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at)"
-            " SELECT id, 1, text, edit_date, stored_at FROM posts"
-            f" WHERE source_id = ? AND message_id IN ({marks})",
-            [src.id, *part],
-        )
         out.ids.update(
             (int(r[0]), int(r[1]))
             for r in conn.execute(
@@ -296,8 +288,9 @@ class IngestRepo:
         recipients: bool = False,
         plan: AlertPlan | None = None,
     ) -> Stored:
-        """Register the source if new, raise its catch-up mark, and store the post with its
-        first version, evidence and FTS row, unless its id is known ("known": nothing stored).
+        """Register the source if new, raise its catch-up mark, and store the post (its own
+        first version: storage/posts.py FIRST_VERSION) with its evidence and FTS row, unless
+        its id is known ("known": nothing stored).
 
         `quiet_as`: the source's username if the caller knows nothing follows a new post from
         it (no rule of `rules_version` matches): then the transaction commits in the same trip.

@@ -24,9 +24,24 @@ INSERT_POST = (
     " grouped_id, forward_from, forward_link, reply_to, links, edit_date, stored_at, media_key)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
-INSERT_FIRST_VERSION = (
-    "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at)"
-    " VALUES (?, 1, ?, ?, ?)"
+# A post's versions: post_versions holds each version from the first edit on, the first one
+# included (written by that edit, from the post's own row: FIRST_VERSION); a post never edited
+# is its one version, read from the post itself (VERSIONS). Storing a new post writes no version
+# row: the row repeated the post's text, and a quiet live post's commit wrote 2.5 more pages for
+# it (bench/import_search.py counts them). Databases from before keep their first-version rows,
+# which read the same.
+FIRST_VERSION = (
+    "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at, ocr_text)"
+    " SELECT id, 1, text, edit_date, stored_at, ocr_text FROM posts WHERE id = ? AND version = 1"
+    " ON CONFLICT (post_id, version) DO NOTHING"
+)
+VERSIONS = (
+    "SELECT post_id, version, text, edit_date, recorded_at, changed, ocr_text"
+    " FROM post_versions WHERE post_id = ?"
+    " UNION ALL SELECT id, 1, text, edit_date, stored_at, NULL, ocr_text FROM posts"
+    " WHERE id = ? AND NOT EXISTS"
+    " (SELECT 1 FROM post_versions WHERE post_id = ? AND version = 1)"
+    " ORDER BY version"
 )
 # A new post has no text read from its pictures yet (set_ocr re-indexes through the trigger).
 INDEX_POST = (
@@ -226,16 +241,13 @@ class PostRepo:
         return AlbumLoss(tuple(removed), len(up))
 
     async def insert(self, source_id: int, post: Post, norm: str, lemmas: str) -> int:
-        """A new post and its first version; returns the post's row id."""
+        """A new post (its own first version: FIRST_VERSION); returns the post's row id."""
         stamp = now()
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 INSERT_POST, post_params(source_id, post, norm, lemmas, stamp)
             )
             post_id = int(cur.lastrowid or 0)
-            await conn.execute(
-                INSERT_FIRST_VERSION, (post_id, post.text, to_ts(post.edit_date), stamp)
-            )
             await self._index(conn, [(post_id, norm, lemmas)])
         return post_id
 
@@ -277,12 +289,6 @@ class PostRepo:
             for i in range(0, len(message_ids), 500):
                 part = message_ids[i : i + 500]
                 marks = ",".join("?" * len(part))
-                await conn.execute(
-                    "INSERT INTO post_versions (post_id, version, text, edit_date, recorded_at)"
-                    " SELECT id, 1, text, edit_date, stored_at FROM posts"
-                    f" WHERE source_id = ? AND message_id IN ({marks})",
-                    [source_id, *part],
-                )
                 async with conn.execute(
                     "SELECT message_id, id FROM posts"
                     f" WHERE source_id = ? AND message_id IN ({marks})",
@@ -320,6 +326,8 @@ class PostRepo:
             ).fetchone()
             assert row is not None
             version = int(row[0]) + 1
+            # The post as it was becomes version 1's row, if it has none (FIRST_VERSION).
+            await conn.execute(FIRST_VERSION, (post_id,))
             # Images that did not change with the text keep their OCR text on the new version
             # (a replaced one's text is read again: Capture sets it, storage.posts.set_ocr).
             await conn.execute(
@@ -418,9 +426,7 @@ class PostRepo:
             return cur.rowcount > 0
 
     async def versions(self, post_id: int) -> list[PostVersion]:
-        rows = await self.db.fetchall(
-            "SELECT * FROM post_versions WHERE post_id = ? ORDER BY version", (post_id,)
-        )
+        rows = await self.db.fetchall(VERSIONS, (post_id, post_id, post_id))
         out = []
         for r in rows:
             recorded = ts(r["recorded_at"])
@@ -520,7 +526,12 @@ class PostRepo:
         return int(row[0]) if row else 0
 
     async def count_versions(self) -> int:
-        row = await self.db.fetchone("SELECT COUNT(*) FROM post_versions")
+        """Versions of every post: the rows, and a post's own for one without a first row."""
+        row = await self.db.fetchone(
+            "SELECT (SELECT COUNT(*) FROM post_versions) + (SELECT COUNT(*) FROM posts p"
+            " WHERE NOT EXISTS (SELECT 1 FROM post_versions v"
+            " WHERE v.post_id = p.id AND v.version = 1))"
+        )
         return int(row[0]) if row else 0
 
     async def delete_older_than(self, cutoff: int) -> int:

@@ -107,6 +107,38 @@ async def test_versions_and_fts_follow_edits(store: Store) -> None:
     assert got is not None and got.version == 2 and got.permalink == "https://t.me/chan_one/7"
 
 
+async def test_a_posts_first_version_row_is_written_by_its_first_edit(store: Store) -> None:
+    """Storing a post writes no version row (it would repeat the post's text: pages in every
+    live post's commit); the post reads as its one version, and its first edit writes that
+    version's row, as it read, before its own."""
+    src = await store.sources.ensure("chan_one")
+    pid = await store.posts.insert(src.id, _post(8, "перша редакція"), "перша", "перший")
+    await store.posts.insert(src.id, _post(9, "інший допис"), "інший", "інший")
+    await store.posts.set_ocr(pid, "текст на фото", "текст", "текст")
+
+    async def rows() -> int:
+        row = await store.db.fetchone(
+            "SELECT COUNT(*) FROM post_versions WHERE post_id = ?", (pid,)
+        )
+        assert row is not None
+        return int(row[0])
+
+    first = await store.posts.versions(pid)
+    assert [(v.version, v.text, v.ocr_text) for v in first] == [
+        (1, "перша редакція", "текст на фото")
+    ]
+    assert await rows() == 0
+    assert await store.posts.count_versions() == 2
+    await store.posts.add_version(pid, "друга редакція", "друга", "другий", 1_700_000_000)
+    await store.posts.add_version(pid, "третя редакція", "третя", "третій", 1_700_000_100)
+    after = await store.posts.versions(pid)
+    assert after[0] == first[0]  # version 1 reads as it did, recorded when the post was
+    assert [v.text for v in after] == ["перша редакція", "друга редакція", "третя редакція"]
+    assert [v.ocr_text for v in after] == ["текст на фото"] * 3  # the picture did not change
+    assert await rows() == 3
+    assert await store.posts.count_versions() == 4
+
+
 async def test_hostile_terms_are_quoted_not_interpreted(store: Store) -> None:
     src = await store.sources.ensure("chan_one")
     await store.posts.insert(src.id, _post(1, "a"), 'x" OR norm:* ^', 'x" OR norm:* ^')
