@@ -4,6 +4,7 @@ line must be true and say what to do, and bad input must stop nothing silently."
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from pathlib import Path
@@ -130,6 +131,11 @@ def test_run_against_a_postgresql_server_that_is_down_says_what_to_do(
 ) -> None:
     monkeypatch.setenv("WIREWATCH_DB", f"postgresql://wirewatch@127.0.0.1:{free_port()}/news")
     monkeypatch.setenv("WIREWATCH_HEALTH_PORT", "0")
+    # `run` sets the root logger up to write to this test's captured stderr: put it back,
+    # or the next test that logs writes to a closed file (a "Logging error" per record).
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
     code, _, err = run(capsys, "run")
     assert code == 2
     said = err.strip().splitlines()[-1]
