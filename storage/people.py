@@ -126,8 +126,14 @@ class PeopleRepo:
                 await conn.execute("SELECT id FROM people WHERE user_id = ?", (old,))
             ).fetchone()
             taken = await (
-                await conn.execute("SELECT id FROM people WHERE user_id = ?", (new,))
+                await conn.execute("SELECT id, active FROM people WHERE user_id = ?", (new,))
             ).fetchone()
+            if row is not None and taken is not None and not taken[1] and taken[0] != row[0]:
+                # The new id's row was removed (an admin undid adding the supergroup): it
+                # gives the id up, or the group's alerts would be merged into a removed row
+                # and held for good.
+                await conn.execute("UPDATE people SET user_id = NULL WHERE id = ?", (taken[0],))
+                taken = None
             if row is not None and taken is None:
                 await conn.execute("UPDATE people SET user_id = ? WHERE id = ?", (new, row[0]))
                 await conn.execute(
@@ -166,7 +172,9 @@ class PeopleRepo:
                 )
             ).fetchone()
             into = await (
-                await conn.execute("SELECT id FROM people WHERE user_id = ?", (new,))
+                await conn.execute(
+                    "SELECT id FROM people WHERE user_id = ? AND active = 1", (new,)
+                )
             ).fetchone()
             if row is None or into is None or row[0] == into[0]:
                 return None

@@ -131,3 +131,27 @@ async def test_an_upgraded_group_whose_new_id_is_on_the_desk_merges_into_it(
     assert await notifier(store, fakebot).drain_once() == 0
     assert len(fakebot.sent_messages(ADMIN)) == 1
     assert admin
+
+
+async def test_a_removed_row_of_the_new_id_gives_it_up_to_the_group(
+    store: Store, fakebot: FakeBotAPI
+) -> None:
+    """An admin added the supergroup by its id and removed it again: the group's alerts follow
+    the upgrade as usual, not into the removed row, where they would be held for good."""
+    src = await store.sources.ensure("city_council")
+    post = await store.posts.insert(
+        src.id, Post("city_council", 1, datetime(2026, 4, 1, tzinfo=UTC)), "", ""
+    )
+    group = (await store.people.add(role="journalist", user_id=OLD, lang="uk")).id
+    removed = (await store.people.add(role="journalist", user_id=NEW, lang="uk")).id
+    await store.people.remove(removed)
+    await fakebot.upgrade_group(OLD, NEW, by=ADMIN, tell=False)
+    alert = await queue(store, group, post, "<b>Рада</b>: засідання о 10:00.")
+    n = notifier(store, fakebot)
+    assert await n.drain_once() == 1
+    assert n.failed == 0 and n.held == 0
+    assert [m.text for m in fakebot.sent_messages(NEW)] == ["Рада: засідання о 10:00."]
+    row = await store.alerts.get(alert)
+    assert row is not None and row.status == "sent" and row.person_id == group
+    person = await store.people.get(group)
+    assert person is not None and person.user_id == NEW and person.active
