@@ -47,7 +47,9 @@ from storage.store import Store
 # since:/until:/edited:/deleted: in either alphabet (bot.matching.rules.FILTER_NAMES).
 _SEARCH_FILTERS = [name for name, kind in FILTER_NAMES.items() if kind in SEARCH_ONLY_FILTERS]
 _FILTER_RE = re.compile(
-    r"(?<!\S)(" + "|".join(sorted(_SEARCH_FILTERS, key=len, reverse=True)) + r"):(\S*)",
+    # The value after a space too (`з: вчора`, as typed in a hurry), unless it is syntax.
+    r"(?<!\S)(" + "|".join(sorted(_SEARCH_FILTERS, key=len, reverse=True)) + r")"
+    r":(?:(\S+)|\s+(?![-()])(\S+))?",
     re.IGNORECASE,
 )
 SCAN_LIMIT = 5000  # candidates checked per page at most: bounds a page's latency
@@ -388,11 +390,12 @@ def required_channels(node: RuleNode) -> frozenset[str] | None:
 def _take_filters(chunk: str, found: dict[str, str]) -> str:
     def grab(m: re.Match[str]) -> str:
         key = FILTER_NAMES[m.group(1).lower()]
-        if not m.group(2):
-            raise QueryError("{key}: needs a value", key=key)
+        value = m.group(2) or m.group(3)
+        if not value:
+            raise QueryError("{key}: needs a value", key=m.group(1))  # as typed: з:, до:
         if key in found:
             raise QueryError("{key}: given twice", key=key)
-        found[key] = m.group(2)
+        found[key] = value
         return " "
 
     return _FILTER_RE.sub(grab, chunk)

@@ -17,7 +17,7 @@ from bot.desk.nothing_found import (
     FILTER_TYPO,
     typed_hints,
 )
-from bot.desk.search import parse_date, search_posts
+from bot.desk.search import QueryError, parse_date, search_posts, split_filters
 from bot.i18n import translator
 from tests.handlers.harness import JOURNALIST, running_desk
 
@@ -109,3 +109,26 @@ async def test_the_bot_names_the_typo_whether_or_not_it_found_posts(
             in text
         )
         assert len(everything.hits) == 4
+
+
+@pytest.mark.parametrize(
+    ("query", "since", "edited"),
+    [
+        ("обмін з: 18.11.2025", date(2025, 11, 18), None),
+        ("обмін since:  2025-11-18 змінено: так", date(2025, 11, 18), True),
+    ],
+)
+def test_a_filters_value_after_a_space(query: str, since: date, edited: bool | None) -> None:
+    """`з: вчора`, a space after the colon as typed in a hurry, was refused: "since: needs a
+    value", in English words for a uk filter."""
+    parsed = split_filters(query, KYIV)
+    assert parsed.text == "обмін"
+    assert parsed.since is not None and parsed.since.date() == since
+    assert parsed.edited is edited
+
+
+@pytest.mark.parametrize("query", ["обмін з:", "обмін з: -обмін", "заява з: (обмін OR дрони)"])
+def test_a_filter_with_no_value_is_named_as_typed(query: str) -> None:
+    with pytest.raises(QueryError) as exc:
+        split_filters(query, KYIV)
+    assert (exc.value.msg.msgid, exc.value.msg.params) == ("{key}: needs a value", {"key": "з"})
