@@ -303,6 +303,9 @@ OTHER_SPELLINGS = N_(
 )
 
 
+_CHANNEL_WORD_RE = re.compile(r"\S*(?:@|t\.me/)\S*", re.IGNORECASE)
+
+
 def spelling_hints(query: str, glossary: Glossary, lang: str = "en") -> list[Message]:
     """Names of the glossary the query looks for whose other spellings it does not find (Умєров
     finds Умеров and Умєрова, never Umerov), each with the query that finds them all when
@@ -325,7 +328,8 @@ def spelling_hints(query: str, glossary: Glossary, lang: str = "en") -> list[Mes
     if not leaves:
         return []  # a query that only leaves out: no spelling of it to add
     hints: list[Message] = []
-    for found in glossary.find(text)[:2]:
+    # A channel pasted as a word (@levchuk_official, a t.me link) names no one.
+    for found in glossary.find(_CHANNEL_WORD_RE.sub(" ", text))[:2]:
         forms = found.entry.forms()
         # A full name ("Rustem Umerov") is found by its surname, which is listed too.
         forms = [f for f in forms if not any(o != f and o in f.split() for o in forms)]

@@ -118,3 +118,16 @@ async def test_a_followed_officials_name_in_another_alphabet_is_named(
         [reply] = await desk.ask(JOURNALIST, f"/search {query}")
         hint = tr.gettext(OTHER_SPELLINGS, name=name, others=others, query=suggested)
         assert "💡 " + hint in (reply.text or "")
+
+
+async def test_a_channel_pasted_as_a_word_names_no_one(tmp_path: Path) -> None:
+    """`/search t.me/kovalenko_official`: its words were taken for names, and the channel's
+    minister was offered in other spellings of a name nobody searched."""
+    async with running_desk(tmp_path, lang="en") as desk:
+        await desk.store.sources.upsert(
+            "kovalenko_official",
+            attribution={"person_en": "Ivanna Kovalenko", "person_uk": "Іванна Коваленко"},
+        )
+        [reply] = await desk.ask(JOURNALIST, "/search t.me/kovalenko_official")
+        text = reply.text or ""
+        assert "write from:@kovalenko_official" in text and "also written" not in text
