@@ -355,10 +355,16 @@ class Pipeline:
         if item.media:
             await self.store.posts.set_media(head.id, item.media)
         change = await what_changed(self.store, head, item)
+        captioned = bool(item.text.strip()) and item.text != head.text
+        if change.swap is not None and captioned and await self._caption_edit(head, item):
+            # The album's words (this photo's caption) and this photo changed in one edit: one
+            # version and one follow-up for both. Taken for a swap alone, the caption was lost.
+            return await self.edit(src, head, item)
         if change.swap is not None or change.first_key is not None:
             # This photo was swapped for another (or is first identified).
             done = await other_edit(self, src, head, item, change)
-            if done.edited:
+            # The album's first caption may come with it: that is its text, kept below.
+            if done.edited and not (captioned and not head.text.strip()):
                 return done
         if not item.text.strip() or item.text == head.text:
             return IngestResult(duplicates=1)
@@ -374,20 +380,26 @@ class Pipeline:
             already = {a.person_id for a in await self.store.alerts.originals(head.id)}
             alerts = await self._alert_new(src, stored, analysis, already, version=version)
             return IngestResult(stored=0, edited=0, alerts=alerts)
+        if not await self._caption_edit(head, item):
+            return IngestResult(duplicates=1)
+        return await self.edit(src, head, item)
+
+    async def _caption_edit(self, head: StoredPost, item: Post) -> bool:
+        """Whether another message's caption, other than the album's text, is an edit of it."""
+        if not head.text.strip():
+            return False
         versions = await self.store.posts.versions(head.id)
         if versions and versions[0].text.strip():
             # The album's first message has its own caption, and that is the album's text.
             # Another photo's caption is not an edit of it: taking it as one sent everyone a
             # false "updated" reply, and a reconciliation re-reading both flipped the text back
             # and forth.
-            return IngestResult(duplicates=1)
-        if item.edit_date is None:
-            # The album's text came from a later photo's caption (the first had none), and
-            # this photo was never edited: its caption is its own, not a new text for the
-            # album. Only an edited message (Telegram, exports and feeds mark it with its edit
-            # date) can change the caption the album took.
-            return IngestResult(duplicates=1)
-        return await self.edit(src, head, item)
+            return False
+        # The album's text came from a later photo's caption (the first had none): a photo
+        # never edited keeps its caption its own, not a new text for the album. Only an edited
+        # message (Telegram, exports and feeds mark it with its edit date) can change the
+        # caption the album took.
+        return item.edit_date is not None
 
     async def edit(
         self,

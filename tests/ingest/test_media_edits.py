@@ -251,3 +251,41 @@ async def test_a_caption_and_its_picture_changed_in_one_edit_are_told_in_one_fol
     await pipe.handle(photo_post(after, edited=9, text="Оголошено евакуацію з 9 сіл."))
     (*_, words_only) = await store.alerts.for_person((await store.people.list())[0].id)
     assert words_only.id != follow_up.id and "Також" not in words_only.payload["plain"]
+
+
+async def test_an_albums_caption_and_its_photo_changed_in_one_edit_are_both_kept_and_told(
+    store: Store,
+) -> None:
+    # An album whose words are a later photo's caption: an edit of that caption and that photo
+    # at once was taken for a swap alone; the new caption was never stored and nobody heard.
+    await store.people.add(role="journalist", user_id=21, lang="uk")
+    await store.rules.add("евакуація", rule_to_json(parse_rule("евакуація")))
+    pipe = Pipeline(store)
+
+    def item(mid: int, key: str, text: str = "", edited: int | None = None) -> Post:
+        when = T0 + timedelta(minutes=edited) if edited is not None else None
+        return Post(
+            channel="oblenergo",
+            message_id=mid,
+            date=T0,
+            text=text,
+            media="photo",
+            media_key=key,
+            grouped_id=77,
+            edit_date=when,
+        )
+
+    await pipe.handle(item(50, "photo:2:1"))
+    await pipe.handle(item(51, "photo:2:2", "Оголошено евакуацію з прикордонних сіл."))
+    edited = "Оголошено евакуацію з дев'яти прикордонних сіл."
+    res = await pipe.handle(item(51, "photo:2:3", edited, edited=5))
+    post = await store.posts.get_by_link("oblenergo", 50)
+    assert post is not None and post.text == edited
+    assert res.alerts == 1
+    (*_, follow_up) = await store.alerts.for_person((await store.people.list())[0].id)
+    assert follow_up.kind == "edit"
+    assert "дев'яти" in follow_up.payload["plain"]
+    assert "Також замінено фото." in follow_up.payload["plain"]
+    # One version holds both changes.
+    (*_, last) = await store.posts.versions(post.id)
+    assert set(last.changed or ()) == {"text", "media"}
