@@ -19,7 +19,6 @@ from bot.drafting.draft import (
     Draft,
     DraftOptions,
     PostLike,
-    SourceLike,
     attribution_lead,
     build_draft,
     changes_label,
@@ -42,6 +41,7 @@ from bot.drafting.html import (
 from bot.drafting.html import plain as plain_of
 from bot.drafting.image import image_runs
 from bot.drafting.quotes import MARKS, post_language, style_quote
+from bot.drafting.roles import SourceLike
 from bot.drafting.sentences import SpanLike
 from bot.drafting.style import HouseStyle
 from bot.drafting.update import update_paragraph

@@ -19,7 +19,6 @@ from bot.drafting import texts
 from bot.drafting.draft import (
     DraftOptions,
     PostLike,
-    SourceLike,
     _cap,
     _institution_en,
     _lang,
@@ -31,6 +30,7 @@ from bot.drafting.draft import (
 )
 from bot.drafting.html import Run, join_runs, plain, to_html, utf16_len
 from bot.drafting.quotes import shorten_quote
+from bot.drafting.roles import SourceLike
 from bot.drafting.sentences import SpanLike
 from bot.drafting.style import DEFAULT_STYLE, HouseStyle, day, other_year
 from bot.i18n import Translator

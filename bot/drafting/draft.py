@@ -20,7 +20,7 @@ from bot.drafting import quotes, texts
 from bot.drafting.glossary import Entry
 from bot.drafting.html import Run, join_runs
 from bot.drafting.quotes import MARKS, StyledQuote, post_language, speaker_verb, style_quote
-from bot.drafting.roles import foreign, localized, role_in
+from bot.drafting.roles import SourceLike, foreign, localized, role_in
 from bot.drafting.sentences import SpanLike, choose_quote
 from bot.drafting.speakers import Speaker
 from bot.drafting.style import (
@@ -58,23 +58,6 @@ class PostLike(Protocol):
     def edit_date(self) -> datetime | None: ...
     @property
     def permalink(self) -> str: ...
-
-
-class SourceLike(Protocol):
-    """What attribution needs of a source (storage.models.Source satisfies it)."""
-
-    @property
-    def username(self) -> str: ...
-    @property
-    def title(self) -> str | None: ...
-    @property
-    def gender(self) -> str | None: ...
-    @property
-    def person(self) -> Mapping[str, str | None]: ...
-    @property
-    def role(self) -> Mapping[str, str | None]: ...
-    @property
-    def short_role(self) -> Mapping[str, str | None]: ...
 
 
 def _lang(lang: str) -> str:

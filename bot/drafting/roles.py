@@ -81,8 +81,8 @@ class Localized:
     short_role: Mapping[str, str | None]
 
 
-class Attributed(Protocol):
-    """What a draft reads of a source (draft.SourceLike; storage.models.Source)."""
+class SourceLike(Protocol):
+    """What attribution needs of a source (storage.models.Source satisfies it)."""
 
     @property
     def username(self) -> str: ...
@@ -98,7 +98,7 @@ class Attributed(Protocol):
     def short_role(self) -> Mapping[str, str | None]: ...
 
 
-def localized(source: Attributed, lang: str, entries: Sequence[Entry]) -> Attributed:
+def localized(source: SourceLike, lang: str, entries: Sequence[Entry]) -> SourceLike:
     """`source` with its role in `lang` taken from the glossary `entries` when the desk gave
     none in `lang` (the source itself when there is nothing to fill)."""
     if not entries or foreign(source.role, lang) is None:
