@@ -100,10 +100,17 @@ def typed_hints(query: str, zone: ZoneInfo) -> list[Message]:
     except QueryError:
         return []
     hints: list[Message] = []
+    after_from = False
     for raw in _QUOTED_RE.sub(" ", text).split():
         token = raw.lstrip("(").rstrip(")")
         minus = "-" if token.startswith("-") else ""
         token = token.lstrip("-")
+        if after_from:
+            after_from = False
+            continue  # `від: @a`: the filter's value after a space, which the parser takes
+        if token.endswith(":") and FILTER_NAMES.get(token[:-1].casefold()) == "from":
+            after_from = True
+            continue
         suggested = _filter_typo(token, zone)
         if suggested is not None:
             typed = minus + token

@@ -83,6 +83,9 @@ def test_from_accepts_link_and_bare_name() -> None:
     assert parse_rule("from:umerov_rustem") == want
     assert parse_rule("from:https://t.me/umerov_rustem") == want
     assert parse_rule("FROM:@UMEROV_RUSTEM") == want
+    # A space after the colon, as typed in a hurry, when what follows is a channel by its look.
+    assert parse_rule("від: @umerov_rustem") == want
+    assert parse_rule("обмін -от: t.me/umerov_rustem") == And((Word("обмін"), Not(want)))
 
 
 @pytest.mark.parametrize(
@@ -112,6 +115,8 @@ def test_from_accepts_link_and_bare_name() -> None:
         ("об*мін", "* is allowed only at the end of a word at character 2", 2),
         ("обмін =", "= needs a word after it at character 6", 6),
         ("from:@", "from: needs a channel like from:@channel_name at character 0", 0),
+        ("обмін від:", "від: needs a channel like від:@channel_name at character 6", 6),
+        ("від: обмін", "від: needs a channel like від:@channel_name at character 0", 0),
         ("from:@a", "from: needs a channel like from:@channel_name at character 0", 0),
         ("обмін /(/", "bad regular expression at character 6", 6),
         ("обмін /(a)\\1/", "back-reference", 6),
