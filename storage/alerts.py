@@ -9,6 +9,10 @@ from typing import Any, NotRequired, TypedDict, Unpack
 from storage.db import Database, now
 from storage.models import Alert, Person
 
+# The statuses of alerts still to go: the partial index alerts_by_person_open (migration 0029)
+# holds only those. SQLite uses a partial index only for a query that repeats its condition
+# word for word, so each person-and-status lookup adds `AND <alias>.` OPEN to its own test.
+OPEN = "status IN ('drafting', 'pending', 'held')"
 ENQUEUE = (
     "INSERT INTO alerts (person_id, post_id, kind, version, rule_id, payload, status,"
     " reply_to_alert, created_at, spans) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
@@ -22,7 +26,8 @@ ENQUEUE = (
 # story went into is sent, and then replies to that (`hold_follow_ups`, `mark_sent`).
 NOT_GATED = (
     "NOT EXISTS (SELECT 1 FROM alerts b WHERE b.person_id = a.person_id AND b.id < a.id"
-    " AND (b.status = 'drafting' OR (b.status = 'pending' AND b.next_attempt_at > ?)))"
+    f" AND b.{OPEN} AND (b.status = 'drafting'"
+    " OR (b.status = 'pending' AND b.next_attempt_at > ?)))"
     " AND NOT EXISTS (SELECT 1 FROM alerts o WHERE o.id = a.reply_to_alert"
     " AND (o.status = 'held' OR (o.digest_alert IS NOT NULL AND o.tg_message_id IS NULL"
     " AND EXISTS (SELECT 1 FROM alerts d WHERE d.id = o.digest_alert"
@@ -360,7 +365,7 @@ class AlertRepo:
             cur = await conn.execute(
                 "UPDATE alerts SET status = 'held', tg_message_id = NULL, parts_sent = 0,"
                 " last_error = ? WHERE person_id = ?"
-                " AND status = 'pending'",
+                f" AND {OPEN} AND status = 'pending'",
                 (error[:500], person_id),
             )
             return cur.rowcount
@@ -371,9 +376,9 @@ class AlertRepo:
         they were queued after the quiet hours ended, before the story was released."""
         async with self.db.transaction() as conn:
             cur = await conn.execute(
-                "UPDATE alerts SET status = 'held' WHERE person_id = ? AND status = 'pending'"
-                " AND reply_to_alert IN (SELECT o.id FROM alerts o WHERE o.person_id = ?"
-                " AND o.status = 'held')",
+                f"UPDATE alerts SET status = 'held' WHERE person_id = ? AND {OPEN}"
+                " AND status = 'pending' AND reply_to_alert IN (SELECT o.id FROM alerts o"
+                f" WHERE o.person_id = ? AND o.{OPEN} AND o.status = 'held')",
                 (person_id, person_id),
             )
             return cur.rowcount
@@ -382,7 +387,7 @@ class AlertRepo:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE alerts SET status = 'pending', next_attempt_at = 0 WHERE person_id = ?"
-                " AND status = 'held'",
+                f" AND {OPEN} AND status = 'held'",
                 (person_id,),
             )
             return cur.rowcount
@@ -395,9 +400,9 @@ class AlertRepo:
         rows = await self.db.fetchall(
             "SELECT p.* FROM people p WHERE (p.active = 1 AND p.reachable = 1 AND p.paused = 0"
             " AND p.user_id IS NOT NULL AND EXISTS (SELECT 1 FROM alerts a"
-            " WHERE a.person_id = p.id AND a.status = 'held'))"
+            f" WHERE a.person_id = p.id AND a.{OPEN} AND a.status = 'held'))"
             " OR (p.active = 0 AND EXISTS (SELECT 1 FROM alerts a"
-            " WHERE a.person_id = p.id AND a.status IN ('pending', 'held')))"
+            f" WHERE a.person_id = p.id AND a.{OPEN} AND a.status IN ('pending', 'held')))"
             " ORDER BY p.id"
         )
         return [Person.from_row(r) for r in rows]
@@ -410,14 +415,14 @@ class AlertRepo:
         async with self.db.transaction() as conn:
             cur = await conn.execute(
                 "UPDATE alerts SET status = 'failed', last_error = ? WHERE person_id = ?"
-                " AND status IN ('pending', 'held')",
+                f" AND {OPEN} AND status IN ('pending', 'held')",
                 (REMOVED, person_id),
             )
             return cur.rowcount
 
     async def held(self, person_id: int) -> list[Alert]:
         rows = await self.db.fetchall(
-            "SELECT * FROM alerts WHERE person_id = ? AND status = 'held' ORDER BY id",
+            f"SELECT * FROM alerts WHERE person_id = ? AND {OPEN} AND status = 'held' ORDER BY id",
             (person_id,),
         )
         return [Alert.from_row(r) for r in rows]
